@@ -1,0 +1,128 @@
+// Runs Kastor's whole test suite and ends with one plain line `N passed, N failed`.
+//
+// Each test file runs in its own Node process (through tsx) so a crash, a leaked handle or a stuck
+// test in one file cannot take the others down; a file that exceeds its deadline is killed with its
+// whole process group and counted as failed. The type check (`tsc --noEmit`) counts as one test.
+//
+// Usage: tsx scripts/run-tests.ts [filter ...]   (filters are substrings of test file paths)
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filters = process.argv.slice(2);
+const fileTimeoutMs = Number(process.env.KASTOR_TEST_TIMEOUT_MS ?? 240_000);
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (name === 'helpers' || name === 'fixtures') continue;
+      out.push(...findTests(path));
+    } else if (name.endsWith('.test.ts')) {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+interface Outcome {
+  passed: number;
+  failed: number;
+  output: string;
+  ms: number;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; timedOut: boolean; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: root,
+      detached: true,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      // Kill anything the test left behind in its process group (brokers, nats-server).
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+      resolve({ code, output, timedOut, ms: Date.now() - started });
+    });
+  });
+}
+
+function parseUvu(output: string): { total: number; passed: number; skipped: number } | null {
+  // uvu prints "Total: N / Passed: N / Skipped: N" at the end of a run.
+  const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = /Total:\s+(\d+)/.exec(clean);
+  const passed = /Passed:\s+(\d+)/.exec(clean);
+  const skipped = /Skipped:\s+(\d+)/.exec(clean);
+  if (!total || !passed) return null;
+  return { total: Number(total[1]), passed: Number(passed[1]), skipped: Number(skipped?.[1] ?? 0) };
+}
+
+async function runFile(file: string): Promise<Outcome> {
+  const r = await run(process.execPath, ['--import', 'tsx', file], fileTimeoutMs);
+  const counts = parseUvu(r.output);
+  if (r.timedOut) return { passed: counts?.passed ?? 0, failed: 1, output: r.output + `\n[timed out after ${fileTimeoutMs} ms]`, ms: r.ms };
+  if (!counts) return { passed: 0, failed: 1, output: r.output + `\n[no uvu summary; exit code ${r.code}]`, ms: r.ms };
+  // A skipped test is a failing test here: nothing may be quietly skipped.
+  let failed = counts.total - counts.passed;
+  if (r.code !== 0 && failed === 0) failed = 1;
+  return { passed: counts.passed, failed, output: r.output, ms: r.ms };
+}
+
+async function main(): Promise<void> {
+  let passed = 0;
+  let failed = 0;
+  const failures: string[] = [];
+
+  if (filters.length === 0) {
+    const tsc = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], 300_000);
+    if (tsc.code === 0) {
+      passed++;
+      console.log(`ok   typecheck (${tsc.ms} ms)`);
+    } else {
+      failed++;
+      failures.push('typecheck');
+      console.log(`FAIL typecheck\n${tsc.output}`);
+    }
+  }
+
+  const files = findTests(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+  for (const file of files) {
+    const name = relative(root, file);
+    const o = await runFile(file);
+    passed += o.passed;
+    failed += o.failed;
+    if (o.failed > 0) {
+      failures.push(name);
+      console.log(`FAIL ${name} (${o.passed} passed, ${o.failed} failed, ${o.ms} ms)\n${o.output}`);
+    } else {
+      console.log(`ok   ${name} (${o.passed} passed, ${o.ms} ms)`);
+    }
+  }
+  if (failures.length) console.log(`\nfailed: ${failures.join(', ')}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});

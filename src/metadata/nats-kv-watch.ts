@@ -1,0 +1,147 @@
+// A watch over a NATS KV bucket that survives the server going away. It reads the bucket's stream with
+// its own ordered push consumer (the KV protocol of ADR-8: subjects `$KV.<bucket>.<key>`, a
+// `KV-Operation: DEL|PURGE` header on tombstones) instead of the client's kv.watch(), for two reasons:
+//  - it must know when the replay of current values ends, also for an empty bucket (num_pending of the
+//    new consumer, then the message whose `pending` is 0);
+//  - after a reconnect the client's ordered consumer only notices its consumer is gone after two missed
+//    30 s heartbeats; this watch recreates it at once, from the revision after the last one it delivered.
+// Changes are delivered at most once per revision (a per-key high-water mark drops replays after a
+// restart); tombstones met during the initial replay are dropped (a deleted key has no current value).
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AsyncQueue } from './async-queue.ts';
+import type { Clock } from './clock.ts';
+import type { KvWatch, KvWatchEvent } from './kv.ts';
+
+export interface NatsKvWatchDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  clock: Clock;
+  bucket: string;
+  /** Reported on every failed (re)subscribe; the watch keeps retrying until stopped. */
+  onError: (err: unknown) => void;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2_000;
+
+export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): KvWatch {
+  const subjectPrefix = `$KV.${deps.bucket}.`;
+  const stream = `KV_${deps.bucket}`;
+  const filter = subjectPrefix + (prefix === undefined ? '>' : `${prefix}.>`);
+  const seen = new Map<string, number>();
+  let lastRevision = 0;
+  let replayed = false;
+  let stopped = false;
+  let generation = 0;
+  let current: { consumer: PushConsumer; messages: ConsumerMessages } | null = null;
+  let retryTimer: unknown = null;
+  let failures = 0;
+
+  const queue = new AsyncQueue<KvWatchEvent>(() => stop());
+
+  const markReplayed = () => {
+    if (replayed) return;
+    replayed = true;
+    queue.push({ operation: 'REPLAYED' });
+  };
+
+  const deliver = (m: JsMsg) => {
+    const key = m.subject.substring(subjectPrefix.length);
+    const revision = m.seq;
+    if (revision > (seen.get(key) ?? 0)) {
+      seen.set(key, revision);
+      lastRevision = Math.max(lastRevision, revision);
+      const op = m.headers?.get('KV-Operation');
+      const deleted = op === 'DEL' || op === 'PURGE';
+      if (!deleted) queue.push({ operation: 'PUT', key, value: m.data, revision });
+      else if (replayed) queue.push({ operation: 'DEL', key, value: null, revision });
+    }
+    if (m.info.pending === 0) markReplayed();
+  };
+
+  const closeCurrent = () => {
+    const c = current;
+    current = null;
+    if (!c) return;
+    c.messages.stop();
+    // The server drops an idle ordered consumer by itself after inactive_threshold; deleting is politeness.
+    c.consumer.delete().catch(() => {});
+  };
+
+  const subscribe = async (gen: number): Promise<void> => {
+    // Until the first replay completed, replay again from scratch (the per-key marks drop duplicates);
+    // afterwards, every message after the last delivered revision, in order, tombstones included.
+    const consumer = await deps.js.consumers.getPushConsumer(
+      stream,
+      replayed
+        ? { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastRevision + 1 }
+        : { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject },
+    );
+    if (gen !== generation || stopped) {
+      consumer.delete().catch(() => {});
+      return;
+    }
+    const info = await consumer.info(true);
+    const messages = await consumer.consume({ callback: (m) => gen === generation && !stopped && deliver(m) });
+    if (gen !== generation || stopped) {
+      messages.stop();
+      consumer.delete().catch(() => {});
+      return;
+    }
+    current = { consumer, messages };
+    failures = 0;
+    if (info.num_pending === 0) markReplayed();
+    // A consumer that ends while we still want it (server gone, connection closed) is replaced.
+    void messages.closed().then(() => {
+      if (gen === generation && !stopped) restart();
+    });
+  };
+
+  const restart = () => {
+    if (stopped) return;
+    generation++;
+    closeCurrent();
+    if (retryTimer !== null) deps.clock.clearTimeout(retryTimer);
+    retryTimer = null;
+    if (deps.nc.isClosed()) {
+      queue.fail(new Error(`NATS connection closed; watch of bucket "${deps.bucket}" ended`));
+      return;
+    }
+    const gen = generation;
+    subscribe(gen).catch((err) => {
+      if (gen !== generation || stopped) return;
+      deps.onError(err);
+      failures++;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 5));
+      retryTimer = deps.clock.setTimeout(() => {
+        retryTimer = null;
+        if (gen === generation) restart();
+      }, delay);
+    });
+  };
+
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    generation++;
+    if (retryTimer !== null) deps.clock.clearTimeout(retryTimer);
+    closeCurrent();
+    statusIter.stop();
+    queue.end();
+  };
+
+  const statusIter = deps.nc.status();
+  void (async () => {
+    for await (const s of statusIter) {
+      if (s.type === 'reconnect') restart();
+      if (s.type === 'close') {
+        restart(); // ends the queue with an error: the connection will not come back
+        break;
+      }
+    }
+  })();
+
+  restart();
+  return { stop, [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator]() };
+}

@@ -1,0 +1,52 @@
+// The cluster metadata model: what Kafka kept in ZooKeeper (brokers, topics with their partition
+// assignment, leaders, leader epochs and ISR, the active controller), as Kastor keeps it in a NATS
+// JetStream key-value bucket and as every actor sees it — one immutable snapshot, produced with immer so
+// that a change to one topic keeps every other topic (and the broker map) the same object.
+
+export interface BrokerInfo {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  /** A ULID minted at each broker start: tells a restarted broker from its previous life. */
+  incarnation: string;
+  registeredAt: number;
+}
+
+export interface PartitionState {
+  partition: number;
+  /** Assigned replicas, preferred leader first (Kafka's replica list order). */
+  replicas: number[];
+  /** -1 when the partition has no leader. */
+  leader: number;
+  /** Bumped at every leadership change; requests stamped with an older epoch are fenced. */
+  leaderEpoch: number;
+  isr: number[];
+}
+
+export interface TopicInfo {
+  name: string;
+  /** 32 lowercase hex digits: the 16 bytes of a ULID, carried as Kafka's topic UUID. */
+  id: string;
+  /** Indexed by partition number: partitions[i].partition === i. */
+  partitions: PartitionState[];
+  /** Only the overrides; defaults come from topic-config.ts (Kafka stores overrides only, too). */
+  config: Record<string, string>;
+  createdAt: number;
+}
+
+export interface ControllerInfo {
+  brokerId: number;
+  /** The lease key's revision at takeover: a fencing token for everything the controller writes. */
+  epoch: number;
+}
+
+export interface ClusterSnapshot {
+  /** Empty until ensureClusterId() has run once in the cluster. */
+  clusterId: string;
+  brokers: Readonly<Record<number, BrokerInfo>>;
+  topics: Readonly<Record<string, TopicInfo>>;
+  controller: ControllerInfo | null;
+  /** The highest key-value revision applied: every change up to it is reflected here. */
+  revision: number;
+}

@@ -8,7 +8,7 @@
 // Changes are delivered at most once per revision (a per-key high-water mark drops replays after a
 // restart); tombstones met during the initial replay are dropped (a deleted key has no current value).
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Status } from '@nats-io/transport-node';
 import { AsyncQueue } from './async-queue.ts';
 import type { Clock } from './clock.ts';
 import type { KvWatch, KvWatchEvent } from './kv.ts';
@@ -83,7 +83,11 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
       return;
     }
     const info = await consumer.info(true);
-    const messages = await consumer.consume({ callback: (m) => gen === generation && !stopped && deliver(m) });
+    const messages = await consumer.consume({
+      callback: (m) => {
+        if (gen === generation && !stopped) deliver(m);
+      },
+    });
     if (gen !== generation || stopped) {
       messages.stop();
       consumer.delete().catch(() => {});
@@ -127,11 +131,12 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
     generation++;
     if (retryTimer !== null) deps.clock.clearTimeout(retryTimer);
     closeCurrent();
-    statusIter.stop();
+    statusIter.stop?.();
     queue.end();
   };
 
-  const statusIter = deps.nc.status();
+  // nc.status() is a QueuedIterator at runtime; its stop() releases it when the watch ends.
+  const statusIter = deps.nc.status() as AsyncIterable<Status> & { stop?: () => void };
   void (async () => {
     for await (const s of statusIter) {
       if (s.type === 'reconnect') restart();

@@ -39,7 +39,9 @@ export class NatsKv implements MetadataKv {
     private readonly onWatchError: (err: unknown) => void,
   ) {}
 
-  static async open(nc: NatsConnection, opts: NatsKvOptions = {}): Promise<NatsKv> {
+  /** Opens (creating when missing) the bucket; a string is shorthand for `{ bucket }`. */
+  static async open(nc: NatsConnection, options: NatsKvOptions | string = {}): Promise<NatsKv> {
+    const opts = typeof options === 'string' ? { bucket: options } : options;
     const bucket = opts.bucket ?? DEFAULT_METADATA_BUCKET;
     const history = opts.history ?? 5;
     if (!Number.isInteger(history) || history < 1 || history > 5) {

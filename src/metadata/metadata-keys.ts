@@ -1,0 +1,44 @@
+// Where each piece of cluster metadata lives in the bucket. One key per broker and one per topic (the
+// topic with all its partitions: small enough to compare-and-set as a whole, and a leader change in one
+// topic never conflicts with another topic's), plus the cluster id and the controller lease.
+import { keyTokenToTopicName, topicNameProblem, topicNameToKeyToken } from './topic-name.ts';
+
+export const CLUSTER_ID_KEY = 'cluster.id';
+export const CONTROLLER_KEY = 'controller';
+export const BROKERS_PREFIX = 'brokers';
+export const TOPICS_PREFIX = 'topics';
+
+export function brokerKey(id: number): string {
+  return `${BROKERS_PREFIX}.${id}`;
+}
+
+export function topicKey(name: string): string {
+  return `${TOPICS_PREFIX}.${topicNameToKeyToken(name)}`;
+}
+
+export type ParsedKey =
+  | { kind: 'cluster-id' }
+  | { kind: 'controller' }
+  | { kind: 'broker'; id: number }
+  | { kind: 'topic'; name: string }
+  /** Under a prefix this store owns but not a key it could have written. */
+  | { kind: 'invalid'; why: string }
+  /** Someone else's key (producer-id blocks, future features): not part of the snapshot. */
+  | { kind: 'other' };
+
+export function parseKey(key: string): ParsedKey {
+  if (key === CLUSTER_ID_KEY) return { kind: 'cluster-id' };
+  if (key === CONTROLLER_KEY) return { kind: 'controller' };
+  if (key.startsWith(BROKERS_PREFIX + '.')) {
+    const rest = key.slice(BROKERS_PREFIX.length + 1);
+    const id = Number(rest);
+    if (!/^\d+$/.test(rest) || !Number.isSafeInteger(id)) return { kind: 'invalid', why: 'broker id is not a non-negative integer' };
+    return { kind: 'broker', id };
+  }
+  if (key.startsWith(TOPICS_PREFIX + '.')) {
+    const name = keyTokenToTopicName(key.slice(TOPICS_PREFIX.length + 1));
+    const problem = topicNameProblem(name);
+    return problem ? { kind: 'invalid', why: problem } : { kind: 'topic', name };
+  }
+  return { kind: 'other' };
+}

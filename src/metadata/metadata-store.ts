@@ -1,0 +1,393 @@
+// The cluster metadata as every actor sees it: a MetadataKv bucket (the role ZooKeeper played for Kafka)
+// folded by a watch into one immutable ClusterSnapshot, plus the writes the controller and the brokers
+// make. Every write is a compare-and-set or a create, so two writers never both win; updateTopic retries
+// a lost compare-and-set on the fresh value.
+//
+// The snapshot only ever moves forward along the bucket's revisions, and a write returns once the store
+// has seen its own change (read-your-writes for the caller), so `await createTopic(t)` followed by
+// `snapshot()` shows t. Snapshots are produced with immer: frozen, and a change to one topic keeps every
+// other topic and the broker map the same objects.
+import { freeze, produce, type Draft } from 'immer';
+import { ulid, ulidToUUID } from 'ulid';
+import { systemClock, type Clock } from './clock.ts';
+import {
+  InvalidMetadataError,
+  InvalidTopicError,
+  MetadataTimeoutError,
+  StoreClosedError,
+  TopicExistsError,
+  TopicNotFoundError,
+  UpdateConflictError,
+} from './errors.ts';
+import { KeyExistsError, RevisionMismatchError } from './kv-errors.ts';
+import type { KvChange, KvWatch, MetadataKv } from './kv.ts';
+import {
+  brokerProblem,
+  decodeBroker,
+  decodeClusterId,
+  decodeController,
+  decodeTopic,
+  encodeJson,
+  topicProblem,
+} from './metadata-codec.ts';
+import { brokerKey, CLUSTER_ID_KEY, parseKey, topicKey } from './metadata-keys.ts';
+import { topicNameProblem } from './topic-name.ts';
+import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
+
+export interface MetadataStoreOptions {
+  clock?: Clock;
+  /** Malformed values, failing subscribers, a watch that ended. Shaped like Logger.warn. */
+  onWarning?: (message: string, facts: Record<string, unknown>) => void;
+  /** Lost compare-and-sets updateTopic tolerates in a row before UpdateConflictError (default 16). */
+  maxUpdateAttempts?: number;
+  /** How long open() waits for the initial replay (default 30 s). */
+  readyTimeoutMs?: number;
+  /** How long a write waits to see its own change in the snapshot before returning anyway (default 5 s). */
+  writeVisibilityTimeoutMs?: number;
+}
+
+export type SnapshotListener = (next: ClusterSnapshot, prev: ClusterSnapshot) => void;
+
+interface Waiter {
+  check: () => boolean;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  timer: unknown;
+}
+
+const EMPTY: ClusterSnapshot = freeze({ clusterId: '', brokers: {}, topics: {}, controller: null, revision: 0 }, true);
+
+export class MetadataStore {
+  /** Settles when the initial replay of the bucket has been applied to the snapshot. */
+  readonly ready: Promise<void>;
+  private current: ClusterSnapshot = EMPTY;
+  private readonly keyRevisions = new Map<string, number>();
+  private readonly listeners = new Set<SnapshotListener>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly watch: KvWatch;
+  private readonly loop: Promise<void>;
+  private readonly clock: Clock;
+  private readonly warn: (message: string, facts: Record<string, unknown>) => void;
+  private isReady = false;
+  private closed = false;
+  private settleReady!: (err?: unknown) => void;
+
+  private constructor(
+    private readonly kv: MetadataKv,
+    private readonly opts: MetadataStoreOptions,
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.warn = opts.onWarning ?? (() => {});
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    this.ready.catch(() => {}); // observed through open(); an unobserved rejection must not kill the process
+    this.watch = kv.watch();
+    this.loop = this.run();
+  }
+
+  /** Starts watching the bucket; `ready` settles when the replay is applied. */
+  static create(kv: MetadataKv, opts: MetadataStoreOptions = {}): MetadataStore {
+    return new MetadataStore(kv, opts);
+  }
+
+  /** create() and wait for `ready` (MetadataTimeoutError after readyTimeoutMs, the store then closed). */
+  static async open(kv: MetadataKv, opts: MetadataStoreOptions = {}): Promise<MetadataStore> {
+    const store = new MetadataStore(kv, opts);
+    const timeoutMs = opts.readyTimeoutMs ?? 30_000;
+    try {
+      await store.waitUntil(() => store.isReady, timeoutMs, 'the initial metadata replay', store.ready);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  snapshot(): ClusterSnapshot {
+    return this.current;
+  }
+
+  /** Called after every change with the new and the previous snapshot; returns the unsubscribe. */
+  subscribe(fn: SnapshotListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The first snapshot (the current one included) that satisfies pred; MetadataTimeoutError otherwise. */
+  async waitFor(pred: (s: ClusterSnapshot) => boolean, timeoutMs: number): Promise<ClusterSnapshot> {
+    await this.waitUntil(() => pred(this.current), timeoutMs, 'the awaited metadata condition');
+    return this.current;
+  }
+
+  /** The cluster id, created once for the whole cluster by whichever broker gets there first. */
+  async ensureClusterId(): Promise<string> {
+    for (;;) {
+      this.assertOpen();
+      const e = await this.kv.get(CLUSTER_ID_KEY);
+      if (e) {
+        const d = decodeClusterId(e.value);
+        if (!d.ok) throw new InvalidMetadataError(CLUSTER_ID_KEY, d.why);
+        await this.seen(CLUSTER_ID_KEY, e.revision);
+        return d.value;
+      }
+      const clusterId = newClusterId(this.clock.now());
+      try {
+        const rev = await this.kv.create(CLUSTER_ID_KEY, encodeJson({ clusterId, createdAt: this.clock.now() }));
+        await this.seen(CLUSTER_ID_KEY, rev);
+        return clusterId;
+      } catch (err) {
+        if (!(err instanceof KeyExistsError)) throw err; // another broker won: read its id
+      }
+    }
+  }
+
+  /** Registers (or re-registers, replacing a previous incarnation) a broker. */
+  async registerBroker(info: BrokerInfo): Promise<void> {
+    this.assertOpen();
+    const key = brokerKey(info.id);
+    const problem = brokerProblem(info);
+    if (problem) throw new InvalidMetadataError(key, problem);
+    await this.seen(key, await this.kv.put(key, encodeJson(info)));
+  }
+
+  /**
+   * Removes a broker's registration. With `incarnation`, only that incarnation's: a broker shutting down
+   * must not remove the registration of its own successor that started in the meantime.
+   */
+  async unregisterBroker(id: number, incarnation?: string): Promise<void> {
+    const key = brokerKey(id);
+    await this.retryCas(key, `unregister broker ${id}`, async () => {
+      const e = await this.kv.get(key);
+      if (!e) return;
+      if (incarnation !== undefined) {
+        const d = decodeBroker(e.value, id);
+        if (d.ok && d.value.incarnation !== incarnation) return;
+      }
+      await this.kv.delete(key, e.revision);
+      await this.seen(key, e.revision + 1);
+    });
+  }
+
+  async createTopic(topic: TopicInfo): Promise<void> {
+    this.assertOpen();
+    const nameProblem = topicNameProblem(topic.name);
+    if (nameProblem) throw new InvalidTopicError(topic.name, nameProblem);
+    const key = topicKey(topic.name);
+    const problem = topicProblem(topic);
+    if (problem) throw new InvalidMetadataError(key, problem);
+    try {
+      await this.seen(key, await this.kv.create(key, encodeJson(topic)));
+    } catch (err) {
+      if (err instanceof KeyExistsError) throw new TopicExistsError(topic.name, err);
+      throw err;
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const key = this.keyOfTopic(name);
+    await this.retryCas(key, `delete topic ${name}`, async () => {
+      const e = await this.kv.get(key);
+      if (!e) throw new TopicNotFoundError(name);
+      await this.kv.delete(key, e.revision);
+      await this.seen(key, e.revision + 1);
+    });
+  }
+
+  /**
+   * Applies an immer recipe to the topic's latest stored value and writes it with a compare-and-set on
+   * that value's revision; a lost compare-and-set re-reads and re-applies, so the recipe must be pure.
+   * A recipe that changes nothing writes nothing.
+   */
+  async updateTopic(name: string, recipe: (draft: Draft<TopicInfo>) => void): Promise<TopicInfo> {
+    const key = this.keyOfTopic(name);
+    let result: TopicInfo | undefined;
+    await this.retryCas(key, `update topic ${name}`, async () => {
+      const e = await this.kv.get(key);
+      if (!e) throw new TopicNotFoundError(name);
+      const d = decodeTopic(e.value, name);
+      if (!d.ok) throw new InvalidMetadataError(key, d.why);
+      const next = produce(d.value, recipe);
+      if (next === d.value) {
+        result = freeze(d.value, true);
+        return;
+      }
+      const problem = topicProblem(next, name);
+      if (problem) throw new InvalidMetadataError(key, `the update would store an invalid topic: ${problem}`);
+      await this.seen(key, await this.kv.update(key, encodeJson(next), e.revision));
+      result = next;
+    });
+    return result!;
+  }
+
+  /** Stops watching; pending waits fail with StoreClosedError; later writes are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watch.stop();
+    for (const w of [...this.waiters]) this.finishWaiter(w, new StoreClosedError());
+    if (!this.isReady) this.settleReady(new StoreClosedError());
+    this.listeners.clear();
+    await this.loop;
+  }
+
+  // ---- folding the watch into snapshots ----
+
+  private async run(): Promise<void> {
+    const replay: KvChange[] = [];
+    try {
+      for await (const ev of this.watch) {
+        if (ev.operation === 'REPLAYED') {
+          if (this.isReady) continue;
+          // The whole replay becomes one snapshot: one copy, one notification, however many keys.
+          this.apply(replay.splice(0));
+          this.isReady = true;
+          this.settleReady();
+          this.checkWaiters();
+        } else if (this.isReady) {
+          this.apply([ev]);
+        } else {
+          replay.push(ev);
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.warn('metadata watch ended; the snapshot no longer changes', { error: err });
+      if (!this.isReady) this.settleReady(err);
+    }
+  }
+
+  private apply(changes: KvChange[]): void {
+    const accepted = changes.filter((c) => c.revision > (this.keyRevisions.get(c.key) ?? 0));
+    if (accepted.length === 0) return;
+    for (const c of accepted) this.keyRevisions.set(c.key, c.revision);
+    const prev = this.current;
+    const next = produce(prev, (draft) => {
+      for (const c of accepted) this.applyOne(draft, c);
+      draft.revision = Math.max(draft.revision, ...accepted.map((c) => c.revision));
+    });
+    this.current = next;
+    if (next !== prev) {
+      for (const fn of [...this.listeners]) {
+        try {
+          fn(next, prev);
+        } catch (err) {
+          this.warn('a metadata subscriber threw; it stays subscribed', { error: err, revision: next.revision });
+        }
+      }
+    }
+    this.checkWaiters();
+  }
+
+  private applyOne(draft: Draft<ClusterSnapshot>, c: KvChange): void {
+    const key = parseKey(c.key);
+    const skip = (why: string) => this.warn('skipping a malformed metadata value', { key: c.key, revision: c.revision, reason: why });
+    switch (key.kind) {
+      case 'other':
+        return;
+      case 'invalid':
+        return skip(key.why);
+      case 'cluster-id': {
+        if (c.value === null) return void (draft.clusterId = '');
+        const d = decodeClusterId(c.value);
+        return d.ok ? void (draft.clusterId = d.value) : skip(d.why);
+      }
+      case 'controller': {
+        if (c.value === null) return void (draft.controller = null);
+        const d = decodeController(c.value);
+        if (!d.ok) return skip(d.why);
+        // A lease renewal rewrites the key without changing who holds it: keep the same object.
+        if (draft.controller?.brokerId !== d.value.brokerId || draft.controller?.epoch !== d.value.epoch) draft.controller = d.value;
+        return;
+      }
+      case 'broker': {
+        if (c.value === null) return void delete draft.brokers[key.id];
+        const d = decodeBroker(c.value, key.id);
+        return d.ok ? void (draft.brokers[key.id] = d.value) : skip(d.why);
+      }
+      case 'topic': {
+        if (c.value === null) return void delete draft.topics[key.name];
+        const d = decodeTopic(c.value, key.name);
+        return d.ok ? void (draft.topics[key.name] = d.value) : skip(d.why);
+      }
+    }
+  }
+
+  // ---- waiting ----
+
+  /** Resolves once check() holds (tested now and after every applied change), or fails after timeoutMs. */
+  private waitUntil(check: () => boolean, timeoutMs: number, what: string, abort?: Promise<unknown>): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    if (check()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { check, resolve, reject, timer: null };
+      w.timer = this.clock.setTimeout(() => this.finishWaiter(w, new MetadataTimeoutError(what, timeoutMs)), timeoutMs);
+      this.waiters.add(w);
+      abort?.catch((err) => this.finishWaiter(w, err));
+    });
+  }
+
+  private finishWaiter(w: Waiter, err?: unknown): void {
+    if (!this.waiters.delete(w)) return;
+    this.clock.clearTimeout(w.timer);
+    if (err === undefined) w.resolve();
+    else w.reject(err);
+  }
+
+  private checkWaiters(): void {
+    for (const w of [...this.waiters]) {
+      let ok = false;
+      try {
+        ok = w.check();
+      } catch (err) {
+        this.finishWaiter(w, err);
+        continue;
+      }
+      if (ok) this.finishWaiter(w);
+    }
+  }
+
+  /** Waits until the watch has delivered `key` at `revision` or later, so the caller reads its own write. */
+  private async seen(key: string, revision: number): Promise<void> {
+    const timeoutMs = this.opts.writeVisibilityTimeoutMs ?? 5_000;
+    try {
+      await this.waitUntil(() => (this.keyRevisions.get(key) ?? 0) >= revision, timeoutMs, `revision ${revision} of ${key}`);
+    } catch (err) {
+      // The write itself succeeded; the snapshot catches up when the watch does.
+      if (err instanceof MetadataTimeoutError) this.warn('a write is not yet visible in the snapshot', { key, revision, timeoutMs });
+      else if (!(err instanceof StoreClosedError)) throw err;
+    }
+  }
+
+  // ---- helpers ----
+
+  private async retryCas(key: string, what: string, attempt: () => Promise<void>): Promise<void> {
+    const max = this.opts.maxUpdateAttempts ?? 16;
+    let lastConflict: unknown;
+    for (let i = 0; i < max; i++) {
+      this.assertOpen();
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof RevisionMismatchError)) throw err;
+        lastConflict = err; // someone else wrote in between: read again and retry
+      }
+    }
+    const name = parseKey(key);
+    throw new UpdateConflictError(name.kind === 'topic' ? name.name : what, max, lastConflict);
+  }
+
+  private keyOfTopic(name: string): string {
+    const problem = topicNameProblem(name);
+    if (problem) throw new InvalidTopicError(name, problem);
+    return topicKey(name);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+/** Kafka's cluster id format (22 characters of URL-safe base64 of a 16-byte UUID), from a ULID. */
+function newClusterId(now: number): string {
+  return Buffer.from(ulidToUUID(ulid(now)).replaceAll('-', ''), 'hex').toString('base64url');
+}

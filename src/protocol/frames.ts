@@ -72,7 +72,7 @@ export function decodeRequest(frame: Buffer): DecodedRequest {
     return { apiKey, header, body } as DecodedRequest;
   } catch (err) {
     if (err instanceof ProtocolError) {
-      throw new ProtocolError(err.code, err.message, { position: err.position, apiKey, apiVersion, correlationId }, { cause: err });
+      throw new ProtocolError(err.code, err.detail, { position: err.position, apiKey, apiVersion, correlationId }, { cause: err });
     }
     // Anything else is a codec bug met by hostile input; it still must not escape as a foreign error.
     throw new ProtocolError('MALFORMED_FRAME', `request failed to decode: ${String(err)}`, { apiKey, apiVersion, correlationId }, { cause: err });

@@ -27,6 +27,8 @@ export class ProtocolError extends Error {
   readonly apiKey: number | undefined;
   readonly apiVersion: number | undefined;
   readonly correlationId: number | undefined;
+  /** The message without the position suffix (for re-raising with more facts). */
+  readonly detail: string;
 
   constructor(
     readonly code: ProtocolErrorCode,
@@ -36,6 +38,7 @@ export class ProtocolError extends Error {
   ) {
     super(facts.position === undefined ? message : `${message} (at byte ${facts.position})`, options);
     this.name = 'ProtocolError';
+    this.detail = message;
     this.position = facts.position;
     this.apiKey = facts.apiKey;
     this.apiVersion = facts.apiVersion;

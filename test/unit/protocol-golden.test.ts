@@ -44,7 +44,7 @@ function checkBody(req: DecodedRequest, client: string): void {
     case ApiKey.ApiVersions:
       if (req.header.apiVersion >= 3) {
         assert.is(req.body.clientSoftwareName, 'librdkafka');
-        assert.match(req.body.clientSoftwareVersion, /^\d+\.\d+\.\d+/);
+        assert.match(req.body.clientSoftwareVersion ?? '', /^\d+\.\d+\.\d+/);
       }
       break;
     case ApiKey.Metadata:

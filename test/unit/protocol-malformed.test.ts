@@ -1,0 +1,121 @@
+// Hostile and broken input: decodeRequest throws ProtocolError and nothing else, carries the header facts
+// the broker needs to answer, and never allocates more than the frame it was given.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeRequest, peekRequestHeader } from '../../src/protocol/frames.ts';
+import { ProtocolError } from '../../src/protocol/protocol-error.ts';
+
+const dir = fileURLToPath(new URL('../fixtures/frames/', import.meta.url));
+const fixtures = readdirSync(dir).filter((f) => f.endsWith('.bin')).sort().map((f) => readFileSync(dir + f));
+const SEED = Number(process.env.PROTOCOL_SEED ?? 7);
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function expectProtocolError(frame: Buffer, what: string): ProtocolError {
+  try {
+    decodeRequest(frame);
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw new Error(`${what}: threw ${String(err)} instead of a ProtocolError`, { cause: err });
+    return err;
+  }
+  throw new Error(`${what}: decoded without error`);
+}
+
+test('every truncation of every golden frame is MALFORMED_FRAME', () => {
+  assert.ok(fixtures.length > 5);
+  for (const frame of fixtures) {
+    for (let n = 0; n < frame.length; n++) {
+      const err = expectProtocolError(frame.subarray(0, n), `prefix ${n}/${frame.length}`);
+      assert.is(err.code, 'MALFORMED_FRAME');
+      if (n >= 8) assert.is(err.correlationId, frame.readInt32BE(4), 'correlation id kept for the answer');
+    }
+  }
+});
+
+test('trailing bytes after a request body are refused', () => {
+  const err = expectProtocolError(Buffer.concat([fixtures[0]!, Buffer.from([0])]), 'trailing byte');
+  assert.is(err.code, 'MALFORMED_FRAME');
+});
+
+test('huge and negative lengths fail at their position', () => {
+  // Metadata v0: header (clientId "c"), then an int32 topic count.
+  const header = Buffer.from([0, 3, 0, 0, 0, 0, 0, 9, 0, 1, 0x63]);
+  const huge = Buffer.concat([header, Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
+  let err = expectProtocolError(huge, 'huge array count');
+  assert.is(err.code, 'MALFORMED_FRAME');
+  assert.is(err.position, 11);
+  assert.is(err.correlationId, 9);
+  const negative = Buffer.concat([header, Buffer.from([0, 0, 0, 1, 0xff, 0xfb])]);
+  err = expectProtocolError(negative, 'negative string length');
+  assert.is(err.position, 15);
+  const overlong = Buffer.concat([Buffer.from([0, 18, 0, 3, 0, 0, 0, 1, 0, 0, 0]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])]);
+  assert.is(expectProtocolError(overlong, 'uvarint over 32 bits').code, 'MALFORMED_FRAME');
+});
+
+test('unknown API keys and versions carry apiKey, apiVersion and correlationId', () => {
+  let err = expectProtocolError(Buffer.from([0x03, 0xe7, 0, 0, 0, 0, 0, 42, 0xff, 0xff]), 'unknown key');
+  assert.is(err.code, 'UNSUPPORTED_API_KEY');
+  assert.equal([err.apiKey, err.apiVersion, err.correlationId], [999, 0, 42]);
+  err = expectProtocolError(Buffer.from([0, 18, 0, 9, 0, 0, 1, 0, 0xff, 0xff, 0]), 'ApiVersions v9');
+  assert.is(err.code, 'UNSUPPORTED_VERSION');
+  assert.equal([err.apiKey, err.apiVersion, err.correlationId], [18, 9, 256]);
+  assert.equal(peekRequestHeader(Buffer.from([0, 1, 0, 3, 0, 0, 0, 5])), { apiKey: 1, apiVersion: 3, correlationId: 5 });
+  assert.is(expectProtocolError(Buffer.from([0, 1, 0]), 'short').code, 'MALFORMED_FRAME');
+});
+
+test('fuzz: mutated and random frames throw only ProtocolError and allocate no more than the frame', () => {
+  const rand = rng(SEED);
+  const int = (n: number) => Math.floor(rand() * n);
+  // Record the largest buffer allocation the decoder asks for.
+  let largest = 0;
+  const originals = { alloc: Buffer.alloc, allocUnsafe: Buffer.allocUnsafe, from: Buffer.from };
+  const track = <F extends (...a: any[]) => Buffer>(f: F): F =>
+    ((...a: any[]) => {
+      const b = f.apply(Buffer, a);
+      largest = Math.max(largest, b.length);
+      return b;
+    }) as F;
+  let decoded = 0;
+  let refused = 0;
+  try {
+    for (let i = 0; i < 4000; i++) {
+      const base = fixtures[int(fixtures.length)]!;
+      const frame = Buffer.from(base);
+      const kind = int(4);
+      if (kind === 0) for (let k = 1 + int(4); k > 0; k--) frame[int(frame.length)] = int(256);
+      else if (kind === 1) frame.writeInt32BE([0x7fffffff, -2, 0x10000000, 65535][int(4)]!, 8 + int(frame.length - 12));
+      else if (kind === 2) for (let p = 8; p < frame.length; p++) frame[p] = int(256);
+      else frame[8 + int(frame.length - 8)] = 0xff;
+      Buffer.alloc = track(originals.alloc);
+      Buffer.allocUnsafe = track(originals.allocUnsafe);
+      try {
+        decodeRequest(frame);
+        decoded++;
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw new Error(`iteration ${i} (PROTOCOL_SEED=${SEED}): ${String(err)}`, { cause: err });
+        refused++;
+      } finally {
+        Buffer.alloc = originals.alloc;
+        Buffer.allocUnsafe = originals.allocUnsafe;
+      }
+      assert.ok(largest <= frame.length, `iteration ${i}: allocated ${largest} bytes for a ${frame.length}-byte frame`);
+      largest = 0;
+    }
+  } finally {
+    Object.assign(Buffer, originals);
+  }
+  assert.ok(refused > 1000, `only ${refused} of the mutated frames were refused`);
+  assert.ok(decoded + refused === 4000);
+});
+
+test.run();

@@ -1,5 +1,6 @@
 // Support for the generated codecs. Tagged fields (KIP-482) are optional, numbered fields at the end of
-// every struct in flexible versions; a receiver keeps the ones it does not understand, so re-encoding a decoded message is byte-identical.
+// every struct in flexible versions; a receiver keeps the ones it does not understand, so re-encoding a
+// decoded message is byte-identical.
 import { ProtocolError } from './protocol-error.ts';
 
 /** An undecoded tagged field: its tag and its raw bytes (without the tag and size prefixes). */

@@ -35,7 +35,7 @@ async function take(it: AsyncIterator<KvWatchEvent>, count: number, timeoutMs = 
 }
 
 function show(e: KvWatchEvent): string {
-  return e.operation === 'REPLAYED' ? 'REPLAYED' : `${e.operation} ${e.key}=${dec(e.value)}@${e.revision}`;
+  return e.operation === 'REPLAYED' ? `REPLAYED@${e.revision}` : `${e.operation} ${e.key}=${dec(e.value)}@${e.revision}`;
 }
 
 async function rejectsWith(p: Promise<unknown>, cls: Function, code: string): Promise<unknown> {
@@ -132,15 +132,19 @@ export function kvConformance(test: Test, make: () => Promise<KvFixture>): void 
     await kv.put('topics.gone', enc('g'));
     await kv.delete('topics.gone');
     const rb = await kv.put('topics.b', enc('b1'));
-    await kv.put('brokers.1', enc('not watched'));
+    const last = await kv.put('brokers.1', enc('not watched'));
+    await kv.delete('topics.a');
+    const ra3 = await kv.put('topics.a', enc('a1'));
+    const lastWrite = ra3;
     const w = kv.watch('topics');
     const it = w[Symbol.asyncIterator]();
     try {
       const replay = await take(it, 3);
-      assert.equal(replay.map(show), [`PUT topics.a=a1@${ra}`, `PUT topics.b=b1@${rb}`, 'REPLAYED']);
+      assert.equal(replay.map(show), [`PUT topics.b=b1@${rb}`, `PUT topics.a=a1@${ra3}`, `REPLAYED@${lastWrite}`]);
+      assert.ok(last < lastWrite && ra < rb);
       const rc = await kv.put('topics.c', enc('c1'));
       await kv.put('brokers.2', enc('not watched'));
-      const ra2 = await kv.update('topics.a', enc('a2'), ra);
+      const ra2 = await kv.update('topics.a', enc('a2'), ra3);
       await kv.delete('topics.b');
       const live = await take(it, 3);
       assert.equal(live.slice(0, 2).map(show), [`PUT topics.c=c1@${rc}`, `PUT topics.a=a2@${ra2}`]);
@@ -154,7 +158,7 @@ export function kvConformance(test: Test, make: () => Promise<KvFixture>): void 
   withKv('watch of an empty bucket reports the replay done at once; stop ends the iteration', async ({ kv }) => {
     const w = kv.watch();
     const it = w[Symbol.asyncIterator]();
-    assert.equal((await take(it, 1)).map(show), ['REPLAYED']);
+    assert.equal((await take(it, 1)).map(show), ['REPLAYED@0']);
     const r = await kv.put('x', enc('1'));
     assert.equal((await take(it, 1)).map(show), [`PUT x=1@${r}`]);
     w.stop();

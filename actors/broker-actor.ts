@@ -1,0 +1,218 @@
+// The broker actor: machines/broker.ts given its effects — the NATS connection, the cluster metadata, the
+// partition replicas, the Kafka listener, and the periodic flush and retention work.
+//
+// Everything a broker touches is passed in or created here and released in `shutdown`, so several brokers
+// can run in one process. The actor's systemId is `broker-<id>`.
+import { createActor, fromPromise, type Actor } from 'xstate';
+import { mkdirSync } from 'node:fs';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ulid } from 'ulid';
+import { brokerMachine } from '../machines/broker.ts';
+import type { BrokerConfig } from '../src/broker/broker-config.ts';
+import { connectNats } from '../src/transport/nats-connection.ts';
+import { NatsKv } from '../src/metadata/nats-kv.ts';
+import { MetadataStore } from '../src/metadata/metadata-store.ts';
+import type { ClusterSnapshot } from '../src/metadata/types.ts';
+import { PartitionRegistry } from '../src/broker/partition-registry.ts';
+import { TopicAdmin } from '../src/broker/topic-admin.ts';
+import { KafkaListener } from '../src/server/kafka-listener.ts';
+import { createRequestRouter } from '../src/broker/request-router.ts';
+import type { BrokerServices } from '../src/broker/broker-services.ts';
+import { NodeStorage } from '../src/log/node-storage.ts';
+import type { Storage } from '../src/log/storage.ts';
+import type { Logger } from '../src/util/logger.ts';
+
+export interface BrokerDeps {
+  logger: Logger;
+  clock?: () => number;
+  storage?: Storage;
+}
+
+/** The running parts of a broker, filled in as it starts. */
+interface Parts {
+  nc?: NatsConnection;
+  metadata?: MetadataStore;
+  registry?: PartitionRegistry;
+  listener?: KafkaListener;
+  unsubscribe?: () => void;
+  timers: NodeJS.Timeout[];
+  services?: BrokerServices;
+}
+
+export class Broker {
+  readonly actor: Actor<typeof brokerMachine>;
+  readonly incarnation = ulid();
+  private readonly parts: Parts = { timers: [] };
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private readonly storage: Storage;
+
+  constructor(
+    readonly config: BrokerConfig,
+    deps: BrokerDeps,
+  ) {
+    this.clock = deps.clock ?? Date.now;
+    this.logger = deps.logger.child({ broker: config.brokerId });
+    this.storage = deps.storage ?? new NodeStorage();
+    const machine = brokerMachine.provide({
+      actors: {
+        start: fromPromise(() => this.startParts()),
+        register: fromPromise(() => this.register()),
+        shutdown: fromPromise(() => this.shutdownParts()),
+      },
+      actions: {
+        startServing: () => this.startBackgroundWork(),
+        stopServing: () => void this.parts.listener?.stop(0),
+      },
+    });
+    this.actor = createActor(machine, {
+      systemId: `broker-${config.brokerId}`,
+      input: { brokerId: config.brokerId, incarnation: this.incarnation },
+    });
+  }
+
+  /** Starts the broker and resolves once it serves clients; rejects with the reason when it cannot start. */
+  async start(): Promise<void> {
+    this.actor.start();
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        const s = this.actor.getSnapshot();
+        if (s.matches('running')) return resolve(), true;
+        if (s.status === 'done' || s.matches('shuttingDown')) return reject(new Error(`broker ${this.config.brokerId} failed to start: ${s.context.error ?? 'stopped'}`)), true;
+        return false;
+      };
+      if (check()) return;
+      const sub = this.actor.subscribe(() => check() && sub.unsubscribe());
+    });
+  }
+
+  /** Clean shutdown: answers in-flight requests, flushes and closes every log, leaves the cluster. */
+  async stop(): Promise<void> {
+    if (this.actor.getSnapshot().status === 'done') return;
+    this.actor.send({ type: 'SHUTDOWN' });
+    await new Promise<void>((resolve) => {
+      if (this.actor.getSnapshot().status === 'done') return resolve();
+      const sub = this.actor.subscribe({ complete: () => (sub.unsubscribe(), resolve()) });
+    });
+  }
+
+  get port(): number {
+    return this.parts.listener?.port ?? this.config.port;
+  }
+
+  get services(): BrokerServices | undefined {
+    return this.parts.services;
+  }
+
+  private async startParts(): Promise<void> {
+    const { config } = this;
+    mkdirSync(config.dataDir, { recursive: true });
+    this.parts.nc = await connectNats({ servers: config.natsServers, name: `kastor-broker-${config.brokerId}` });
+    const kv = await NatsKv.open(this.parts.nc, config.metadataBucket);
+    const metadata = await MetadataStore.open(kv, { onWarning: (msg, facts) => this.logger.warn(msg, facts) });
+    this.parts.metadata = metadata;
+    const clusterId = await metadata.ensureClusterId();
+    const registry = new PartitionRegistry({
+      brokerId: config.brokerId,
+      dataDir: config.dataDir,
+      storage: this.storage,
+      clock: this.clock,
+      logger: this.logger,
+      brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
+    });
+    this.parts.registry = registry;
+    const topics = new TopicAdmin({
+      metadata,
+      registry,
+      brokerId: config.brokerId,
+      numPartitions: config.numPartitions,
+      defaultReplicationFactor: config.defaultReplicationFactor,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    const services: BrokerServices = {
+      config,
+      brokerId: config.brokerId,
+      clusterId,
+      metadata,
+      registry,
+      topics,
+      logger: this.logger,
+      clock: this.clock,
+      controllerId: (s: ClusterSnapshot) => s.controller?.brokerId ?? Math.min(...Object.keys(s.brokers).map(Number), config.brokerId),
+    };
+    this.parts.services = services;
+    // Local replicas recover their logs as soon as the metadata names them.
+    registry.reconcile(metadata.snapshot());
+    this.parts.unsubscribe = metadata.subscribe((next) => {
+      registry.reconcile(next);
+      const me = next.brokers[config.brokerId];
+      if (me && me.incarnation !== this.incarnation && this.actor.getSnapshot().matches('running')) {
+        this.logger.error('another broker registered with this id; stopping service', { incarnation: me.incarnation });
+        this.actor.send({ type: 'FENCED', by: me.incarnation });
+      }
+    });
+    const listener = new KafkaListener({
+      host: config.host,
+      port: config.port,
+      handler: createRequestRouter(services),
+      logger: this.logger,
+      maxRequestBytes: config.maxRequestBytes,
+    });
+    await listener.start();
+    this.parts.listener = listener;
+  }
+
+  private async register(): Promise<void> {
+    const { config } = this;
+    await this.parts.metadata!.registerBroker({
+      id: config.brokerId,
+      host: config.advertisedHost,
+      port: config.port === 0 ? this.parts.listener!.port : config.advertisedPort,
+      rack: null,
+      incarnation: this.incarnation,
+      registeredAt: this.clock(),
+    });
+    this.logger.info('broker registered and serving', { listen: `${config.host}:${this.port}`, incarnation: this.incarnation });
+  }
+
+  private startBackgroundWork(): void {
+    const registry = this.parts.registry!;
+    if (this.config.flush === 'interval') {
+      this.parts.timers.push(
+        setInterval(() => {
+          for (const r of registry.all()) {
+            void r.log?.flush().then(() => r.log?.checkpoint()).catch((err: unknown) => this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error }));
+          }
+        }, this.config.flushIntervalMs),
+      );
+    }
+    this.parts.timers.push(
+      setInterval(() => {
+        for (const r of registry.all()) {
+          void r.log?.applyRetention(this.clock()).catch((err: unknown) => this.logger.error('retention failed', { topic: r.topic, partition: r.partition, error: err as Error }));
+        }
+      }, this.config.retentionCheckIntervalMs),
+    );
+  }
+
+  private async shutdownParts(): Promise<void> {
+    for (const t of this.parts.timers) clearInterval(t);
+    this.parts.timers = [];
+    const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error(`shutdown: ${what} failed`, { error: err as Error });
+      }
+    };
+    await step('stopping the listener', () => this.parts.listener?.stop());
+    this.parts.unsubscribe?.();
+    await step('closing logs', () => this.parts.registry?.stopAll());
+    const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];
+    if (me?.incarnation === this.incarnation) await step('leaving the cluster', () => this.parts.metadata?.unregisterBroker(this.config.brokerId));
+    await step('closing the metadata store', () => this.parts.metadata?.close());
+    await step('closing NATS', () => this.parts.nc?.drain());
+    this.logger.info('broker stopped');
+  }
+}

@@ -1,0 +1,48 @@
+// A broker's configuration, with Kafka's names in comments where Kastor follows a Kafka setting.
+
+export interface BrokerConfig {
+  brokerId: number;
+  /** Address the Kafka listener binds to. */
+  host: string;
+  port: number;
+  /** Address clients are told to use (Kafka's advertised.listeners); defaults to host:port. */
+  advertisedHost: string;
+  advertisedPort: number;
+  natsServers: string[];
+  dataDir: string;
+  /** The JetStream key-value bucket holding the cluster metadata. */
+  metadataBucket: string;
+  /** auto.create.topics.enable */
+  autoCreateTopics: boolean;
+  /** num.partitions: partitions of an auto-created topic. */
+  numPartitions: number;
+  /** default.replication.factor */
+  defaultReplicationFactor: number;
+  /** 'interval' relies on replication and fsyncs every flushIntervalMs (Kafka's default); 'always' fsyncs every append (group commit). */
+  flush: 'interval' | 'always';
+  flushIntervalMs: number;
+  /** socket.request.max.bytes */
+  maxRequestBytes: number;
+  /** How often the retention check runs (log.retention.check.interval.ms). */
+  retentionCheckIntervalMs: number;
+}
+
+export function defaultBrokerConfig(partial: Partial<BrokerConfig> & Pick<BrokerConfig, 'brokerId' | 'dataDir' | 'natsServers'>): BrokerConfig {
+  const host = partial.host ?? '127.0.0.1';
+  const port = partial.port ?? 9092;
+  return {
+    host,
+    port,
+    advertisedHost: partial.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
+    advertisedPort: partial.advertisedPort ?? port,
+    metadataBucket: 'kastor-metadata',
+    autoCreateTopics: true,
+    numPartitions: 1,
+    defaultReplicationFactor: 1,
+    flush: 'interval',
+    flushIntervalMs: 1000,
+    maxRequestBytes: 100 * 1024 * 1024,
+    retentionCheckIntervalMs: 300_000,
+    ...partial,
+  };
+}

@@ -1,0 +1,22 @@
+// What request handlers may use: the broker's identity and configuration, the cluster metadata, the local
+// partition replicas, and topic administration. Handlers get this object, never globals, so several
+// brokers run in one process (simulation tests) as well as one per process.
+import type { BrokerConfig } from './broker-config.ts';
+import type { MetadataStore } from '../metadata/metadata-store.ts';
+import type { ClusterSnapshot } from '../metadata/types.ts';
+import type { PartitionRegistry } from './partition-registry.ts';
+import type { TopicAdmin } from './topic-admin.ts';
+import type { Logger } from '../util/logger.ts';
+
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly brokerId: number;
+  readonly clusterId: string;
+  readonly metadata: MetadataStore;
+  readonly registry: PartitionRegistry;
+  readonly topics: TopicAdmin;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  /** Kafka's controller id as clients see it: the active controller, else the lowest live broker. */
+  controllerId(snapshot: ClusterSnapshot): number;
+}

@@ -1,0 +1,31 @@
+// DescribeCluster (KIP-700): the live brokers, the controller and the cluster id, as Metadata reports them.
+import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/describe-cluster.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import type { BrokerServices } from '../broker-services.ts';
+
+export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest): DescribeClusterResponse {
+  const snapshot = svc.metadata.snapshot();
+  // Endpoint type 1 = brokers; 2 = controllers (KRaft), which Kastor does not expose separately.
+  if (req.endpointType !== undefined && req.endpointType !== 1) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+      errorMessage: `endpoint type ${req.endpointType} is not served; use 1 (brokers)`,
+      endpointType: req.endpointType,
+      clusterId: snapshot.clusterId,
+      controllerId: -1,
+      brokers: [],
+      clusterAuthorizedOperations: -2147483648,
+    } as DescribeClusterResponse;
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    endpointType: 1,
+    clusterId: snapshot.clusterId,
+    controllerId: svc.controllerId(snapshot),
+    brokers: Object.values(snapshot.brokers).map((b) => ({ brokerId: b.id, host: b.host, port: b.port, rack: b.rack })),
+    clusterAuthorizedOperations: -2147483648,
+  } as DescribeClusterResponse;
+}

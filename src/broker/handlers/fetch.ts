@@ -1,0 +1,153 @@
+// Fetch for consumers: whole batches from the leader's log, below the high watermark, honouring max_bytes,
+// partition_max_bytes, min_bytes and max_wait_ms. A fetch that finds fewer than min_bytes waits (long poll)
+// and is answered as soon as any of its partitions gets new data, at max_wait_ms at the latest, or at once
+// when the client disconnects. The first partition with data always gets at least one whole batch, even past
+// max_bytes (KIP-74), so a batch larger than the limits never blocks a consumer.
+// v13 addresses topics by id (KIP-516). Fetch sessions (KIP-227) are not kept: session id 0 tells the
+// client to send full requests.
+import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import type { BrokerServices } from '../broker-services.ts';
+import { errorCodeOf, KafkaError } from '../kafka-error.ts';
+import type { ConnectionInfo } from '../../server/kafka-listener.ts';
+
+const ZERO_UUID = '0'.repeat(32);
+
+interface Target {
+  topic: string | null; // null: unknown topic id
+  topicId: string;
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+  currentLeaderEpoch: number;
+}
+
+interface PartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  divergingEpoch: { epoch: number; endOffset: bigint };
+  currentLeader: { leaderId: number; leaderEpoch: number };
+  snapshotId: { endOffset: bigint; epoch: number };
+  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
+  preferredReadReplica: number;
+  records: Buffer | null;
+}
+
+async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number): Promise<{ results: PartitionResult[]; bytes: number }> {
+  let budget = maxBytes;
+  let bytes = 0;
+  const results: PartitionResult[] = [];
+  for (const t of targets) {
+    let errorCode: number = ErrorCode.NONE;
+    let records: Buffer | null = null;
+    let highWatermark = -1;
+    let logStartOffset = -1;
+    try {
+      if (t.topic === null) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${t.topicId}`);
+      const replica = svc.registry.get(t.topic, t.partition);
+      if (!replica) {
+        const known = svc.metadata.snapshot().topics[t.topic];
+        throw new KafkaError(known && t.partition < known.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'no such replica here');
+      }
+      if (t.currentLeaderEpoch >= 0 && t.currentLeaderEpoch !== replica.leaderEpoch) {
+        throw new KafkaError(t.currentLeaderEpoch < replica.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, 'leader epoch mismatch');
+      }
+      // Past the first batch returned, the response limit applies; the first one may exceed it (KIP-74).
+      const limit = bytes === 0 ? t.partitionMaxBytes : Math.min(t.partitionMaxBytes, budget);
+      if (limit > 0 || bytes === 0) {
+        const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1));
+        highWatermark = r.highWatermark;
+        logStartOffset = r.logStartOffset;
+        if (r.data.length > 0 && (bytes === 0 || r.data.length <= budget)) {
+          records = r.data;
+          bytes += r.data.length;
+          budget = Math.max(0, budget - r.data.length);
+        }
+      } else {
+        const log = replica.log;
+        highWatermark = log?.highWatermark ?? -1;
+        logStartOffset = log?.logStartOffset ?? -1;
+      }
+    } catch (err) {
+      errorCode = errorCodeOf(err);
+      if (!(err instanceof KafkaError)) svc.logger.error('fetch failed', { topic: t.topic, partition: t.partition, error: err as Error });
+    }
+    results.push({
+      partitionIndex: t.partition,
+      errorCode,
+      highWatermark: BigInt(highWatermark),
+      // No transactions yet: the last stable offset is the high watermark.
+      lastStableOffset: BigInt(highWatermark),
+      logStartOffset: BigInt(logStartOffset),
+      divergingEpoch: { epoch: -1, endOffset: -1n },
+      currentLeader: { leaderId: -1, leaderEpoch: -1 },
+      snapshotId: { endOffset: -1n, epoch: -1 },
+      abortedTransactions: [],
+      preferredReadReplica: -1,
+      records: records ?? Buffer.alloc(0),
+    });
+  }
+  return { results, bytes };
+}
+
+export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: number, conn: ConnectionInfo): Promise<FetchResponse> {
+  const snapshot = svc.metadata.snapshot();
+  const byId = new Map(Object.values(snapshot.topics).map((t) => [t.id, t.name]));
+  const targets: Target[] = [];
+  const groups: Array<{ topic: string; topicId: string; count: number }> = [];
+  for (const ft of req.topics) {
+    const name = apiVersion >= 13 ? (byId.get(ft.topicId ?? ZERO_UUID) ?? null) : (ft.topic ?? '');
+    const topicId = apiVersion >= 13 ? (ft.topicId ?? ZERO_UUID) : (snapshot.topics[ft.topic ?? '']?.id ?? ZERO_UUID);
+    groups.push({ topic: ft.topic ?? '', topicId, count: ft.partitions.length });
+    for (const p of ft.partitions) {
+      targets.push({
+        topic: name,
+        topicId,
+        partition: p.partition,
+        fetchOffset: Number(p.fetchOffset),
+        partitionMaxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+      });
+    }
+  }
+  const maxBytes = req.maxBytes ?? 0x7fffffff;
+  const minBytes = Math.max(0, req.minBytes);
+  const deadline = svc.clock() + Math.max(0, req.maxWaitMs);
+
+  let outcome = await readOnce(svc, targets, maxBytes);
+  // Errors are answered at once: the client must learn of them (a moved leader, say) without waiting.
+  while (outcome.bytes < minBytes && svc.clock() < deadline && !conn.closed && outcome.results.every((r) => r.errorCode === ErrorCode.NONE)) {
+    await waitForData(svc, targets, deadline - svc.clock(), conn);
+    outcome = await readOnce(svc, targets, maxBytes);
+  }
+
+  let i = 0;
+  const responses = groups.map((g) => ({ topic: g.topic, topicId: g.topicId, partitions: outcome.results.slice(i, (i += g.count)) }));
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] } as FetchResponse;
+}
+
+/** Resolves when any target partition may have new data, the wait runs out, or the client has gone. */
+function waitForData(svc: BrokerServices, targets: Target[], waitMs: number, conn: ConnectionInfo): Promise<void> {
+  return new Promise((resolve) => {
+    const cancels: Array<() => void> = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearInterval(watchdog);
+      for (const c of cancels) c();
+      resolve();
+    };
+    const timer = setTimeout(finish, Math.max(0, waitMs));
+    // A closed connection has no 'event' here; check it cheaply while waiting.
+    const watchdog = setInterval(() => conn.closed && finish(), 200);
+    for (const t of targets) {
+      const replica = t.topic === null ? undefined : svc.registry.get(t.topic, t.partition);
+      if (replica) cancels.push(replica.onceData(finish));
+    }
+  });
+}

@@ -1,0 +1,71 @@
+// ListOffsets: -2 = the log start offset (earliest), -1 = the high watermark (latest; with no transactions
+// it is also the last stable offset), -3 = the offset of the record with the largest timestamp (KIP-734),
+// and a timestamp = the first offset whose timestamp is at or after it, found through the time index.
+import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/generated/list-offsets.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import type { BrokerServices } from '../broker-services.ts';
+import { errorCodeOf, KafkaError } from '../kafka-error.ts';
+
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+
+export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+  const topics = await Promise.all(
+    req.topics.map(async (t) => ({
+      name: t.name,
+      partitions: await Promise.all(
+        t.partitions.map(async (p) => {
+          let errorCode: number = ErrorCode.NONE;
+          let offset = -1;
+          let timestamp = -1;
+          let leaderEpoch = -1;
+          try {
+            const replica = svc.registry.get(t.name, p.partitionIndex);
+            if (!replica) {
+              const known = svc.metadata.snapshot().topics[t.name];
+              throw new KafkaError(known && p.partitionIndex < known.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'no such replica here');
+            }
+            const log = replica.log;
+            if (replica.role !== 'leader' || !log) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'not the leader');
+            const current = p.currentLeaderEpoch ?? -1;
+            if (current >= 0 && current !== replica.leaderEpoch) {
+              throw new KafkaError(current < replica.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, 'leader epoch mismatch');
+            }
+            leaderEpoch = replica.leaderEpoch;
+            const ts = Number(p.timestamp);
+            if (ts === EARLIEST) offset = log.logStartOffset;
+            else if (ts === LATEST) offset = log.highWatermark;
+            else if (ts === MAX_TIMESTAMP) {
+              const found = await log.maxTimestampOffset(log.highWatermark);
+              if (found) {
+                offset = found.offset;
+                timestamp = found.timestamp;
+              }
+            } else if (ts >= 0) {
+              const found = await log.offsetForTimestamp(ts);
+              if (found && found.offset < log.highWatermark) {
+                offset = found.offset;
+                timestamp = found.timestamp;
+              }
+            } else {
+              throw new KafkaError(ErrorCode.INVALID_REQUEST, `timestamp ${ts} is not a timestamp, -1, -2 or -3`);
+            }
+          } catch (err) {
+            errorCode = errorCodeOf(err);
+            if (!(err instanceof KafkaError)) svc.logger.error('list offsets failed', { topic: t.name, partition: p.partitionIndex, error: err as Error });
+          }
+          return {
+            partitionIndex: p.partitionIndex,
+            errorCode,
+            oldStyleOffsets: [],
+            timestamp: BigInt(timestamp),
+            offset: BigInt(offset),
+            leaderEpoch,
+          };
+        }),
+      ),
+    })),
+  );
+  return { throttleTimeMs: 0, topics } as ListOffsetsResponse;
+}

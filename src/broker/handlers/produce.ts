@@ -1,0 +1,65 @@
+// Produce: validate and append each partition's record batch on its leader, answering per acks. Every
+// partition gets its own error code; one bad partition never fails the others (Tansu's rule).
+// Versions 0-2 are advertised (librdkafka stops compressing if Produce's advertised minimum is above 0) but
+// carry the old message formats, which Kastor does not store: they are answered with UNSUPPORTED_VERSION.
+import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import type { BrokerServices } from '../broker-services.ts';
+import { KafkaError, errorCodeOf } from '../kafka-error.ts';
+import { CloseConnection } from '../../server/kafka-listener.ts';
+
+const MIN_RECORD_BATCH_VERSION = 3;
+
+export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersion: number): Promise<ProduceResponse | null> {
+  const acks = req.acks;
+  const validAcks = acks === 0 || acks === 1 || acks === -1;
+  const responses = await Promise.all(
+    req.topicData.map(async (topic) => ({
+      name: topic.name,
+      partitionResponses: await Promise.all(
+        topic.partitionData.map(async (p) => {
+          let errorCode: number = ErrorCode.NONE;
+          let errorMessage: string | null = null;
+          let baseOffset = -1;
+          let logStartOffset = -1;
+          try {
+            if (apiVersion < MIN_RECORD_BATCH_VERSION) {
+              throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `Produce v${apiVersion} (message format v0/v1) is not supported; use v3 or later`);
+            }
+            if (!validAcks) throw new KafkaError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
+            const replica = svc.registry.get(topic.name, p.index);
+            if (!replica) {
+              const known = svc.metadata.snapshot().topics[topic.name];
+              throw new KafkaError(known && p.index < known.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no replica of ${topic.name}-${p.index} here`);
+            }
+            if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
+            const r = await replica.produce(p.records, acks, req.timeoutMs);
+            baseOffset = r.baseOffset;
+            logStartOffset = r.logStartOffset;
+          } catch (err) {
+            errorCode = errorCodeOf(err);
+            errorMessage = (err as Error).message;
+            if (!(err instanceof KafkaError)) svc.logger.error('produce failed', { topic: topic.name, partition: p.index, error: err as Error });
+          }
+          return {
+            index: p.index,
+            errorCode,
+            baseOffset: BigInt(baseOffset),
+            logAppendTimeMs: -1n,
+            logStartOffset: BigInt(logStartOffset),
+            recordErrors: [],
+            errorMessage,
+            currentLeader: { leaderId: -1, leaderEpoch: -1 },
+          };
+        }),
+      ),
+    })),
+  );
+  if (acks === 0) {
+    // acks=0 has no response; like Kafka, close the connection on an error so the client notices.
+    const failed = responses.flatMap((t) => t.partitionResponses.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => ({ topic: t.name, partition: p.index, errorCode: p.errorCode })));
+    if (failed.length > 0) throw new CloseConnection('acks=0 produce failed', { failed });
+    return null;
+  }
+  return { responses, throttleTimeMs: 0, nodeEndpoints: [] } as ProduceResponse;
+}

@@ -1,0 +1,136 @@
+// The partition replicas this broker hosts, kept in step with the cluster metadata.
+//
+// Replicas are root actors found through this registry, not children of the broker actor: XState copies a
+// parent's children map on every spawn, which made 10k children cost ~20 s (DESIGN.md). `reconcile` turns
+// each metadata snapshot into actor events: a new replica is created and recovers its log, an existing one
+// gets the new assignment (the actor ignores stale epochs), a replica whose topic is gone is deleted.
+// A topic re-created under the same name (a new topic id) first deletes the old replica's directory.
+import type { ClusterSnapshot, TopicInfo } from '../metadata/types.ts';
+import type { LogConfig } from '../log/partition-log.ts';
+import type { Storage } from '../log/storage.ts';
+import { PartitionReplica } from './partition-replica.ts';
+import type { Logger } from '../util/logger.ts';
+
+export interface PartitionRegistryOptions {
+  brokerId: number;
+  dataDir: string;
+  storage: Storage;
+  clock: () => number;
+  logger: Logger;
+  /** Broker-wide log settings (flush policy); topic configs override retention and segments. */
+  brokerLogConfig: Partial<LogConfig>;
+}
+
+function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogConfig> {
+  const num = (key: string): number | undefined => (topic.config[key] !== undefined ? Number(topic.config[key]) : undefined);
+  const out: Partial<LogConfig> = { ...base };
+  const segmentBytes = num('segment.bytes');
+  const segmentMs = num('segment.ms');
+  const retentionMs = num('retention.ms');
+  const retentionBytes = num('retention.bytes');
+  if (segmentBytes !== undefined) out.segmentBytes = segmentBytes;
+  if (segmentMs !== undefined) out.segmentMs = segmentMs;
+  if (retentionMs !== undefined) out.retentionMs = retentionMs;
+  if (retentionBytes !== undefined) out.retentionBytes = retentionBytes;
+  return out;
+}
+
+export class PartitionRegistry {
+  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica }>();
+  /** Pending deletions per directory key: a re-created topic waits for its predecessor's files to go. */
+  private readonly deleting = new Map<string, Promise<void>>();
+
+  constructor(private readonly opts: PartitionRegistryOptions) {}
+
+  private static key(topic: string, partition: number): string {
+    return `${topic}-${partition}`;
+  }
+
+  get(topic: string, partition: number): PartitionReplica | undefined {
+    return this.replicas.get(PartitionRegistry.key(topic, partition))?.replica;
+  }
+
+  all(): PartitionReplica[] {
+    return [...this.replicas.values()].map((e) => e.replica);
+  }
+
+  /** Applies a metadata snapshot: creates, reassigns and deletes replicas. Returns once creations started. */
+  reconcile(snapshot: ClusterSnapshot): void {
+    const wanted = new Set<string>();
+    for (const topic of Object.values(snapshot.topics)) {
+      for (const p of topic.partitions) {
+        if (!p.replicas.includes(this.opts.brokerId)) continue;
+        const key = PartitionRegistry.key(topic.name, p.partition);
+        wanted.add(key);
+        const assignment = { leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
+        const existing = this.replicas.get(key);
+        if (existing && existing.topicId === topic.id) {
+          existing.replica.assign(assignment);
+          continue;
+        }
+        if (existing) this.remove(key, true);
+        const replica = new PartitionReplica({
+          topic: topic.name,
+          topicId: topic.id,
+          partition: p.partition,
+          brokerId: this.opts.brokerId,
+          assignment,
+          dataDir: this.opts.dataDir,
+          storage: this.opts.storage,
+          logConfig: logConfigOf(topic, this.opts.brokerLogConfig),
+          maxMessageBytes: Number(topic.config['max.message.bytes'] ?? 1048588),
+          minInsyncReplicas: Number(topic.config['min.insync.replicas'] ?? 1),
+          clock: this.opts.clock,
+          logger: this.opts.logger,
+        });
+        this.replicas.set(key, { topicId: topic.id, replica });
+        const pending = this.deleting.get(key);
+        if (pending) void pending.then(() => replica.start());
+        else replica.start();
+      }
+    }
+    for (const key of [...this.replicas.keys()]) {
+      if (!wanted.has(key)) this.remove(key, true);
+    }
+  }
+
+  private remove(key: string, deleteData: boolean): void {
+    const entry = this.replicas.get(key);
+    if (!entry) return;
+    this.replicas.delete(key);
+    const done = entry.replica.stop(deleteData).catch((err) => this.opts.logger.error('failed to remove a replica', { key, error: err }));
+    const chained = (this.deleting.get(key) ?? Promise.resolve()).then(() => done);
+    this.deleting.set(key, chained);
+    void chained.then(() => {
+      if (this.deleting.get(key) === chained) this.deleting.delete(key);
+    });
+  }
+
+  /** Waits until a replica is out of recovery (leader, follower or offline), or the deadline passes. */
+  async waitRecovered(topic: string, partition: number, timeoutMs: number): Promise<boolean> {
+    const replica = this.get(topic, partition);
+    if (!replica) return false;
+    if (replica.role !== 'recovering') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        resolve(false);
+      }, timeoutMs);
+      const sub = replica.actor.subscribe((s) => {
+        if (!s.matches('recovering') && !s.matches('deciding')) {
+          clearTimeout(timer);
+          sub.unsubscribe();
+          resolve(true);
+        }
+      });
+    });
+  }
+
+  /** Closes every log (clean shutdown: flushed and checkpointed). */
+  async stopAll(): Promise<void> {
+    const entries = [...this.replicas.values()];
+    this.replicas.clear();
+    await Promise.all(entries.map((e) => e.replica.stop(false)));
+    await Promise.all([...this.deleting.values()]);
+  }
+}

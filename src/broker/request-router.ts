@@ -1,0 +1,76 @@
+// Routes each Kafka request frame to its API's handler and encodes the answer.
+//
+// Kafka's rules for what cannot be served: an ApiVersions request of an unknown version is answered in v0
+// with UNSUPPORTED_VERSION and the supported ranges (KIP-511), so the client retries with one it shares;
+// any other API key or version the broker does not serve, and a request whose body does not parse, closes
+// the connection (Kafka's SocketServer does the same) with a log line naming what was sent.
+// ApiVersions advertises exactly the APIs that have a handler here.
+import { peekRequestHeader, decodeRequest, encodeResponse } from '../protocol/frames.ts';
+import { ApiKey, API_NAMES, SUPPORTED_VERSIONS } from '../protocol/generated/api-keys.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import { CloseConnection, type ConnectionInfo, type RequestHandler } from '../server/kafka-listener.ts';
+import type { BrokerServices } from './broker-services.ts';
+import { apiVersionsResponse } from './handlers/api-versions.ts';
+import { metadata } from './handlers/metadata.ts';
+import { produce } from './handlers/produce.ts';
+import { fetch } from './handlers/fetch.ts';
+import { listOffsets } from './handlers/list-offsets.ts';
+import { createTopics } from './handlers/create-topics.ts';
+import { deleteTopics } from './handlers/delete-topics.ts';
+import { describeConfigs } from './handlers/describe-configs.ts';
+import { initProducerId } from './handlers/init-producer-id.ts';
+import { describeCluster } from './handlers/describe-cluster.ts';
+
+export interface RequestContext {
+  apiVersion: number;
+  clientId: string | null;
+  conn: ConnectionInfo;
+}
+
+/** A handler returns the response body, or null for no response (acks=0). */
+type Handler = (svc: BrokerServices, body: any, ctx: RequestContext) => unknown | Promise<unknown>;
+
+const HANDLERS: Partial<Record<number, Handler>> = {
+  [ApiKey.ApiVersions]: () => apiVersionsResponse(served()),
+  [ApiKey.Metadata]: (svc, body, ctx) => metadata(svc, body, ctx.apiVersion),
+  [ApiKey.Produce]: (svc, body, ctx) => produce(svc, body, ctx.apiVersion),
+  [ApiKey.Fetch]: (svc, body, ctx) => fetch(svc, body, ctx.apiVersion, ctx.conn),
+  [ApiKey.ListOffsets]: (svc, body) => listOffsets(svc, body),
+  [ApiKey.CreateTopics]: (svc, body) => createTopics(svc, body),
+  [ApiKey.DeleteTopics]: (svc, body, ctx) => deleteTopics(svc, body, ctx.apiVersion),
+  [ApiKey.DescribeConfigs]: (svc, body) => describeConfigs(svc, body),
+  [ApiKey.InitProducerId]: (svc, body, ctx) => initProducerId(svc, body, ctx.clientId),
+  [ApiKey.DescribeCluster]: (svc, body) => describeCluster(svc, body),
+};
+
+/** The version ranges of the APIs that have a handler. */
+export function served(): Record<number, { min: number; max: number }> {
+  const out: Record<number, { min: number; max: number }> = {};
+  for (const key of Object.keys(HANDLERS)) out[Number(key)] = SUPPORTED_VERSIONS[Number(key)];
+  return out;
+}
+
+export function createRequestRouter(svc: BrokerServices): RequestHandler {
+  return async (frame, conn) => {
+    const head = peekRequestHeader(frame);
+    const name = API_NAMES[head.apiKey] ?? `api key ${head.apiKey}`;
+    const handler = HANDLERS[head.apiKey];
+    const range = SUPPORTED_VERSIONS[head.apiKey];
+    if (!handler || !range) throw new CloseConnection(`${name} is not served by Kastor`, { ...head });
+    if (head.apiVersion < range.min || head.apiVersion > range.max) {
+      if (head.apiKey === ApiKey.ApiVersions) {
+        return encodeResponse(ApiKey.ApiVersions, 0, head.correlationId, apiVersionsResponse(served(), ErrorCode.UNSUPPORTED_VERSION));
+      }
+      throw new CloseConnection(`${name} v${head.apiVersion} is not supported (served: v${range.min}-v${range.max})`, { ...head });
+    }
+    let request: ReturnType<typeof decodeRequest>;
+    try {
+      request = decodeRequest(frame);
+    } catch (err) {
+      throw new CloseConnection(`malformed ${name} v${head.apiVersion} request: ${(err as Error).message}`, { ...head });
+    }
+    const body = await handler(svc, request.body, { apiVersion: head.apiVersion, clientId: request.header.clientId, conn });
+    if (body === null) return null;
+    return encodeResponse(head.apiKey, head.apiVersion, head.correlationId, body as object);
+  };
+}

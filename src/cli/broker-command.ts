@@ -1,0 +1,74 @@
+// `kastor broker`: one broker process. It serves Kafka clients until SIGTERM or SIGINT, then shuts down
+// cleanly (in-flight requests answered, logs flushed and closed, registration removed). A second signal
+// during shutdown exits at once.
+import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
+import { Broker } from '../../actors/broker-actor.ts';
+import { defaultBrokerConfig } from '../broker/broker-config.ts';
+import { createLogger } from '../util/logger.ts';
+
+export const BROKER_FLAGS = {
+  id: { type: 'number', description: 'broker id, a unique non-negative integer', required: true, value: 'N' },
+  listen: { type: 'string', description: 'Kafka listener address', default: '127.0.0.1:9092', value: 'HOST:PORT' },
+  advertise: { type: 'string', description: 'address clients are told to connect to (default: the listen address)', value: 'HOST:PORT' },
+  nats: { type: 'string', description: 'NATS server URL(s), comma-separated', default: 'nats://127.0.0.1:4322', value: 'URL' },
+  data: { type: 'string', description: 'data directory for the partition logs', required: true, value: 'DIR' },
+  flush: { type: 'string', description: "'interval' (fsync every --flush-interval-ms, relying on replication) or 'always' (fsync per append, group commit)", default: 'interval', value: 'POLICY' },
+  'flush-interval-ms': { type: 'number', description: 'fsync interval for --flush interval', default: 1000, value: 'MS' },
+  'auto-create-topics': { type: 'boolean', description: 'auto.create.topics.enable (use --auto-create-topics=false to turn off)', default: true },
+  'num-partitions': { type: 'number', description: 'partitions of an auto-created topic', default: 1, value: 'N' },
+  'default-replication-factor': { type: 'number', description: 'replication factor of an auto-created topic', default: 1, value: 'N' },
+  'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
+} satisfies FlagSpecs;
+
+export async function brokerCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    console.log(helpText('broker', 'run one Kastor broker', BROKER_FLAGS));
+    return 0;
+  }
+  const f = parseFlags('broker', BROKER_FLAGS, argv);
+  if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" (see: kastor broker --help)`);
+  if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
+  if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
+  if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  const listen = parseHostPort('listen', f.listen);
+  const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
+  const logger = createLogger({ level: f['log-level'] as 'info' });
+  const config = defaultBrokerConfig({
+    brokerId: f.id,
+    host: listen.host,
+    port: listen.port,
+    advertisedHost: advertise?.host,
+    advertisedPort: advertise?.port,
+    natsServers: f.nats.split(',').map((s) => s.trim()),
+    dataDir: f.data,
+    flush: f.flush,
+    flushIntervalMs: f['flush-interval-ms'],
+    autoCreateTopics: f['auto-create-topics'],
+    numPartitions: f['num-partitions'],
+    defaultReplicationFactor: f['default-replication-factor'],
+  });
+  const broker = new Broker(config, { logger });
+  let stopping: Promise<void> | null = null;
+  const onSignal = (signal: string) => {
+    if (stopping) {
+      logger.warn('second signal during shutdown; exiting now', { signal });
+      process.exit(1);
+    }
+    logger.info('shutting down', { signal });
+    stopping = broker.stop();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  try {
+    await broker.start();
+  } catch (err) {
+    logger.error('broker failed to start', { error: err as Error });
+    await broker.stop();
+    return 1;
+  }
+  // "listening" on stdout tells scripts and tests the broker serves clients.
+  console.log(JSON.stringify({ event: 'listening', brokerId: config.brokerId, host: config.advertisedHost, port: broker.port }));
+  await new Promise<void>((resolve) => broker.actor.subscribe({ complete: () => resolve() }));
+  if (stopping) await stopping;
+  return broker.actor.getSnapshot().context.error ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+// `kastor dev`: a local cluster for development — a nats-server started from the repository's nats.conf
+// (its JetStream store under the data directory) and N broker processes on consecutive ports. It prints the
+// bootstrap servers and a line `ready` once every broker serves clients, and stops everything on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { helpText, parseFlags, UsageError, type FlagSpecs } from './args.ts';
+import { NatsServer } from '../testing/nats-server.ts';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const DEV_FLAGS = {
+  brokers: { type: 'number', description: 'number of brokers', default: 1, value: 'N' },
+  data: { type: 'string', description: 'data directory (NATS store and broker logs)', default: './data', value: 'DIR' },
+  'port-base': { type: 'number', description: 'Kafka port of broker 1; broker N listens on port-base + N - 1', default: 9092, value: 'PORT' },
+  'nats-port': { type: 'number', description: 'port of the dev nats-server', default: 4322, value: 'PORT' },
+  host: { type: 'string', description: 'listen and advertised host', default: '127.0.0.1', value: 'HOST' },
+} satisfies FlagSpecs;
+
+export async function devCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    console.log(helpText('dev', 'start a local nats-server and brokers', DEV_FLAGS));
+    return 0;
+  }
+  const f = parseFlags('dev', DEV_FLAGS, argv);
+  if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" (see: kastor dev --help)`);
+  if (!Number.isInteger(f.brokers) || f.brokers < 1 || f.brokers > 32) throw new UsageError('--brokers must be between 1 and 32');
+  const dataDir = f.data;
+  mkdirSync(dataDir, { recursive: true });
+  const nats = await NatsServer.start({ dir: join(dataDir, 'nats'), port: f['nats-port'], configFile: join(repoRoot, 'nats.conf') });
+  console.log(`nats: ${nats.url} (store ${nats.storeDir})`);
+
+  const children: ChildProcess[] = [];
+  let shuttingDown = false;
+  const stopAll = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    await nats.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const bootstrap: string[] = [];
+  const ready: Promise<void>[] = [];
+  for (let i = 1; i <= f.brokers; i++) {
+    const port = f['port-base'] + i - 1;
+    bootstrap.push(`${f.host}:${port}`);
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(child);
+    child.on('exit', (code, signal) => {
+      if (!shuttingDown) {
+        console.error(`broker ${i} exited (${signal ?? code}); stopping the dev cluster`);
+        void stopAll(1);
+      }
+    });
+    ready.push(
+      new Promise((resolve) => {
+        const lines = createInterface({ input: child.stdout! });
+        lines.on('line', (line) => {
+          if (line.includes('"listening"')) resolve();
+          else console.log(`[broker ${i}] ${line}`);
+        });
+      }),
+    );
+  }
+  await Promise.all(ready);
+  console.log(`bootstrap servers: ${bootstrap.join(',')}`);
+  console.log('ready');
+  await new Promise(() => {});
+  return 0;
+}

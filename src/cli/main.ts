@@ -1,0 +1,51 @@
+// The `kastor` command line. Each command lives in its own file; this one only dispatches and turns
+// usage errors into one clear line and exit code 2.
+import { UsageError } from './args.ts';
+import { brokerCommand } from './broker-command.ts';
+import { devCommand } from './dev-command.ts';
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  broker: { summary: 'run one broker (joins the cluster its NATS holds)', run: brokerCommand },
+  dev: { summary: 'start a local nats-server and brokers for development', run: devCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  return [
+    'kastor — a Kafka-compatible commit-log broker on NATS',
+    '',
+    'Usage: kastor <command> [options]   (kastor <command> --help for its options)',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`kastor: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see kastor --help)`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    if (err instanceof UsageError) {
+      console.error(`kastor: ${err.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`kastor: ${(err as Error)?.message ?? err}`);
+      process.exitCode = 1;
+    }
+  },
+);

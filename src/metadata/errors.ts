@@ -11,6 +11,7 @@ export type MetadataErrorCode =
   | 'INVALID_METADATA'
   | 'UPDATE_CONFLICT'
   | 'TIMEOUT'
+  | 'UNAVAILABLE'
   | 'STORE_CLOSED';
 
 export class MetadataError extends Error {
@@ -75,6 +76,13 @@ export class UpdateConflictError extends MetadataError {
 export class MetadataTimeoutError extends MetadataError {
   constructor(readonly what: string, readonly timeoutMs: number) {
     super('TIMEOUT', `${what} did not happen within ${timeoutMs} ms`);
+  }
+}
+
+/** The watch that feeds the snapshot ended (the NATS connection closed for good, say). */
+export class MetadataUnavailableError extends MetadataError {
+  constructor(cause?: unknown) {
+    super('UNAVAILABLE', 'the metadata watch ended; the snapshot no longer follows the bucket', cause);
   }
 }
 

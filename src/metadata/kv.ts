@@ -23,6 +23,8 @@ export interface KvChange {
 /** Marks the end of a watch's replay of current values: what follows are live changes. */
 export interface KvReplayed {
   operation: 'REPLAYED';
+  /** The replay reflects every change up to this revision (deletes included, though not replayed). */
+  revision: number;
 }
 
 export type KvWatchEvent = KvChange | KvReplayed;

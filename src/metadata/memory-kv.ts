@@ -76,7 +76,7 @@ export class MemoryKv implements MetadataKv {
     for (const [key, s] of current) {
       watcher.queue.push({ operation: 'PUT', key, value: s.value!.slice(), revision: s.revision });
     }
-    watcher.queue.push({ operation: 'REPLAYED' });
+    watcher.queue.push({ operation: 'REPLAYED', revision: this.lastRevision });
     this.watchers.add(watcher);
     return {
       stop: () => {

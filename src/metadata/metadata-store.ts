@@ -14,6 +14,7 @@ import {
   InvalidMetadataError,
   InvalidTopicError,
   MetadataTimeoutError,
+  MetadataUnavailableError,
   StoreClosedError,
   TopicExistsError,
   TopicNotFoundError,
@@ -31,6 +32,7 @@ import {
   topicProblem,
 } from './metadata-codec.ts';
 import { brokerKey, CLUSTER_ID_KEY, parseKey, topicKey } from './metadata-keys.ts';
+import { mergeIntoDraft } from './merge-into-draft.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
 
@@ -240,7 +242,7 @@ export class MetadataStore {
         if (ev.operation === 'REPLAYED') {
           if (this.isReady) continue;
           // The whole replay becomes one snapshot: one copy, one notification, however many keys.
-          this.apply(replay.splice(0));
+          this.apply(replay.splice(0), ev.revision);
           this.isReady = true;
           this.settleReady();
           this.checkWaiters();
@@ -250,20 +252,27 @@ export class MetadataStore {
           replay.push(ev);
         }
       }
+      if (!this.closed) this.watchEnded(new MetadataUnavailableError());
     } catch (err) {
-      if (!this.closed) this.warn('metadata watch ended; the snapshot no longer changes', { error: err });
-      if (!this.isReady) this.settleReady(err);
+      if (!this.closed) this.watchEnded(new MetadataUnavailableError(err));
     }
   }
 
-  private apply(changes: KvChange[]): void {
+  private watchEnded(err: MetadataUnavailableError): void {
+    this.warn('metadata watch ended; the snapshot no longer changes', { error: err, cause: err.cause });
+    if (!this.isReady) this.settleReady(err);
+  }
+
+  /** Folds changes into a new snapshot; `through` is a revision the changes are known to cover. */
+  private apply(changes: KvChange[], through = 0): void {
     const accepted = changes.filter((c) => c.revision > (this.keyRevisions.get(c.key) ?? 0));
-    if (accepted.length === 0) return;
+    const revision = Math.max(this.current.revision, through, ...accepted.map((c) => c.revision));
+    if (accepted.length === 0 && revision === this.current.revision) return;
     for (const c of accepted) this.keyRevisions.set(c.key, c.revision);
     const prev = this.current;
     const next = produce(prev, (draft) => {
       for (const c of accepted) this.applyOne(draft, c);
-      draft.revision = Math.max(draft.revision, ...accepted.map((c) => c.revision));
+      draft.revision = revision;
     });
     this.current = next;
     if (next !== prev) {
@@ -302,14 +311,21 @@ export class MetadataStore {
       case 'broker': {
         if (c.value === null) return void delete draft.brokers[key.id];
         const d = decodeBroker(c.value, key.id);
-        return d.ok ? void (draft.brokers[key.id] = d.value) : skip(d.why);
+        return d.ok ? void this.put(draft.brokers, key.id, d.value) : skip(d.why);
       }
       case 'topic': {
         if (c.value === null) return void delete draft.topics[key.name];
         const d = decodeTopic(c.value, key.name);
-        return d.ok ? void (draft.topics[key.name] = d.value) : skip(d.why);
+        return d.ok ? void this.put(draft.topics, key.name, d.value) : skip(d.why);
       }
     }
+  }
+
+  /** Sets map[k] to value, keeping every unchanged part of the previous value (structural sharing). */
+  private put<V extends object>(map: Record<string | number, V>, k: string | number, value: V): void {
+    const cur = map[k];
+    if (cur === undefined) map[k] = value;
+    else mergeIntoDraft(cur as Record<string, unknown>, value as Record<string, unknown>);
   }
 
   // ---- waiting ----

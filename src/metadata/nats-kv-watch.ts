@@ -40,10 +40,13 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
 
   const queue = new AsyncQueue<KvWatchEvent>(() => stop());
 
+  // The bucket's last revision read just before the replay consumer was made: the replay covers it.
+  let replayCovers = 0;
   const markReplayed = () => {
     if (replayed) return;
     replayed = true;
-    queue.push({ operation: 'REPLAYED' });
+    lastRevision = Math.max(lastRevision, replayCovers);
+    queue.push({ operation: 'REPLAYED', revision: lastRevision });
   };
 
   const deliver = (m: JsMsg) => {
@@ -72,6 +75,11 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   const subscribe = async (gen: number): Promise<void> => {
     // Until the first replay completed, replay again from scratch (the per-key marks drop duplicates);
     // afterwards, every message after the last delivered revision, in order, tombstones included.
+    if (!replayed) {
+      const jsm = await deps.js.jetstreamManager();
+      replayCovers = (await jsm.streams.info(stream)).state.last_seq;
+      if (gen !== generation || stopped) return;
+    }
     const consumer = await deps.js.consumers.getPushConsumer(
       stream,
       replayed

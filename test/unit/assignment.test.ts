@@ -1,0 +1,93 @@
+// Replica assignment (Kafka's rack-unaware round robin with a shifting follower offset) and topic ids.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assignReplicas, newTopicId } from '../../src/metadata/assignment.ts';
+import { InvalidPartitionsError, InvalidReplicationFactorError } from '../../src/metadata/errors.ts';
+
+const distinct = (a: number[]) => new Set(a).size === a.length;
+
+test('3 brokers: topic A (3 partitions, RF 3) leads once on each broker; topic B (2, RF 2) has distinct replicas', () => {
+  const a = assignReplicas([1, 2, 3], 3, 3, 0);
+  assert.equal(a, [
+    [1, 2, 3],
+    [2, 3, 1],
+    [3, 1, 2],
+  ]);
+  assert.equal(a.map((r) => r[0]).sort(), [1, 2, 3]);
+  const b = assignReplicas([3, 1, 2], 2, 2, 1); // broker order does not matter
+  assert.equal(b, [
+    [2, 1],
+    [3, 2],
+  ]);
+  for (const r of [...a, ...b]) assert.ok(distinct(r), `replicas ${r} distinct`);
+  assert.is(new Set(b.map((r) => r[0])).size, 2, 'B leaders on two different brokers');
+});
+
+test('matches Kafka AdminUtils for 5 brokers, 10 partitions, RF 3, start index 0', () => {
+  // The expected table of Kafka's AdminRackAwareTest / AdminTest.testReplicaAssignment.
+  assert.equal(assignReplicas([0, 1, 2, 3, 4], 10, 3, 0), [
+    [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 0], [4, 0, 1],
+    [0, 2, 3], [1, 3, 4], [2, 4, 0], [3, 0, 1], [4, 1, 2],
+  ]);
+});
+
+test('many partitions: leaders balanced, followers spread by the shift, replicas always distinct', () => {
+  const brokers = [1, 2, 3, 4, 5];
+  for (const start of [0, 1, 4, 7]) {
+    const a = assignReplicas(brokers, 20, 3, start);
+    assert.is(a.length, 20);
+    const leaders = new Map<number, number>();
+    const replicaCount = new Map<number, number>();
+    for (const r of a) {
+      assert.is(r.length, 3);
+      assert.ok(distinct(r));
+      leaders.set(r[0], (leaders.get(r[0]) ?? 0) + 1);
+      for (const b of r) replicaCount.set(b, (replicaCount.get(b) ?? 0) + 1);
+    }
+    assert.equal([...leaders.values()], [4, 4, 4, 4, 4]);
+    assert.equal([...replicaCount.values()], [12, 12, 12, 12, 12]);
+    // The shift moves after every round of n partitions: broker 1's followers differ between rounds.
+    const followersOfFirstLeader = a.filter((r) => r[0] === 1).map((r) => r[1]);
+    assert.ok(new Set(followersOfFirstLeader).size > 1, `start ${start}: followers of broker 1 vary`);
+  }
+});
+
+test('without a start index the placement is still valid', () => {
+  const a = assignReplicas([10, 20, 30], 6, 2);
+  assert.is(a.length, 6);
+  for (const r of a) assert.ok(distinct(r) && r.every((b) => [10, 20, 30].includes(b)));
+});
+
+test('replication factor above the broker count, or not positive, is INVALID_REPLICATION_FACTOR', () => {
+  for (const [brokers, rf] of [
+    [[1, 2], 3],
+    [[1, 2, 3], 0],
+    [[], 1],
+  ] as const) {
+    try {
+      assignReplicas([...brokers], 1, rf, 0);
+      assert.unreachable('accepted');
+    } catch (err) {
+      assert.instance(err, InvalidReplicationFactorError);
+      assert.is((err as InvalidReplicationFactorError).code, 'INVALID_REPLICATION_FACTOR');
+    }
+  }
+  try {
+    assignReplicas([1], 0, 1, 0);
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.instance(err, InvalidPartitionsError);
+  }
+});
+
+test('newTopicId is 32 lowercase hex digits, unique, and time-ordered like the ULID it came from', () => {
+  const ids = new Set(Array.from({ length: 1000 }, () => newTopicId()));
+  assert.is(ids.size, 1000);
+  for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
+  const early = newTopicId(1_000_000_000_000);
+  const late = newTopicId(1_700_000_000_000);
+  assert.ok(early.slice(0, 12) < late.slice(0, 12), 'the first 48 bits are the timestamp');
+  assert.is(parseInt(late.slice(0, 12), 16), 1_700_000_000_000);
+});
+
+test.run();

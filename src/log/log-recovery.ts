@@ -1,0 +1,100 @@
+// Opening a partition directory: find the segments, trust the ones wholly before the recovery point
+// (loading their indexes, rebuilding any that are missing or inconsistent), and re-validate everything
+// from the segment holding the recovery point onwards, cutting a torn or corrupt tail at the last valid
+// batch. Corruption in data that was already flushed (below the recovery point) is never dropped: it is
+// a CorruptSegmentError naming the file and byte position.
+
+import { join } from 'node:path';
+import type { Storage } from './storage.ts';
+import { INDEX_SUFFIX, Segment, TIME_INDEX_SUFFIX, segmentName } from './segment.ts';
+import { CorruptSegmentError } from './errors.ts';
+
+export interface RecoveryContext {
+  storage: Storage;
+  dir: string;
+  recoveryPoint: number;
+  indexIntervalBytes: number;
+  now: number;
+  warn: (msg: string, facts: object) => void;
+}
+
+export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> {
+  const { storage, dir, warn } = ctx;
+  const names = await storage.list(dir);
+  const bases = names
+    .filter((n) => /^\d{20}\.log$/.test(n))
+    .map((n) => Number(n.slice(0, 20)))
+    .sort((a, b) => a - b);
+  const logNames = new Set(bases.map((b) => segmentName(b, '')));
+  for (const n of names) {
+    const orphanIndex = (n.endsWith(INDEX_SUFFIX) || n.endsWith(TIME_INDEX_SUFFIX)) && !logNames.has(n.slice(0, 20));
+    if (orphanIndex || n.endsWith('.tmp')) await storage.unlink(join(dir, n));
+  }
+  if (bases.length === 0) return [await Segment.open(storage, dir, 0, ctx.now)];
+
+  // The segment holding the recovery point and all later ones are re-validated.
+  let k = 0;
+  while (k + 1 < bases.length && bases[k + 1]! <= ctx.recoveryPoint) k++;
+
+  const segments: Segment[] = [];
+  const rescanned: Segment[] = [];
+  // Deletes every segment from bases[i] on (opening those not opened yet).
+  const dropFrom = async (i: number, reason: string) => {
+    while (segments.length < bases.length) segments.push(await Segment.open(storage, dir, bases[segments.length]!, ctx.now));
+    for (const seg of segments.splice(i)) {
+      warn('deleting segment past the recovered log end', { file: seg.logPath, reason });
+      await seg.delete();
+    }
+  };
+  for (let i = 0; i < bases.length; i++) {
+    const base = bases[i]!;
+    const missing: string[] = [];
+    for (const s of [INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+      if (!(await storage.exists(join(dir, segmentName(base, s))))) missing.push(segmentName(base, s));
+    }
+    const seg = await Segment.open(storage, dir, base, ctx.now);
+    segments.push(seg);
+    if (i < k) {
+      const nextBase = bases[i + 1]!;
+      const reason = missing.length > 0 ? `missing ${missing.join(', ')}` : await seg.loadIndexes(nextBase);
+      if (reason === null) continue;
+      warn('rebuilding segment indexes', { file: seg.logPath, reason });
+      const r = await seg.recover(0, base, ctx.indexIntervalBytes);
+      if (r.invalid) throw new CorruptSegmentError(seg.logPath, r.invalid.pos, r.invalid.reason);
+      if (seg.nextOffset !== nextBase) {
+        throw new CorruptSegmentError(seg.logPath, seg.size, `segment ends at offset ${seg.nextOffset} but the next starts at ${nextBase}`);
+      }
+      rescanned.push(seg);
+      continue;
+    }
+    const expected = i === 0 ? base : segments[i - 1]!.nextOffset;
+    if (base !== expected) {
+      if (expected < ctx.recoveryPoint) {
+        throw new CorruptSegmentError(seg.logPath, 0, `segment starts at ${base} but flushed data ends at ${expected}`);
+      }
+      await dropFrom(i, `segment starts at ${base}, previous data ends at ${expected}`);
+      break;
+    }
+    const r = await seg.recover(0, base, ctx.indexIntervalBytes);
+    rescanned.push(seg);
+    if (r.invalid) {
+      if (seg.nextOffset < ctx.recoveryPoint) throw new CorruptSegmentError(seg.logPath, r.invalid.pos, r.invalid.reason);
+      const fileSize = await seg.log.size();
+      warn('truncating torn or corrupt log tail', {
+        file: seg.logPath, position: r.invalid.pos, bytesDropped: fileSize - r.invalid.pos, reason: r.invalid.reason, nextOffset: seg.nextOffset,
+      });
+      await seg.log.truncate(r.invalid.pos);
+      if (i + 1 < bases.length) await dropFrom(i + 1, 'follows a truncated tail');
+      break;
+    }
+  }
+  const active = segments[segments.length - 1]!;
+  for (const seg of segments) if (seg !== active && !seg.sealed) seg.seal();
+  active.sealed = false;
+  // Rebuilt indexes replace the old files; the recovered state becomes the new durable baseline.
+  for (const seg of rescanned) {
+    await seg.persistIndexes();
+    await seg.syncAll();
+  }
+  return segments;
+}

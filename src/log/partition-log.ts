@@ -1,0 +1,474 @@
+// The partition log: one replica's append-only sequence of RecordBatch v2 batches in Kafka's on-disk
+// layout (segments + sparse indexes + checkpoints), with recovery on open, group-committed durability,
+// follower truncation, retention, and the leader epoch cache.
+//
+// Writes (append, truncation, retention, roll) are serialized through one promise chain, as Kafka holds
+// the log lock for them; fsyncs run beside that chain (GroupCommit) so writes continue while a sync is in
+// flight. Reads run concurrently and only see completed writes. Any write or fsync failure fails the
+// whole log (like Kafka taking a log dir offline): the on-disk state is unknown until reopen recovers it.
+
+import { join } from 'node:path';
+import type { Storage } from './storage.ts';
+import { Segment } from './segment.ts';
+import { GroupCommit } from './group-commit.ts';
+import { LeaderEpochCache } from './leader-epoch-cache.ts';
+import { recoverSegments } from './log-recovery.ts';
+import { resolveLogConfig, type LogConfig } from './log-config.ts';
+import { readOffsetCheckpoint, writeOffsetCheckpoint } from './checkpoint.ts';
+import { CheckpointFormatError, InvalidAppendError, LogClosedError, LogFailedError, OffsetOutOfRangeError } from './errors.ts';
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  BATCH_OVERHEAD,
+  LAST_OFFSET_DELTA_OFFSET,
+  MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  readBaseOffset,
+  readMaxTimestamp,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+} from '../protocol/record-batch-layout.ts';
+import { readRecords } from '../protocol/record-batch-reader.ts';
+import { UnsupportedCompressionError } from '../protocol/record-batch-errors.ts';
+
+export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts';
+
+export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-checkpoint';
+export const HIGH_WATERMARK_CHECKPOINT = 'high-watermark-checkpoint';
+export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
+
+export interface PartitionLogOptions {
+  dir: string;
+  storage: Storage;
+  config?: Partial<LogConfig>;
+  clock?: () => number;
+  onWarning?: (msg: string, facts: object) => void;
+}
+
+export interface SegmentInfo {
+  baseOffset: number;
+  nextOffset: number;
+  size: number;
+  maxTimestamp: number;
+  indexEntries: number;
+  timeIndexEntries: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class PartitionLog {
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  /** Everything below it is synced, and every sealed segment below it has synced indexes. */
+  recoveryPoint: number;
+  readonly epochs: LeaderEpochCache;
+
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly dirty = new Set<Segment>();
+  private readonly commit: GroupCommit;
+  private failure: unknown = null;
+  private closed = false;
+  private lastFlushAt: number;
+
+  private constructor(
+    readonly dir: string,
+    private readonly storage: Storage,
+    readonly config: LogConfig,
+    private readonly clock: () => number,
+    private readonly warn: (msg: string, facts: object) => void,
+    private segments: Segment[],
+    epochs: LeaderEpochCache,
+    highWatermark: number,
+  ) {
+    this.logStartOffset = segments[0]!.baseOffset;
+    this.logEndOffset = this.active.nextOffset;
+    this.recoveryPoint = this.logEndOffset;
+    this.highWatermark = Math.min(Math.max(highWatermark, this.logStartOffset), this.logEndOffset);
+    this.epochs = epochs;
+    this.commit = new GroupCommit(() => this.syncDirty(), this.logEndOffset);
+    this.lastFlushAt = clock();
+  }
+
+  static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
+    const { dir, storage } = opts;
+    const config = resolveLogConfig(opts.config);
+    const clock = opts.clock ?? Date.now;
+    const warn = opts.onWarning ?? (() => {});
+    await storage.mkdir(dir);
+    const readOffset = async (name: string): Promise<number | null> => {
+      try {
+        return await readOffsetCheckpoint(storage, join(dir, name));
+      } catch (e) {
+        if (!(e instanceof CheckpointFormatError)) throw e;
+        warn('ignoring malformed checkpoint', { path: e.path, reason: e.reason });
+        return null;
+      }
+    };
+    const recoveryPoint = (await readOffset(RECOVERY_POINT_CHECKPOINT)) ?? 0;
+    const hw = (await readOffset(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
+    const segments = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock(), warn });
+    let log: PartitionLog | undefined;
+    const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
+    log = new PartitionLog(dir, storage, config, clock, warn, segments, epochs, hw);
+    const trimmed = epochs.truncateFromEnd(log.logEndOffset);
+    if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
+    return log;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** What each segment holds, oldest first (for tests, metrics and the dashboard). */
+  segmentInfos(): SegmentInfo[] {
+    return this.segments.map((s) => ({
+      baseOffset: s.baseOffset, nextOffset: s.nextOffset, size: s.size, maxTimestamp: s.maxTimestamp,
+      indexEntries: s.index.length, timeIndexEntries: s.timeIndex.length,
+    }));
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(() => {
+      if (this.closed) throw new LogClosedError(this.dir);
+      return fn();
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private ensureWritable(): void {
+    if (this.failure) throw new LogFailedError(this.dir, { cause: this.failure });
+  }
+
+  private fail(cause: unknown): LogFailedError {
+    if (!this.failure) {
+      this.failure = cause;
+      this.warn('partition log failed on I/O; it must be reopened', { dir: this.dir, error: String(cause) });
+    }
+    return new LogFailedError(this.dir, { cause });
+  }
+
+  /**
+   * Leader append of one or more validated batches: assigns offsets from the log end by rewriting
+   * baseOffset and partitionLeaderEpoch in place (both outside the CRC). Resolves per the flush policy.
+   */
+  async append(buf: Buffer, leaderEpoch: number): Promise<{ baseOffset: number; lastOffset: number; maxTimestamp: number }> {
+    const result = await this.serialize(async () => {
+      this.ensureWritable();
+      if (leaderEpoch < this.epochs.latestEpoch()) {
+        throw new InvalidAppendError(`leader epoch ${leaderEpoch} is older than ${this.epochs.latestEpoch()}`, { dir: this.dir });
+      }
+      const baseOffset = this.logEndOffset;
+      let next = baseOffset;
+      let maxTimestamp = -1;
+      let p = 0;
+      while (p < buf.length) {
+        const size = this.checkedBatchSize(buf, p);
+        setBaseOffset(buf, p, next);
+        setPartitionLeaderEpoch(buf, p, leaderEpoch);
+        next += buf.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET) + 1;
+        const ts = readMaxTimestamp(buf, p);
+        if (ts > maxTimestamp) maxTimestamp = ts;
+        p += size;
+      }
+      if (leaderEpoch > this.epochs.latestEpoch()) {
+        this.epochs.assign(leaderEpoch, baseOffset);
+        await this.epochs.persist();
+      }
+      await this.write(buf, next - 1);
+      return { baseOffset, lastOffset: next - 1, maxTimestamp };
+    });
+    await this.durable(result.lastOffset + 1);
+    return result;
+  }
+
+  /** Follower append: batches already carry offsets, starting at the log end and contiguous. */
+  async appendReplicated(buf: Buffer): Promise<{ lastOffset: number }> {
+    const lastOffset = await this.serialize(async () => {
+      this.ensureWritable();
+      let expected = this.logEndOffset;
+      let p = 0;
+      const epochStarts: Array<[number, number]> = [];
+      let latest = this.epochs.latestEpoch();
+      while (p < buf.length) {
+        const size = this.checkedBatchSize(buf, p);
+        const base = readBaseOffset(buf, p);
+        if (base !== expected) {
+          throw new InvalidAppendError(`replicated batch starts at ${base}, expected ${expected}`, { dir: this.dir, offset: base, expected });
+        }
+        const epoch = buf.readInt32BE(p + PARTITION_LEADER_EPOCH_OFFSET);
+        if (epoch > latest) {
+          epochStarts.push([epoch, base]);
+          latest = epoch;
+        }
+        expected = base + buf.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET) + 1;
+        p += size;
+      }
+      if (epochStarts.length > 0) {
+        for (const [e, o] of epochStarts) this.epochs.assign(e, o);
+        await this.epochs.persist();
+      }
+      await this.write(buf, expected - 1);
+      return expected - 1;
+    });
+    await this.durable(lastOffset + 1);
+    return { lastOffset };
+  }
+
+  private checkedBatchSize(buf: Buffer, p: number): number {
+    if (buf.length - p < BATCH_HEADER_SIZE) {
+      throw new InvalidAppendError(`${buf.length - p} trailing bytes are not a whole batch`, { dir: this.dir });
+    }
+    const length = buf.readInt32BE(p + BATCH_LENGTH_OFFSET);
+    if (length < MIN_BATCH_LENGTH || p + length + BATCH_OVERHEAD > buf.length) {
+      throw new InvalidAppendError(`batch at byte ${p} has length ${length} past the ${buf.length} bytes given`, { dir: this.dir });
+    }
+    return length + BATCH_OVERHEAD;
+  }
+
+  /** Rolls if needed, then one write of the whole buffer to the active segment. */
+  private async write(buf: Buffer, lastOffset: number): Promise<void> {
+    if (buf.length === 0) throw new InvalidAppendError('nothing to append', { dir: this.dir });
+    try {
+      let seg = this.active;
+      if (
+        seg.size > 0 &&
+        (seg.size + buf.length > this.config.segmentBytes ||
+          this.clock() - seg.createdAt >= this.config.segmentMs ||
+          lastOffset - seg.baseOffset > 0x7fff_ffff)
+      ) {
+        seg = await this.roll();
+      }
+      await seg.append(buf, this.config.indexIntervalBytes);
+      this.dirty.add(seg);
+      this.logEndOffset = seg.nextOffset;
+    } catch (e) {
+      throw this.fail(e);
+    }
+  }
+
+  private async roll(): Promise<Segment> {
+    const old = this.active;
+    old.seal();
+    const seg = await Segment.open(this.storage, this.dir, this.logEndOffset, this.clock());
+    this.segments.push(seg);
+    // The sealed segment's indexes are persisted and synced by the next group-commit or flush round.
+    this.dirty.add(old);
+    return seg;
+  }
+
+  private async durable(upTo: number): Promise<void> {
+    if (this.config.flush === 'always') {
+      try {
+        await this.commit.wait(upTo);
+      } catch (e) {
+        throw e instanceof LogFailedError ? e : this.fail(e);
+      }
+      return;
+    }
+    const now = this.clock();
+    if (now - this.lastFlushAt >= this.config.flushIntervalMs) {
+      this.lastFlushAt = now;
+      this.commit.wait(this.logEndOffset).catch((e) => this.warn('interval flush failed', { dir: this.dir, error: String(e) }));
+    }
+  }
+
+  /** One group-commit round: sync every segment written since the last round. */
+  private async syncDirty(): Promise<number> {
+    this.ensureWritable();
+    const target = this.logEndOffset;
+    const segs = [...this.dirty];
+    this.dirty.clear();
+    try {
+      await Promise.all(
+        segs.map(async (s) => {
+          if (s.sealed) {
+            await s.persistIndexes();
+            await s.syncAll();
+          } else await s.log.sync();
+        }),
+      );
+    } catch (e) {
+      throw this.fail(e);
+    }
+    if (target > this.recoveryPoint) this.recoveryPoint = target;
+    return target;
+  }
+
+  /** Syncs everything written so far and persists the active segment's index too. */
+  async flush(): Promise<void> {
+    this.ensureWritable();
+    this.dirty.add(this.active);
+    await this.commit.wait(this.logEndOffset);
+    await this.commit.exclusive(async () => {
+      try {
+        await this.active.persistIndexes();
+      } catch (e) {
+        throw this.fail(e);
+      }
+    });
+    this.lastFlushAt = this.clock();
+  }
+
+  /** Writes the recovery-point and high-watermark checkpoint files. */
+  async checkpoint(): Promise<void> {
+    await writeOffsetCheckpoint(this.storage, join(this.dir, RECOVERY_POINT_CHECKPOINT), this.recoveryPoint);
+    await writeOffsetCheckpoint(this.storage, join(this.dir, HIGH_WATERMARK_CHECKPOINT), this.highWatermark);
+  }
+
+  setHighWatermark(hw: number): void {
+    this.highWatermark = Math.min(Math.max(hw, this.logStartOffset), this.logEndOffset);
+  }
+
+  private segmentFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Whole batches from the one containing offset: at least one even past maxBytes, never a batch whose
+   * lastOffset >= maxOffset (e.g. the high watermark). Reads within one segment, as Kafka does.
+   */
+  async read(offset: number, maxBytes: number, maxOffset = Number.MAX_SAFE_INTEGER): Promise<{ data: Buffer; firstOffset: number; nextOffset: number }> {
+    if (this.closed) throw new LogClosedError(this.dir);
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new OffsetOutOfRangeError({ dir: this.dir, offset, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset });
+    }
+    const segments = this.segments;
+    for (let i = this.segmentFor(offset); i < segments.length && offset < maxOffset; i++) {
+      const seg = segments[i]!;
+      if (offset >= seg.nextOffset) continue;
+      const r = await seg.read(offset, maxBytes, maxOffset, this.config.indexIntervalBytes);
+      if (r.data.length > 0) return r;
+      break;
+    }
+    return { data: EMPTY, firstOffset: offset, nextOffset: offset };
+  }
+
+  /** Kafka's ListOffsets by timestamp: the first offset whose record timestamp >= ts, via the time index. */
+  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    const seg = this.segments.find((s) => s.size > 0 && s.maxTimestamp >= ts);
+    if (!seg) return null;
+    const from = seg.index.lookup(seg.timeIndex.lookup(ts));
+    let hit: { pos: number; size: number; baseOffset: number; maxTimestamp: number } | null = null;
+    await seg.walk(from, seg.size, (b) => {
+      if (b.maxTimestamp < ts) return true;
+      hit = b;
+      return false;
+    });
+    if (!hit) return null;
+    const h = hit as { pos: number; size: number; baseOffset: number; maxTimestamp: number };
+    const batch = await seg.log.read(h.pos, h.size);
+    try {
+      for (const r of readRecords(batch)) if (r.timestamp >= ts && r.offset >= this.logStartOffset) return { offset: r.offset, timestamp: r.timestamp };
+    } catch (e) {
+      if (!(e instanceof UnsupportedCompressionError)) throw e;
+    }
+    return { offset: h.baseOffset, timestamp: h.maxTimestamp };
+  }
+
+  /** Removes every batch holding offsets >= offset (followers truncating to the leader's epoch end). */
+  truncateTo(offset: number): Promise<void> {
+    return this.serialize(() =>
+      this.commit.exclusive(async () => {
+        this.ensureWritable();
+        if (offset >= this.logEndOffset) return;
+        try {
+          if (offset <= this.segments[0]!.baseOffset) {
+            for (const seg of this.segments.splice(0)) await seg.delete();
+            this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
+            this.logStartOffset = offset;
+          } else {
+            while (this.active.baseOffset >= offset) {
+              const seg = this.segments.pop()!;
+              this.dirty.delete(seg);
+              await seg.delete();
+            }
+            await this.active.truncateTo(offset);
+          }
+        } catch (e) {
+          throw this.fail(e);
+        }
+        this.dirty.clear();
+        this.logEndOffset = this.active.nextOffset;
+        this.commit.lowerTo(this.logEndOffset);
+        this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
+        this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
+        if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.epochs.persist();
+      }),
+    );
+  }
+
+  /** Deletes whole old segments past retention.ms / retention.bytes (never the active one). */
+  applyRetention(now: number = this.clock()): Promise<{ deletedSegments: number }> {
+    return this.serialize(() =>
+      this.commit.exclusive(async () => {
+        const { retentionMs, retentionBytes } = this.config;
+        const candidates = this.segments.length - 1;
+        let n = 0;
+        if (retentionMs >= 0) {
+          // Segments without timestamps (-1) are never aged out.
+          while (n < candidates) {
+            const seg = this.segments[n]!;
+            if (seg.maxTimestamp < 0 || now - seg.maxTimestamp <= retentionMs) break;
+            n++;
+          }
+        }
+        if (retentionBytes >= 0) {
+          let total = this.segments.reduce((a, s) => a + s.size, 0);
+          for (let i = 0; i < n; i++) total -= this.segments[i]!.size;
+          while (n < candidates && total - this.segments[n]!.size >= retentionBytes) total -= this.segments[n++]!.size;
+        }
+        if (n === 0) return { deletedSegments: 0 };
+        const doomed = this.segments.splice(0, n);
+        this.logStartOffset = this.segments[0]!.baseOffset;
+        this.highWatermark = Math.max(this.highWatermark, this.logStartOffset);
+        this.recoveryPoint = Math.max(this.recoveryPoint, this.logStartOffset);
+        try {
+          for (const seg of doomed) {
+            this.dirty.delete(seg);
+            await seg.delete();
+          }
+          if (this.epochs.truncateFromStart(this.logStartOffset)) await this.epochs.persist();
+        } catch (e) {
+          throw this.fail(e);
+        }
+        return { deletedSegments: n };
+      }),
+    );
+  }
+
+  /** Flushes (unless the log failed), writes checkpoints, closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.failure) {
+      await this.flush();
+      await this.serialize(() =>
+        this.commit.exclusive(async () => {
+          for (const s of this.segments) await s.persistIndexes();
+          for (const s of this.segments) await s.syncAll();
+        }),
+      );
+      await this.checkpoint();
+    }
+    await this.chain;
+    this.closed = true;
+    for (const s of this.segments) await s.close();
+  }
+
+  /** Closes the log and removes its directory. */
+  async delete(): Promise<void> {
+    await this.chain;
+    await this.commit.exclusive(async () => {});
+    this.closed = true;
+    for (const s of this.segments) await s.close();
+    await this.storage.removeDir(this.dir);
+  }
+}

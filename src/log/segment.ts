@@ -1,0 +1,315 @@
+// One log segment: `<baseOffset:020d>.log` holding whole RecordBatch v2 batches back to back, with its
+// `.index` and `.timeindex`. The segment tracks what it holds (size, next offset, max timestamp) in memory;
+// only completed writes count, so readers never see bytes still in flight.
+
+import { join } from 'node:path';
+import type { Storage, StorageFile } from './storage.ts';
+import { OffsetIndex } from './offset-index.ts';
+import { TimeIndex } from './time-index.ts';
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  BATCH_OVERHEAD,
+  MIN_BATCH_LENGTH,
+  readBaseOffset,
+  readLastOffset,
+  readMaxTimestamp,
+} from '../protocol/record-batch-layout.ts';
+import { validateBatch } from '../protocol/record-batch-validate.ts';
+
+export const LOG_SUFFIX = '.log';
+export const INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+
+export function segmentName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+/** Header facts of one batch, as header walks report them. */
+export interface BatchPosition {
+  pos: number;
+  size: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+const SCAN_CHUNK = 1 << 20;
+
+export class Segment {
+  size = 0;
+  nextOffset: number;
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp: number;
+  sealed = false;
+  private bytesSinceIndex = 0;
+
+  private constructor(
+    private readonly storage: Storage,
+    readonly dir: string,
+    readonly baseOffset: number,
+    readonly log: StorageFile,
+    readonly index: OffsetIndex,
+    readonly timeIndex: TimeIndex,
+    /** Clock time the segment was created or opened: segment.ms rolls count from it. */
+    readonly createdAt: number,
+  ) {
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+  }
+
+  get logPath(): string {
+    return join(this.dir, segmentName(this.baseOffset, LOG_SUFFIX));
+  }
+
+  static async open(storage: Storage, dir: string, baseOffset: number, now: number): Promise<Segment> {
+    const path = (s: string) => join(dir, segmentName(baseOffset, s));
+    const log = await storage.open(path(LOG_SUFFIX), { create: true });
+    const index = new OffsetIndex(baseOffset, await storage.open(path(INDEX_SUFFIX), { create: true }), path(INDEX_SUFFIX));
+    const time = new TimeIndex(baseOffset, await storage.open(path(TIME_INDEX_SUFFIX), { create: true }), path(TIME_INDEX_SUFFIX));
+    return new Segment(storage, dir, baseOffset, log, index, time, now);
+  }
+
+  /**
+   * Appends whole batches that already carry their final offsets: one write, then the in-memory index
+   * entries (every indexIntervalBytes) from the batch headers.
+   */
+  async append(buf: Buffer, indexIntervalBytes: number): Promise<void> {
+    const start = this.size;
+    await this.log.write(buf, start);
+    let p = 0;
+    while (p < buf.length) {
+      const size = buf.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+      this.noteBatch(start + p, size, readBaseOffset(buf, p), readLastOffset(buf, p), readMaxTimestamp(buf, p), indexIntervalBytes);
+      p += size;
+    }
+    this.size = start + buf.length;
+  }
+
+  private noteBatch(pos: number, size: number, baseOffset: number, lastOffset: number, maxTs: number, interval: number): void {
+    const indexed = this.bytesSinceIndex >= interval;
+    if (indexed) {
+      this.index.append(baseOffset, pos);
+      this.bytesSinceIndex = 0;
+    }
+    this.bytesSinceIndex += size;
+    if (maxTs > this.maxTimestamp || pos === 0) {
+      this.maxTimestamp = maxTs;
+      this.offsetOfMaxTimestamp = baseOffset;
+    }
+    // Kafka adds time index entries at the same interval as offset index entries.
+    if (indexed) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    this.nextOffset = lastOffset + 1;
+  }
+
+  /** Marks the segment read-only and records its final max timestamp in the time index. */
+  seal(): void {
+    this.sealed = true;
+    if (this.size > 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+  }
+
+  /**
+   * Calls fn for each batch header from position `from` (a batch boundary) up to `to`, reading in chunks.
+   * fn returns false to stop. Only sizes are checked: use on bytes already validated.
+   */
+  async walk(from: number, to: number, fn: (b: BatchPosition) => boolean | void): Promise<void> {
+    let pos = from;
+    let want = SCAN_CHUNK;
+    while (pos < to) {
+      const chunk = await this.log.read(pos, Math.min(want, to - pos));
+      let p = 0;
+      while (chunk.length - p >= BATCH_HEADER_SIZE) {
+        const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+        if (size - BATCH_OVERHEAD < MIN_BATCH_LENGTH) return;
+        if (size > chunk.length - p) break;
+        const b = { pos: pos + p, size, baseOffset: readBaseOffset(chunk, p), lastOffset: readLastOffset(chunk, p), maxTimestamp: readMaxTimestamp(chunk, p) };
+        if (fn(b) === false) return;
+        p += size;
+      }
+      if (p === 0) {
+        // A batch larger than the chunk: read exactly enough for it.
+        if (chunk.length < BATCH_HEADER_SIZE || chunk.length === to - pos) return;
+        want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+        continue;
+      }
+      pos += p;
+      want = SCAN_CHUNK;
+    }
+  }
+
+  /** The batch containing offset (or the first after it), found via the offset index then a short walk. */
+  async locate(offset: number): Promise<BatchPosition | null> {
+    let found: BatchPosition | null = null;
+    await this.walk(this.index.lookup(offset), this.size, (b) => {
+      if (b.lastOffset < offset) return true;
+      found = b;
+      return false;
+    });
+    return found;
+  }
+
+  /**
+   * Whole batches from the one containing offset: at least one (unless it reaches maxOffset), then more
+   * while they fit in maxBytes; never a batch whose lastOffset >= maxOffset.
+   */
+  async read(offset: number, maxBytes: number, maxOffset: number, indexIntervalBytes: number): Promise<{ data: Buffer; firstOffset: number; nextOffset: number }> {
+    const limit = this.size;
+    const startPos = this.index.lookup(offset);
+    let want = Math.max(maxBytes + indexIntervalBytes + BATCH_HEADER_SIZE, 64 * 1024);
+    let pos = startPos;
+    const parts: Buffer[] = [];
+    let total = 0;
+    let firstOffset = -1;
+    let nextOffset = offset;
+    outer: while (pos < limit) {
+      const chunk = await this.log.read(pos, Math.min(want, limit - pos));
+      let p = 0;
+      let from = -1;
+      while (chunk.length - p >= BATCH_HEADER_SIZE) {
+        const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+        if (size > chunk.length - p) break;
+        const last = readLastOffset(chunk, p);
+        if (last >= offset) {
+          if (last >= maxOffset || (firstOffset >= 0 && total + size > maxBytes)) {
+            if (from >= 0) parts.push(chunk.subarray(from, p));
+            break outer;
+          }
+          if (firstOffset < 0) firstOffset = readBaseOffset(chunk, p);
+          if (from < 0) from = p;
+          total += size;
+          nextOffset = last + 1;
+        }
+        p += size;
+      }
+      if (from >= 0) parts.push(chunk.subarray(from, p));
+      if (p === 0) {
+        if (chunk.length < BATCH_HEADER_SIZE) break;
+        want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+        continue;
+      }
+      if (firstOffset >= 0 && total >= maxBytes) break;
+      pos += p;
+    }
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return { data, firstOffset: firstOffset < 0 ? offset : firstOffset, nextOffset };
+  }
+
+  /**
+   * Recovery scan from position `from` (a batch boundary whose batch should start at expectedOffset):
+   * validates CRCs and offset contiguity, rebuilding this segment's state and indexes as it goes.
+   * Returns where valid data ends and, if it stopped early, why.
+   */
+  async recover(from: number, expectedOffset: number, indexIntervalBytes: number): Promise<{ validEnd: number; invalid: { pos: number; reason: string } | null }> {
+    const fileSize = await this.log.size();
+    if (from === 0) {
+      this.index.clear();
+      this.timeIndex.clear();
+      this.bytesSinceIndex = 0;
+      this.maxTimestamp = -1;
+    }
+    let pos = from;
+    let expected = expectedOffset;
+    this.nextOffset = expectedOffset;
+    let want = SCAN_CHUNK;
+    while (pos < fileSize) {
+      const chunk = await this.log.read(pos, Math.min(want, fileSize - pos));
+      let p = 0;
+      while (p < chunk.length) {
+        if (chunk.length - p >= BATCH_HEADER_SIZE) {
+          const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+          if (size - BATCH_OVERHEAD >= MIN_BATCH_LENGTH && size > chunk.length - p && pos + p + size <= fileSize) break; // next chunk
+        } else if (pos + chunk.length < fileSize) break;
+        const v = validateBatch(chunk, p, chunk.length);
+        if (!v.ok) return this.stopAt(pos + p, v.reason);
+        if (v.header.baseOffset !== expected) return this.stopAt(pos + p, `batch baseOffset ${v.header.baseOffset}, expected ${expected}`);
+        this.noteBatch(pos + p, v.size, v.header.baseOffset, v.header.baseOffset + v.header.lastOffsetDelta, v.header.maxTimestamp, indexIntervalBytes);
+        expected = this.nextOffset;
+        p += v.size;
+      }
+      if (p === 0) {
+        want = Math.max(want, chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD);
+        continue;
+      }
+      pos += p;
+    }
+    this.size = pos;
+    return { validEnd: pos, invalid: null };
+  }
+
+  private stopAt(pos: number, reason: string): { validEnd: number; invalid: { pos: number; reason: string } } {
+    this.size = pos;
+    return { validEnd: pos, invalid: { pos, reason } };
+  }
+
+  /**
+   * Loads a sealed segment's indexes without scanning the log. Returns a reason when they cannot be
+   * trusted; the caller then rebuilds them with recover().
+   */
+  async loadIndexes(nextOffset: number): Promise<string | null> {
+    this.size = await this.log.size();
+    this.nextOffset = nextOffset;
+    const bad = (await this.index.load(this.size)) ?? (await this.timeIndex.load(nextOffset - this.baseOffset));
+    if (bad) return bad;
+    const last = this.index.last();
+    if (last) {
+      const header = await this.log.read(last.position, BATCH_HEADER_SIZE);
+      if (header.length < BATCH_HEADER_SIZE || readBaseOffset(header, 0) !== last.offset) {
+        return `last index entry (offset ${last.offset} at ${last.position}) does not point at that batch`;
+      }
+    }
+    const ts = this.timeIndex.lastTimestamp();
+    if (this.size > 0 && ts === null) return 'time index is empty for a non-empty segment';
+    this.maxTimestamp = ts ?? -1;
+    this.sealed = true;
+    return null;
+  }
+
+  /** Removes every batch whose lastOffset >= offset (Kafka truncates at a batch boundary). */
+  async truncateTo(offset: number): Promise<void> {
+    const at = await this.locate(offset);
+    if (!at) return;
+    await this.log.truncate(at.pos);
+    this.size = at.pos;
+    this.nextOffset = at.baseOffset;
+    this.index.truncateToPosition(at.pos);
+    this.timeIndex.truncateToOffset(at.baseOffset);
+    // Recompute the max timestamp from the last surviving time entry onwards.
+    this.maxTimestamp = this.timeIndex.lastTimestamp() ?? -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    const lastIndexed = this.index.last();
+    this.bytesSinceIndex = 0;
+    await this.walk(this.index.lookup(this.timeIndex.lookup(Number.MAX_SAFE_INTEGER)), this.size, (b) => {
+      if (b.maxTimestamp > this.maxTimestamp || b.pos === 0) {
+        this.maxTimestamp = b.maxTimestamp;
+        this.offsetOfMaxTimestamp = b.baseOffset;
+      }
+      if (!lastIndexed || b.pos >= lastIndexed.position) this.bytesSinceIndex += b.size;
+    });
+    this.sealed = false;
+    await this.persistIndexes();
+    await this.syncAll();
+  }
+
+  async persistIndexes(): Promise<void> {
+    await this.index.persist();
+    await this.timeIndex.persist();
+  }
+
+  async syncAll(): Promise<void> {
+    await this.log.sync();
+    await this.index.file.sync();
+    await this.timeIndex.file.sync();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.log.close(), this.index.file.close(), this.timeIndex.file.close()]);
+  }
+
+  async delete(): Promise<void> {
+    await this.close();
+    for (const s of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+      const p = join(this.dir, segmentName(this.baseOffset, s));
+      if (await this.storage.exists(p)) await this.storage.unlink(p);
+    }
+  }
+}

@@ -3,11 +3,12 @@
 // `KV-Operation: DEL|PURGE` header on tombstones) instead of the client's kv.watch(), for two reasons:
 //  - it must know when the replay of current values ends, also for an empty bucket (num_pending of the
 //    new consumer, then the message whose `pending` is 0);
-//  - after a reconnect the client's ordered consumer only notices its consumer is gone after two missed
-//    30 s heartbeats; this watch recreates it at once, from the revision after the last one it delivered.
+//  - after a reconnect, or when the server reports the consumer deleted, the client's ordered consumer
+//    only recovers after two missed 30 s heartbeats; this watch recreates it at once, from the revision
+//    after the last one it delivered.
 // Changes are delivered at most once per revision (a per-key high-water mark drops replays after a
 // restart); tombstones met during the initial replay are dropped (a deleted key has no current value).
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
 import type { NatsConnection, Status } from '@nats-io/transport-node';
 import { AsyncQueue } from './async-queue.ts';
 import type { Clock } from './clock.ts';
@@ -20,6 +21,8 @@ export interface NatsKvWatchDeps {
   bucket: string;
   /** Reported on every failed (re)subscribe; the watch keeps retrying until stopped. */
   onError: (err: unknown) => void;
+  /** How often the watch checks that the server still has its consumer. */
+  checkIntervalMs: number;
 }
 
 const RETRY_MIN_MS = 100;
@@ -36,6 +39,7 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   let generation = 0;
   let current: { consumer: PushConsumer; messages: ConsumerMessages } | null = null;
   let retryTimer: unknown = null;
+  let checkTimer: unknown = null;
   let failures = 0;
 
   const queue = new AsyncQueue<KvWatchEvent>(() => stop());
@@ -61,6 +65,12 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
       else if (replayed) queue.push({ operation: 'DEL', key, value: null, revision });
     }
     if (m.info.pending === 0) markReplayed();
+  };
+
+  const clearTimers = () => {
+    if (retryTimer !== null) deps.clock.clearTimeout(retryTimer);
+    if (checkTimer !== null) deps.clock.clearTimeout(checkTimer);
+    retryTimer = checkTimer = null;
   };
 
   const closeCurrent = () => {
@@ -104,18 +114,45 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
     current = { consumer, messages };
     failures = 0;
     if (info.num_pending === 0) markReplayed();
-    // A consumer that ends while we still want it (server gone, connection closed) is replaced.
+    // A consumer that ends while we still want it (server gone, connection closed) is replaced, and so is
+    // one the server deleted or lost (an operator, a NATS cluster node that died with it): the client
+    // would only report that and wait for heartbeats that never come.
     void messages.closed().then(() => {
       if (gen === generation && !stopped) restart();
     });
+    void (async () => {
+      for await (const n of messages.status()) {
+        if (gen !== generation || stopped) return;
+        if (n.type === 'consumer_deleted' || n.type === 'heartbeats_missed') return restart();
+      }
+    })().catch(() => {});
+    scheduleCheck(gen, consumer);
+  };
+
+  // nats-server 2.9 tells a push subscriber nothing when its consumer is deleted or lost with the server
+  // that held it (an R1 consumer of an R3 bucket lives on one node), and the client's ordered consumer
+  // only notices after two missed 30 s heartbeats. Asking for the consumer's info every few seconds
+  // finds out in one interval.
+  const scheduleCheck = (gen: number, consumer: PushConsumer) => {
+    checkTimer = deps.clock.setTimeout(() => {
+      checkTimer = null;
+      if (gen !== generation || stopped) return;
+      consumer.info().then(
+        () => gen === generation && !stopped && scheduleCheck(gen, consumer),
+        (err) => {
+          if (gen !== generation || stopped) return;
+          if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) restart();
+          else scheduleCheck(gen, consumer); // disconnected or slow: the reconnect path handles it
+        },
+      );
+    }, deps.checkIntervalMs);
   };
 
   const restart = () => {
     if (stopped) return;
     generation++;
     closeCurrent();
-    if (retryTimer !== null) deps.clock.clearTimeout(retryTimer);
-    retryTimer = null;
+    clearTimers();
     if (deps.nc.isClosed()) {
       queue.fail(new Error(`NATS connection closed; watch of bucket "${deps.bucket}" ended`));
       return;
@@ -137,7 +174,7 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
     if (stopped) return;
     stopped = true;
     generation++;
-    if (retryTimer !== null) deps.clock.clearTimeout(retryTimer);
+    clearTimers();
     closeCurrent();
     statusIter.stop?.();
     queue.end();

@@ -27,6 +27,8 @@ export interface NatsKvOptions {
   clock?: Clock;
   /** Called when a watch fails to (re)subscribe; it retries by itself. */
   onWatchError?: (err: unknown) => void;
+  /** How often a watch checks that the server still has its consumer (default 2000 ms). */
+  watchCheckIntervalMs?: number;
 }
 
 export class NatsKv implements MetadataKv {
@@ -37,6 +39,7 @@ export class NatsKv implements MetadataKv {
     readonly bucket: string,
     private readonly clock: Clock,
     private readonly onWatchError: (err: unknown) => void,
+    private readonly watchCheckIntervalMs: number,
   ) {}
 
   /** Opens (creating when missing) the bucket; a string is shorthand for `{ bucket }`. */
@@ -52,7 +55,7 @@ export class NatsKv implements MetadataKv {
       // allow_direct off: a direct get may be answered by a lagging replica of an R3 bucket, and the
       // store reads a key right before compare-and-setting it.
       const kv = await new Kvm(js).create(bucket, { history, replicas: opts.replicas ?? 1, allow_direct: false });
-      return new NatsKv(nc, js, kv, bucket, opts.clock ?? systemClock, opts.onWatchError ?? (() => {}));
+      return new NatsKv(nc, js, kv, bucket, opts.clock ?? systemClock, opts.onWatchError ?? (() => {}), opts.watchCheckIntervalMs ?? 2_000);
     } catch (err) {
       throw new KvOperationError('open bucket', bucket, err);
     }
@@ -123,7 +126,14 @@ export class NatsKv implements MetadataKv {
   watch(prefix?: string): KvWatch {
     if (prefix !== undefined) assertValidKey(prefix);
     return natsKvWatch(
-      { nc: this.nc, js: this.js, clock: this.clock, bucket: this.bucket, onError: this.onWatchError },
+      {
+        nc: this.nc,
+        js: this.js,
+        clock: this.clock,
+        bucket: this.bucket,
+        onError: this.onWatchError,
+        checkIntervalMs: this.watchCheckIntervalMs,
+      },
       prefix,
     );
   }

@@ -6,6 +6,9 @@ import { NatsServer } from '../../src/testing/nats-server.ts';
 import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
 import { NatsKv } from '../../src/metadata/nats-kv.ts';
 import { kvConformance } from '../helpers/kv-conformance.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+
+const enc = (s: string) => new TextEncoder().encode(s);
 
 kvConformance(test, async () => {
   const server = await NatsServer.start();
@@ -47,6 +50,47 @@ test('opening an existing bucket keeps its data; history outside 1..5 is refused
       assert.instance(err, RangeError);
     }
   } finally {
+    await nc.close();
+    await server.dispose();
+  }
+});
+
+test('a watch whose consumer is deleted on the server recreates it and misses no change', async () => {
+  const server = await NatsServer.start();
+  const nc = await connectNats({ servers: server.url });
+  const admin = await connectNats({ servers: server.url });
+  const kv = await NatsKv.open(nc, { bucket: 'meta' });
+  const w = kv.watch();
+  try {
+    const it = w[Symbol.asyncIterator]();
+    const r1 = await kv.put('a', enc('1'));
+    const got: string[] = [];
+    const next = async () => {
+      const r = await it.next();
+      if (!r.done && r.value.operation !== 'REPLAYED') got.push(`${r.value.key}@${r.value.revision}`);
+      return r;
+    };
+    while (got.length < 1) await next();
+    const jsm = await jetstreamManager(admin);
+    const consumers = await jsm.consumers.list('KV_meta').next();
+    assert.ok(consumers.length >= 1);
+    for (const c of consumers) await jsm.consumers.delete('KV_meta', c.name);
+    const r2 = await kv.put('b', enc('2'));
+    const r3 = await kv.put('a', enc('3'));
+    // Found within one check interval (2 s), far below the client's own two missed 30 s heartbeats.
+    const started = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), 8_000)));
+    while (got.length < 3) {
+      const r = await Promise.race([next(), late]);
+      if (r === 'late') assert.unreachable(`only ${got.join(', ')} after the consumer was deleted`);
+    }
+    clearTimeout(timer);
+    assert.equal(got, [`a@${r1}`, `b@${r2}`, `a@${r3}`]);
+    assert.ok(Date.now() - started < 8_000);
+  } finally {
+    w.stop();
+    await admin.close();
     await nc.close();
     await server.dispose();
   }

@@ -30,7 +30,11 @@ test('reconnects by itself after SIGKILL and restart of the server', async () =>
   const server = await NatsServer.start();
   const nc = await connectNats({ servers: server.url, name: 'reconnector' });
   try {
-    const sub = nc.subscribe('echo', { callback: (_e, m) => m.respond(m.data) });
+    const sub = nc.subscribe('echo', {
+      callback: (_e, m) => {
+        m.respond(m.data);
+      },
+    });
     assert.is(new TextDecoder().decode((await nc.request('echo', 'hi', { timeout: 2_000 })).data), 'hi');
     const back = (async () => {
       for await (const s of nc.status()) if (s.type === 'reconnect') return true;

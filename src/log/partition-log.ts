@@ -392,6 +392,7 @@ export class PartitionLog {
               await seg.delete();
             }
             await this.active.truncateTo(offset);
+            this.active.sealed = false;
           }
         } catch (e) {
           throw this.fail(e);

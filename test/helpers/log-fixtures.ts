@@ -29,3 +29,15 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `kastor-${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Asserts that fn rejects with an error matching check (uvu has no async rejects). */
+export async function rejects(fn: () => Promise<unknown>, check: (e: unknown) => boolean, message = 'expected a rejection'): Promise<void> {
+  let error: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    error = e;
+  }
+  if (error === undefined) throw new Error(`${message}: it resolved`);
+  if (!check(error)) throw new Error(`${message}: wrong error ${String(error)}`, { cause: error });
+}

@@ -382,7 +382,10 @@ export class PartitionLog {
         if (offset >= this.logEndOffset) return;
         try {
           if (offset <= this.segments[0]!.baseOffset) {
-            for (const seg of this.segments.splice(0)) await seg.delete();
+            for (const seg of this.segments.splice(0)) {
+              this.dirty.delete(seg);
+              await seg.delete();
+            }
             this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
             this.logStartOffset = offset;
           } else {
@@ -397,12 +400,15 @@ export class PartitionLog {
         } catch (e) {
           throw this.fail(e);
         }
-        this.dirty.clear();
+        // Deleted segments left the dirty set as they went; earlier ones may still hold unsynced bytes.
         this.logEndOffset = this.active.nextOffset;
         this.commit.lowerTo(this.logEndOffset);
         this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
         this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
         if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.epochs.persist();
+        // A recovery-point checkpoint past the new end would make recovery treat the unsynced data that
+        // replaces the truncated range as flushed (and its loss in a crash as corruption).
+        await writeOffsetCheckpoint(this.storage, join(this.dir, RECOVERY_POINT_CHECKPOINT), this.recoveryPoint);
       }),
     );
   }

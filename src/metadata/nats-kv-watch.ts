@@ -8,7 +8,7 @@
 //    after the last one it delivered.
 // Changes are delivered at most once per revision (a per-key high-water mark drops replays after a
 // restart); tombstones met during the initial replay are dropped (a deleted key has no current value).
-import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
 import type { NatsConnection, Status } from '@nats-io/transport-node';
 import { AsyncQueue } from './async-queue.ts';
 import type { Clock } from './clock.ts';
@@ -132,7 +132,7 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   // nats-server 2.9 tells a push subscriber nothing when its consumer is deleted or lost with the server
   // that held it (an R1 consumer of an R3 bucket lives on one node), and the client's ordered consumer
   // only notices after two missed 30 s heartbeats. Asking for the consumer's info every few seconds
-  // finds out in one interval.
+  // finds out within an interval plus one API timeout.
   const scheduleCheck = (gen: number, consumer: PushConsumer) => {
     checkTimer = deps.clock.setTimeout(() => {
       checkTimer = null;
@@ -141,8 +141,10 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
         () => gen === generation && !stopped && scheduleCheck(gen, consumer),
         (err) => {
           if (gen !== generation || stopped) return;
-          if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) restart();
-          else scheduleCheck(gen, consumer); // disconnected or slow: the reconnect path handles it
+          // Not found, or no answer at all: a consumer whose only node died has nobody left to answer
+          // its info request. A new consumer costs little; the per-key marks drop what it repeats.
+          deps.onError(err);
+          restart();
         },
       );
     }, deps.checkIntervalMs);

@@ -9,9 +9,9 @@
 // with `vs_jetstream` = Kastor records/s ÷ JetStream records/s and the issue's target ratio (4x produce, 8x
 // consume). Progress and the broker's log on failure go to stderr.
 //
-// What the Kastor figures include: kcat's start, its metadata round trips and, for produce, the auto-creation of
-// the measured topic (librdkafka's first produce request to an unknown topic), so small runs understate the rate.
-// A warm-up produce to `bench-warmup` first makes the broker's code hot and its NATS paths connected.
+// What the Kastor figures include: kcat's start and its metadata round trips (a few ms), so small runs understate
+// the rate. Not included: the topic's creation (a `kcat -L -t` auto-creates it first) and a warm-up produce to
+// `bench-warmup`, which makes the broker's code hot and its NATS paths connected.
 // The count is verified twice: kcat must deliver exactly `records` values of the right size, and a second kcat
 // reading from offset records-1 must find that record and then the end of the partition, so extra or lost records
 // fail the run. --offset0 consumes from the absolute offset 0 instead of "beginning", which skips librdkafka's
@@ -74,21 +74,18 @@ function log(msg: string): void {
   process.stderr.write(`single: ${msg}\n`);
 }
 
-/**
- * Checks that `topic`/0 ends exactly at `records`: reading from the absolute offset records-1 to the end of the
- * partition (-e) must print that one offset. Absolute offsets need no ListOffsets round trip, so this check does
- * not depend on the path the measured consume took.
- */
-function checkPartitionEnd(brokers: string, topic: string, records: number, timeoutMs = 30_000): Promise<void> {
-  const args = ['-C', '-b', brokers, '-t', topic, '-p', '0', '-o', String(records - 1), '-e', '-q', '-f', '%o\\n'];
+/** Runs kcat to completion with a deadline, returning its stdout (the first 64 KB); fails on a non-zero exit or "ERROR". */
+function kcatOutput(args: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.env.KASTOR_KCAT ?? 'kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      if (out.length < 4096) out += d;
+      if (out.length < 1 << 16) out += d;
     });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      if (err.length < 1 << 16) err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -96,15 +93,35 @@ function checkPartitionEnd(brokers: string, topic: string, records: number, time
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      const offsets = out.split('\n').filter((l) => l !== '');
-      if (code !== 0 || /ERROR/.test(err)) {
-        reject(new Error(`kcat ${args.join(' ')} failed (exit ${code ?? signal}):\n${err.slice(0, 2000)}`));
-      } else if (offsets.length !== 1 || offsets[0] !== String(records - 1)) {
-        const seen = offsets.length === 0 ? 'nothing' : `offsets ${offsets.slice(0, 5).join(', ')}${offsets.length > 5 ? ', ...' : ''}`;
-        reject(new Error(`${topic}/0 should end with offset ${records - 1} (${records} records); from there kcat read ${seen}`));
-      } else resolve();
+      if (code !== 0 || /ERROR/.test(err)) reject(new Error(`kcat ${args.join(' ')} failed (exit ${code ?? signal}):\n${err.slice(0, 2000)}`));
+      else resolve(out);
     });
   });
+}
+
+/**
+ * Creates `topic` before the timed produce with a metadata request (kcat -L uses a producer handle, whose
+ * Metadata requests allow auto-creation), so the produce time holds no topic creation; checks 1 partition.
+ */
+async function createTopic(brokers: string, topic: string): Promise<void> {
+  const out = await kcatOutput(['-L', '-b', brokers, '-t', topic]);
+  if (!out.includes(`topic "${topic}" with 1 partitions`)) {
+    throw new Error(`kcat -L -t ${topic} did not show a 1-partition topic (auto-creation off or another partition count?):\n${out}`);
+  }
+}
+
+/**
+ * Checks that `topic`/0 ends exactly at `records`: reading from the absolute offset records-1 to the end of the
+ * partition (-e) must print that one offset. Absolute offsets need no ListOffsets round trip, so this check does
+ * not depend on the path the measured consume took.
+ */
+async function checkPartitionEnd(brokers: string, topic: string, records: number): Promise<void> {
+  const out = await kcatOutput(['-C', '-b', brokers, '-t', topic, '-p', '0', '-o', String(records - 1), '-e', '-q', '-f', '%o\\n']);
+  const offsets = out.split('\n').filter((l) => l !== '');
+  if (offsets.length !== 1 || offsets[0] !== String(records - 1)) {
+    const seen = offsets.length === 0 ? 'nothing' : `offsets ${offsets.slice(0, 5).join(', ')}${offsets.length > 5 ? ', ...' : ''}`;
+    throw new Error(`${topic}/0 should end with offset ${records - 1} (${records} records); from there kcat read ${seen}`);
+  }
 }
 
 /** Everything the run started, torn down in reverse whatever happened. */
@@ -154,13 +171,18 @@ const ratio = (kastor: number, peer: number) => (peer > 0 ? Number((kastor / pee
 export async function run(args: string[]): Promise<void> {
   const a = parseArgs(args);
   const res = new Resources();
-  // Ctrl-C or a kill while measuring still stops the broker and nats-server and removes the temporary data.
+  // Ctrl-C or a kill while measuring still stops the broker and nats-server and removes the temporary data. The
+  // handler stays installed until the cleanup is done: under npx the signal comes twice (from the terminal and
+  // relayed by tsx), and a second one without a handler would kill the process halfway. The cleanup is bounded.
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
     log(`${signal}: cleaning up`);
     void res.close().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     log(`${a.records} records of ${a.recordBytes} B, kcat acks=1 into 1 partition; JetStream R1 window ${a.window}`);
     res.nats = await NatsServer.start();
@@ -185,6 +207,7 @@ export async function run(args: string[]): Promise<void> {
         const w = await kcatProduce({ brokers, topic: WARMUP_TOPIC, records: a.warmup, recordBytes: a.recordBytes + 1, acks: 1, partitions: 1, timeoutMs: 60_000 });
         log(`warm-up: ${a.warmup} records to ${WARMUP_TOPIC} in ${w.seconds} s`);
       }
+      await createTopic(brokers, TOPIC);
       produce = await kcatProduce({
         brokers,
         topic: TOPIC,
@@ -260,8 +283,10 @@ export async function run(args: string[]): Promise<void> {
       meets_target: consumeRatio !== null && consumeRatio >= TARGETS.consume,
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await res.close();
+    if (!signalled) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }

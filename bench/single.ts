@@ -3,14 +3,17 @@
 // all back; then the JetStream peer publishes and consumes the same count and size on a stream of the same
 // private nats-server the broker uses for its metadata (the peer at its best: pipelined publish, ordered consumer).
 //
-//   npx tsx bench/run.ts single [--records N] [--record-bytes B] [--window W] [--warmup N] [--offset0]
+//   npx tsx bench/run.ts single [--records N] [--record-bytes B] [--window W] [--warmup N] [--rounds R] [--offset0]
 //
 // One JSON line per case on stdout: "produce-acks1" (vs JetStream publish) and "consume" (vs JetStream consume),
 // with `vs_jetstream` = Kastor records/s ÷ JetStream records/s and the issue's target ratio (4x produce, 8x
 // consume). Progress and the broker's log on failure go to stderr.
+// --rounds R repeats the measurement R times, Kastor then JetStream each time, on fresh topics and streams; the
+// figures are medians and `vs_jetstream` is the median of the per-round ratios (listed in `vs_jetstream_rounds`),
+// since on a shared machine the load changes between rounds more than within one.
 //
-// What the Kastor figures include: kcat's start and its metadata round trips (a few ms), so small runs understate
-// the rate. Not included: the topic's creation (a `kcat -L -t` auto-creates it first) and a warm-up produce to
+// What the Kastor figures include: kcat's start and its metadata round trips, so small runs understate the rate;
+// `kcat_start_s` on the consume line is that fixed cost (a `kcat -L` from spawn to exit). Not included: the topic's creation (a `kcat -L -t` auto-creates it first) and a warm-up produce to
 // `bench-warmup`, which makes the broker's code hot and its NATS paths connected.
 // The count is verified twice: kcat must deliver exactly `records` values of the right size, and a second kcat
 // reading from offset records-1 must find that record and then the end of the partition, so extra or lost records
@@ -20,10 +23,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { NatsServer, freePort } from '../src/testing/nats-server.ts';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
 import { kcatProduce, kcatConsume, kcatCleanup, type KcatResult } from './kcat-load.ts';
-import { jetstreamPublish, jetstreamConsume, jetstreamDeleteStream } from './jetstream-peer.ts';
+import {
+  jetstreamPublish,
+  jetstreamConsume,
+  jetstreamDeleteStream,
+  type JetStreamPublishResult,
+  type JetStreamConsumeResult,
+} from './jetstream-peer.ts';
 
 interface Args {
   records: number;
@@ -33,6 +43,8 @@ interface Args {
   window: number;
   /** Records produced to `bench-warmup` before measuring (0: none). */
   warmup: number;
+  /** Measuring rounds (each: Kastor then JetStream); the figures are medians. */
+  rounds: number;
   /** Consume from the absolute offset 0 instead of "beginning" (which librdkafka resolves with ListOffsets). */
   offset0: boolean;
 }
@@ -47,7 +59,7 @@ const SUBJECT = 'bench.single';
 const STEP_TIMEOUT_MS = 300_000;
 
 export function parseArgs(args: string[]): Args {
-  const out: Args = { records: 1_000_000, recordBytes: 100, window: 1000, warmup: 1000, offset0: false };
+  const out: Args = { records: 1_000_000, recordBytes: 100, window: 1000, warmup: 1000, rounds: 1, offset0: false };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got ${v}`);
@@ -59,8 +71,9 @@ export function parseArgs(args: string[]): Args {
     else if (a === '--record-bytes') out.recordBytes = int(a, args[++i], 1);
     else if (a === '--window') out.window = int(a, args[++i], 1);
     else if (a === '--warmup') out.warmup = int(a, args[++i], 0);
+    else if (a === '--rounds') out.rounds = int(a, args[++i], 1);
     else if (a === '--offset0') out.offset0 = true;
-    else throw new Error(`unknown argument ${a} (use --records N, --record-bytes B, --window W, --warmup N, --offset0)`);
+    else throw new Error(`unknown argument ${a} (use --records N, --record-bytes B, --window W, --warmup N, --rounds R, --offset0)`);
   }
   if (out.recordBytes > 999_999) throw new Error(`--record-bytes must be at most 999999 (kcat's line buffer), got ${out.recordBytes}`);
   return out;
@@ -166,7 +179,111 @@ function lastLogs(broker: BrokerProcess | null, n = 40): string {
   return `\nlast broker log lines:\n${broker.logs.slice(-n).join('\n')}`;
 }
 
-const ratio = (kastor: number, peer: number) => (peer > 0 ? Number((kastor / peer).toFixed(2)) : null);
+const round2 = (x: number) => Number(x.toFixed(2));
+
+/** The median (the mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface Round {
+  produce: KcatResult;
+  consume: KcatResult;
+  /** A `kcat -L` from spawn to exit: the fixed cost inside every kcat figure (start, connect, metadata). */
+  kcatStartS: number;
+  publish: JetStreamPublishResult;
+  jsConsume: JetStreamConsumeResult;
+}
+
+/** One round: Kastor produce and consume of a fresh topic, then JetStream publish and consume of a fresh stream. */
+async function measureRound(a: Args, r: number, brokers: string, url: string, broker: BrokerProcess): Promise<Round> {
+  const topic = a.rounds > 1 ? `${TOPIC}-${r}` : TOPIC;
+  const tag = a.rounds > 1 ? `round ${r}: ` : '';
+  let produce: KcatResult;
+  let consume: KcatResult;
+  let kcatStartS: number;
+  try {
+    await createTopic(brokers, topic);
+    produce = await kcatProduce({
+      brokers,
+      topic,
+      records: a.records,
+      recordBytes: a.recordBytes + 1,
+      acks: 1,
+      partitions: 1,
+      timeoutMs: STEP_TIMEOUT_MS,
+    });
+    log(`${tag}kastor produce: ${produce.records_per_s} records/s (${produce.seconds} s)`);
+    consume = await kcatConsume({
+      brokers,
+      topic,
+      partition: 0,
+      records: a.records,
+      valueBytes: a.recordBytes,
+      // A later -o overrides kcatConsume's "-o beginning" (kcat keeps the last one).
+      extra: a.offset0 ? ['-o', '0'] : [],
+      timeoutMs: STEP_TIMEOUT_MS,
+    });
+    log(`${tag}kastor consume: ${consume.records_per_s} records/s (${consume.seconds} s)`);
+    await checkPartitionEnd(brokers, topic, a.records);
+    const t0 = performance.now();
+    await kcatOutput(['-L', '-b', brokers, '-t', topic]);
+    kcatStartS = (performance.now() - t0) / 1000;
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${lastLogs(broker)}`, { cause: err });
+  }
+
+  const publish = await jetstreamPublish({
+    url,
+    stream: STREAM,
+    subject: SUBJECT,
+    replicas: 1,
+    records: a.records,
+    recordBytes: a.recordBytes,
+    window: a.window,
+    timeoutMs: STEP_TIMEOUT_MS,
+  });
+  log(`${tag}jetstream publish: ${publish.records_per_s} records/s (${publish.seconds} s)`);
+  const jsConsume = await jetstreamConsume({ url, stream: STREAM, records: a.records, timeoutMs: STEP_TIMEOUT_MS });
+  log(`${tag}jetstream consume: ${jsConsume.records_per_s} records/s (${jsConsume.seconds} s)`);
+  await jetstreamDeleteStream(url, STREAM);
+  return { produce, consume, kcatStartS, publish, jsConsume };
+}
+
+/**
+ * One JSON line for a case: medians over the rounds; `vs_jetstream` is the median of the per-round ratios (each
+ * round's two sides ran back to back, so their ratio is the figure that survives a noisy machine).
+ */
+function caseLine(
+  a: Args,
+  name: keyof typeof TARGETS,
+  kastor: KcatResult[],
+  peer: { records_per_s: number; mb_per_s: number }[],
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
+  const ratios = kastor.map((k, i) => k.records_per_s / peer[i]!.records_per_s);
+  const vs = round2(median(ratios));
+  return {
+    bench: 'single',
+    case: name,
+    records: a.records,
+    record_bytes: a.recordBytes,
+    partitions: 1,
+    ...(a.rounds > 1 ? { rounds: a.rounds } : {}),
+    records_per_s: Math.round(median(kastor.map((k) => k.records_per_s))),
+    mb_per_s: round2(median(kastor.map((k) => k.mb_per_s))),
+    seconds: Number(median(kastor.map((k) => k.seconds)).toFixed(3)),
+    jetstream_records_per_s: Math.round(median(peer.map((p) => p.records_per_s))),
+    jetstream_mb_per_s: round2(median(peer.map((p) => p.mb_per_s))),
+    ...extra,
+    vs_jetstream: vs,
+    ...(a.rounds > 1 ? { vs_jetstream_rounds: ratios.map(round2) } : {}),
+    target_vs_jetstream: TARGETS[name],
+    meets_target: vs >= TARGETS[name],
+  };
+}
 
 export async function run(args: string[]): Promise<void> {
   const a = parseArgs(args);
@@ -184,7 +301,10 @@ export async function run(args: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    log(`${a.records} records of ${a.recordBytes} B, kcat acks=1 into 1 partition; JetStream R1 window ${a.window}`);
+    log(
+      `${a.records} records of ${a.recordBytes} B, kcat acks=1 into 1 partition; JetStream R1 window ${a.window}` +
+        (a.rounds > 1 ? `; ${a.rounds} rounds` : ''),
+    );
     res.nats = await NatsServer.start();
     res.dataDir = mkdtempSync(join(tmpdir(), 'kastor-bench-single-'));
     // --advertise is given explicitly although it equals the listen address: without it the broker registers
@@ -199,89 +319,28 @@ export async function run(args: string[]): Promise<void> {
     });
     const brokers = res.broker.bootstrap;
     log(`nats ${res.nats.url}, broker 1 at ${brokers}, data ${res.dataDir}`);
-
-    let produce: KcatResult;
-    let consume: KcatResult;
-    try {
-      if (a.warmup > 0) {
-        const w = await kcatProduce({ brokers, topic: WARMUP_TOPIC, records: a.warmup, recordBytes: a.recordBytes + 1, acks: 1, partitions: 1, timeoutMs: 60_000 });
-        log(`warm-up: ${a.warmup} records to ${WARMUP_TOPIC} in ${w.seconds} s`);
-      }
-      await createTopic(brokers, TOPIC);
-      produce = await kcatProduce({
-        brokers,
-        topic: TOPIC,
-        records: a.records,
-        recordBytes: a.recordBytes + 1,
-        acks: 1,
-        partitions: 1,
-        timeoutMs: STEP_TIMEOUT_MS,
-      });
-      log(`kastor produce: ${produce.records_per_s} records/s (${produce.seconds} s)`);
-      consume = await kcatConsume({
-        brokers,
-        topic: TOPIC,
-        partition: 0,
-        records: a.records,
-        valueBytes: a.recordBytes,
-        // A later -o overrides kcatConsume's "-o beginning" (kcat keeps the last one).
-        extra: a.offset0 ? ['-o', '0'] : [],
-        timeoutMs: STEP_TIMEOUT_MS,
-      });
-      log(`kastor consume: ${consume.records_per_s} records/s (${consume.seconds} s)`);
-      await checkPartitionEnd(brokers, TOPIC, a.records);
-    } catch (err) {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}${lastLogs(res.broker)}`, { cause: err });
+    if (a.warmup > 0) {
+      const w = await kcatProduce({ brokers, topic: WARMUP_TOPIC, records: a.warmup, recordBytes: a.recordBytes + 1, acks: 1, partitions: 1, timeoutMs: 60_000 });
+      log(`warm-up: ${a.warmup} records to ${WARMUP_TOPIC} in ${w.seconds} s`);
     }
 
-    const url = res.nats.url;
-    const pub = await jetstreamPublish({
-      url,
-      stream: STREAM,
-      subject: SUBJECT,
-      replicas: 1,
-      records: a.records,
-      recordBytes: a.recordBytes,
-      window: a.window,
-      timeoutMs: STEP_TIMEOUT_MS,
-    });
-    log(`jetstream publish: ${pub.records_per_s} records/s (${pub.seconds} s)`);
-    const con = await jetstreamConsume({ url, stream: STREAM, records: a.records, timeoutMs: STEP_TIMEOUT_MS });
-    log(`jetstream consume: ${con.records_per_s} records/s (${con.seconds} s)`);
-    await jetstreamDeleteStream(url, STREAM);
+    const rounds: Round[] = [];
+    for (let r = 1; r <= a.rounds; r++) rounds.push(await measureRound(a, r, brokers, res.nats.url, res.broker));
 
-    const common = { bench: 'single', records: a.records, record_bytes: a.recordBytes, partitions: 1 };
-    const consumeFrom = a.offset0 ? '0' : 'beginning';
-    const produceRatio = ratio(produce.records_per_s, pub.records_per_s);
-    print({
-      ...common,
-      case: 'produce-acks1',
-      records_per_s: produce.records_per_s,
-      mb_per_s: produce.mb_per_s,
-      seconds: produce.seconds,
-      jetstream_records_per_s: pub.records_per_s,
-      jetstream_mb_per_s: pub.mb_per_s,
-      jetstream_p50_ms: pub.p50_ms,
-      jetstream_p99_ms: pub.p99_ms,
-      jetstream_window: a.window,
-      vs_jetstream: produceRatio,
-      target_vs_jetstream: TARGETS['produce-acks1'],
-      meets_target: produceRatio !== null && produceRatio >= TARGETS['produce-acks1'],
-    });
-    const consumeRatio = ratio(consume.records_per_s, con.records_per_s);
-    print({
-      ...common,
-      case: 'consume',
-      consume_from: consumeFrom,
-      records_per_s: consume.records_per_s,
-      mb_per_s: consume.mb_per_s,
-      seconds: consume.seconds,
-      jetstream_records_per_s: con.records_per_s,
-      jetstream_mb_per_s: con.mb_per_s,
-      vs_jetstream: consumeRatio,
-      target_vs_jetstream: TARGETS.consume,
-      meets_target: consumeRatio !== null && consumeRatio >= TARGETS.consume,
-    });
+    const pubs = rounds.map((x) => x.publish);
+    print(
+      caseLine(a, 'produce-acks1', rounds.map((x) => x.produce), pubs, {
+        jetstream_p50_ms: Number(median(pubs.map((p) => p.p50_ms)).toFixed(3)),
+        jetstream_p99_ms: Number(median(pubs.map((p) => p.p99_ms)).toFixed(3)),
+        jetstream_window: a.window,
+      }),
+    );
+    print(
+      caseLine(a, 'consume', rounds.map((x) => x.consume), rounds.map((x) => x.jsConsume), {
+        consume_from: a.offset0 ? '0' : 'beginning',
+        kcat_start_s: Number(median(rounds.map((x) => x.kcatStartS)).toFixed(3)),
+      }),
+    );
   } finally {
     await res.close();
     if (!signalled) {

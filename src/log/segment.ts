@@ -187,7 +187,14 @@ export class Segment {
         want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
         continue;
       }
-      if (firstOffset >= 0 && total >= maxBytes) break;
+      if (firstOffset >= 0) {
+        // Only whole batches within the remaining budget can follow: stop without another read when the
+        // next one (its header is often already in this chunk) cannot fit.
+        const budget = maxBytes - total;
+        if (budget < BATCH_HEADER_SIZE) break;
+        if (chunk.length - p >= BATCH_HEADER_SIZE && chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD > budget) break;
+        want = budget;
+      }
       pos += p;
     }
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);

@@ -61,6 +61,8 @@ export class NodeStorage implements Storage {
     } catch (e) {
       if (!options.create || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
+    // 'a+' creates without truncating a file another opener just made; reopened 'r+' because O_APPEND
+    // would make Linux ignore the positions of positional writes.
     const fh = await open(path, 'a+').then(async (h) => (await h.close(), open(path, 'r+')));
     await syncDir(dirname(path));
     return new NodeFile(fh);

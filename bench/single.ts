@@ -20,7 +20,7 @@
 // fail the run. --offset0 consumes from the absolute offset 0 instead of "beginning", which skips librdkafka's
 // ListOffsets round trip (the same records, one request fewer).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -137,10 +137,31 @@ async function checkPartitionEnd(brokers: string, topic: string, records: number
   }
 }
 
+/** The pids of a process's children (Linux /proc; empty elsewhere). */
+function childPids(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Everything the run started, torn down in reverse whatever happened. */
 class Resources {
   nats: NatsServer | null = null;
   broker: BrokerProcess | null = null;
+  /** The broker's own process: bin/kastor.js's child (BrokerProcess only knows the wrapper). */
+  brokerChildPids: number[] = [];
   dataDir: string | null = null;
   private closing: Promise<void> | null = null;
 
@@ -166,6 +187,12 @@ class Resources {
         await broker.stop(10_000);
         await broker.kill();
       });
+      // When the stop timed out, the wrapper was SIGKILLed and its child lives on: kill that child by pid.
+      for (const pid of this.brokerChildPids) {
+        await step(() => {
+          if (alive(pid)) process.kill(pid, 'SIGKILL');
+        });
+      }
     }
     if (this.nats) await step(() => this.nats!.dispose());
     if (this.dataDir) await step(() => rmSync(this.dataDir!, { recursive: true, force: true }));
@@ -317,6 +344,7 @@ export async function run(args: string[]): Promise<void> {
       port,
       extraArgs: ['--advertise', `127.0.0.1:${port}`],
     });
+    res.brokerChildPids = childPids(res.broker.pid);
     const brokers = res.broker.bootstrap;
     log(`nats ${res.nats.url}, broker 1 at ${brokers}, data ${res.dataDir}`);
     if (a.warmup > 0) {

@@ -1,15 +1,7 @@
 #!/usr/bin/env node
-// The `kastor` command: runs the TypeScript CLI through tsx, so there is no separate build step.
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The `kastor` command: loads the TypeScript CLI in this same process through tsx's loader, so there is no
+// build step and no wrapper process (a signal sent to this pid reaches the broker itself).
+import { register } from 'tsx/esm/api';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const tsx = require.resolve('tsx');
-const child = spawn(process.execPath, ['--import', tsx, join(here, '..', 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+register();
+await import('../src/cli/main.ts');

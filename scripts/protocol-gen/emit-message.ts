@@ -318,7 +318,7 @@ export class MessageEmitter {
       if (absent !== 'false' && !fp.f.ignorable) {
         this.usesSupport.add('unrepresentable');
         wbody.push(
-          `  if (${absent} && m.${fp.prop} !== undefined && ${this.nonDefault(fp.f, `m.${fp.prop}`)}) {`,
+          `  if (w.strict && ${absent} && m.${fp.prop} !== undefined && ${this.nonDefault(fp.f, `m.${fp.prop}`)}) {`,
           `    throw unrepresentable('${tName}.${fp.prop}', v);`,
           '  }',
         );

@@ -27,7 +27,9 @@ export interface BrokerConfig {
   retentionCheckIntervalMs: number;
 }
 
-export function defaultBrokerConfig(partial: Partial<BrokerConfig> & Pick<BrokerConfig, 'brokerId' | 'dataDir' | 'natsServers'>): BrokerConfig {
+export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerConfig, 'brokerId' | 'dataDir' | 'natsServers'>): BrokerConfig {
+  // An option given as undefined means "the default", not "no value".
+  const partial = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
   const host = partial.host ?? '127.0.0.1';
   const port = partial.port ?? 9092;
   return {

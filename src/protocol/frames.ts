@@ -84,6 +84,7 @@ export function encodeResponse<K extends number>(apiKey: K, apiVersion: number, 
   const codecs = CODECS[apiKey];
   if (!codecs) throw new ProtocolError('UNSUPPORTED_API_KEY', `API key ${apiKey} is not served`, { apiKey, apiVersion, correlationId });
   const w = new Writer();
+  w.strict = false; // fields an older version lacks are left out of a response (see Writer.strict)
   w.int32(0); // size, patched below
   encodeResponseHeader(w, responseHeaderVersion(apiKey, apiVersion), { correlationId });
   codecs.response.encode(w, apiVersion, body);

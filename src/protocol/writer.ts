@@ -16,6 +16,12 @@ export class Writer {
   private buf: Buffer;
   private start = 0;
   private pos = 0;
+  /**
+   * Kafka's rule: a non-ignorable field with a non-default value that the chosen version cannot carry is an
+   * error (a request must not silently lose meaning). A broker's response is built for every version from one
+   * view of the state, so responses turn this off and simply leave out what an older version cannot say.
+   */
+  strict = true;
 
   constructor(initialSize = 512) {
     this.buf = Buffer.allocUnsafe(initialSize);

@@ -10,8 +10,12 @@ function start(assignment: Assignment, recover: () => Promise<{ logEndOffset: nu
   const machine = partitionReplicaMachine.provide({
     actors: {
       recoverLog: fromPromise(recover),
-      closeLog: fromPromise(async () => void calls.push('close')),
-      deleteLog: fromPromise(async () => void calls.push('delete')),
+      closeLog: fromPromise<void, { topic: string; partition: number }>(async () => {
+        calls.push('close');
+      }),
+      deleteLog: fromPromise<void, { topic: string; partition: number }>(async () => {
+        calls.push('delete');
+      }),
     },
     actions: {
       startLeading: ({ context }) => void calls.push(`lead@${context.leaderEpoch}`),

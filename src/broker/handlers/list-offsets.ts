@@ -5,6 +5,7 @@ import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/gen
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { errorCodeOf, KafkaError } from '../kafka-error.ts';
+import { maxTimestampOffset } from '../max-timestamp.ts';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -37,7 +38,7 @@ export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest):
             if (ts === EARLIEST) offset = log.logStartOffset;
             else if (ts === LATEST) offset = log.highWatermark;
             else if (ts === MAX_TIMESTAMP) {
-              const found = await log.maxTimestampOffset(log.highWatermark);
+              const found = await maxTimestampOffset(log, log.highWatermark);
               if (found) {
                 offset = found.offset;
                 timestamp = found.timestamp;

@@ -39,7 +39,7 @@ export function encodeCreateTopicsRequest(w: Writer, v: number, m: CreateTopicsR
   if (v >= 1) {
     w.bool(m.validateOnly ?? false);
   }
-  if (v < 1 && m.validateOnly !== undefined && m.validateOnly !== false) {
+  if (w.strict && v < 1 && m.validateOnly !== undefined && m.validateOnly !== false) {
     throw unrepresentable('CreateTopicsRequest.validateOnly', v);
   }
   if (flex) {

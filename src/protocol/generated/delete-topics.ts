@@ -37,7 +37,7 @@ export function encodeDeleteTopicsRequest(w: Writer, v: number, m: DeleteTopicsR
   if (v >= 6) {
     w.array(m.topics ?? [], flex, (w, e: DeleteTopicState) => writeDeleteTopicState(w, v, e));
   }
-  if (v < 6 && m.topics !== undefined && !sameValue(m.topics, [])) {
+  if (w.strict && v < 6 && m.topics !== undefined && !sameValue(m.topics, [])) {
     throw unrepresentable('DeleteTopicsRequest.topics', v);
   }
   if (v <= 5) {

@@ -33,7 +33,7 @@ export function encodeDescribeClusterRequest(w: Writer, v: number, m: DescribeCl
   if (v >= 1) {
     w.int8(m.endpointType ?? 1);
   }
-  if (v < 1 && m.endpointType !== undefined && m.endpointType !== 1) {
+  if (w.strict && v < 1 && m.endpointType !== undefined && m.endpointType !== 1) {
     throw unrepresentable('DescribeClusterRequest.endpointType', v);
   }
   if (true) {
@@ -88,7 +88,7 @@ export function encodeDescribeClusterResponse(w: Writer, v: number, m: DescribeC
   if (v >= 1) {
     w.int8(m.endpointType ?? 1);
   }
-  if (v < 1 && m.endpointType !== undefined && m.endpointType !== 1) {
+  if (w.strict && v < 1 && m.endpointType !== undefined && m.endpointType !== 1) {
     throw unrepresentable('DescribeClusterResponse.endpointType', v);
   }
   w.string(m.clusterId, true);

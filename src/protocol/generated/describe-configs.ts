@@ -38,13 +38,13 @@ export function encodeDescribeConfigsRequest(w: Writer, v: number, m: DescribeCo
   if (v >= 1) {
     w.bool(m.includeSynonyms ?? false);
   }
-  if (v < 1 && m.includeSynonyms !== undefined && m.includeSynonyms !== false) {
+  if (w.strict && v < 1 && m.includeSynonyms !== undefined && m.includeSynonyms !== false) {
     throw unrepresentable('DescribeConfigsRequest.includeSynonyms', v);
   }
   if (v >= 3) {
     w.bool(m.includeDocumentation ?? false);
   }
-  if (v < 3 && m.includeDocumentation !== undefined && m.includeDocumentation !== false) {
+  if (w.strict && v < 3 && m.includeDocumentation !== undefined && m.includeDocumentation !== false) {
     throw unrepresentable('DescribeConfigsRequest.includeDocumentation', v);
   }
   if (flex) {
@@ -216,7 +216,7 @@ function writeDescribeConfigsResourceResult(w: Writer, v: number, m: DescribeCon
   if (v <= 0) {
     w.bool(m.isDefault ?? false);
   }
-  if (v > 0 && m.isDefault !== undefined && m.isDefault !== false) {
+  if (w.strict && v > 0 && m.isDefault !== undefined && m.isDefault !== false) {
     throw unrepresentable('DescribeConfigsResourceResult.isDefault', v);
   }
   if (v >= 1) {

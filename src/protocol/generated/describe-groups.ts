@@ -35,7 +35,7 @@ export function encodeDescribeGroupsRequest(w: Writer, v: number, m: DescribeGro
   if (v >= 3) {
     w.bool(m.includeAuthorizedOperations ?? false);
   }
-  if (v < 3 && m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) {
+  if (w.strict && v < 3 && m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) {
     throw unrepresentable('DescribeGroupsRequest.includeAuthorizedOperations', v);
   }
   if (flex) {
@@ -126,7 +126,7 @@ function writeDescribedGroup(w: Writer, v: number, m: DescribedGroup): void {
   if (v >= 3) {
     w.int32(m.authorizedOperations ?? -2147483648);
   }
-  if (v < 3 && m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) {
+  if (w.strict && v < 3 && m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) {
     throw unrepresentable('DescribedGroup.authorizedOperations', v);
   }
   if (flex) {

@@ -82,7 +82,7 @@ export function encodeFetchRequest(w: Writer, v: number, m: FetchRequest): void 
   if (v >= 7) {
     w.array(m.forgottenTopicsData ?? [], flex, (w, e: ForgottenTopic) => writeForgottenTopic(w, v, e));
   }
-  if (v < 7 && m.forgottenTopicsData !== undefined && !sameValue(m.forgottenTopicsData, [])) {
+  if (w.strict && v < 7 && m.forgottenTopicsData !== undefined && !sameValue(m.forgottenTopicsData, [])) {
     throw unrepresentable('FetchRequest.forgottenTopicsData', v);
   }
   if (v >= 11) {
@@ -183,7 +183,7 @@ function writeFetchPartition(w: Writer, v: number, m: FetchPartition): void {
   if (v >= 12) {
     w.int32(m.lastFetchedEpoch ?? -1);
   }
-  if (v < 12 && m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) {
+  if (w.strict && v < 12 && m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) {
     throw unrepresentable('FetchPartition.lastFetchedEpoch', v);
   }
   if (v >= 5) {
@@ -273,7 +273,7 @@ export function encodeFetchResponse(w: Writer, v: number, m: FetchResponse): voi
   if (v >= 7) {
     w.int32(m.sessionId ?? 0);
   }
-  if (v < 7 && m.sessionId !== undefined && m.sessionId !== 0) {
+  if (w.strict && v < 7 && m.sessionId !== undefined && m.sessionId !== 0) {
     throw unrepresentable('FetchResponse.sessionId', v);
   }
   w.array(m.responses, flex, (w, e: FetchableTopicResponse) => writeFetchableTopicResponse(w, v, e));
@@ -398,20 +398,20 @@ function writePartitionData(w: Writer, v: number, m: PartitionData): void {
   if (v >= 5) {
     w.int64(m.logStartOffset ?? -1n);
   }
-  if (v < 12 && m.divergingEpoch !== undefined && !sameValue(m.divergingEpoch, defaultEpochEndOffset())) {
+  if (w.strict && v < 12 && m.divergingEpoch !== undefined && !sameValue(m.divergingEpoch, defaultEpochEndOffset())) {
     throw unrepresentable('PartitionData.divergingEpoch', v);
   }
-  if (v < 12 && m.currentLeader !== undefined && !sameValue(m.currentLeader, defaultLeaderIdAndEpoch())) {
+  if (w.strict && v < 12 && m.currentLeader !== undefined && !sameValue(m.currentLeader, defaultLeaderIdAndEpoch())) {
     throw unrepresentable('PartitionData.currentLeader', v);
   }
-  if (v < 12 && m.snapshotId !== undefined && !sameValue(m.snapshotId, defaultSnapshotId())) {
+  if (w.strict && v < 12 && m.snapshotId !== undefined && !sameValue(m.snapshotId, defaultSnapshotId())) {
     throw unrepresentable('PartitionData.snapshotId', v);
   }
   w.nullableArray(m.abortedTransactions, flex, (w, e: AbortedTransaction) => writeAbortedTransaction(w, v, e));
   if (v >= 11) {
     w.int32(m.preferredReadReplica ?? -1);
   }
-  if (v < 11 && m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) {
+  if (w.strict && v < 11 && m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) {
     throw unrepresentable('PartitionData.preferredReadReplica', v);
   }
   w.nullableBytes(m.records, flex);

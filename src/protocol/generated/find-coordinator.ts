@@ -37,19 +37,19 @@ export function encodeFindCoordinatorRequest(w: Writer, v: number, m: FindCoordi
   if (v <= 3) {
     w.string(m.key ?? "", flex);
   }
-  if (v > 3 && m.key !== undefined && m.key !== "") {
+  if (w.strict && v > 3 && m.key !== undefined && m.key !== "") {
     throw unrepresentable('FindCoordinatorRequest.key', v);
   }
   if (v >= 1) {
     w.int8(m.keyType ?? 0);
   }
-  if (v < 1 && m.keyType !== undefined && m.keyType !== 0) {
+  if (w.strict && v < 1 && m.keyType !== undefined && m.keyType !== 0) {
     throw unrepresentable('FindCoordinatorRequest.keyType', v);
   }
   if (v >= 4) {
     w.array(m.coordinatorKeys ?? [], flex, (w, e: string) => w.string(e, flex));
   }
-  if (v < 4 && m.coordinatorKeys !== undefined && !sameValue(m.coordinatorKeys, [])) {
+  if (w.strict && v < 4 && m.coordinatorKeys !== undefined && !sameValue(m.coordinatorKeys, [])) {
     throw unrepresentable('FindCoordinatorRequest.coordinatorKeys', v);
   }
   if (flex) {
@@ -103,7 +103,7 @@ export function encodeFindCoordinatorResponse(w: Writer, v: number, m: FindCoord
   if (v <= 3) {
     w.int16(m.errorCode ?? 0);
   }
-  if (v > 3 && m.errorCode !== undefined && m.errorCode !== 0) {
+  if (w.strict && v > 3 && m.errorCode !== undefined && m.errorCode !== 0) {
     throw unrepresentable('FindCoordinatorResponse.errorCode', v);
   }
   if (v >= 1 && v <= 3) {
@@ -112,25 +112,25 @@ export function encodeFindCoordinatorResponse(w: Writer, v: number, m: FindCoord
   if (v <= 3) {
     w.int32(m.nodeId ?? 0);
   }
-  if (v > 3 && m.nodeId !== undefined && m.nodeId !== 0) {
+  if (w.strict && v > 3 && m.nodeId !== undefined && m.nodeId !== 0) {
     throw unrepresentable('FindCoordinatorResponse.nodeId', v);
   }
   if (v <= 3) {
     w.string(m.host ?? "", flex);
   }
-  if (v > 3 && m.host !== undefined && m.host !== "") {
+  if (w.strict && v > 3 && m.host !== undefined && m.host !== "") {
     throw unrepresentable('FindCoordinatorResponse.host', v);
   }
   if (v <= 3) {
     w.int32(m.port ?? 0);
   }
-  if (v > 3 && m.port !== undefined && m.port !== 0) {
+  if (w.strict && v > 3 && m.port !== undefined && m.port !== 0) {
     throw unrepresentable('FindCoordinatorResponse.port', v);
   }
   if (v >= 4) {
     w.array(m.coordinators ?? [], flex, (w, e: Coordinator) => writeCoordinator(w, v, e));
   }
-  if (v < 4 && m.coordinators !== undefined && !sameValue(m.coordinators, [])) {
+  if (w.strict && v < 4 && m.coordinators !== undefined && !sameValue(m.coordinators, [])) {
     throw unrepresentable('FindCoordinatorResponse.coordinators', v);
   }
   if (flex) {

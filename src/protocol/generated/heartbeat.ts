@@ -43,7 +43,7 @@ export function encodeHeartbeatRequest(w: Writer, v: number, m: HeartbeatRequest
   if (v >= 3) {
     w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId, flex);
   }
-  if (v < 3 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  if (w.strict && v < 3 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw unrepresentable('HeartbeatRequest.groupInstanceId', v);
   }
   if (flex) {

@@ -42,13 +42,13 @@ export function encodeInitProducerIdRequest(w: Writer, v: number, m: InitProduce
   if (v >= 3) {
     w.int64(m.producerId ?? -1n);
   }
-  if (v < 3 && m.producerId !== undefined && m.producerId !== -1n) {
+  if (w.strict && v < 3 && m.producerId !== undefined && m.producerId !== -1n) {
     throw unrepresentable('InitProducerIdRequest.producerId', v);
   }
   if (v >= 3) {
     w.int16(m.producerEpoch ?? -1);
   }
-  if (v < 3 && m.producerEpoch !== undefined && m.producerEpoch !== -1) {
+  if (w.strict && v < 3 && m.producerEpoch !== undefined && m.producerEpoch !== -1) {
     throw unrepresentable('InitProducerIdRequest.producerEpoch', v);
   }
   if (flex) {

@@ -58,7 +58,7 @@ export function encodeJoinGroupRequest(w: Writer, v: number, m: JoinGroupRequest
   if (v >= 5) {
     w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId, flex);
   }
-  if (v < 5 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  if (w.strict && v < 5 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw unrepresentable('JoinGroupRequest.groupInstanceId', v);
   }
   w.string(m.protocolType, flex);
@@ -163,7 +163,7 @@ export function encodeJoinGroupResponse(w: Writer, v: number, m: JoinGroupRespon
   if (v >= 9) {
     w.bool(m.skipAssignment ?? false);
   }
-  if (v < 9 && m.skipAssignment !== undefined && m.skipAssignment !== false) {
+  if (w.strict && v < 9 && m.skipAssignment !== undefined && m.skipAssignment !== false) {
     throw unrepresentable('JoinGroupResponse.skipAssignment', v);
   }
   w.string(m.memberId, flex);

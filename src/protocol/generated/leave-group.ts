@@ -38,13 +38,13 @@ export function encodeLeaveGroupRequest(w: Writer, v: number, m: LeaveGroupReque
   if (v <= 2) {
     w.string(m.memberId ?? "", flex);
   }
-  if (v > 2 && m.memberId !== undefined && m.memberId !== "") {
+  if (w.strict && v > 2 && m.memberId !== undefined && m.memberId !== "") {
     throw unrepresentable('LeaveGroupRequest.memberId', v);
   }
   if (v >= 3) {
     w.array(m.members ?? [], flex, (w, e: MemberIdentity) => writeMemberIdentity(w, v, e));
   }
-  if (v < 3 && m.members !== undefined && !sameValue(m.members, [])) {
+  if (w.strict && v < 3 && m.members !== undefined && !sameValue(m.members, [])) {
     throw unrepresentable('LeaveGroupRequest.members', v);
   }
   if (flex) {
@@ -125,7 +125,7 @@ export function encodeLeaveGroupResponse(w: Writer, v: number, m: LeaveGroupResp
   if (v >= 3) {
     w.array(m.members ?? [], flex, (w, e: MemberResponse) => writeMemberResponse(w, v, e));
   }
-  if (v < 3 && m.members !== undefined && !sameValue(m.members, [])) {
+  if (w.strict && v < 3 && m.members !== undefined && !sameValue(m.members, [])) {
     throw unrepresentable('LeaveGroupResponse.members', v);
   }
   if (flex) {

@@ -31,7 +31,7 @@ export function encodeListGroupsRequest(w: Writer, v: number, m: ListGroupsReque
   if (v >= 4) {
     w.array(m.statesFilter ?? [], flex, (w, e: string) => w.string(e, flex));
   }
-  if (v < 4 && m.statesFilter !== undefined && !sameValue(m.statesFilter, [])) {
+  if (w.strict && v < 4 && m.statesFilter !== undefined && !sameValue(m.statesFilter, [])) {
     throw unrepresentable('ListGroupsRequest.statesFilter', v);
   }
   if (flex) {

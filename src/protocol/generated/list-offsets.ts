@@ -38,7 +38,7 @@ export function encodeListOffsetsRequest(w: Writer, v: number, m: ListOffsetsReq
   if (v >= 2) {
     w.int8(m.isolationLevel ?? 0);
   }
-  if (v < 2 && m.isolationLevel !== undefined && m.isolationLevel !== 0) {
+  if (w.strict && v < 2 && m.isolationLevel !== undefined && m.isolationLevel !== 0) {
     throw unrepresentable('ListOffsetsRequest.isolationLevel', v);
   }
   w.array(m.topics, flex, (w, e: ListOffsetsTopic) => writeListOffsetsTopic(w, v, e));
@@ -224,7 +224,7 @@ function writeListOffsetsPartitionResponse(w: Writer, v: number, m: ListOffsetsP
   if (v >= 4) {
     w.int32(m.leaderEpoch ?? -1);
   }
-  if (v < 4 && m.leaderEpoch !== undefined && m.leaderEpoch !== -1) {
+  if (w.strict && v < 4 && m.leaderEpoch !== undefined && m.leaderEpoch !== -1) {
     throw unrepresentable('ListOffsetsPartitionResponse.leaderEpoch', v);
   }
   if (flex) {

@@ -42,19 +42,19 @@ export function encodeMetadataRequest(w: Writer, v: number, m: MetadataRequest):
   if (v >= 4) {
     w.bool(m.allowAutoTopicCreation ?? true);
   }
-  if (v < 4 && m.allowAutoTopicCreation !== undefined && m.allowAutoTopicCreation !== true) {
+  if (w.strict && v < 4 && m.allowAutoTopicCreation !== undefined && m.allowAutoTopicCreation !== true) {
     throw unrepresentable('MetadataRequest.allowAutoTopicCreation', v);
   }
   if (v >= 8 && v <= 10) {
     w.bool(m.includeClusterAuthorizedOperations ?? false);
   }
-  if (!(v >= 8 && v <= 10) && m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) {
+  if (w.strict && !(v >= 8 && v <= 10) && m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) {
     throw unrepresentable('MetadataRequest.includeClusterAuthorizedOperations', v);
   }
   if (v >= 8) {
     w.bool(m.includeTopicAuthorizedOperations ?? false);
   }
-  if (v < 8 && m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) {
+  if (w.strict && v < 8 && m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) {
     throw unrepresentable('MetadataRequest.includeTopicAuthorizedOperations', v);
   }
   if (flex) {
@@ -148,7 +148,7 @@ export function encodeMetadataResponse(w: Writer, v: number, m: MetadataResponse
   if (v >= 8 && v <= 10) {
     w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   }
-  if (!(v >= 8 && v <= 10) && m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) {
+  if (w.strict && !(v >= 8 && v <= 10) && m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) {
     throw unrepresentable('MetadataResponse.clusterAuthorizedOperations', v);
   }
   if (flex) {
@@ -248,7 +248,7 @@ function writeMetadataResponseTopic(w: Writer, v: number, m: MetadataResponseTop
   if (v >= 8) {
     w.int32(m.topicAuthorizedOperations ?? -2147483648);
   }
-  if (v < 8 && m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) {
+  if (w.strict && v < 8 && m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) {
     throw unrepresentable('MetadataResponseTopic.topicAuthorizedOperations', v);
   }
   if (flex) {

@@ -49,7 +49,7 @@ export function encodeOffsetCommitRequest(w: Writer, v: number, m: OffsetCommitR
   if (v >= 7) {
     w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId, flex);
   }
-  if (v < 7 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  if (w.strict && v < 7 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw unrepresentable('OffsetCommitRequest.groupInstanceId', v);
   }
   if (v <= 4) {

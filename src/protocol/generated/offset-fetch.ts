@@ -40,26 +40,26 @@ export function encodeOffsetFetchRequest(w: Writer, v: number, m: OffsetFetchReq
   if (v <= 7) {
     w.string(m.groupId ?? "", flex);
   }
-  if (v > 7 && m.groupId !== undefined && m.groupId !== "") {
+  if (w.strict && v > 7 && m.groupId !== undefined && m.groupId !== "") {
     throw unrepresentable('OffsetFetchRequest.groupId', v);
   }
   if (v <= 7) {
     if (v >= 2) w.nullableArray(m.topics === undefined ? [] : m.topics, flex, (w, e: OffsetFetchRequestTopic) => writeOffsetFetchRequestTopic(w, v, e));
     else w.array(m.topics === undefined ? [] : m.topics!, flex, (w, e: OffsetFetchRequestTopic) => writeOffsetFetchRequestTopic(w, v, e));
   }
-  if (v > 7 && m.topics !== undefined && !sameValue(m.topics, [])) {
+  if (w.strict && v > 7 && m.topics !== undefined && !sameValue(m.topics, [])) {
     throw unrepresentable('OffsetFetchRequest.topics', v);
   }
   if (v >= 8) {
     w.array(m.groups ?? [], flex, (w, e: OffsetFetchRequestGroup) => writeOffsetFetchRequestGroup(w, v, e));
   }
-  if (v < 8 && m.groups !== undefined && !sameValue(m.groups, [])) {
+  if (w.strict && v < 8 && m.groups !== undefined && !sameValue(m.groups, [])) {
     throw unrepresentable('OffsetFetchRequest.groups', v);
   }
   if (v >= 7) {
     w.bool(m.requireStable ?? false);
   }
-  if (v < 7 && m.requireStable !== undefined && m.requireStable !== false) {
+  if (w.strict && v < 7 && m.requireStable !== undefined && m.requireStable !== false) {
     throw unrepresentable('OffsetFetchRequest.requireStable', v);
   }
   if (flex) {
@@ -196,7 +196,7 @@ export function encodeOffsetFetchResponse(w: Writer, v: number, m: OffsetFetchRe
   if (v <= 7) {
     w.array(m.topics ?? [], flex, (w, e: OffsetFetchResponseTopic) => writeOffsetFetchResponseTopic(w, v, e));
   }
-  if (v > 7 && m.topics !== undefined && !sameValue(m.topics, [])) {
+  if (w.strict && v > 7 && m.topics !== undefined && !sameValue(m.topics, [])) {
     throw unrepresentable('OffsetFetchResponse.topics', v);
   }
   if (v >= 2 && v <= 7) {
@@ -205,7 +205,7 @@ export function encodeOffsetFetchResponse(w: Writer, v: number, m: OffsetFetchRe
   if (v >= 8) {
     w.array(m.groups ?? [], flex, (w, e: OffsetFetchResponseGroup) => writeOffsetFetchResponseGroup(w, v, e));
   }
-  if (v < 8 && m.groups !== undefined && !sameValue(m.groups, [])) {
+  if (w.strict && v < 8 && m.groups !== undefined && !sameValue(m.groups, [])) {
     throw unrepresentable('OffsetFetchResponse.groups', v);
   }
   if (flex) {

@@ -40,7 +40,7 @@ export function encodeProduceRequest(w: Writer, v: number, m: ProduceRequest): v
   if (v >= 3) {
     w.nullableString(m.transactionalId === undefined ? null : m.transactionalId, flex);
   }
-  if (v < 3 && m.transactionalId !== undefined && m.transactionalId !== null) {
+  if (w.strict && v < 3 && m.transactionalId !== undefined && m.transactionalId !== null) {
     throw unrepresentable('ProduceRequest.transactionalId', v);
   }
   w.int16(m.acks);

@@ -52,7 +52,7 @@ export function encodeSyncGroupRequest(w: Writer, v: number, m: SyncGroupRequest
   if (v >= 3) {
     w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId, flex);
   }
-  if (v < 3 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  if (w.strict && v < 3 && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw unrepresentable('SyncGroupRequest.groupInstanceId', v);
   }
   if (v >= 5) {

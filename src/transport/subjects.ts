@@ -1,0 +1,25 @@
+// NATS subject names of Kastor's control and data planes. Every subject starts with the cluster's prefix
+// (derived from the metadata bucket name) so two clusters can share one NATS without hearing each other.
+// Replication and controller requests are core NATS request/reply, never JetStream subjects (a stream would
+// capture the requests: NATS-NOTES.md).
+
+export interface Subjects {
+  /** Broker liveness: every broker publishes here every heartbeat interval. */
+  heartbeat: string;
+  /** Replication fetches for partitions led by broker `id` (request/reply, long-polled). */
+  replicaFetch(leaderBrokerId: number): string;
+  /** ISR change proposals from partition leaders to the active controller (request/reply). */
+  alterIsr: string;
+  /** Controlled shutdown: a broker asks the controller to move leadership away first (request/reply). */
+  controlledShutdown: string;
+}
+
+export function subjectsFor(bucket: string): Subjects {
+  const prefix = `kastor.${bucket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  return {
+    heartbeat: `${prefix}.heartbeat`,
+    replicaFetch: (leaderBrokerId) => `${prefix}.replica.fetch.${leaderBrokerId}`,
+    alterIsr: `${prefix}.controller.alter-isr`,
+    controlledShutdown: `${prefix}.controller.shutdown`,
+  };
+}

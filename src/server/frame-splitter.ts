@@ -24,7 +24,11 @@ export class FrameSplitter {
   private buffered = 0;
   private need = -1; // size of the frame being collected, -1 while the size prefix is incomplete
 
-  constructor(private readonly maxFrameBytes: number) {}
+  /** minFrameBytes: a request needs its 8-byte header; a client reading responses passes 4 (the correlation id). */
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly minFrameBytes = MIN_REQUEST_SIZE,
+  ) {}
 
   /** Feeds bytes; returns the complete frames (without their size prefix) in arrival order. */
   push(chunk: Buffer): Buffer[] {
@@ -38,8 +42,8 @@ export class FrameSplitter {
         if (size > this.maxFrameBytes) {
           throw new FrameError('FRAME_TOO_LARGE', size, `request of ${size} bytes exceeds the maximum of ${this.maxFrameBytes}`);
         }
-        if (size < MIN_REQUEST_SIZE) {
-          throw new FrameError('FRAME_TOO_SMALL', size, `request size ${size} is smaller than a request header`);
+        if (size < this.minFrameBytes) {
+          throw new FrameError('FRAME_TOO_SMALL', size, `frame size ${size} is smaller than the ${this.minFrameBytes}-byte header`);
         }
         this.consume(4);
         this.need = size;

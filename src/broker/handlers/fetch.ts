@@ -9,6 +9,7 @@ import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { errorCodeOf, KafkaError } from '../kafka-error.ts';
+import { localReplica } from './local-replica.ts';
 import type { ConnectionInfo } from '../../server/kafka-listener.ts';
 
 const ZERO_UUID = '0'.repeat(32);
@@ -47,14 +48,7 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
     let logStartOffset = -1;
     try {
       if (t.topic === null) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${t.topicId}`);
-      const replica = svc.registry.get(t.topic, t.partition);
-      if (!replica) {
-        const known = svc.metadata.snapshot().topics[t.topic];
-        throw new KafkaError(known && t.partition < known.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'no such replica here');
-      }
-      if (t.currentLeaderEpoch >= 0 && t.currentLeaderEpoch !== replica.leaderEpoch) {
-        throw new KafkaError(t.currentLeaderEpoch < replica.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, 'leader epoch mismatch');
-      }
+      const replica = localReplica(svc, t.topic, t.partition, t.currentLeaderEpoch);
       // Past the first batch returned, the response limit applies; the first one may exceed it (KIP-74).
       const limit = bytes === 0 ? t.partitionMaxBytes : Math.min(t.partitionMaxBytes, budget);
       if (limit > 0 || bytes === 0) {

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { errorCodeOf, KafkaError } from '../kafka-error.ts';
 import { maxTimestampOffset } from '../max-timestamp.ts';
+import { localReplica } from './local-replica.ts';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -22,17 +23,9 @@ export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest):
           let timestamp = -1;
           let leaderEpoch = -1;
           try {
-            const replica = svc.registry.get(t.name, p.partitionIndex);
-            if (!replica) {
-              const known = svc.metadata.snapshot().topics[t.name];
-              throw new KafkaError(known && p.partitionIndex < known.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'no such replica here');
-            }
+            const replica = localReplica(svc, t.name, p.partitionIndex, p.currentLeaderEpoch ?? -1);
             const log = replica.log;
             if (replica.role !== 'leader' || !log) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'not the leader');
-            const current = p.currentLeaderEpoch ?? -1;
-            if (current >= 0 && current !== replica.leaderEpoch) {
-              throw new KafkaError(current < replica.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, 'leader epoch mismatch');
-            }
             leaderEpoch = replica.leaderEpoch;
             const ts = Number(p.timestamp);
             if (ts === EARLIEST) offset = log.logStartOffset;

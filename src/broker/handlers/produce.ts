@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { KafkaError, errorCodeOf } from '../kafka-error.ts';
 import { CloseConnection } from '../../server/kafka-listener.ts';
+import { localReplica } from './local-replica.ts';
 
 const MIN_RECORD_BATCH_VERSION = 3;
 
@@ -27,11 +28,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
               throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `Produce v${apiVersion} (message format v0/v1) is not supported; use v3 or later`);
             }
             if (!validAcks) throw new KafkaError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
-            const replica = svc.registry.get(topic.name, p.index);
-            if (!replica) {
-              const known = svc.metadata.snapshot().topics[topic.name];
-              throw new KafkaError(known && p.index < known.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no replica of ${topic.name}-${p.index} here`);
-            }
+            const replica = localReplica(svc, topic.name, p.index);
             if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
             const r = await replica.produce(p.records, acks, req.timeoutMs);
             baseOffset = r.baseOffset;

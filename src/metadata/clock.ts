@@ -12,3 +12,13 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/**
+ * A monotonic clock (performance.now()): leases and liveness measure elapsed time with it, so a wall
+ * clock stepped by NTP or an operator can neither expire a lease early nor keep a dead broker alive.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

@@ -12,7 +12,8 @@ export type MetadataErrorCode =
   | 'UPDATE_CONFLICT'
   | 'TIMEOUT'
   | 'UNAVAILABLE'
-  | 'STORE_CLOSED';
+  | 'STORE_CLOSED'
+  | 'LEASE_LOST';
 
 export class MetadataError extends Error {
   readonly code: MetadataErrorCode;
@@ -89,5 +90,12 @@ export class MetadataUnavailableError extends MetadataError {
 export class StoreClosedError extends MetadataError {
   constructor() {
     super('STORE_CLOSED', 'the metadata store is closed');
+  }
+}
+
+/** A compare-and-set on the controller lease lost: another broker holds it (or took it over). */
+export class LeaseLostError extends MetadataError {
+  constructor(readonly expectedRevision: number | null, cause?: unknown) {
+    super('LEASE_LOST', `the controller lease is not at ${expectedRevision === null ? 'an empty key' : `revision ${expectedRevision}`}`, cause);
   }
 }

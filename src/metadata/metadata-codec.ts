@@ -70,16 +70,19 @@ export function topicProblem(v: unknown, expectedName?: string): string | null {
 function controllerProblem(v: unknown): string | null {
   if (!isObject(v)) return 'not an object';
   if (!isInt(v.brokerId, 0)) return 'brokerId is not a non-negative integer';
-  if (!isInt(v.epoch, 0)) return 'epoch is not a non-negative integer';
+  // A takeover cannot know the revision it will get, so it writes no epoch: the epoch is then that
+  // write's own revision (see decodeController). Renewals carry it explicitly.
+  if (v.epoch !== undefined && !isInt(v.epoch, 0)) return 'epoch is not a non-negative integer';
   return null;
 }
 
 export const decodeBroker = (bytes: Uint8Array, id: number) => decodeWith<BrokerInfo>(bytes, (v) => brokerProblem(v, id));
 export const decodeTopic = (bytes: Uint8Array, name: string) => decodeWith<TopicInfo>(bytes, (v) => topicProblem(v, name));
-export const decodeController = (bytes: Uint8Array): Decoded<ControllerInfo> => {
-  const d = decodeWith<ControllerInfo>(bytes, controllerProblem);
-  // The lease value may carry more (renewal times); the snapshot holds only who and which epoch.
-  return d.ok ? { ok: true, value: { brokerId: d.value.brokerId, epoch: d.value.epoch } } : d;
+/** `revision` is the revision of the write being decoded: the epoch of a takeover that carries none. */
+export const decodeController = (bytes: Uint8Array, revision: number): Decoded<ControllerInfo> => {
+  const d = decodeWith<{ brokerId: number; epoch?: number }>(bytes, controllerProblem);
+  // The lease value may carry more (incarnation, renewal times); the snapshot holds only who and which epoch.
+  return d.ok ? { ok: true, value: { brokerId: d.value.brokerId, epoch: d.value.epoch ?? revision } } : d;
 };
 export const decodeClusterId = (bytes: Uint8Array): Decoded<string> => {
   const d = decodeWith<{ clusterId: string }>(bytes, (v) =>

@@ -122,6 +122,15 @@ export class MetadataStore {
     return this.current;
   }
 
+  /**
+   * The revision of the last change of `key` this store has applied (a delete included), 0 if none. The
+   * controller lease is watched through it: a renewal changes the key's revision but not the snapshot's
+   * `controller` object.
+   */
+  keyRevision(key: string): number {
+    return this.keyRevisions.get(key) ?? 0;
+  }
+
   /** The cluster id, created once for the whole cluster by whichever broker gets there first. */
   async ensureClusterId(): Promise<string> {
     for (;;) {
@@ -302,7 +311,7 @@ export class MetadataStore {
       }
       case 'controller': {
         if (c.value === null) return void (draft.controller = null);
-        const d = decodeController(c.value);
+        const d = decodeController(c.value, c.revision);
         if (!d.ok) return skip(d.why);
         // A lease renewal rewrites the key without changing who holds it: keep the same object.
         if (draft.controller?.brokerId !== d.value.brokerId || draft.controller?.epoch !== d.value.epoch) draft.controller = d.value;

@@ -1,0 +1,303 @@
+// What the controller does while it holds the lease (Kafka's KafkaController / QuorumController duties):
+// tracks broker liveness from heartbeats and deregisters brokers silent for a session timeout, elects
+// leaders and shrinks ISRs when brokers die or come back, commits ISR changes proposed by leaders
+// (AlterPartition) and serves controlled shutdowns. Created when the lease is won, stopped when it is
+// lost; nothing here survives a handover — a new controller rebuilds everything from the bucket and
+// gives every broker a full session timeout of grace.
+//
+// Every write is a compare-and-set of one topic (or one broker registration) and is refused unless the
+// lease is still valid on this broker's clock (`holdsLease`), checked again before each attempt.
+import { current } from 'immer';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Clock } from '../metadata/clock.ts';
+import { InvalidTopicError, TopicNotFoundError } from '../metadata/errors.ts';
+import type { MetadataStore } from '../metadata/metadata-store.ts';
+import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/types.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { Subjects } from '../transport/subjects.ts';
+import type { Logger } from '../util/logger.ts';
+import { decideAlterIsr, parseAlterIsrRequest, type AlterIsrDecision, type AlterIsrResponse } from './alter-isr.ts';
+import { parseControlledShutdownRequest, type ControlledShutdownResponse } from './controlled-shutdown.ts';
+import { NotActiveControllerError } from './errors.ts';
+import {
+  controllerWasStalled,
+  expiredBrokers,
+  observeRegistrations,
+  parseHeartbeat,
+  recordHeartbeat,
+  refreshAll,
+  type LivenessTable,
+} from './liveness.ts';
+import { electPartition, planTopic, shutdownPartition, uncleanElectionEnabled, type ElectionView } from './partition-election.ts';
+
+export interface ActiveControllerOptions {
+  brokerId: number;
+  epoch: number;
+  metadata: MetadataStore;
+  nc: Pick<NatsConnection, 'subscribe'>;
+  subjects: Subjects;
+  /** Monotonic. */
+  clock: Clock;
+  sessionTimeoutMs: number;
+  /** True while the lease is valid on this broker's clock. */
+  holdsLease: () => boolean;
+  logger: Logger;
+}
+
+/** Subscribers of controller requests share this queue group, so even an overlap during a handover answers once. */
+const QUEUE = 'kastor-controller';
+const RETRY_MS = 200;
+
+export class ActiveController {
+  private table: LivenessTable = new Map();
+  private lastCheckAt: number;
+  private readonly subs: Subscription[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private timer: unknown = null;
+  private retryTimer: unknown = null;
+  private work: Promise<void> = Promise.resolve();
+  private reconcileQueued = false;
+  private stopped = false;
+  private readonly deregistering = new Set<string>();
+  /** Brokers in controlled shutdown (id → incarnation): alive, but never elected. */
+  private readonly shuttingDown = new Map<number, string>();
+
+  constructor(private readonly opts: ActiveControllerOptions) {
+    this.lastCheckAt = opts.clock.now();
+  }
+
+  start(): void {
+    const { opts } = this;
+    const now = opts.clock.now();
+    // Grace: every registered broker starts with a full session timeout on this controller's clock.
+    this.table = observeRegistrations(new Map(), opts.metadata.snapshot().brokers, now);
+    this.lastCheckAt = now;
+    this.unsubscribe = opts.metadata.subscribe((next, prev) => this.onSnapshot(next, prev));
+    this.subs.push(
+      opts.nc.subscribe(opts.subjects.heartbeat, { callback: (err, msg) => void (err || this.onHeartbeat(msg)) }),
+      opts.nc.subscribe(opts.subjects.alterIsr, { queue: QUEUE, callback: (err, msg) => void (err || this.onAlterIsr(msg)) }),
+      opts.nc.subscribe(opts.subjects.controlledShutdown, { queue: QUEUE, callback: (err, msg) => void (err || this.onControlledShutdown(msg)) }),
+    );
+    this.scheduleCheck();
+    this.requestReconcile();
+    opts.logger.info('controller active', { epoch: opts.epoch });
+  }
+
+  /** Stops acting at once; resolves when the write in progress (refused from now on) has ended. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+    this.unsubscribe?.();
+    if (this.timer !== null) this.opts.clock.clearTimeout(this.timer);
+    if (this.retryTimer !== null) this.opts.clock.clearTimeout(this.retryTimer);
+    this.opts.logger.info('controller no longer active', { epoch: this.opts.epoch });
+    await this.work;
+  }
+
+  // ---- liveness ----
+
+  private onHeartbeat(msg: Msg): void {
+    let hb = null;
+    try {
+      hb = parseHeartbeat(msg.json());
+    } catch {
+      // not JSON: ignored like any other malformed heartbeat
+    }
+    if (hb) this.table = recordHeartbeat(this.table, hb, this.opts.clock.now());
+  }
+
+  private scheduleCheck(): void {
+    const every = Math.max(20, Math.min(250, this.opts.sessionTimeoutMs / 6));
+    this.timer = this.opts.clock.setTimeout(() => {
+      if (this.stopped) return;
+      this.checkLiveness();
+      this.scheduleCheck();
+    }, every);
+  }
+
+  private checkLiveness(): void {
+    const now = this.opts.clock.now();
+    if (controllerWasStalled(this.lastCheckAt, now, this.opts.sessionTimeoutMs)) {
+      this.opts.logger.warn('controller was stalled; giving every broker a new session timeout', { stalledMs: Math.round(now - this.lastCheckAt) });
+      this.table = refreshAll(this.table, now);
+    }
+    this.lastCheckAt = now;
+    for (const dead of expiredBrokers(this.table, now, this.opts.sessionTimeoutMs)) {
+      const key = `${dead.brokerId}/${dead.incarnation}`;
+      if (this.deregistering.has(key)) continue;
+      this.deregistering.add(key);
+      this.enqueue(async () => {
+        try {
+          this.assertLease(`deregister broker ${dead.brokerId}`);
+          this.opts.logger.warn('broker missed its session timeout; deregistering it', { deadBroker: dead.brokerId, incarnation: dead.incarnation, sessionTimeoutMs: this.opts.sessionTimeoutMs });
+          // Only that incarnation: a broker that restarted meanwhile keeps its new registration.
+          await this.opts.metadata.unregisterBroker(dead.brokerId, dead.incarnation);
+        } finally {
+          this.deregistering.delete(key);
+        }
+      });
+    }
+  }
+
+  // ---- elections ----
+
+  private onSnapshot(next: ClusterSnapshot, prev: ClusterSnapshot): void {
+    if (next.brokers !== prev.brokers) {
+      this.table = observeRegistrations(this.table, next.brokers, this.opts.clock.now());
+      for (const [id, inc] of this.shuttingDown) if (next.brokers[id]?.incarnation !== inc) this.shuttingDown.delete(id);
+    }
+    if (next.brokers !== prev.brokers || next.topics !== prev.topics) this.requestReconcile();
+  }
+
+  private view(topic: TopicInfo): ElectionView {
+    const live = new Set(Object.keys(this.opts.metadata.snapshot().brokers).map(Number));
+    const eligible = new Set([...live].filter((b) => !this.shuttingDown.has(b)));
+    return { live, eligible, uncleanElection: uncleanElectionEnabled(topic) };
+  }
+
+  /** One reconcile pass at a time; changes during a pass queue exactly one more. */
+  private requestReconcile(): void {
+    if (this.reconcileQueued || this.stopped) return;
+    this.reconcileQueued = true;
+    this.enqueue(async () => {
+      this.reconcileQueued = false;
+      await this.reconcile();
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    for (const topic of Object.values(this.opts.metadata.snapshot().topics)) {
+      if (this.stopped) return;
+      if (planTopic(topic, (p) => electPartition(p, this.view(topic))) === null) continue;
+      const before = topic.partitions;
+      const after = await this.writeTopic(topic.name, 'elect leaders', (t) => planTopic(t, (p) => electPartition(p, this.view(t))));
+      if (after) this.logChanges(topic.name, after, before, 'leader election');
+    }
+  }
+
+  // ---- requests ----
+
+  private async onAlterIsr(msg: Msg): Promise<void> {
+    const respond = (r: AlterIsrResponse) => void msg.respond(JSON.stringify(r));
+    let req = null;
+    try {
+      req = parseAlterIsrRequest(msg.json());
+    } catch {
+      // not JSON
+    }
+    if (!req) return respond({ errorCode: ErrorCode.INVALID_REQUEST });
+    if (!this.opts.holdsLease() || this.stopped) return respond({ errorCode: ErrorCode.NOT_CONTROLLER });
+    const r = req;
+    let decision: AlterIsrDecision = { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    try {
+      const topic = await this.opts.metadata.updateTopic(r.topic, (draft) => {
+        this.assertLease('alter ISR');
+        const p = draft.partitions[r.partition];
+        decision = decideAlterIsr(p ? (current(p) as PartitionState) : null, r, this.registered());
+        if ('next' in decision) draft.partitions[r.partition]!.isr = decision.next.isr;
+      });
+      if (decision.errorCode !== 0) return respond({ errorCode: decision.errorCode });
+      this.opts.logger.info('ISR changed by the leader', { topic: r.topic, partition: r.partition, leader: r.leaderId, leaderEpoch: r.leaderEpoch, isr: r.isr });
+      return respond({ errorCode: 0, partition: topic.partitions[r.partition] });
+    } catch (err) {
+      respond({ errorCode: this.errorCodeOf(err, 'alter ISR', { topic: r.topic, partition: r.partition }) });
+    }
+  }
+
+  private async onControlledShutdown(msg: Msg): Promise<void> {
+    const respond = (r: ControlledShutdownResponse) => void msg.respond(JSON.stringify(r));
+    let req = null;
+    try {
+      req = parseControlledShutdownRequest(msg.json());
+    } catch {
+      // not JSON
+    }
+    if (!req) return respond({ errorCode: ErrorCode.INVALID_REQUEST, remainingLeaderships: 0 });
+    if (!this.opts.holdsLease() || this.stopped) return respond({ errorCode: ErrorCode.NOT_CONTROLLER, remainingLeaderships: 0 });
+    const { brokerId, incarnation } = req;
+    const reg = this.opts.metadata.snapshot().brokers[brokerId];
+    if (reg && reg.incarnation !== incarnation) return respond({ errorCode: ErrorCode.STALE_BROKER_EPOCH, remainingLeaderships: 0 });
+    if (reg) this.shuttingDown.set(brokerId, incarnation);
+    try {
+      for (const topic of Object.values(this.opts.metadata.snapshot().topics)) {
+        if (!topic.partitions.some((p) => p.replicas.includes(brokerId))) continue;
+        const before = topic.partitions;
+        const after = await this.writeTopic(topic.name, `controlled shutdown of broker ${brokerId}`, (t) =>
+          planTopic(t, (p) => shutdownPartition(p, brokerId, this.view(t).eligible)),
+        );
+        if (after) this.logChanges(topic.name, after, before, `controlled shutdown of broker ${brokerId}`);
+      }
+      const remaining = Object.values(this.opts.metadata.snapshot().topics).reduce((n, t) => n + t.partitions.filter((p) => p.leader === brokerId).length, 0);
+      this.opts.logger.info('controlled shutdown served', { shutdownBroker: brokerId, remainingLeaderships: remaining });
+      respond({ errorCode: 0, remainingLeaderships: remaining });
+    } catch (err) {
+      respond({ errorCode: this.errorCodeOf(err, 'controlled shutdown', { shutdownBroker: brokerId }), remainingLeaderships: -1 });
+    }
+  }
+
+  // ---- writing ----
+
+  /**
+   * Compare-and-set of one topic with the partitions `plan` computes from its latest stored value (a lost
+   * compare-and-set plans again on the fresh value). Returns the written partitions, null when none
+   * changed or the topic is gone.
+   */
+  private async writeTopic(name: string, what: string, plan: (t: TopicInfo) => PartitionState[] | null): Promise<PartitionState[] | null> {
+    let planned: PartitionState[] | null = null;
+    try {
+      await this.opts.metadata.updateTopic(name, (draft) => {
+        this.assertLease(what);
+        planned = plan(current(draft) as TopicInfo);
+        if (planned) draft.partitions = planned;
+      });
+    } catch (err) {
+      if (err instanceof TopicNotFoundError) return null; // deleted meanwhile: nothing to lead
+      throw err;
+    }
+    return planned;
+  }
+
+  private assertLease(what: string): void {
+    if (this.stopped || !this.opts.holdsLease()) throw new NotActiveControllerError(this.opts.brokerId, what);
+  }
+
+  private registered(): Set<number> {
+    return new Set(Object.keys(this.opts.metadata.snapshot().brokers).map(Number));
+  }
+
+  /** Runs `fn` after the work before it; a failure is logged and the elections are retried shortly. */
+  private enqueue(fn: () => Promise<void>): void {
+    this.work = this.work.then(async () => {
+      if (this.stopped) return;
+      try {
+        await fn();
+      } catch (err) {
+        if (err instanceof NotActiveControllerError || this.stopped) return;
+        this.opts.logger.error('controller work failed; retrying', { error: err as Error, cause: (err as Error).cause as Error });
+        if (this.retryTimer === null) {
+          this.retryTimer = this.opts.clock.setTimeout(() => {
+            this.retryTimer = null;
+            this.requestReconcile();
+          }, RETRY_MS);
+        }
+      }
+    });
+  }
+
+  private errorCodeOf(err: unknown, what: string, facts: Record<string, unknown>): number {
+    if (err instanceof TopicNotFoundError || err instanceof InvalidTopicError) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (err instanceof NotActiveControllerError) return ErrorCode.NOT_CONTROLLER;
+    this.opts.logger.error(`controller: ${what} failed`, { ...facts, error: err as Error });
+    return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+
+  private logChanges(topic: string, after: PartitionState[], before: readonly PartitionState[], why: string): void {
+    for (const p of after) {
+      const b = before[p.partition];
+      if (b && b.leader === p.leader && b.leaderEpoch === p.leaderEpoch && b.isr.join() === p.isr.join()) continue;
+      this.opts.logger.info(`partition changed by ${why}`, { topic, partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr, previousLeader: b?.leader, previousIsr: b?.isr });
+    }
+  }
+}

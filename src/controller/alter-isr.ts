@@ -1,0 +1,49 @@
+// ISR changes proposed by partition leaders (Kafka's AlterPartition, KIP-497): the leader that sees a
+// follower fall behind or catch up asks the controller to commit a new ISR; the controller checks that the
+// proposer is the current leader at the current leader epoch and that the new ISR is made of registered
+// replicas with the leader in it, then commits by compare-and-set. Sent as JSON over core NATS
+// request/reply on subjectsFor(bucket).alterIsr. The message shapes are fixed: the client side lives in
+// src/replication/isr-proposal.ts.
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { PartitionState } from '../metadata/types.ts';
+
+export interface AlterIsrRequest {
+  topic: string;
+  partition: number;
+  leaderId: number;
+  leaderEpoch: number;
+  isr: number[];
+}
+
+export interface AlterIsrResponse {
+  errorCode: number;
+  /** The committed state, when errorCode is 0. */
+  partition?: PartitionState;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+
+/** The request if it has the right shape, else null (answered with INVALID_REQUEST). */
+export function parseAlterIsrRequest(v: unknown): AlterIsrRequest | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const r = v as Record<string, unknown>;
+  if (typeof r.topic !== 'string' || !isInt(r.partition) || !isInt(r.leaderId) || !isInt(r.leaderEpoch)) return null;
+  if (!Array.isArray(r.isr) || !r.isr.every(isInt)) return null;
+  return { topic: r.topic, partition: r.partition, leaderId: r.leaderId, leaderEpoch: r.leaderEpoch, isr: r.isr as number[] };
+}
+
+export type AlterIsrDecision = { errorCode: number } | { errorCode: 0; next: PartitionState };
+
+/**
+ * Checks a proposal against the partition's current state (null: no such partition) and the registered
+ * brokers. The order follows Kafka's controller: fencing first, then the proposed members.
+ */
+export function decideAlterIsr(current: PartitionState | null, req: AlterIsrRequest, registered: ReadonlySet<number>): AlterIsrDecision {
+  if (current === null) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (req.leaderEpoch !== current.leaderEpoch) return { errorCode: ErrorCode.FENCED_LEADER_EPOCH };
+  if (req.leaderId !== current.leader) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+  if (new Set(req.isr).size !== req.isr.length || !req.isr.includes(req.leaderId)) return { errorCode: ErrorCode.INVALID_REQUEST };
+  if (req.isr.some((b) => !current.replicas.includes(b))) return { errorCode: ErrorCode.INVALID_REQUEST };
+  if (req.isr.some((b) => !registered.has(b))) return { errorCode: ErrorCode.INELIGIBLE_REPLICA };
+  return { errorCode: 0, next: { ...current, isr: [...req.isr] } };
+}

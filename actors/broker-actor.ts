@@ -1,5 +1,7 @@
 // The broker actor: machines/broker.ts given its effects — the NATS connection, the cluster metadata, the
-// partition replicas, the Kafka listener, and the periodic flush and retention work.
+// partition replicas, the Kafka listener, the periodic flush and retention work, and the control plane:
+// heartbeats, the controller actor every broker runs (one of them holds the lease), and controlled
+// shutdown before the logs close.
 //
 // Everything a broker touches is passed in or created here and released in `shutdown`, so several brokers
 // can run in one process. The actor's systemId is `broker-<id>`.
@@ -21,10 +23,18 @@ import type { BrokerServices } from '../src/broker/broker-services.ts';
 import { NodeStorage } from '../src/log/node-storage.ts';
 import type { Storage } from '../src/log/storage.ts';
 import type { Logger } from '../src/util/logger.ts';
+import { ControllerActor } from './controller-actor.ts';
+import { ControllerLease } from '../src/metadata/controller-lease.ts';
+import { monotonicClock, type Clock } from '../src/metadata/clock.ts';
+import { subjectsFor } from '../src/transport/subjects.ts';
+import { HeartbeatPublisher } from '../src/controller/heartbeat-publisher.ts';
+import { requestControlledShutdown } from '../src/controller/controlled-shutdown.ts';
 
 export interface BrokerDeps {
   logger: Logger;
   clock?: () => number;
+  /** Monotonic time for leases, heartbeats and liveness (default performance.now()). */
+  monotonicClock?: Clock;
   storage?: Storage;
 }
 
@@ -37,6 +47,9 @@ interface Parts {
   unsubscribe?: () => void;
   timers: NodeJS.Timeout[];
   services?: BrokerServices;
+  lease?: ControllerLease;
+  heartbeat?: HeartbeatPublisher;
+  controller?: ControllerActor;
 }
 
 export class Broker {
@@ -46,6 +59,10 @@ export class Broker {
   private readonly clock: () => number;
   private readonly logger: Logger;
   private readonly storage: Storage;
+  private readonly monotonic: Clock;
+  /** Set by crash(): the broker vanishes without telling the cluster anything. */
+  private crashed = false;
+  private reregistering = false;
 
   constructor(
     readonly config: BrokerConfig,
@@ -54,6 +71,7 @@ export class Broker {
     this.clock = deps.clock ?? Date.now;
     this.logger = deps.logger.child({ broker: config.brokerId });
     this.storage = deps.storage ?? new NodeStorage();
+    this.monotonic = deps.monotonicClock ?? monotonicClock;
     const machine = brokerMachine.provide({
       actors: {
         start: fromPromise(() => this.startParts()),
@@ -104,11 +122,29 @@ export class Broker {
     return this.parts.services;
   }
 
+  /** This broker's controller actor (every broker runs one; at most one is active). */
+  get controller(): ControllerActor | undefined {
+    return this.parts.controller;
+  }
+
+  /**
+   * A crash as the cluster sees it (what SIGKILL does to a broker process): the NATS connection closes at
+   * once, so heartbeats and lease renewals stop and no controlled shutdown or deregistration is sent; then
+   * local resources are released so a test can run several brokers in one process.
+   */
+  async crash(): Promise<void> {
+    this.crashed = true;
+    this.parts.heartbeat?.stop();
+    await this.parts.nc?.close().catch(() => {});
+    await this.stop();
+  }
+
   private async startParts(): Promise<void> {
     const { config } = this;
     mkdirSync(config.dataDir, { recursive: true });
     this.parts.nc = await connectNats({ servers: config.natsServers, name: `kastor-broker-${config.brokerId}` });
     const kv = await NatsKv.open(this.parts.nc, config.metadataBucket);
+    this.parts.lease = new ControllerLease(kv, this.clock);
     const metadata = await MetadataStore.open(kv, { onWarning: (msg, facts) => this.logger.warn(msg, facts) });
     this.parts.metadata = metadata;
     const clusterId = await metadata.ensureClusterId();
@@ -144,13 +180,14 @@ export class Broker {
     this.parts.services = services;
     // Local replicas recover their logs as soon as the metadata names them.
     registry.reconcile(metadata.snapshot());
-    this.parts.unsubscribe = metadata.subscribe((next) => {
+    this.parts.unsubscribe = metadata.subscribe((next, prev) => {
       registry.reconcile(next);
       const me = next.brokers[config.brokerId];
       if (me && me.incarnation !== this.incarnation && this.actor.getSnapshot().matches('running')) {
         this.logger.error('another broker registered with this id; stopping service', { incarnation: me.incarnation });
         this.actor.send({ type: 'FENCED', by: me.incarnation });
       }
+      if (!me && prev.brokers[config.brokerId]?.incarnation === this.incarnation) this.reregister();
     });
     const listener = new KafkaListener({
       host: config.host,
@@ -176,8 +213,23 @@ export class Broker {
     this.logger.info('broker registered and serving', { listen: `${config.host}:${this.port}`, incarnation: this.incarnation });
   }
 
+  /**
+   * The controller deleted this broker's registration while it runs: it was frozen or cut off past its
+   * session timeout (a zombie) and is alive after all. It registers again with the same incarnation; its
+   * partitions stay followers because the controller moved their epochs on.
+   */
+  private reregister(): void {
+    if (this.reregistering || this.crashed || !this.actor.getSnapshot().matches('running')) return;
+    this.reregistering = true;
+    this.logger.warn('this broker was deregistered by the controller while running; registering again', { incarnation: this.incarnation });
+    void this.register()
+      .catch((err: unknown) => this.logger.error('registering again failed', { error: err as Error }))
+      .finally(() => (this.reregistering = false));
+  }
+
   private startBackgroundWork(): void {
     const registry = this.parts.registry!;
+    this.startControlPlane();
     if (this.config.flush === 'interval') {
       this.parts.timers.push(
         setInterval(() => {
@@ -196,6 +248,53 @@ export class Broker {
     );
   }
 
+  /** Heartbeats and the controller actor: started once the broker is registered and serving. */
+  private startControlPlane(): void {
+    const { config } = this;
+    const nc = this.parts.nc!;
+    const subjects = subjectsFor(config.metadataBucket);
+    this.parts.heartbeat = new HeartbeatPublisher({
+      nc,
+      subject: subjects.heartbeat,
+      heartbeat: { brokerId: config.brokerId, incarnation: this.incarnation },
+      intervalMs: config.heartbeatIntervalMs,
+      clock: this.monotonic,
+      onError: (err) => this.logger.warn('heartbeat publish failed', { error: err as Error }),
+    });
+    this.parts.heartbeat.start();
+    this.parts.controller = new ControllerActor({
+      brokerId: config.brokerId,
+      incarnation: this.incarnation,
+      metadata: this.parts.metadata!,
+      lease: this.parts.lease!,
+      nc,
+      subjects,
+      leaseTtlMs: config.controllerLeaseMs,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      clock: this.monotonic,
+      logger: this.logger.child({ actor: 'controller' }),
+    });
+    this.parts.controller.start();
+  }
+
+  /** Kafka's controlled shutdown: leaderships move to other ISR members while this broker still serves. */
+  private async controlledShutdown(): Promise<void> {
+    const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];
+    if (this.crashed || !this.parts.nc || me?.incarnation !== this.incarnation) return;
+    const started = this.monotonic.now();
+    const res = await requestControlledShutdown({
+      nc: this.parts.nc,
+      subject: subjectsFor(this.config.metadataBucket).controlledShutdown,
+      request: { brokerId: this.config.brokerId, incarnation: this.incarnation },
+      timeoutMs: this.config.controlledShutdownTimeoutMs,
+      clock: this.monotonic,
+    });
+    const tookMs = Math.round(this.monotonic.now() - started);
+    if (res === null) this.logger.warn('controlled shutdown got no answer; shutting down anyway', { tookMs });
+    else if (res.errorCode !== 0) this.logger.warn('controlled shutdown refused; shutting down anyway', { errorCode: res.errorCode, tookMs });
+    else this.logger.info('controlled shutdown done', { remainingLeaderships: res.remainingLeaderships, tookMs });
+  }
+
   private async shutdownParts(): Promise<void> {
     for (const t of this.parts.timers) clearInterval(t);
     this.parts.timers = [];
@@ -206,13 +305,17 @@ export class Broker {
         this.logger.error(`shutdown: ${what} failed`, { error: err as Error });
       }
     };
+    await step('controlled shutdown', () => this.controlledShutdown());
     await step('stopping the listener', () => this.parts.listener?.stop());
     this.parts.unsubscribe?.();
     await step('closing logs', () => this.parts.registry?.stopAll());
+    this.parts.heartbeat?.stop();
+    // A resigning controller deletes the lease so a standby takes over at once instead of after a TTL.
+    await step('stopping the controller', () => (this.crashed ? this.parts.controller?.stop() : this.parts.controller?.resign()));
     const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];
-    if (me?.incarnation === this.incarnation) await step('leaving the cluster', () => this.parts.metadata?.unregisterBroker(this.config.brokerId));
+    if (me?.incarnation === this.incarnation && !this.crashed) await step('leaving the cluster', () => this.parts.metadata?.unregisterBroker(this.config.brokerId, this.incarnation));
     await step('closing the metadata store', () => this.parts.metadata?.close());
-    await step('closing NATS', () => this.parts.nc?.drain());
+    if (!this.crashed) await step('closing NATS', () => this.parts.nc?.drain());
     this.logger.info('broker stopped');
   }
 }

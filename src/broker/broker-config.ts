@@ -25,6 +25,14 @@ export interface BrokerConfig {
   maxRequestBytes: number;
   /** How often the retention check runs (log.retention.check.interval.ms). */
   retentionCheckIntervalMs: number;
+  /** broker.session.timeout.ms: a broker silent this long is declared dead by the controller (Kafka: 9 s). */
+  sessionTimeoutMs: number;
+  /** broker.heartbeat.interval.ms: how often this broker tells the controller it is alive. */
+  heartbeatIntervalMs: number;
+  /** TTL of the controller lease: renewed every TTL/4, taken over after a full TTL without renewal. */
+  controllerLeaseMs: number;
+  /** controlled.shutdown: how long a stopping broker waits for the controller to move its leaderships. */
+  controlledShutdownTimeoutMs: number;
 }
 
 export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerConfig, 'brokerId' | 'dataDir' | 'natsServers'>): BrokerConfig {
@@ -45,6 +53,10 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     flushIntervalMs: 1000,
     maxRequestBytes: 100 * 1024 * 1024,
     retentionCheckIntervalMs: 300_000,
+    sessionTimeoutMs: 3_000,
+    heartbeatIntervalMs: 500,
+    controllerLeaseMs: 2_000,
+    controlledShutdownTimeoutMs: 10_000,
     ...partial,
   };
 }

@@ -17,6 +17,9 @@ export const BROKER_FLAGS = {
   'auto-create-topics': { type: 'boolean', description: 'auto.create.topics.enable (use --auto-create-topics=false to turn off)', default: true },
   'num-partitions': { type: 'number', description: 'partitions of an auto-created topic', default: 1, value: 'N' },
   'default-replication-factor': { type: 'number', description: 'replication factor of an auto-created topic', default: 1, value: 'N' },
+  'session-timeout-ms': { type: 'number', description: 'a broker silent this long is declared dead by the controller', default: 3000, value: 'MS' },
+  'heartbeat-interval-ms': { type: 'number', description: 'how often the broker sends a heartbeat to the controller', default: 500, value: 'MS' },
+  'controller-lease-ms': { type: 'number', description: 'TTL of the controller lease (renewed every TTL/4)', default: 2000, value: 'MS' },
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
 } satisfies FlagSpecs;
 
@@ -30,6 +33,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
   if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms'] as const) {
+    if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
+  }
+  if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
   const listen = parseHostPort('listen', f.listen);
   const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
   const logger = createLogger({ level: f['log-level'] as 'info' });
@@ -46,6 +53,9 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     autoCreateTopics: f['auto-create-topics'],
     numPartitions: f['num-partitions'],
     defaultReplicationFactor: f['default-replication-factor'],
+    sessionTimeoutMs: f['session-timeout-ms'],
+    heartbeatIntervalMs: f['heartbeat-interval-ms'],
+    controllerLeaseMs: f['controller-lease-ms'],
   });
   const broker = new Broker(config, { logger });
   let stopping: Promise<void> | null = null;

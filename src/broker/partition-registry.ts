@@ -5,10 +5,12 @@
 // each metadata snapshot into actor events: a new replica is created and recovers its log, an existing one
 // gets the new assignment (the actor ignores stale epochs), a replica whose topic is gone is deleted.
 // A topic re-created under the same name (a new topic id) first deletes the old replica's directory.
-import type { ClusterSnapshot, TopicInfo } from '../metadata/types.ts';
+// Snapshots share unchanged partitions (immer), so a partition whose state object is the one already
+// applied is skipped: a metadata change to one topic costs no events for the thousands of others.
+import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/types.ts';
 import type { LogConfig } from '../log/partition-log.ts';
 import type { Storage } from '../log/storage.ts';
-import { PartitionReplica } from './partition-replica.ts';
+import { PartitionReplica, type ReplicaReplication } from './partition-replica.ts';
 import type { Logger } from '../util/logger.ts';
 
 export interface PartitionRegistryOptions {
@@ -19,6 +21,8 @@ export interface PartitionRegistryOptions {
   logger: Logger;
   /** Broker-wide log settings (flush policy); topic configs override retention and segments. */
   brokerLogConfig: Partial<LogConfig>;
+  /** The broker's replication data plane (src/replication/replication-service.ts); absent: no replication. */
+  replication?: ReplicaReplication;
 }
 
 function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogConfig> {
@@ -36,7 +40,7 @@ function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogCon
 }
 
 export class PartitionRegistry {
-  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica }>();
+  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica; applied: PartitionState }>();
   /** Pending deletions per directory key: a re-created topic waits for its predecessor's files to go. */
   private readonly deleting = new Map<string, Promise<void>>();
 
@@ -62,9 +66,11 @@ export class PartitionRegistry {
         if (!p.replicas.includes(this.opts.brokerId)) continue;
         const key = PartitionRegistry.key(topic.name, p.partition);
         wanted.add(key);
-        const assignment = { leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
         const existing = this.replicas.get(key);
+        if (existing && existing.topicId === topic.id && existing.applied === p) continue;
+        const assignment = { leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
         if (existing && existing.topicId === topic.id) {
+          existing.applied = p;
           existing.replica.assign(assignment);
           continue;
         }
@@ -82,8 +88,9 @@ export class PartitionRegistry {
           minInsyncReplicas: Number(topic.config['min.insync.replicas'] ?? 1),
           clock: this.opts.clock,
           logger: this.opts.logger,
+          replication: this.opts.replication,
         });
-        this.replicas.set(key, { topicId: topic.id, replica });
+        this.replicas.set(key, { topicId: topic.id, replica, applied: p });
         const pending = this.deleting.get(key);
         if (pending) void pending.then(() => replica.start());
         else replica.start();

@@ -6,6 +6,12 @@
 // byte-level questions (append, read) using the role the actor is in. High watermark = the smallest log end
 // offset among the in-sync replicas (Kafka's definition); with a single in-sync replica it is the log end
 // offset after each append.
+//
+// Replication (DESIGN.md "Data plane"): as leader it answers follower fetches (serveReplicaFetch), learning
+// each follower's log end offset and proposing ISR changes (src/replication/leader-replication.ts); as
+// follower it is registered with the broker's replica fetcher for its leader, which hands each response to
+// applyReplicaFetch. Follower appends and truncations run one at a time on a chain of their own, and only
+// while the replica still follows the epoch the fetch was made for.
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { join } from 'node:path';
 import { partitionReplicaMachine, type Assignment } from '../../machines/partition-replica.ts';
@@ -15,6 +21,20 @@ import { validateBatch } from '../protocol/record-batch.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { KafkaError } from './kafka-error.ts';
 import type { Logger } from '../util/logger.ts';
+import { LeaderReplication, type FollowerState } from '../replication/leader-replication.ts';
+import { applyFetchedPartition, type ApplyOutcome } from '../replication/follower-apply.ts';
+import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
+import type { ProposeIsr } from '../replication/isr-proposal.ts';
+
+/** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
+export interface ReplicaReplication {
+  /** This replica now follows `leaderId` in `leaderEpoch`: fetch for it. */
+  follow(replica: PartitionReplica, leaderId: number, leaderEpoch: number): void;
+  unfollow(replica: PartitionReplica): void;
+  proposeIsr?: ProposeIsr;
+  /** replica.lag.time.max.ms */
+  replicaLagTimeMaxMs: number;
+}
 
 export interface PartitionReplicaOptions {
   topic: string;
@@ -29,6 +49,7 @@ export interface PartitionReplicaOptions {
   minInsyncReplicas: number;
   clock: () => number;
   logger: Logger;
+  replication?: ReplicaReplication;
 }
 
 interface AckWaiter {
@@ -46,8 +67,12 @@ export class PartitionReplica {
   readonly actor: Actor<typeof partitionReplicaMachine>;
   private readonly dataWaiters = new Set<() => void>();
   private ackWaiters: AckWaiter[] = [];
-  /** Log end offsets of followers, learnt from their fetches (replication, later issue). */
-  readonly followerEndOffsets = new Map<number, number>();
+  /** Follower fetches long-polling for new data in this (leader) log. */
+  private readonly appendWaiters = new Set<() => void>();
+  /** Leader-side follower state for the current epoch; null unless leading. */
+  private leading: LeaderReplication | null = null;
+  /** Follower appends and truncations, one at a time. */
+  private followerChain: Promise<unknown> = Promise.resolve();
   private opening: Promise<PartitionLog> | null = null;
 
   constructor(readonly opts: PartitionReplicaOptions) {
@@ -63,7 +88,9 @@ export class PartitionReplica {
       },
       actions: {
         startLeading: ({ context }) => this.onLeading(context.leaderEpoch),
-        stopLeading: () => this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved'),
+        stopLeading: () => this.onStopLeading(),
+        startFollowing: ({ context }) => opts.replication?.follow(this, context.leader, context.leaderEpoch),
+        stopFollowing: () => opts.replication?.unfollow(this),
         reportFailure: (_, params) => opts.logger.error('partition replica offline: its log could not be recovered', { topic: opts.topic, partition: opts.partition, error: params.error }),
       },
     });
@@ -101,8 +128,25 @@ export class PartitionReplica {
     return this.actor.getSnapshot().context.isr;
   }
 
+  get replicas(): number[] {
+    return this.actor.getSnapshot().context.replicas;
+  }
+
+  get leaderId(): number {
+    return this.actor.getSnapshot().context.leader;
+  }
+
+  get topicId(): string {
+    return this.opts.topicId;
+  }
+
   assign(a: Assignment): void {
     this.actor.send({ type: 'ASSIGNMENT', ...a });
+    if (this.leading) {
+      // A committed ISR change (ours or the controller's) may settle a proposal and move the HW.
+      this.leading.onIsrChanged(this.isr);
+      this.advanceHighWatermark();
+    }
   }
 
   /** Resolves when the actor has reached a final state (the log is closed or deleted). */
@@ -134,6 +178,8 @@ export class PartitionReplica {
   private async closeLog(deleteData: boolean): Promise<void> {
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
     this.wakeFetchers();
+    this.wakeAppendWaiters();
+    await this.followerChain;
     const log = this.opening ? await this.opening.catch(() => null) : null;
     this.log = null;
     if (!log) return;
@@ -144,9 +190,52 @@ export class PartitionReplica {
   private onLeading(epoch: number): void {
     const log = this.log;
     if (!log) return;
-    // Kafka's leader-epoch cache: this epoch's records start at the current log end offset.
-    if (log.epochs.latestEpoch() < epoch) log.epochs.assign(epoch, log.logEndOffset);
+    // Kafka's leader-epoch cache: this epoch's records start at the current log end offset. Persisted now:
+    // the append path only persists epochs it adds itself, and a restart must not re-date this one.
+    if (log.epochs.latestEpoch() < epoch) {
+      log.epochs.assign(epoch, log.logEndOffset);
+      log.epochs.persist().catch((err: unknown) => this.opts.logger.error('persisting the leader epoch failed', { topic: this.topic, partition: this.partition, error: err as Error }));
+    }
+    const start = log.epochs.entries().find((e) => e.epoch === epoch)?.startOffset ?? log.logEndOffset;
+    this.leading?.close();
+    this.leading = new LeaderReplication({
+      topic: this.topic,
+      partition: this.partition,
+      brokerId: this.opts.brokerId,
+      leaderEpoch: epoch,
+      epochStartOffset: start,
+      log,
+      replicas: () => this.replicas,
+      isr: () => this.isr,
+      clock: this.opts.clock,
+      logger: this.opts.logger,
+      proposeIsr: this.opts.replication?.proposeIsr,
+      replicaLagTimeMaxMs: this.opts.replication?.replicaLagTimeMaxMs ?? 10_000,
+      onChange: () => this.advanceHighWatermark(),
+    });
     this.advanceHighWatermark();
+  }
+
+  private onStopLeading(): void {
+    this.leading?.close();
+    this.leading = null;
+    this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
+    this.wakeAppendWaiters();
+  }
+
+  /** Follower state as the leader sees it (metrics, dashboard, tests); empty unless leading. */
+  followerStates(): Map<number, FollowerState> {
+    return new Map(this.leading?.followers ?? []);
+  }
+
+  /** The ISR proposal in flight, if any (tests, dashboard). */
+  get pendingIsr(): number[] | null {
+    return this.leading?.pendingIsr ?? null;
+  }
+
+  /** Kafka's isr-expiration check; the replication service runs it every replica.lag.time.max.ms / 2. */
+  maybeShrinkIsr(): void {
+    if (this.role === 'leader') this.leading?.maybeShrink();
   }
 
   private requireLeaderLog(): PartitionLog {
@@ -181,6 +270,7 @@ export class PartitionReplica {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);
     }
     const { baseOffset, lastOffset } = await log.append(records, this.leaderEpoch);
+    this.wakeAppendWaiters();
     this.advanceHighWatermark();
     if (acks === -1 && log.highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
     return { baseOffset, logStartOffset: log.logStartOffset };
@@ -210,30 +300,107 @@ export class PartitionReplica {
     }
   }
 
-  /** Recomputes the high watermark from the ISR's log end offsets; wakes fetchers and acks=all producers. */
+  /**
+   * Recomputes the leader's high watermark over the maximal ISR's log end offsets; wakes consumer fetches
+   * and acks=all producers. Followers take theirs from the leader (applyReplicaFetch).
+   */
   advanceHighWatermark(): void {
     const log = this.log;
-    if (!log) return;
-    let hw = log.logEndOffset;
-    for (const id of this.isr) {
-      if (id === this.opts.brokerId) continue;
-      hw = Math.min(hw, this.followerEndOffsets.get(id) ?? 0);
-    }
+    const leading = this.leading;
+    if (!log || !leading || this.role !== 'leader') return;
+    const hw = leading.highWatermarkCandidate();
     if (hw > log.highWatermark) {
       log.setHighWatermark(hw);
       this.actor.send({ type: 'HIGH_WATERMARK', highWatermark: hw, logEndOffset: log.logEndOffset });
       if (this.ackWaiters.length > 0) {
+        // Kafka's DelayedProduce: reaching the HW is not enough if the ISR shrank below min.insync.replicas.
+        const enough = this.isr.length >= this.opts.minInsyncReplicas;
         const still: AckWaiter[] = [];
         for (const w of this.ackWaiters) {
           if (w.offset < hw) {
             clearTimeout(w.timer);
-            w.resolve();
+            if (enough) w.resolve();
+            else w.reject(new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`));
           } else still.push(w);
         }
         this.ackWaiters = still;
       }
       this.wakeFetchers();
     }
+  }
+
+  /**
+   * Leader side of one partition of a replica fetch. With `record`, the fetch counts as the follower's
+   * position report (the first pass of a request); a long-poll's second pass only reads. Kafka errors are
+   * returned as data; divergence (KIP-595) returns the epoch end and no records.
+   */
+  async serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): Promise<ReplicaFetchPartitionResponse> {
+    const log = this.log;
+    const leading = this.leading;
+    const answer = (errorCode: number): ReplicaFetchPartitionResponse => ({
+      topic: this.topic, partition: this.partition, errorCode,
+      highWatermark: log?.highWatermark ?? -1, logStartOffset: log?.logStartOffset ?? -1,
+      leaderEpoch: leading ? this.leaderEpoch : -1, records: EMPTY,
+    });
+    if (this.role !== 'leader' || !log || !leading) return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (p.topicId !== this.opts.topicId) return answer(ErrorCode.UNKNOWN_TOPIC_ID);
+    // KIP-320 fencing, both ways: an older epoch is a stale follower, a newer one a leader not told yet.
+    if (p.currentLeaderEpoch < this.leaderEpoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
+    if (p.currentLeaderEpoch > this.leaderEpoch) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    if (!this.replicas.includes(replicaId) || replicaId === this.opts.brokerId) return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (p.lastFetchedEpoch >= 0) {
+      const end = log.epochs.endOffsetFor(p.lastFetchedEpoch);
+      if (end.epoch < p.lastFetchedEpoch || end.endOffset < p.fetchOffset) {
+        return { ...answer(ErrorCode.NONE), divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } };
+      }
+    }
+    if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.logEndOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
+    if (record) {
+      leading.recordFetch(replicaId, incarnation, p.fetchOffset);
+      this.advanceHighWatermark();
+    }
+    if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) return answer(ErrorCode.NONE);
+    const r = await log.read(p.fetchOffset, maxBytes);
+    return { ...answer(ErrorCode.NONE), records: r.data };
+  }
+
+  /** Calls `fn` once when the leader's log grows or leadership ends (long-polling replica fetches). */
+  onceAppended(fn: () => void): () => void {
+    this.appendWaiters.add(fn);
+    return () => this.appendWaiters.delete(fn);
+  }
+
+  private wakeAppendWaiters(): void {
+    if (this.appendWaiters.size === 0) return;
+    const waiters = [...this.appendWaiters];
+    this.appendWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** What a follower fetch for this replica asks: from its log end, with its latest epoch; null if no log. */
+  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number } | null {
+    const log = this.log;
+    if (!log) return null;
+    return { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.epochs.latestEpoch() };
+  }
+
+  /**
+   * Follower side: applies one partition of a response fetched from `leaderId` for `leaderEpoch`. Ignored
+   * ('stale') unless this replica still follows exactly that leader and epoch when its turn comes.
+   */
+  applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse): Promise<ApplyOutcome | 'stale'> {
+    const run = this.followerChain.then(async () => {
+      const log = this.log;
+      if (!log || this.role !== 'follower' || this.leaderEpoch !== leaderEpoch || this.leaderId !== leaderId) return 'stale' as const;
+      // A leader answering from an older epoch than the one followed is not to be believed.
+      if (res.leaderEpoch < leaderEpoch) return 'stale' as const;
+      const before = log.highWatermark;
+      const outcome = await applyFetchedPartition(log, res);
+      if (log.highWatermark !== before) this.actor.send({ type: 'HIGH_WATERMARK', highWatermark: log.highWatermark, logEndOffset: log.logEndOffset });
+      return outcome;
+    });
+    this.followerChain = run.catch(() => {});
+    return run;
   }
 
   /** Reads whole batches for a consumer: only below the high watermark, from the leader. */

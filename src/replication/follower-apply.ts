@@ -1,0 +1,71 @@
+// What a follower does with one partition of a replica fetch response (Kafka's ReplicaFetcherThread
+// processPartitionData and truncateOnFetchResponse, KIP-595): truncate where the leader says the logs
+// diverge, else append the leader's batches as they are and take the leader's high watermark.
+//
+// Truncation follows Kafka's OffsetsForLeaderEpoch rules (KIP-101/KIP-279): the follower cuts at the end of
+// the diverging epoch on whichever side ends first; when its own history has no entry for that epoch it cuts
+// at the end of its largest earlier epoch and fetches again, so the leader checks once more. Callers
+// serialize calls per log (one at a time, never beside another append or truncation).
+import type { PartitionLog } from '../log/partition-log.ts';
+import { UNDEFINED_EPOCH_OFFSET } from '../log/leader-epoch-cache.ts';
+import { BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, LAST_OFFSET_DELTA_OFFSET, readBaseOffset } from '../protocol/record-batch-layout.ts';
+import type { DivergingEpoch, ReplicaFetchPartitionResponse } from './replication-codec.ts';
+
+export type ApplyOutcome = { kind: 'truncated'; to: number } | { kind: 'appended'; lastOffset: number } | { kind: 'idle' };
+
+export class ReplicaDataError extends Error {
+  readonly code = 'REPLICA_DATA_MISMATCH';
+  constructor(
+    message: string,
+    readonly facts: { topic?: string; partition?: number; offset: number; logEndOffset: number },
+  ) {
+    super(message);
+    this.name = 'ReplicaDataError';
+  }
+}
+
+/** Where a follower must cut its log for a leader-reported divergence. */
+export function truncationOffset(log: PartitionLog, diverging: DivergingEpoch): number {
+  const leo = log.logEndOffset;
+  // The leader knows no end for the epoch: fall back to the high watermark, as Kafka did before KIP-101.
+  if (diverging.endOffset === UNDEFINED_EPOCH_OFFSET) return Math.min(log.highWatermark, leo);
+  const mine = log.epochs.endOffsetFor(diverging.epoch);
+  if (mine.endOffset === UNDEFINED_EPOCH_OFFSET) return Math.min(diverging.endOffset, leo);
+  if (mine.epoch !== diverging.epoch) return Math.min(mine.endOffset, leo);
+  return Math.min(diverging.endOffset, mine.endOffset, leo);
+}
+
+/** Applies one partition's response to the follower's log. */
+export async function applyFetchedPartition(log: PartitionLog, res: ReplicaFetchPartitionResponse): Promise<ApplyOutcome> {
+  if (res.divergingEpoch) {
+    const to = truncationOffset(log, res.divergingEpoch);
+    await log.truncateTo(to);
+    // truncateTo trims the epoch cache only when it removed data; an epoch this replica started without
+    // writing (it led briefly) must go too, or the next fetch would report it again.
+    if (log.epochs.truncateFromEnd(to)) await log.epochs.persist();
+    return { kind: 'truncated', to };
+  }
+  let outcome: ApplyOutcome = { kind: 'idle' };
+  const records = skipBelow(res.records, log.logEndOffset);
+  if (records.length > 0) {
+    const { lastOffset } = await log.appendReplicated(records);
+    outcome = { kind: 'appended', lastOffset };
+  }
+  // A follower's HW is the leader's, never past what it holds itself.
+  const hw = Math.min(res.highWatermark, log.logEndOffset);
+  if (hw > log.highWatermark) log.setHighWatermark(hw);
+  return outcome;
+}
+
+/** Drops whole batches that end before `from` (already held); a batch straddling it means the logs differ. */
+function skipBelow(records: Buffer, from: number): Buffer {
+  let p = 0;
+  while (p < records.length && p + BATCH_OVERHEAD <= records.length) {
+    const base = readBaseOffset(records, p);
+    if (base >= from) break;
+    const last = base + records.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET);
+    if (last >= from) throw new ReplicaDataError(`leader batch ${base}..${last} straddles the follower's log end ${from}`, { offset: base, logEndOffset: from });
+    p += records.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+  }
+  return p === 0 ? records : records.subarray(p);
+}

@@ -1,0 +1,187 @@
+// What a partition leader knows about its followers, and the ISR changes it proposes (Kafka's Partition
+// leader state: the follower replicas' fetch state, maybeShrinkIsr / maybeExpandIsr, AlterPartition of
+// KIP-497). One instance lives for one leader epoch; a new epoch starts from scratch, as in Kafka.
+//
+// - Each follower fetch reports the follower's log end offset (its fetchOffset) and, following Kafka's
+//   Replica.updateFetchState, when it was last caught up: at this fetch if it asked from the leader's log
+//   end, else at the previous fetch if it asked from at least where the leader's log ended then.
+// - High watermark = min log end offset over the "maximal ISR": the committed ISR plus any replica a pending
+//   proposal adds (Kafka's PendingExpandIsr), so an expansion never lets the HW pass data the joiner lacks,
+//   and a pending shrink keeps counting the leaving replica until the controller committed it.
+// - An ISR member not caught up for replica.lag.time.max.ms is proposed out; a replica outside the ISR whose
+//   log end reached the HW and the start of this leader epoch is proposed in. One proposal in flight at a
+//   time; the committed ISR is applied only from the metadata (the ASSIGNMENT), a rejected one is dropped.
+import type { PartitionLog } from '../log/partition-log.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { Logger } from '../util/logger.ts';
+import type { ProposeIsr } from './isr-proposal.ts';
+
+export interface FollowerState {
+  /** -1 until the follower's first fetch in this epoch. */
+  logEndOffset: number;
+  lastCaughtUpTime: number;
+  lastFetchTime: number;
+  /** The leader's log end offset when this follower last fetched. */
+  lastFetchLeaderLogEndOffset: number;
+  incarnation: string;
+}
+
+export interface LeaderReplicationOptions {
+  topic: string;
+  partition: number;
+  brokerId: number;
+  leaderEpoch: number;
+  /** First offset of this leader epoch in the leader's log (Kafka's leaderEpochStartOffset). */
+  epochStartOffset: number;
+  log: PartitionLog;
+  /** The committed assignment as the partition actor holds it now. */
+  replicas: () => number[];
+  isr: () => number[];
+  clock: () => number;
+  logger: Logger;
+  proposeIsr?: ProposeIsr;
+  replicaLagTimeMaxMs: number;
+  /** After a failed or rejected proposal, wait this long before proposing again. */
+  proposalRetryMs?: number;
+  /** A committed proposal whose ISR the metadata has not shown within this long is forgotten. */
+  proposalExpiryMs?: number;
+  /** Called when something that may move the high watermark changed outside a fetch (a dropped proposal). */
+  onChange: () => void;
+}
+
+interface PendingProposal {
+  isr: number[];
+  since: number;
+}
+
+const sameSet = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+export class LeaderReplication {
+  readonly followers = new Map<number, FollowerState>();
+  private pending: PendingProposal | null = null;
+  private retryAfter = 0;
+  private closed = false;
+
+  constructor(private readonly opts: LeaderReplicationOptions) {
+    // Kafka resets follower state on becoming leader with lastCaughtUpTime = now: the new leader gives every
+    // follower a full lag period before judging it.
+    const now = opts.clock();
+    for (const id of opts.replicas()) {
+      if (id === opts.brokerId) continue;
+      this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation: '' });
+    }
+  }
+
+  get leaderEpoch(): number {
+    return this.opts.leaderEpoch;
+  }
+
+  /** The ISR a high watermark must respect: committed members plus those a pending proposal adds. */
+  maximalIsr(): number[] {
+    const isr = this.opts.isr();
+    if (!this.pending) return isr;
+    return [...new Set([...isr, ...this.pending.isr])];
+  }
+
+  /** Records a follower's fetch from `fetchOffset`; may propose adding it to the ISR. */
+  recordFetch(replicaId: number, incarnation: string, fetchOffset: number): void {
+    const now = this.opts.clock();
+    const leaderEnd = this.opts.log.logEndOffset;
+    let f = this.followers.get(replicaId);
+    if (!f) {
+      f = { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation };
+      this.followers.set(replicaId, f);
+    }
+    if (fetchOffset >= leaderEnd) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, now);
+    else if (f.lastFetchTime >= 0 && fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, f.lastFetchTime);
+    f.logEndOffset = fetchOffset;
+    f.lastFetchLeaderLogEndOffset = leaderEnd;
+    f.lastFetchTime = now;
+    f.incarnation = incarnation;
+    this.maybeExpand(replicaId, f);
+  }
+
+  /** min LEO over the maximal ISR; a member that has not fetched in this epoch holds it where it is. */
+  highWatermarkCandidate(): number {
+    let hw = this.opts.log.logEndOffset;
+    for (const id of this.maximalIsr()) {
+      if (id === this.opts.brokerId) continue;
+      const leo = this.followers.get(id)?.logEndOffset ?? -1;
+      if (leo < 0) return this.opts.log.highWatermark;
+      hw = Math.min(hw, leo);
+    }
+    return hw;
+  }
+
+  private maybeExpand(replicaId: number, f: FollowerState): void {
+    const isr = this.opts.isr();
+    if (isr.includes(replicaId) || !this.opts.replicas().includes(replicaId)) return;
+    if (f.logEndOffset < this.opts.log.highWatermark || f.logEndOffset < this.opts.epochStartOffset) return;
+    this.propose([...isr, replicaId]);
+  }
+
+  /** Kafka's isr-expiration task: proposes out the ISR members not caught up for replica.lag.time.max.ms. */
+  maybeShrink(): void {
+    const now = this.opts.clock();
+    this.expirePending(now);
+    const isr = this.opts.isr();
+    const leaderEnd = this.opts.log.logEndOffset;
+    const lagging = isr.filter((id) => {
+      if (id === this.opts.brokerId) return false;
+      const f = this.followers.get(id);
+      if (!f) return false;
+      return f.logEndOffset < leaderEnd && now - f.lastCaughtUpTime > this.opts.replicaLagTimeMaxMs;
+    });
+    if (lagging.length === 0) return;
+    this.propose(isr.filter((id) => !lagging.includes(id)));
+  }
+
+  /** The metadata delivered a (possibly) new ISR: a pending proposal it answers is settled. */
+  onIsrChanged(isr: number[]): void {
+    if (this.pending && sameSet(isr, this.pending.isr)) this.pending = null;
+  }
+
+  get pendingIsr(): number[] | null {
+    return this.pending ? [...this.pending.isr] : null;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pending = null;
+  }
+
+  private expirePending(now: number): void {
+    if (this.pending && now - this.pending.since > (this.opts.proposalExpiryMs ?? 10_000)) {
+      this.pending = null;
+      this.opts.onChange();
+    }
+  }
+
+  private propose(isr: number[]): void {
+    const { proposeIsr, clock } = this.opts;
+    const now = clock();
+    this.expirePending(now);
+    if (!proposeIsr || this.closed || this.pending || now < this.retryAfter) return;
+    if (sameSet(isr, this.opts.isr())) return;
+    const proposal: PendingProposal = { isr: [...isr].sort((a, b) => a - b), since: now };
+    this.pending = proposal;
+    const req = { topic: this.opts.topic, partition: this.opts.partition, leaderId: this.opts.brokerId, leaderEpoch: this.opts.leaderEpoch, isr: proposal.isr };
+    this.opts.logger.info('proposing an ISR change', { topic: req.topic, partition: req.partition, leaderEpoch: req.leaderEpoch, from: this.opts.isr(), to: req.isr });
+    const dropped = (why: string, facts: Record<string, unknown>) => {
+      if (this.pending !== proposal) return;
+      this.pending = null;
+      this.retryAfter = clock() + (this.opts.proposalRetryMs ?? 1_000);
+      this.opts.logger.warn(`ISR proposal dropped: ${why}`, { topic: req.topic, partition: req.partition, isr: req.isr, ...facts });
+      this.opts.onChange();
+    };
+    proposeIsr(req).then(
+      (res) => {
+        if (res.errorCode !== ErrorCode.NONE) return dropped('the controller refused it', { errorCode: res.errorCode });
+        // Accepted: keep counting it as pending until the metadata shows it (or it expires).
+        if (this.pending === proposal && sameSet(this.opts.isr(), proposal.isr)) this.pending = null;
+        else if (this.pending === proposal) proposal.since = clock();
+      },
+      (err: unknown) => dropped('the proposal failed', { error: err as Error }),
+    );
+  }
+}

@@ -1,0 +1,174 @@
+// One follower broker's fetch loop against one leader broker (Kafka's ReplicaFetcherThread): a single
+// request carries every partition this broker follows on that leader, so an idle cluster costs one
+// long-polled request per maxWaitMs per broker pair, not one per partition.
+//
+// Each partition is fetched from the follower's log end offset with its latest epoch (for the leader's
+// divergence check) and the leader epoch it follows (for fencing). Responses are applied per partition by
+// the replica itself (PartitionReplica.applyReplicaFetch), which serializes its appends and truncations and
+// drops a response meant for an epoch it no longer follows. A partition whose fetch failed (fenced, not the
+// leader, a failed append) backs off alone; a transport failure backs off the whole request.
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { Logger } from '../util/logger.ts';
+import { decodeFetchResponse, encodeFetchRequest, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
+import type { RequestReply } from './request-reply.ts';
+
+/** What the fetcher needs of a follower replica (PartitionReplica implements it). */
+export interface FollowerTarget {
+  readonly topic: string;
+  readonly partition: number;
+  readonly topicId: string;
+  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number } | null;
+  applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse): Promise<unknown>;
+}
+
+export interface ReplicaFetcherOptions {
+  leaderId: number;
+  brokerId: number;
+  incarnation: string;
+  transport: RequestReply;
+  subject: string;
+  /** How long the leader may hold a fetch that finds no data (replica.fetch.wait.max.ms). */
+  maxWaitMs: number;
+  /** Response budget, under NATS max_payload (replica.fetch.response.max.bytes). */
+  maxBytes: number;
+  /** Added to maxWaitMs for the request timeout. */
+  requestTimeoutMs: number;
+  /** Pause of a failed partition or request (replica.fetch.backoff.ms). */
+  backoffMs: number;
+  clock: () => number;
+  logger: Logger;
+}
+
+interface Followed {
+  target: FollowerTarget;
+  leaderEpoch: number;
+  retryAt: number;
+}
+
+const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class ReplicaFetcher {
+  private readonly partitions = new Map<string, Followed>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastTransportWarning = 0;
+  /** Requests sent (tests and metrics). */
+  requests = 0;
+
+  constructor(readonly opts: ReplicaFetcherOptions) {}
+
+  get size(): number {
+    return this.partitions.size;
+  }
+
+  has(target: FollowerTarget): boolean {
+    return this.partitions.get(keyOf(target.topic, target.partition))?.target === target;
+  }
+
+  add(target: FollowerTarget, leaderEpoch: number): void {
+    this.partitions.set(keyOf(target.topic, target.partition), { target, leaderEpoch, retryAt: 0 });
+    this.kick();
+  }
+
+  remove(target: FollowerTarget): void {
+    const key = keyOf(target.topic, target.partition);
+    if (this.partitions.get(key)?.target === target) this.partitions.delete(key);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.kick();
+    await this.loop;
+    this.loop = null;
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = null;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    w?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let sent = false;
+      try {
+        sent = await this.fetchOnce();
+      } catch (err) {
+        this.opts.logger.error('replica fetch round failed', { leader: this.opts.leaderId, error: err as Error });
+      }
+      if (!sent && this.running) await this.idle();
+    }
+  }
+
+  /** Waits for a partition to be added or the earliest backoff to end. */
+  private idle(): Promise<void> {
+    const now = this.opts.clock();
+    let next = Infinity;
+    for (const f of this.partitions.values()) next = Math.min(next, f.retryAt);
+    const delay = Math.min(Math.max(next - now, 1), this.opts.backoffMs * 5);
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.idleTimer = setTimeout(() => this.kick(), delay);
+    });
+  }
+
+  /** One fetch round: a request for every ready partition, each response applied. False if none was ready. */
+  async fetchOnce(): Promise<boolean> {
+    const now = this.opts.clock();
+    const sent: Followed[] = [];
+    const req: ReplicaFetchRequest = { replicaId: this.opts.brokerId, incarnation: this.opts.incarnation, maxWaitMs: this.opts.maxWaitMs, maxBytes: this.opts.maxBytes, partitions: [] };
+    for (const f of this.partitions.values()) {
+      if (f.retryAt > now) continue;
+      const pos = f.target.followerFetchPosition();
+      if (!pos) continue;
+      sent.push(f);
+      req.partitions.push({ topic: f.target.topic, partition: f.target.partition, topicId: f.target.topicId, fetchOffset: pos.fetchOffset, lastFetchedEpoch: pos.lastFetchedEpoch, currentLeaderEpoch: f.leaderEpoch });
+    }
+    if (sent.length === 0) return false;
+    this.requests++;
+    let answer: ReplicaFetchPartitionResponse[];
+    try {
+      const reply = await this.opts.transport.request(this.opts.subject, encodeFetchRequest(req), this.opts.maxWaitMs + this.opts.requestTimeoutMs);
+      answer = decodeFetchResponse(reply).partitions;
+    } catch (err) {
+      const retryAt = this.opts.clock() + this.opts.backoffMs;
+      for (const f of sent) f.retryAt = retryAt;
+      if (now - this.lastTransportWarning > 10_000) {
+        this.lastTransportWarning = now;
+        this.opts.logger.warn('replica fetch failed; backing off', { leader: this.opts.leaderId, partitions: sent.length, error: err as Error });
+      }
+      return true;
+    }
+    const byKey = new Map(sent.map((f) => [keyOf(f.target.topic, f.target.partition), f]));
+    await Promise.all(
+      answer.map(async (res) => {
+        const key = keyOf(res.topic, res.partition);
+        const f = byKey.get(key);
+        // Removed or re-followed (a newer epoch) while the request was out: this answer is not for it.
+        if (!f || this.partitions.get(key) !== f) return;
+        if (res.errorCode !== ErrorCode.NONE) {
+          f.retryAt = this.opts.clock() + this.opts.backoffMs;
+          this.opts.logger.debug('replica fetch refused for a partition', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, errorCode: res.errorCode });
+          return;
+        }
+        try {
+          await f.target.applyReplicaFetch(this.opts.leaderId, f.leaderEpoch, res);
+        } catch (err) {
+          f.retryAt = this.opts.clock() + this.opts.backoffMs;
+          this.opts.logger.error('applying replicated data failed', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, error: err as Error });
+        }
+      }),
+    );
+    return true;
+  }
+}

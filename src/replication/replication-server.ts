@@ -1,0 +1,127 @@
+// The leader side of replication on one broker: one subscription on `replicaFetch(brokerId)` answering
+// every follower broker's fetches for all the partitions this broker leads (Kafka's follower Fetch path in
+// ReplicaManager.fetchMessages).
+//
+// A request is answered at once when any of its partitions has records, an error or a divergence; else it
+// is held (long poll, Kafka's DelayedFetch) until one of those partitions grows or maxWaitMs passes. The
+// first pass over a request records each follower's position (its log end offset), which is what moves
+// the high watermark and the ISR. Responses stay within a byte budget under NATS max_payload, always with
+// at least one batch, and the partition served first rotates so a busy partition cannot starve the others.
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { Logger } from '../util/logger.ts';
+import { decodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
+import type { RequestReply } from './request-reply.ts';
+
+/** What the server needs of a partition replica this broker hosts (PartitionReplica implements it). */
+export interface LeaderTarget {
+  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): Promise<ReplicaFetchPartitionResponse>;
+  onceAppended(fn: () => void): () => void;
+}
+
+export interface ReplicationServerOptions {
+  brokerId: number;
+  transport: RequestReply;
+  subject: string;
+  lookup: (topic: string, partition: number) => LeaderTarget | undefined;
+  /** Hard cap of a response, whatever the follower asks (4 MB: half the 8 MB NATS max_payload we run with). */
+  maxResponseBytes: number;
+  /** Per-partition cap (replica.fetch.max.bytes). */
+  partitionMaxBytes: number;
+  /** Upper bound on how long a fetch is held, whatever the follower asks. */
+  maxWaitCapMs: number;
+  logger: Logger;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class ReplicationServer {
+  private sub: { stop(): void } | null = null;
+  private rotation = 0;
+  private readonly held = new Set<() => void>();
+  /** Requests answered (tests and metrics). */
+  served = 0;
+
+  constructor(private readonly opts: ReplicationServerOptions) {}
+
+  start(): void {
+    this.sub ??= this.opts.transport.serve(this.opts.subject, (payload) => this.handle(payload));
+  }
+
+  stop(): void {
+    this.sub?.stop();
+    this.sub = null;
+    for (const release of [...this.held]) release();
+  }
+
+  async handle(payload: Buffer): Promise<Uint8Array> {
+    let req: ReplicaFetchRequest;
+    try {
+      req = decodeFetchRequest(payload);
+    } catch (err) {
+      this.opts.logger.error('malformed replica fetch request', { error: err as Error });
+      return encodeFetchResponse({ partitions: [] });
+    }
+    let results = await this.readAll(req, true);
+    const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
+    if (wait > 0 && this.sub && !results.some(isNews)) {
+      await this.waitForData(req, wait);
+      results = await this.readAll(req, false);
+    }
+    this.served++;
+    return encodeFetchResponse({ partitions: results });
+  }
+
+  private async readAll(req: ReplicaFetchRequest, record: boolean): Promise<ReplicaFetchPartitionResponse[]> {
+    const n = req.partitions.length;
+    const results: ReplicaFetchPartitionResponse[] = new Array(n);
+    let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes);
+    let bytes = 0;
+    const start = n === 0 ? 0 : this.rotation++ % n;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      const p = req.partitions[i]!;
+      const target = this.opts.lookup(p.topic, p.partition);
+      if (!target) {
+        results[i] = { topic: p.topic, partition: p.partition, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: EMPTY };
+        continue;
+      }
+      const limit = bytes === 0 ? this.opts.partitionMaxBytes : Math.min(this.opts.partitionMaxBytes, budget);
+      let r: ReplicaFetchPartitionResponse;
+      try {
+        r = await target.serveReplicaFetch(req.replicaId, req.incarnation, p, limit, record);
+      } catch (err) {
+        this.opts.logger.error('serving a replica fetch failed', { topic: p.topic, partition: p.partition, replica: req.replicaId, error: err as Error });
+        r = { topic: p.topic, partition: p.partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: EMPTY };
+      }
+      // The first batch may exceed the budget (so one huge batch never blocks a follower); later ones may not.
+      if (r.records.length > 0 && bytes > 0 && r.records.length > budget) r = { ...r, records: EMPTY };
+      bytes += r.records.length;
+      budget = Math.max(0, budget - r.records.length);
+      results[i] = r;
+    }
+    return results;
+  }
+
+  private waitForData(req: ReplicaFetchRequest, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancels: Array<() => void> = [];
+      let timer: NodeJS.Timeout | null = null;
+      const done = () => {
+        this.held.delete(done);
+        if (timer) clearTimeout(timer);
+        for (const c of cancels) c();
+        resolve();
+      };
+      this.held.add(done);
+      timer = setTimeout(done, ms);
+      for (const p of req.partitions) {
+        const target = this.opts.lookup(p.topic, p.partition);
+        if (target) cancels.push(target.onceAppended(done));
+      }
+    });
+  }
+}
+
+function isNews(r: ReplicaFetchPartitionResponse): boolean {
+  return r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined;
+}

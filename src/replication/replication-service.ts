@@ -1,0 +1,123 @@
+// A broker's replication data plane in one object (DESIGN.md "Data plane"): the replica fetchers that copy
+// the leaders this broker follows, the server that answers the followers of the partitions it leads, and
+// Kafka's periodic ISR-expiration check. The partition registry hands it to every replica
+// (ReplicaReplication): replicas call follow/unfollow as their actor enters and leaves the follower role.
+//
+// Everything it touches is passed in: the request/reply transport (NATS or the in-memory bus), the clock,
+// the ISR proposal client.
+import type { Logger } from '../util/logger.ts';
+import type { ReplicaReplication, PartitionReplica } from '../broker/partition-replica.ts';
+import type { ProposeIsr } from './isr-proposal.ts';
+import { ReplicaFetcherManager } from './replica-fetcher-manager.ts';
+import { ReplicationServer } from './replication-server.ts';
+import type { RequestReply } from './request-reply.ts';
+
+export interface ReplicationSettings {
+  /** replica.fetch.wait.max.ms: how long a leader holds a follower fetch that finds no data. */
+  maxWaitMs: number;
+  /** Response budget per fetch; 4 MB keeps it under the 8 MB NATS max_payload. */
+  maxBytes: number;
+  /** replica.fetch.max.bytes: per partition, past the first batch. */
+  partitionMaxBytes: number;
+  /** Request timeout beyond maxWaitMs. */
+  requestTimeoutMs: number;
+  /** replica.fetch.backoff.ms */
+  backoffMs: number;
+  /** replica.lag.time.max.ms */
+  replicaLagTimeMaxMs: number;
+  /** Start fetch loops and the ISR check timer (false: tests drive them). */
+  autoStart: boolean;
+}
+
+export const DEFAULT_REPLICATION_SETTINGS: ReplicationSettings = {
+  maxWaitMs: 500,
+  maxBytes: 4 * 1024 * 1024,
+  partitionMaxBytes: 1024 * 1024,
+  requestTimeoutMs: 5_000,
+  backoffMs: 200,
+  replicaLagTimeMaxMs: 10_000,
+  autoStart: true,
+};
+
+export interface ReplicationServiceOptions {
+  brokerId: number;
+  incarnation: string;
+  transport: RequestReply;
+  subjectFor: (leaderBrokerId: number) => string;
+  proposeIsr?: ProposeIsr;
+  clock: () => number;
+  logger: Logger;
+  settings?: Partial<ReplicationSettings>;
+}
+
+/** The replicas the service serves and checks (PartitionRegistry). */
+export interface ReplicaLookup {
+  get(topic: string, partition: number): PartitionReplica | undefined;
+  all(): PartitionReplica[];
+}
+
+export class ReplicationService implements ReplicaReplication {
+  readonly settings: ReplicationSettings;
+  readonly fetchers: ReplicaFetcherManager;
+  readonly proposeIsr?: ProposeIsr;
+  private server: ReplicationServer | null = null;
+  private isrTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: ReplicationServiceOptions) {
+    this.settings = { ...DEFAULT_REPLICATION_SETTINGS, ...opts.settings };
+    this.proposeIsr = opts.proposeIsr;
+    const s = this.settings;
+    this.fetchers = new ReplicaFetcherManager({
+      brokerId: opts.brokerId, incarnation: opts.incarnation, transport: opts.transport, subjectFor: opts.subjectFor,
+      maxWaitMs: s.maxWaitMs, maxBytes: s.maxBytes, requestTimeoutMs: s.requestTimeoutMs, backoffMs: s.backoffMs,
+      clock: opts.clock, logger: opts.logger, autoStart: s.autoStart,
+    });
+  }
+
+  get replicaLagTimeMaxMs(): number {
+    return this.settings.replicaLagTimeMaxMs;
+  }
+
+  follow(replica: PartitionReplica, leaderId: number, leaderEpoch: number): void {
+    this.fetchers.follow(replica, leaderId, leaderEpoch);
+  }
+
+  unfollow(replica: PartitionReplica): void {
+    this.fetchers.unfollow(replica);
+  }
+
+  /** Starts answering follower fetches for the replicas `lookup` finds, and the ISR-expiration check. */
+  start(lookup: ReplicaLookup): void {
+    const s = this.settings;
+    this.server = new ReplicationServer({
+      brokerId: this.opts.brokerId,
+      transport: this.opts.transport,
+      subject: this.opts.subjectFor(this.opts.brokerId),
+      lookup: (topic, partition) => lookup.get(topic, partition),
+      maxResponseBytes: s.maxBytes,
+      partitionMaxBytes: s.partitionMaxBytes,
+      maxWaitCapMs: Math.max(s.maxWaitMs, 1_000),
+      logger: this.opts.logger,
+    });
+    this.server.start();
+    if (s.autoStart) {
+      // Kafka's isr-expiration task runs every replica.lag.time.max.ms / 2.
+      this.isrTimer = setInterval(() => this.checkIsr(lookup), Math.max(50, Math.floor(s.replicaLagTimeMaxMs / 2)));
+    }
+  }
+
+  checkIsr(lookup: ReplicaLookup): void {
+    for (const r of lookup.all()) r.maybeShrinkIsr();
+  }
+
+  get replicationServer(): ReplicationServer | null {
+    return this.server;
+  }
+
+  async stop(): Promise<void> {
+    if (this.isrTimer) clearInterval(this.isrTimer);
+    this.isrTimer = null;
+    this.server?.stop();
+    await this.fetchers.stop();
+  }
+}

@@ -1,0 +1,62 @@
+// The request/reply transport replication runs on: core NATS in a broker, an in-memory bus in tests
+// (memory-bus.ts), both behind this one small interface so the fetchers and the server never see NATS.
+//
+// A reply is one message, so every payload must stay under the server's max_payload (NATS-NOTES.md): the
+// replication server budgets its responses for that.
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+
+export interface RequestReply {
+  /** Sends one request and resolves with the reply; rejects with a ReplicationTransportError. */
+  request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Buffer>;
+  /** Answers requests on `subject` with `handler`; concurrent requests run concurrently. */
+  serve(subject: string, handler: (payload: Buffer) => Promise<Uint8Array>): { stop(): void };
+}
+
+export type TransportErrorCode = 'TIMEOUT' | 'NO_RESPONDERS' | 'CLOSED' | 'FAILED';
+
+export class ReplicationTransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    readonly subject: string,
+    options?: ErrorOptions,
+  ) {
+    super(`replication request on ${subject} failed: ${code}`, options);
+    this.name = 'ReplicationTransportError';
+  }
+}
+
+function classify(err: unknown): TransportErrorCode {
+  const e = err as { name?: string; isNoResponders?: () => boolean; cause?: { name?: string } };
+  if (typeof e?.isNoResponders === 'function' && e.isNoResponders()) return 'NO_RESPONDERS';
+  if (e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError') return 'NO_RESPONDERS';
+  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return 'TIMEOUT';
+  if (e?.name === 'ClosedConnectionError' || e?.name === 'DrainingConnectionError') return 'CLOSED';
+  return 'FAILED';
+}
+
+export function natsRequestReply(nc: NatsConnection, onHandlerError: (err: unknown) => void = () => {}): RequestReply {
+  return {
+    async request(subject, payload, timeoutMs) {
+      try {
+        const msg = await nc.request(subject, payload, { timeout: timeoutMs });
+        // One copy of the reply: the bytes outlive the message (followers append them to their logs).
+        return Buffer.from(msg.data);
+      } catch (err) {
+        throw new ReplicationTransportError(classify(err), subject, { cause: err });
+      }
+    },
+    serve(subject, handler) {
+      const sub: Subscription = nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return onHandlerError(err);
+          const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+          handler(data).then(
+            (reply) => msg.respond(reply),
+            (e: unknown) => onHandlerError(e),
+          );
+        },
+      });
+      return { stop: () => sub.unsubscribe() };
+    },
+  };
+}

@@ -1,0 +1,353 @@
+// Replication between three brokers in one process, deterministic: partition replicas on MemoryStorage,
+// the replication services on an in-memory request/reply bus, fetch rounds driven by hand (no fetch loops,
+// no timers), a simulated clock, and a fake controller that commits ISR proposals by sending ASSIGNMENT.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryStorage } from '../../src/log/memory-storage.ts';
+import { PartitionReplica } from '../../src/broker/partition-replica.ts';
+import { ReplicationService } from '../../src/replication/replication-service.ts';
+import { MemoryBus } from '../../src/replication/memory-bus.ts';
+import type { AlterIsrRequest, AlterIsrResponse } from '../../src/replication/isr-proposal.ts';
+import { encodeFetchRequest, decodeFetchResponse } from '../../src/replication/replication-codec.ts';
+import { ErrorCode } from '../../src/protocol/generated/errors.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import type { Assignment } from '../../machines/partition-replica.ts';
+import { batchOf, recordsIn } from '../helpers/log-fixtures.ts';
+
+const TOPIC_ID = 'f'.repeat(32);
+
+interface Harness {
+  bus: MemoryBus;
+  clock: { now: number };
+  services: Map<number, ReplicationService>;
+  replicas: Map<number, Map<string, PartitionReplica>>;
+  proposals: AlterIsrRequest[];
+  /** How the fake controller answers; default: commit at once by assigning the new ISR everywhere. */
+  controller: (req: AlterIsrRequest) => Promise<AlterIsrResponse>;
+  create(partition: number, a: Assignment): Promise<void>;
+  replica(broker: number, partition?: number): PartitionReplica;
+  assignAll(partition: number, a: Assignment): void;
+  round(follower: number, leader: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function harness(brokers = [1, 2, 3], lagMs = 1500): Harness {
+  const bus = new MemoryBus();
+  const clock = { now: 1_000 };
+  const storage = new Map<number, MemoryStorage>();
+  const h: Harness = {
+    bus,
+    clock,
+    services: new Map(),
+    replicas: new Map(),
+    proposals: [],
+    controller: async (req) => {
+      const current = h.replica(req.leaderId, req.partition);
+      h.assignAll(req.partition, { leader: req.leaderId, leaderEpoch: req.leaderEpoch, replicas: current.replicas, isr: req.isr });
+      return { errorCode: ErrorCode.NONE };
+    },
+    async create(partition, a) {
+      for (const b of brokers) {
+        if (!a.replicas.includes(b)) continue;
+        const r = new PartitionReplica({
+          topic: 't', topicId: TOPIC_ID, partition, brokerId: b, assignment: a, dataDir: `/b${b}`, storage: storage.get(b)!,
+          logConfig: {}, maxMessageBytes: 1 << 20, minInsyncReplicas: 1, clock: () => clock.now, logger: silentLogger,
+          replication: h.services.get(b)!,
+        });
+        h.replicas.get(b)!.set(`t-${partition}`, r);
+        r.start();
+      }
+      const deadline = Date.now() + 5_000;
+      while ([...h.replicas.values()].some((m) => m.get(`t-${partition}`)?.role === 'recovering')) {
+        if (Date.now() > deadline) throw new Error('replicas did not recover');
+        await new Promise((r) => setImmediate(r));
+      }
+    },
+    replica: (broker, partition = 0) => h.replicas.get(broker)!.get(`t-${partition}`)!,
+    assignAll(partition, a) {
+      for (const m of h.replicas.values()) m.get(`t-${partition}`)?.assign(a);
+    },
+    async round(follower, leader) {
+      const f = h.services.get(follower)!.fetchers.fetcherFor(leader);
+      assert.ok(f, `broker ${follower} has a fetcher for ${leader}`);
+      await f!.fetchOnce();
+    },
+    async close() {
+      for (const s of h.services.values()) await s.stop();
+      for (const m of h.replicas.values()) for (const r of m.values()) await r.stop(false);
+    },
+  };
+  for (const b of brokers) {
+    storage.set(b, new MemoryStorage());
+    h.replicas.set(b, new Map());
+    const svc = new ReplicationService({
+      brokerId: b, incarnation: `inc-${b}`, transport: bus, subjectFor: (id) => `fetch.${id}`,
+      proposeIsr: (req) => (h.proposals.push(req), h.controller(req)),
+      clock: () => clock.now, logger: silentLogger,
+      settings: { maxWaitMs: 0, autoStart: false, replicaLagTimeMaxMs: lagMs, backoffMs: 0 },
+    });
+    svc.start({ get: (topic, p) => h.replicas.get(b)!.get(`${topic}-${p}`), all: () => [...h.replicas.get(b)!.values()] });
+    h.services.set(b, svc);
+  }
+  return h;
+}
+
+/** The whole log below `upTo`, as bytes (batches are read one segment at a time). */
+async function bytesBelow(r: PartitionReplica, upTo: number): Promise<Buffer> {
+  const log = r.log!;
+  const parts: Buffer[] = [];
+  let offset = log.logStartOffset;
+  while (offset < upTo) {
+    const got = await log.read(offset, 1 << 20, upTo);
+    if (got.data.length === 0) break;
+    parts.push(got.data);
+    offset = got.nextOffset;
+  }
+  return Buffer.concat(parts);
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+/** Polls `cond` (in-memory work only needs a few turns of the event loop) with a deadline. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await settle();
+  }
+}
+const rf3 = (leader: number, leaderEpoch: number, isr = [1, 2, 3]): Assignment => ({ leader, leaderEpoch, replicas: [1, 2, 3], isr });
+
+test('followers catch up; the HW advances only when every ISR member has the data; acks=all waits for it', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    const leader = h.replica(1);
+    await leader.produce(batchOf('a', 3), 1, 1000);
+    await leader.produce(batchOf('b', 2), 1, 1000);
+    assert.is(leader.log!.logEndOffset, 5);
+    assert.is(leader.log!.highWatermark, 0, 'no follower has fetched yet');
+    let acked = false;
+    const ack = leader.produce(batchOf('c', 1), -1, 10_000).then((r) => ((acked = true), r));
+    ack.catch(() => {});
+    await until(() => leader.log!.logEndOffset === 6, 'the acks=all append');
+    await h.round(2, 1); // broker 2 gets everything
+    await h.round(2, 1); // and reports its new log end
+    assert.is(h.replica(2).log!.logEndOffset, 6);
+    assert.is(leader.log!.highWatermark, 0, 'broker 3 (in the ISR) has nothing yet');
+    await h.round(3, 1);
+    await settle();
+    assert.is(acked, false);
+    await h.round(3, 1);
+    await settle();
+    assert.is(leader.log!.highWatermark, 6);
+    assert.is(acked, true);
+    assert.is((await ack).baseOffset, 5);
+    await h.round(2, 1);
+    await h.round(3, 1);
+    for (const b of [2, 3]) {
+      assert.is(h.replica(b).log!.highWatermark, 6, `follower ${b} took the leader's HW`);
+      assert.ok((await bytesBelow(h.replica(b), 6)).equals(await bytesBelow(leader, 6)), `broker ${b} is byte-identical`);
+      assert.equal(h.replica(b).log!.epochs.entries(), [{ epoch: 0, startOffset: 0 }]);
+    }
+    assert.equal(recordsIn(await bytesBelow(h.replica(3), 6)).map(([o, v]) => `${o}:${v}`), ['0:a-0', '1:a-1', '2:a-2', '3:b-0', '4:b-1', '5:c-0']);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a follower with un-replicated records of an old epoch truncates them and ends identical to the new leader', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    const old = h.replica(1);
+    await old.produce(batchOf('a', 3), 1, 1000);
+    for (const b of [2, 3, 2, 3]) await h.round(b, 1);
+    assert.is(old.log!.highWatermark, 3);
+    await old.produce(batchOf('lost', 2), 1, 1000); // never replicated
+    assert.is(old.log!.logEndOffset, 5);
+    // Broker 2 is elected in epoch 1 and writes other records at offsets 3..6.
+    h.assignAll(0, rf3(2, 1, [2, 3]));
+    const leader = h.replica(2);
+    assert.is(leader.role, 'leader');
+    assert.is(old.role, 'follower');
+    await leader.produce(batchOf('new', 4), 1, 1000);
+    await h.round(3, 2);
+    await h.round(1, 2); // divergence: epoch 0 ends at 3 on the new leader
+    assert.is(old.log!.logEndOffset, 3, 'the old leader cut its epoch-0 tail');
+    await h.round(1, 2); // and fetches the new epoch's records
+    await h.round(3, 2);
+    await h.round(1, 2);
+    const hw = leader.log!.highWatermark;
+    assert.is(hw, 7);
+    const want = await bytesBelow(leader, hw);
+    for (const b of [1, 3]) assert.ok((await bytesBelow(h.replica(b), hw)).equals(want), `broker ${b} is byte-identical up to the HW`);
+    assert.not.ok(recordsIn(await bytesBelow(old, old.log!.logEndOffset)).some(([, v]) => v.startsWith('lost')));
+    assert.equal(old.log!.epochs.entries(), [{ epoch: 0, startOffset: 0 }, { epoch: 1, startOffset: 3 }]);
+    assert.is(old.log!.highWatermark, 7);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a follower whose epoch ended where the leader\'s did, but named an epoch it never wrote, converges', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    await h.replica(1).produce(batchOf('a', 2), 1, 1000);
+    for (const b of [2, 3, 2, 3]) await h.round(b, 1);
+    // Broker 3 leads epoch 1 briefly without writing, then broker 2 leads epoch 2.
+    h.assignAll(0, rf3(3, 1));
+    assert.is(h.replica(3).log!.epochs.latestEpoch(), 1);
+    h.assignAll(0, rf3(2, 2));
+    await h.replica(2).produce(batchOf('b', 1), 1, 1000);
+    for (let i = 0; i < 4; i++) {
+      await h.round(3, 2);
+      await h.round(1, 2);
+    }
+    assert.is(h.replica(2).log!.highWatermark, 3);
+    assert.equal(h.replica(3).log!.epochs.entries(), [{ epoch: 0, startOffset: 0 }, { epoch: 2, startOffset: 2 }]);
+    assert.ok((await bytesBelow(h.replica(3), 3)).equals(await bytesBelow(h.replica(2), 3)));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a lagging follower is proposed out of the ISR; the HW then moves and acks=all completes', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    const leader = h.replica(1);
+    await h.round(2, 1);
+    await h.round(3, 1);
+    let acked = false;
+    const ack = leader.produce(batchOf('a', 2), -1, 60_000).then(() => (acked = true));
+    ack.catch(() => {});
+    await until(() => leader.log!.logEndOffset === 2, 'the acks=all append');
+    await h.round(2, 1);
+    await h.round(2, 1); // broker 2 is caught up; broker 3 is silent from now on
+    h.clock.now += 1_000;
+    leader.maybeShrinkIsr();
+    assert.equal(h.proposals, [], 'not lagging for replica.lag.time.max.ms yet');
+    h.clock.now += 1_000;
+    leader.maybeShrinkIsr();
+    assert.equal(h.proposals, [{ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 0, isr: [1, 2] }]);
+    await settle();
+    assert.equal(leader.isr, [1, 2]);
+    await ack;
+    assert.ok(acked);
+    assert.is(leader.log!.highWatermark, 2);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a caught-up follower is proposed back in; while pending it already holds the HW back', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0, [1, 2]));
+    const leader = h.replica(1);
+    await leader.produce(batchOf('a', 3), 1, 1000);
+    await h.round(2, 1);
+    await h.round(2, 1);
+    assert.is(leader.log!.highWatermark, 3);
+    let commit!: () => void;
+    h.controller = (req) =>
+      new Promise((resolve) => {
+        commit = () => {
+          h.assignAll(0, { ...rf3(1, 0), isr: req.isr });
+          resolve({ errorCode: ErrorCode.NONE });
+        };
+      });
+    await h.round(3, 1); // broker 3 copies offsets 0..2
+    assert.equal(h.proposals, []);
+    await h.round(3, 1); // reports log end 3 = HW: eligible
+    assert.equal(h.proposals.map((p) => p.isr), [[1, 2, 3]]);
+    assert.equal(leader.pendingIsr, [1, 2, 3]);
+    await leader.produce(batchOf('b', 2), 1, 1000);
+    await h.round(2, 1);
+    await h.round(2, 1);
+    assert.is(leader.log!.highWatermark, 3, 'the joining replica counts while its addition is pending');
+    await h.round(3, 1); // one more proposal while pending must not be sent
+    assert.is(h.proposals.length, 1);
+    commit();
+    await settle();
+    assert.equal(leader.isr, [1, 2, 3]);
+    assert.is(leader.pendingIsr, null);
+    await h.round(3, 1);
+    assert.is(leader.log!.highWatermark, 5);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a rejected proposal is dropped and the ISR stays', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    h.controller = async () => ({ errorCode: ErrorCode.FENCED_LEADER_EPOCH });
+    await h.replica(1).produce(batchOf('a', 1), 1, 1000);
+    h.clock.now += 5_000;
+    h.replica(1).maybeShrinkIsr();
+    await settle();
+    assert.is(h.proposals.length, 1);
+    assert.equal(h.replica(1).isr, [1, 2, 3]);
+    assert.is(h.replica(1).pendingIsr, null);
+  } finally {
+    await h.close();
+  }
+});
+
+test('fencing: stale and future epochs are refused per partition, others in the request still served', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 2));
+    await h.create(1, rf3(2, 0));
+    await h.replica(1, 0).produce(batchOf('a', 1), 1, 1000);
+    const server = h.services.get(1)!.replicationServer!;
+    const ask = async (parts: Array<{ partition: number; epoch: number }>) =>
+      decodeFetchResponse(
+        Buffer.from(
+          await server.handle(
+            encodeFetchRequest({
+              replicaId: 3, incarnation: 'x', maxWaitMs: 0, maxBytes: 1 << 20,
+              partitions: parts.map((p) => ({ topic: 't', partition: p.partition, topicId: TOPIC_ID, fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: p.epoch })),
+            }),
+          ),
+        ),
+      ).partitions;
+    const r = await ask([{ partition: 0, epoch: 1 }, { partition: 0, epoch: 3 }, { partition: 1, epoch: 0 }, { partition: 0, epoch: 2 }]);
+    assert.equal(r.map((p) => p.errorCode), [ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.NONE]);
+    assert.equal(recordsIn(r[3]!.records), [[0, 'a-0']]);
+    // A follower ignores an answer from a leader whose epoch is older than the one it follows.
+    const f = h.replica(3, 1);
+    assert.equal(await f.applyReplicaFetch(2, 0, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: Buffer.alloc(0) }), { kind: 'idle' });
+    h.assignAll(1, rf3(2, 1));
+    const stale = await f.applyReplicaFetch(2, 1, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: batchOf('z', 1) });
+    assert.is(stale, 'stale');
+    assert.is(f.log!.logEndOffset, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+test('one fetch request per leader carries every followed partition', async () => {
+  const h = harness([1, 2]);
+  try {
+    const a: Assignment = { leader: 1, leaderEpoch: 0, replicas: [1, 2], isr: [1, 2] };
+    for (let p = 0; p < 40; p++) await h.create(p, a);
+    for (let p = 0; p < 40; p += 3) await h.replica(1, p).produce(batchOf(`p${p}`, 1), 1, 1000);
+    await h.round(2, 1);
+    await h.round(2, 1);
+    assert.is(h.bus.requests.get('fetch.1'), 2);
+    for (let p = 0; p < 40; p++) {
+      const want = p % 3 === 0 ? 1 : 0;
+      assert.is(h.replica(2, p).log!.logEndOffset, want, `partition ${p}`);
+      assert.is(h.replica(1, p).log!.highWatermark, want);
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+test.run();

@@ -29,6 +29,9 @@ import { monotonicClock, type Clock } from '../src/metadata/clock.ts';
 import { subjectsFor } from '../src/transport/subjects.ts';
 import { HeartbeatPublisher } from '../src/controller/heartbeat-publisher.ts';
 import { requestControlledShutdown } from '../src/controller/controlled-shutdown.ts';
+import { ReplicationService, type ReplicationSettings } from '../src/replication/replication-service.ts';
+import { natsRequestReply } from '../src/replication/request-reply.ts';
+import { natsProposeIsr, type ProposeIsr } from '../src/replication/isr-proposal.ts';
 
 export interface BrokerDeps {
   logger: Logger;
@@ -36,6 +39,8 @@ export interface BrokerDeps {
   /** Monotonic time for leases, heartbeats and liveness (default performance.now()). */
   monotonicClock?: Clock;
   storage?: Storage;
+  /** Replication tuning (replica.lag.time.max.ms, fetch wait); proposeIsr replaces the controller client in tests. */
+  replication?: Partial<ReplicationSettings> & { proposeIsr?: ProposeIsr };
 }
 
 /** The running parts of a broker, filled in as it starts. */
@@ -50,6 +55,7 @@ interface Parts {
   lease?: ControllerLease;
   heartbeat?: HeartbeatPublisher;
   controller?: ControllerActor;
+  replication?: ReplicationService;
 }
 
 export class Broker {
@@ -60,6 +66,7 @@ export class Broker {
   private readonly logger: Logger;
   private readonly storage: Storage;
   private readonly monotonic: Clock;
+  private readonly replicationDeps: BrokerDeps['replication'];
   /** Set by crash(): the broker vanishes without telling the cluster anything. */
   private crashed = false;
   private reregistering = false;
@@ -72,6 +79,7 @@ export class Broker {
     this.logger = deps.logger.child({ broker: config.brokerId });
     this.storage = deps.storage ?? new NodeStorage();
     this.monotonic = deps.monotonicClock ?? monotonicClock;
+    this.replicationDeps = deps.replication;
     const machine = brokerMachine.provide({
       actors: {
         start: fromPromise(() => this.startParts()),
@@ -148,7 +156,16 @@ export class Broker {
     const metadata = await MetadataStore.open(kv, { onWarning: (msg, facts) => this.logger.warn(msg, facts) });
     this.parts.metadata = metadata;
     const clusterId = await metadata.ensureClusterId();
+    const { proposeIsr, ...replicationSettings } = this.replicationDeps ?? {};
+    const subjects = subjectsFor(config.metadataBucket);
+    const replication = new ReplicationService({
+      brokerId: config.brokerId, incarnation: this.incarnation, clock: this.clock, logger: this.logger.child({ part: 'replication' }),
+      transport: natsRequestReply(this.parts.nc, (err) => this.logger.error('replica fetch handler failed', { error: err as Error })),
+      subjectFor: (id) => subjects.replicaFetch(id), proposeIsr: proposeIsr ?? natsProposeIsr(this.parts.nc, subjects), settings: replicationSettings,
+    });
+    this.parts.replication = replication;
     const registry = new PartitionRegistry({
+      replication,
       brokerId: config.brokerId,
       dataDir: config.dataDir,
       storage: this.storage,
@@ -157,6 +174,7 @@ export class Broker {
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
     });
     this.parts.registry = registry;
+    replication.start(registry);
     const topics = new TopicAdmin({
       metadata,
       registry,
@@ -308,6 +326,7 @@ export class Broker {
     await step('controlled shutdown', () => this.controlledShutdown());
     await step('stopping the listener', () => this.parts.listener?.stop());
     this.parts.unsubscribe?.();
+    await step('stopping replication', () => this.parts.replication?.stop());
     await step('closing logs', () => this.parts.registry?.stopAll());
     this.parts.heartbeat?.stop();
     // A resigning controller deletes the lease so a standby takes over at once instead of after a TTL.

@@ -7,6 +7,8 @@ import type { RequestBodies, ResponseBodies } from '../protocol/generated/index.
 import { FrameSplitter } from '../server/frame-splitter.ts';
 
 export class ConnectionError extends Error {
+  /** A lost or refused connection is worth retrying (after a metadata refresh: the broker may be gone). */
+  readonly retriable = true;
   constructor(
     readonly code: 'CONNECT_FAILED' | 'CONNECTION_CLOSED' | 'REQUEST_TIMEOUT',
     message: string,

@@ -1,0 +1,210 @@
+// Kastor's admin client: topics (create, delete, list, describe with partitions, replicas, leaders, ISR and
+// configs), the cluster (brokers, controller, cluster id) and partition offsets (earliest, latest, for a
+// time). CreateTopics and DeleteTopics go to the controller, as Kafka requires; per-topic errors come back
+// as KafkaProtocolError with the topic named, never as a lost response.
+import { ApiKey } from '../protocol/generated/api-keys.ts';
+import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionMetadata } from './cluster.ts';
+import { KafkaClientError, KafkaProtocolError } from './errors.ts';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, lookupOffsets } from './offset-lookup.ts';
+
+export interface NewTopic {
+  topic: string;
+  /** Default: the broker's num.partitions (-1). */
+  numPartitions?: number;
+  /** Default: the broker's default.replication.factor (-1). */
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  isInternal: boolean;
+  partitions: PartitionMetadata[];
+  /** Present when describeTopics was asked for configs (the default). */
+  configs?: Record<string, { value: string | null; isDefault: boolean; readOnly: boolean; isSensitive: boolean }>;
+}
+
+export interface ClusterDescription {
+  clusterId: string | null;
+  controllerId: number;
+  brokers: BrokerInfo[];
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  earliest: bigint;
+  latest: bigint;
+}
+
+const CONFIG_RESOURCE_TOPIC = 2;
+
+export class Admin {
+  readonly cluster: Cluster;
+
+  constructor(clusterOptions: ClusterOptions) {
+    this.cluster = new Cluster(clusterOptions);
+  }
+
+  /** Connects and loads the broker list (optional: every call connects on first use). */
+  async connect(): Promise<void> {
+    await this.cluster.withRetry('connect', () => this.cluster.refreshMetadata([]));
+  }
+
+  /**
+   * Creates topics; resolves with the names created. A topic that exists already fails with
+   * TOPIC_ALREADY_EXISTS unless ifNotExists. Waits until every new partition has a leader (waitForLeaders).
+   */
+  async createTopics(topics: NewTopic[], opts: { timeoutMs?: number; ifNotExists?: boolean; waitForLeaders?: boolean; validateOnly?: boolean } = {}): Promise<string[]> {
+    const results = await this.toController('CreateTopics', async (nc) => {
+      const { body } = await this.cluster.send(nc, ApiKey.CreateTopics, (v) => ({
+        topics: topics.map((t) => ({
+          name: t.topic,
+          numPartitions: t.numPartitions ?? -1,
+          replicationFactor: t.replicationFactor ?? -1,
+          assignments: [],
+          configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        ...(v >= 1 ? { validateOnly: opts.validateOnly ?? false } : {}),
+      }));
+      return body.topics.map((t) => ({ name: t.name, errorCode: t.errorCode, message: t.errorMessage }));
+    });
+    const created: string[] = [];
+    for (const r of results) {
+      if (r.errorCode === 36 /* TOPIC_ALREADY_EXISTS */ && opts.ifNotExists) continue;
+      if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, { topic: r.name, message: r.message });
+      created.push(r.name);
+    }
+    if ((opts.waitForLeaders ?? true) && !opts.validateOnly && created.length > 0) await this.waitForLeaders(created, opts.timeoutMs ?? 30_000);
+    return created;
+  }
+
+  /** Deletes topics by name; an unknown topic fails with UNKNOWN_TOPIC_OR_PARTITION. */
+  async deleteTopics(topics: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+    const results = await this.toController('DeleteTopics', async (nc) => {
+      const { body } = await this.cluster.send(nc, ApiKey.DeleteTopics, (v) =>
+        v >= 6 ? { topics: topics.map((name) => ({ name, topicId: '00000000000000000000000000000000' })), timeoutMs: opts.timeoutMs ?? 30_000 } : { topicNames: topics, timeoutMs: opts.timeoutMs ?? 30_000 },
+      );
+      return body.responses.map((r) => ({ name: r.name ?? '', errorCode: r.errorCode, message: r.errorMessage }));
+    });
+    this.cluster.invalidate(topics);
+    for (const r of results) if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, { topic: r.name, message: r.message });
+  }
+
+  /** Topic names (internal topics left out unless asked for). */
+  async listTopics(opts: { includeInternal?: boolean } = {}): Promise<string[]> {
+    const body = await this.cluster.withRetry('Metadata', () => this.cluster.refreshMetadata(null));
+    return body.topics
+      .filter((t) => t.errorCode === 0 && t.name !== null && (opts.includeInternal || !t.isInternal))
+      .map((t) => t.name!)
+      .sort();
+  }
+
+  /** Partitions (leader, replicas, ISR, offline replicas) and, unless configs: false, each topic's configs. */
+  async describeTopics(topics: string[] | null = null, opts: { configs?: boolean } = {}): Promise<TopicDescription[]> {
+    const body = await this.cluster.withRetry('Metadata', () => this.cluster.refreshMetadata(topics));
+    const out: TopicDescription[] = [];
+    for (const t of body.topics) {
+      if (t.name === null) continue;
+      if (t.errorCode !== 0) throw new KafkaProtocolError(t.errorCode, { topic: t.name });
+      const meta = this.cluster.topics.get(t.name)!;
+      out.push({ name: meta.name, topicId: meta.topicId, isInternal: meta.isInternal, partitions: meta.partitions });
+    }
+    out.sort((a, b) => a.name.localeCompare(b.name));
+    if ((opts.configs ?? true) && out.length > 0) {
+      const configs = await this.describeConfigs(out.map((t) => t.name));
+      for (const t of out) t.configs = configs.get(t.name);
+    }
+    return out;
+  }
+
+  /** Topic configs through DescribeConfigs (any broker answers for topics). */
+  async describeConfigs(topics: string[]): Promise<Map<string, NonNullable<TopicDescription['configs']>>> {
+    const body = await this.cluster.withRetry('DescribeConfigs', async () => {
+      const nc = await this.cluster.anyConnection();
+      return (
+        await this.cluster.send(nc, ApiKey.DescribeConfigs, (v) => ({
+          resources: topics.map((name) => ({ resourceType: CONFIG_RESOURCE_TOPIC, resourceName: name, configurationKeys: null })),
+          ...(v >= 1 ? { includeSynonyms: false } : {}),
+          ...(v >= 3 ? { includeDocumentation: false } : {}),
+        }))
+      ).body;
+    });
+    const out = new Map<string, NonNullable<TopicDescription['configs']>>();
+    for (const r of body.results) {
+      if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, { topic: r.resourceName, message: r.errorMessage });
+      const configs: NonNullable<TopicDescription['configs']> = {};
+      for (const c of r.configs) configs[c.name] = { value: c.value, isDefault: c.isDefault ?? c.configSource === 5, readOnly: c.readOnly, isSensitive: c.isSensitive };
+      out.set(r.resourceName, configs);
+    }
+    return out;
+  }
+
+  /** Brokers, controller and cluster id (DescribeCluster, or Metadata where a broker lacks it). */
+  async describeCluster(): Promise<ClusterDescription> {
+    return this.cluster.withRetry('DescribeCluster', async () => {
+      const nc = await this.cluster.anyConnection();
+      if (!nc.versions.has(ApiKey.DescribeCluster)) {
+        await this.cluster.refreshMetadata([]);
+        return { clusterId: this.cluster.clusterId, controllerId: this.cluster.controllerId, brokers: [...this.cluster.brokers.values()].sort((a, b) => a.nodeId - b.nodeId) };
+      }
+      const { body } = await this.cluster.send(nc, ApiKey.DescribeCluster, () => ({ includeClusterAuthorizedOperations: false }));
+      if (body.errorCode !== 0) throw new KafkaProtocolError(body.errorCode, { message: body.errorMessage });
+      return {
+        clusterId: body.clusterId,
+        controllerId: body.controllerId,
+        brokers: body.brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack })).sort((a, b) => a.nodeId - b.nodeId),
+      };
+    });
+  }
+
+  /** Earliest and latest (high watermark) offset of every partition of a topic. */
+  async fetchOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const meta = await this.cluster.topic(topic, { refresh: true });
+    const parts = meta.partitions.map((p) => p.partition);
+    const [earliest, latest] = await Promise.all([
+      lookupOffsets(this.cluster, parts.map((partition) => ({ topic, partition, timestamp: EARLIEST_TIMESTAMP }))),
+      lookupOffsets(this.cluster, parts.map((partition) => ({ topic, partition, timestamp: LATEST_TIMESTAMP }))),
+    ]);
+    return parts.map((partition, i) => ({ partition, earliest: earliest[i]!.offset, latest: latest[i]!.offset }));
+  }
+
+  /** Per partition, the first offset whose timestamp is at or after `timestamp` (-1n: none yet). */
+  async offsetsForTimes(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: bigint; timestamp: bigint }>> {
+    const meta = await this.cluster.topic(topic, { refresh: true });
+    const answers = await lookupOffsets(this.cluster, meta.partitions.map((p) => ({ topic, partition: p.partition, timestamp: BigInt(timestamp) })));
+    return answers.map((a) => ({ partition: a.partition, offset: a.offset, timestamp: a.timestamp }));
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.close();
+  }
+
+  /** Runs a controller-only request at the current controller, following it when NOT_CONTROLLER. */
+  private async toController<T extends { errorCode: number }>(what: string, fn: (nc: Awaited<ReturnType<Cluster['nodeConnection']>>) => Promise<T[]>): Promise<T[]> {
+    return this.cluster.withRetry(what, async () => {
+      await this.cluster.refreshMetadata([]);
+      const controller = this.cluster.controllerId;
+      const nc = controller >= 0 && this.cluster.brokers.has(controller) ? await this.cluster.nodeConnection(controller) : await this.cluster.anyConnection();
+      const results = await fn(nc);
+      const notController = results.find((r) => r.errorCode === 41 /* NOT_CONTROLLER */);
+      if (notController) throw new KafkaProtocolError(41, { message: `${what} reached a broker that is not the controller` });
+      return results;
+    });
+  }
+
+  private async waitForLeaders(topics: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      await this.cluster.refreshMetadata(topics);
+      const ok = topics.every((t) => {
+        const m = this.cluster.topics.get(t);
+        return m && m.partitions.length > 0 && m.partitions.every((p) => p.leader >= 0);
+      });
+      if (ok) return;
+      if (Date.now() > deadline) throw new KafkaClientError('RETRIES_EXHAUSTED', `topics ${topics.join(', ')} have partitions without a leader after ${timeoutMs} ms`);
+      await this.cluster.backoff(Math.min(attempt, 3));
+    }
+  }
+}

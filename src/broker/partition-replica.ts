@@ -87,7 +87,7 @@ export class PartitionReplica {
         deleteLog: fromPromise(async () => this.closeLog(true)),
       },
       actions: {
-        startLeading: ({ context }) => this.onLeading(context.leaderEpoch),
+        startLeading: ({ context }) => this.onLeading(context.leaderEpoch, context.replicas),
         stopLeading: () => this.onStopLeading(),
         startFollowing: ({ context }) => opts.replication?.follow(this, context.leader, context.leaderEpoch),
         stopFollowing: () => opts.replication?.unfollow(this),
@@ -187,7 +187,8 @@ export class PartitionReplica {
     else await log.close();
   }
 
-  private onLeading(epoch: number): void {
+  // Entry actions run before the actor's snapshot is updated: use the context given, not this.role / this.isr.
+  private onLeading(epoch: number, replicas: number[]): void {
     const log = this.log;
     if (!log) return;
     // Kafka's leader-epoch cache: this epoch's records start at the current log end offset. Persisted now:
@@ -206,6 +207,7 @@ export class PartitionReplica {
       epochStartOffset: start,
       log,
       replicas: () => this.replicas,
+      initialReplicas: replicas,
       isr: () => this.isr,
       clock: this.opts.clock,
       logger: this.opts.logger,
@@ -213,7 +215,8 @@ export class PartitionReplica {
       replicaLagTimeMaxMs: this.opts.replication?.replicaLagTimeMaxMs ?? 10_000,
       onChange: () => this.advanceHighWatermark(),
     });
-    this.advanceHighWatermark();
+    // After the transition has committed (this.isr is the new epoch's ISR by then).
+    queueMicrotask(() => this.advanceHighWatermark());
   }
 
   private onStopLeading(): void {
@@ -307,7 +310,7 @@ export class PartitionReplica {
   advanceHighWatermark(): void {
     const log = this.log;
     const leading = this.leading;
-    if (!log || !leading || this.role !== 'leader') return;
+    if (!log || !leading) return;
     const hw = leading.highWatermarkCandidate();
     if (hw > log.highWatermark) {
       log.setHighWatermark(hw);

@@ -36,6 +36,8 @@ export interface LeaderReplicationOptions {
   log: PartitionLog;
   /** The committed assignment as the partition actor holds it now. */
   replicas: () => number[];
+  /** The replicas when leadership starts (the actor's snapshot may not show them yet). */
+  initialReplicas: number[];
   isr: () => number[];
   clock: () => number;
   logger: Logger;
@@ -66,7 +68,7 @@ export class LeaderReplication {
     // Kafka resets follower state on becoming leader with lastCaughtUpTime = now: the new leader gives every
     // follower a full lag period before judging it.
     const now = opts.clock();
-    for (const id of opts.replicas()) {
+    for (const id of opts.initialReplicas) {
       if (id === opts.brokerId) continue;
       this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation: '' });
     }

@@ -157,7 +157,7 @@ export class TestCluster {
     const s = this.sessionTimeoutMs;
     if (flags.has('session-timeout-ms')) args.push('--session-timeout-ms', String(s));
     if (flags.has('heartbeat-interval-ms')) args.push('--heartbeat-interval-ms', String(Math.max(50, Math.floor(s / 6))));
-    if (flags.has('controller-lease-ms')) args.push('--controller-lease-ms', String(s));
+    if (flags.has('controller-lease-ms')) args.push('--controller-lease-ms', String(Math.max(300, Math.round((s * 2) / 3))));
     const target = targetOf(this.natsUrl);
     const started = await Promise.allSettled(
       this.brokers.map(async (id) => {
@@ -223,6 +223,11 @@ export class TestCluster {
 
   addressOf(id: number): BrokerAddress {
     return { host: '127.0.0.1', port: this.member(id).process.port };
+  }
+
+  /** The NATS URL the broker was given: its own proxy in front of the cluster's nats-server. */
+  natsUrlOf(id: number): string {
+    return this.member(id).proxy.url;
   }
 
   /** What the harness did to the broker last. */

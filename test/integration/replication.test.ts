@@ -1,0 +1,207 @@
+// Replication with a real nats-server and three Broker instances in one process: an RF=3 topic produced
+// to with acks=all through KafkaJS ends byte-identical on all three logs up to the high watermark; an idle
+// cluster with many partitions costs a few fetch requests per second per broker pair; and with a follower
+// crashed, acks=all completes only once the leader has proposed it out of the ISR (replica.lag.time.max.ms
+// 1500 ms) and the controller committed the shrink.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { Broker } from '../../actors/broker-actor.ts';
+import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
+import { NatsServer } from '../../src/testing/nats-server.ts';
+import type { PartitionReplica } from '../../src/broker/partition-replica.ts';
+import type { ReplicationService } from '../../src/replication/replication-service.ts';
+import { createLogger } from '../../src/util/logger.ts';
+import { recordsIn } from '../helpers/log-fixtures.ts';
+
+const LAG_MS = 1500;
+let dir = '';
+let nats: NatsServer;
+let seq = 0;
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kastor-replication-'));
+  nats = await NatsServer.start({ dir: join(dir, 'nats') });
+});
+test.after(async () => {
+  await nats?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Cluster {
+  brokers: Map<number, Broker>;
+  kafka: Kafka;
+  close(): Promise<void>;
+}
+
+async function startCluster(): Promise<Cluster> {
+  const bucket = `repl-${process.pid}-${++seq}`;
+  const logger = createLogger({ level: process.env.KASTOR_TEST_VERBOSE ? 'debug' : 'error', sink: (l) => void (process.env.KASTOR_TEST_VERBOSE && console.error(l)) });
+  const brokers = new Map<number, Broker>();
+  const close = async () => {
+    await Promise.all([...brokers.values()].map((b) => b.crash().catch(() => {})));
+  };
+  try {
+    for (const id of [1, 2, 3]) {
+      const b = new Broker(
+        defaultBrokerConfig({
+          brokerId: id, port: 0, dataDir: join(dir, bucket, `broker-${id}`), natsServers: [nats.url], metadataBucket: bucket,
+          // Long enough that the controller never declares the crashed follower dead during a test: the ISR
+          // shrink measured here must be the leader's own proposal.
+          sessionTimeoutMs: 60_000, heartbeatIntervalMs: 500, controllerLeaseMs: 2_000,
+        }),
+        { logger, replication: { replicaLagTimeMaxMs: LAG_MS } },
+      );
+      brokers.set(id, b);
+      await b.start();
+    }
+    for (const b of brokers.values()) await b.services!.metadata.waitFor((s) => [1, 2, 3].every((id) => s.brokers[id] !== undefined), 5_000);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const kafka = new Kafka({
+    clientId: 'replication-test', logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 },
+    brokers: [...brokers.values()].map((b) => `127.0.0.1:${b.port}`),
+  });
+  return { brokers, kafka, close };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const replicaOn = (c: Cluster, broker: number, topic: string, partition = 0): PartitionReplica | undefined => c.brokers.get(broker)!.services!.registry.get(topic, partition);
+
+async function bytesBelow(r: PartitionReplica, upTo: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let offset = r.log!.logStartOffset;
+  while (offset < upTo) {
+    const got = await r.log!.read(offset, 1 << 20, upTo);
+    if (got.data.length === 0) break;
+    parts.push(got.data);
+    offset = got.nextOffset;
+  }
+  return Buffer.concat(parts);
+}
+
+async function createTopic(c: Cluster, topic: string, numPartitions: number): Promise<void> {
+  const admin = c.kafka.admin();
+  await admin.connect();
+  try {
+    assert.ok(await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 3 }], waitForLeaders: true }));
+  } finally {
+    await admin.disconnect();
+  }
+  for (let p = 0; p < numPartitions; p++) {
+    await until(`${topic}-${p} on every broker`, () => [1, 2, 3].every((b) => { const r = replicaOn(c, b, topic, p); return r && (r.role === 'leader' || r.role === 'follower'); }));
+  }
+}
+
+test('acks=all through KafkaJS: offsets acknowledged past the HW, all three logs byte-identical up to it', async () => {
+  const c = await startCluster();
+  try {
+    await createTopic(c, 'orders', 1);
+    const producer = c.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    let expected = 0;
+    try {
+      for (let round = 0; round < 4; round++) {
+        const messages = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `round-${round}-value-${i}`.repeat(3) }));
+        const [meta] = await producer.send({ topic: 'orders', acks: -1, timeout: 10_000, messages: messages.map((m) => ({ ...m, partition: 0 })) });
+        assert.is(meta!.errorCode, 0);
+        assert.is(Number(meta!.baseOffset), expected);
+        expected += messages.length;
+        const leaderId = c.brokers.get(1)!.services!.metadata.snapshot().topics['orders']!.partitions[0]!.leader;
+        // acks=all means the high watermark passed the batch when the ack left the leader.
+        assert.ok(replicaOn(c, leaderId, 'orders')!.log!.highWatermark >= expected, 'HW past the acknowledged batch');
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const replicas = [1, 2, 3].map((b) => replicaOn(c, b, 'orders')!);
+    assert.equal(replicas.map((r) => r.role).sort(), ['follower', 'follower', 'leader']);
+    // Followers learn the HW on their next fetch.
+    await until('every replica at the same end and HW', () => replicas.every((r) => r.log!.logEndOffset === expected && r.log!.highWatermark === expected));
+    const want = await bytesBelow(replicas[0]!, expected);
+    const records = recordsIn(want);
+    assert.is(records.length, expected);
+    assert.equal(records[expected - 1], [expected - 1, 'round-3-value-49'.repeat(3)]);
+    for (const r of replicas.slice(1)) assert.ok((await bytesBelow(r, expected)).equals(want), `broker ${r.opts.brokerId} is byte-identical`);
+    for (const r of replicas) assert.equal(r.log!.epochs.entries(), replicas[0]!.log!.epochs.entries());
+  } finally {
+    await c.close();
+  }
+});
+
+test('an idle cluster with 30 partitions costs a few fetch requests per second per broker pair', async () => {
+  const c = await startCluster();
+  try {
+    await createTopic(c, 'idle', 30);
+    const servers = [1, 2, 3].map((b) => (replicaOn(c, b, 'idle', 0)!.opts.replication as ReplicationService).replicationServer!);
+    const before = servers.reduce((n, s) => n + s.served, 0);
+    const t0 = Date.now();
+    await until('2 s of idle time', () => Date.now() - t0 >= 2_000, 5_000);
+    const perSecond = (servers.reduce((n, s) => n + s.served, 0) - before) / ((Date.now() - t0) / 1000);
+    // 6 broker pairs long-polling 500 ms: ~12/s. One request per partition would be 30 x 2 x 2 = 120/s.
+    assert.ok(perSecond <= 20, `${perSecond.toFixed(1)} fetch requests/s in the cluster`);
+    assert.ok(perSecond >= 4, `fetchers are long-polling (${perSecond.toFixed(1)}/s)`);
+    console.log(JSON.stringify({ idle_partitions: 30, broker_pairs: 6, fetch_requests_per_s: Number(perSecond.toFixed(1)) }));
+  } finally {
+    await c.close();
+  }
+});
+
+test('acks=all with a crashed follower completes only after the leader proposed it out of the ISR', async () => {
+  const c = await startCluster();
+  try {
+    await createTopic(c, 'lagging', 1);
+    const snap = c.brokers.get(1)!.services!.metadata.snapshot();
+    const p = snap.topics['lagging']!.partitions[0]!;
+    const leaderId = p.leader;
+    const victim = p.replicas.find((id) => id !== leaderId && id !== snap.controller?.brokerId)!;
+    const survivor = p.replicas.find((id) => id !== leaderId && id !== victim)!;
+    const leader = replicaOn(c, leaderId, 'lagging')!;
+    // The ISR as the leader's metadata watch delivers it, with the time it changed.
+    let shrunkAt = 0;
+    const unsubscribe = c.brokers.get(leaderId)!.services!.metadata.subscribe((s) => {
+      const isr = s.topics['lagging']?.partitions[0]?.isr ?? [];
+      if (!shrunkAt && !isr.includes(victim)) shrunkAt = Date.now();
+    });
+    const producer = c.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic: 'lagging', acks: -1, messages: [{ partition: 0, value: 'before' }] });
+      await c.brokers.get(victim)!.crash();
+      const t0 = Date.now();
+      const [meta] = await producer.send({ topic: 'lagging', acks: -1, timeout: 20_000, messages: [{ partition: 0, value: 'during' }] });
+      const ackedAt = Date.now();
+      assert.is(meta!.errorCode, 0);
+      assert.is(Number(meta!.baseOffset), 1);
+      assert.ok(shrunkAt > 0, 'the ISR shrank');
+      assert.ok(ackedAt >= shrunkAt, 'acknowledged only after the shrink was committed');
+      assert.ok(ackedAt - t0 >= LAG_MS - 600, `waited for replica.lag.time.max.ms (${ackedAt - t0} ms)`);
+      assert.equal([...leader.isr].sort(), [leaderId, survivor].sort());
+      assert.is(leader.log!.highWatermark, 2);
+      const s = replicaOn(c, survivor, 'lagging')!;
+      await until('the survivor at the HW', () => s.log!.highWatermark === 2);
+      assert.ok((await bytesBelow(s, 2)).equals(await bytesBelow(leader, 2)));
+    } finally {
+      unsubscribe();
+      await producer.disconnect();
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test.run();

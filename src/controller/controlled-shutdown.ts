@@ -6,6 +6,7 @@
 // The broker side waits a bounded time and proceeds anyway: a shutdown never hangs on a missing controller.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '../metadata/clock.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
 
 export interface ControlledShutdownRequest {
   brokerId: number;
@@ -36,7 +37,7 @@ export interface RequestControlledShutdownOptions {
 
 /**
  * Asks the controller and waits for its answer; retries while nobody answers (the lease may be changing
- * hands). Resolves with the response, or null when the deadline passed without one.
+ * hands, or answers NOT_CONTROLLER). Resolves with the response, or null when the deadline passed without one.
  */
 export async function requestControlledShutdown(opts: RequestControlledShutdownOptions): Promise<ControlledShutdownResponse | null> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -48,8 +49,8 @@ export async function requestControlledShutdown(opts: RequestControlledShutdownO
     try {
       const msg = await opts.nc.request(opts.subject, payload, { timeout: Math.max(1, Math.min(left, 5_000)) });
       const res = msg.json<ControlledShutdownResponse>();
-      if (res.errorCode === 0) return res;
-      // NOT_CONTROLLER from a holder that just lost the lease: ask again.
+      // NOT_CONTROLLER comes from a holder that just lost the lease: ask again. Anything else is final.
+      if (res.errorCode !== ErrorCode.NOT_CONTROLLER) return res;
     } catch {
       // no responders or a timeout: fall through to the pause below and ask again
     }

@@ -5,7 +5,7 @@
 //
 // Everything a broker touches is passed in or created here and released in `shutdown`, so several brokers
 // can run in one process. The actor's systemId is `broker-<id>`.
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { mkdirSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ulid } from 'ulid';
@@ -23,6 +23,9 @@ import type { BrokerServices } from '../src/broker/broker-services.ts';
 import { NodeStorage } from '../src/log/node-storage.ts';
 import type { Storage } from '../src/log/storage.ts';
 import type { Logger } from '../src/util/logger.ts';
+import { BrokerMetrics } from '../src/metrics/broker-metrics.ts';
+import { ActorDirectory } from '../src/inspect/actor-directory.ts';
+import { brokerActors } from '../src/inspect/broker-actors.ts';
 import { ControllerActor } from './controller-actor.ts';
 import { ControllerLease } from '../src/metadata/controller-lease.ts';
 import { monotonicClock, type Clock } from '../src/metadata/clock.ts';
@@ -41,6 +44,8 @@ export interface BrokerDeps {
   storage?: Storage;
   /** Replication tuning (replica.lag.time.max.ms, fetch wait); proposeIsr replaces the controller client in tests. */
   replication?: Partial<ReplicationSettings> & { proposeIsr?: ProposeIsr };
+  /** An inspection observer for the broker actor from its creation (`--inspect`: the Stately inspector). */
+  inspect?: Observer<InspectionEvent>;
 }
 
 /** The running parts of a broker, filled in as it starts. */
@@ -94,6 +99,7 @@ export class Broker {
     this.actor = createActor(machine, {
       systemId: `broker-${config.brokerId}`,
       input: { brokerId: config.brokerId, incarnation: this.incarnation },
+      inspect: deps.inspect,
     });
   }
 
@@ -128,6 +134,11 @@ export class Broker {
 
   get services(): BrokerServices | undefined {
     return this.parts.services;
+  }
+
+  /** The broker's NATS connection once started (the dashboard's status publisher uses it). */
+  get natsConnection(): NatsConnection | undefined {
+    return this.parts.nc;
   }
 
   /** This broker's controller actor (every broker runs one; at most one is active). */
@@ -193,6 +204,13 @@ export class Broker {
       topics,
       logger: this.logger,
       clock: this.clock,
+      metrics: new BrokerMetrics({
+        brokerId: config.brokerId,
+        snapshot: () => metadata.snapshot(),
+        replicas: () => registry.all(),
+        subscribe: (fn) => metadata.subscribe(fn),
+      }),
+      actors: new ActorDirectory(() => brokerActors({ brokerId: config.brokerId, actor: this.actor, controller: () => this.parts.controller?.actor, replicas: () => registry.all() })),
       controllerId: (s: ClusterSnapshot) => s.controller?.brokerId ?? Math.min(...Object.keys(s.brokers).map(Number), config.brokerId),
     };
     this.parts.services = services;

@@ -7,6 +7,8 @@ import type { ClusterSnapshot } from '../metadata/types.ts';
 import type { PartitionRegistry } from './partition-registry.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 import type { Logger } from '../util/logger.ts';
+import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import type { ActorDirectory } from '../inspect/actor-directory.ts';
 
 export interface BrokerServices {
   readonly config: BrokerConfig;
@@ -17,6 +19,10 @@ export interface BrokerServices {
   readonly topics: TopicAdmin;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** This broker's Prometheus metrics (its own registry); e.g. `metrics.groupRebalances.inc()`. */
+  readonly metrics: BrokerMetrics;
+  /** Live actors the dashboard can show; other parts add theirs with `actors.register(...)`. */
+  readonly actors: ActorDirectory;
   /** Kafka's controller id as clients see it: the active controller, else the lowest live broker. */
   controllerId(snapshot: ClusterSnapshot): number;
 }

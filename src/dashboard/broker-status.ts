@@ -1,0 +1,60 @@
+// What a broker tells dashboards about itself, once a second, on the NATS subject
+// `kastor.<bucket>.dashboard.status.<brokerId>`: its local replicas' offsets (log end offset and high
+// watermark are per replica, not in the cluster metadata), running throughput totals, consumer groups it
+// coordinates, and the address of its HTTP server (so a dashboard can reach its /api/actors).
+//
+// A small core-NATS publish per second per broker (a few hundred bytes per partition replica) is the price
+// of any broker's dashboard showing the whole cluster without knowing the other brokers' HTTP addresses.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Throughput } from '../metrics/broker-metrics.ts';
+import type { GroupSummary } from '../inspect/actor-directory.ts';
+
+export interface ReplicaStatus {
+  topic: string;
+  partition: number;
+  role: string;
+  leaderEpoch: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+}
+
+export interface BrokerStatus {
+  brokerId: number;
+  incarnation: string;
+  /** The broker's dashboard/metrics HTTP address (`host:port`), null without --http. */
+  http: string | null;
+  /** The broker's own clock when it sent this. */
+  at: number;
+  throughput: Throughput;
+  replicas: ReplicaStatus[];
+  groups: GroupSummary[];
+}
+
+export function statusSubject(bucket: string, brokerId: number | '*'): string {
+  return `kastor.${bucket.replace(/[^A-Za-z0-9_-]/g, '_')}.dashboard.status.${brokerId}`;
+}
+
+export interface StatusPublisherOptions {
+  nc: Pick<NatsConnection, 'publish'>;
+  bucket: string;
+  status: () => BrokerStatus;
+  intervalMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** Publishes the status now and every interval; returns the stop function. */
+export function startStatusPublisher(opts: StatusPublisherOptions): () => void {
+  const publish = () => {
+    try {
+      const s = opts.status();
+      opts.nc.publish(statusSubject(opts.bucket, s.brokerId), JSON.stringify(s));
+    } catch (err) {
+      opts.onError?.(err);
+    }
+  };
+  publish();
+  const timer = setInterval(publish, opts.intervalMs ?? 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,284 @@
+// The HTTP server of Kastor's dashboard: the page, its static files (mermaid from node_modules — nothing from
+// the internet), Prometheus `/metrics`, and the JSON and Server-Sent Events API the page uses.
+//
+//   GET /                                  the dashboard page
+//   GET /metrics                           this broker's Prometheus metrics (404 on a dashboard without a broker)
+//   GET /api/cluster                       brokers (up/down), controller, topics/partitions, groups, throughput
+//   GET /api/events                        SSE: `cluster` with the same view whenever it changes (≤ 4/s) and every second
+//   GET /api/partitions                    this broker's replicas: role, epoch, offsets
+//   GET /api/machines                      every machine in machines/ as Mermaid stateDiagram-v2 text
+//   GET /api/actors                        live actors of the cluster (this broker's, and the others' via their HTTP)
+//   GET /api/actors/:systemId/events       SSE: `snapshot`, `history`, then `transition` per event; observers
+//                                          are attached only while such a stream is open
+//
+// Actors of another broker are served by that broker: the request is forwarded to the HTTP address its
+// status names. Runs inside a broker (`kastor broker --http`) or on its own (`kastor dev`'s dashboard).
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createReadStream, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClusterSnapshot, BrokerInfo } from '../metadata/types.ts';
+import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import type { InspectionHub } from '../inspect/inspection-hub.ts';
+import { brokerOfActor } from '../inspect/actor-directory.ts';
+import type { Statechart } from '../inspect/statechart.ts';
+import type { Logger } from '../util/logger.ts';
+import type { ReplicaStatus } from './broker-status.ts';
+import type { StatusBoard } from './status-board.ts';
+import { buildClusterView, type ClusterView } from './cluster-view.ts';
+import { openSse, type SseStream } from './sse.ts';
+
+const staticDir = join(dirname(fileURLToPath(import.meta.url)), 'static');
+const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/statechart.js': { file: 'statechart.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+/** The broker this server runs in, when it runs in one. */
+export interface LocalBroker {
+  brokerId: number;
+  metrics: BrokerMetrics;
+  hub: InspectionHub;
+  replicas(): ReplicaStatus[];
+}
+
+export interface DashboardServerOptions {
+  host: string;
+  port: number;
+  metadata: { snapshot(): ClusterSnapshot; subscribe(fn: (next: ClusterSnapshot, prev: ClusterSnapshot) => void): () => void };
+  board: StatusBoard;
+  machines: Statechart[];
+  local?: LocalBroker;
+  logger: Logger;
+  clock?: () => number;
+}
+
+export class DashboardServer {
+  private server: Server | null = null;
+  private readonly streams = new Set<SseStream>();
+  private readonly clusterStreams = new Set<SseStream>();
+  private readonly known = new Map<number, BrokerInfo | null>();
+  private readonly unsubscribes: Array<() => void> = [];
+  private tick: NodeJS.Timeout | null = null;
+  private pending: NodeJS.Timeout | null = null;
+  private readonly clock: () => number;
+
+  constructor(private readonly opts: DashboardServerOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Listens; resolves with the bound address (port 0 picks a free port). */
+  async start(): Promise<{ host: string; port: number }> {
+    this.remember(this.opts.metadata.snapshot());
+    this.unsubscribes.push(
+      this.opts.metadata.subscribe((next) => {
+        this.remember(next);
+        this.scheduleClusterPush();
+      }),
+      this.opts.board.onChange(() => this.scheduleClusterPush()),
+    );
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        this.opts.logger.error('dashboard request failed', { url: req.url, error: err as Error });
+        if (!res.headersSent) send(res, 500, 'text/plain', `error: ${(err as Error).message}\n`);
+        else res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    return this.address;
+  }
+
+  get address(): { host: string; port: number } {
+    const a = this.server?.address();
+    if (!a || typeof a === 'string') return { host: this.opts.host, port: this.opts.port };
+    return { host: this.opts.host, port: a.port };
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribes.splice(0)) u();
+    if (this.tick) clearInterval(this.tick);
+    if (this.pending) clearTimeout(this.pending);
+    this.tick = this.pending = null;
+    for (const s of [...this.streams]) s.end();
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** The cluster as the page shows it. */
+  clusterView(): ClusterView {
+    return buildClusterView({ snapshot: this.opts.metadata.snapshot(), statuses: this.opts.board.all(), known: this.known, now: this.clock() });
+  }
+
+  private remember(s: ClusterSnapshot): void {
+    for (const [id, info] of Object.entries(s.brokers)) this.known.set(Number(id), info);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://dashboard');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'only GET\n');
+    const file = STATIC[path];
+    if (file) return send(res, 200, file.type, readFileSync(join(staticDir, file.file)));
+    if (path === '/vendor/mermaid.min.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
+      createReadStream(mermaidPath).pipe(res);
+      return;
+    }
+    if (path === '/metrics') {
+      if (!this.opts.local) return send(res, 404, 'text/plain', 'this dashboard runs without a broker: scrape each broker\n');
+      const m = await this.opts.local.metrics.exposition();
+      return send(res, 200, m.contentType, m.body);
+    }
+    if (path === '/api/cluster') return json(res, this.clusterView());
+    if (path === '/api/events') return this.clusterEvents(req, res);
+    if (path === '/api/partitions') {
+      if (!this.opts.local) return json(res, { error: 'no broker here' }, 404);
+      return json(res, { brokerId: this.opts.local.brokerId, replicas: this.opts.local.replicas() });
+    }
+    if (path === '/api/machines') return json(res, this.opts.machines);
+    if (path === '/api/actors') return json(res, await this.actors(url.searchParams.get('scope') === 'local'));
+    const m = /^\/api\/actors\/([^/]+)(\/events)?$/.exec(path);
+    if (m) {
+      const systemId = decodeURIComponent(m[1]!);
+      return m[2] ? this.actorEvents(systemId, req, res) : this.actor(systemId, res);
+    }
+    send(res, 404, 'text/plain', 'not found\n');
+  }
+
+  private clusterEvents(req: IncomingMessage, res: ServerResponse): void {
+    const stream = openSse(req, res);
+    this.track(stream);
+    this.clusterStreams.add(stream);
+    stream.onClose(() => {
+      this.clusterStreams.delete(stream);
+      if (this.clusterStreams.size === 0 && this.tick) {
+        clearInterval(this.tick);
+        this.tick = null;
+      }
+    });
+    stream.send('cluster', this.clusterView());
+    // Every second as well as on change: broker status ages and rates move without a metadata change.
+    this.tick ??= setInterval(() => this.pushCluster(), 1000);
+  }
+
+  private scheduleClusterPush(): void {
+    if (this.clusterStreams.size === 0 || this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = null;
+      this.pushCluster();
+    }, 250);
+  }
+
+  private pushCluster(): void {
+    if (this.clusterStreams.size === 0) return;
+    const view = this.clusterView();
+    for (const s of this.clusterStreams) s.send('cluster', view);
+  }
+
+  private async actors(localOnly: boolean): Promise<Array<Record<string, unknown>>> {
+    const out: Array<Record<string, unknown>> = [];
+    const local = this.opts.local;
+    if (local) for (const a of local.hub.list()) out.push({ broker: local.brokerId, ...a });
+    if (localOnly) return out;
+    const view = this.clusterView();
+    const remote = view.brokers.filter((b) => b.state === 'up' && b.http && b.id !== local?.brokerId);
+    const lists = await Promise.all(remote.map((b) => getJson(`http://${b.http}/api/actors?scope=local`, 2000).catch(() => [])));
+    for (const list of lists) out.push(...(list as Array<Record<string, unknown>>));
+    return out;
+  }
+
+  private async actor(systemId: string, res: ServerResponse): Promise<void> {
+    const list = await this.actors(false);
+    const found = list.find((a) => a.systemId === systemId);
+    if (!found) return json(res, { error: `no live actor ${systemId}` }, 404);
+    json(res, found);
+  }
+
+  private actorEvents(systemId: string, req: IncomingMessage, res: ServerResponse): void {
+    const broker = brokerOfActor(systemId);
+    const local = this.opts.local;
+    if (local && (broker === null || broker === local.brokerId)) {
+      const live = local.hub.get(systemId);
+      if (!live) return json(res, { error: `no live actor ${systemId} on broker ${local.brokerId}` }, 404);
+      const stream = openSse(req, res);
+      this.track(stream);
+      const unwatch = local.hub.watch(systemId, (record, summary) => stream.send('transition', { record, summary: { broker: local.brokerId, ...summary } }));
+      stream.onClose(unwatch);
+      const summary = local.hub.list().find((a) => a.systemId === systemId);
+      stream.send('snapshot', { broker: local.brokerId, ...summary });
+      stream.send('history', local.hub.recentEvents(systemId));
+      return;
+    }
+    const http = broker === null ? null : this.opts.board.get(broker)?.status.http;
+    if (!http) return json(res, { error: `broker ${broker} has no dashboard address (started without --http?)` }, 404);
+    this.forward(`http://${http}/api/actors/${encodeURIComponent(systemId)}/events`, req, res);
+  }
+
+  /** Relays another broker's SSE stream; closing either side closes the other. */
+  private forward(target: string, req: IncomingMessage, res: ServerResponse): void {
+    const upstream = httpRequest(target, { headers: { accept: 'text/event-stream' } }, (up) => {
+      res.writeHead(up.statusCode ?? 502, { 'content-type': up.headers['content-type'] ?? 'text/plain', 'cache-control': 'no-cache' });
+      up.pipe(res);
+    });
+    upstream.on('error', (err) => {
+      if (!res.headersSent) send(res, 502, 'text/plain', `could not reach ${target}: ${err.message}\n`);
+      else res.end();
+    });
+    upstream.end();
+    const stream = { end: () => upstream.destroy(), closed: false } as unknown as SseStream;
+    this.streams.add(stream);
+    req.on('close', () => {
+      upstream.destroy();
+      this.streams.delete(stream);
+    });
+  }
+
+  private track(stream: SseStream): void {
+    this.streams.add(stream);
+    stream.onClose(() => this.streams.delete(stream));
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' });
+  res.end(body);
+}
+
+function json(res: ServerResponse, value: unknown, status = 200): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}

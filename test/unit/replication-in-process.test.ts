@@ -31,7 +31,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function harness(brokers = [1, 2, 3], lagMs = 1500): Harness {
+function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1): Harness {
   const bus = new MemoryBus();
   const clock = { now: 1_000 };
   const storage = new Map<number, MemoryStorage>();
@@ -51,7 +51,7 @@ function harness(brokers = [1, 2, 3], lagMs = 1500): Harness {
         if (!a.replicas.includes(b)) continue;
         const r = new PartitionReplica({
           topic: 't', topicId: TOPIC_ID, partition, brokerId: b, assignment: a, dataDir: `/b${b}`, storage: storage.get(b)!,
-          logConfig: {}, maxMessageBytes: 1 << 20, minInsyncReplicas: 1, clock: () => clock.now, logger: silentLogger,
+          logConfig: {}, maxMessageBytes: 1 << 20, minInsyncReplicas, clock: () => clock.now, logger: silentLogger,
           replication: h.services.get(b)!,
         });
         h.replicas.get(b)!.set(`t-${partition}`, r);
@@ -326,6 +326,26 @@ test('fencing: stale and future epochs are refused per partition, others in the 
     const stale = await f.applyReplicaFetch(2, 1, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: batchOf('z', 1) });
     assert.is(stale, 'stale');
     assert.is(f.log!.logEndOffset, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+test('acks=all answers NOT_ENOUGH_REPLICAS below min.insync.replicas, times out, and fails on leadership loss', async () => {
+  const h = harness([1, 2, 3], 1500, 2);
+  try {
+    await h.create(0, rf3(1, 0, [1]));
+    const leader = h.replica(1);
+    const codeOf = (p: Promise<unknown>) => p.then(() => ErrorCode.NONE, (e: { errorCode?: number }) => e.errorCode ?? -2);
+    assert.is(await codeOf(leader.produce(batchOf('a', 1), -1, 5_000)), ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.is(leader.log!.logEndOffset, 0, 'refused before the append');
+    h.assignAll(0, rf3(1, 0, [1, 2]));
+    assert.is(await codeOf(leader.produce(batchOf('b', 1), -1, 30)), ErrorCode.REQUEST_TIMED_OUT);
+    const pending = codeOf(leader.produce(batchOf('c', 1), -1, 60_000));
+    await until(() => leader.log!.logEndOffset === 2, 'the append');
+    h.assignAll(0, rf3(2, 1, [2, 3]));
+    assert.is(await pending, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.is(await codeOf(leader.produce(batchOf('d', 1), -1, 5_000)), ErrorCode.NOT_LEADER_OR_FOLLOWER);
   } finally {
     await h.close();
   }

@@ -69,8 +69,16 @@ export function createRequestRouter(svc: BrokerServices): RequestHandler {
     } catch (err) {
       throw new CloseConnection(`malformed ${name} v${head.apiVersion} request: ${(err as Error).message}`, { ...head });
     }
-    const body = await handler(svc, request.body, { apiVersion: head.apiVersion, clientId: request.header.clientId, conn });
-    if (body === null) return null;
-    return encodeResponse(head.apiKey, head.apiVersion, head.correlationId, body as object);
+    // Rate and latency per API (Kafka's RequestsPerSec and TotalTimeMs), one timer per request.
+    const done = svc.metrics.startRequest(name);
+    let failed = true;
+    try {
+      const body = await handler(svc, request.body, { apiVersion: head.apiVersion, clientId: request.header.clientId, conn });
+      failed = false;
+      if (body === null) return null;
+      return encodeResponse(head.apiKey, head.apiVersion, head.correlationId, body as object);
+    } finally {
+      done(failed);
+    }
   };
 }

@@ -10,6 +10,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { errorCodeOf, KafkaError } from '../kafka-error.ts';
 import { localReplica } from './local-replica.ts';
+import { countRecords } from '../../metrics/batch-counts.ts';
 import type { ConnectionInfo } from '../../server/kafka-listener.ts';
 
 const ZERO_UUID = '0'.repeat(32);
@@ -118,6 +119,10 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
     outcome = await readOnce(svc, targets, maxBytes);
   }
 
+  for (const [k, r] of outcome.results.entries()) {
+    const topic = targets[k]!.topic;
+    if (topic !== null && r.records && r.records.length > 0) svc.metrics.fetched(topic, r.records.length, countRecords(r.records));
+  }
   let i = 0;
   const responses = groups.map((g) => ({ topic: g.topic, topicId: g.topicId, partitions: outcome.results.slice(i, (i += g.count)) }));
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] } as FetchResponse;

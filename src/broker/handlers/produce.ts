@@ -8,6 +8,7 @@ import type { BrokerServices } from '../broker-services.ts';
 import { KafkaError, errorCodeOf } from '../kafka-error.ts';
 import { CloseConnection } from '../../server/kafka-listener.ts';
 import { localReplica } from './local-replica.ts';
+import { countRecords } from '../../metrics/batch-counts.ts';
 
 const MIN_RECORD_BATCH_VERSION = 3;
 
@@ -31,6 +32,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
             const replica = localReplica(svc, topic.name, p.index);
             if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
             const r = await replica.produce(p.records, acks, req.timeoutMs);
+            svc.metrics.produced(topic.name, p.records.length, countRecords(p.records));
             baseOffset = r.baseOffset;
             logStartOffset = r.logStartOffset;
           } catch (err) {

@@ -3,10 +3,18 @@
 import { UsageError } from './args.ts';
 import { brokerCommand } from './broker-command.ts';
 import { devCommand } from './dev-command.ts';
+import { topicCommand } from './topic-command.ts';
+import { produceCommand } from './produce-command.ts';
+import { consumeCommand } from './consume-command.ts';
+import { clusterCommand } from './cluster-command.ts';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   broker: { summary: 'run one broker (joins the cluster its NATS holds)', run: brokerCommand },
   dev: { summary: 'start a local nats-server and brokers for development', run: devCommand },
+  topic: { summary: 'create, list, describe and delete topics', run: topicCommand },
+  produce: { summary: 'send lines from stdin or a file as records', run: produceCommand },
+  consume: { summary: 'print records of a topic', run: consumeCommand },
+  cluster: { summary: 'cluster status: brokers, controller, under-replicated and offline partitions', run: clusterCommand },
 };
 
 function usage(): string {

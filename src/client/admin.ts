@@ -38,6 +38,8 @@ export interface PartitionOffsets {
 }
 
 const CONFIG_RESOURCE_TOPIC = 2;
+/** DescribeConfigs v1+ configSource DEFAULT_CONFIG (v0 had an isDefault flag instead). */
+const CONFIG_SOURCE_DEFAULT = 5;
 
 export class Admin {
   readonly cluster: Cluster;
@@ -121,21 +123,19 @@ export class Admin {
 
   /** Topic configs through DescribeConfigs (any broker answers for topics). */
   async describeConfigs(topics: string[]): Promise<Map<string, NonNullable<TopicDescription['configs']>>> {
-    const body = await this.cluster.withRetry('DescribeConfigs', async () => {
+    const { version, body } = await this.cluster.withRetry('DescribeConfigs', async () => {
       const nc = await this.cluster.anyConnection();
-      return (
-        await this.cluster.send(nc, ApiKey.DescribeConfigs, (v) => ({
-          resources: topics.map((name) => ({ resourceType: CONFIG_RESOURCE_TOPIC, resourceName: name, configurationKeys: null })),
-          ...(v >= 1 ? { includeSynonyms: false } : {}),
-          ...(v >= 3 ? { includeDocumentation: false } : {}),
-        }))
-      ).body;
+      return this.cluster.send(nc, ApiKey.DescribeConfigs, (v) => ({
+        resources: topics.map((name) => ({ resourceType: CONFIG_RESOURCE_TOPIC, resourceName: name, configurationKeys: null })),
+        ...(v >= 1 ? { includeSynonyms: false } : {}),
+        ...(v >= 3 ? { includeDocumentation: false } : {}),
+      }));
     });
     const out = new Map<string, NonNullable<TopicDescription['configs']>>();
     for (const r of body.results) {
       if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, { topic: r.resourceName, message: r.errorMessage });
       const configs: NonNullable<TopicDescription['configs']> = {};
-      for (const c of r.configs) configs[c.name] = { value: c.value, isDefault: c.isDefault ?? c.configSource === 5, readOnly: c.readOnly, isSensitive: c.isSensitive };
+      for (const c of r.configs) configs[c.name] = { value: c.value, isDefault: version >= 1 ? c.configSource === CONFIG_SOURCE_DEFAULT : (c.isDefault ?? false), readOnly: c.readOnly, isSensitive: c.isSensitive };
       out.set(r.resourceName, configs);
     }
     return out;

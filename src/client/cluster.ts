@@ -90,7 +90,7 @@ interface NodeConnection {
   versions: Map<number, [number, number]>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Cluster {
   readonly brokers = new Map<number, BrokerInfo>();

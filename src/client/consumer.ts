@@ -276,7 +276,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     }
     if (refresh) this.refreshLeaders();
     for (const [leader, list] of byLeader) this.fetchFrom(leader, list);
-    if (wakeAt < Infinity) setTimeout(() => this.wake(), wakeAt - now).unref?.();
+    if (wakeAt < Infinity) setTimeout(() => this.wake(), wakeAt - now);
   }
 
   private refreshing = false;

@@ -5,6 +5,8 @@ import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from 
 import { Broker } from '../../actors/broker-actor.ts';
 import { defaultBrokerConfig } from '../broker/broker-config.ts';
 import { createLogger } from '../util/logger.ts';
+import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
+import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
 
 export const BROKER_FLAGS = {
   id: { type: 'number', description: 'broker id, a unique non-negative integer', required: true, value: 'N' },
@@ -21,6 +23,8 @@ export const BROKER_FLAGS = {
   'heartbeat-interval-ms': { type: 'number', description: 'how often the broker sends a heartbeat to the controller', default: 500, value: 'MS' },
   'controller-lease-ms': { type: 'number', description: 'TTL of the controller lease (renewed every TTL/4)', default: 2000, value: 'MS' },
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
+  http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },
+  inspect: { type: 'string', description: 'send actor inspection events to a Stately inspector (bare --inspect: ws://localhost:8080)', value: '[URL]' },
 } satisfies FlagSpecs;
 
 export async function brokerCommand(argv: string[]): Promise<number> {
@@ -28,7 +32,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     console.log(helpText('broker', 'run one Kastor broker', BROKER_FLAGS));
     return 0;
   }
-  const f = parseFlags('broker', BROKER_FLAGS, argv);
+  const f = parseFlags('broker', BROKER_FLAGS, normalizeInspectFlag(argv));
   if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" (see: kastor broker --help)`);
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
@@ -39,7 +43,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
   const listen = parseHostPort('listen', f.listen);
   const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
+  const http = f.http ? parseHostPort('http', f.http) : undefined;
+  if (f.inspect !== undefined && !/^wss?:\/\/./.test(f.inspect)) throw new UsageError(`--inspect must be a ws:// or wss:// URL, got "${f.inspect}"`);
   const logger = createLogger({ level: f['log-level'] as 'info' });
+  const inspector = f.inspect ? createStatelyInspector(f.inspect, (err) => logger.debug('inspector send failed', { error: err as Error })) : undefined;
   const config = defaultBrokerConfig({
     brokerId: f.id,
     host: listen.host,
@@ -57,7 +64,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     heartbeatIntervalMs: f['heartbeat-interval-ms'],
     controllerLeaseMs: f['controller-lease-ms'],
   });
-  const broker = new Broker(config, { logger });
+  const broker = new Broker(config, { logger, inspect: inspector?.inspect });
+  let observability: BrokerObservability | null = null;
   let stopping: Promise<void> | null = null;
   const onSignal = (signal: string) => {
     if (stopping) {
@@ -65,7 +73,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     logger.info('shutting down', { signal });
-    stopping = broker.stop();
+    stopping = (observability?.stop() ?? Promise.resolve()).catch(() => {}).then(() => broker.stop());
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
@@ -76,8 +84,16 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     await broker.stop();
     return 1;
   }
+  try {
+    observability = await startBrokerObservability(broker, { http, inspector, logger });
+  } catch (err) {
+    logger.error('the dashboard could not start', { http: f.http, error: err as Error });
+    await broker.stop();
+    return 1;
+  }
+  const httpAddress = observability.http ? `${observability.http.host}:${observability.http.port}` : undefined;
   // "listening" on stdout tells scripts and tests the broker serves clients.
-  console.log(JSON.stringify({ event: 'listening', brokerId: config.brokerId, host: config.advertisedHost, port: broker.port }));
+  console.log(JSON.stringify({ event: 'listening', brokerId: config.brokerId, host: config.advertisedHost, port: broker.port, http: httpAddress }));
   await new Promise<void>((resolve) => broker.actor.subscribe({ complete: () => resolve() }));
   if (stopping) await stopping;
   return broker.actor.getSnapshot().context.error ? 1 : 0;

@@ -1,0 +1,175 @@
+// The dashboard page: the cluster view from /api/events (Server-Sent Events, no reloading), the actor list
+// from /api/actors, and one actor's statechart and events from /api/actors/:systemId/events while it is open.
+import { drawStatechart } from '/statechart.js';
+
+const $ = (sel) => document.querySelector(sel);
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const fmt = (n) => (n === null || n === undefined ? '—' : n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : Math.round(n).toLocaleString());
+const age = (ms) => (ms === null ? 'never' : ms < 1500 ? 'live' : `${(ms / 1000).toFixed(0)} s ago`);
+
+const state = { cluster: null, actors: [], machines: new Map(), selected: null, actorStream: null, summary: null, history: [] };
+const samples = [];
+
+function renderCluster(v) {
+  state.cluster = v;
+  const t = v.totals;
+  $('#summary').innerHTML =
+    `cluster <b>${esc(v.clusterId || '—')}</b> · controller <b>${v.controller ?? 'none'}</b> · ` +
+    `${t.brokersUp} up / ${t.brokersDown} down · ${t.partitions} partitions · ` +
+    `<span class="${t.underReplicated ? 'warn' : ''}">${t.underReplicated} under-replicated</span> · ${t.offline} offline`;
+
+  $('#brokers tbody').innerHTML = v.brokers
+    .map(
+      (b) => `<tr data-broker="${b.id}" data-state="${b.state}" class="${b.state}">
+      <td><b>${b.id}</b>${b.controller ? '<span class="badge ctrl">controller</span>' : ''}</td>
+      <td><span class="badge ${b.state}">${b.state}</span></td>
+      <td>${b.host ? esc(`${b.host}:${b.port}`) : '—'}</td>
+      <td class="num">${b.leaderOf}</td><td class="num">${b.replicas}</td>
+      <td class="num">${fmt(b.rates.recordsInPerSec)}</td><td class="num">${fmt(b.rates.recordsOutPerSec)}</td><td class="num">${fmt(b.rates.bytesInPerSec)}</td>
+      <td>${age(b.statusAgeMs)}</td>
+      <td>${b.http ? `<a href="http://${esc(b.http)}/" target="_blank">${esc(b.http)}</a> · <a href="http://${esc(b.http)}/metrics" target="_blank">metrics</a>` : '—'}</td></tr>`,
+    )
+    .join('');
+
+  const rows = [];
+  for (const topic of v.topics) {
+    for (const p of topic.partitions) {
+      const cls = p.offline ? 'offline' : p.underReplicated ? 'urp' : '';
+      const replicas = p.replicas.map((r) => (p.isr.includes(r) ? `${r}` : `<span class="out-of-isr" title="out of sync">${r}</span>`)).join(', ');
+      const leos = Object.entries(p.replicaLogEndOffsets).map(([b, o]) => `${b}:${fmt(o)}`).join(' ');
+      rows.push(`<tr data-partition="${esc(topic.name)}-${p.partition}" data-leader="${p.leader}" data-urp="${p.underReplicated}" data-offline="${p.offline}" class="${cls}">
+        <td>${esc(topic.name)}</td><td class="num">${p.partition}</td>
+        <td class="leader-id">${p.leader < 0 ? 'none' : p.leader}</td><td class="num">${p.leaderEpoch}</td>
+        <td>${replicas}</td><td>${p.isr.join(', ')}</td>
+        <td class="num">${fmt(p.logEndOffset)}</td><td class="num">${fmt(p.highWatermark)}</td><td>${esc(leos)}</td></tr>`);
+    }
+  }
+  $('#partitions tbody').innerHTML = rows.join('') || '<tr><td colspan="9" class="empty">no topics yet</td></tr>';
+
+  $('#groups tbody').innerHTML =
+    v.groups
+      .map((g) => `<tr data-group="${esc(g.groupId)}"><td>${esc(g.groupId)}</td><td>${g.coordinator}</td><td>${esc(g.state)}</td><td class="num">${g.generation}</td><td class="num">${g.members}</td><td class="num">${fmt(g.lag)}</td></tr>`)
+      .join('') || '<tr><td colspan="6" class="empty">no consumer groups reported</td></tr>';
+
+  samples.push({ at: v.generatedAt, inR: t.recordsInPerSec, outR: t.recordsOutPerSec });
+  while (samples.length > 120) samples.shift();
+  drawSpark();
+  $('#rates').innerHTML =
+    `<span class="in">in <b>${fmt(t.recordsInPerSec)}</b> rec/s</span><span class="outc">out <b>${fmt(t.recordsOutPerSec)}</b> rec/s</span>` +
+    `<span class="in">${fmt(t.bytesInPerSec)} B/s</span><span class="outc">${fmt(t.bytesOutPerSec)} B/s</span>`;
+}
+
+function drawSpark() {
+  const max = Math.max(1, ...samples.map((s) => Math.max(s.inR, s.outR)));
+  const line = (key) => samples.map((s, i) => `${(i / 119) * 240},${48 - (s[key] / max) * 46}`).join(' ');
+  $('#spark').innerHTML = `<polyline points="${line('inR')}" stroke="#2459c7"/><polyline points="${line('outR')}" stroke="#8b3fc1"/>`;
+}
+
+function connectCluster() {
+  const es = new EventSource('/api/events');
+  es.addEventListener('cluster', (e) => {
+    $('#live').dataset.live = 'true';
+    $('#live').textContent = '● live';
+    renderCluster(JSON.parse(e.data));
+  });
+  es.onerror = () => {
+    $('#live').dataset.live = 'false';
+    $('#live').textContent = '● reconnecting';
+  };
+}
+
+async function loadActors() {
+  try {
+    state.actors = await (await fetch('/api/actors')).json();
+  } catch {
+    return;
+  }
+  renderActorList();
+}
+
+function renderActorList() {
+  const filter = $('#actor-filter').value.trim().toLowerCase();
+  $('#actor-list').innerHTML = state.actors
+    .filter((a) => !filter || a.systemId.toLowerCase().includes(filter))
+    .sort((a, b) => a.systemId.localeCompare(b.systemId))
+    .map((a) => `<li data-actor="${esc(a.systemId)}" class="${a.systemId === state.selected ? 'selected' : ''}"><span>${esc(a.systemId)}</span><span class="st">${esc(stateText(a.state))}</span></li>`)
+    .join('');
+}
+
+function stateText(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  return Object.entries(value).map(([k, v]) => `${k}.${stateText(v)}`).join(', ');
+}
+
+async function selectActor(systemId) {
+  if (state.actorStream) state.actorStream.close();
+  state.actorStream = null;
+  state.selected = systemId;
+  state.history = [];
+  renderActorList();
+  if (!systemId) return;
+  if (location.hash !== `#actor=${encodeURIComponent(systemId)}`) history.replaceState(null, '', `#actor=${encodeURIComponent(systemId)}`);
+  $('#actor-title').textContent = systemId;
+  $('#actor-state').textContent = 'connecting…';
+  $('#statechart').innerHTML = '';
+  $('#actor-events').innerHTML = '';
+  const es = new EventSource(`/api/actors/${encodeURIComponent(systemId)}/events`);
+  state.actorStream = es;
+  es.addEventListener('snapshot', (e) => showSummary(JSON.parse(e.data)));
+  es.addEventListener('history', (e) => {
+    state.history = JSON.parse(e.data);
+    renderEvents();
+  });
+  es.addEventListener('transition', (e) => {
+    const { record, summary } = JSON.parse(e.data);
+    state.history.push(record);
+    if (state.history.length > 50) state.history.shift();
+    renderEvents();
+    showSummary(summary);
+  });
+  es.onerror = () => {
+    $('#actor-state').textContent = 'actor not reachable (it may have stopped); retrying…';
+  };
+}
+
+let drawing = Promise.resolve();
+function showSummary(summary) {
+  if (!summary || summary.systemId !== state.selected) return;
+  state.summary = summary;
+  $('#actor-state').innerHTML = `state <b data-testid="actor-state">${esc(stateText(summary.state))}</b> · status ${esc(summary.status)} · machine ${esc(summary.machineId ?? '—')}`;
+  $('#actor-state').dataset.state = stateText(summary.state);
+  const chart = state.machines.get(summary.machineId);
+  if (!chart) {
+    $('#statechart').innerHTML = '<div class="empty">no diagram for this actor</div>';
+    return;
+  }
+  drawing = drawing.then(() => drawStatechart($('#statechart'), chart, summary.active)).catch((err) => {
+    $('#statechart').textContent = `could not draw: ${err.message}`;
+  });
+}
+
+function renderEvents() {
+  $('#actor-events').innerHTML = state.history
+    .slice()
+    .reverse()
+    .map((r) => `<li><span class="time">${new Date(r.at).toLocaleTimeString()}</span> <span class="ev">${esc(r.event)}</span> → <span class="to">${esc(stateText(r.state))}</span> <span class="detail">${esc(r.detail)}</span></li>`)
+    .join('') || '<li class="empty">no events since this view opened</li>';
+}
+
+async function main() {
+  connectCluster();
+  const charts = await (await fetch('/api/machines')).json();
+  for (const c of charts) state.machines.set(c.id, c);
+  await loadActors();
+  setInterval(loadActors, 3000);
+  $('#actor-list').addEventListener('click', (e) => {
+    const li = e.target.closest('li[data-actor]');
+    if (li) selectActor(li.dataset.actor);
+  });
+  $('#actor-filter').addEventListener('input', renderActorList);
+  const m = /#actor=(.+)$/.exec(location.hash);
+  if (m) selectActor(decodeURIComponent(m[1]));
+}
+
+main();

@@ -7,6 +7,7 @@ import type { ClusterSnapshot } from '../metadata/types.ts';
 import type { PartitionRegistry } from './partition-registry.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 import type { Logger } from '../util/logger.ts';
+import type { GroupCoordinator } from '../group/group-coordinator.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import type { ActorDirectory } from '../inspect/actor-directory.ts';
 
@@ -19,6 +20,8 @@ export interface BrokerServices {
   readonly topics: TopicAdmin;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** Kafka's group coordinator (consumer groups, committed offsets); absent where a broker runs none. */
+  readonly groups?: GroupCoordinator;
   /** This broker's Prometheus metrics (its own registry); e.g. `metrics.groupRebalances.inc()`. */
   readonly metrics: BrokerMetrics;
   /** Live actors the dashboard can show; other parts add theirs with `actors.register(...)`. */

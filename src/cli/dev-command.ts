@@ -6,8 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { helpText, parseFlags, UsageError, type FlagSpecs } from './args.ts';
+import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
 import { NatsServer } from '../testing/nats-server.ts';
+import { startStandaloneDashboard } from '../dashboard/observability.ts';
+import { DEFAULT_METADATA_BUCKET } from '../metadata/nats-kv.ts';
+import { createLogger } from '../util/logger.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -17,6 +20,7 @@ const DEV_FLAGS = {
   'port-base': { type: 'number', description: 'Kafka port of broker 1; broker N listens on port-base + N - 1', default: 9092, value: 'PORT' },
   'nats-port': { type: 'number', description: 'port of the dev nats-server', default: 4322, value: 'PORT' },
   host: { type: 'string', description: 'listen and advertised host', default: '127.0.0.1', value: 'HOST' },
+  http: { type: 'string', description: "the cluster dashboard's address ('off': none); each broker also serves its own on a free port", default: '127.0.0.1:8080', value: 'HOST:PORT' },
 } satisfies FlagSpecs;
 
 export async function devCommand(argv: string[]): Promise<number> {
@@ -27,6 +31,7 @@ export async function devCommand(argv: string[]): Promise<number> {
   const f = parseFlags('dev', DEV_FLAGS, argv);
   if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" (see: kastor dev --help)`);
   if (!Number.isInteger(f.brokers) || f.brokers < 1 || f.brokers > 32) throw new UsageError('--brokers must be between 1 and 32');
+  const dashboardAt = f.http === 'off' ? null : parseHostPort('http', f.http);
   const dataDir = f.data;
   mkdirSync(dataDir, { recursive: true });
   const nats = await NatsServer.start({ dir: join(dataDir, 'nats'), port: f['nats-port'], configFile: join(repoRoot, 'nats.conf') });
@@ -34,9 +39,11 @@ export async function devCommand(argv: string[]): Promise<number> {
 
   const children: ChildProcess[] = [];
   let shuttingDown = false;
+  let stopDashboard: () => Promise<void> = async () => {};
   const stopAll = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    await stopDashboard().catch(() => {});
     await Promise.all(
       children.map(
         (c) =>
@@ -60,7 +67,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     bootstrap.push(`${f.host}:${port}`);
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`)],
+      [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(child);
@@ -82,6 +89,11 @@ export async function devCommand(argv: string[]): Promise<number> {
   }
   await Promise.all(ready);
   console.log(`bootstrap servers: ${bootstrap.join(',')}`);
+  if (dashboardAt) {
+    const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createLogger() });
+    stopDashboard = () => dashboard.stop();
+    console.log(`dashboard: http://${dashboard.address.host}:${dashboard.address.port}/`);
+  }
   console.log('ready');
   await new Promise(() => {});
   return 0;

@@ -79,4 +79,28 @@ test('SIGKILL of the controller process: another broker becomes controller and i
   assert.match(stdout, new RegExp(`partition 0, leader ${a}, `));
 });
 
+test('a frozen controller (SIGSTOP) is replaced and deregistered; resumed, it registers again and stays a standby', async () => {
+  const s0 = await store!.waitFor((s) => s.controller !== null && brokers.has(s.controller.brokerId) && Object.keys(s.brokers).length === brokers.size, 6_000);
+  const frozen = s0.controller!.brokerId;
+  const other = [...brokers.keys()].find((id) => id !== frozen)!;
+  const incarnation = s0.brokers[frozen]!.incarnation;
+  const led = s0.topics.kill!.partitions.filter((p) => p.leader === frozen).map((p) => p.partition);
+  assert.ok(led.length > 0, 'the frozen broker leads something');
+  brokers.get(frozen)!.pause();
+  try {
+    const moved = (s: ClusterSnapshot) => led.every((i) => s.topics.kill!.partitions[i]!.leader === other);
+    const s1 = await store!.waitFor((s) => s.controller?.brokerId === other && s.brokers[frozen] === undefined && moved(s), 8_000);
+    for (const i of led) assert.is(s1.topics.kill!.partitions[i]!.leaderEpoch, s0.topics.kill!.partitions[i]!.leaderEpoch + 1);
+  } finally {
+    brokers.get(frozen)!.resume();
+  }
+  const s2 = await store!.waitFor((s) => s.brokers[frozen] !== undefined, 5_000);
+  assert.is(s2.brokers[frozen]!.incarnation, incarnation, 'the same incarnation registers again');
+  const epoch = s2.controller!.epoch;
+  // Its lease expired on its own clock: it must not take the lease back or write as a controller.
+  await store!.waitFor((s) => s.revision > s2.revision + 8, 5_000); // a few renewals by the new controller
+  assert.equal(store!.snapshot().controller, { brokerId: other, epoch });
+  assert.ok(brokers.get(frozen)!.running);
+});
+
 test.run();

@@ -8,6 +8,7 @@
 //   GET /api/partitions                    this broker's replicas: role, epoch, offsets
 //   GET /api/machines                      every machine in machines/ as Mermaid stateDiagram-v2 text
 //   GET /api/actors                        live actors of the cluster (this broker's, and the others' via their HTTP)
+//   GET /api/inspection                    observers attached and viewers connected on this broker
 //   GET /api/actors/:systemId/events       SSE: `snapshot`, `history`, then `transition` per event; observers
 //                                          are attached only while such a stream is open
 //
@@ -151,6 +152,11 @@ export class DashboardServer {
       return json(res, { brokerId: this.opts.local.brokerId, replicas: this.opts.local.replicas() });
     }
     if (path === '/api/machines') return json(res, this.opts.machines);
+    if (path === '/api/inspection') {
+      // How much inspection this broker pays for right now: observers attached and viewers connected.
+      const hub = this.opts.local?.hub;
+      return json(res, { attachedObservers: hub?.attachedObservers ?? 0, viewers: hub?.viewers ?? 0 });
+    }
     if (path === '/api/actors') return json(res, await this.actors(url.searchParams.get('scope') === 'local'));
     const m = /^\/api\/actors\/([^/]+)(\/events)?$/.exec(path);
     if (m) {

@@ -19,6 +19,7 @@ import { PartitionRegistry } from '../src/broker/partition-registry.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
 import { KafkaListener } from '../src/server/kafka-listener.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
+import { GroupCoordinator } from '../src/group/group-coordinator.ts';
 import type { BrokerServices } from '../src/broker/broker-services.ts';
 import { NodeStorage } from '../src/log/node-storage.ts';
 import type { Storage } from '../src/log/storage.ts';
@@ -204,6 +205,7 @@ export class Broker {
       topics,
       logger: this.logger,
       clock: this.clock,
+      groups: new GroupCoordinator({ brokerId: config.brokerId, metadata, registry, topics, logger: this.logger, clock: this.clock }),
       metrics: new BrokerMetrics({
         brokerId: config.brokerId,
         snapshot: () => metadata.snapshot(),
@@ -216,6 +218,7 @@ export class Broker {
     this.parts.services = services;
     // Local replicas recover their logs as soon as the metadata names them.
     registry.reconcile(metadata.snapshot());
+    services.groups?.start();
     this.parts.unsubscribe = metadata.subscribe((next, prev) => {
       registry.reconcile(next);
       const me = next.brokers[config.brokerId];
@@ -345,6 +348,7 @@ export class Broker {
     await step('stopping the listener', () => this.parts.listener?.stop());
     this.parts.unsubscribe?.();
     await step('stopping replication', () => this.parts.replication?.stop());
+    await step('stopping the group coordinator', () => this.parts.services?.groups?.stop());
     await step('closing logs', () => this.parts.registry?.stopAll());
     this.parts.heartbeat?.stop();
     // A resigning controller deletes the lease so a standby takes over at once instead of after a TTL.

@@ -20,6 +20,17 @@ import { deleteTopics } from './handlers/delete-topics.ts';
 import { describeConfigs } from './handlers/describe-configs.ts';
 import { initProducerId } from './handlers/init-producer-id.ts';
 import { describeCluster } from './handlers/describe-cluster.ts';
+import { findCoordinator } from './handlers/find-coordinator.ts';
+import { joinGroup } from './handlers/join-group.ts';
+import { syncGroup } from './handlers/sync-group.ts';
+import { heartbeat } from './handlers/heartbeat.ts';
+import { leaveGroup } from './handlers/leave-group.ts';
+import { offsetCommit } from './handlers/offset-commit.ts';
+import { offsetFetch } from './handlers/offset-fetch.ts';
+import { describeGroups } from './handlers/describe-groups.ts';
+import { listGroups } from './handlers/list-groups.ts';
+import { deleteGroups } from './handlers/delete-groups.ts';
+import { offsetDelete } from './handlers/offset-delete.ts';
 
 export interface RequestContext {
   apiVersion: number;
@@ -41,6 +52,17 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.DescribeConfigs]: (svc, body) => describeConfigs(svc, body),
   [ApiKey.InitProducerId]: (svc, body, ctx) => initProducerId(svc, body, ctx.clientId),
   [ApiKey.DescribeCluster]: (svc, body) => describeCluster(svc, body),
+  [ApiKey.FindCoordinator]: (svc, body, ctx) => findCoordinator(svc, body, ctx.apiVersion),
+  [ApiKey.JoinGroup]: (svc, body, ctx) => joinGroup(svc, body, ctx),
+  [ApiKey.SyncGroup]: (svc, body) => syncGroup(svc, body),
+  [ApiKey.Heartbeat]: (svc, body) => heartbeat(svc, body),
+  [ApiKey.LeaveGroup]: (svc, body, ctx) => leaveGroup(svc, body, ctx.apiVersion),
+  [ApiKey.OffsetCommit]: (svc, body) => offsetCommit(svc, body),
+  [ApiKey.OffsetFetch]: (svc, body, ctx) => offsetFetch(svc, body, ctx.apiVersion),
+  [ApiKey.DescribeGroups]: (svc, body) => describeGroups(svc, body),
+  [ApiKey.ListGroups]: (svc, body) => listGroups(svc, body),
+  [ApiKey.DeleteGroups]: (svc, body) => deleteGroups(svc, body),
+  [ApiKey.OffsetDelete]: (svc, body) => offsetDelete(svc, body),
 };
 
 /** The version ranges of the APIs that have a handler. */

@@ -38,6 +38,8 @@ interface Cluster {
   brokers: Map<number, Broker>;
   bucket: string;
   logs: string[];
+  /** Starts broker `id` (again: same data directory, a new incarnation). */
+  start(id: number): Promise<Broker>;
   close(): Promise<void>;
 }
 
@@ -50,12 +52,7 @@ async function startCluster(ids = [1, 2, 3]): Promise<Cluster> {
     brokers,
     bucket,
     logs,
-    async close() {
-      await Promise.all([...brokers.values()].map((b) => b.crash().catch(() => {})));
-    },
-  };
-  try {
-    for (const id of ids) {
+    async start(id: number) {
       const b = new Broker(
         defaultBrokerConfig({
           brokerId: id,
@@ -71,7 +68,14 @@ async function startCluster(ids = [1, 2, 3]): Promise<Cluster> {
       );
       brokers.set(id, b);
       await b.start();
-    }
+      return b;
+    },
+    async close() {
+      await Promise.all([...brokers.values()].map((b) => b.crash().catch(() => {})));
+    },
+  };
+  try {
+    for (const id of ids) await cluster.start(id);
     for (const b of brokers.values()) await b.services!.metadata.waitFor((s) => ids.every((id) => s.brokers[id] !== undefined), 5_000);
   } catch (err) {
     await cluster.close();
@@ -235,6 +239,13 @@ test('controlled shutdown moves leadership to another ISR member before the brok
     }, 2_000, 'its single-replica partition to have no leader once it is gone');
     assert.is(p2.leaderEpoch, 1, 'losing the leader is a leadership change');
     assert.equal(p2.isr, [leaving], 'the last ISR member is kept');
+    // It comes back: as the last ISR member of its leaderless partition it is elected there.
+    await c.start(leaving);
+    const back = await until(() => {
+      const p = part(observer, 'pay', 2);
+      return p && p.leader === leaving ? p : undefined;
+    }, 3_000, 'the returning broker to lead its partition again');
+    assert.equal({ leaderEpoch: back.leaderEpoch, isr: back.isr }, { leaderEpoch: 2, isr: [leaving] });
   } finally {
     await c.close();
   }

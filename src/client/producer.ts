@@ -153,7 +153,16 @@ export class Producer {
    * Appends messages to their partitions' batches and resolves, once every one is acknowledged as acks asks,
    * with each message's partition and offset, in the order given.
    */
-  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    // Registered before the first await, so a flush() called right after send() waits for it too.
+    const promise = this.enqueue(record);
+    this.pending.add(promise);
+    const forget = () => this.pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private async enqueue(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (this.closed) throw new KafkaClientError('CLIENT_CLOSED', 'the producer was closed');
     const { topic, messages } = record;
     if (messages.length === 0) return [];
@@ -195,9 +204,6 @@ export class Producer {
       this.append(topic, partition, { key: m.key ?? null, value: m.value, headers, timestamp: m.timestamp ?? now }, size, op, i, now);
     }
     this.scheduleDrain();
-    this.pending.add(promise);
-    const forget = () => this.pending.delete(promise);
-    promise.then(forget, forget);
     return promise;
   }
 

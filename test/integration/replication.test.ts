@@ -34,6 +34,8 @@ test.after(async () => {
 interface Cluster {
   brokers: Map<number, Broker>;
   kafka: Kafka;
+  /** Starts broker `id` (again), on its data directory. */
+  startBroker(id: number): Promise<Broker>;
   close(): Promise<void>;
 }
 
@@ -44,20 +46,22 @@ async function startCluster(): Promise<Cluster> {
   const close = async () => {
     await Promise.all([...brokers.values()].map((b) => b.crash().catch(() => {})));
   };
+  const startBroker = async (id: number) => {
+    const b = new Broker(
+      defaultBrokerConfig({
+        brokerId: id, port: 0, dataDir: join(dir, bucket, `broker-${id}`), natsServers: [nats.url], metadataBucket: bucket,
+        // Long enough that the controller never declares the crashed follower dead during a test: the ISR
+        // changes measured here must be the leader's own proposals.
+        sessionTimeoutMs: 60_000, heartbeatIntervalMs: 500, controllerLeaseMs: 2_000,
+      }),
+      { logger, replication: { replicaLagTimeMaxMs: LAG_MS } },
+    );
+    brokers.set(id, b);
+    await b.start();
+    return b;
+  };
   try {
-    for (const id of [1, 2, 3]) {
-      const b = new Broker(
-        defaultBrokerConfig({
-          brokerId: id, port: 0, dataDir: join(dir, bucket, `broker-${id}`), natsServers: [nats.url], metadataBucket: bucket,
-          // Long enough that the controller never declares the crashed follower dead during a test: the ISR
-          // shrink measured here must be the leader's own proposal.
-          sessionTimeoutMs: 60_000, heartbeatIntervalMs: 500, controllerLeaseMs: 2_000,
-        }),
-        { logger, replication: { replicaLagTimeMaxMs: LAG_MS } },
-      );
-      brokers.set(id, b);
-      await b.start();
-    }
+    for (const id of [1, 2, 3]) await startBroker(id);
     for (const b of brokers.values()) await b.services!.metadata.waitFor((s) => [1, 2, 3].every((id) => s.brokers[id] !== undefined), 5_000);
   } catch (err) {
     await close();
@@ -67,7 +71,7 @@ async function startCluster(): Promise<Cluster> {
     clientId: 'replication-test', logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 },
     brokers: [...brokers.values()].map((b) => `127.0.0.1:${b.port}`),
   });
-  return { brokers, kafka, close };
+  return { brokers, kafka, startBroker, close };
 }
 
 async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
@@ -161,7 +165,7 @@ test('an idle cluster with 30 partitions costs a few fetch requests per second p
   }
 });
 
-test('acks=all with a crashed follower completes only after the leader proposed it out of the ISR', async () => {
+test('acks=all with a crashed follower completes only after the leader proposed it out of the ISR; restarted, it catches up and is proposed back in', async () => {
   const c = await startCluster();
   try {
     await createTopic(c, 'lagging', 1);
@@ -195,6 +199,15 @@ test('acks=all with a crashed follower completes only after the leader proposed 
       const s = replicaOn(c, survivor, 'lagging')!;
       await until('the survivor at the HW', () => s.log!.highWatermark === 2);
       assert.ok((await bytesBelow(s, 2)).equals(await bytesBelow(leader, 2)));
+      // More data while the victim is down, then it comes back on its old log and must rejoin the ISR.
+      await producer.send({ topic: 'lagging', acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: `after-${i}` })) });
+      await c.startBroker(victim);
+      await until('the restarted follower back in the ISR', () => leader.isr.includes(victim), 15_000);
+      const back = replicaOn(c, victim, 'lagging')!;
+      await until('the restarted follower at the HW', () => back.log?.highWatermark === 22);
+      assert.ok((await bytesBelow(back, 22)).equals(await bytesBelow(leader, 22)));
+      const committed = c.brokers.get(leaderId)!.services!.metadata.snapshot().topics['lagging']!.partitions[0]!;
+      assert.equal([...committed.isr].sort(), [1, 2, 3]);
     } finally {
       unsubscribe();
       await producer.disconnect();

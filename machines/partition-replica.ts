@@ -1,6 +1,8 @@
 // The partition replica's life: recovering its log, then leader or follower as the cluster metadata says,
 // until it is stopped or deleted. Pure: the log, the fetcher and the clock are supplied by
-// actors/partition-replica-actor.ts through .provide().
+// src/broker/partition-replica.ts through .provide() — startFollowing/stopFollowing register the replica
+// with the broker's replica fetcher for its leader (src/replication/), startLeading/stopLeading start and
+// end the leader's follower bookkeeping and fail acks=all waiters when leadership moves.
 //
 // Leadership follows Kafka's leader epochs: every assignment carries the partition's leader epoch, and an
 // assignment older than the one the replica already acts on is ignored, whatever state it is in, so a

@@ -1,0 +1,154 @@
+// The replica fetcher and the replication server on their own, with fake replicas on the in-memory bus:
+// the response byte budget (at least one batch, rotation so no partition starves), the long poll (held
+// until data or maxWaitMs, answered at once on an append), per-partition backoff after an error, and
+// answers dropped for a partition re-followed while the request was out.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryBus } from '../../src/replication/memory-bus.ts';
+import { ReplicationServer, type LeaderTarget } from '../../src/replication/replication-server.ts';
+import { ReplicaFetcher, type FollowerTarget } from '../../src/replication/replica-fetcher.ts';
+import { decodeFetchRequest, decodeFetchResponse, encodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse } from '../../src/replication/replication-codec.ts';
+import { ErrorCode } from '../../src/protocol/generated/errors.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+
+/** A leader partition whose every read returns `size` bytes (or nothing once `empty`). */
+class FakeLeader implements LeaderTarget {
+  waiters = new Set<() => void>();
+  reads = 0;
+  constructor(
+    readonly size: number,
+    public empty = false,
+  ) {}
+  async serveReplicaFetch(_r: number, _i: string, p: ReplicaFetchPartition, maxBytes: number): Promise<ReplicaFetchPartitionResponse> {
+    this.reads++;
+    const records = this.empty ? Buffer.alloc(0) : Buffer.alloc(this.size, p.partition);
+    // Like PartitionLog.read: at least one batch, even past maxBytes.
+    return { topic: p.topic, partition: p.partition, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: maxBytes > 0 ? records : Buffer.alloc(0) };
+  }
+  onceAppended(fn: () => void): () => void {
+    this.waiters.add(fn);
+    return () => this.waiters.delete(fn);
+  }
+  append(): void {
+    this.empty = false;
+    for (const w of [...this.waiters]) w();
+    this.waiters.clear();
+  }
+}
+
+function server(bus: MemoryBus, leaders: Map<number, FakeLeader>, maxResponseBytes: number) {
+  const s = new ReplicationServer({
+    brokerId: 1, transport: bus, subject: 'fetch.1', lookup: (_t, p) => leaders.get(p),
+    maxResponseBytes, partitionMaxBytes: maxResponseBytes, maxWaitCapMs: 5_000, logger: silentLogger,
+  });
+  s.start();
+  return s;
+}
+
+const ask = async (s: ReplicationServer, partitions: number[], maxWaitMs = 0) =>
+  decodeFetchResponse(
+    Buffer.from(
+      await s.handle(
+        encodeFetchRequest({
+          replicaId: 2, incarnation: 'i', maxWaitMs, maxBytes: 1 << 30,
+          partitions: partitions.map((p) => ({ topic: 't', partition: p, topicId: 'x', fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0 })),
+        }),
+      ),
+    ),
+  ).partitions;
+
+test('responses keep to the byte budget, always carry one batch, and rotate the partition served first', async () => {
+  const bus = new MemoryBus();
+  const leaders = new Map([0, 1, 2].map((p) => [p, new FakeLeader(600)]));
+  const s = server(bus, leaders, 1000);
+  const served: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await ask(s, [0, 1, 2]);
+    const withData = r.filter((p) => p.records.length > 0);
+    assert.is(withData.length, 1, 'only one 600-byte batch fits in 1000 bytes');
+    served.push(withData[0]!.partition);
+  }
+  assert.equal(served.sort(), [0, 1, 2], 'each partition was first once');
+  const big = server(new MemoryBus(), new Map([[0, new FakeLeader(5000)]]), 1000);
+  assert.is((await ask(big, [0]))[0]!.records.length, 5000, 'a batch larger than the budget still goes');
+  assert.equal((await ask(s, [7]))[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  s.stop();
+  big.stop();
+});
+
+test('an empty fetch is held until an append or maxWaitMs', async () => {
+  const leader = new FakeLeader(10, true);
+  const s = server(new MemoryBus(), new Map([[0, leader]]), 1 << 20);
+  let answered = false;
+  const pending = ask(s, [0], 4_000).then((r) => ((answered = true), r));
+  await new Promise((r) => setImmediate(r));
+  assert.is(answered, false);
+  assert.is(leader.waiters.size, 1);
+  leader.append();
+  const r = await pending;
+  assert.is(r[0]!.records.length, 10);
+  assert.is(leader.waiters.size, 0, 'no waiter left behind');
+  leader.empty = true;
+  const t0 = Date.now();
+  const idle = await ask(s, [0], 50);
+  assert.is(idle[0]!.records.length, 0);
+  assert.ok(Date.now() - t0 >= 45, 'held for maxWaitMs');
+  s.stop();
+});
+
+class FakeFollower implements FollowerTarget {
+  applied: Array<{ epoch: number; res: ReplicaFetchPartitionResponse }> = [];
+  readonly topicId = 'x';
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+  followerFetchPosition() {
+    return { fetchOffset: 0, lastFetchedEpoch: -1 };
+  }
+  async applyReplicaFetch(_leader: number, epoch: number, res: ReplicaFetchPartitionResponse) {
+    this.applied.push({ epoch, res });
+  }
+}
+
+test('fetcher: one request for all partitions, per-partition backoff on errors, stale answers dropped', async () => {
+  const bus = new MemoryBus();
+  const clock = { now: 0 };
+  const fetcher = new ReplicaFetcher({
+    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 0, maxBytes: 1 << 20,
+    requestTimeoutMs: 1000, backoffMs: 100, clock: () => clock.now, logger: silentLogger,
+  });
+  const a = new FakeFollower('t', 0);
+  const b = new FakeFollower('t', 1);
+  fetcher.add(a, 3);
+  fetcher.add(b, 3);
+  const seen: number[][] = [];
+  let refollowDuringRequest = false;
+  bus.serve('fetch.1', async (payload) => {
+    const req = decodeFetchRequest(payload);
+    seen.push(req.partitions.map((p) => p.partition));
+    if (refollowDuringRequest) fetcher.add(a, 4); // a newer epoch arrives while this request is out
+    return encodeFetchResponse({
+      partitions: req.partitions.map((p) => ({
+        topic: p.topic, partition: p.partition, errorCode: p.partition === 1 ? ErrorCode.UNKNOWN_LEADER_EPOCH : 0,
+        highWatermark: 0, logStartOffset: 0, leaderEpoch: 3, records: Buffer.alloc(0),
+      })),
+    });
+  });
+  await fetcher.fetchOnce();
+  assert.equal(seen, [[0, 1]], 'one request carries both partitions');
+  assert.is(a.applied.length, 1);
+  assert.is(b.applied.length, 0, 'an error is not applied');
+  await fetcher.fetchOnce();
+  assert.equal(seen[1], [0], 'the refused partition backs off');
+  clock.now += 100;
+  refollowDuringRequest = true;
+  await fetcher.fetchOnce();
+  assert.equal(seen[2], [0, 1], 'back after the backoff');
+  assert.is(a.applied.length, 2, 'the answer for epoch 3 is dropped: the partition now follows epoch 4');
+  bus.partition('fetch.1');
+  assert.is(await fetcher.fetchOnce(), true);
+  assert.is(await fetcher.fetchOnce(), false, 'a transport failure backs off every partition');
+});
+
+test.run();

@@ -1,7 +1,7 @@
 // `--inspect [URL]`: send every actor's inspection events to a Stately inspector over a WebSocket
 // (@statelyai/inspect's createWebSocketInspector, a plain WebSocket client that reconnects every 5 s and
-// keeps the last 200 events while it cannot connect). An unreachable inspector costs a reconnect attempt,
-// never the broker. Inspection costs the data path (DESIGN.md), so this is opt-in; the dashboard's own
+// keeps the last 200 events while it cannot connect). An unreachable inspector costs a reconnect attempt
+// every 5 s, never the broker. Inspection costs the data path (DESIGN.md), so this is opt-in; the dashboard's own
 // statecharts attach observers only while a viewer is connected (inspection-hub.ts).
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
@@ -32,8 +32,30 @@ export function createStatelyInspector(url: string, onError?: (err: unknown) => 
     url,
     inspect: { next: (ev: InspectionEvent) => guard(() => inspector.inspect.next?.(ev)) },
     announce: (actor) => guard(() => inspector.actor(actor, actor.getSnapshot() as never)),
-    stop: () => guard(() => inspector.stop()),
+    stop: () =>
+      guard(() => {
+        inspector.stop();
+        neutralizeReconnects(inspector.adapter as unknown as Record<string, unknown>);
+      }),
   };
+}
+
+/**
+ * The WebSocket adapter retries a failed connection every 5 s forever, and its stop() does not cancel a retry
+ * already scheduled. After stop, a socket the retry opens is closed at once and given no handlers, so the
+ * loop ends there (a pending retry may still hold the process for up to 5 s).
+ */
+function neutralizeReconnects(adapter: Record<string, unknown>): void {
+  const inert: Record<string, unknown> = { send() {}, close() {} };
+  Object.defineProperty(adapter, 'ws', {
+    configurable: true,
+    get: () => inert,
+    set: (socket: { on?: (ev: string, fn: () => void) => void; terminate?: () => void; close?: () => void }) => {
+      socket.on?.('error', () => {});
+      if (socket.terminate) socket.terminate();
+      else socket.close?.();
+    },
+  });
 }
 
 /**

@@ -2,24 +2,15 @@
 // follower fall behind or catch up asks the controller to commit a new ISR; the controller checks that the
 // proposer is the current leader at the current leader epoch and that the new ISR is made of registered
 // replicas with the leader in it, then commits by compare-and-set. Sent as JSON over core NATS
-// request/reply on subjectsFor(bucket).alterIsr. The message shapes are fixed: the client side lives in
-// src/replication/isr-proposal.ts.
+// request/reply on subjectsFor(bucket).alterIsr. The message shapes are fixed by the client side,
+// src/replication/isr-proposal.ts. A proposal of the ISR already in effect is answered with success and
+// writes nothing.
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { PartitionState } from '../metadata/types.ts';
+// The message shapes belong to the proposing side; the controller implements exactly them.
+import type { AlterIsrRequest, AlterIsrResponse } from '../replication/isr-proposal.ts';
 
-export interface AlterIsrRequest {
-  topic: string;
-  partition: number;
-  leaderId: number;
-  leaderEpoch: number;
-  isr: number[];
-}
-
-export interface AlterIsrResponse {
-  errorCode: number;
-  /** The committed state, when errorCode is 0. */
-  partition?: PartitionState;
-}
+export type { AlterIsrRequest, AlterIsrResponse };
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 

@@ -357,7 +357,9 @@ export class PartitionReplica {
         return { ...answer(ErrorCode.NONE), divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } };
       }
     }
-    if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.logEndOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
+    // Past the end without an epoch to compare (a follower that lost its epoch checkpoint): it must cut back.
+    if (p.fetchOffset > log.logEndOffset) return { ...answer(ErrorCode.NONE), divergingEpoch: { epoch: -1, endOffset: log.logEndOffset } };
+    if (p.fetchOffset < log.logStartOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
     if (record) {
       leading.recordFetch(replicaId, incarnation, p.fetchOffset);
       this.advanceHighWatermark();

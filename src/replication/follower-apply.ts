@@ -7,7 +7,7 @@
 // at the end of its largest earlier epoch and fetches again, so the leader checks once more. Callers
 // serialize calls per log (one at a time, never beside another append or truncation).
 import type { PartitionLog } from '../log/partition-log.ts';
-import { UNDEFINED_EPOCH_OFFSET } from '../log/leader-epoch-cache.ts';
+import { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from '../log/leader-epoch-cache.ts';
 import { BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, LAST_OFFSET_DELTA_OFFSET, readBaseOffset } from '../protocol/record-batch-layout.ts';
 import type { DivergingEpoch, ReplicaFetchPartitionResponse } from './replication-codec.ts';
 
@@ -27,8 +27,10 @@ export class ReplicaDataError extends Error {
 /** Where a follower must cut its log for a leader-reported divergence. */
 export function truncationOffset(log: PartitionLog, diverging: DivergingEpoch): number {
   const leo = log.logEndOffset;
-  // The leader knows no end for the epoch: fall back to the high watermark, as Kafka did before KIP-101.
+  // No epoch to compare (the leader knows no end for the epoch, or this log reports none): fall back to the
+  // high watermark, as Kafka did before KIP-101, and never past the leader's end when it gave one.
   if (diverging.endOffset === UNDEFINED_EPOCH_OFFSET) return Math.min(log.highWatermark, leo);
+  if (diverging.epoch === UNDEFINED_EPOCH) return Math.min(log.highWatermark, diverging.endOffset, leo);
   const mine = log.epochs.endOffsetFor(diverging.epoch);
   if (mine.endOffset === UNDEFINED_EPOCH_OFFSET) return Math.min(diverging.endOffset, leo);
   if (mine.epoch !== diverging.epoch) return Math.min(mine.endOffset, leo);

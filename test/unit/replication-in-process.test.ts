@@ -13,6 +13,7 @@ import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import type { Assignment } from '../../machines/partition-replica.ts';
 import { batchOf, recordsIn } from '../helpers/log-fixtures.ts';
+import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
 
 const TOPIC_ID = 'f'.repeat(32);
 
@@ -208,6 +209,27 @@ test('a follower whose epoch ended where the leader\'s did, but named an epoch i
     assert.is(h.replica(2).log!.highWatermark, 3);
     assert.equal(h.replica(3).log!.epochs.entries(), [{ epoch: 0, startOffset: 0 }, { epoch: 2, startOffset: 2 }]);
     assert.ok((await bytesBelow(h.replica(3), 3)).equals(await bytesBelow(h.replica(2), 3)));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a follower past the leader\'s end with no epoch history cuts back to its HW, then follows', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    await h.replica(1).produce(batchOf('a', 2), 1, 1000);
+    for (const b of [2, 3, 2, 3, 3]) await h.round(b, 1);
+    const f = h.replica(3).log!;
+    assert.is(f.highWatermark, 2);
+    await f.appendReplicated(buildRecordBatch({ baseOffset: 2, partitionLeaderEpoch: 0, timestamp: 1, records: [{ value: 'stray-0' }, { value: 'stray-1' }] }));
+    f.epochs.truncateFromEnd(0); // as if the leader-epoch checkpoint had been lost
+    assert.is(f.epochs.latestEpoch(), -1);
+    await h.round(3, 1);
+    assert.is(f.logEndOffset, 2);
+    await h.replica(1).produce(batchOf('b', 1), 1, 1000);
+    await h.round(3, 1);
+    assert.ok((await bytesBelow(h.replica(3), 3)).equals(await bytesBelow(h.replica(1), 3)));
   } finally {
     await h.close();
   }

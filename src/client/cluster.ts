@@ -100,6 +100,8 @@ export class Cluster {
   private readonly bootstrap: HostPort[];
   private readonly connections = new Map<string, Promise<NodeConnection>>();
   private metadataInFlight: Promise<void> | null = null;
+  /** Whether any broker ever answered: a bootstrap list that never did fails fast instead of retrying. */
+  private everConnected = false;
   private closed = false;
   readonly retryOptions: Required<RetryOptions>;
 
@@ -130,6 +132,7 @@ export class Cluster {
         const res = await conn.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'kastor-client', clientSoftwareVersion: '0.1.0' });
         const versions = new Map<number, [number, number]>();
         for (const k of res.apiKeys) versions.set(k.apiKey, [k.minVersion, k.maxVersion]);
+        this.everConnected = true;
         return { conn, versions };
       } catch (err) {
         conn.close();
@@ -305,7 +308,8 @@ export class Cluster {
         return await fn(attempt);
       } catch (err) {
         if (!isRetriable(err) || this.closed) throw err;
-        if (attempt >= retries) {
+        const neverReached = err instanceof KafkaClientError && err.code === 'BROKERS_UNREACHABLE' && !this.everConnected;
+        if (attempt >= retries || (neverReached && attempt >= Math.min(retries, 2))) {
           // Out of budget: surface the Kafka error itself (typed, retriable) rather than a wrapper.
           if (err instanceof KafkaProtocolError || err instanceof KafkaClientError) throw err;
           throw new KafkaClientError('RETRIES_EXHAUSTED', `${what} failed after ${attempt + 1} attempts: ${(err as Error).message}`, {}, { cause: err });

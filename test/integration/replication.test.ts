@@ -39,7 +39,7 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function startCluster(): Promise<Cluster> {
+async function startCluster(sessionTimeoutMs = 60_000): Promise<Cluster> {
   const bucket = `repl-${process.pid}-${++seq}`;
   const logger = createLogger({ level: process.env.KASTOR_TEST_VERBOSE ? 'debug' : 'error', sink: (l) => void (process.env.KASTOR_TEST_VERBOSE && console.error(l)) });
   const brokers = new Map<number, Broker>();
@@ -52,7 +52,7 @@ async function startCluster(): Promise<Cluster> {
         brokerId: id, port: 0, dataDir: join(dir, bucket, `broker-${id}`), natsServers: [nats.url], metadataBucket: bucket,
         // Long enough that the controller never declares the crashed follower dead during a test: the ISR
         // changes measured here must be the leader's own proposals.
-        sessionTimeoutMs: 60_000, heartbeatIntervalMs: 500, controllerLeaseMs: 2_000,
+        sessionTimeoutMs, heartbeatIntervalMs: 200, controllerLeaseMs: 1_000,
       }),
       { logger, replication: { replicaLagTimeMaxMs: LAG_MS } },
     );
@@ -210,6 +210,42 @@ test('acks=all with a crashed follower completes only after the leader proposed 
       assert.equal([...committed.isr].sort(), [1, 2, 3]);
     } finally {
       unsubscribe();
+      await producer.disconnect();
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('leader crash: the controller elects an ISR member, producing goes on, the old leader comes back as a follower and converges', async () => {
+  const c = await startCluster(1_500);
+  try {
+    await createTopic(c, 'failover', 1);
+    const first = c.brokers.get(1)!.services!.metadata.snapshot().topics['failover']!.partitions[0]!;
+    const producer = c.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic: 'failover', acks: -1, messages: Array.from({ length: 30 }, (_, i) => ({ partition: 0, value: `one-${i}` })) });
+      await c.brokers.get(first.leader)!.crash();
+      const alive = [1, 2, 3].filter((id) => id !== first.leader);
+      const observer = c.brokers.get(alive[0]!)!.services!.metadata;
+      const next = await until('a new leader', () => {
+        const p = observer.snapshot().topics['failover']!.partitions[0]!;
+        return p.leader !== first.leader && p.leader >= 0 && p.leaderEpoch > first.leaderEpoch ? p : undefined;
+      }, 15_000);
+      assert.ok(first.isr.includes(next.leader), 'elected from the ISR');
+      const [meta] = await producer.send({ topic: 'failover', acks: -1, timeout: 15_000, messages: Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: `two-${i}` })) });
+      assert.is(meta!.errorCode, 0);
+      assert.is(Number(meta!.baseOffset), 30);
+      await c.startBroker(first.leader);
+      const replicas = () => [1, 2, 3].map((b) => replicaOn(c, b, 'failover'));
+      await until('all three at offset 50', () => replicas().every((r) => r?.log?.highWatermark === 50 && r.log.logEndOffset === 50), 15_000);
+      const leaderReplica = replicaOn(c, next.leader, 'failover')!;
+      const want = await bytesBelow(leaderReplica, 50);
+      for (const r of replicas()) assert.ok((await bytesBelow(r!, 50)).equals(want), `broker ${r!.opts.brokerId} is byte-identical`);
+      assert.is(replicaOn(c, first.leader, 'failover')!.role, 'follower');
+      assert.equal(replicaOn(c, first.leader, 'failover')!.log!.epochs.entries(), leaderReplica.log!.epochs.entries());
+    } finally {
       await producer.disconnect();
     }
   } finally {

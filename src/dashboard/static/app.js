@@ -37,7 +37,7 @@ function renderCluster(v) {
       const cls = p.offline ? 'offline' : p.underReplicated ? 'urp' : '';
       const replicas = p.replicas.map((r) => (p.isr.includes(r) ? `${r}` : `<span class="out-of-isr" title="out of sync">${r}</span>`)).join(', ');
       const leos = Object.entries(p.replicaLogEndOffsets).map(([b, o]) => `${b}:${fmt(o)}`).join(' ');
-      rows.push(`<tr data-partition="${esc(topic.name)}-${p.partition}" data-leader="${p.leader}" data-urp="${p.underReplicated}" data-offline="${p.offline}" class="${cls}">
+      rows.push(`<tr data-partition="${esc(topic.name)}-${p.partition}" data-leader="${p.leader}" data-urp="${p.underReplicated}" data-offline="${p.offline}" data-hw="${p.highWatermark ?? ''}" data-isr="${p.isr.join(',')}" class="${cls}">
         <td>${esc(topic.name)}</td><td class="num">${p.partition}</td>
         <td class="leader-id">${p.leader < 0 ? 'none' : p.leader}</td><td class="num">${p.leaderEpoch}</td>
         <td>${replicas}</td><td>${p.isr.join(', ')}</td>
@@ -168,8 +168,12 @@ async function main() {
     if (li) selectActor(li.dataset.actor);
   });
   $('#actor-filter').addEventListener('input', renderActorList);
-  const m = /#actor=(.+)$/.exec(location.hash);
-  if (m) selectActor(decodeURIComponent(m[1]));
+  const fromHash = () => {
+    const m = /#actor=(.+)$/.exec(location.hash);
+    if (m && decodeURIComponent(m[1]) !== state.selected) selectActor(decodeURIComponent(m[1]));
+  };
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
 }
 
 main();

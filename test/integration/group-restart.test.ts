@@ -6,6 +6,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { startSingleBroker, type SingleBroker } from '../helpers/single-broker.ts';
+import { groupsCommand } from '../../src/cli/groups-command.ts';
+
+/** Runs `kastor groups ...` in-process and returns what it printed. */
+async function groupsCli(...args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  try {
+    assert.is(await groupsCommand([...args, '--bootstrap', env.bootstrap]), 0);
+  } finally {
+    console.log = log;
+  }
+  return lines.join('\n');
+}
 
 const TOPIC = 'resume-topic';
 const GROUP = 'resume-group';
@@ -73,6 +87,9 @@ test('committed offsets survive a SIGKILL and restart of the broker; consumption
     assert.is(described.groups[0].state, 'Stable');
     assert.is(described.groups[0].protocolType, 'consumer');
     assert.is(described.groups[0].members.length, 1);
+    const cli = JSON.parse(await groupsCli('describe', GROUP, '--json'));
+    assert.is(cli.state, 'Stable');
+    assert.equal(cli.members[0].assignment, [{ topic: TOPIC, partitions: [0, 1] }], 'the consumer protocol assignment, decoded');
     const listed = await admin.listGroups();
     assert.ok(listed.groups.some((g) => g.groupId === GROUP && g.protocolType === 'consumer'));
     const refused = await admin.deleteGroups([GROUP]).then(
@@ -112,6 +129,18 @@ test('committed offsets survive a SIGKILL and restart of the broker; consumption
   assert.equal(resumed.map((r) => r.value).sort(), expected.sort());
   assert.equal(Math.min(...resumed.filter((r) => r.partition === 0).map((r) => r.offset)), 5);
   assert.equal(Math.min(...resumed.filter((r) => r.partition === 1).map((r) => r.offset)), 20);
+
+  // `kastor groups`: the Empty group, its committed offsets, and the lag once more records arrive.
+  await produce('three', 4);
+  const listed = JSON.parse(await groupsCli('list', '--json'));
+  assert.ok(listed.some((g: { groupId: string; state: string }) => g.groupId === GROUP && g.state === 'Empty'));
+  const described = JSON.parse(await groupsCli('describe', GROUP, '--json'));
+  assert.is(described.state, 'Empty');
+  assert.equal(
+    described.offsets.map((o: { partition: number; committed: number; logEnd: number; lag: number }) => [o.partition, o.committed, o.logEnd, o.lag]),
+    [[0, 23, 27, 4], [1, 23, 27, 4]],
+  );
+  assert.match(await groupsCli('describe', GROUP), /resume-topic\s+0\s+23\s+27\s+4/);
 
   const admin3 = kafka().admin();
   await admin3.connect();

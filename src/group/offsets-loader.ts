@@ -1,5 +1,6 @@
 // Loading a __consumer_offsets partition when this broker becomes its leader (Kafka's
-// GroupMetadataManager.loadGroupsAndOffsets): read from the log start to the high watermark, batch by batch,
+// GroupMetadataManager.loadGroupsAndOffsets): read from the log start to the log end offset — as Kafka does: a
+// new leader's high watermark may still lag, and its whole log is what the partition now holds — batch by batch,
 // and keep the latest record per key; a tombstone removes what came before it. Reads whole batches through
 // the partition log (the byte path stays plain functions), never through actor events.
 import type { PartitionLog } from '../log/partition-log.ts';
@@ -24,7 +25,7 @@ export function splitTopicPartitionKey(key: string): { topic: string; partition:
 
 const READ_BYTES = 1 << 20;
 
-export async function loadOffsetsPartition(log: PartitionLog, upTo: number = log.highWatermark): Promise<LoadedPartition> {
+export async function loadOffsetsPartition(log: PartitionLog, upTo: number = log.logEndOffset): Promise<LoadedPartition> {
   const out: LoadedPartition = { offsets: new Map(), groups: new Map(), skipped: 0 };
   let offset = log.logStartOffset;
   while (offset < upTo) {

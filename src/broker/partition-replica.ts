@@ -400,7 +400,11 @@ export class PartitionReplica {
       // A leader answering from an older epoch than the one followed is not to be believed.
       if (res.leaderEpoch < leaderEpoch) return 'stale' as const;
       const before = log.highWatermark;
+      const end = log.logEndOffset;
       const outcome = await applyFetchedPartition(log, res);
+      if (outcome.kind === 'truncated' && outcome.to < end) {
+        this.opts.logger.info('follower truncated its log to the leader\'s epoch history', { topic: this.topic, partition: this.partition, leader: leaderId, leaderEpoch, from: end, to: outcome.to, divergingEpoch: res.divergingEpoch?.epoch });
+      }
       if (log.highWatermark !== before) this.actor.send({ type: 'HIGH_WATERMARK', highWatermark: log.highWatermark, logEndOffset: log.logEndOffset });
       return outcome;
     });

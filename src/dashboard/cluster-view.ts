@@ -91,7 +91,8 @@ export function buildClusterView(input: ClusterViewInput): ClusterView {
         const replicaLogEndOffsets: Record<number, number> = {};
         let leaderReport: { logEndOffset: number; highWatermark: number } | null = null;
         for (const r of p.replicas) {
-          const rep = byBroker.get(r)?.status.replicas.find((x) => x.topic === t.name && x.partition === p.partition);
+          // A broker that is gone reported offsets it no longer serves: leave them out.
+          const rep = s.brokers[r] ? byBroker.get(r)?.status.replicas.find((x) => x.topic === t.name && x.partition === p.partition) : undefined;
           if (!rep) continue;
           replicaLogEndOffsets[r] = rep.logEndOffset;
           if (r === p.leader && rep.role === 'leader') leaderReport = rep;

@@ -27,7 +27,7 @@ function renderCluster(v) {
       <td class="num">${b.leaderOf}</td><td class="num">${b.replicas}</td>
       <td class="num">${fmt(b.rates.recordsInPerSec)}</td><td class="num">${fmt(b.rates.recordsOutPerSec)}</td><td class="num">${fmt(b.rates.bytesInPerSec)}</td>
       <td>${age(b.statusAgeMs)}</td>
-      <td>${b.http ? `<a href="http://${esc(b.http)}/" target="_blank">${esc(b.http)}</a> · <a href="http://${esc(b.http)}/metrics" target="_blank">metrics</a>` : '—'}</td></tr>`,
+      <td>${b.http ? `<a href="http://${esc(b.http)}/" target="_blank" title="${esc(b.http)}">open</a> · <a href="http://${esc(b.http)}/metrics" target="_blank">metrics</a>` : '—'}</td></tr>`,
     )
     .join('');
 

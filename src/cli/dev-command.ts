@@ -2,7 +2,7 @@
 // (its JetStream store under the data directory) and N broker processes on consecutive ports. It prints the
 // bootstrap servers and a line `ready` once every broker serves clients, and stops everything on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -34,7 +34,11 @@ export async function devCommand(argv: string[]): Promise<number> {
   const dashboardAt = f.http === 'off' ? null : parseHostPort('http', f.http);
   const dataDir = f.data;
   mkdirSync(dataDir, { recursive: true });
-  const nats = await NatsServer.start({ dir: join(dataDir, 'nats'), port: f['nats-port'], configFile: join(repoRoot, 'nats.conf') });
+  // nats-server (2.9) refuses `-sd` next to the file's own store_dir ("Duplicate 'store_dir'"): run a copy
+  // without it, so the store lives under --data as the -sd flag says.
+  const natsConf = join(dataDir, 'nats.conf');
+  writeFileSync(natsConf, readFileSync(join(repoRoot, 'nats.conf'), 'utf8').replace(/^\s*store_dir:.*$/m, ''));
+  const nats = await NatsServer.start({ dir: join(dataDir, 'nats'), port: f['nats-port'], configFile: natsConf });
   console.log(`nats: ${nats.url} (store ${nats.storeDir})`);
 
   const children: ChildProcess[] = [];

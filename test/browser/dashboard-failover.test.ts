@@ -55,7 +55,7 @@ test('SIGKILL of a leader: the page shows the broker down and the new leaders wi
   for (const p of [0, 1, 2]) {
     await page.waitForFunction(
       ([sel, dead]) => {
-        const row = document.querySelector(sel);
+        const row = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector(sel);
         const leader = Number(row?.getAttribute('data-leader'));
         return row !== null && leader > 0 && leader !== dead;
       },

@@ -19,9 +19,15 @@ export interface GroupSummary {
 
 export class ActorDirectory {
   private readonly registered = new Map<string, LiveActor>();
+  private readonly sources: Array<() => Iterable<LiveActor>> = [];
   private groupsProvider: (() => GroupSummary[]) | null = null;
 
   constructor(private readonly builtIn: () => Iterable<LiveActor>) {}
+
+  /** Adds a whole source of actors that come and go (the group coordinator's groups), listed at each call. */
+  addSource(source: () => Iterable<LiveActor>): void {
+    this.sources.push(source);
+  }
 
   /** Adds an actor; returns the function that removes it again. */
   register(actor: LiveActor): () => void {
@@ -32,7 +38,9 @@ export class ActorDirectory {
   }
 
   list(): LiveActor[] {
-    return [...this.builtIn(), ...this.registered.values()];
+    const out = [...this.builtIn(), ...this.registered.values()];
+    for (const source of this.sources) out.push(...source());
+    return out;
   }
 
   /** The group coordinator's view of its groups (state, generation, members, committed offsets). */
@@ -43,7 +51,7 @@ export class ActorDirectory {
   /** Groups from the provider, else what registered group actors' snapshots say. */
   groups(): GroupSummary[] {
     if (this.groupsProvider) return this.groupsProvider();
-    return [...this.registered.values()]
+    return this.list()
       .filter((a) => a.kind === 'group')
       .map((a) => {
         const s = a.actor.getSnapshot() as { value?: unknown; context?: Record<string, unknown> };

@@ -21,6 +21,7 @@ import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { buildRecordBatch } from '../../src/protocol/record-batch-builder.ts';
 import type { ClusterView } from '../../src/dashboard/cluster-view.ts';
+import { Kafka, logLevel } from 'kafkajs';
 
 interface PromFamily {
   name: string;
@@ -156,6 +157,43 @@ test('an actor event stream attaches one observer while open and none after (1 â
   }
   await until('the observer to be detached', () => obs.hub.attachedObservers === 0);
   assert.is(obs.hub.viewers, 0);
+});
+
+test('a consumer group shows with its coordinator, state and lag; its actor is listed', async () => {
+  const kafka = new Kafka({ clientId: 'dash', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
+  const consumer = kafka.consumer({ groupId: 'dash-g', sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+  let seen = 0;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: ['m'], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        await consumer.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }]);
+        seen++;
+      },
+    });
+    await until('the consumer to read the 6 records', () => seen >= 6, 20_000);
+    const stable = await until('the group in the cluster view', async () => {
+      const v = (await (await fetch(`${base}/api/cluster`)).json()) as ClusterView;
+      const g = v.groups.find((x) => x.groupId === 'dash-g');
+      return g && g.state === 'Stable' && g.partitions.some((p) => p.committed === 6) ? g : undefined;
+    });
+    assert.equal([stable.coordinator, stable.members, stable.lag], [1, 1, 0]);
+    const actors = (await (await fetch(`${base}/api/actors`)).json()) as Array<{ systemId: string; machineId: string; state: unknown }>;
+    const actor = actors.find((a) => a.systemId === 'group-dash-g@broker-1');
+    assert.equal([actor?.machineId, actor?.state], ['group', 'Stable']);
+  } finally {
+    await consumer.disconnect();
+  }
+  // Records nobody consumes: the group's lag grows by as many.
+  await conn.request(ApiKey.Produce, 7, { transactionalId: null, acks: 1, timeoutMs: 5_000, topicData: [{ name: 'm', partitionData: [{ index: 0, records: buildRecordBatch({ records: ['g', 'h', 'i', 'j'].map((value) => ({ value })), timestamp: Date.now() }) }] }] });
+  const lagging = await until('the lag to show', async () => {
+    const v = (await (await fetch(`${base}/api/cluster`)).json()) as ClusterView;
+    const g = v.groups.find((x) => x.groupId === 'dash-g');
+    return g && g.lag === 4 ? g : undefined;
+  });
+  assert.equal([lagging.state, lagging.members], ['Empty', 0]);
 });
 
 test('a broker process with --inspect at an unreachable inspector still serves', async () => {

@@ -125,4 +125,36 @@ test('a partition statechart highlights the state the broker reports; leaving de
   assert.equal(external, []);
 });
 
+test('every machine in machines/ renders as a statechart in the page', async () => {
+  await page.goto(base);
+  const results = await page.evaluate(async () => {
+    const w = globalThis as unknown as { mermaid: { render(id: string, text: string): Promise<{ svg: string }> }; fetch: typeof fetch };
+    const charts = (await (await w.fetch('/api/machines')).json()) as Array<{ id: string; mermaid: string }>;
+    const out: Array<{ id: string; ok: boolean; error?: string; states: number }> = [];
+    for (const c of charts) {
+      try {
+        const { svg } = await w.mermaid.render(`t_${c.id}`, c.mermaid);
+        out.push({ id: c.id, ok: true, states: (svg.match(/statediagram-state/g) ?? []).length });
+      } catch (err) {
+        out.push({ id: c.id, ok: false, error: String(err), states: 0 });
+      }
+    }
+    return out;
+  });
+  // The consumer group machine, the largest, for a look at its legibility.
+  await page.evaluate(async () => {
+    const w = globalThis as unknown as { mermaid: { render(id: string, text: string): Promise<{ svg: string }> }; fetch: typeof fetch; document: { querySelector(s: string): { innerHTML: string } } };
+    const charts = (await (await w.fetch('/api/machines')).json()) as Array<{ id: string; mermaid: string }>;
+    const group = charts.find((c) => c.id === 'group');
+    if (group) w.document.querySelector('#statechart').innerHTML = (await w.mermaid.render('shot_group', group.mermaid)).svg;
+  });
+  await page.locator('#statechart').screenshot({ path: join(artifacts, 'statechart-group.png') });
+  for (const id of ['broker', 'controller', 'partitionReplica', 'group']) assert.ok(results.some((r) => r.id === id), `${id} is served`);
+  for (const r of results) {
+    assert.ok(r.ok, `${r.id}: ${r.error}`);
+    assert.ok(r.states >= 3, `${r.id} draws its states`);
+  }
+  assert.equal(external, []);
+});
+
 test.run();

@@ -15,7 +15,7 @@ import { buildRecordBatch, type RecordInput } from '../protocol/record-batch-bui
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { ProduceResponse } from '../protocol/generated/produce.ts';
 import { partitionForKey } from './partitioner.ts';
-import { Cluster, type ClusterOptions, type RetryOptions } from './cluster.ts';
+import { Cluster, type ClusterOptions, type RetryOptions, type TopicMetadata } from './cluster.ts';
 import { ConnectionError, KafkaClientError, KafkaProtocolError, isRetriable } from './errors.ts';
 
 type Bytes = Buffer | string | null;
@@ -118,6 +118,7 @@ export class Producer {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly roundRobin = new Map<string, number>();
   private readonly refreshing = new Set<string>();
+  private readonly topicLoads = new Map<string, Promise<TopicMetadata>>();
   private bufferedBytes = 0;
   private spaceWaiters: Array<() => void> = [];
   private drainScheduled = false;
@@ -167,8 +168,7 @@ export class Producer {
     const { topic, messages } = record;
     if (messages.length === 0) return [];
     while (this.bufferedBytes > this.maxBuffered) await new Promise<void>((r) => this.spaceWaiters.push(r));
-    let meta = this.cluster.topics.get(topic);
-    if (!meta) meta = await this.cluster.topic(topic, { autoCreate: this.options.allowAutoTopicCreation ?? true });
+    const meta = this.cluster.topics.get(topic) ?? (await this.loadTopic(topic));
     const numPartitions = meta.partitions.length;
     const now = Date.now();
     let resolve!: (r: RecordMetadata[]) => void;
@@ -228,6 +228,16 @@ export class Producer {
       if (this.timer) clearTimeout(this.timer);
       await this.cluster.close();
     }
+  }
+
+  /** Concurrent first sends to a topic share one metadata lookup. */
+  private loadTopic(topic: string): Promise<TopicMetadata> {
+    let p = this.topicLoads.get(topic);
+    if (!p) {
+      p = this.cluster.topic(topic, { autoCreate: this.options.allowAutoTopicCreation ?? true }).finally(() => this.topicLoads.delete(topic));
+      this.topicLoads.set(topic, p);
+    }
+    return p;
   }
 
   private stickyPartition(topic: string, numPartitions: number): number {

@@ -101,6 +101,13 @@ export class GroupCoordinator {
     const shard = this.shards.get(p);
     if (shard) return { shard };
     if (this.loading.has(p)) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    // The metadata already names this broker the leader but its replica has not taken over yet: it is about
+    // to load, so the client should retry here rather than look for another coordinator.
+    if (this.opts.metadata.snapshot().topics[OFFSETS_TOPIC]?.partitions[p]?.leader === this.opts.brokerId) {
+      this.reconcile();
+      if (this.shards.has(p)) return { shard: this.shards.get(p)! };
+      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    }
     return { errorCode: ErrorCode.NOT_COORDINATOR };
   }
 

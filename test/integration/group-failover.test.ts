@@ -62,8 +62,18 @@ test('the coordinator\'s broker dies: a new coordinator serves the committed off
   const next = await c.waitForLeader(OFFSETS_TOPIC, offsetsPartition, { notBroker: coordinator, timeoutMs: 20_000 });
   assert.is.not(next, coordinator);
 
-  const fetched = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
-  assert.equal(fetched[0].partitions.map((p) => p.offset), ['10', '10', '10'], 'the new coordinator loaded the committed offsets');
+  // KafkaJS's admin does not retry OffsetFetch on COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR: the test does.
+  let fetched: string[] = [];
+  await until('OffsetFetch at the new coordinator', async () => {
+    try {
+      fetched = (await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }))[0].partitions.map((p) => p.offset);
+      return true;
+    } catch (err) {
+      if (!/coordinator/i.test(String(err))) throw err;
+      return false;
+    }
+  }, 15_000);
+  assert.equal(fetched, ['10', '10', '10'], 'the new coordinator loaded the committed offsets');
   await admin.disconnect();
 
   await produce('after');

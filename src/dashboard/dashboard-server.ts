@@ -14,7 +14,7 @@
 //
 // Actors of another broker are served by that broker: the request is forwarded to the HTTP address its
 // status names. Runs inside a broker (`kastor broker --http`) or on its own (`kastor dev`'s dashboard).
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createReadStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -63,6 +63,8 @@ export interface DashboardServerOptions {
 export class DashboardServer {
   private server: Server | null = null;
   private readonly streams = new Set<SseStream>();
+  /** Requests relaying another broker's actor stream. */
+  private readonly relays = new Set<ClientRequest>();
   private readonly clusterStreams = new Set<SseStream>();
   private readonly known = new Map<number, BrokerInfo | null>();
   private readonly unsubscribes: Array<() => void> = [];
@@ -111,6 +113,8 @@ export class DashboardServer {
     if (this.pending) clearTimeout(this.pending);
     this.tick = this.pending = null;
     for (const s of [...this.streams]) s.end();
+    for (const r of [...this.relays]) r.destroy();
+    this.relays.clear();
     const server = this.server;
     this.server = null;
     if (!server) return;
@@ -246,11 +250,10 @@ export class DashboardServer {
       else res.end();
     });
     upstream.end();
-    const stream = { end: () => upstream.destroy(), closed: false } as unknown as SseStream;
-    this.streams.add(stream);
+    this.relays.add(upstream);
     req.on('close', () => {
       upstream.destroy();
-      this.streams.delete(stream);
+      this.relays.delete(upstream);
     });
   }
 

@@ -49,7 +49,14 @@ test('SIGKILL of a leader: the page shows the broker down and the new leaders wi
   const actors = (await (await fetch(`${base}/api/actors`)).json()) as Array<{ systemId: string }>;
   for (const id of [1, 2, 3]) assert.ok(actors.some((a) => a.systemId === `partition-f-0@broker-${id}`), `broker ${id}'s replica of f-0 is listed`);
 
+  // The leader's replica statechart, streamed from its broker through this dashboard.
+  const leader = cluster.partitionState('f', 0).leader;
+  await page.goto(`${base}/#actor=${encodeURIComponent(`partition-f-0@broker-${leader}`)}`);
+  await page.waitForSelector('#actor-state[data-state="leader"]', { timeout: 10_000 });
+  await page.waitForSelector('#statechart svg g.current', { timeout: 10_000 });
+
   const victim = await cluster.killLeader('f', 0);
+  assert.is(victim, leader);
   const killedAt = Date.now();
   await page.waitForSelector(`#brokers tr[data-broker="${victim}"][data-state="down"]`, { timeout: 15_000 });
   for (const p of [0, 1, 2]) {

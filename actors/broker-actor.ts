@@ -205,7 +205,15 @@ export class Broker {
       topics,
       logger: this.logger,
       clock: this.clock,
-      groups: new GroupCoordinator({ brokerId: config.brokerId, metadata, registry, topics, logger: this.logger, clock: this.clock }),
+      groups: new GroupCoordinator({
+        brokerId: config.brokerId,
+        metadata,
+        registry,
+        topics,
+        logger: this.logger,
+        clock: this.clock,
+        onRebalance: () => this.parts.services?.metrics.groupRebalances.inc(),
+      }),
       metrics: new BrokerMetrics({
         brokerId: config.brokerId,
         snapshot: () => metadata.snapshot(),
@@ -219,6 +227,8 @@ export class Broker {
     // Local replicas recover their logs as soon as the metadata names them.
     registry.reconcile(metadata.snapshot());
     services.groups?.start();
+    services.actors.addSource(() => services.groups?.liveActors() ?? []);
+    services.actors.provideGroups(() => services.groups?.summaries() ?? []);
     this.parts.unsubscribe = metadata.subscribe((next, prev) => {
       registry.reconcile(next);
       const me = next.brokers[config.brokerId];

@@ -22,6 +22,7 @@ export interface ShardOptions {
   clock: () => number;
   timerClock?: TimerClock;
   logger: Logger;
+  onRebalance?: () => void;
 }
 
 /** Kafka's mapping of append errors to coordinator errors (GroupMetadataManager.storeOffsets / storeGroup). */
@@ -75,6 +76,7 @@ export class CoordinatorShard {
       loaded,
       clock: this.opts.timerClock,
       onPersist: (g) => void this.writeGroup(groupId, g),
+      onRebalance: this.opts.onRebalance,
       onDead: () => {
         if (this.groups.get(groupId) === actor) this.groups.delete(groupId);
       },

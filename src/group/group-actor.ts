@@ -26,6 +26,8 @@ export interface GroupActorOptions {
   clock?: TimerClock;
   onPersist: (group: PersistedGroup) => void;
   onDead: () => void;
+  /** Called each time the group enters PreparingRebalance (the broker counts rebalances). */
+  onRebalance?: () => void;
 }
 
 export class GroupActor {
@@ -49,7 +51,14 @@ export class GroupActor {
       input: { groupId: opts.groupId, initialDelayMs: opts.initialDelayMs, loaded: opts.loaded ?? null },
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
-    this.actor.subscribe({ complete: () => this.onDone() });
+    let previous: unknown = null;
+    this.actor.subscribe({
+      next: (snap) => {
+        if (snap.value === 'PreparingRebalance' && previous !== 'PreparingRebalance') opts.onRebalance?.();
+        previous = snap.value;
+      },
+      complete: () => this.onDone(),
+    });
     this.actor.start();
   }
 

@@ -14,7 +14,9 @@ import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { TimerClock } from './group-actor.ts';
 import { CoordinatorShard } from './coordinator-shard.ts';
-import { loadOffsetsPartition } from './offsets-loader.ts';
+import { loadOffsetsPartition, splitTopicPartitionKey } from './offsets-loader.ts';
+import type { LiveActor } from '../inspect/inspection-hub.ts';
+import type { GroupSummary } from '../inspect/actor-directory.ts';
 import { DEFAULT_OFFSETS_PARTITIONS, OFFSETS_TOPIC, partitionForGroup } from './offsets-topic.ts';
 
 export interface GroupCoordinatorOptions {
@@ -38,6 +40,8 @@ export interface GroupCoordinatorOptions {
   /** How often leadership is re-checked besides metadata changes. */
   pollMs?: number;
   timerClock?: TimerClock;
+  /** Called at each rebalance a group here starts (the broker's kastor_group_rebalances_total). */
+  onRebalance?: () => void;
 }
 
 export type Routed = { shard: CoordinatorShard; errorCode?: undefined } | { shard?: undefined; errorCode: number };
@@ -54,7 +58,7 @@ export class GroupCoordinator {
   private unsubscribe: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  readonly settings: Required<Omit<GroupCoordinatorOptions, 'timerClock' | 'brokerId' | 'metadata' | 'registry' | 'topics' | 'logger' | 'clock'>>;
+  readonly settings: Required<Omit<GroupCoordinatorOptions, 'timerClock' | 'onRebalance' | 'brokerId' | 'metadata' | 'registry' | 'topics' | 'logger' | 'clock'>>;
 
   constructor(readonly opts: GroupCoordinatorOptions) {
     this.settings = {
@@ -114,6 +118,26 @@ export class GroupCoordinator {
   /** Every shard this broker has loaded (ListGroups answers for the groups this broker coordinates). */
   loadedShards(): CoordinatorShard[] {
     return [...this.shards.values()];
+  }
+
+  /** The group actors this broker runs, named `group-<id>@broker-<n>`, for the dashboard's actor directory. */
+  liveActors(): LiveActor[] {
+    return this.loadedShards().flatMap((shard) =>
+      [...shard.groups.values()].map((g) => ({ systemId: `group-${g.groupId}@broker-${this.opts.brokerId}`, kind: 'group' as const, actor: g.actor })),
+    );
+  }
+
+  /** What the dashboard shows per group: state, generation, members and committed offsets. */
+  summaries(): GroupSummary[] {
+    return this.loadedShards().flatMap((shard) =>
+      [...shard.groups.values()].map((g) => ({
+        groupId: g.groupId,
+        state: g.state,
+        generation: g.context.generationId,
+        members: Object.keys(g.context.members).length,
+        offsets: [...(shard.offsets.get(g.groupId) ?? new Map())].map(([key, o]) => ({ ...splitTopicPartitionKey(key), committed: Number(o.offset) })),
+      })),
+    );
   }
 
   /** Creates __consumer_offsets on first use (FindCoordinator), as Kafka's auto-creation of the internal topic. */

@@ -71,9 +71,12 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
   services.actors.addSource(() => groupActors(services.brokerId, services.groups));
   services.actors.provideGroups(() => groupSummaries(services.groups));
   const hub = new InspectionHub({ sources: () => services.actors.list(), clock: services.clock });
+  let stopRefreshing: (() => void) | null = null;
   if (opts.inspector) {
     const inspector = opts.inspector;
     hub.addPermanent(inspector.inspect, (a) => inspector.announce(a), [broker.actor]);
+    // Replicas are created as the metadata names them: attach at once, so their recovery is seen too.
+    stopRefreshing = services.metadata.subscribe(() => hub.refresh());
   }
   let address: string | null = null;
   const status = (): BrokerStatus => ({
@@ -118,6 +121,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
     async stop() {
       stopPublishing();
       stopListening?.();
+      stopRefreshing?.();
       hub.close();
       opts.inspector?.stop();
       await server?.stop();

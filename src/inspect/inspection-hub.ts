@@ -132,6 +132,11 @@ export class InspectionHub {
     this.sync();
   }
 
+  /** Looks for new and gone actors now (after a metadata change created replicas) instead of at the next rescan. */
+  refresh(): void {
+    if (this.listeners.size > 0 || this.permanent.length > 0) this.sync();
+  }
+
   /** Detaches everything. */
   close(): void {
     this.listeners.clear();

@@ -154,6 +154,30 @@ test('the hub attaches an observer only while an actor is watched (1 → 0) and 
   other.stop();
 });
 
+test('a permanent observer (--inspect) is announced to and attached on every actor, except those that carry it', () => {
+  const a = createActor(toggle).start();
+  const b = createActor(toggle).start();
+  const live: LiveActor[] = [{ systemId: 'toggle-a@broker-1', kind: 'other', actor: a }];
+  const hub = new InspectionHub({ sources: () => live, rescanMs: 60_000 });
+  const announced: unknown[] = [];
+  const received: string[] = [];
+  hub.addPermanent({ next: (ev) => ev.type === '@xstate.event' && received.push((ev.event as { type: string }).type) }, (actor) => announced.push(actor), []);
+  assert.equal(announced, [a]);
+  assert.is(hub.attachedObservers, 1);
+  live.push({ systemId: 'toggle-b@broker-1', kind: 'other', actor: b });
+  hub.refresh();
+  assert.equal(announced, [a, b], 'an actor that appears later is announced when found');
+  a.send({ type: 'FLIP' });
+  b.send({ type: 'FLIP' });
+  assert.equal(received, ['FLIP', 'FLIP']);
+  hub.close();
+  assert.is(hub.attachedObservers, 0);
+  a.send({ type: 'FLIP' });
+  assert.is(received.length, 2);
+  a.stop();
+  b.stop();
+});
+
 test('every machine in machines/ becomes a Mermaid statechart', async () => {
   const errors: string[] = [];
   const machines = await loadMachines(undefined, (file) => errors.push(file));

@@ -227,6 +227,7 @@ export class GroupCoordinator {
           clock: this.opts.clock,
           timerClock: this.opts.timerClock,
           logger: this.opts.logger,
+          onRebalance: this.opts.onRebalance,
         });
         shard.adopt(loaded);
         this.loading.delete(partition);

@@ -7,6 +7,9 @@ import * as assert from 'uvu/assert';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { startSingleBroker, type SingleBroker } from '../helpers/single-broker.ts';
 import { groupsCommand } from '../../src/cli/groups-command.ts';
+import { freePort } from '../../src/testing/nats-server.ts';
+
+let httpPort = 0;
 
 /** Runs `kastor groups ...` in-process and returns what it printed. */
 async function groupsCli(...args: string[]): Promise<string> {
@@ -70,7 +73,8 @@ async function consume(n: number, onRunning?: (c: Consumer, admin: Admin) => Pro
 }
 
 test.before(async () => {
-  env = await startSingleBroker();
+  httpPort = await freePort();
+  env = await startSingleBroker(['--http', `127.0.0.1:${httpPort}`]);
   const admin = kafka().admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 2 }], waitForLeaders: true });
@@ -87,6 +91,9 @@ test('committed offsets survive a SIGKILL and restart of the broker; consumption
     assert.is(described.groups[0].state, 'Stable');
     assert.is(described.groups[0].protocolType, 'consumer');
     assert.is(described.groups[0].members.length, 1);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const rebalances = Number(/^kastor_group_rebalances_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+    assert.ok(rebalances >= 1, `the broker counted the group's rebalance (${rebalances})`);
     const cli = JSON.parse(await groupsCli('describe', GROUP, '--json'));
     assert.is(cli.state, 'Stable');
     assert.equal(cli.members[0].assignment, [{ topic: TOPIC, partitions: [0, 1] }], 'the consumer protocol assignment, decoded');

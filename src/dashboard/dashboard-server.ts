@@ -244,6 +244,9 @@ export class DashboardServer {
     const upstream = httpRequest(target, { headers: { accept: 'text/event-stream' } }, (up) => {
       res.writeHead(up.statusCode ?? 502, { 'content-type': up.headers['content-type'] ?? 'text/plain', 'cache-control': 'no-cache' });
       up.pipe(res);
+      // A broker that dies mid-stream resets the connection: pipe() would leave the viewer's stream open.
+      up.on('error', () => res.end());
+      up.on('close', () => res.end());
     });
     upstream.on('error', (err) => {
       if (!res.headersSent) send(res, 502, 'text/plain', `could not reach ${target}: ${err.message}\n`);

@@ -59,6 +59,9 @@ test('SIGKILL of a leader: the page shows the broker down and the new leaders wi
   assert.is(victim, leader);
   const killedAt = Date.now();
   await page.waitForSelector(`#brokers tr[data-broker="${victim}"][data-state="down"]`, { timeout: 15_000 });
+  // The dead broker's actor no longer shows a live state.
+  await page.waitForSelector('#statechart.stale', { timeout: 10_000 });
+  assert.match((await page.textContent('#actor-state')) ?? '', /not reachable/);
   for (const p of [0, 1, 2]) {
     await page.waitForFunction(
       ([sel, dead]) => {

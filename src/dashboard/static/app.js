@@ -129,8 +129,12 @@ async function selectActor(systemId) {
     showSummary(summary);
   });
   es.onerror = () => {
-    $('#actor-state').textContent = 'actor not reachable (it may have stopped); retrying…';
+    // The diagram stays for reference, greyed out: it no longer shows a live state.
+    $('#actor-state').textContent = 'actor not reachable (it or its broker may have stopped); retrying…';
+    $('#actor-state').dataset.state = '';
+    $('#statechart').classList.add('stale');
   };
+  es.onopen = () => $('#statechart').classList.remove('stale');
 }
 
 let drawing = Promise.resolve();

@@ -159,6 +159,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wake();
     await this.cluster.close();
   }
@@ -183,7 +184,11 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
         throw err;
       }
       const ready = this.takeBuffered();
-      if (ready) return { done: false, value: ready };
+      if (ready) {
+        // Keep the next fetch going while the application works on this batch.
+        this.pump();
+        return { done: false, value: ready };
+      }
       const woken = new Promise<void>((resolve) => (this.wake = resolve));
       this.pump();
       await woken;
@@ -278,9 +283,19 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     }
     if (refresh) this.refreshLeaders();
     for (const [leader, list] of byLeader) this.fetchFrom(leader, list);
-    if (wakeAt < Infinity) setTimeout(() => this.wake(), wakeAt - now);
+    if (wakeAt < this.wakeTimerAt) {
+      if (this.wakeTimer) clearTimeout(this.wakeTimer);
+      this.wakeTimerAt = wakeAt;
+      this.wakeTimer = setTimeout(() => {
+        this.wakeTimer = null;
+        this.wakeTimerAt = Infinity;
+        this.wake();
+      }, wakeAt - now);
+    }
   }
 
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeTimerAt = Infinity;
   private refreshing = false;
   private refreshAttempts = 0;
 
@@ -383,6 +398,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
         this.fetchingBrokers.delete(leader);
         for (const e of sent) e.s.fetching = false;
         this.onFetch(leader, sent, body);
+        this.pump();
         this.wake();
       },
       (err) => {

@@ -15,7 +15,6 @@ import type { Logger } from '../util/logger.ts';
 import { startStatusPublisher, type BrokerStatus, type ReplicaStatus } from './broker-status.ts';
 import { StatusBoard } from './status-board.ts';
 import { DashboardServer } from './dashboard-server.ts';
-import { groupActors, groupSummaries } from './group-view.ts';
 
 /** What observability needs of a running broker (actors/broker-actor.ts's Broker). */
 export interface ObservedBroker {
@@ -67,9 +66,6 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
   const nc = broker.natsConnection;
   if (!services || !nc) throw new Error('observability starts after the broker has started');
   const { config } = services;
-  // Consumer groups come from the broker's group coordinator, when it runs one.
-  services.actors.addSource(() => groupActors(services.brokerId, services.groups));
-  services.actors.provideGroups(() => groupSummaries(services.groups));
   const hub = new InspectionHub({ sources: () => services.actors.list(), clock: services.clock });
   let stopRefreshing: (() => void) | null = null;
   if (opts.inspector) {

@@ -180,7 +180,9 @@ test('a consumer group shows with its coordinator, state and lag; its actor is l
       return g && g.state === 'Stable' && g.partitions.some((p) => p.committed === 6) ? g : undefined;
     });
     assert.equal([stable.coordinator, stable.members, stable.lag], [1, 1, 0]);
+    assert.ok(((await metric('kastor_group_rebalances_total')) ?? 0) >= 1, 'the rebalance that formed the group is counted');
     const actors = (await (await fetch(`${base}/api/actors`)).json()) as Array<{ systemId: string; machineId: string; state: unknown }>;
+    assert.is(actors.filter((a) => a.systemId === 'group-dash-g@broker-1').length, 1, 'listed once');
     const actor = actors.find((a) => a.systemId === 'group-dash-g@broker-1');
     assert.equal([actor?.machineId, actor?.state], ['group', 'Stable']);
   } finally {

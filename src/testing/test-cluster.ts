@@ -13,9 +13,8 @@
 // cleanup.ts cover a test process that ends without calling it.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatsServer } from './nats-server.ts';
 import { BrokerProcess } from './broker-process.ts';

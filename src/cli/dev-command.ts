@@ -15,7 +15,7 @@ import { createLogger } from '../util/logger.ts';
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const DEV_FLAGS = {
-  brokers: { type: 'number', description: 'number of brokers', default: 1, value: 'N' },
+  brokers: { type: 'number', description: 'number of brokers (auto-created topics get replication factor min(3, N))', default: 3, value: 'N' },
   data: { type: 'string', description: 'data directory (NATS store and broker logs)', default: './data', value: 'DIR' },
   'port-base': { type: 'number', description: 'Kafka port of broker 1; broker N listens on port-base + N - 1', default: 9092, value: 'PORT' },
   'nats-port': { type: 'number', description: 'port of the dev nats-server', default: 4322, value: 'PORT' },
@@ -71,7 +71,8 @@ export async function devCommand(argv: string[]): Promise<number> {
     bootstrap.push(`${f.host}:${port}`);
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`],
+      [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`,
+        '--default-replication-factor', String(Math.min(3, f.brokers))],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(child);

@@ -9,7 +9,18 @@
 // their order; offsets of a partition are contiguous from its log start up to the high watermark.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, MIN_BATCH_LENGTH, readInt64 } from '../protocol/record-batch-layout.ts';
+import {
+  BATCH_LENGTH_OFFSET,
+  BATCH_OVERHEAD,
+  MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  CRC_OFFSET,
+  ATTRIBUTES_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORDS_OFFSET,
+  readInt64,
+} from '../protocol/record-batch-layout.ts';
 
 export interface SentRecord {
   /** Unique across the whole run; found in the record value (see HistoryInput.idOf). */
@@ -275,6 +286,25 @@ export function readReplicaBatches(dir: string, below = Number.MAX_SAFE_INTEGER)
   return { batches, tornAt: null };
 }
 
+function firstDifference(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return n;
+}
+
+/** Names the RecordBatch v2 field a byte position falls in, so a report says what differs. */
+function fieldAt(pos: number): string {
+  if (pos < BATCH_LENGTH_OFFSET) return 'baseOffset';
+  if (pos < PARTITION_LEADER_EPOCH_OFFSET) return 'batchLength';
+  if (pos < CRC_OFFSET - 1) return 'partitionLeaderEpoch';
+  if (pos < CRC_OFFSET) return 'magic';
+  if (pos < ATTRIBUTES_OFFSET) return 'crc';
+  if (pos < BASE_TIMESTAMP_OFFSET) return 'attributes/lastOffsetDelta';
+  if (pos < PRODUCER_ID_OFFSET) return 'timestamps';
+  if (pos < RECORDS_OFFSET) return 'producer id/epoch/sequence/count';
+  return 'records';
+}
+
 function readInt64Safe(buf: Buffer, pos: number): number {
   return buf.length - pos >= 8 ? readInt64(buf, pos) : -1;
 }
@@ -318,11 +348,14 @@ export function compareReplicaLogs(dirs: string[], highWatermark: number): Repli
       const a = ref[i]!;
       const b = list[i]!;
       if (a.baseOffset !== b.baseOffset || !a.bytes.equals(b.bytes)) {
+        const at = firstDifference(a.bytes, b.bytes);
         violations.push({
           kind: 'differs',
           dir,
           offset: Math.min(a.baseOffset, b.baseOffset),
-          message: `${dir} differs from ${refDir} at batch ${i} (base offsets ${b.baseOffset} vs ${a.baseOffset}, ${b.bytes.length} vs ${a.bytes.length} bytes)`,
+          message:
+            `${dir} differs from ${refDir} at batch ${i} (base offsets ${b.baseOffset} vs ${a.baseOffset}, ${b.bytes.length} vs ${a.bytes.length} bytes, ` +
+            `first difference at byte ${at}: ${fieldAt(at)}; partitionLeaderEpoch ${b.bytes.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET)} vs ${a.bytes.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET)})`,
         });
         break;
       }

@@ -12,7 +12,7 @@ import { checkHistory, compareReplicaLogs, describeViolations, type ReadRecord, 
 import { listLatestOffsets, roundTrip } from '../../src/testing/kafka-request.ts';
 import { encodeRequest, decodeResponse } from '../../src/protocol/frames.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
-import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
+import { buildRecordBatch, readRecords } from '../../src/protocol/record-batch.ts';
 import { run } from './single-broker.ts';
 
 export interface WorkloadOptions {
@@ -262,7 +262,17 @@ export async function verify(cluster: TestCluster, topic: string, partitions: nu
     }
     // Every replica is in the ISR now, so each holds at least everything below the high watermark.
     const logs = compareReplicaLogs(cluster.partitionDirs(topic, p), hw.offset);
-    if (!logs.ok) problems.push(`replica logs of ${topic}-${p} below HW ${hw.offset}:\n${describeViolations(logs)}`);
+    if (!logs.ok) {
+      problems.push(`replica logs of ${topic}-${p} below HW ${hw.offset}:\n${describeViolations(logs)}`);
+      // What each replica holds at the first differing batch: the record values say whose write it was.
+      for (const v of logs.violations.filter((x) => x.kind === 'differs').slice(0, 1)) {
+        for (const dir of cluster.partitionDirs(topic, p)) {
+          const b = logs.batches.get(dir)?.find((x) => x.baseOffset === v.offset);
+          const values = b ? readRecords(b.bytes).map((r) => r.value?.toString() ?? 'null') : [];
+          problems.push(`  ${dir} @${v.offset}: epoch ${b?.bytes.readInt32BE(12)} values ${values.join(',')}`);
+        }
+      }
+    }
   }
   const report = checkHistory({ sent, read, highWatermarks });
   // A late acknowledgement is still a promise: the record must be at the offset it was acknowledged at.

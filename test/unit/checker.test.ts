@@ -194,6 +194,9 @@ test('compareReplicaLogs: one flipped byte below the HW, a missing batch, a diff
     assert.equal(byDir(2), ['missing']);
     assert.equal(byDir(3), ['differs']);
     assert.is(r.violations.find((v) => v.dir === dirs[1])!.offset, 2);
+    // The report names what differs: the records of one, the leader epoch stamp of the other.
+    assert.match(r.violations.find((v) => v.dir === dirs[1])!.message, /: records;/);
+    assert.match(r.violations.find((v) => v.dir === dirs[3])!.message, /: partitionLeaderEpoch; partitionLeaderEpoch 7 vs 0/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -45,11 +45,10 @@ export function joinStartsRebalance(ctx: GroupContext, state: GroupStateName, e:
     case 'add':
       return true;
     case 'replaceStatic': {
-      // KIP-345: a stable group keeps going when the restarted instance brings the same subscription; the
-      // leader is the exception, as it would have to recompute an assignment the group does not expect.
+      // KIP-345: a stable group keeps going when the restarted instance brings the same subscription.
       if (state !== 'Stable') return true;
       const old = ctx.members[plan.oldMemberId];
-      return ctx.leaderId === plan.oldMemberId || !metadataFor(old, ctx.protocolName).equals(e.protocols.find((p) => p.name === ctx.protocolName)?.metadata ?? Buffer.alloc(0));
+      return !metadataFor(old, ctx.protocolName).equals(e.protocols.find((p) => p.name === ctx.protocolName)?.metadata ?? Buffer.alloc(0));
     }
     case 'known': {
       const m = ctx.members[e.memberId];
@@ -120,7 +119,10 @@ export function applyJoin(ctx: GroupContext, state: GroupStateName, e: JoinEvent
       out.arm.push(e.newMemberId);
       if (rebalancing) park(e.newMemberId);
       else {
-        out.replies.push({ requestId: e.requestId, reply: joinReplyFor(next, e.newMemberId) });
+        // As Kafka's updateStaticMemberAndRebalance: the answer names the leader as it was (the old member id
+        // when this instance led), so a restarted leader acts as a follower and does not compute an
+        // assignment that a Stable group would never hand out; it gets its old assignment in SyncGroup.
+        out.replies.push({ requestId: e.requestId, reply: { ...joinReplyFor(next, e.newMemberId), leader: ctx.leaderId ?? '', members: [] } });
         out.persist = true;
       }
       return out;

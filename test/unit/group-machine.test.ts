@@ -215,6 +215,15 @@ test('static membership: a restarted instance with unchanged metadata keeps its 
   assert.is(g.heartbeat('b1', 2, 'inst-b'), ErrorCode.FENCED_INSTANCE_ID);
   const zombie = g.sync('b1', 2, {}, 'inst-b');
   assert.is(g.syncReply(zombie)!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
+  // The leader's instance restarts too: still no rebalance; the answer names the old leader id, so the
+  // new member id does not take itself for the leader and compute an assignment nobody would get.
+  const leaderRejoin = g.join('', { newId: 'a2', instance: 'inst-a' });
+  assert.is(g.state(), 'Stable');
+  assert.is(g.joinReply(leaderRejoin)!.leader, 'a1');
+  assert.equal(g.joinReply(leaderRejoin)!.members, []);
+  const s2 = g.sync('a2', 2, {}, 'inst-a');
+  assert.is(g.syncReply(s2)!.assignment.toString(), 'A');
+  assert.is(g.ctx().leaderId, 'a2');
   // Changed metadata is a real change: rebalance.
   g.join('', { newId: 'b3', instance: 'inst-b', meta: 'topics=t,u' });
   assert.is(g.state(), 'PreparingRebalance');

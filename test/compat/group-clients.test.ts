@@ -4,12 +4,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSingleBroker, run, type SingleBroker } from '../helpers/single-broker.ts';
+import { freePort } from '../../src/testing/nats-server.ts';
 
 let env: SingleBroker;
+let httpPort = 0;
 const PYTHON = '/usr/bin/python3';
 
 test.before(async () => {
-  env = await startSingleBroker(['--num-partitions', '3']);
+  httpPort = await freePort();
+  env = await startSingleBroker(['--num-partitions', '3', '--http', `127.0.0.1:${httpPort}`]);
 });
 test.after(async () => {
   await env?.close();
@@ -17,8 +20,10 @@ test.after(async () => {
 
 const produce = (topic: string, values: string[]) => run('kcat', ['-b', env.bootstrap, '-P', '-t', topic, '-K', ':'], { input: values.map((v, i) => `k${i}:${v}`).join('\n') + '\n' });
 
-async function kcatGroup(group: string, topic: string): Promise<string[]> {
-  const { stdout } = await run('kcat', ['-b', env.bootstrap, '-G', group, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-f', '%k=%s\\n', '-X', 'enable.partition.eof=true', '-X', 'auto.commit.interval.ms=100', topic], { timeoutMs: 45_000 });
+// kcat's -o in -G mode forces every assigned partition to that offset; auto.offset.reset only applies where
+// nothing was committed, which is what resuming needs.
+async function kcatGroup(group: string, topic: string, extra: string[] = []): Promise<string[]> {
+  const { stdout } = await run('kcat', ['-b', env.bootstrap, '-G', group, ...extra, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-f', '%k=%s\\n', '-X', 'enable.partition.eof=true', '-X', 'auto.commit.interval.ms=100', topic], { timeoutMs: 45_000 });
   return stdout.split('\n').filter((l) => l.length > 0);
 }
 
@@ -35,6 +40,22 @@ test('kcat -G consumes every record once and resumes from its committed offsets'
   await produce('kc-topic', second);
   const again = await kcatGroup('kc-group', 'kc-topic');
   assert.equal(again.map((l) => l.split('=')[1]).sort(), [...second].sort(), 'only what came after the committed offsets');
+});
+
+const rebalances = async () => Number(/^kastor_group_rebalances_total(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text())?.[1]);
+
+test('KIP-345: a restarted static member (kcat, group.instance.id) resumes without a rebalance', async () => {
+  const staticArgs = ['-X', 'group.instance.id=kcat-instance-1', '-X', 'session.timeout.ms=30000'];
+  const first = Array.from({ length: 20 }, (_, i) => `static-a-${i}`);
+  await produce('kc-static', first);
+  const a = await kcatGroup('kc-static-group', 'kc-static', staticArgs);
+  assert.equal(a.map((l) => l.split('=')[1]).sort(), [...first].sort());
+  const before = await rebalances();
+  const second = Array.from({ length: 5 }, (_, i) => `static-b-${i}`);
+  await produce('kc-static', second);
+  const b = await kcatGroup('kc-static-group', 'kc-static', staticArgs);
+  assert.equal(b.map((l) => l.split('=')[1]).sort(), [...second].sort(), 'resumes after its commits');
+  assert.is(await rebalances(), before, 'the same instance coming back did not rebalance the group');
 });
 
 const PY = `

@@ -46,7 +46,7 @@ export interface GroupContext {
   /** Kafka's group.initial.rebalance.delay.ms: a rebalance out of Empty waits for more members first. */
   initialDelayMs: number;
   initialDelayPending: boolean;
-  /** Bumped per rebalance so a rebalance timer from an earlier one is ignored. */
+  /** How many rebalances this group has started since it was loaded (visible in the inspector). */
   rebalanceSeq: number;
 }
 

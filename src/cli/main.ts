@@ -7,6 +7,7 @@ import { topicCommand } from './topic-command.ts';
 import { produceCommand } from './produce-command.ts';
 import { consumeCommand } from './consume-command.ts';
 import { clusterCommand } from './cluster-command.ts';
+import { groupsCommand } from './groups-command.ts';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   broker: { summary: 'run one broker (joins the cluster its NATS holds)', run: brokerCommand },
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   produce: { summary: 'send lines from stdin or a file as records', run: produceCommand },
   consume: { summary: 'print records of a topic', run: consumeCommand },
   cluster: { summary: 'cluster status: brokers, controller, under-replicated and offline partitions', run: clusterCommand },
+  groups: { summary: 'list consumer groups, describe one (members, assignment, committed offsets, lag)', run: groupsCommand },
 };
 
 function usage(): string {

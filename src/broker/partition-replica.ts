@@ -272,7 +272,13 @@ export class PartitionReplica {
     if (acks === -1 && this.isr.length < this.opts.minInsyncReplicas) {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);
     }
-    const { baseOffset, lastOffset } = await log.append(records, this.leaderEpoch);
+    const epoch = this.leaderEpoch;
+    const { baseOffset, lastOffset } = await log.append(records, epoch);
+    if (this.role !== 'leader' || this.leaderEpoch !== epoch) {
+      // Leadership moved while the append waited its turn: the write is not acknowledged (acks=1 included);
+      // the new leader's history decides whether it survives, and the next replica fetch truncates it if not.
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `leadership of ${this.topic}-${this.partition} moved during the append`, { topic: this.topic, partition: this.partition });
+    }
     this.wakeAppendWaiters();
     this.advanceHighWatermark();
     if (acks === -1 && log.highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
@@ -390,13 +396,18 @@ export class PartitionReplica {
   }
 
   /**
-   * Follower side: applies one partition of a response fetched from `leaderId` for `leaderEpoch`. Ignored
-   * ('stale') unless this replica still follows exactly that leader and epoch when its turn comes.
+   * Follower side: applies one partition of a response fetched from `leaderId` for `leaderEpoch` at
+   * `fetchOffset`. Ignored ('stale') unless this replica still follows exactly that leader and epoch when its
+   * turn comes, and its log still ends where the fetch started: a leader-path append that landed after the
+   * fetch was sent (a thawed zombie answering a request queued while it was frozen) would otherwise make the
+   * response look like data already held. As Kafka's fetcher does on an offset mismatch, the response is
+   * dropped and the next fetch, carrying the new end and epoch, lets the leader find the divergence.
    */
-  applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse): Promise<ApplyOutcome | 'stale'> {
+  applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse, fetchOffset: number): Promise<ApplyOutcome | 'stale'> {
     const run = this.followerChain.then(async () => {
       const log = this.log;
       if (!log || this.role !== 'follower' || this.leaderEpoch !== leaderEpoch || this.leaderId !== leaderId) return 'stale' as const;
+      if (log.logEndOffset !== fetchOffset) return 'stale' as const;
       // A leader answering from an older epoch than the one followed is not to be believed.
       if (res.leaderEpoch < leaderEpoch) return 'stale' as const;
       const before = log.highWatermark;

@@ -18,7 +18,7 @@ export interface FollowerTarget {
   readonly partition: number;
   readonly topicId: string;
   followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number } | null;
-  applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse): Promise<unknown>;
+  applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse, fetchOffset: number): Promise<unknown>;
 }
 
 export interface ReplicaFetcherOptions {
@@ -150,6 +150,7 @@ export class ReplicaFetcher {
       return true;
     }
     const byKey = new Map(sent.map((f) => [keyOf(f.target.topic, f.target.partition), f]));
+    const offsetSent = new Map(req.partitions.map((p) => [keyOf(p.topic, p.partition), p.fetchOffset]));
     await Promise.all(
       answer.map(async (res) => {
         const key = keyOf(res.topic, res.partition);
@@ -162,7 +163,7 @@ export class ReplicaFetcher {
           return;
         }
         try {
-          await f.target.applyReplicaFetch(this.opts.leaderId, f.leaderEpoch, res);
+          await f.target.applyReplicaFetch(this.opts.leaderId, f.leaderEpoch, res, offsetSent.get(key)!);
         } catch (err) {
           f.retryAt = this.opts.clock() + this.opts.backoffMs;
           this.opts.logger.error('applying replicated data failed', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, error: err as Error });

@@ -343,10 +343,15 @@ test('fencing: stale and future epochs are refused per partition, others in the 
     assert.equal(recordsIn(r[3]!.records), [[0, 'a-0']]);
     // A follower ignores an answer from a leader whose epoch is older than the one it follows.
     const f = h.replica(3, 1);
-    assert.equal(await f.applyReplicaFetch(2, 0, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: Buffer.alloc(0) }), { kind: 'idle' });
+    assert.equal(await f.applyReplicaFetch(2, 0, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: Buffer.alloc(0) }, 0), { kind: 'idle' });
     h.assignAll(1, rf3(2, 1));
-    const stale = await f.applyReplicaFetch(2, 1, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: batchOf('z', 1) });
+    const stale = await f.applyReplicaFetch(2, 1, { topic: 't', partition: 1, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: batchOf('z', 1) }, 0);
     assert.is(stale, 'stale');
+    assert.is(f.log!.logEndOffset, 0);
+    // An answer to a fetch made at another log end (an append landed after the fetch was sent) is dropped too:
+    // applying it would skip over or straddle data the leader never had (the thawed-zombie divergence).
+    const moved = await f.applyReplicaFetch(2, 1, { topic: 't', partition: 1, errorCode: 0, highWatermark: 1, logStartOffset: 0, leaderEpoch: 1, records: batchOf('z', 1) }, 7);
+    assert.is(moved, 'stale');
     assert.is(f.log!.logEndOffset, 0);
   } finally {
     await h.close();

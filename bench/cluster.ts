@@ -1,0 +1,174 @@
+// A replicated Kastor cluster against its peer, NATS JetStream R3, in the same run (STYLE.md point 8).
+//
+//   npx tsx bench/run.ts cluster [--records N] [--record-bytes B] [--partitions P] [--linger-ms L] [--window W]
+//                                [--probe N] [--warmup N]
+//
+// Kastor side: 3 broker processes on one private nats-server, a topic of P (default 6) partitions, RF=3,
+// min.insync.replicas=2; kcat (librdkafka) produces N (default 1,000,000) records of B (default 100) bytes with
+// acks=all and linger L ms, its default partitioner spreading them; the time runs from kcat's spawn to its exit
+// (every delivery report in). The count is then checked: the partitions' high watermarks must add up to N.
+// Peer: a 3-node NATS cluster (NatsCluster) with an R3 file stream, the same count and size published pipelined
+// with W (default 1000) unacknowledged publishes (jetstreamPublish), from a client connected to the stream leader.
+//
+// Latency: kcat reports no per-record latency, so each side gets the same separate probe, run on an idle
+// cluster after its throughput run: --probe (default 500) single records sent one at a time, each waiting for
+// its acknowledgement before the next (Kastor: its own client's producer, acks=all, linger 0, partitions in
+// turn, send() to resolved promise; JetStream: jetstreamPublish with a window of 1, publish to PubAck). It is
+// the unloaded round trip of one replicated write, not the latency under the throughput load; the JetStream
+// throughput line also carries jetstreamPublish's publish→ack latency under its own load (window W).
+//
+// Lines: case "produce-acks-all-rf3" (kcat vs JetStream R3 publish, with vs_jetstream and target 8) and case
+// "ack-latency-probe" (both probes' p50/p99, vs_jetstream = JetStream p50 ÷ Kastor p50, so >1 means Kastor is
+// faster).
+import { performance } from 'node:perf_hooks';
+import { NatsCluster } from '../src/testing/nats-cluster.ts';
+import { listLatestOffsets, fetchMetadata } from '../src/testing/kafka-request.ts';
+import { Kafka } from '../src/client/index.ts';
+import { kcatProduce, kcatCleanup } from './kcat-load.ts';
+import { jetstreamPublish, jetstreamDeleteStream } from './jetstream-peer.ts';
+import { DirectCluster, print, round, percentile, intFlag } from './cluster-kit.ts';
+
+const TOPIC = 'bench-cluster';
+const WARMUP_TOPIC = 'bench-cluster-warmup';
+const PROBE_TOPIC = 'bench-cluster-probe';
+const STREAM = 'BENCH_CLUSTER';
+const SUBJECT = 'bench.cluster';
+const TARGET = 8;
+const STEP_TIMEOUT_MS = 300_000;
+
+function log(msg: string): void {
+  process.stderr.write(`cluster: ${msg}\n`);
+}
+
+/** Sum of the high watermarks of `topic`'s partitions, each asked of its leader. */
+async function totalRecords(c: DirectCluster, topic: string): Promise<number> {
+  const md = await fetchMetadata(c.address(0), [topic]);
+  const byLeader = new Map<number, number[]>();
+  for (const p of md.topics[0]!.partitions) byLeader.set(p.leaderId, [...(byLeader.get(p.leaderId) ?? []), p.partitionIndex]);
+  let total = 0;
+  for (const [leader, parts] of byLeader) {
+    const b = md.brokers.find((x) => x.nodeId === leader);
+    if (!b) throw new Error(`${topic}: leader ${leader} is not in the broker list`);
+    for (const [p, r] of await listLatestOffsets({ host: b.host, port: b.port }, topic, parts)) {
+      if (r.errorCode !== 0) throw new Error(`${topic}-${p}: ListOffsets error ${r.errorCode}`);
+      total += r.offset;
+    }
+  }
+  return total;
+}
+
+/** Kastor's own producer, one acks=all record at a time; the latency of each send() in ms, ascending. */
+async function kastorProbe(bootstrap: string, samples: number, partitions: number, valueBytes: number): Promise<number[]> {
+  const producer = new Kafka({ bootstrap }).producer({ acks: 'all', lingerMs: 0 });
+  const value = Buffer.alloc(valueBytes, 0x61);
+  const out: number[] = [];
+  try {
+    await producer.connect();
+    // A few unmeasured sends open the connection to every leader.
+    for (let p = 0; p < partitions; p++) await producer.send({ topic: PROBE_TOPIC, messages: [{ value, partition: p }] });
+    for (let i = 0; i < samples; i++) {
+      const t0 = performance.now();
+      await producer.send({ topic: PROBE_TOPIC, messages: [{ value, partition: i % partitions }] });
+      out.push(performance.now() - t0);
+    }
+  } finally {
+    await producer.close();
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const records = intFlag(args, 'records', 1_000_000);
+  const recordBytes = intFlag(args, 'record-bytes', 100);
+  const partitions = intFlag(args, 'partitions', 6);
+  const lingerMs = intFlag(args, 'linger-ms', 10, 0);
+  const window = intFlag(args, 'window', 1000);
+  const probe = intFlag(args, 'probe', 500);
+  const warmup = intFlag(args, 'warmup', 20_000, 0);
+  const started = Date.now();
+
+  let kastor: DirectCluster | null = null;
+  let natsCluster: NatsCluster | null = null;
+  try {
+    // ---- Kastor ----
+    kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-cluster-' });
+    const config = { 'min.insync.replicas': '2' };
+    await kastor.createTopics([
+      { name: TOPIC, partitions, replicationFactor: 3, config },
+      { name: WARMUP_TOPIC, partitions, replicationFactor: 3, config },
+      { name: PROBE_TOPIC, partitions, replicationFactor: 3, config },
+    ]);
+    await kastor.waitReady([TOPIC, WARMUP_TOPIC, PROBE_TOPIC], 3 * partitions, { inSync: true, timeoutMs: 60_000 });
+    log(`kastor: 3 brokers at ${kastor.bootstrap}, topics of ${partitions} partitions RF=3 in sync`);
+    const produceOpts = { brokers: kastor.bootstrap, recordBytes: recordBytes + 1, acks: -1 as const, partitions, lingerMs, timeoutMs: STEP_TIMEOUT_MS };
+    if (warmup > 0) await kcatProduce({ ...produceOpts, topic: WARMUP_TOPIC, records: warmup });
+    let produce;
+    try {
+      produce = await kcatProduce({ ...produceOpts, topic: TOPIC, records });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${kastor.lastLogs()}`, { cause: err });
+    }
+    log(`kastor produce acks=all: ${produce.records_per_s} records/s (${produce.seconds} s)`);
+    const stored = await totalRecords(kastor, TOPIC);
+    if (stored !== records) throw new Error(`${TOPIC} holds ${stored} records after producing ${records}`);
+    const kLat = await kastorProbe(kastor.bootstrap, probe, partitions, recordBytes);
+    log(`kastor probe: p50 ${round(percentile(kLat, 0.5), 3)} ms`);
+    await kastor.close();
+    kastor = null;
+
+    // ---- JetStream R3 ----
+    natsCluster = await NatsCluster.start({ size: 3 });
+    const jsOpts = { url: natsCluster.urls, stream: STREAM, subject: SUBJECT, replicas: 3 as const, recordBytes, timeoutMs: STEP_TIMEOUT_MS };
+    if (warmup > 0) await jetstreamPublish({ ...jsOpts, records: warmup, window });
+    const publish = await jetstreamPublish({ ...jsOpts, records, window });
+    log(`jetstream R3 publish: ${publish.records_per_s} records/s (${publish.seconds} s)`);
+    const jsProbe = await jetstreamPublish({ ...jsOpts, records: probe, window: 1 });
+    await jetstreamDeleteStream(natsCluster.urls, STREAM);
+
+    const vs = round(produce.records_per_s / publish.records_per_s);
+    print({
+      bench: 'cluster',
+      case: 'produce-acks-all-rf3',
+      records,
+      record_bytes: recordBytes,
+      partitions,
+      brokers: 3,
+      replication_factor: 3,
+      min_insync_replicas: 2,
+      linger_ms: lingerMs,
+      records_per_s: produce.records_per_s,
+      mb_per_s: produce.mb_per_s,
+      seconds: produce.seconds,
+      jetstream: {
+        replicas: 3,
+        window,
+        records_per_s: publish.records_per_s,
+        mb_per_s: publish.mb_per_s,
+        p50_ms: publish.p50_ms,
+        p99_ms: publish.p99_ms,
+        seconds: publish.seconds,
+      },
+      vs_jetstream: vs,
+      target: TARGET,
+      meets_target: vs >= TARGET,
+    });
+    const kp50 = percentile(kLat, 0.5);
+    print({
+      bench: 'cluster',
+      case: 'ack-latency-probe',
+      samples: probe,
+      record_bytes: recordBytes,
+      what: 'one record at a time, unloaded: Kastor client acks=all send() to resolve; JetStream R3 publish to PubAck (window 1)',
+      p50_ms: round(kp50, 3),
+      p99_ms: round(percentile(kLat, 0.99), 3),
+      records_per_s: Math.round(probe / (kLat.reduce((a, b) => a + b, 0) / 1000)),
+      jetstream: { p50_ms: jsProbe.p50_ms, p99_ms: jsProbe.p99_ms, records_per_s: jsProbe.records_per_s },
+      vs_jetstream: round(jsProbe.p50_ms / kp50),
+    });
+    log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
+  } finally {
+    await kastor?.close().catch((e) => log(`cleanup: ${String(e)}`));
+    await natsCluster?.dispose().catch((e) => log(`cleanup: ${String(e)}`));
+    kcatCleanup();
+  }
+}

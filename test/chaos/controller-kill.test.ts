@@ -3,8 +3,8 @@
 // producing resumes on every partition; afterwards the history and the replica logs check out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
-import { pollUntil, startKafkaJsWorkload, verify, waitForProgress } from '../helpers/chaos-workload.ts';
+import type { TestCluster } from '../../src/testing/index.ts';
+import { pollUntil, startChaosCluster, startKafkaJsWorkload, verify, waitForProgress } from '../helpers/chaos-workload.ts';
 
 const TOPIC = 'chaos-controller';
 let cluster: TestCluster | undefined;
@@ -13,11 +13,7 @@ test.after(async () => {
 });
 
 test('a controller crash: a new controller, new leaders, no acknowledged record lost', async () => {
-  cluster = await startTestCluster({
-    brokers: 3,
-    sessionTimeoutMs: 3_000,
-    topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }],
-  });
+  cluster = await startChaosCluster(TOPIC);
   const c = cluster;
   await pollUntil('an active controller', () => c.metadata().controller !== null, 10_000);
   const w = await startKafkaJsWorkload(c, { topic: TOPIC, partitions: 3, paceMs: 2, maxRecords: 30_000 });

@@ -3,8 +3,8 @@
 // rejoins the ISR; no acknowledged record is lost, the replica logs are byte-identical below the HW.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
-import { pollUntil, startKcatWorkload, verify, waitForProgress } from '../helpers/chaos-workload.ts';
+import type { TestCluster } from '../../src/testing/index.ts';
+import { pollUntil, startChaosCluster, startKcatWorkload, verify, waitForProgress } from '../helpers/chaos-workload.ts';
 
 const TOPIC = 'chaos-follower';
 let cluster: TestCluster | undefined;
@@ -13,11 +13,7 @@ test.after(async () => {
 });
 
 test('a follower crash under kcat acks=all loses nothing and the follower rejoins the ISR', async () => {
-  cluster = await startTestCluster({
-    brokers: 3,
-    sessionTimeoutMs: 3_000,
-    topics: [{ name: TOPIC, partitions: 1, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }],
-  });
+  cluster = await startChaosCluster(TOPIC, 1);
   const c = cluster;
   const w = startKcatWorkload(c, { topic: TOPIC, partitions: 1, batchSize: 50, maxRecords: 20_000 });
   try {

@@ -4,8 +4,8 @@
 // not retried, order and offsets hold, and every replica log is byte-identical below the high watermark.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
-import { pollUntil, startKafkaJsWorkload, verify, waitForProgress } from '../helpers/chaos-workload.ts';
+import type { TestCluster } from '../../src/testing/index.ts';
+import { pollUntil, startChaosCluster, startKafkaJsWorkload, verify, waitForProgress } from '../helpers/chaos-workload.ts';
 
 const TOPIC = 'chaos-leader';
 let cluster: TestCluster | undefined;
@@ -14,11 +14,7 @@ test.after(async () => {
 });
 
 test('three leader crashes in a row lose no acknowledged record', async () => {
-  cluster = await startTestCluster({
-    brokers: 3,
-    sessionTimeoutMs: 3_000,
-    topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }],
-  });
+  cluster = await startChaosCluster(TOPIC);
   const c = cluster;
   const w = await startKafkaJsWorkload(c, { topic: TOPIC, partitions: 3, paceMs: 2, maxRecords: 30_000 });
   try {

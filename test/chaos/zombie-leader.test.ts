@@ -4,9 +4,9 @@
 // leader any more), the zombie rejoins as a follower, and the history and the replica logs check out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
+import type { TestCluster } from '../../src/testing/index.ts';
 import type { SentRecord } from '../../src/testing/checker.ts';
-import { pollUntil, produceOnce, startKafkaJsWorkload, step, verify, waitForProgress } from '../helpers/chaos-workload.ts';
+import { pollUntil, produceOnce, startChaosCluster, startKafkaJsWorkload, step, verify, waitForProgress } from '../helpers/chaos-workload.ts';
 
 const TOPIC = 'chaos-zombie';
 let cluster: TestCluster | undefined;
@@ -15,11 +15,7 @@ test.after(async () => {
 });
 
 test('a frozen leader is replaced and, thawed, cannot acknowledge writes', async () => {
-  cluster = await startTestCluster({
-    brokers: 3,
-    sessionTimeoutMs: 3_000,
-    topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }],
-  });
+  cluster = await startChaosCluster(TOPIC);
   const c = cluster;
   const w = await startKafkaJsWorkload(c, { topic: TOPIC, partitions: 3, paceMs: 2, maxRecords: 30_000 });
   const zombieWrites: SentRecord[] = [];

@@ -4,14 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSingleBroker, run, type SingleBroker } from '../helpers/single-broker.ts';
 
-// The client uses Promise.withResolvers (Node 22); Node 20 needs this small shim for the client, not for Kastor.
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= function () {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
-  return { promise, resolve, reject };
-};
+import '../helpers/platformatic-shim.ts';
 
 const { Producer, Admin, stringSerializers } = await import('@platformatic/kafka');
 

@@ -7,7 +7,7 @@
 // retries are off), so the history knows exactly which records may have been written twice (the retried
 // ones) and the order check holds.
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { TestCluster } from '../../src/testing/test-cluster.ts';
+import { startTestCluster, type TestCluster } from '../../src/testing/test-cluster.ts';
 import { checkHistory, compareReplicaLogs, describeViolations, type ReadRecord, type SentRecord } from '../../src/testing/checker.ts';
 import { listLatestOffsets, roundTrip } from '../../src/testing/kafka-request.ts';
 import { encodeRequest, decodeResponse } from '../../src/protocol/frames.ts';
@@ -58,6 +58,15 @@ function shuffle<T>(xs: T[]): T[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The cluster every chaos scenario runs on: 3 brokers, a 3 s session timeout, one RF=3 topic with min.insync.replicas=2. */
+export function startChaosCluster(topic: string, partitions = 3): Promise<TestCluster> {
+  return startTestCluster({
+    brokers: 3,
+    sessionTimeoutMs: 3_000,
+    topics: [{ name: topic, partitions, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }],
+  });
+}
 
 export async function pollUntil(what: string | (() => string), check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

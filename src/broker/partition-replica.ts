@@ -25,6 +25,8 @@ import { LeaderReplication, type FollowerState } from '../replication/leader-rep
 import { applyFetchedPartition, type ApplyOutcome } from '../replication/follower-apply.ts';
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
 import type { ProposeIsr } from '../replication/isr-proposal.ts';
+import { readBatchHeader } from '../protocol/record-batch-layout.ts';
+import { PartitionProducers } from '../producer-state/partition-producers.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
 export interface ReplicaReplication {
@@ -74,6 +76,8 @@ export class PartitionReplica {
   /** Follower appends and truncations, one at a time. */
   private followerChain: Promise<unknown> = Promise.resolve();
   private opening: Promise<PartitionLog> | null = null;
+  /** The idempotent producers' state (KIP-98), kept on leader and followers alike; rebuilt on open. */
+  readonly producers = new PartitionProducers();
 
   constructor(readonly opts: PartitionReplicaOptions) {
     this.dir = join(opts.dataDir, `${opts.topic}-${opts.partition}`);
@@ -81,6 +85,7 @@ export class PartitionReplica {
       actors: {
         recoverLog: fromPromise(async () => {
           const log = await this.openLog();
+          await this.producers.exclusive(() => this.producers.rebuild(log));
           return { logEndOffset: log.logEndOffset, highWatermark: log.highWatermark };
         }),
         closeLog: fromPromise(async () => this.closeLog(false)),
@@ -273,7 +278,24 @@ export class PartitionReplica {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);
     }
     const epoch = this.leaderEpoch;
-    const { baseOffset, lastOffset } = await log.append(records, epoch);
+    const header = readBatchHeader(records, 0);
+    // Idempotent batches (producerId >= 0): check and append as one step per partition, so a retry can
+    // never slip between a batch's check and its append; a duplicate is answered with its original offsets.
+    const { baseOffset, lastOffset } =
+      header.producerId < 0
+        ? await log.append(records, epoch)
+        : await this.producers.exclusive(async () => {
+            const verdict = this.producers.table.check(header);
+            if (verdict.kind === 'error') {
+              throw new KafkaError(verdict.errorCode, verdict.message, { topic: this.topic, partition: this.partition, producerId: header.producerId });
+            }
+            if (verdict.kind === 'duplicate') return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset };
+            const r = await log.append(records, epoch);
+            // Applied even if leadership moved meanwhile: the batch is in the log, and a truncation that
+            // removes it rebuilds the state after this section (applyReplicaFetch).
+            this.producers.table.apply(header, r.baseOffset);
+            return r;
+          });
     if (this.role !== 'leader' || this.leaderEpoch !== epoch) {
       // Leadership moved while the append waited its turn: the write is not acknowledged (acks=1 included);
       // the new leader's history decides whether it survives, and the next replica fetch truncates it if not.
@@ -413,6 +435,10 @@ export class PartitionReplica {
       const before = log.highWatermark;
       const end = log.logEndOffset;
       const outcome = await applyFetchedPartition(log, res);
+      await this.producers.exclusive(async () => {
+        if (outcome.kind === 'truncated' && outcome.to < end) await this.producers.rebuild(log);
+        else if (outcome.kind === 'appended') this.producers.applyBatches(res.records, fetchOffset);
+      });
       if (outcome.kind === 'truncated' && outcome.to < end) {
         this.opts.logger.info('follower truncated its log to the leader\'s epoch history', { topic: this.topic, partition: this.partition, leader: leaderId, leaderEpoch, from: end, to: outcome.to, divergingEpoch: res.divergingEpoch?.epoch });
       }

@@ -72,6 +72,7 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.DeleteTopics]: [1, 6],
   [ApiKey.DescribeConfigs]: [1, 4],
   [ApiKey.DescribeCluster]: [0, 1],
+  [ApiKey.InitProducerId]: [0, 4],
 };
 
 /** Parses `host:port[,host:port]` (or a list of them) into addresses; IPv6 hosts go in brackets. */

@@ -7,16 +7,18 @@
 //
 // Failures: a retriable partition error or a lost connection puts the batch back at the front of its
 // partition's queue, refreshes metadata and sends it again to whoever leads the partition then, with
-// exponential backoff, until `retry.retries` attempts or deliveryTimeoutMs. Without idempotence (not in this
-// client until the broker serves InitProducerId), a retried batch that the old leader had in fact appended can
-// be duplicated, and with more than one request in flight a retry can reorder — as with Kafka's
-// enable.idempotence=false.
+// exponential backoff, until `retry.retries` attempts or deliveryTimeoutMs. Without idempotence, a retried
+// batch that the old leader had in fact appended can be duplicated, and with more than one request in flight
+// a retry can reorder — as with Kafka's enable.idempotence=false. With `idempotent: true` (KIP-98) the
+// producer gets a producer id, numbers each partition's batches, keeps one batch per partition in flight and
+// resends a retry byte for byte, so the broker stores it once and in order (idempotence.ts).
 import { buildRecordBatch, type RecordInput } from '../protocol/record-batch-builder.ts';
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { ProduceResponse } from '../protocol/generated/produce.ts';
 import { partitionForKey } from './partitioner.ts';
 import { Cluster, type ClusterOptions, type RetryOptions, type TopicMetadata } from './cluster.ts';
 import { ConnectionError, KafkaClientError, KafkaProtocolError, isRetriable } from './errors.ts';
+import { ProducerIdentity, needsEpochBump } from './idempotence.ts';
 
 type Bytes = Buffer | string | null;
 
@@ -42,6 +44,11 @@ export interface ProducerOptions {
   deliveryTimeoutMs?: number;
   /** Ask the broker to create an unknown topic (default true, as Kafka producers do). */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Exactly-once appends per partition within a producer session (KIP-98, default false): needs acks 'all';
+   * one batch per partition is in flight at a time, so retries never reorder.
+   */
+  idempotent?: boolean;
   retry?: RetryOptions;
 }
 
@@ -89,6 +96,8 @@ interface PendingBatch {
   attempts: number;
   retryAt: number;
   built: Buffer | null;
+  /** The producer epoch `built` carries (idempotent producer), -1 otherwise. */
+  builtEpoch: number;
   lastError: unknown;
 }
 
@@ -126,18 +135,23 @@ export class Producer {
   private timerAt = Infinity;
   private forceSend = 0;
   private closed = false;
+  /** Producer id, epoch and sequences when idempotent; null otherwise. */
+  private readonly identity: ProducerIdentity | null;
+  /** Partitions (`topic\0partition`) with a batch in flight: at most one each when idempotent. */
+  private readonly busy = new Set<string>();
 
   constructor(
     clusterOptions: ClusterOptions,
     readonly options: ProducerOptions = {},
   ) {
-    if ((options as { idempotent?: unknown }).idempotent) {
-      throw new KafkaClientError('INVALID_ARGUMENT', 'the idempotent producer is not available yet (the broker does not serve InitProducerId)');
-    }
     this.cluster = new Cluster({ ...clusterOptions, retry: options.retry ?? clusterOptions.retry });
     const acks = options.acks ?? 'all';
     this.acks = acks === 'all' ? -1 : acks;
     if (![0, 1, -1].includes(this.acks)) throw new KafkaClientError('INVALID_ARGUMENT', `acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
+    if (options.idempotent && this.acks !== -1) {
+      throw new KafkaClientError('INVALID_ARGUMENT', `the idempotent producer needs acks 'all', got ${String(acks)}`);
+    }
+    this.identity = options.idempotent ? new ProducerIdentity(this.cluster) : null;
     this.lingerMs = options.lingerMs ?? 0;
     this.batchSize = options.batchSize ?? 1024 * 1024;
     this.maxInFlight = options.maxInFlightRequests ?? 5;
@@ -257,7 +271,7 @@ export class Producer {
     if (!q) this.queues.set(key, (q = []));
     let b = q[q.length - 1];
     if (!b || b.full || b.built !== null) {
-      b = { topic, partition, records: [], ops: [], indexes: [], bytes: 0, createdAt: now, full: false, attempts: 0, retryAt: 0, built: null, lastError: null };
+      b = { topic, partition, records: [], ops: [], indexes: [], bytes: 0, createdAt: now, full: false, attempts: 0, retryAt: 0, built: null, builtEpoch: -1, lastError: null };
       q.push(b);
     }
     b.records.push(rec);
@@ -291,6 +305,10 @@ export class Producer {
   /** Sends every ready batch whose leader is known and has room for another request. */
   private drain(): void {
     if (this.cluster.isClosed) return;
+    if (this.identity && (!this.identity.ready || this.identity.initializing)) {
+      this.initIdentity();
+      return;
+    }
     const now = Date.now();
     const ready = new Map<number, PendingBatch[][]>(); // broker -> per-partition queues of ready batches
     const unknownLeader = new Set<string>();
@@ -305,6 +323,7 @@ export class Producer {
         this.queues.delete(key);
         continue;
       }
+      if (this.busy.has(key)) continue;
       const head = q[0]!;
       const readyAt = Math.max(head.retryAt, head.full || this.forceSend > 0 || this.closed ? 0 : head.createdAt + this.lingerMs);
       if (readyAt > now) {
@@ -326,8 +345,13 @@ export class Producer {
         for (const q of queues) {
           const head = q[0];
           if (!head) continue;
+          const key = `${head.topic}\0${head.partition}`;
+          if (this.identity && this.busy.has(key)) continue;
           const readyNow = head.retryAt <= now && (head.full || this.forceSend > 0 || this.closed || head.createdAt + this.lingerMs <= now);
-          if (readyNow) batches.push(q.shift()!);
+          if (readyNow) {
+            batches.push(q.shift()!);
+            if (this.identity) this.busy.add(key);
+          }
         }
         if (batches.length === 0) break;
         this.sendRequest(broker, batches);
@@ -335,6 +359,21 @@ export class Producer {
     }
     if (unknownLeader.size > 0) this.refreshLeaders([...unknownLeader]);
     if (wakeAt < Infinity) this.scheduleAt(wakeAt);
+  }
+
+  /** Gets (or bumps) the producer id before anything is sent; a failure fails every buffered record. */
+  private initIdentity(): void {
+    const identity = this.identity!;
+    if (identity.initializing) return;
+    identity.init().then(
+      () => this.scheduleDrain(),
+      (err: Error) => {
+        for (const [key, q] of this.queues) {
+          this.queues.delete(key);
+          for (const b of q) this.fail(b, err);
+        }
+      },
+    );
   }
 
   private refreshLeaders(topics: string[]): void {
@@ -367,6 +406,15 @@ export class Producer {
     const compression = this.options.compression ?? 'none';
     const byTopic = new Map<string, Array<{ index: number; records: Buffer }>>();
     for (const b of batches) {
+      const identity = this.identity;
+      if (identity && b.built !== null && b.builtEpoch !== identity.epoch) b.built = null; // the epoch was bumped: new sequence
+      if (identity && b.built === null) {
+        b.builtEpoch = identity.epoch;
+        b.built = buildRecordBatch({
+          records: b.records, compression, timestamp: b.records[0]!.timestamp,
+          producerId: identity.producerId, producerEpoch: identity.epoch, baseSequence: identity.takeSequence(b.topic, b.partition, b.records.length),
+        });
+      }
       b.built ??= buildRecordBatch({ records: b.records, compression, timestamp: b.records[0]!.timestamp });
       let list = byTopic.get(b.topic);
       if (!list) byTopic.set(b.topic, (list = []));
@@ -398,7 +446,10 @@ export class Producer {
       },
       (err) => {
         if (err instanceof ConnectionError) this.cluster.dropConnection(broker);
-        for (const b of batches) this.retryOrFail(b, err);
+        for (const b of batches) {
+          this.busy.delete(`${b.topic}\0${b.partition}`);
+          this.retryOrFail(b, err);
+        }
         done();
       },
     );
@@ -406,6 +457,7 @@ export class Producer {
 
   private onResponse(broker: number, batches: PendingBatch[], res: ProduceResponse | null): void {
     for (const b of batches) {
+      this.busy.delete(`${b.topic}\0${b.partition}`);
       if (res === null) {
         this.complete(b, -1n);
         continue;
@@ -439,7 +491,12 @@ export class Producer {
     b.lastError = err;
     b.attempts++;
     const expired = Date.now() - b.createdAt > this.deliveryTimeoutMs;
-    if (!isRetriable(err) || this.cluster.isClosed || b.attempts > this.cluster.retryOptions.retries || expired) {
+    const bump = this.identity !== null && needsEpochBump(err);
+    if (bump && this.identity!.epoch === b.builtEpoch) {
+      // The partition lost track of this producer's sequence: a new epoch starts every partition at 0.
+      this.identity!.init(true).then(() => this.scheduleDrain(), () => this.scheduleDrain());
+    }
+    if ((!isRetriable(err) && !bump) || this.cluster.isClosed || b.attempts > this.cluster.retryOptions.retries || expired) {
       this.fail(b, err as Error);
       return;
     }

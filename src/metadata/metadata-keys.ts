@@ -7,6 +7,8 @@ export const CLUSTER_ID_KEY = 'cluster.id';
 export const CONTROLLER_KEY = 'controller';
 export const BROKERS_PREFIX = 'brokers';
 export const TOPICS_PREFIX = 'topics';
+/** The next free producer-id block start (idempotent producer, KIP-98); not part of the snapshot. */
+export const PRODUCER_IDS_KEY = 'producer-ids';
 
 export function brokerKey(id: number): string {
   return `${BROKERS_PREFIX}.${id}`;

@@ -31,7 +31,7 @@ import {
   encodeJson,
   topicProblem,
 } from './metadata-codec.ts';
-import { brokerKey, CLUSTER_ID_KEY, parseKey, topicKey } from './metadata-keys.ts';
+import { brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
 import { mergeIntoDraft } from './merge-into-draft.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
@@ -229,6 +229,41 @@ export class MetadataStore {
       result = next;
     });
     return result!;
+  }
+
+  /**
+   * Reserves the next block of `size` producer ids for `brokerId` (Kafka's ProducerIdManager, KIP-730 style):
+   * the `producer-ids` key holds the next free block start and moves forward by compare-and-set, so no two
+   * brokers ever hand out the same id. Returns the block [start, end).
+   */
+  async reserveProducerIdBlock(brokerId: number, size: number): Promise<{ start: number; end: number }> {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`producer id block size must be a positive integer, got ${size}`);
+    let block: { start: number; end: number } | undefined;
+    await this.retryCas(PRODUCER_IDS_KEY, 'reserve a producer id block', async () => {
+      const e = await this.kv.get(PRODUCER_IDS_KEY);
+      let start = 0;
+      if (e) {
+        const v = JSON.parse(Buffer.from(e.value).toString('utf8')) as { nextBlockStart?: unknown };
+        if (typeof v.nextBlockStart !== 'number' || !Number.isSafeInteger(v.nextBlockStart) || v.nextBlockStart < 0) {
+          throw new InvalidMetadataError(PRODUCER_IDS_KEY, `nextBlockStart is not a non-negative integer: ${String(v.nextBlockStart)}`);
+        }
+        start = v.nextBlockStart;
+      }
+      const end = start + size;
+      const value = encodeJson({ nextBlockStart: end, lastBlock: { brokerId, start, end } });
+      if (e) await this.kv.update(PRODUCER_IDS_KEY, value, e.revision);
+      else {
+        try {
+          await this.kv.create(PRODUCER_IDS_KEY, value);
+        } catch (err) {
+          // Another broker created it first: the same as a lost compare-and-set.
+          if (err instanceof KeyExistsError) throw new RevisionMismatchError(PRODUCER_IDS_KEY, 0, err);
+          throw err;
+        }
+      }
+      block = { start, end };
+    });
+    return block!;
   }
 
   /** Stops watching; pending waits fail with StoreClosedError; later writes are refused. */

@@ -1,0 +1,119 @@
+// What many partitions cost a Kastor broker: 3 brokers hosting N partitions of RF=3 (every broker holds a replica
+// of every partition), created together, then left idle.
+//
+//   npx tsx bench/run.ts partitions [--counts 100,1000,3000] [--idle-seconds S] [--topic-partitions P]
+//
+// Per count, on a fresh cluster (3 broker processes on one private nats-server, no proxy): topics of P (default
+// 100) partitions each, RF=3, min.insync.replicas=2, created in one CreateTopics request to the controller
+// (Kastor's admin client, not waiting for leaders); `create_s` runs from that request until Metadata (polled
+// every 250 ms through broker 1) shows every partition with a leader and an ISR of all three replicas, or gives
+// up after 5 minutes. Then, after 5 s of settling, each broker's idle CPU over S (default 30) seconds: the
+// utime+stime delta of /proc/<pid>/stat over the wall time, in % of one core; and its VmRSS at the end (MiB).
+// The nats-server's figures are given too, since idle replication and liveness traffic crosses it.
+// One JSON line per count with per-broker arrays (brokers 1..3) and the maxima against the targets for
+// 3,000 partitions: idle CPU < 2% of a core, RSS < 400 MiB, creation < 30 s.
+import { performance } from 'node:perf_hooks';
+import { Kafka } from '../src/client/index.ts';
+import { DirectCluster, print, round, intFlag, delay, rssMiB, cpuTicks, CLOCK_TICKS_PER_S } from './cluster-kit.ts';
+
+const TARGETS = { idle_cpu_pct: 2, rss_mib: 400, create_s: 30 } as const;
+const CREATE_LIMIT_MS = 5 * 60_000;
+const SETTLE_MS = 5_000;
+
+function log(msg: string): void {
+  process.stderr.write(`partitions: ${msg}\n`);
+}
+
+function parseCounts(args: string[]): number[] {
+  const i = args.indexOf('--counts');
+  if (i < 0) return [100, 1000, 3000];
+  const counts = (args[i + 1] ?? '').split(',').map(Number);
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--counts needs positive integers, e.g. 100,1000,3000; got ${args[i + 1]}`);
+  return counts;
+}
+
+/** utime+stime of every pid now, in ticks. */
+function ticks(pids: number[]): number[] {
+  return pids.map(cpuTicks);
+}
+
+async function measureCount(total: number, perTopic: number, idleSeconds: number): Promise<Record<string, unknown>> {
+  const topics: { topic: string; numPartitions: number; replicationFactor: number; configs: Record<string, string> }[] = [];
+  for (let made = 0, t = 0; made < total; t++) {
+    const n = Math.min(perTopic, total - made);
+    topics.push({ topic: `bench-parts-${t}`, numPartitions: n, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+    made += n;
+  }
+  const cluster = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-partitions-' });
+  const admin = new Kafka({ bootstrap: cluster.bootstrap, requestTimeoutMs: CREATE_LIMIT_MS }).admin();
+  try {
+    const pids = cluster.brokers.map((b) => b.pid!);
+    const natsPid = cluster.nats!.pid!;
+    const rssBefore = pids.map((p) => round(rssMiB(p), 1));
+    log(`${total} partitions: brokers up (pids ${pids.join(', ')}), creating ${topics.length} topics`);
+    const t0 = performance.now();
+    await admin.createTopics(topics, { waitForLeaders: false, timeoutMs: CREATE_LIMIT_MS });
+    const tRequest = performance.now();
+    let created = true;
+    let createError = '';
+    try {
+      await cluster.waitReady(
+        topics.map((t) => t.topic),
+        total,
+        { inSync: true, timeoutMs: CREATE_LIMIT_MS - (tRequest - t0), pollMs: 250 },
+      );
+    } catch (err) {
+      created = false;
+      createError = (err as Error).message;
+    }
+    const createS = (performance.now() - t0) / 1000;
+    log(`${total} partitions: ${created ? `led and in sync after ${round(createS, 1)} s` : `NOT ready: ${createError}`}`);
+    if (!created) {
+      return { bench: 'partitions', partitions: total, created: false, create_s: round(createS, 1), error: createError, rss_mib: pids.map((p) => round(rssMiB(p), 1)) };
+    }
+    await delay(SETTLE_MS);
+    const all = [...pids, natsPid];
+    const c0 = ticks(all);
+    const w0 = performance.now();
+    await delay(idleSeconds * 1000);
+    const c1 = ticks(all);
+    const wall = (performance.now() - w0) / 1000;
+    const cpu = all.map((_, i) => round(((c1[i]! - c0[i]!) / CLOCK_TICKS_PER_S / wall) * 100, 2));
+    const rss = all.map((p) => round(rssMiB(p), 1));
+    const brokerCpu = cpu.slice(0, 3);
+    const brokerRss = rss.slice(0, 3);
+    const maxCpu = Math.max(...brokerCpu);
+    const maxRss = Math.max(...brokerRss);
+    return {
+      bench: 'partitions',
+      partitions: total,
+      replication_factor: 3,
+      topics: topics.length,
+      brokers: 3,
+      created: true,
+      create_s: round(createS, 2),
+      create_request_s: round((tRequest - t0) / 1000, 2),
+      idle_seconds: round(wall, 1),
+      idle_cpu_pct: brokerCpu,
+      rss_mib: brokerRss,
+      rss_mib_before_create: rssBefore,
+      max_idle_cpu_pct: maxCpu,
+      max_rss_mib: maxRss,
+      nats_server: { idle_cpu_pct: cpu[3], rss_mib: rss[3] },
+      targets: TARGETS,
+      meets_targets: maxCpu < TARGETS.idle_cpu_pct && maxRss < TARGETS.rss_mib && createS < TARGETS.create_s,
+    };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${cluster.lastLogs()}`, { cause: err });
+  } finally {
+    await Promise.race([admin.close().catch(() => {}), delay(3000)]);
+    await cluster.close();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const counts = parseCounts(args);
+  const idleSeconds = intFlag(args, 'idle-seconds', 30);
+  const perTopic = intFlag(args, 'topic-partitions', 100);
+  for (const n of counts) print(await measureCount(n, perTopic, idleSeconds));
+}

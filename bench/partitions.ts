@@ -2,6 +2,7 @@
 // of every partition), created together, then left idle.
 //
 //   npx tsx bench/run.ts partitions [--counts 100,1000,3000] [--idle-seconds S] [--topic-partitions P]
+//                                   [--flush-interval-ms MS]
 //
 // Per count, on a fresh cluster (3 broker processes on one private nats-server, no proxy): topics of P (default
 // 100) partitions each, RF=3, min.insync.replicas=2, created in one CreateTopics request to the controller
@@ -12,6 +13,8 @@
 // The nats-server's figures are given too, since idle replication and liveness traffic crosses it.
 // One JSON line per count with per-broker arrays (brokers 1..3) and the maxima against the targets for
 // 3,000 partitions: idle CPU < 2% of a core, RSS < 400 MiB, creation < 30 s.
+// --flush-interval-ms is passed to the brokers (their default is 1000): the broker's periodic flush visits every
+// partition each interval, idle or not, so this shows how much of the idle cost that timer is.
 import { performance } from 'node:perf_hooks';
 import { Kafka } from '../src/client/index.ts';
 import { DirectCluster, print, round, intFlag, delay, rssMiB, cpuTicks, CLOCK_TICKS_PER_S } from './cluster-kit.ts';
@@ -37,14 +40,14 @@ function ticks(pids: number[]): number[] {
   return pids.map(cpuTicks);
 }
 
-async function measureCount(total: number, perTopic: number, idleSeconds: number): Promise<Record<string, unknown>> {
+async function measureCount(total: number, perTopic: number, idleSeconds: number, brokerArgs: string[]): Promise<Record<string, unknown>> {
   const topics: { topic: string; numPartitions: number; replicationFactor: number; configs: Record<string, string> }[] = [];
   for (let made = 0, t = 0; made < total; t++) {
     const n = Math.min(perTopic, total - made);
     topics.push({ topic: `bench-parts-${t}`, numPartitions: n, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
     made += n;
   }
-  const cluster = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-partitions-' });
+  const cluster = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-partitions-', brokerArgs });
   const admin = new Kafka({ bootstrap: cluster.bootstrap, requestTimeoutMs: CREATE_LIMIT_MS }).admin();
   try {
     const pids = cluster.brokers.map((b) => b.pid!);
@@ -89,6 +92,7 @@ async function measureCount(total: number, perTopic: number, idleSeconds: number
       partitions: total,
       replication_factor: 3,
       topics: topics.length,
+      broker_args: brokerArgs,
       brokers: 3,
       created: true,
       create_s: round(createS, 2),
@@ -115,5 +119,7 @@ export async function run(args: string[]): Promise<void> {
   const counts = parseCounts(args);
   const idleSeconds = intFlag(args, 'idle-seconds', 30);
   const perTopic = intFlag(args, 'topic-partitions', 100);
-  for (const n of counts) print(await measureCount(n, perTopic, idleSeconds));
+  const flushInterval = intFlag(args, 'flush-interval-ms', 0, 0);
+  const brokerArgs = flushInterval > 0 ? ['--flush-interval-ms', String(flushInterval)] : [];
+  for (const n of counts) print(await measureCount(n, perTopic, idleSeconds, brokerArgs));
 }

@@ -17,6 +17,8 @@
 // - `longest_gap_ms`: the longest time between consecutive acknowledgements over the round (the outage as the
 //   producer sees it);
 // then the killed broker is restarted and the round waits until every replica is in sync again.
+// `killed_controller` says whether the victim also held the controller lease (then a new controller must first
+// take the lease over before it can elect a leader).
 // One JSON line per round, then a summary line with p50 and max of failover_ms (target: max under 2000 ms).
 import { performance } from 'node:perf_hooks';
 import { startTestCluster, type TestCluster } from '../src/testing/test-cluster.ts';
@@ -86,6 +88,7 @@ export async function run(args: string[]): Promise<void> {
       await delay(1000);
       const ackIndexAtKill = acks.length;
       const maxOffsetBefore = acks.reduce((m, a) => (a.offset > m ? a.offset : m), -1n);
+      const controller = cluster.metadata().controller?.brokerId ?? -1;
       const tKill = performance.now();
       const victim = await cluster.killLeader(TOPIC, 0);
       const tDead = performance.now();
@@ -107,6 +110,7 @@ export async function run(args: string[]): Promise<void> {
         round: r,
         session_timeout_ms: cluster.sessionTimeoutMs,
         killed_broker: victim,
+        killed_controller: victim === controller,
         new_leader: newLeader,
         failover_ms: round(first.at - tKill, 1),
         leader_elected_ms: round(tElected - tKill, 1),

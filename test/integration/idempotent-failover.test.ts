@@ -1,6 +1,7 @@
 // The idempotent producer across a leader failover (KIP-98): followers keep the producer state from the
 // batches they replicate, so after the leader is SIGKILLed the new leader recognises a retry of a batch the
 // old leader acknowledged (acks=all) and answers with its original offset instead of storing it again.
+// Kastor's producer with `idempotent: true` across the same failure stores every record exactly once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestCluster, type TestCluster } from '../../src/testing/test-cluster.ts';
@@ -9,6 +10,7 @@ import { BrokerConnection } from '../../src/client/broker-connection.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
+import { Kafka, type RecordMetadata } from '../../src/client/index.ts';
 
 function batch(producerId: number, baseSequence: number, values: string[]): Buffer {
   return buildRecordBatch({ records: values.map((value) => ({ value })), producerId, producerEpoch: 0, baseSequence, timestamp: Date.now() });
@@ -59,6 +61,57 @@ test('the new leader detects the duplicate of a batch the old leader acknowledge
     assert.equal(end, { errorCode: ErrorCode.NONE, offset: 4 }, 'no copy of a retried batch was stored');
   } finally {
     for (const c of conns) c.close();
+    await cluster?.close();
+  }
+});
+
+test("Kastor's idempotent producer across a leader SIGKILL: every record stored exactly once, in order", async () => {
+  let cluster: TestCluster | undefined;
+  try {
+    cluster = await startTestCluster({ brokers: 3, topics: [{ name: 'idem-once', partitions: 1, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }] });
+    const kafka = new Kafka({ bootstrap: cluster.bootstrapServers, clientId: 'idem-failover', retry: { retries: 30, initialBackoffMs: 100, maxBackoffMs: 1000 } });
+    const producer = kafka.producer({ idempotent: true, deliveryTimeoutMs: 60_000, timeoutMs: 10_000 });
+    const acked: Array<RecordMetadata & { value: string }> = [];
+    const TOTAL = 90;
+    let killed = -1;
+    const sends: Array<Promise<void>> = [];
+    for (let i = 0; i < TOTAL; i++) {
+      if (i === 30) {
+        await Promise.all(sends.splice(0)); // some acknowledged before the kill
+        // Kill while the next sends are in flight.
+        const messages = Array.from({ length: 10 }, (_, j) => ({ value: `m-${i}-${j}`, partition: 0 }));
+        sends.push(producer.send({ topic: 'idem-once', messages }).then((meta) => meta.forEach((m, j) => acked.push({ ...m, value: messages[j]!.value }))));
+        killed = await cluster.killLeader('idem-once', 0);
+        continue;
+      }
+      const messages = Array.from({ length: 10 }, (_, j) => ({ value: `m-${i}-${j}`, partition: 0 }));
+      sends.push(producer.send({ topic: 'idem-once', messages }).then((meta) => meta.forEach((m, j) => acked.push({ ...m, value: messages[j]!.value }))));
+      if (sends.length >= 5) await Promise.all(sends.splice(0));
+    }
+    await Promise.all(sends);
+    await producer.close();
+    assert.ok(killed > 0);
+    assert.is(acked.length, TOTAL * 10, 'every send was acknowledged');
+
+    const consumer = kafka.consumer({ maxWaitMs: 200 });
+    consumer.assign([{ topic: 'idem-once', partition: 0, offset: 'earliest' as const }]);
+    const stored: string[] = [];
+    const deadline = Date.now() + 30_000;
+    // The iteration ends when the consumer closes: a deadline that closes it turns a shortfall into a failed assertion.
+    const guard = setTimeout(() => void consumer.close(), 30_000);
+    for await (const batch of consumer) {
+      for (const rec of batch.records) {
+        assert.is(rec.offset, BigInt(stored.length), 'offsets are dense');
+        stored.push(rec.value!.toString());
+      }
+      if (stored.length >= TOTAL * 10 || Date.now() > deadline) break;
+    }
+    clearTimeout(guard);
+    await consumer.close();
+    const expected = Array.from({ length: TOTAL }, (_, i) => Array.from({ length: 10 }, (_, j) => `m-${i}-${j}`)).flat();
+    assert.equal(stored, expected, 'each record exactly once, in send order');
+    for (const a of acked) assert.is(stored[Number(a.offset)], a.value, `acknowledged offset of ${a.value}`);
+  } finally {
     await cluster?.close();
   }
 });

@@ -1,7 +1,7 @@
 // A replicated Kastor cluster against its peer, NATS JetStream R3, in the same run (STYLE.md point 8).
 //
 //   npx tsx bench/run.ts cluster [--records N] [--record-bytes B] [--partitions P] [--linger-ms L] [--window W]
-//                                [--probe N] [--warmup N]
+//                                [--probe N] [--warmup N] [--rounds R]
 //
 // Kastor side: 3 broker processes on one private nats-server, a topic of P (default 6) partitions, RF=3,
 // min.insync.replicas=2; kcat (librdkafka) produces N (default 1,000,000) records of B (default 100) bytes with
@@ -17,6 +17,9 @@
 // the unloaded round trip of one replicated write, not the latency under the throughput load; the JetStream
 // throughput line also carries jetstreamPublish's publish→ack latency under its own load (window W).
 //
+// --rounds R (default 3): R Kastor produces (fresh topics, one cluster), then R JetStream publishes (the stream
+// recreated each time); the throughput figures are medians and vs_jetstream is the median of the ratios of
+// round i's two sides, because on a shared 2-core machine a 2-3 s kcat run swings with the neighbours' load.
 // Lines: case "produce-acks-all-rf3" (kcat vs JetStream R3 publish, with vs_jetstream and target 8) and case
 // "ack-latency-probe" (both probes' p50/p99, vs_jetstream = JetStream p50 ÷ Kastor p50, so >1 means Kastor is
 // faster).
@@ -24,8 +27,8 @@ import { performance } from 'node:perf_hooks';
 import { NatsCluster } from '../src/testing/nats-cluster.ts';
 import { listLatestOffsets, fetchMetadata } from '../src/testing/kafka-request.ts';
 import { Kafka } from '../src/client/index.ts';
-import { kcatProduce, kcatCleanup } from './kcat-load.ts';
-import { jetstreamPublish, jetstreamDeleteStream } from './jetstream-peer.ts';
+import { kcatProduce, kcatCleanup, type KcatResult } from './kcat-load.ts';
+import { jetstreamPublish, jetstreamDeleteStream, type JetStreamPublishResult } from './jetstream-peer.ts';
 import { DirectCluster, print, round, percentile, intFlag } from './cluster-kit.ts';
 
 const TOPIC = 'bench-cluster';
@@ -85,6 +88,13 @@ export async function run(args: string[]): Promise<void> {
   const window = intFlag(args, 'window', 1000);
   const probe = intFlag(args, 'probe', 500);
   const warmup = intFlag(args, 'warmup', 20_000, 0);
+  const rounds = intFlag(args, 'rounds', 3);
+  const topicOf = (r: number) => `${TOPIC}-${r}`;
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
   const started = Date.now();
 
   let kastor: DirectCluster | null = null;
@@ -94,23 +104,25 @@ export async function run(args: string[]): Promise<void> {
     kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-cluster-' });
     const config = { 'min.insync.replicas': '2' };
     await kastor.createTopics([
-      { name: TOPIC, partitions, replicationFactor: 3, config },
+      ...Array.from({ length: rounds }, (_, r) => ({ name: topicOf(r + 1), partitions, replicationFactor: 3, config })),
       { name: WARMUP_TOPIC, partitions, replicationFactor: 3, config },
       { name: PROBE_TOPIC, partitions, replicationFactor: 3, config },
     ]);
-    await kastor.waitReady([TOPIC, WARMUP_TOPIC, PROBE_TOPIC], 3 * partitions, { inSync: true, timeoutMs: 60_000 });
+    await kastor.waitReady([...Array.from({ length: rounds }, (_, r) => topicOf(r + 1)), WARMUP_TOPIC, PROBE_TOPIC], (rounds + 2) * partitions, { inSync: true, timeoutMs: 60_000 });
     log(`kastor: 3 brokers at ${kastor.bootstrap}, topics of ${partitions} partitions RF=3 in sync`);
     const produceOpts = { brokers: kastor.bootstrap, recordBytes: recordBytes + 1, acks: -1 as const, partitions, lingerMs, timeoutMs: STEP_TIMEOUT_MS };
     if (warmup > 0) await kcatProduce({ ...produceOpts, topic: WARMUP_TOPIC, records: warmup });
-    let produce;
-    try {
-      produce = await kcatProduce({ ...produceOpts, topic: TOPIC, records });
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${kastor.lastLogs()}`, { cause: err });
+    const produces: KcatResult[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      try {
+        produces.push(await kcatProduce({ ...produceOpts, topic: topicOf(r), records }));
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${kastor.lastLogs()}`, { cause: err });
+      }
+      log(`round ${r}: kastor produce acks=all: ${produces[r - 1]!.records_per_s} records/s (${produces[r - 1]!.seconds} s)`);
+      const stored = await totalRecords(kastor, topicOf(r));
+      if (stored !== records) throw new Error(`${topicOf(r)} holds ${stored} records after producing ${records}`);
     }
-    log(`kastor produce acks=all: ${produce.records_per_s} records/s (${produce.seconds} s)`);
-    const stored = await totalRecords(kastor, TOPIC);
-    if (stored !== records) throw new Error(`${TOPIC} holds ${stored} records after producing ${records}`);
     const kLat = await kastorProbe(kastor.bootstrap, probe, partitions, recordBytes);
     log(`kastor probe: p50 ${round(percentile(kLat, 0.5), 3)} ms`);
     await kastor.close();
@@ -120,12 +132,27 @@ export async function run(args: string[]): Promise<void> {
     natsCluster = await NatsCluster.start({ size: 3 });
     const jsOpts = { url: natsCluster.urls, stream: STREAM, subject: SUBJECT, replicas: 3 as const, recordBytes, timeoutMs: STEP_TIMEOUT_MS };
     if (warmup > 0) await jetstreamPublish({ ...jsOpts, records: warmup, window });
-    const publish = await jetstreamPublish({ ...jsOpts, records, window });
-    log(`jetstream R3 publish: ${publish.records_per_s} records/s (${publish.seconds} s)`);
+    const publishes: JetStreamPublishResult[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      publishes.push(await jetstreamPublish({ ...jsOpts, records, window }));
+      log(`round ${r}: jetstream R3 publish: ${publishes[r - 1]!.records_per_s} records/s (${publishes[r - 1]!.seconds} s)`);
+    }
     const jsProbe = await jetstreamPublish({ ...jsOpts, records: probe, window: 1 });
     await jetstreamDeleteStream(natsCluster.urls, STREAM);
 
-    const vs = round(produce.records_per_s / publish.records_per_s);
+    const ratios = produces.map((k, i) => round(k.records_per_s / publishes[i]!.records_per_s));
+    const vs = round(median(ratios));
+    const med = (xs: { records_per_s: number; mb_per_s: number; seconds: number }[]) => ({
+      records_per_s: Math.round(median(xs.map((x) => x.records_per_s))),
+      mb_per_s: round(median(xs.map((x) => x.mb_per_s))),
+      seconds: round(median(xs.map((x) => x.seconds)), 3),
+    });
+    const produce = med(produces);
+    const publish = {
+      ...med(publishes),
+      p50_ms: round(median(publishes.map((x) => x.p50_ms)), 3),
+      p99_ms: round(median(publishes.map((x) => x.p99_ms)), 3),
+    };
     print({
       bench: 'cluster',
       case: 'produce-acks-all-rf3',
@@ -148,7 +175,11 @@ export async function run(args: string[]): Promise<void> {
         p99_ms: publish.p99_ms,
         seconds: publish.seconds,
       },
+      rounds,
+      records_per_s_rounds: produces.map((x) => x.records_per_s),
+      jetstream_records_per_s_rounds: publishes.map((x) => x.records_per_s),
       vs_jetstream: vs,
+      vs_jetstream_rounds: ratios,
       target: TARGET,
       meets_target: vs >= TARGET,
     });

@@ -29,7 +29,7 @@ import { listLatestOffsets, fetchMetadata } from '../src/testing/kafka-request.t
 import { Kafka } from '../src/client/index.ts';
 import { kcatProduce, kcatCleanup, type KcatResult } from './kcat-load.ts';
 import { jetstreamPublish, jetstreamDeleteStream, type JetStreamPublishResult } from './jetstream-peer.ts';
-import { DirectCluster, print, round, percentile, intFlag } from './cluster-kit.ts';
+import { DirectCluster, print, round, percentile, intFlag, rssMiB } from './cluster-kit.ts';
 
 const TOPIC = 'bench-cluster';
 const WARMUP_TOPIC = 'bench-cluster-warmup';
@@ -120,6 +120,7 @@ export async function run(args: string[]): Promise<void> {
         throw new Error(`${(err as Error).message}\n${kastor.lastLogs()}`, { cause: err });
       }
       log(`round ${r}: kastor produce acks=all: ${produces[r - 1]!.records_per_s} records/s (${produces[r - 1]!.seconds} s)`);
+      log(`round ${r}: broker RSS MiB ${kastor.brokers.map((b) => round(rssMiB(b.pid!), 0)).join(', ')}`);
       const stored = await totalRecords(kastor, topicOf(r));
       if (stored !== records) throw new Error(`${topicOf(r)} holds ${stored} records after producing ${records}`);
     }

@@ -280,11 +280,29 @@ export class Broker {
     const registry = this.parts.registry!;
     this.startControlPlane();
     if (this.config.flush === 'interval') {
+      // One pass at a time, and only logs that changed since their last checkpoint: an idle broker with
+      // thousands of partitions must not fsync thousands of files a second, and two passes over one
+      // partition would race on its checkpoint's temporary file.
+      const checkpointed = new WeakMap<object, string>();
+      let passRunning = false;
       this.parts.timers.push(
         setInterval(() => {
-          for (const r of registry.all()) {
-            void r.log?.flush().then(() => r.log?.checkpoint()).catch((err: unknown) => this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error }));
-          }
+          if (passRunning) return;
+          passRunning = true;
+          const pass = registry.all().map(async (r) => {
+            const log = r.log;
+            if (!log) return;
+            const state = `${log.logEndOffset}/${log.highWatermark}/${log.logStartOffset}`;
+            if (checkpointed.get(log) === state) return;
+            try {
+              await log.flush();
+              await log.checkpoint();
+              checkpointed.set(log, state);
+            } catch (err) {
+              this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error });
+            }
+          });
+          void Promise.all(pass).finally(() => (passRunning = false));
         }, this.config.flushIntervalMs),
       );
     }

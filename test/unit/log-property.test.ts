@@ -8,17 +8,8 @@ import { PartitionLog, type LogConfig } from '../../src/log/partition-log.ts';
 import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
 import { recordsIn } from '../helpers/log-fixtures.ts';
+import { mulberry32 } from '../helpers/seeded-random.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ModelBatch {
   base: number;

@@ -6,20 +6,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeRequest, peekRequestHeader } from '../../src/protocol/frames.ts';
 import { ProtocolError } from '../../src/protocol/protocol-error.ts';
+import { mulberry32 } from '../helpers/seeded-random.ts';
 
 const dir = fileURLToPath(new URL('../fixtures/frames/', import.meta.url));
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.bin')).sort().map((f) => readFileSync(dir + f));
 const SEED = Number(process.env.PROTOCOL_SEED ?? 7);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function expectProtocolError(frame: Buffer, what: string): ProtocolError {
   try {

@@ -13,22 +13,13 @@ import { decodeRequest, encodeRequest, decodeResponse, encodeResponse } from '..
 import { ProtocolError } from '../../src/protocol/protocol-error.ts';
 import { Reader } from '../../src/protocol/reader.ts';
 import { Writer } from '../../src/protocol/writer.ts';
+import { mulberry32 } from '../helpers/seeded-random.ts';
 
 const protocolDir = fileURLToPath(new URL('../../../shared/kafka-protocol', import.meta.url));
 const SEED = Number(process.env.PROTOCOL_SEED ?? 20240611);
 const ITERATIONS = 25;
 
-/** mulberry32: small, seedable, good enough for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 class Gen {
   constructor(

@@ -102,7 +102,13 @@ export class GroupCoordinator {
   route(groupId: string): Routed {
     if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID };
     const p = this.partitionFor(groupId);
-    const shard = this.shards.get(p);
+    let shard = this.shards.get(p);
+    // A shard whose replica stopped leading (or leads in a newer epoch) since the last reconcile must not
+    // answer: its cache may miss commits another leader took meanwhile.
+    if (shard && !shardStillLeads(shard)) {
+      this.reconcile();
+      shard = this.shards.get(p);
+    }
     if (shard) return { shard };
     if (this.loading.has(p)) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
     // The metadata already names this broker the leader but its replica has not taken over yet: it is about
@@ -246,4 +252,9 @@ export class GroupCoordinator {
       }
       })();
   }
+}
+
+function shardStillLeads(shard: CoordinatorShard): boolean {
+  const r = shard.opts.replica;
+  return r.role === 'leader' && r.log !== null && r.leaderEpoch === shard.opts.leaderEpoch;
 }

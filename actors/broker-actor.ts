@@ -5,6 +5,10 @@
 //
 // Everything a broker touches is passed in or created here and released in `shutdown`, so several brokers
 // can run in one process. The actor's systemId is `broker-<id>`.
+import type { PartitionReplica } from '../src/broker/partition-replica.ts';
+import type { PartitionLog } from '../src/log/partition-log.ts';
+import { natsLivenessProbe, serveLivenessProbe } from '../src/controller/liveness-probe.ts';
+import { reconnectNotifier } from '../src/transport/nats-connection.ts';
 import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { mkdirSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -60,6 +64,7 @@ interface Parts {
   services?: BrokerServices;
   lease?: ControllerLease;
   heartbeat?: HeartbeatPublisher;
+  alive?: { stop(): void };
   controller?: ControllerActor;
   replication?: ReplicationService;
 }
@@ -155,6 +160,7 @@ export class Broker {
   async crash(): Promise<void> {
     this.crashed = true;
     this.parts.heartbeat?.stop();
+    this.parts.alive?.stop();
     await this.parts.nc?.close().catch(() => {});
     await this.stop();
   }
@@ -230,7 +236,10 @@ export class Broker {
     services.actors.addSource(() => services.groups?.liveActors() ?? []);
     services.actors.provideGroups(() => services.groups?.summaries() ?? []);
     this.parts.unsubscribe = metadata.subscribe((next, prev) => {
-      registry.reconcile(next);
+      // Every controller lease renewal is a new snapshot (its revision moved) with the same topics: only a
+      // change of the topics can concern the replicas, and a pass over thousands of them twice a second would
+      // be most of an idle broker's work.
+      if (next.topics !== prev.topics) registry.reconcile(next);
       const me = next.brokers[config.brokerId];
       if (me && me.incarnation !== this.incarnation && this.actor.getSnapshot().matches('running')) {
         this.logger.error('another broker registered with this id; stopping service', { incarnation: me.incarnation });
@@ -283,17 +292,24 @@ export class Broker {
       // One pass at a time, and only logs that changed since their last checkpoint: an idle broker with
       // thousands of partitions must not fsync thousands of files a second, and two passes over one
       // partition would race on its checkpoint's temporary file.
-      const checkpointed = new WeakMap<object, string>();
+      // The check is synchronous and allocates nothing for an unchanged log: the pass runs every second over
+      // every replica, and most of them are idle.
+      const checkpointed = new WeakMap<object, [number, number, number]>();
       let passRunning = false;
       this.parts.timers.push(
         setInterval(() => {
           if (passRunning) return;
-          passRunning = true;
-          const pass = registry.all().map(async (r) => {
+          const changed: Array<{ r: PartitionReplica; log: PartitionLog; state: [number, number, number] }> = [];
+          for (const r of registry.all()) {
             const log = r.log;
-            if (!log) return;
-            const state = `${log.logEndOffset}/${log.highWatermark}/${log.logStartOffset}`;
-            if (checkpointed.get(log) === state) return;
+            if (!log) continue;
+            const seen = checkpointed.get(log);
+            if (seen && seen[0] === log.logEndOffset && seen[1] === log.highWatermark && seen[2] === log.logStartOffset) continue;
+            changed.push({ r, log, state: [log.logEndOffset, log.highWatermark, log.logStartOffset] });
+          }
+          if (changed.length === 0) return;
+          passRunning = true;
+          const pass = changed.map(async ({ r, log, state }) => {
             try {
               await log.flush();
               await log.checkpoint();
@@ -320,6 +336,8 @@ export class Broker {
     const { config } = this;
     const nc = this.parts.nc!;
     const subjects = subjectsFor(config.metadataBucket);
+    // Before the first heartbeat, on the same connection: a controller that heard one knows the probe is answered.
+    this.parts.alive = serveLivenessProbe(nc, subjects.alive(config.brokerId), this.incarnation);
     this.parts.heartbeat = new HeartbeatPublisher({
       nc,
       subject: subjects.heartbeat,
@@ -340,6 +358,8 @@ export class Broker {
       sessionTimeoutMs: config.sessionTimeoutMs,
       clock: this.monotonic,
       logger: this.logger.child({ actor: 'controller' }),
+      probe: natsLivenessProbe(nc, subjects.alive, 300),
+      onReconnect: reconnectNotifier(nc, (err) => this.logger.warn('watching the NATS connection failed', { error: err as Error })),
     });
     this.parts.controller.start();
   }
@@ -379,6 +399,7 @@ export class Broker {
     await step('stopping the group coordinator', () => this.parts.services?.groups?.stop());
     await step('closing logs', () => this.parts.registry?.stopAll());
     this.parts.heartbeat?.stop();
+    this.parts.alive?.stop();
     // A resigning controller deletes the lease so a standby takes over at once instead of after a TTL.
     await step('stopping the controller', () => (this.crashed ? this.parts.controller?.stop() : this.parts.controller?.resign()));
     const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];

@@ -15,6 +15,7 @@ import type { ControllerLease } from '../src/metadata/controller-lease.ts';
 import { CONTROLLER_KEY } from '../src/metadata/metadata-keys.ts';
 import type { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { Subjects } from '../src/transport/subjects.ts';
+import type { LivenessProbe } from '../src/controller/liveness-probe.ts';
 import type { Logger } from '../src/util/logger.ts';
 
 export interface ControllerActorOptions {
@@ -31,6 +32,10 @@ export interface ControllerActorOptions {
   /** Monotonic (default performance.now()). */
   clock?: Clock;
   logger: Logger;
+  /** Fast crash detection while active (src/controller/liveness-probe.ts). */
+  probe?: LivenessProbe;
+  /** This broker's NATS connection came back (the probe trusts only brokers heard from since). */
+  onReconnect?: (fn: () => void) => () => void;
 }
 
 export class ControllerActor {
@@ -42,6 +47,13 @@ export class ControllerActor {
   private stopping: Promise<void> = Promise.resolve();
   private lastObserved = 0;
   private unsubscribe: (() => void) | null = null;
+  /** Another holder's lease write was observed since this broker's NATS connection last came back. */
+  private renewalSeen = false;
+  private holderStrikes = 0;
+  /** The holder this broker found gone, handed to the controller it then becomes (deregistered at once). */
+  private holderGone: number | null = null;
+  private holderProbe: unknown = null;
+  private stopWatchingReconnects: (() => void) | null = null;
 
   constructor(private readonly opts: ControllerActorOptions) {
     this.clock = opts.clock ?? monotonicClock;
@@ -92,9 +104,48 @@ export class ControllerActor {
       const revision = this.opts.metadata.keyRevision(CONTROLLER_KEY);
       if (revision <= this.lastObserved) return;
       this.lastObserved = revision;
-      this.actor.send({ type: 'LEASE_OBSERVED', revision, holder: next.controller?.brokerId ?? null });
+      const holder = next.controller?.brokerId ?? null;
+      this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
+      this.holderStrikes = 0;
+      this.actor.send({ type: 'LEASE_OBSERVED', revision, holder });
     });
     this.actor.start();
+    // The holder as read on this connection counts as heard: if it is gone now, it is dead (or a stale
+    // lease of a process that no longer exists), and taking the lease over is right either way.
+    const holder = this.opts.metadata.snapshot().controller?.brokerId ?? null;
+    this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
+    if (this.opts.probe) {
+      this.stopWatchingReconnects = this.opts.onReconnect?.(() => (this.renewalSeen = false)) ?? null;
+      this.scheduleHolderProbe();
+    }
+  }
+
+  /**
+   * While standing by, probes the lease holder (liveness-probe.ts): a holder whose NATS connection is gone is
+   * dead, so the lease is taken over at once rather than after a full TTL of silence. After this broker's
+   * connection came back, trusted only once the holder renewed again (its probe subscription is restored
+   * before its renewals, on the same connection).
+   */
+  private scheduleHolderProbe(): void {
+    this.holderProbe = this.clock.setTimeout(() => {
+      this.holderProbe = null;
+      if (this.unsubscribe === null) return;
+      void this.probeHolder().finally(() => this.unsubscribe !== null && this.scheduleHolderProbe());
+    }, 150);
+  }
+
+  private async probeHolder(): Promise<void> {
+    const snap = this.actor.getSnapshot();
+    const { observedHolder: holder, observedRevision: revision } = snap.context;
+    if (!this.opts.probe || !this.renewalSeen || holder === null || holder === this.opts.brokerId || !snap.matches({ standby: 'watching' })) return;
+    const result = await this.opts.probe(holder);
+    const now = this.actor.getSnapshot().context;
+    if (now.observedRevision !== revision || now.observedHolder !== holder) return;
+    this.holderStrikes = result === 'gone' ? this.holderStrikes + 1 : 0;
+    if (this.holderStrikes < 2) return;
+    this.opts.logger.warn('the controller\'s NATS connection is gone; taking the lease over now', { holder, revision });
+    this.holderGone = holder;
+    this.actor.send({ type: 'HOLDER_GONE', revision, holder });
   }
 
   /** True while this broker is the active controller and its lease is valid on its own clock. */
@@ -120,6 +171,9 @@ export class ControllerActor {
   private async finish(event: { type: 'RESIGN' } | { type: 'STOP' }): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.holderProbe !== null) this.clock.clearTimeout(this.holderProbe);
+    this.holderProbe = null;
+    this.stopWatchingReconnects?.();
     if (this.actor.getSnapshot().status === 'active') {
       this.actor.send(event);
       await new Promise<void>((resolve) => {
@@ -145,7 +199,11 @@ export class ControllerActor {
       sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 3_000,
       holdsLease: (): boolean => this.active === active && this.holdsLease(),
       logger: this.opts.logger.child({ controllerEpoch: epoch }),
+      probe: this.opts.probe,
+      onReconnect: this.opts.onReconnect,
+      knownGone: this.holderGone === null ? [] : [this.holderGone],
     });
+    this.holderGone = null;
     this.active = active;
     active.start();
   }

@@ -8,7 +8,8 @@
 // 100) partitions each, RF=3, min.insync.replicas=2, created in one CreateTopics request to the controller
 // (Kastor's admin client, not waiting for leaders); `create_s` runs from that request until Metadata (polled
 // every 250 ms through broker 1) shows every partition with a leader and an ISR of all three replicas, or gives
-// up after 5 minutes. Then, after 5 s of settling, each broker's idle CPU over S (default 30) seconds: the
+// up after 5 minutes. Then, once settled (`settle_s`: at least 5 s, then until every broker used under 10% of a
+// core over 2 s — with 3,000 new logs the first checkpoints take a while), each broker's idle CPU over S (default 30) seconds: the
 // utime+stime delta of /proc/<pid>/stat over the wall time, in % of one core; and its VmRSS at the end (MiB).
 // The nats-server's figures are given too, since idle replication and liveness traffic crosses it.
 // One JSON line per count with per-broker arrays (brokers 1..3) and the maxima against the targets for
@@ -21,7 +22,11 @@ import { DirectCluster, print, round, intFlag, delay, rssMiB, cpuTicks, CLOCK_TI
 
 const TARGETS = { idle_cpu_pct: 2, rss_mib: 400, create_s: 30 } as const;
 const CREATE_LIMIT_MS = 5 * 60_000;
-const SETTLE_MS = 5_000;
+const SETTLE_MIN_MS = 5_000;
+const SETTLE_MAX_MS = 90_000;
+const SETTLE_WINDOW_MS = 2_000;
+/** A broker using less than this share of a core over a settle window has finished the creation's aftermath. */
+const SETTLED_CPU_PCT = 10;
 
 function log(msg: string): void {
   process.stderr.write(`partitions: ${msg}\n`);
@@ -38,6 +43,25 @@ function parseCounts(args: string[]): number[] {
 /** utime+stime of every pid now, in ticks. */
 function ticks(pids: number[]): number[] {
   return pids.map(cpuTicks);
+}
+
+/**
+ * Waits until creation's aftermath is over: at least SETTLE_MIN_MS, then until every broker used under
+ * SETTLED_CPU_PCT of a core over the last SETTLE_WINDOW_MS (first checkpoints of every new log, ISR
+ * expansions, the garbage of creation), at most SETTLE_MAX_MS. Returns the seconds it took.
+ */
+async function settle(pids: number[]): Promise<number> {
+  const t0 = performance.now();
+  await delay(SETTLE_MIN_MS);
+  for (;;) {
+    const c0 = ticks(pids);
+    const w0 = performance.now();
+    await delay(SETTLE_WINDOW_MS);
+    const c1 = ticks(pids);
+    const wall = (performance.now() - w0) / 1000;
+    const busiest = Math.max(...pids.map((_, i) => ((c1[i]! - c0[i]!) / CLOCK_TICKS_PER_S / wall) * 100));
+    if (busiest < SETTLED_CPU_PCT || performance.now() - t0 > SETTLE_MAX_MS) return (performance.now() - t0) / 1000;
+  }
 }
 
 async function measureCount(total: number, perTopic: number, idleSeconds: number, brokerArgs: string[]): Promise<Record<string, unknown>> {
@@ -74,7 +98,8 @@ async function measureCount(total: number, perTopic: number, idleSeconds: number
     if (!created) {
       return { bench: 'partitions', partitions: total, created: false, create_s: round(createS, 1), error: createError, rss_mib: pids.map((p) => round(rssMiB(p), 1)) };
     }
-    await delay(SETTLE_MS);
+    const settleS = await settle(pids);
+    log(`${total} partitions: settled after ${round(settleS, 1)} s`);
     const all = [...pids, natsPid];
     const c0 = ticks(all);
     const w0 = performance.now();
@@ -97,6 +122,7 @@ async function measureCount(total: number, perTopic: number, idleSeconds: number
       created: true,
       create_s: round(createS, 2),
       create_request_s: round((tRequest - t0) / 1000, 2),
+      settle_s: round(settleS, 1),
       idle_seconds: round(wall, 1),
       idle_cpu_pct: brokerCpu,
       rss_mib: brokerRss,

@@ -26,6 +26,8 @@ export interface ControllerContext {
 export type ControllerEvent =
   /** The lease key changed (or is seen for the first time): from the metadata watch. */
   | { type: 'LEASE_OBSERVED'; revision: number; holder: number | null }
+  /** The holder seen at `revision` is certainly gone (its NATS connection closed): take over without waiting a TTL. */
+  | { type: 'HOLDER_GONE'; revision: number; holder: number }
   /** Give the lease up now (controlled shutdown of the holder's broker). */
   | { type: 'RESIGN' }
   /** Stop without touching the lease (the broker is going away uncleanly, or was never active). */
@@ -70,6 +72,9 @@ export const controllerMachine = setup({
   guards: {
     isNewObservation: ({ context, event }) => event.type === 'LEASE_OBSERVED' && event.revision > context.observedRevision,
     leaseIsEmpty: ({ context }) => context.observedHolder === null,
+    /** About the lease as last observed (not a report on an older holder or revision). */
+    isObservedHolderGone: ({ context, event }) =>
+      event.type === 'HOLDER_GONE' && event.revision === context.observedRevision && event.holder === context.observedHolder,
     /** A newer write of the key that is not this holder's own renewal: someone took it over or deleted it. */
     takenFromUs: ({ context, event }) =>
       event.type === 'LEASE_OBSERVED' && event.revision > context.heldRevision && event.holder !== context.brokerId,
@@ -106,6 +111,7 @@ export const controllerMachine = setup({
         },
         watching: {
           after: { leaseTtl: '#controller.acquiring' },
+          on: { HOLDER_GONE: { guard: 'isObservedHolderGone', target: '#controller.acquiring' } },
         },
         backoff: {
           after: { renewInterval: 'deciding' },

@@ -71,6 +71,8 @@ export class PartitionReplica {
   private ackWaiters: AckWaiter[] = [];
   /** Follower fetches long-polling for new data in this (leader) log. */
   private readonly appendWaiters = new Set<() => void>();
+  /** Held replica fetches to answer when the leader's high watermark moves (the followers learn it from us). */
+  private readonly highWatermarkWaiters = new Set<() => void>();
   /** Leader-side follower state for the current epoch; null unless leading. */
   private leading: LeaderReplication | null = null;
   /** Follower appends and truncations, one at a time. */
@@ -243,7 +245,7 @@ export class PartitionReplica {
 
   /** Kafka's isr-expiration check; the replication service runs it every replica.lag.time.max.ms / 2. */
   maybeShrinkIsr(): void {
-    if (this.role === 'leader') this.leading?.maybeShrink();
+    if (this.leading && this.role === 'leader') this.leading.maybeShrink();
   }
 
   private requireLeaderLog(): PartitionLog {
@@ -357,6 +359,7 @@ export class PartitionReplica {
         this.ackWaiters = still;
       }
       this.wakeFetchers();
+      wakeAll(this.highWatermarkWaiters);
     }
   }
 
@@ -403,6 +406,12 @@ export class PartitionReplica {
     return () => this.appendWaiters.delete(fn);
   }
 
+  /** Calls `fn` once when the leader's high watermark moves. */
+  onceHighWatermark(fn: () => void): () => void {
+    this.highWatermarkWaiters.add(fn);
+    return () => this.highWatermarkWaiters.delete(fn);
+  }
+
   private wakeAppendWaiters(): void {
     if (this.appendWaiters.size === 0) return;
     const waiters = [...this.appendWaiters];
@@ -411,10 +420,10 @@ export class PartitionReplica {
   }
 
   /** What a follower fetch for this replica asks: from its log end, with its latest epoch; null if no log. */
-  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number } | null {
+  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number; highWatermark: number } | null {
     const log = this.log;
     if (!log) return null;
-    return { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.epochs.latestEpoch() };
+    return { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.epochs.latestEpoch(), highWatermark: log.highWatermark };
   }
 
   /**
@@ -480,3 +489,10 @@ export class PartitionReplica {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function wakeAll(waiters: Set<() => void>): void {
+  if (waiters.size === 0) return;
+  const all = [...waiters];
+  waiters.clear();
+  for (const w of all) w();
+}

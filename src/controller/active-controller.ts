@@ -28,6 +28,7 @@ import {
   refreshAll,
   type LivenessTable,
 } from './liveness.ts';
+import type { LivenessProbe } from './liveness-probe.ts';
 import { electPartition, planTopic, shutdownPartition, uncleanElectionEnabled, type ElectionView } from './partition-election.ts';
 
 export interface ActiveControllerOptions {
@@ -42,7 +43,18 @@ export interface ActiveControllerOptions {
   /** True while the lease is valid on this broker's clock. */
   holdsLease: () => boolean;
   logger: Logger;
+  /** Fast crash detection (liveness-probe.ts): probes every broker heard from; absent in unit tests. */
+  probe?: LivenessProbe;
+  /** How often each broker is probed (default 150 ms); two "gone" answers in a row deregister it. */
+  probeIntervalMs?: number;
+  /** Registers a callback for when this controller's NATS connection came back (returns the unsubscribe). */
+  onReconnect?: (fn: () => void) => () => void;
+  /** Brokers already known dead (the previous controller, found gone by the probe that led to this takeover). */
+  knownGone?: number[];
 }
+
+/** "Gone" answers in a row before a probed broker is deregistered. */
+const PROBE_STRIKES = 2;
 
 /** Subscribers of controller requests share this queue group, so even an overlap during a handover answers once. */
 const QUEUE = 'kastor-controller';
@@ -61,6 +73,12 @@ export class ActiveController {
   private readonly deregistering = new Set<string>();
   /** Brokers in controlled shutdown (id → incarnation): alive, but never elected. */
   private readonly shuttingDown = new Map<number, string>();
+  /** Brokers heard (a heartbeat) since this controller's connection last came back: id → incarnation. */
+  private readonly heard = new Map<number, string>();
+  private readonly strikes = new Map<number, number>();
+  private probeTimer: unknown = null;
+  private probing = false;
+  private stopWatchingReconnects: (() => void) | null = null;
 
   constructor(private readonly opts: ActiveControllerOptions) {
     this.lastCheckAt = opts.clock.now();
@@ -79,6 +97,17 @@ export class ActiveController {
       opts.nc.subscribe(opts.subjects.controlledShutdown, { queue: QUEUE, callback: (err, msg) => void (err || this.onControlledShutdown(msg)) }),
     );
     this.scheduleCheck();
+    if (opts.probe) {
+      this.stopWatchingReconnects = opts.onReconnect?.(() => {
+        this.heard.clear();
+        this.strikes.clear();
+      }) ?? null;
+      this.scheduleProbe();
+    }
+    for (const id of opts.knownGone ?? []) {
+      const registered = this.table.get(id);
+      if (registered && id !== opts.brokerId) this.deregisterDead({ brokerId: id, incarnation: registered.incarnation }, 'it was the controller and its NATS connection is gone (crash probe)');
+    }
     this.requestReconcile();
     opts.logger.info('controller active', { epoch: opts.epoch });
   }
@@ -92,6 +121,8 @@ export class ActiveController {
     this.unsubscribe?.();
     if (this.timer !== null) this.opts.clock.clearTimeout(this.timer);
     if (this.retryTimer !== null) this.opts.clock.clearTimeout(this.retryTimer);
+    if (this.probeTimer !== null) this.opts.clock.clearTimeout(this.probeTimer);
+    this.stopWatchingReconnects?.();
     this.opts.logger.info('controller no longer active', { epoch: this.opts.epoch });
     await this.work;
   }
@@ -105,7 +136,46 @@ export class ActiveController {
     } catch {
       // not JSON: ignored like any other malformed heartbeat
     }
-    if (hb) this.table = recordHeartbeat(this.table, hb, this.opts.clock.now());
+    if (!hb) return;
+    this.table = recordHeartbeat(this.table, hb, this.opts.clock.now());
+    if (this.table.get(hb.brokerId)?.incarnation === hb.incarnation && this.heard.get(hb.brokerId) !== hb.incarnation) {
+      this.heard.set(hb.brokerId, hb.incarnation);
+      this.strikes.delete(hb.brokerId);
+    }
+  }
+
+  private scheduleProbe(): void {
+    this.probeTimer = this.opts.clock.setTimeout(() => {
+      if (this.stopped) return;
+      this.probeRound();
+      this.scheduleProbe();
+    }, this.opts.probeIntervalMs ?? 150);
+  }
+
+  /** Probes every broker heard from; one whose connection is gone twice in a row is deregistered at once. */
+  private probeRound(): void {
+    const probe = this.opts.probe;
+    if (!probe || this.probing) return;
+    const targets = [...this.heard].filter(([id, incarnation]) => {
+      if (this.table.get(id)?.incarnation === incarnation) return id !== this.opts.brokerId;
+      this.heard.delete(id); // deregistered or restarted: wait for the new incarnation's heartbeat
+      return false;
+    });
+    if (targets.length === 0) return;
+    this.probing = true;
+    void Promise.all(
+      targets.map(async ([id, incarnation]) => {
+        const result = await probe(id);
+        if (this.stopped || this.heard.get(id) !== incarnation) return;
+        if (result !== 'gone') return void this.strikes.delete(id);
+        const strikes = (this.strikes.get(id) ?? 0) + 1;
+        this.strikes.set(id, strikes);
+        if (strikes < PROBE_STRIKES) return;
+        this.heard.delete(id);
+        this.strikes.delete(id);
+        this.deregisterDead({ brokerId: id, incarnation }, 'its NATS connection is gone (crash probe)');
+      }),
+    ).finally(() => (this.probing = false));
   }
 
   private scheduleCheck(): void {
@@ -124,21 +194,23 @@ export class ActiveController {
       this.table = refreshAll(this.table, now);
     }
     this.lastCheckAt = now;
-    for (const dead of expiredBrokers(this.table, now, this.opts.sessionTimeoutMs)) {
-      const key = `${dead.brokerId}/${dead.incarnation}`;
-      if (this.deregistering.has(key)) continue;
-      this.deregistering.add(key);
-      this.enqueue(async () => {
-        try {
-          this.assertLease(`deregister broker ${dead.brokerId}`);
-          this.opts.logger.warn('broker missed its session timeout; deregistering it', { deadBroker: dead.brokerId, incarnation: dead.incarnation, sessionTimeoutMs: this.opts.sessionTimeoutMs });
-          // Only that incarnation: a broker that restarted meanwhile keeps its new registration.
-          await this.opts.metadata.unregisterBroker(dead.brokerId, dead.incarnation);
-        } finally {
-          this.deregistering.delete(key);
-        }
-      });
-    }
+    for (const dead of expiredBrokers(this.table, now, this.opts.sessionTimeoutMs)) this.deregisterDead(dead, `it missed its session timeout (${this.opts.sessionTimeoutMs} ms)`);
+  }
+
+  private deregisterDead(dead: { brokerId: number; incarnation: string }, why: string): void {
+    const key = `${dead.brokerId}/${dead.incarnation}`;
+    if (this.deregistering.has(key)) return;
+    this.deregistering.add(key);
+    this.enqueue(async () => {
+      try {
+        this.assertLease(`deregister broker ${dead.brokerId}`);
+        this.opts.logger.warn(`deregistering a broker: ${why}`, { deadBroker: dead.brokerId, incarnation: dead.incarnation });
+        // Only that incarnation: a broker that restarted meanwhile keeps its new registration.
+        await this.opts.metadata.unregisterBroker(dead.brokerId, dead.incarnation);
+      } finally {
+        this.deregistering.delete(key);
+      }
+    });
   }
 
   // ---- elections ----

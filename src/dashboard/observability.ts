@@ -72,7 +72,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
     const inspector = opts.inspector;
     hub.addPermanent(inspector.inspect, (a) => inspector.announce(a), [broker.actor]);
     // Replicas are created as the metadata names them: attach at once, so their recovery is seen too.
-    stopRefreshing = services.metadata.subscribe(() => hub.refresh());
+    stopRefreshing = services.metadata.subscribe((next, prev) => void ((next.topics !== prev.topics || next.brokers !== prev.brokers) && hub.refresh()));
   }
   let address: string | null = null;
   const status = (): BrokerStatus => ({

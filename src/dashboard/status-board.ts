@@ -2,7 +2,7 @@
 // throughput rates worked out from successive totals. Statuses from an older incarnation of a broker are
 // replaced by the new one's; a rate is never computed across a restart (the totals start again at zero).
 import type { NatsConnection } from '@nats-io/transport-node';
-import { statusSubject, type BrokerStatus } from './broker-status.ts';
+import { statusSubject, watchSubject, WATCH_INTERVAL_MS, type BrokerStatus } from './broker-status.ts';
 import type { Throughput } from '../metrics/broker-metrics.ts';
 
 export interface BrokerRates {
@@ -27,8 +27,8 @@ export class StatusBoard {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  /** Listens on NATS for every broker's status; returns the unsubscribe. */
-  listen(nc: Pick<NatsConnection, 'subscribe'>, bucket: string): () => void {
+  /** Listens on NATS for every broker's status (telling the brokers a dashboard watches); returns the unsubscribe. */
+  listen(nc: Pick<NatsConnection, 'subscribe' | 'publish'>, bucket: string): () => void {
     const sub = nc.subscribe(statusSubject(bucket, '*'), {
       callback: (err, msg) => {
         if (err) return;
@@ -39,7 +39,20 @@ export class StatusBoard {
         }
       },
     });
-    return () => sub.unsubscribe();
+    const watch = () => {
+      try {
+        nc.publish(watchSubject(bucket), '');
+      } catch {
+        // Closed or reconnecting: the next tick says it again.
+      }
+    };
+    watch();
+    const timer = setInterval(watch, WATCH_INTERVAL_MS);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      sub.unsubscribe();
+    };
   }
 
   put(status: BrokerStatus): void {

@@ -73,7 +73,7 @@ export class GroupCoordinator {
   }
 
   start(): void {
-    this.unsubscribe = this.opts.metadata.subscribe(() => this.reconcile());
+    this.unsubscribe = this.opts.metadata.subscribe((next, prev) => void (next.topics !== prev.topics && this.reconcile()));
     // A replica turns leader once its log is recovered, which no metadata change announces: poll cheaply.
     this.timer = setInterval(() => this.reconcile(), this.settings.pollMs);
     this.timer.unref?.();

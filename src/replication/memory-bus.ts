@@ -6,6 +6,8 @@ import { ReplicationTransportError, type RequestReply } from './request-reply.ts
 export class MemoryBus implements RequestReply {
   private readonly handlers = new Map<string, (payload: Buffer) => Promise<Uint8Array>>();
   private readonly cut = new Set<string>();
+  private readonly listeners = new Map<string, Set<(payload: Buffer) => void>>();
+  private readonly reconnectListeners = new Set<() => void>();
   /** Requests sent per subject (tests assert how chatty replication is). */
   readonly requests = new Map<string, number>();
 
@@ -22,6 +24,28 @@ export class MemoryBus implements RequestReply {
   serve(subject: string, handler: (payload: Buffer) => Promise<Uint8Array>): { stop(): void } {
     this.handlers.set(subject, handler);
     return { stop: () => this.handlers.get(subject) === handler && this.handlers.delete(subject) };
+  }
+
+  notify(subject: string, payload: Uint8Array): void {
+    if (this.cut.has(subject)) return;
+    for (const fn of [...(this.listeners.get(subject) ?? [])]) queueMicrotask(() => fn(Buffer.from(payload)));
+  }
+
+  listen(subject: string, handler: (payload: Buffer) => void): { stop(): void } {
+    let set = this.listeners.get(subject);
+    if (!set) this.listeners.set(subject, (set = new Set()));
+    set.add(handler);
+    return { stop: () => void set.delete(handler) };
+  }
+
+  onReconnect(fn: () => void): () => void {
+    this.reconnectListeners.add(fn);
+    return () => this.reconnectListeners.delete(fn);
+  }
+
+  /** Tells every onReconnect listener the connection came back (tests of lost in-flight requests). */
+  reconnected(): void {
+    for (const fn of [...this.reconnectListeners]) fn();
   }
 
   /** Makes requests on `subject` fail as timeouts until `heal`. */

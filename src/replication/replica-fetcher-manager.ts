@@ -61,6 +61,11 @@ export class ReplicaFetcherManager {
     }
   }
 
+  /** The connection came back: requests in flight are lost, every fetcher sends anew. */
+  abandonInFlight(): void {
+    for (const f of this.fetchers.values()) f.abandon();
+  }
+
   fetcherFor(leaderId: number): ReplicaFetcher | undefined {
     return this.fetchers.get(leaderId);
   }

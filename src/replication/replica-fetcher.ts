@@ -10,14 +10,17 @@
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeFetchResponse, encodeFetchRequest, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
-import type { RequestReply } from './request-reply.ts';
+import { ReplicationTransportError, type RequestReply } from './request-reply.ts';
+
+/** Where a follower asks leader `subject` to answer the fetch it holds for it now (payload: the follower's id). */
+export const wakeSubjectOf = (fetchSubject: string) => `${fetchSubject}.wake`;
 
 /** What the fetcher needs of a follower replica (PartitionReplica implements it). */
 export interface FollowerTarget {
   readonly topic: string;
   readonly partition: number;
   readonly topicId: string;
-  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number } | null;
+  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number; highWatermark: number } | null;
   applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse, fetchOffset: number): Promise<unknown>;
 }
 
@@ -54,6 +57,10 @@ export class ReplicaFetcher {
   private wake: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lastTransportWarning = 0;
+  /** Keys of the partitions the request in flight carries (null when none is out). */
+  private inFlight: Set<string> | null = null;
+  private wakeSent = false;
+  private abandonInFlight: ((err: Error) => void) | null = null;
   /** Requests sent (tests and metrics). */
   requests = 0;
 
@@ -68,8 +75,27 @@ export class ReplicaFetcher {
   }
 
   add(target: FollowerTarget, leaderEpoch: number): void {
-    this.partitions.set(keyOf(target.topic, target.partition), { target, leaderEpoch, retryAt: 0 });
+    const key = keyOf(target.topic, target.partition);
+    this.partitions.set(key, { target, leaderEpoch, retryAt: 0 });
     this.kick();
+    // The leader may hold the request in flight for up to maxWaitMs, and it does not carry this partition: ask
+    // the leader to answer it now, so the next request (which does) goes out at once. A new leader's followers
+    // then start fetching within a round trip, which is what lets acks=all writes complete after a failover.
+    if (this.inFlight && !this.inFlight.has(key) && !this.wakeSent) {
+      this.wakeSent = true;
+      const payload = Buffer.alloc(4);
+      payload.writeInt32BE(this.opts.brokerId);
+      this.opts.transport.notify(wakeSubjectOf(this.opts.subject), payload);
+    } else if (this.inFlight?.has(key)) {
+      // Re-followed in a new epoch while the request is out: its answer for this partition would be dropped,
+      // and a leader that restarted meanwhile will never answer it at all. Send anew.
+      this.abandon();
+    }
+  }
+
+  /** Gives up on the request in flight (its answer will never come: the connection was lost and came back). */
+  abandon(): void {
+    this.abandonInFlight?.(new ReplicationTransportError('CLOSED', this.opts.subject));
   }
 
   remove(target: FollowerTarget): void {
@@ -132,13 +158,21 @@ export class ReplicaFetcher {
       const pos = f.target.followerFetchPosition();
       if (!pos) continue;
       sent.push(f);
-      req.partitions.push({ topic: f.target.topic, partition: f.target.partition, topicId: f.target.topicId, fetchOffset: pos.fetchOffset, lastFetchedEpoch: pos.lastFetchedEpoch, currentLeaderEpoch: f.leaderEpoch });
+      req.partitions.push({
+        topic: f.target.topic, partition: f.target.partition, topicId: f.target.topicId, fetchOffset: pos.fetchOffset,
+        lastFetchedEpoch: pos.lastFetchedEpoch, currentLeaderEpoch: f.leaderEpoch, highWatermark: pos.highWatermark,
+      });
     }
     if (sent.length === 0) return false;
     this.requests++;
     let answer: ReplicaFetchPartitionResponse[];
+    this.inFlight = new Set(req.partitions.map((p) => keyOf(p.topic, p.partition)));
+    this.wakeSent = false;
     try {
-      const reply = await this.opts.transport.request(this.opts.subject, encodeFetchRequest(req), this.opts.maxWaitMs + this.opts.requestTimeoutMs);
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        this.abandonInFlight = reject;
+        this.opts.transport.request(this.opts.subject, encodeFetchRequest(req), this.opts.maxWaitMs + this.opts.requestTimeoutMs).then(resolve, reject);
+      });
       answer = decodeFetchResponse(reply).partitions;
     } catch (err) {
       const retryAt = this.opts.clock() + this.opts.backoffMs;
@@ -148,7 +182,12 @@ export class ReplicaFetcher {
         this.opts.logger.warn('replica fetch failed; backing off', { leader: this.opts.leaderId, partitions: sent.length, error: err as Error });
       }
       return true;
+    } finally {
+      this.inFlight = null;
+      this.abandonInFlight = null;
     }
+    // The leader leaves out the partitions with nothing new for this follower (the same high watermark, no
+    // records, no error): those are simply fetched again in the next round.
     const byKey = new Map(sent.map((f) => [keyOf(f.target.topic, f.target.partition), f]));
     const offsetSent = new Map(req.partitions.map((p) => [keyOf(p.topic, p.partition), p.fetchOffset]));
     await Promise.all(

@@ -3,19 +3,26 @@
 // ReplicaManager.fetchMessages).
 //
 // A request is answered at once when any of its partitions has records, an error or a divergence; else it
-// is held (long poll, Kafka's DelayedFetch) until one of those partitions grows or maxWaitMs passes. The
-// first pass over a request records each follower's position (its log end offset), which is what moves
-// the high watermark and the ISR. Responses stay within a byte budget under NATS max_payload, always with
-// at least one batch, and the partition served first rotates so a busy partition cannot starve the others.
+// is held (long poll, Kafka's DelayedFetch) until one of those partitions grows or maxWaitMs passes. A
+// newer high watermark is news too (Kafka's DelayedFetch case for KIP-392), but it waits a few
+// milliseconds for data to travel with it, so a busy partition does not pay an extra round trip per batch.
+// The answer carries only the partitions with something new (as Kafka's incremental fetch sessions,
+// KIP-227): an idle follower's round costs a few bytes, not one entry per partition. The follower can wake
+// its held request (`wakeSubjectOf`) when it starts following another partition here. The first pass over
+// a request records each follower's position (its log end offset), which is what moves the high watermark
+// and the ISR. Responses stay within a byte budget under NATS max_payload, always with at least one batch,
+// and the partition served first rotates so a busy partition cannot starve the others.
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
 import type { RequestReply } from './request-reply.ts';
+import { wakeSubjectOf } from './replica-fetcher.ts';
 
 /** What the server needs of a partition replica this broker hosts (PartitionReplica implements it). */
 export interface LeaderTarget {
   serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): Promise<ReplicaFetchPartitionResponse>;
   onceAppended(fn: () => void): () => void;
+  onceHighWatermark(fn: () => void): () => void;
 }
 
 export interface ReplicationServerOptions {
@@ -29,15 +36,26 @@ export interface ReplicationServerOptions {
   partitionMaxBytes: number;
   /** Upper bound on how long a fetch is held, whatever the follower asks. */
   maxWaitCapMs: number;
+  /** How long an answer whose only news is a newer high watermark waits for records to go with it. */
+  highWatermarkDelayMs?: number;
   logger: Logger;
+}
+
+interface ReadPass {
+  /** The partitions with something new for the follower. */
+  results: ReplicaFetchPartitionResponse[];
+  /** Some partition has records, an error or a divergence: answer now. */
+  urgent: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
 
 export class ReplicationServer {
   private sub: { stop(): void } | null = null;
+  private wakeSub: { stop(): void } | null = null;
   private rotation = 0;
-  private readonly held = new Set<() => void>();
+  /** Held requests' release functions, with the follower each one is for. */
+  private readonly held = new Map<() => void, number>();
   /** Requests answered (tests and metrics). */
   served = 0;
 
@@ -45,12 +63,22 @@ export class ReplicationServer {
 
   start(): void {
     this.sub ??= this.opts.transport.serve(this.opts.subject, (payload) => this.handle(payload));
+    this.wakeSub ??= this.opts.transport.listen(wakeSubjectOf(this.opts.subject), (payload) => {
+      if (payload.length >= 4) this.wake(payload.readInt32BE(0));
+    });
   }
 
   stop(): void {
     this.sub?.stop();
     this.sub = null;
-    for (const release of [...this.held]) release();
+    this.wakeSub?.stop();
+    this.wakeSub = null;
+    for (const release of [...this.held.keys()]) release();
+  }
+
+  /** Answers the requests held for follower `replicaId` now (it follows more partitions here than they carry). */
+  wake(replicaId: number): void {
+    for (const [release, id] of [...this.held]) if (id === replicaId) release();
   }
 
   async handle(payload: Buffer): Promise<Uint8Array> {
@@ -61,17 +89,19 @@ export class ReplicationServer {
       this.opts.logger.error('malformed replica fetch request', { error: err as Error });
       return encodeFetchResponse({ partitions: [] });
     }
-    let results = await this.readAll(req, true);
+    const first = await this.readAll(req, true);
+    let results = first.results;
     const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
-    if (wait > 0 && this.sub && !results.some(isNews)) {
-      await this.waitForData(req, wait);
-      results = await this.readAll(req, false);
+    if (wait > 0 && this.sub && !first.urgent) {
+      const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
+      await this.waitForData(req, results.length > 0 ? Math.min(wait, hwDelay) : wait, hwDelay);
+      results = (await this.readAll(req, false)).results;
     }
     this.served++;
     return encodeFetchResponse({ partitions: results });
   }
 
-  private async readAll(req: ReplicaFetchRequest, record: boolean): Promise<ReplicaFetchPartitionResponse[]> {
+  private async readAll(req: ReplicaFetchRequest, record: boolean): Promise<ReadPass> {
     const n = req.partitions.length;
     const results: ReplicaFetchPartitionResponse[] = new Array(n);
     let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes);
@@ -99,29 +129,39 @@ export class ReplicationServer {
       budget = Math.max(0, budget - r.records.length);
       results[i] = r;
     }
-    return results;
+    const out: ReplicaFetchPartitionResponse[] = [];
+    let urgent = false;
+    for (let i = 0; i < n; i++) {
+      const r = results[i]!;
+      const u = r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined;
+      urgent ||= u;
+      if (u || r.highWatermark > req.partitions[i]!.highWatermark) out.push(r);
+    }
+    return { results: out, urgent };
   }
 
-  private waitForData(req: ReplicaFetchRequest, ms: number): Promise<void> {
+  /** Holds the request until a partition grows, `ms` passes, or `hwDelayMs` after a high watermark moved. */
+  private waitForData(req: ReplicaFetchRequest, ms: number, hwDelayMs: number): Promise<void> {
     return new Promise((resolve) => {
       const cancels: Array<() => void> = [];
       let timer: NodeJS.Timeout | null = null;
+      let hwTimer: NodeJS.Timeout | null = null;
       const done = () => {
         this.held.delete(done);
         if (timer) clearTimeout(timer);
+        if (hwTimer) clearTimeout(hwTimer);
         for (const c of cancels) c();
         resolve();
       };
-      this.held.add(done);
+      const soon = () => (hwTimer ??= setTimeout(done, hwDelayMs));
+      this.held.set(done, req.replicaId);
       timer = setTimeout(done, ms);
       for (const p of req.partitions) {
         const target = this.opts.lookup(p.topic, p.partition);
-        if (target) cancels.push(target.onceAppended(done));
+        if (!target) continue;
+        cancels.push(target.onceAppended(done));
+        cancels.push(target.onceHighWatermark(soon));
       }
     });
   }
-}
-
-function isNews(r: ReplicaFetchPartitionResponse): boolean {
-  return r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined;
 }

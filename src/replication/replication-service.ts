@@ -13,7 +13,10 @@ import { ReplicationServer } from './replication-server.ts';
 import type { RequestReply } from './request-reply.ts';
 
 export interface ReplicationSettings {
-  /** replica.fetch.wait.max.ms: how long a leader holds a follower fetch that finds no data. */
+  /** replica.fetch.wait.max.ms: how long a leader holds a follower fetch that finds no data. Kafka's 500 ms
+   *  would cost an idle broker with thousands of partitions a pass over all of them twice a second per
+   *  follower; a held fetch is answered at once on an append, shortly after a high watermark move, and when
+   *  its follower starts following another partition (a wake), so the long wait costs no latency. */
   maxWaitMs: number;
   /** Response budget per fetch; 4 MB keeps it under the 8 MB NATS max_payload. */
   maxBytes: number;
@@ -32,7 +35,7 @@ export interface ReplicationSettings {
 }
 
 export const DEFAULT_REPLICATION_SETTINGS: ReplicationSettings = {
-  maxWaitMs: 500,
+  maxWaitMs: 5_000,
   maxBytes: 4 * 1024 * 1024,
   partitionMaxBytes: 4 * 1024 * 1024,
   requestTimeoutMs: 5_000,
@@ -64,6 +67,7 @@ export class ReplicationService implements ReplicaReplication {
   readonly proposeIsr?: ProposeIsr;
   private server: ReplicationServer | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
+  private readonly stopWatchingReconnects: () => void;
 
   constructor(private readonly opts: ReplicationServiceOptions) {
     this.settings = { ...DEFAULT_REPLICATION_SETTINGS, ...opts.settings };
@@ -74,6 +78,9 @@ export class ReplicationService implements ReplicaReplication {
       maxWaitMs: s.maxWaitMs, maxBytes: s.maxBytes, requestTimeoutMs: s.requestTimeoutMs, backoffMs: s.backoffMs,
       clock: opts.clock, logger: opts.logger, autoStart: s.autoStart,
     });
+    // NATS does not fail a request whose connection dropped: after a reconnect the held fetches would sit
+    // out their whole timeout. Send them anew instead.
+    this.stopWatchingReconnects = opts.transport.onReconnect(() => this.fetchers.abandonInFlight());
   }
 
   get replicaLagTimeMaxMs(): number {
@@ -117,6 +124,7 @@ export class ReplicationService implements ReplicaReplication {
   }
 
   async stop(): Promise<void> {
+    this.stopWatchingReconnects();
     if (this.isrTimer) clearInterval(this.isrTimer);
     this.isrTimer = null;
     this.server?.stop();

@@ -4,12 +4,20 @@
 // A reply is one message, so every payload must stay under the server's max_payload (NATS-NOTES.md): the
 // replication server budgets its responses for that.
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { reconnectNotifier } from '../transport/nats-connection.ts';
 
 export interface RequestReply {
   /** Sends one request and resolves with the reply; rejects with a ReplicationTransportError. */
   request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Buffer>;
   /** Answers requests on `subject` with `handler`; concurrent requests run concurrently. */
   serve(subject: string, handler: (payload: Buffer) => Promise<Uint8Array>): { stop(): void };
+  /** Sends a one-way message (lost if nobody listens): a follower waking the fetch its leader holds. */
+  notify(subject: string, payload: Uint8Array): void;
+  /** Receives the one-way messages sent on `subject`. */
+  listen(subject: string, handler: (payload: Buffer) => void): { stop(): void };
+  /** Calls `fn` each time the connection came back after a loss: requests in flight then never get an answer
+   *  (NATS does not fail them, they time out), so their senders should give up on them. Returns the unsubscribe. */
+  onReconnect(fn: () => void): () => void;
 }
 
 export type TransportErrorCode = 'TIMEOUT' | 'NO_RESPONDERS' | 'CLOSED' | 'FAILED';
@@ -25,7 +33,8 @@ export class ReplicationTransportError extends Error {
   }
 }
 
-function classify(err: unknown): TransportErrorCode {
+/** How a NATS request failed: no responders (nobody subscribes), timeout, closed connection, or else. */
+export function transportErrorCode(err: unknown): TransportErrorCode {
   const e = err as { name?: string; isNoResponders?: () => boolean; cause?: { name?: string } };
   if (typeof e?.isNoResponders === 'function' && e.isNoResponders()) return 'NO_RESPONDERS';
   if (e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError') return 'NO_RESPONDERS';
@@ -35,6 +44,7 @@ function classify(err: unknown): TransportErrorCode {
 }
 
 export function natsRequestReply(nc: NatsConnection, onHandlerError: (err: unknown) => void = () => {}): RequestReply {
+  const onReconnect = reconnectNotifier(nc, onHandlerError);
   return {
     async request(subject, payload, timeoutMs) {
       try {
@@ -42,7 +52,7 @@ export function natsRequestReply(nc: NatsConnection, onHandlerError: (err: unkno
         // One copy of the reply: the bytes outlive the message (followers append them to their logs).
         return Buffer.from(msg.data);
       } catch (err) {
-        throw new ReplicationTransportError(classify(err), subject, { cause: err });
+        throw new ReplicationTransportError(transportErrorCode(err), subject, { cause: err });
       }
     },
     serve(subject, handler) {
@@ -58,5 +68,22 @@ export function natsRequestReply(nc: NatsConnection, onHandlerError: (err: unkno
       });
       return { stop: () => sub.unsubscribe() };
     },
+    notify(subject, payload) {
+      try {
+        nc.publish(subject, payload);
+      } catch (err) {
+        onHandlerError(err); // a closed connection: the held fetch ends on its own timeout
+      }
+    },
+    listen(subject, handler) {
+      const sub: Subscription = nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return onHandlerError(err);
+          handler(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+        },
+      });
+      return { stop: () => sub.unsubscribe() };
+    },
+    onReconnect,
   };
 }

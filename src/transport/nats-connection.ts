@@ -50,3 +50,22 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     throw new NatsConnectError(servers, err);
   }
 }
+
+/**
+ * Calls each registered callback every time `nc` came back after losing its server (one status watch per
+ * connection however many register). Requests in flight across a reconnect are never answered (they time out).
+ */
+export function reconnectNotifier(nc: Pick<NatsConnection, 'status'>, onError: (err: unknown) => void = () => {}): (fn: () => void) => () => void {
+  const listeners = new Set<() => void>();
+  let watching = false;
+  return (fn) => {
+    if (!watching) {
+      watching = true;
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'reconnect') for (const l of [...listeners]) l();
+      })().catch(onError);
+    }
+    listeners.add(fn);
+    return () => void listeners.delete(fn);
+  };
+}

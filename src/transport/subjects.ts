@@ -12,6 +12,8 @@ export interface Subjects {
   alterIsr: string;
   /** Controlled shutdown: a broker asks the controller to move leadership away first (request/reply). */
   controlledShutdown: string;
+  /** Broker `id` answers here while its NATS connection lives (the controller's crash probe). */
+  alive(brokerId: number): string;
 }
 
 export function subjectsFor(bucket: string): Subjects {
@@ -21,5 +23,6 @@ export function subjectsFor(bucket: string): Subjects {
     replicaFetch: (leaderBrokerId) => `${prefix}.replica.fetch.${leaderBrokerId}`,
     alterIsr: `${prefix}.controller.alter-isr`,
     controlledShutdown: `${prefix}.controller.shutdown`,
+    alive: (brokerId) => `${prefix}.broker.alive.${brokerId}`,
   };
 }

@@ -1,7 +1,9 @@
 // The replica fetcher and the replication server on their own, with fake replicas on the in-memory bus:
 // the response byte budget (at least one batch, rotation so no partition starves), the long poll (held
 // until data or maxWaitMs, answered at once on an append), per-partition backoff after an error, and
-// answers dropped for a partition re-followed while the request was out.
+// answers dropped for a partition re-followed while the request was out; partitions with nothing new left
+// out of the answer, a newer high watermark sent shortly after it moves, a held request woken by its follower,
+// and a request lost to a reconnect abandoned.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBus } from '../../src/replication/memory-bus.ts';
@@ -14,7 +16,9 @@ import { silentLogger } from '../../src/util/logger.ts';
 /** A leader partition whose every read returns `size` bytes (or nothing once `empty`). */
 class FakeLeader implements LeaderTarget {
   waiters = new Set<() => void>();
+  hwWaiters = new Set<() => void>();
   reads = 0;
+  highWatermark = 0;
   constructor(
     readonly size: number,
     public empty = false,
@@ -23,11 +27,20 @@ class FakeLeader implements LeaderTarget {
     this.reads++;
     const records = this.empty ? Buffer.alloc(0) : Buffer.alloc(this.size, p.partition);
     // Like PartitionLog.read: at least one batch, even past maxBytes.
-    return { topic: p.topic, partition: p.partition, errorCode: 0, highWatermark: 0, logStartOffset: 0, leaderEpoch: 0, records: maxBytes > 0 ? records : Buffer.alloc(0) };
+    return { topic: p.topic, partition: p.partition, errorCode: 0, highWatermark: this.highWatermark, logStartOffset: 0, leaderEpoch: 0, records: maxBytes > 0 ? records : Buffer.alloc(0) };
   }
   onceAppended(fn: () => void): () => void {
     this.waiters.add(fn);
     return () => this.waiters.delete(fn);
+  }
+  onceHighWatermark(fn: () => void): () => void {
+    this.hwWaiters.add(fn);
+    return () => this.hwWaiters.delete(fn);
+  }
+  advance(hw: number): void {
+    this.highWatermark = hw;
+    for (const w of [...this.hwWaiters]) w();
+    this.hwWaiters.clear();
   }
   append(): void {
     this.empty = false;
@@ -45,13 +58,13 @@ function server(bus: MemoryBus, leaders: Map<number, FakeLeader>, maxResponseByt
   return s;
 }
 
-const ask = async (s: ReplicationServer, partitions: number[], maxWaitMs = 0) =>
+const ask = async (s: ReplicationServer, partitions: number[], maxWaitMs = 0, followerHighWatermark = 0) =>
   decodeFetchResponse(
     Buffer.from(
       await s.handle(
         encodeFetchRequest({
           replicaId: 2, incarnation: 'i', maxWaitMs, maxBytes: 1 << 30,
-          partitions: partitions.map((p) => ({ topic: 't', partition: p, topicId: 'x', fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0 })),
+          partitions: partitions.map((p) => ({ topic: 't', partition: p, topicId: 'x', fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0, highWatermark: followerHighWatermark })),
         }),
       ),
     ),
@@ -91,9 +104,61 @@ test('an empty fetch is held until an append or maxWaitMs', async () => {
   leader.empty = true;
   const t0 = Date.now();
   const idle = await ask(s, [0], 50);
-  assert.is(idle[0]!.records.length, 0);
+  assert.equal(idle, [], 'nothing new for the follower: the partition is left out of the answer');
   assert.ok(Date.now() - t0 >= 45, 'held for maxWaitMs');
   s.stop();
+});
+
+test('a newer high watermark is news: sent at once when the fetch asks behind it, else shortly after it moves', async () => {
+  const leader = new FakeLeader(10, true);
+  const quiet = new FakeLeader(10, true);
+  const s = server(new MemoryBus(), new Map([[0, leader], [1, quiet]]), 1 << 20);
+  leader.highWatermark = 5;
+  const behind = await ask(s, [0, 1], 4_000, 0);
+  assert.equal(behind.map((p) => [p.partition, p.highWatermark]), [[0, 5]], 'only the partition whose high watermark moved');
+  let answered = false;
+  const pending = ask(s, [0, 1], 4_000, 5).then((r) => ((answered = true), r));
+  await new Promise((r) => setImmediate(r));
+  assert.is(answered, false, 'held: nothing newer than what the follower has');
+  leader.advance(9);
+  const moved = await pending;
+  assert.equal(moved.map((p) => [p.partition, p.highWatermark, p.records.length]), [[0, 9, 0]]);
+  s.stop();
+});
+
+test('a follower that starts following another partition wakes the request its leader holds', async () => {
+  const bus = new MemoryBus();
+  const leaders = new Map([[0, new FakeLeader(10, true)], [1, new FakeLeader(10, true)]]);
+  const s = server(bus, leaders, 1 << 20);
+  const fetcher = new ReplicaFetcher({
+    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 4_000, maxBytes: 1 << 20,
+    requestTimeoutMs: 1000, backoffMs: 100, clock: () => Date.now(), logger: silentLogger,
+  });
+  const a = new FakeFollower('t', 0);
+  fetcher.add(a, 0);
+  const t0 = Date.now();
+  const round = fetcher.fetchOnce();
+  await new Promise((r) => setImmediate(r));
+  assert.is(leaders.get(0)!.waiters.size, 1, 'the leader holds the request');
+  fetcher.add(new FakeFollower('t', 1), 0);
+  await round;
+  assert.ok(Date.now() - t0 < 2_000, 'answered on the wake, not after maxWaitMs');
+  assert.is(s.served, 1);
+  s.stop();
+});
+
+test('a request in flight when the connection came back is abandoned', async () => {
+  const bus = new MemoryBus();
+  bus.serve('fetch.1', () => new Promise(() => {})); // the answer is lost
+  const fetcher = new ReplicaFetcher({
+    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 60_000, maxBytes: 1 << 20,
+    requestTimeoutMs: 60_000, backoffMs: 100, clock: () => Date.now(), logger: silentLogger,
+  });
+  fetcher.add(new FakeFollower('t', 0), 0);
+  const round = fetcher.fetchOnce();
+  await new Promise((r) => setImmediate(r));
+  fetcher.abandon();
+  assert.is(await round, true, 'the round ends without waiting out the timeout');
 });
 
 class FakeFollower implements FollowerTarget {
@@ -104,7 +169,7 @@ class FakeFollower implements FollowerTarget {
     readonly partition: number,
   ) {}
   followerFetchPosition() {
-    return { fetchOffset: 0, lastFetchedEpoch: -1 };
+    return { fetchOffset: 0, lastFetchedEpoch: -1, highWatermark: 0 };
   }
   async applyReplicaFetch(_leader: number, epoch: number, res: ReplicaFetchPartitionResponse) {
     this.applied.push({ epoch, res });

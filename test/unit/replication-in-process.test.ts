@@ -333,7 +333,7 @@ test('fencing: stale and future epochs are refused per partition, others in the 
           await server.handle(
             encodeFetchRequest({
               replicaId: 3, incarnation: 'x', maxWaitMs: 0, maxBytes: 1 << 20,
-              partitions: parts.map((p) => ({ topic: 't', partition: p.partition, topicId: TOPIC_ID, fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: p.epoch })),
+              partitions: parts.map((p) => ({ topic: 't', partition: p.partition, topicId: TOPIC_ID, fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: p.epoch, highWatermark: -1 })),
             }),
           ),
         ),

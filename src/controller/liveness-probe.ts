@@ -1,0 +1,34 @@
+// Fast crash detection beside the heartbeat session (DESIGN.md "Control plane"). A broker answers requests on
+// its own `alive` subject for as long as its NATS connection lives. When its process dies, the kernel closes
+// the socket, the NATS server drops its subscriptions at once, and a request to that subject comes back
+// "no responders" straight away — a definite answer, where a missing heartbeat only says "not heard lately".
+// So the active controller probes every broker a few times a second and deregisters one that is gone in
+// well under a second, instead of waiting out the session timeout (which still covers the cases a probe
+// cannot tell: a frozen process, a cut link — their subscriptions stay, and the probe just times out).
+//
+// A "gone" answer counts only for a broker heard from (a heartbeat) since the controller's own connection
+// last came back: after a NATS restart, brokers resubscribe one by one, and a heartbeat published after the
+// subscription (same connection, so in order) proves the subscription is back.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { transportErrorCode } from '../replication/request-reply.ts';
+
+export type ProbeResult = 'alive' | 'gone' | 'unknown';
+export type LivenessProbe = (brokerId: number) => Promise<ProbeResult>;
+
+/** The broker side: answers the controller's probes with this process's incarnation. */
+export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subject: string, incarnation: string): { stop(): void } {
+  const sub = nc.subscribe(subject, { callback: (err, msg) => void (err || msg.respond(incarnation)) });
+  return { stop: () => sub.unsubscribe() };
+}
+
+/** The controller side: one probe request; "gone" only on NATS's no-responders answer. */
+export function natsLivenessProbe(nc: Pick<NatsConnection, 'request'>, subjectOf: (brokerId: number) => string, timeoutMs: number): LivenessProbe {
+  return async (brokerId) => {
+    try {
+      await nc.request(subjectOf(brokerId), '', { timeout: timeoutMs });
+      return 'alive';
+    } catch (err) {
+      return transportErrorCode(err) === 'NO_RESPONDERS' ? 'gone' : 'unknown';
+    }
+  };
+}

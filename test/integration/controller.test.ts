@@ -145,7 +145,7 @@ test('exactly one active controller, named with its epoch in the snapshot, stabl
   }
 });
 
-test('a stopped controller resigns and another broker takes the lease at once; a crashed one is replaced after the TTL', async () => {
+test('a stopped controller resigns and another broker takes the lease at once; a crashed one is replaced without waiting for the TTL', async () => {
   const c = await startCluster();
   try {
     const first = await oneController(c);
@@ -167,7 +167,8 @@ test('a stopped controller resigns and another broker takes the lease at once; a
     const takeoverMs = Date.now() - crashedAt;
     assert.ok(third !== second && third !== first);
     assert.ok(snap(c.brokers.get(third)!).controller!.epoch > epoch2);
-    assert.ok(takeoverMs >= LEASE_MS * 0.9 && takeoverMs < LEASE_MS * 3, `takeover after a crash in ${takeoverMs} ms`);
+    // Its NATS connection closed with it: the standbys' probe finds it gone without waiting out the TTL.
+    assert.ok(takeoverMs < LEASE_MS * 3, `takeover after a crash in ${takeoverMs} ms`);
   } finally {
     await c.close();
   }
@@ -194,7 +195,7 @@ test('crash of a leader: a new leader from the ISR with leaderEpoch+1 within the
     assert.is(p0.leader, others[0], 'the first live ISR member in replica order');
     assert.is(p0.leaderEpoch, 1);
     assert.equal(p0.isr, others);
-    assert.ok(electedMs >= SESSION_MS * 0.9, `not before the session timeout (${electedMs} ms)`);
+    // By the crash probe (its connection closed) or, if the controller had not heard it yet, the session timeout.
     assert.ok(electedMs < SESSION_MS + 2_000, `within the session timeout and a margin (${electedMs} ms)`);
     const p1 = await until(() => {
       const p = part(observer, 'orders', 1);

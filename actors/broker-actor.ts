@@ -358,7 +358,7 @@ export class Broker {
       sessionTimeoutMs: config.sessionTimeoutMs,
       clock: this.monotonic,
       logger: this.logger.child({ actor: 'controller' }),
-      probe: natsLivenessProbe(nc, subjects.alive, 300),
+      probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300) : undefined,
       onReconnect: reconnectNotifier(nc, (err) => this.logger.warn('watching the NATS connection failed', { error: err as Error })),
     });
     this.parts.controller.start();

@@ -1,7 +1,10 @@
 // Leader failover under load: how long acks=all produce to a 1-partition RF=3 topic stops when the partition's
 // leader is SIGKILLed.
 //
-//   npx tsx bench/run.ts failover [--rounds R] [--session-timeout-ms MS] [--concurrency C]
+//   npx tsx bench/run.ts failover [--rounds R] [--session-timeout-ms MS] [--concurrency C] [--no-crash-probe]
+//
+// --no-crash-probe starts the brokers with --crash-probe=false (the controller then finds a dead broker only by
+// its missed heartbeats, after the session timeout); every JSON line says whether the probe was on.
 //
 // A 3-broker cluster (startTestCluster, so killLeader / waitForLeader come from the harness) with the given
 // broker session timeout (default 1500 ms; the broker's own default is 3000). Load: Kastor's own client
@@ -40,6 +43,7 @@ interface Ack {
 export async function run(args: string[]): Promise<void> {
   const rounds = intFlag(args, 'rounds', 3);
   const sessionTimeoutMs = intFlag(args, 'session-timeout-ms', 1500);
+  const crashProbe = !args.includes('--no-crash-probe');
   const concurrency = intFlag(args, 'concurrency', 8);
   const deadline = Date.now() + 10 * 60_000;
 
@@ -51,6 +55,7 @@ export async function run(args: string[]): Promise<void> {
     cluster = await startTestCluster({
       brokers: 3,
       sessionTimeoutMs,
+      brokerArgs: crashProbe ? [] : ['--crash-probe=false'],
       topics: [{ name: TOPIC, partitions: 1, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }],
     });
     log(`cluster up (session timeout ${cluster.sessionTimeoutMs} ms) at ${cluster.bootstrapServers}`);
@@ -109,6 +114,7 @@ export async function run(args: string[]): Promise<void> {
         bench: 'failover',
         round: r,
         session_timeout_ms: cluster.sessionTimeoutMs,
+        crash_probe: crashProbe,
         killed_broker: victim,
         killed_controller: victim === controller,
         new_leader: newLeader,
@@ -133,6 +139,7 @@ export async function run(args: string[]): Promise<void> {
       summary: true,
       rounds,
       session_timeout_ms: cluster.sessionTimeoutMs,
+      crash_probe: crashProbe,
       p50_ms: percentile(f, 0.5),
       max_ms: f[f.length - 1],
       leader_elected_p50_ms: percentile(e, 0.5),

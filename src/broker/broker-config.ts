@@ -31,6 +31,8 @@ export interface BrokerConfig {
   heartbeatIntervalMs: number;
   /** TTL of the controller lease: renewed every TTL/4, taken over after a full TTL without renewal. */
   controllerLeaseMs: number;
+  /** Fast crash detection (src/controller/liveness-probe.ts): the session timeout still covers frozen or cut-off brokers. */
+  crashProbe: boolean;
   /** controlled.shutdown: how long a stopping broker waits for the controller to move its leaderships. */
   controlledShutdownTimeoutMs: number;
 }
@@ -57,6 +59,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     heartbeatIntervalMs: 500,
     controllerLeaseMs: 2_000,
     controlledShutdownTimeoutMs: 10_000,
+    crashProbe: true,
     ...partial,
   };
 }

@@ -27,7 +27,7 @@ test('a killed broker, then a killed controller, are found dead long before thei
   cluster = await startTestCluster({
     brokers: 3,
     sessionTimeoutMs: 30_000,
-    brokerArgs: ['--controller-lease-ms', '20000'],
+    brokerArgs: ['--crash-probe', '--controller-lease-ms', '20000'],
     topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3 }],
   });
   const c = cluster;

@@ -462,14 +462,17 @@ export class PartitionReplica {
   async fetch(offset: number, maxBytes: number): Promise<{ data: Buffer; highWatermark: number; logStartOffset: number }> {
     const log = this.requireLeaderLog();
     const highWatermark = log.highWatermark;
-    if (offset < log.logStartOffset || offset > highWatermark) {
-      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${log.logStartOffset}, ${highWatermark}]`, {
+    // Out of range means outside the log, as Kafka checks it: a new leader's high watermark may still be below
+    // what its predecessor had exposed (it learns the ISR's progress from their next fetches), and a consumer
+    // already there must get an empty answer, not a reset of its position.
+    if (offset < log.logStartOffset || offset > log.logEndOffset) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${log.logStartOffset}, ${log.logEndOffset}]`, {
         topic: this.topic,
         partition: this.partition,
         offset,
       });
     }
-    if (offset === highWatermark) return { data: EMPTY, highWatermark, logStartOffset: log.logStartOffset };
+    if (offset >= highWatermark) return { data: EMPTY, highWatermark, logStartOffset: log.logStartOffset };
     const r = await log.read(offset, maxBytes, highWatermark);
     return { data: r.data, highWatermark, logStartOffset: log.logStartOffset };
   }

@@ -397,4 +397,27 @@ test('one fetch request per leader carries every followed partition', async () =
   }
 });
 
+test('a consumer between the high watermark and the log end gets an empty answer, past the log end OFFSET_OUT_OF_RANGE', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    // acks=1: the leader's log grows to 3, the followers have not fetched, the high watermark stays at 0.
+    await h.replica(1).produce(batchOf('a', 3), 1, 1000);
+    const leader = h.replica(1);
+    assert.is(leader.log!.logEndOffset, 3);
+    assert.is(leader.log!.highWatermark, 0);
+    const between = await leader.fetch(2, 1 << 20);
+    assert.is(between.data.length, 0, 'nothing readable yet, and no reset of the consumer');
+    assert.is(between.highWatermark, 0);
+    try {
+      await leader.fetch(4, 1 << 20);
+      assert.unreachable('past the log end');
+    } catch (err) {
+      assert.is((err as { errorCode?: number }).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 test.run();

@@ -2,7 +2,7 @@
 // of every partition), created together, then left idle.
 //
 //   npx tsx bench/run.ts partitions [--counts 100,1000,3000] [--idle-seconds S] [--topic-partitions P]
-//                                   [--flush-interval-ms MS]
+//                                   [--flush-interval-ms MS] [--broker-args "--crash-probe=false ..."]
 //
 // Per count, on a fresh cluster (3 broker processes on one private nats-server, no proxy): topics of P (default
 // 100) partitions each, RF=3, min.insync.replicas=2, created in one CreateTopics request to the controller
@@ -147,5 +147,7 @@ export async function run(args: string[]): Promise<void> {
   const perTopic = intFlag(args, 'topic-partitions', 100);
   const flushInterval = intFlag(args, 'flush-interval-ms', 0, 0);
   const brokerArgs = flushInterval > 0 ? ['--flush-interval-ms', String(flushInterval)] : [];
+  const extra = args.indexOf('--broker-args');
+  if (extra >= 0) brokerArgs.push(...(args[extra + 1] ?? '').split(' ').filter(Boolean));
   for (const n of counts) print(await measureCount(n, perTopic, idleSeconds, brokerArgs));
 }

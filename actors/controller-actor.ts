@@ -131,7 +131,7 @@ export class ControllerActor {
       this.holderProbe = null;
       if (this.unsubscribe === null) return;
       void this.probeHolder().finally(() => this.unsubscribe !== null && this.scheduleHolderProbe());
-    }, 150);
+    }, 250);
   }
 
   private async probeHolder(): Promise<void> {

@@ -45,7 +45,7 @@ export interface ActiveControllerOptions {
   logger: Logger;
   /** Fast crash detection (liveness-probe.ts): probes every broker heard from; absent in unit tests. */
   probe?: LivenessProbe;
-  /** How often each broker is probed (default 150 ms); two "gone" answers in a row deregister it. */
+  /** How often each broker is probed (default 200 ms); two "gone" answers in a row deregister it. */
   probeIntervalMs?: number;
   /** Registers a callback for when this controller's NATS connection came back (returns the unsubscribe). */
   onReconnect?: (fn: () => void) => () => void;
@@ -149,7 +149,7 @@ export class ActiveController {
       if (this.stopped) return;
       this.probeRound();
       this.scheduleProbe();
-    }, this.opts.probeIntervalMs ?? 150);
+    }, this.opts.probeIntervalMs ?? 200);
   }
 
   /** Probes every broker heard from; one whose connection is gone twice in a row is deregistered at once. */

@@ -49,6 +49,7 @@ interface ReadPass {
 }
 
 const EMPTY = Buffer.alloc(0);
+const WAKE_MEMORY_MS = 1_000;
 
 export class ReplicationServer {
   private sub: { stop(): void } | null = null;
@@ -56,6 +57,8 @@ export class ReplicationServer {
   private rotation = 0;
   /** Held requests' release functions, with the follower each one is for. */
   private readonly held = new Map<() => void, number>();
+  /** Wakes that found no held request: follower → when. */
+  private readonly unheldWakes = new Map<number, number>();
   /** Requests answered (tests and metrics). */
   served = 0;
 
@@ -76,9 +79,19 @@ export class ReplicationServer {
     for (const release of [...this.held.keys()]) release();
   }
 
-  /** Answers the requests held for follower `replicaId` now (it follows more partitions here than they carry). */
+  /**
+   * Answers the requests held for follower `replicaId` now (it follows more partitions here than they carry).
+   * A wake that finds none held may have overtaken the request it was meant for: the follower's next request
+   * within WAKE_MEMORY_MS is then answered without waiting.
+   */
   wake(replicaId: number): void {
-    for (const [release, id] of [...this.held]) if (id === replicaId) release();
+    let released = false;
+    for (const [release, id] of [...this.held]) {
+      if (id !== replicaId) continue;
+      release();
+      released = true;
+    }
+    if (!released) this.unheldWakes.set(replicaId, performance.now());
   }
 
   async handle(payload: Buffer): Promise<Uint8Array> {
@@ -92,7 +105,10 @@ export class ReplicationServer {
     const first = await this.readAll(req, true);
     let results = first.results;
     const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
-    if (wait > 0 && this.sub && !first.urgent) {
+    const wokenAt = this.unheldWakes.get(req.replicaId);
+    if (wokenAt !== undefined) this.unheldWakes.delete(req.replicaId);
+    const woken = wokenAt !== undefined && performance.now() - wokenAt < WAKE_MEMORY_MS;
+    if (wait > 0 && this.sub && !first.urgent && !woken) {
       const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
       await this.waitForData(req, results.length > 0 ? Math.min(wait, hwDelay) : wait, hwDelay);
       results = (await this.readAll(req, false)).results;

@@ -147,6 +147,22 @@ test('a follower that starts following another partition wakes the request its l
   s.stop();
 });
 
+test('a wake that overtook its request: the follower\'s next request is answered without being held', async () => {
+  const leader = new FakeLeader(10, true);
+  const s = server(new MemoryBus(), new Map([[0, leader]]), 1 << 20);
+  s.wake(2); // nothing held for follower 2 yet
+  const answer = await ask(s, [0], 60_000);
+  assert.equal(answer, [], 'answered at once, with nothing new');
+  assert.is(leader.waiters.size, 0, 'never held');
+  let answered = false;
+  const held = ask(s, [0], 60_000).then(() => (answered = true));
+  await new Promise((r) => setImmediate(r));
+  assert.is(answered, false, 'the wake is used once: the next request is held again');
+  leader.append();
+  await held;
+  s.stop();
+});
+
 test('a request in flight when the connection came back is abandoned', async () => {
   const bus = new MemoryBus();
   bus.serve('fetch.1', () => new Promise(() => {})); // the answer is lost

@@ -184,8 +184,8 @@ export class PartitionReplica {
 
   private async closeLog(deleteData: boolean): Promise<void> {
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
-    this.wakeFetchers();
-    this.wakeAppendWaiters();
+    wakeAll(this.dataWaiters);
+    wakeAll(this.appendWaiters);
     await this.followerChain;
     const log = this.opening ? await this.opening.catch(() => null) : null;
     this.log = null;
@@ -230,7 +230,7 @@ export class PartitionReplica {
     this.leading?.close();
     this.leading = null;
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
-    this.wakeAppendWaiters();
+    wakeAll(this.appendWaiters);
   }
 
   /** Follower state as the leader sees it (metrics, dashboard, tests); empty unless leading. */
@@ -303,7 +303,7 @@ export class PartitionReplica {
       // the new leader's history decides whether it survives, and the next replica fetch truncates it if not.
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `leadership of ${this.topic}-${this.partition} moved during the append`, { topic: this.topic, partition: this.partition });
     }
-    this.wakeAppendWaiters();
+    wakeAll(this.appendWaiters);
     this.advanceHighWatermark();
     if (acks === -1 && log.highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
     return { baseOffset, logStartOffset: log.logStartOffset };
@@ -358,7 +358,7 @@ export class PartitionReplica {
         }
         this.ackWaiters = still;
       }
-      this.wakeFetchers();
+      wakeAll(this.dataWaiters);
       wakeAll(this.highWatermarkWaiters);
     }
   }
@@ -410,13 +410,6 @@ export class PartitionReplica {
   onceHighWatermark(fn: () => void): () => void {
     this.highWatermarkWaiters.add(fn);
     return () => this.highWatermarkWaiters.delete(fn);
-  }
-
-  private wakeAppendWaiters(): void {
-    if (this.appendWaiters.size === 0) return;
-    const waiters = [...this.appendWaiters];
-    this.appendWaiters.clear();
-    for (const w of waiters) w();
   }
 
   /** What a follower fetch for this replica asks: from its log end, with its latest epoch; null if no log. */
@@ -482,17 +475,11 @@ export class PartitionReplica {
     this.dataWaiters.add(fn);
     return () => this.dataWaiters.delete(fn);
   }
-
-  private wakeFetchers(): void {
-    if (this.dataWaiters.size === 0) return;
-    const waiters = [...this.dataWaiters];
-    this.dataWaiters.clear();
-    for (const w of waiters) w();
-  }
 }
 
 const EMPTY = Buffer.alloc(0);
 
+/** Calls every waiter once and forgets them (a waiter that registers again while called waits for the next time). */
 function wakeAll(waiters: Set<() => void>): void {
   if (waiters.size === 0) return;
   const all = [...waiters];

@@ -65,6 +65,7 @@ interface Parts {
   lease?: ControllerLease;
   heartbeat?: HeartbeatPublisher;
   alive?: { stop(): void };
+  onReconnect?: (fn: () => void) => () => void;
   controller?: ControllerActor;
   replication?: ReplicationService;
 }
@@ -169,6 +170,9 @@ export class Broker {
     const { config } = this;
     mkdirSync(config.dataDir, { recursive: true });
     this.parts.nc = await connectNats({ servers: config.natsServers, name: `kastor-broker-${config.brokerId}` });
+    // One watch of the connection's status, shared by replication (abandons lost fetches) and the controller
+    // (trusts the crash probe only for brokers heard from since).
+    this.parts.onReconnect = reconnectNotifier(this.parts.nc, (err) => this.logger.warn('watching the NATS connection failed', { error: err as Error }));
     const kv = await NatsKv.open(this.parts.nc, config.metadataBucket);
     this.parts.lease = new ControllerLease(kv, this.clock);
     const metadata = await MetadataStore.open(kv, { onWarning: (msg, facts) => this.logger.warn(msg, facts) });
@@ -178,7 +182,7 @@ export class Broker {
     const subjects = subjectsFor(config.metadataBucket);
     const replication = new ReplicationService({
       brokerId: config.brokerId, incarnation: this.incarnation, clock: this.clock, logger: this.logger.child({ part: 'replication' }),
-      transport: natsRequestReply(this.parts.nc, (err) => this.logger.error('replica fetch handler failed', { error: err as Error })),
+      transport: natsRequestReply(this.parts.nc, (err) => this.logger.error('replica fetch handler failed', { error: err as Error }), this.parts.onReconnect),
       subjectFor: (id) => subjects.replicaFetch(id), proposeIsr: proposeIsr ?? natsProposeIsr(this.parts.nc, subjects), settings: replicationSettings,
     });
     this.parts.replication = replication;
@@ -359,7 +363,7 @@ export class Broker {
       clock: this.monotonic,
       logger: this.logger.child({ actor: 'controller' }),
       probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300) : undefined,
-      onReconnect: reconnectNotifier(nc, (err) => this.logger.warn('watching the NATS connection failed', { error: err as Error })),
+      onReconnect: this.parts.onReconnect,
     });
     this.parts.controller.start();
   }

@@ -15,7 +15,7 @@ import type { ControllerLease } from '../src/metadata/controller-lease.ts';
 import { CONTROLLER_KEY } from '../src/metadata/metadata-keys.ts';
 import type { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { Subjects } from '../src/transport/subjects.ts';
-import type { LivenessProbe } from '../src/controller/liveness-probe.ts';
+import { PROBE_STRIKES, type LivenessProbe } from '../src/controller/liveness-probe.ts';
 import type { Logger } from '../src/util/logger.ts';
 
 export interface ControllerActorOptions {
@@ -142,7 +142,7 @@ export class ControllerActor {
     const now = this.actor.getSnapshot().context;
     if (now.observedRevision !== revision || now.observedHolder !== holder) return;
     this.holderStrikes = result === 'gone' ? this.holderStrikes + 1 : 0;
-    if (this.holderStrikes < 2) return;
+    if (this.holderStrikes < PROBE_STRIKES) return;
     this.opts.logger.warn('the controller\'s NATS connection is gone; taking the lease over now', { holder, revision });
     this.holderGone = holder;
     this.actor.send({ type: 'HOLDER_GONE', revision, holder });

@@ -28,7 +28,7 @@ import {
   refreshAll,
   type LivenessTable,
 } from './liveness.ts';
-import type { LivenessProbe } from './liveness-probe.ts';
+import { PROBE_STRIKES, type LivenessProbe } from './liveness-probe.ts';
 import { electPartition, planTopic, shutdownPartition, uncleanElectionEnabled, type ElectionView } from './partition-election.ts';
 
 export interface ActiveControllerOptions {
@@ -52,9 +52,6 @@ export interface ActiveControllerOptions {
   /** Brokers already known dead (the previous controller, found gone by the probe that led to this takeover). */
   knownGone?: number[];
 }
-
-/** "Gone" answers in a row before a probed broker is deregistered. */
-const PROBE_STRIKES = 2;
 
 /** Subscribers of controller requests share this queue group, so even an overlap during a handover answers once. */
 const QUEUE = 'kastor-controller';

@@ -13,6 +13,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { transportErrorCode } from '../replication/request-reply.ts';
 
 export type ProbeResult = 'alive' | 'gone' | 'unknown';
+/** "Gone" answers in a row before a probed broker (or lease holder) is taken for dead. */
+export const PROBE_STRIKES = 2;
 export type LivenessProbe = (brokerId: number) => Promise<ProbeResult>;
 
 /** The broker side: answers the controller's probes with this process's incarnation. */

@@ -7,7 +7,6 @@ export class MemoryBus implements RequestReply {
   private readonly handlers = new Map<string, (payload: Buffer) => Promise<Uint8Array>>();
   private readonly cut = new Set<string>();
   private readonly listeners = new Map<string, Set<(payload: Buffer) => void>>();
-  private readonly reconnectListeners = new Set<() => void>();
   /** Requests sent per subject (tests assert how chatty replication is). */
   readonly requests = new Map<string, number>();
 
@@ -38,14 +37,9 @@ export class MemoryBus implements RequestReply {
     return { stop: () => void set.delete(handler) };
   }
 
-  onReconnect(fn: () => void): () => void {
-    this.reconnectListeners.add(fn);
-    return () => this.reconnectListeners.delete(fn);
-  }
-
-  /** Tells every onReconnect listener the connection came back (tests of lost in-flight requests). */
-  reconnected(): void {
-    for (const fn of [...this.reconnectListeners]) fn();
+  /** An in-memory bus never loses its connection. */
+  onReconnect(_fn: () => void): () => void {
+    return () => {};
   }
 
   /** Makes requests on `subject` fail as timeouts until `heal`. */

@@ -43,8 +43,12 @@ export function transportErrorCode(err: unknown): TransportErrorCode {
   return 'FAILED';
 }
 
-export function natsRequestReply(nc: NatsConnection, onHandlerError: (err: unknown) => void = () => {}): RequestReply {
-  const onReconnect = reconnectNotifier(nc, onHandlerError);
+/** `onReconnect`: the connection's reconnect notifier when its owner already has one (one status watch each). */
+export function natsRequestReply(
+  nc: NatsConnection,
+  onHandlerError: (err: unknown) => void = () => {},
+  onReconnect: (fn: () => void) => () => void = reconnectNotifier(nc, onHandlerError),
+): RequestReply {
   return {
     async request(subject, payload, timeoutMs) {
       try {

@@ -8,6 +8,7 @@
 // only while a dashboard watches: a dashboard says so every second on `...dashboard.watch`, and a broker
 // publishes until it has heard nothing for WATCH_LAPSE_MS (with 3,000 replicas the status is ~400 KB of JSON).
 import type { NatsConnection } from '@nats-io/transport-node';
+import { subjectPrefix } from '../transport/subjects.ts';
 import type { Throughput } from '../metrics/broker-metrics.ts';
 import type { GroupSummary } from '../inspect/actor-directory.ts';
 
@@ -34,11 +35,11 @@ export interface BrokerStatus {
 }
 
 export function statusSubject(bucket: string, brokerId: number | '*'): string {
-  return `kastor.${bucket.replace(/[^A-Za-z0-9_-]/g, '_')}.dashboard.status.${brokerId}`;
+  return `${subjectPrefix(bucket)}.dashboard.status.${brokerId}`;
 }
 
 export function watchSubject(bucket: string): string {
-  return `kastor.${bucket.replace(/[^A-Za-z0-9_-]/g, '_')}.dashboard.watch`;
+  return `${subjectPrefix(bucket)}.dashboard.watch`;
 }
 
 /** How often a dashboard tells the brokers it watches, and how long they keep publishing after the last time. */

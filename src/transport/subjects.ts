@@ -16,8 +16,13 @@ export interface Subjects {
   alive(brokerId: number): string;
 }
 
+/** The prefix of every subject of the cluster whose metadata lives in `bucket`. */
+export function subjectPrefix(bucket: string): string {
+  return `kastor.${bucket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
 export function subjectsFor(bucket: string): Subjects {
-  const prefix = `kastor.${bucket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const prefix = subjectPrefix(bucket);
   return {
     heartbeat: `${prefix}.heartbeat`,
     replicaFetch: (leaderBrokerId) => `${prefix}.replica.fetch.${leaderBrokerId}`,

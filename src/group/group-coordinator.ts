@@ -197,7 +197,7 @@ export class GroupCoordinator {
       const epoch = leading ? replica.leaderEpoch : -1;
       const shard = this.shards.get(p);
       const loading = this.loading.get(p);
-      if (shard && (!leading || shard.opts.leaderEpoch !== epoch || shard.opts.replica !== replica)) {
+      if (shard && (shard.opts.replica !== replica || !shardStillLeads(shard))) {
         this.opts.logger.info('no longer coordinating the groups of an offsets partition', { topic: OFFSETS_TOPIC, partition: p });
         shard.unload();
         this.shards.delete(p);

@@ -4,6 +4,7 @@
 // is consumed again past an acknowledged commit of the consumer that first had it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { until } from '../helpers/until.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
@@ -53,15 +54,6 @@ class ConsumerProc {
 let env: SingleBroker;
 let producer: Producer;
 const procs: ConsumerProc[] = [];
-
-async function until(what: string, pred: () => boolean, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - start;
-}
 
 /** The live consumers' latest assignments split the 6 partitions between them with these sizes. */
 function spreadIs(live: ConsumerProc[], sizes: number[]): boolean {

@@ -5,6 +5,7 @@
 // (SIGSTOP) broker keeps its connection: it is left to the session timeout, never declared dead by the probe.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { until } from '../helpers/until.ts';
 import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
 
 const TOPIC = 'probe-orders';
@@ -13,15 +14,6 @@ let cluster: TestCluster | undefined;
 test.after(async () => {
   await cluster?.close();
 });
-
-async function until(what: string, pred: () => boolean, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return Date.now() - start;
-}
 
 test('a killed broker, then a killed controller, are found dead long before their session timeout', async () => {
   cluster = await startTestCluster({

@@ -4,6 +4,7 @@
 // admin side of groups on KafkaJS: describe, list, and delete (refused while the group has members).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { until } from '../helpers/until.ts';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { startSingleBroker, type SingleBroker } from '../helpers/single-broker.ts';
 import { groupsCommand } from '../../src/cli/groups-command.ts';
@@ -28,14 +29,6 @@ const TOPIC = 'resume-topic';
 const GROUP = 'resume-group';
 let env: SingleBroker;
 const kafka = () => new Kafka({ clientId: 'group-restart', brokers: [env.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
-
-async function until(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function produce(prefix: string, perPartition: number): Promise<void> {
   const producer = kafka().producer();

@@ -2,6 +2,7 @@
 // dashboard watches: nothing before one listens, a status at once when one starts, on a real nats-server.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { until } from '../helpers/until.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,14 +30,6 @@ const status = (): BrokerStatus => ({
   replicas: [{ topic: 't', partition: 0, role: 'leader', leaderEpoch: 1, logStartOffset: 0, logEndOffset: 5, highWatermark: 5 }],
   groups: [],
 });
-
-async function until(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('statuses are published only while a dashboard watches', async () => {
   nats = await NatsServer.start({ dir: join(dir, 'nats') });

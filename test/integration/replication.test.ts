@@ -51,8 +51,9 @@ async function startCluster(sessionTimeoutMs = 60_000): Promise<Cluster> {
       defaultBrokerConfig({
         brokerId: id, port: 0, dataDir: join(dir, bucket, `broker-${id}`), natsServers: [nats.url], metadataBucket: bucket,
         // Long enough that the controller never declares the crashed follower dead during a test: the ISR
-        // changes measured here must be the leader's own proposals.
-        sessionTimeoutMs, heartbeatIntervalMs: 200, controllerLeaseMs: 1_000,
+        // changes measured here must be the leader's own proposals. The crash probe would declare it dead at
+        // once (its NATS connection closes with it), so it is off here.
+        sessionTimeoutMs, heartbeatIntervalMs: 200, controllerLeaseMs: 1_000, crashProbe: false,
       }),
       { logger, replication: { replicaLagTimeMaxMs: LAG_MS } },
     );

@@ -24,6 +24,7 @@ import type { Logger } from '../util/logger.ts';
 import { LeaderReplication, type FollowerState } from '../replication/leader-replication.ts';
 import { applyFetchedPartition, type ApplyOutcome } from '../replication/follower-apply.ts';
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
+import type { LeaderNews } from '../replication/replication-server.ts';
 import type { ProposeIsr } from '../replication/isr-proposal.ts';
 import { readBatchHeader } from '../protocol/record-batch-layout.ts';
 import { PartitionProducers } from '../producer-state/partition-producers.ts';
@@ -33,6 +34,8 @@ export interface ReplicaReplication {
   /** This replica now follows `leaderId` in `leaderEpoch`: fetch for it. */
   follow(replica: PartitionReplica, leaderId: number, leaderEpoch: number): void;
   unfollow(replica: PartitionReplica): void;
+  /** News from a partition this broker leads, for the followers' held fetches (ReplicationServer.news). */
+  leaderNews?(replicas: readonly number[], kind: LeaderNews): void;
   proposeIsr?: ProposeIsr;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs: number;
@@ -70,11 +73,11 @@ export class PartitionReplica {
   private readonly dataWaiters = new Set<() => void>();
   private ackWaiters: AckWaiter[] = [];
   /** Follower fetches long-polling for new data in this (leader) log. */
-  private readonly appendWaiters = new Set<() => void>();
   /** Held replica fetches to answer when the leader's high watermark moves (the followers learn it from us). */
-  private readonly highWatermarkWaiters = new Set<() => void>();
   /** Leader-side follower state for the current epoch; null unless leading. */
   private leading: LeaderReplication | null = null;
+  private roleSnapshot: unknown = null;
+  private cachedRole: ReplicaRole = 'recovering';
   /** Follower appends and truncations, one at a time. */
   private followerChain: Promise<unknown> = Promise.resolve();
   private opening: Promise<PartitionLog> | null = null;
@@ -118,13 +121,17 @@ export class PartitionReplica {
     this.actor.start();
   }
 
+  /**
+   * The replica's role, worked out once per snapshot: `matches` allocates, and replica fetches ask every
+   * partition's role each round.
+   */
   get role(): ReplicaRole {
     const s = this.actor.getSnapshot();
-    if (s.matches('leader')) return 'leader';
-    if (s.matches('follower')) return 'follower';
-    if (s.matches('recovering') || s.matches('deciding')) return 'recovering';
-    if (s.matches('offline')) return 'offline';
-    return 'stopped';
+    if (s !== this.roleSnapshot) {
+      this.roleSnapshot = s;
+      this.cachedRole = roleOf(s);
+    }
+    return this.cachedRole;
   }
 
   get leaderEpoch(): number {
@@ -185,7 +192,7 @@ export class PartitionReplica {
   private async closeLog(deleteData: boolean): Promise<void> {
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
     wakeAll(this.dataWaiters);
-    wakeAll(this.appendWaiters);
+    this.leaderNews('data');
     await this.followerChain;
     const log = this.opening ? await this.opening.catch(() => null) : null;
     this.log = null;
@@ -230,7 +237,7 @@ export class PartitionReplica {
     this.leading?.close();
     this.leading = null;
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
-    wakeAll(this.appendWaiters);
+    this.leaderNews('data');
   }
 
   /** Follower state as the leader sees it (metrics, dashboard, tests); empty unless leading. */
@@ -303,7 +310,7 @@ export class PartitionReplica {
       // the new leader's history decides whether it survives, and the next replica fetch truncates it if not.
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `leadership of ${this.topic}-${this.partition} moved during the append`, { topic: this.topic, partition: this.partition });
     }
-    wakeAll(this.appendWaiters);
+    this.leaderNews('data');
     this.advanceHighWatermark();
     if (acks === -1 && log.highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
     return { baseOffset, logStartOffset: log.logStartOffset };
@@ -359,7 +366,7 @@ export class PartitionReplica {
         this.ackWaiters = still;
       }
       wakeAll(this.dataWaiters);
-      wakeAll(this.highWatermarkWaiters);
+      this.leaderNews('highWatermark');
     }
   }
 
@@ -368,48 +375,48 @@ export class PartitionReplica {
    * position report (the first pass of a request); a long-poll's second pass only reads. Kafka errors are
    * returned as data; divergence (KIP-595) returns the epoch end and no records.
    */
-  async serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): Promise<ReplicaFetchPartitionResponse> {
+  /** A follower's fetch for this partition: null when it has nothing new for it (synchronous, allocation-free: most of an idle round). */
+  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse> {
     const log = this.log;
     const leading = this.leading;
-    const answer = (errorCode: number): ReplicaFetchPartitionResponse => ({
-      topic: this.topic, partition: this.partition, errorCode,
-      highWatermark: log?.highWatermark ?? -1, logStartOffset: log?.logStartOffset ?? -1,
-      leaderEpoch: leading ? this.leaderEpoch : -1, records: EMPTY,
-    });
-    if (this.role !== 'leader' || !log || !leading) return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    if (p.topicId !== this.opts.topicId) return answer(ErrorCode.UNKNOWN_TOPIC_ID);
+    if (this.role !== 'leader' || !log || !leading) return this.fetchAnswer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (p.topicId !== this.opts.topicId) return this.fetchAnswer(ErrorCode.UNKNOWN_TOPIC_ID);
     // KIP-320 fencing, both ways: an older epoch is a stale follower, a newer one a leader not told yet.
-    if (p.currentLeaderEpoch < this.leaderEpoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
-    if (p.currentLeaderEpoch > this.leaderEpoch) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
-    if (!this.replicas.includes(replicaId) || replicaId === this.opts.brokerId) return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    if (p.lastFetchedEpoch >= 0) {
+    if (p.currentLeaderEpoch < this.leaderEpoch) return this.fetchAnswer(ErrorCode.FENCED_LEADER_EPOCH);
+    if (p.currentLeaderEpoch > this.leaderEpoch) return this.fetchAnswer(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    if (!this.replicas.includes(replicaId) || replicaId === this.opts.brokerId) return this.fetchAnswer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // A follower in the leader's latest epoch, not past its end, has not diverged (the usual case: no lookup).
+    const inLatestEpoch = p.lastFetchedEpoch === log.epochs.latestEpoch() && p.fetchOffset <= log.logEndOffset;
+    if (p.lastFetchedEpoch >= 0 && !inLatestEpoch) {
       const end = log.epochs.endOffsetFor(p.lastFetchedEpoch);
       if (end.epoch < p.lastFetchedEpoch || end.endOffset < p.fetchOffset) {
-        return { ...answer(ErrorCode.NONE), divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } };
+        return { ...this.fetchAnswer(ErrorCode.NONE), divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } };
       }
     }
     // Past the end without an epoch to compare (a follower that lost its epoch checkpoint): it must cut back.
-    if (p.fetchOffset > log.logEndOffset) return { ...answer(ErrorCode.NONE), divergingEpoch: { epoch: -1, endOffset: log.logEndOffset } };
-    if (p.fetchOffset < log.logStartOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
+    if (p.fetchOffset > log.logEndOffset) return { ...this.fetchAnswer(ErrorCode.NONE), divergingEpoch: { epoch: -1, endOffset: log.logEndOffset } };
+    if (p.fetchOffset < log.logStartOffset) return this.fetchAnswer(ErrorCode.OFFSET_OUT_OF_RANGE);
     if (record) {
       leading.recordFetch(replicaId, incarnation, p.fetchOffset);
       this.advanceHighWatermark();
     }
-    if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) return answer(ErrorCode.NONE);
-    const r = await log.read(p.fetchOffset, maxBytes);
-    return { ...answer(ErrorCode.NONE), records: r.data };
+    if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) return log.highWatermark > p.highWatermark ? this.fetchAnswer(ErrorCode.NONE) : null;
+    return log.read(p.fetchOffset, maxBytes).then((r) => ({ ...this.fetchAnswer(ErrorCode.NONE), records: r.data }));
   }
 
-  /** Calls `fn` once when the leader's log grows or leadership ends (long-polling replica fetches). */
-  onceAppended(fn: () => void): () => void {
-    this.appendWaiters.add(fn);
-    return () => this.appendWaiters.delete(fn);
+  /** A replica fetch answer for this partition as it stands, without records. */
+  private fetchAnswer(errorCode: number): ReplicaFetchPartitionResponse {
+    const log = this.log;
+    return {
+      topic: this.topic, partition: this.partition, errorCode,
+      highWatermark: log?.highWatermark ?? -1, logStartOffset: log?.logStartOffset ?? -1,
+      leaderEpoch: this.leading ? this.leaderEpoch : -1, records: EMPTY,
+    };
   }
 
-  /** Calls `fn` once when the leader's high watermark moves. */
-  onceHighWatermark(fn: () => void): () => void {
-    this.highWatermarkWaiters.add(fn);
-    return () => this.highWatermarkWaiters.delete(fn);
+  /** Tells the replication server about news here, for the followers' held fetches. */
+  private leaderNews(kind: LeaderNews): void {
+    this.opts.replication?.leaderNews?.(this.replicas, kind);
   }
 
   /** What a follower fetch for this replica asks: from its log end, with its latest epoch; null if no log. */
@@ -480,6 +487,14 @@ export class PartitionReplica {
 const EMPTY = Buffer.alloc(0);
 
 /** Calls every waiter once and forgets them (a waiter that registers again while called waits for the next time). */
+function roleOf(s: { matches(state: 'leader' | 'follower' | 'recovering' | 'deciding' | 'offline'): boolean }): ReplicaRole {
+  if (s.matches('leader')) return 'leader';
+  if (s.matches('follower')) return 'follower';
+  if (s.matches('recovering') || s.matches('deciding')) return 'recovering';
+  if (s.matches('offline')) return 'offline';
+  return 'stopped';
+}
+
 function wakeAll(waiters: Set<() => void>): void {
   if (waiters.size === 0) return;
   const all = [...waiters];

@@ -46,6 +46,9 @@ interface Followed {
   target: FollowerTarget;
   leaderEpoch: number;
   retryAt: number;
+  /** The round (request number) that last carried it, and the offset it asked from. */
+  sentInRound: number;
+  sentOffset: number;
 }
 
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -57,8 +60,8 @@ export class ReplicaFetcher {
   private wake: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lastTransportWarning = 0;
-  /** Keys of the partitions the request in flight carries (null when none is out). */
-  private inFlight: Set<string> | null = null;
+  /** The partitions the request in flight carries (null when none is out). */
+  private inFlight: Followed[] | null = null;
   private wakeSent = false;
   private abandonInFlight: ((err: Error) => void) | null = null;
   /** Requests sent (tests and metrics). */
@@ -76,17 +79,18 @@ export class ReplicaFetcher {
 
   add(target: FollowerTarget, leaderEpoch: number): void {
     const key = keyOf(target.topic, target.partition);
-    this.partitions.set(key, { target, leaderEpoch, retryAt: 0 });
+    this.partitions.set(key, { target, leaderEpoch, retryAt: 0, sentInRound: -1, sentOffset: -1 });
     this.kick();
+    const carried = this.inFlight?.some((f) => f.target.partition === target.partition && f.target.topic === target.topic) ?? false;
     // The leader may hold the request in flight for up to maxWaitMs, and it does not carry this partition: ask
     // the leader to answer it now, so the next request (which does) goes out at once. A new leader's followers
     // then start fetching within a round trip, which is what lets acks=all writes complete after a failover.
-    if (this.inFlight && !this.inFlight.has(key) && !this.wakeSent) {
+    if (this.inFlight && !carried && !this.wakeSent) {
       this.wakeSent = true;
       const payload = Buffer.alloc(4);
       payload.writeInt32BE(this.opts.brokerId);
       this.opts.transport.notify(wakeSubjectOf(this.opts.subject), payload);
-    } else if (this.inFlight?.has(key)) {
+    } else if (carried) {
       // Re-followed in a new epoch while the request is out: its answer for this partition would be dropped,
       // and a leader that restarted meanwhile will never answer it at all. Send anew.
       this.abandon();
@@ -151,6 +155,7 @@ export class ReplicaFetcher {
   /** One fetch round: a request for every ready partition, each response applied. False if none was ready. */
   async fetchOnce(): Promise<boolean> {
     const now = this.opts.clock();
+    const round = this.requests + 1;
     const sent: Followed[] = [];
     const req: ReplicaFetchRequest = { replicaId: this.opts.brokerId, incarnation: this.opts.incarnation, maxWaitMs: this.opts.maxWaitMs, maxBytes: this.opts.maxBytes, partitions: [] };
     for (const f of this.partitions.values()) {
@@ -158,15 +163,17 @@ export class ReplicaFetcher {
       const pos = f.target.followerFetchPosition();
       if (!pos) continue;
       sent.push(f);
+      f.sentInRound = round;
+      f.sentOffset = pos.fetchOffset;
       req.partitions.push({
         topic: f.target.topic, partition: f.target.partition, topicId: f.target.topicId, fetchOffset: pos.fetchOffset,
         lastFetchedEpoch: pos.lastFetchedEpoch, currentLeaderEpoch: f.leaderEpoch, highWatermark: pos.highWatermark,
       });
     }
     if (sent.length === 0) return false;
-    this.requests++;
+    this.requests = round;
     let answer: ReplicaFetchPartitionResponse[];
-    this.inFlight = new Set(req.partitions.map((p) => keyOf(p.topic, p.partition)));
+    this.inFlight = sent;
     this.wakeSent = false;
     try {
       const reply = await new Promise<Buffer>((resolve, reject) => {
@@ -188,21 +195,18 @@ export class ReplicaFetcher {
     }
     // The leader leaves out the partitions with nothing new for this follower (the same high watermark, no
     // records, no error): those are simply fetched again in the next round.
-    const byKey = new Map(sent.map((f) => [keyOf(f.target.topic, f.target.partition), f]));
-    const offsetSent = new Map(req.partitions.map((p) => [keyOf(p.topic, p.partition), p.fetchOffset]));
     await Promise.all(
       answer.map(async (res) => {
-        const key = keyOf(res.topic, res.partition);
-        const f = byKey.get(key);
+        const f = this.partitions.get(keyOf(res.topic, res.partition));
         // Removed or re-followed (a newer epoch) while the request was out: this answer is not for it.
-        if (!f || this.partitions.get(key) !== f) return;
+        if (!f || f.sentInRound !== round) return;
         if (res.errorCode !== ErrorCode.NONE) {
           f.retryAt = this.opts.clock() + this.opts.backoffMs;
           this.opts.logger.debug('replica fetch refused for a partition', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, errorCode: res.errorCode });
           return;
         }
         try {
-          await f.target.applyReplicaFetch(this.opts.leaderId, f.leaderEpoch, res, offsetSent.get(key)!);
+          await f.target.applyReplicaFetch(this.opts.leaderId, f.leaderEpoch, res, f.sentOffset);
         } catch (err) {
           f.retryAt = this.opts.clock() + this.opts.backoffMs;
           this.opts.logger.error('applying replicated data failed', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, error: err as Error });

@@ -8,7 +8,10 @@
 // milliseconds for data to travel with it, so a busy partition does not pay an extra round trip per batch.
 // The answer carries only the partitions with something new (as Kafka's incremental fetch sessions,
 // KIP-227): an idle follower's round costs a few bytes, not one entry per partition. The follower can wake
-// its held request (`wakeSubjectOf`) when it starts following another partition here. The first pass over
+// its held request (`wakeSubjectOf`) when it starts following another partition here. A held request does
+// not register with each of its partitions (an idle round would leave thousands of waiters to collect): a
+// partition's news names its replica list, which says whose requests can carry it (`news`). An idle
+// follower sends the same bytes every round, so its last request is kept decoded. The first pass over
 // a request records each follower's position (its log end offset), which is what moves the high watermark
 // and the ISR. Responses stay within a byte budget under NATS max_payload, always with at least one batch,
 // and the partition served first rotates so a busy partition cannot starve the others.
@@ -20,9 +23,20 @@ import { wakeSubjectOf } from './replica-fetcher.ts';
 
 /** What the server needs of a partition replica this broker hosts (PartitionReplica implements it). */
 export interface LeaderTarget {
-  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): Promise<ReplicaFetchPartitionResponse>;
-  onceAppended(fn: () => void): () => void;
-  onceHighWatermark(fn: () => void): () => void;
+  /** The partition's answer, or null when it has nothing new for this follower (no records, error or newer high watermark). */
+  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse | null>;
+}
+
+/** What a partition this broker leads tells the server: it has new data (grew, or stopped leading), or a newer high watermark. */
+export type LeaderNews = 'data' | 'highWatermark';
+
+/** A request held for news (Kafka's DelayedFetch). */
+interface Held {
+  replicaId: number;
+  /** Answers it now. */
+  release(): void;
+  /** Answers it highWatermarkDelayMs from now, unless something else does first. */
+  soon(): void;
 }
 
 export interface ReplicationServerOptions {
@@ -55,8 +69,9 @@ export class ReplicationServer {
   private sub: { stop(): void } | null = null;
   private wakeSub: { stop(): void } | null = null;
   private rotation = 0;
-  /** Held requests' release functions, with the follower each one is for. */
-  private readonly held = new Map<() => void, number>();
+  private readonly held = new Set<Held>();
+  /** Each follower's last request, as bytes and decoded. */
+  private readonly lastRequests = new Map<number, { bytes: Buffer; req: ReplicaFetchRequest }>();
   /** Wakes that found no held request: follower → when. */
   private readonly unheldWakes = new Map<number, number>();
   /** Requests answered (tests and metrics). */
@@ -76,7 +91,26 @@ export class ReplicationServer {
     this.sub = null;
     this.wakeSub?.stop();
     this.wakeSub = null;
-    for (const release of [...this.held.keys()]) release();
+    for (const h of [...this.held]) h.release();
+  }
+
+  /** Requests held now (tests, metrics). */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /**
+   * News from a partition this broker leads whose replicas are `replicas`: 'data' answers the requests held
+   * for those followers now, 'highWatermark' after highWatermarkDelayMs. A follower whose request does not
+   * carry the partition yet (it is still opening its log) gets an answer without it and asks again.
+   */
+  news(replicas: readonly number[], kind: LeaderNews): void {
+    if (this.held.size === 0) return;
+    for (const h of this.held) {
+      if (!replicas.includes(h.replicaId)) continue;
+      if (kind === 'data') h.release();
+      else h.soon();
+    }
   }
 
   /**
@@ -86,9 +120,9 @@ export class ReplicationServer {
    */
   wake(replicaId: number): void {
     let released = false;
-    for (const [release, id] of [...this.held]) {
-      if (id !== replicaId) continue;
-      release();
+    for (const h of this.held) {
+      if (h.replicaId !== replicaId) continue;
+      h.release();
       released = true;
     }
     if (!released) this.unheldWakes.set(replicaId, performance.now());
@@ -97,7 +131,7 @@ export class ReplicationServer {
   async handle(payload: Buffer): Promise<Uint8Array> {
     let req: ReplicaFetchRequest;
     try {
-      req = decodeFetchRequest(payload);
+      req = this.decode(payload);
     } catch (err) {
       this.opts.logger.error('malformed replica fetch request', { error: err as Error });
       return encodeFetchResponse({ partitions: [] });
@@ -117,9 +151,17 @@ export class ReplicationServer {
     return encodeFetchResponse({ partitions: results });
   }
 
+  /** Decodes a request, or reuses its follower's last one when the bytes are the same (an idle round). */
+  private decode(payload: Buffer): ReplicaFetchRequest {
+    for (const last of this.lastRequests.values()) if (last.bytes.equals(payload)) return last.req;
+    const req = decodeFetchRequest(payload);
+    this.lastRequests.set(req.replicaId, { bytes: Buffer.from(payload), req });
+    return req;
+  }
+
   private async readAll(req: ReplicaFetchRequest, record: boolean): Promise<ReadPass> {
     const n = req.partitions.length;
-    const results: ReplicaFetchPartitionResponse[] = new Array(n);
+    const results: Array<ReplicaFetchPartitionResponse | undefined> = new Array(n);
     let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes);
     let bytes = 0;
     const start = n === 0 ? 0 : this.rotation++ % n;
@@ -132,13 +174,16 @@ export class ReplicationServer {
         continue;
       }
       const limit = bytes === 0 ? this.opts.partitionMaxBytes : Math.min(this.opts.partitionMaxBytes, budget);
-      let r: ReplicaFetchPartitionResponse;
+      let r: ReplicaFetchPartitionResponse | null;
       try {
-        r = await target.serveReplicaFetch(req.replicaId, req.incarnation, p, limit, record);
+        // Most partitions of an idle round answer synchronously with null: no promise, no object.
+        const served = target.serveReplicaFetch(req.replicaId, req.incarnation, p, limit, record);
+        r = served instanceof Promise ? await served : served;
       } catch (err) {
         this.opts.logger.error('serving a replica fetch failed', { topic: p.topic, partition: p.partition, replica: req.replicaId, error: err as Error });
         r = { topic: p.topic, partition: p.partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: EMPTY };
       }
+      if (r === null) continue;
       // The first batch may exceed the budget (so one huge batch never blocks a follower); later ones may not.
       if (r.records.length > 0 && bytes > 0 && r.records.length > budget) r = { ...r, records: EMPTY };
       bytes += r.records.length;
@@ -148,7 +193,8 @@ export class ReplicationServer {
     const out: ReplicaFetchPartitionResponse[] = [];
     let urgent = false;
     for (let i = 0; i < n; i++) {
-      const r = results[i]!;
+      const r = results[i];
+      if (r === undefined) continue;
       const u = r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined;
       urgent ||= u;
       if (u || r.highWatermark > req.partitions[i]!.highWatermark) out.push(r);
@@ -156,28 +202,22 @@ export class ReplicationServer {
     return { results: out, urgent };
   }
 
-  /** Holds the request until a partition grows, `ms` passes, or `hwDelayMs` after a high watermark moved. */
+  /** Holds the request until news for its follower (`news`, `wake`), `ms` passes, or `hwDelayMs` after a high watermark moved. */
   private waitForData(req: ReplicaFetchRequest, ms: number, hwDelayMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const cancels: Array<() => void> = [];
-      let timer: NodeJS.Timeout | null = null;
       let hwTimer: NodeJS.Timeout | null = null;
-      const done = () => {
-        this.held.delete(done);
-        if (timer) clearTimeout(timer);
-        if (hwTimer) clearTimeout(hwTimer);
-        for (const c of cancels) c();
-        resolve();
+      const held: Held = {
+        replicaId: req.replicaId,
+        release: () => {
+          if (!this.held.delete(held)) return;
+          clearTimeout(timer);
+          if (hwTimer) clearTimeout(hwTimer);
+          resolve();
+        },
+        soon: () => void (hwTimer ??= setTimeout(held.release, hwDelayMs)),
       };
-      const soon = () => (hwTimer ??= setTimeout(done, hwDelayMs));
-      this.held.set(done, req.replicaId);
-      timer = setTimeout(done, ms);
-      for (const p of req.partitions) {
-        const target = this.opts.lookup(p.topic, p.partition);
-        if (!target) continue;
-        cancels.push(target.onceAppended(done));
-        cancels.push(target.onceHighWatermark(soon));
-      }
+      const timer = setTimeout(held.release, ms);
+      this.held.add(held);
     });
   }
 }

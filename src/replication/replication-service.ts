@@ -9,7 +9,7 @@ import type { Logger } from '../util/logger.ts';
 import type { ReplicaReplication, PartitionReplica } from '../broker/partition-replica.ts';
 import type { ProposeIsr } from './isr-proposal.ts';
 import { ReplicaFetcherManager } from './replica-fetcher-manager.ts';
-import { ReplicationServer } from './replication-server.ts';
+import { ReplicationServer, type LeaderNews } from './replication-server.ts';
 import type { RequestReply } from './request-reply.ts';
 
 export interface ReplicationSettings {
@@ -93,6 +93,10 @@ export class ReplicationService implements ReplicaReplication {
 
   unfollow(replica: PartitionReplica): void {
     this.fetchers.unfollow(replica);
+  }
+
+  leaderNews(replicas: readonly number[], kind: LeaderNews): void {
+    this.server?.news(replicas, kind);
   }
 
   /** Starts answering follower fetches for the replicas `lookup` finds, and the ISR-expiration check. */

@@ -15,8 +15,8 @@ import { silentLogger } from '../../src/util/logger.ts';
 
 /** A leader partition whose every read returns `size` bytes (or nothing once `empty`). */
 class FakeLeader implements LeaderTarget {
-  waiters = new Set<() => void>();
-  hwWaiters = new Set<() => void>();
+  /** The server it tells its news, as PartitionReplica does through ReplicationService; follower 2 is its replica. */
+  server: ReplicationServer | null = null;
   reads = 0;
   highWatermark = 0;
   constructor(
@@ -29,23 +29,13 @@ class FakeLeader implements LeaderTarget {
     // Like PartitionLog.read: at least one batch, even past maxBytes.
     return { topic: p.topic, partition: p.partition, errorCode: 0, highWatermark: this.highWatermark, logStartOffset: 0, leaderEpoch: 0, records: maxBytes > 0 ? records : Buffer.alloc(0) };
   }
-  onceAppended(fn: () => void): () => void {
-    this.waiters.add(fn);
-    return () => this.waiters.delete(fn);
-  }
-  onceHighWatermark(fn: () => void): () => void {
-    this.hwWaiters.add(fn);
-    return () => this.hwWaiters.delete(fn);
-  }
   advance(hw: number): void {
     this.highWatermark = hw;
-    for (const w of [...this.hwWaiters]) w();
-    this.hwWaiters.clear();
+    this.server?.news([1, 2], 'highWatermark');
   }
   append(): void {
     this.empty = false;
-    for (const w of [...this.waiters]) w();
-    this.waiters.clear();
+    this.server?.news([1, 2], 'data');
   }
 }
 
@@ -55,6 +45,7 @@ function server(bus: MemoryBus, leaders: Map<number, FakeLeader>, maxResponseByt
     maxResponseBytes, partitionMaxBytes: maxResponseBytes, maxWaitCapMs: 5_000, logger: silentLogger,
   });
   s.start();
+  for (const l of leaders.values()) l.server = s;
   return s;
 }
 
@@ -96,11 +87,14 @@ test('an empty fetch is held until an append or maxWaitMs', async () => {
   const pending = ask(s, [0], 4_000).then((r) => ((answered = true), r));
   await new Promise((r) => setImmediate(r));
   assert.is(answered, false);
-  assert.is(leader.waiters.size, 1);
+  assert.is(s.heldCount, 1);
+  s.news([1, 3], 'data');
+  await new Promise((r) => setImmediate(r));
+  assert.is(answered, false, 'news of a partition follower 2 does not replicate leaves its request held');
   leader.append();
   const r = await pending;
   assert.is(r[0]!.records.length, 10);
-  assert.is(leader.waiters.size, 0, 'no waiter left behind');
+  assert.is(s.heldCount, 0, 'nothing left held');
   leader.empty = true;
   const t0 = Date.now();
   const idle = await ask(s, [0], 50);
@@ -139,7 +133,7 @@ test('a follower that starts following another partition wakes the request its l
   const t0 = Date.now();
   const round = fetcher.fetchOnce();
   await new Promise((r) => setImmediate(r));
-  assert.is(leaders.get(0)!.waiters.size, 1, 'the leader holds the request');
+  assert.is(s.heldCount, 1, 'the leader holds the request');
   fetcher.add(new FakeFollower('t', 1), 0);
   await round;
   assert.ok(Date.now() - t0 < 2_000, 'answered on the wake, not after maxWaitMs');
@@ -153,7 +147,7 @@ test('a wake that overtook its request: the follower\'s next request is answered
   s.wake(2); // nothing held for follower 2 yet
   const answer = await ask(s, [0], 60_000);
   assert.equal(answer, [], 'answered at once, with nothing new');
-  assert.is(leader.waiters.size, 0, 'never held');
+  assert.is(s.heldCount, 0, 'never held');
   let answered = false;
   const held = ask(s, [0], 60_000).then(() => (answered = true));
   await new Promise((r) => setImmediate(r));

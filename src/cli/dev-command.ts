@@ -11,6 +11,7 @@ import { NatsServer } from '../testing/nats-server.ts';
 import { startStandaloneDashboard } from '../dashboard/observability.ts';
 import { DEFAULT_METADATA_BUCKET } from '../metadata/nats-kv.ts';
 import { createLogger } from '../util/logger.ts';
+import { BROKER_NODE_FLAGS } from './node-flags.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -71,7 +72,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     bootstrap.push(`${f.host}:${port}`);
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`,
+      [...BROKER_NODE_FLAGS, join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`,
         '--default-replication-factor', String(Math.min(3, f.brokers))],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

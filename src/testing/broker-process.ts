@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './nats-server.ts';
+import { BROKER_NODE_FLAGS } from '../cli/node-flags.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -52,6 +53,7 @@ export class BrokerProcess {
 
   private launch(): Promise<void> {
     const args = [
+      ...BROKER_NODE_FLAGS,
       join(repoRoot, 'bin', 'kastor.js'),
       'broker',
       '--id',

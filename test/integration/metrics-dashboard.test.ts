@@ -198,7 +198,7 @@ test('a consumer group shows with its coordinator, state and lag; its actor is l
   assert.equal([lagging.state, lagging.members], ['Empty', 0]);
 });
 
-test('a broker process with --inspect at an unreachable inspector still serves', async () => {
+test('a broker process with --inspect at an unreachable inspector still serves, with its V8 flags', async () => {
   const http = await freePort();
   const closed = await freePort();
   const b = await BrokerProcess.start({ id: 2, natsUrl: nats.url, dataDir: join(dir, 'b2'), extraArgs: ['--http', `127.0.0.1:${http}`, '--inspect', `ws://127.0.0.1:${closed}`] });
@@ -215,6 +215,10 @@ test('a broker process with --inspect at an unreachable inspector still serves',
       return res.status === 200 ? res.text() : undefined;
     });
     assert.match(text, /kastor_partitions\{broker="2"\} \d/);
+    // BROKER_NODE_FLAGS reached V8: a 16 MiB semi-space floor makes a young generation of at least 32 MiB
+    // (V8's own default starts at 1 MiB semi-spaces and shrinks back there when the broker idles).
+    const young = Number(/kastor_nodejs_heap_space_size_total_bytes\{[^}]*space="new"[^}]*\} (\d+)/.exec(text)?.[1] ?? NaN);
+    assert.ok(young >= 32 * 1024 * 1024, `young generation ${young} bytes`);
     assert.ok(b.running, 'the broker is still running');
   } finally {
     await b.kill();

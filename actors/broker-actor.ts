@@ -194,6 +194,7 @@ export class Broker {
       clock: this.clock,
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
+      onLeading: (replica) => this.parts.services?.groups?.replicaLeads(replica.topic),
     });
     this.parts.registry = registry;
     replication.start(registry);
@@ -341,7 +342,7 @@ export class Broker {
     const nc = this.parts.nc!;
     const subjects = subjectsFor(config.metadataBucket);
     // Before the first heartbeat, on the same connection: a controller that heard one knows the probe is answered.
-    this.parts.alive = serveLivenessProbe(nc, subjects.alive(config.brokerId), this.incarnation);
+    this.parts.alive = serveLivenessProbe(nc, subjects.alive(config.brokerId), this.incarnation, (from) => this.parts.controller?.probedBy(from));
     this.parts.heartbeat = new HeartbeatPublisher({
       nc,
       subject: subjects.heartbeat,
@@ -362,7 +363,7 @@ export class Broker {
       sessionTimeoutMs: config.sessionTimeoutMs,
       clock: this.monotonic,
       logger: this.logger.child({ actor: 'controller' }),
-      probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300) : undefined,
+      probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300, config.brokerId) : undefined,
       onReconnect: this.parts.onReconnect,
     });
     this.parts.controller.start();

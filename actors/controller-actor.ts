@@ -18,6 +18,12 @@ import type { Subjects } from '../src/transport/subjects.ts';
 import { PROBE_STRIKES, type LivenessProbe } from '../src/controller/liveness-probe.ts';
 import type { Logger } from '../src/util/logger.ts';
 
+/**
+ * How recent a probe from the lease holder must be for a standby to skip probing it: two and a half of the
+ * controller's 200 ms probe rounds. A dead holder is then probed within half a second of its last probe.
+ */
+const HOLDER_PROBES_PROVE_MS = 500;
+
 export interface ControllerActorOptions {
   brokerId: number;
   incarnation: string;
@@ -50,6 +56,8 @@ export class ControllerActor {
   /** Another holder's lease write was observed since this broker's NATS connection last came back. */
   private renewalSeen = false;
   private holderStrikes = 0;
+  /** When the lease holder's last probe of this broker arrived (-Infinity: none yet). */
+  private holderProbedAt = -Infinity;
   /** The holder this broker found gone, handed to the controller it then becomes (deregistered at once). */
   private holderGone: number | null = null;
   private holderProbe: unknown = null;
@@ -134,10 +142,20 @@ export class ControllerActor {
     }, 250);
   }
 
+  /** Broker `from` probed this one (liveness-probe.ts): if it holds the lease, its connection is alive. */
+  probedBy(from: number): void {
+    if (from === this.actor.getSnapshot().context.observedHolder) this.holderProbedAt = this.clock.now();
+  }
+
   private async probeHolder(): Promise<void> {
     const snap = this.actor.getSnapshot();
     const { observedHolder: holder, observedRevision: revision } = snap.context;
     if (!this.opts.probe || !this.renewalSeen || holder === null || holder === this.opts.brokerId || !snap.matches({ standby: 'watching' })) return;
+    // The holder probes every broker a few times a second: while its probes arrive, it is alive.
+    if (this.clock.now() - this.holderProbedAt < HOLDER_PROBES_PROVE_MS) {
+      this.holderStrikes = 0;
+      return;
+    }
     const result = await this.opts.probe(holder);
     const now = this.actor.getSnapshot().context;
     if (now.observedRevision !== revision || now.observedHolder !== holder) return;

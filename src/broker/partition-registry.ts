@@ -23,6 +23,8 @@ export interface PartitionRegistryOptions {
   brokerLogConfig: Partial<LogConfig>;
   /** The broker's replication data plane (src/replication/replication-service.ts); absent: no replication. */
   replication?: ReplicaReplication;
+  /** A replica here started leading (PartitionReplicaOptions.onLeading). */
+  onLeading?: (replica: PartitionReplica) => void;
 }
 
 function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogConfig> {
@@ -89,6 +91,7 @@ export class PartitionRegistry {
           clock: this.opts.clock,
           logger: this.opts.logger,
           replication: this.opts.replication,
+          onLeading: this.opts.onLeading,
         });
         this.replicas.set(key, { topicId: topic.id, replica, applied: p });
         const pending = this.deleting.get(key);

@@ -55,6 +55,8 @@ export interface PartitionReplicaOptions {
   clock: () => number;
   logger: Logger;
   replication?: ReplicaReplication;
+  /** Called once this replica leads, after the transition committed (the group coordinator loads its shard). */
+  onLeading?: (replica: PartitionReplica) => void;
 }
 
 interface AckWaiter {
@@ -246,8 +248,11 @@ export class PartitionReplica {
       replicaLagTimeMaxMs: this.opts.replication?.replicaLagTimeMaxMs ?? 10_000,
       onChange: () => this.advanceHighWatermark(),
     });
-    // After the transition has committed (this.isr is the new epoch's ISR by then).
-    queueMicrotask(() => this.advanceHighWatermark());
+    // After the transition has committed (this.isr is the new epoch's ISR by then, and role 'leader').
+    queueMicrotask(() => {
+      this.advanceHighWatermark();
+      this.opts.onLeading?.(this);
+    });
   }
 
   private onStopLeading(): void {

@@ -9,6 +9,9 @@
 // A "gone" answer counts only for a broker heard from (a heartbeat) since the controller's own connection
 // last came back: after a NATS restart, brokers resubscribe one by one, and a heartbeat published after the
 // subscription (same connection, so in order) proves the subscription is back.
+//
+// A probe names the broker that sent it. A standby probes the lease holder too, but the holder's own probes
+// reaching it already prove the holder's connection alive: it probes the holder only when they stop.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { transportErrorCode } from '../replication/request-reply.ts';
 
@@ -17,17 +20,25 @@ export type ProbeResult = 'alive' | 'gone' | 'unknown';
 export const PROBE_STRIKES = 2;
 export type LivenessProbe = (brokerId: number) => Promise<ProbeResult>;
 
-/** The broker side: answers the controller's probes with this process's incarnation. */
-export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subject: string, incarnation: string): { stop(): void } {
-  const sub = nc.subscribe(subject, { callback: (err, msg) => void (err || msg.respond(incarnation)) });
+/** The broker side: answers probes with this process's incarnation, telling `onProbe` which broker sent each. */
+export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subject: string, incarnation: string, onProbe?: (from: number) => void): { stop(): void } {
+  const sub = nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) return;
+      msg.respond(incarnation);
+      const from = Number(msg.string());
+      if (onProbe && Number.isInteger(from) && msg.data.length > 0) onProbe(from);
+    },
+  });
   return { stop: () => sub.unsubscribe() };
 }
 
-/** The controller side: one probe request; "gone" only on NATS's no-responders answer. */
-export function natsLivenessProbe(nc: Pick<NatsConnection, 'request'>, subjectOf: (brokerId: number) => string, timeoutMs: number): LivenessProbe {
+/** The prober's side: one probe request from broker `from`; "gone" only on NATS's no-responders answer. */
+export function natsLivenessProbe(nc: Pick<NatsConnection, 'request'>, subjectOf: (brokerId: number) => string, timeoutMs: number, from: number): LivenessProbe {
+  const payload = String(from);
   return async (brokerId) => {
     try {
-      await nc.request(subjectOf(brokerId), '', { timeout: timeoutMs });
+      await nc.request(subjectOf(brokerId), payload, { timeout: timeoutMs });
       return 'alive';
     } catch (err) {
       return transportErrorCode(err) === 'NO_RESPONDERS' ? 'gone' : 'unknown';

@@ -37,7 +37,7 @@ export interface GroupCoordinatorOptions {
   maxMetadataBytes?: number;
   /** How long an acks=all write to __consumer_offsets may take (offsets.commit.timeout.ms). */
   writeTimeoutMs?: number;
-  /** How often leadership is re-checked besides metadata changes. */
+  /** How often leadership is re-checked besides metadata changes and `replicaLeads` (a safety net). */
   pollMs?: number;
   timerClock?: TimerClock;
   /** Called at each rebalance a group here starts (the broker's kastor_group_rebalances_total). */
@@ -68,16 +68,22 @@ export class GroupCoordinator {
       maxSessionTimeoutMs: opts.maxSessionTimeoutMs ?? 1_800_000,
       maxMetadataBytes: opts.maxMetadataBytes ?? 4096,
       writeTimeoutMs: opts.writeTimeoutMs ?? 5000,
-      pollMs: opts.pollMs ?? 200,
+      pollMs: opts.pollMs ?? 1000,
     };
   }
 
   start(): void {
     this.unsubscribe = this.opts.metadata.subscribe((next, prev) => void (next.topics !== prev.topics && this.reconcile()));
-    // A replica turns leader once its log is recovered, which no metadata change announces: poll cheaply.
+    // A replica turns leader once its log is recovered, which no metadata change announces: the registry
+    // says so (replicaLeads), and a slow poll catches whatever else.
     this.timer = setInterval(() => this.reconcile(), this.settings.pollMs);
     this.timer.unref?.();
     this.reconcile();
+  }
+
+  /** A replica on this broker started leading: load its shard now if it is a __consumer_offsets partition. */
+  replicaLeads(topic: string): void {
+    if (topic === OFFSETS_TOPIC) this.reconcile();
   }
 
   stop(): void {

@@ -14,6 +14,7 @@
 // reaching it already prove the holder's connection alive: it probes the holder only when they stop.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { transportErrorCode } from '../replication/request-reply.ts';
+import { inboxRequestsFor } from '../transport/inbox-requests.ts';
 
 export type ProbeResult = 'alive' | 'gone' | 'unknown';
 /** "Gone" answers in a row before a probed broker (or lease holder) is taken for dead. */
@@ -34,11 +35,12 @@ export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subjec
 }
 
 /** The prober's side: one probe request from broker `from`; "gone" only on NATS's no-responders answer. */
-export function natsLivenessProbe(nc: Pick<NatsConnection, 'request'>, subjectOf: (brokerId: number) => string, timeoutMs: number, from: number): LivenessProbe {
+export function natsLivenessProbe(nc: Pick<NatsConnection, 'subscribe' | 'publish' | 'closed'>, subjectOf: (brokerId: number) => string, timeoutMs: number, from: number): LivenessProbe {
   const payload = String(from);
+  const requests = inboxRequestsFor(nc);
   return async (brokerId) => {
     try {
-      await nc.request(subjectOf(brokerId), payload, { timeout: timeoutMs });
+      await requests.request(subjectOf(brokerId), payload, timeoutMs);
       return 'alive';
     } catch (err) {
       return transportErrorCode(err) === 'NO_RESPONDERS' ? 'gone' : 'unknown';

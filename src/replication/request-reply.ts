@@ -5,6 +5,7 @@
 // replication server budgets its responses for that.
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { reconnectNotifier } from '../transport/nats-connection.ts';
+import { inboxRequestsFor } from '../transport/inbox-requests.ts';
 
 export interface RequestReply {
   /** Sends one request and resolves with the reply; rejects with a ReplicationTransportError. */
@@ -49,10 +50,11 @@ export function natsRequestReply(
   onHandlerError: (err: unknown) => void = () => {},
   onReconnect: (fn: () => void) => () => void = reconnectNotifier(nc, onHandlerError),
 ): RequestReply {
+  const requests = inboxRequestsFor(nc);
   return {
     async request(subject, payload, timeoutMs) {
       try {
-        const msg = await nc.request(subject, payload, { timeout: timeoutMs });
+        const msg = await requests.request(subject, payload, timeoutMs);
         // One copy of the reply: the bytes outlive the message (followers append them to their logs).
         return Buffer.from(msg.data);
       } catch (err) {

@@ -421,7 +421,7 @@ export class PartitionReplica {
     if (record) {
       leading.recordFetch(replicaId, incarnation, p.fetchOffset);
       this.advanceHighWatermark();
-    }
+    } else leading.recordHeld(replicaId, p.fetchOffset);
     if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) return log.highWatermark > p.highWatermark ? this.fetchAnswer(ErrorCode.NONE) : null;
     return log.read(p.fetchOffset, maxBytes).then((r) => ({ ...this.fetchAnswer(ErrorCode.NONE), records: r.data }));
   }

@@ -103,6 +103,17 @@ export class LeaderReplication {
     this.maybeExpand(replicaId, f);
   }
 
+  /**
+   * A fetch recorded by recordFetch was held (long poll) until now: a follower caught up when it was held
+   * stayed caught up until now, since any append would have answered it at once (Kafka updates a follower's
+   * state when its delayed fetch completes). Without this, a follower idle for longer than
+   * replica.lag.time.max.ms would count as lagging from the first append until its next request arrives.
+   */
+  recordHeld(replicaId: number, fetchOffset: number): void {
+    const f = this.followers.get(replicaId);
+    if (f && f.lastFetchLeaderLogEndOffset >= 0 && fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, this.opts.clock());
+  }
+
   /** min LEO over the maximal ISR; a member that has not fetched in this epoch holds it where it is. */
   highWatermarkCandidate(): number {
     let hw = this.opts.log.logEndOffset;

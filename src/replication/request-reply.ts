@@ -55,8 +55,10 @@ export function natsRequestReply(
     async request(subject, payload, timeoutMs) {
       try {
         const msg = await requests.request(subject, payload, timeoutMs);
-        // One copy of the reply: the bytes outlive the message (followers append them to their logs).
-        return Buffer.from(msg.data);
+        // A view, not a copy: nats.js hands each message bytes of its own (a socket read, or a buffer made for
+        // a message spanning several reads), never reused, so they can outlive the message while a follower
+        // appends them. Copying every replicated byte here cost a copy and an allocation per batch.
+        return Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
       } catch (err) {
         throw new ReplicationTransportError(transportErrorCode(err), subject, { cause: err });
       }

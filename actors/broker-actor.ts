@@ -342,7 +342,7 @@ export class Broker {
     const nc = this.parts.nc!;
     const subjects = subjectsFor(config.metadataBucket);
     // Before the first heartbeat, on the same connection: a controller that heard one knows the probe is answered.
-    this.parts.alive = serveLivenessProbe(nc, subjects.alive(config.brokerId), this.incarnation, (from) => this.parts.controller?.probedBy(from));
+    this.parts.alive = serveLivenessProbe(nc, subjects.alive(config.brokerId), this.incarnation);
     this.parts.heartbeat = new HeartbeatPublisher({
       nc,
       subject: subjects.heartbeat,
@@ -361,9 +361,10 @@ export class Broker {
       subjects,
       leaseTtlMs: config.controllerLeaseMs,
       sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
       clock: this.monotonic,
       logger: this.logger.child({ actor: 'controller' }),
-      probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300, config.brokerId) : undefined,
+      probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300) : undefined,
       onReconnect: this.parts.onReconnect,
     });
     this.parts.controller.start();

@@ -18,11 +18,10 @@ import type { Subjects } from '../src/transport/subjects.ts';
 import { PROBE_STRIKES, type LivenessProbe } from '../src/controller/liveness-probe.ts';
 import type { Logger } from '../src/util/logger.ts';
 
-/**
- * How recent a probe from the lease holder must be for a standby to skip probing it: two and a half of the
- * controller's 200 ms probe rounds. A dead holder is then probed within half a second of its last probe.
- */
-const HOLDER_PROBES_PROVE_MS = 500;
+/** How late past its renewal interval the lease holder may renew before a standby probes it. */
+const RENEWAL_GRACE_MS = 250;
+/** How late past its heartbeat interval a broker may beat before the controller probes it. */
+const HEARTBEAT_GRACE_MS = 100;
 
 export interface ControllerActorOptions {
   brokerId: number;
@@ -35,6 +34,8 @@ export interface ControllerActorOptions {
   leaseTtlMs?: number;
   /** Broker session timeout (default 3000 ms). */
   sessionTimeoutMs?: number;
+  /** How often brokers send heartbeats (default 500 ms): the controller probes only a broker whose heartbeat is overdue. */
+  heartbeatIntervalMs?: number;
   /** Monotonic (default performance.now()). */
   clock?: Clock;
   logger: Logger;
@@ -56,8 +57,8 @@ export class ControllerActor {
   /** Another holder's lease write was observed since this broker's NATS connection last came back. */
   private renewalSeen = false;
   private holderStrikes = 0;
-  /** When the lease holder's last probe of this broker arrived (-Infinity: none yet). */
-  private holderProbedAt = -Infinity;
+  /** When this standby last saw the lease renewed by another broker (its monotonic clock). */
+  private renewalSeenAt = -Infinity;
   /** The holder this broker found gone, handed to the controller it then becomes (deregistered at once). */
   private holderGone: number | null = null;
   private holderProbe: unknown = null;
@@ -114,6 +115,7 @@ export class ControllerActor {
       this.lastObserved = revision;
       const holder = next.controller?.brokerId ?? null;
       this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
+      if (this.renewalSeen) this.renewalSeenAt = this.clock.now();
       this.holderStrikes = 0;
       this.actor.send({ type: 'LEASE_OBSERVED', revision, holder });
     });
@@ -122,6 +124,7 @@ export class ControllerActor {
     // lease of a process that no longer exists), and taking the lease over is right either way.
     const holder = this.opts.metadata.snapshot().controller?.brokerId ?? null;
     this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
+    if (this.renewalSeen) this.renewalSeenAt = this.clock.now(); // as a renewal: probed once the next is overdue
     if (this.opts.probe) {
       this.stopWatchingReconnects = this.opts.onReconnect?.(() => (this.renewalSeen = false)) ?? null;
       this.scheduleHolderProbe();
@@ -142,17 +145,12 @@ export class ControllerActor {
     }, 250);
   }
 
-  /** Broker `from` probed this one (liveness-probe.ts): if it holds the lease, its connection is alive. */
-  probedBy(from: number): void {
-    if (from === this.actor.getSnapshot().context.observedHolder) this.holderProbedAt = this.clock.now();
-  }
-
   private async probeHolder(): Promise<void> {
     const snap = this.actor.getSnapshot();
     const { observedHolder: holder, observedRevision: revision } = snap.context;
     if (!this.opts.probe || !this.renewalSeen || holder === null || holder === this.opts.brokerId || !snap.matches({ standby: 'watching' })) return;
-    // The holder probes every broker a few times a second: while its probes arrive, it is alive.
-    if (this.clock.now() - this.holderProbedAt < HOLDER_PROBES_PROVE_MS) {
+    // A renewal proves the holder alive: probe only once one is overdue.
+    if (this.clock.now() - this.renewalSeenAt < this.leaseTtlMs / 4 + RENEWAL_GRACE_MS) {
       this.holderStrikes = 0;
       return;
     }
@@ -215,6 +213,7 @@ export class ControllerActor {
       subjects: this.opts.subjects,
       clock: this.clock,
       sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 3_000,
+      probeSilenceMs: (this.opts.heartbeatIntervalMs ?? 500) + HEARTBEAT_GRACE_MS,
       holdsLease: (): boolean => this.active === active && this.holdsLease(),
       logger: this.opts.logger.child({ controllerEpoch: epoch }),
       probe: this.opts.probe,

@@ -45,8 +45,10 @@ export interface ActiveControllerOptions {
   logger: Logger;
   /** Fast crash detection (liveness-probe.ts): probes every broker heard from; absent in unit tests. */
   probe?: LivenessProbe;
-  /** How often each broker is probed (default 200 ms); two "gone" answers in a row deregister it. */
+  /** How often a silent broker is probed (default 200 ms); two "gone" answers in a row deregister it. */
   probeIntervalMs?: number;
+  /** A broker is probed only once this long has passed since its last heartbeat (default 0: always). */
+  probeSilenceMs?: number;
   /** Registers a callback for when this controller's NATS connection came back (returns the unsubscribe). */
   onReconnect?: (fn: () => void) => () => void;
   /** Brokers already known dead (the previous controller, found gone by the probe that led to this takeover). */
@@ -149,14 +151,27 @@ export class ActiveController {
     }, this.opts.probeIntervalMs ?? 200);
   }
 
-  /** Probes every broker heard from; one whose connection is gone twice in a row is deregistered at once. */
+  /**
+   * Probes every broker heard from whose heartbeat is overdue (a live broker's heartbeats say enough); one
+   * whose connection is gone twice in a row is deregistered at once.
+   */
   private probeRound(): void {
     const probe = this.opts.probe;
     if (!probe || this.probing) return;
+    const now = this.opts.clock.now();
+    const silence = this.opts.probeSilenceMs ?? 0;
     const targets = [...this.heard].filter(([id, incarnation]) => {
-      if (this.table.get(id)?.incarnation === incarnation) return id !== this.opts.brokerId;
-      this.heard.delete(id); // deregistered or restarted: wait for the new incarnation's heartbeat
-      return false;
+      const entry = this.table.get(id);
+      if (entry?.incarnation !== incarnation) {
+        this.heard.delete(id); // deregistered or restarted: wait for the new incarnation's heartbeat
+        return false;
+      }
+      if (id === this.opts.brokerId) return false;
+      if (now - entry.lastSeenAt < silence) {
+        this.strikes.delete(id);
+        return false;
+      }
+      return true;
     });
     if (targets.length === 0) return;
     this.probing = true;

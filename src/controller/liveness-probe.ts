@@ -10,8 +10,8 @@
 // last came back: after a NATS restart, brokers resubscribe one by one, and a heartbeat published after the
 // subscription (same connection, so in order) proves the subscription is back.
 //
-// A probe names the broker that sent it. A standby probes the lease holder too, but the holder's own probes
-// reaching it already prove the holder's connection alive: it probes the holder only when they stop.
+// Probes are for the silent: the controller probes a broker only once its heartbeat is overdue, and a standby
+// probes the lease holder only once a renewal is overdue. A live cluster at rest sends none.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { transportErrorCode } from '../replication/request-reply.ts';
 import { inboxRequestsFor } from '../transport/inbox-requests.ts';
@@ -21,26 +21,18 @@ export type ProbeResult = 'alive' | 'gone' | 'unknown';
 export const PROBE_STRIKES = 2;
 export type LivenessProbe = (brokerId: number) => Promise<ProbeResult>;
 
-/** The broker side: answers probes with this process's incarnation, telling `onProbe` which broker sent each. */
-export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subject: string, incarnation: string, onProbe?: (from: number) => void): { stop(): void } {
-  const sub = nc.subscribe(subject, {
-    callback: (err, msg) => {
-      if (err) return;
-      msg.respond(incarnation);
-      const from = Number(msg.string());
-      if (onProbe && Number.isInteger(from) && msg.data.length > 0) onProbe(from);
-    },
-  });
+/** The broker side: answers probes with this process's incarnation. */
+export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subject: string, incarnation: string): { stop(): void } {
+  const sub = nc.subscribe(subject, { callback: (err, msg) => void (err || msg.respond(incarnation)) });
   return { stop: () => sub.unsubscribe() };
 }
 
-/** The prober's side: one probe request from broker `from`; "gone" only on NATS's no-responders answer. */
-export function natsLivenessProbe(nc: Pick<NatsConnection, 'subscribe' | 'publish' | 'closed'>, subjectOf: (brokerId: number) => string, timeoutMs: number, from: number): LivenessProbe {
-  const payload = String(from);
+/** The prober's side: one probe request; "gone" only on NATS's no-responders answer. */
+export function natsLivenessProbe(nc: Pick<NatsConnection, 'subscribe' | 'publish' | 'closed'>, subjectOf: (brokerId: number) => string, timeoutMs: number): LivenessProbe {
   const requests = inboxRequestsFor(nc);
   return async (brokerId) => {
     try {
-      await requests.request(subjectOf(brokerId), payload, timeoutMs);
+      await requests.request(subjectOf(brokerId), '', timeoutMs);
       return 'alive';
     } catch (err) {
       return transportErrorCode(err) === 'NO_RESPONDERS' ? 'gone' : 'unknown';

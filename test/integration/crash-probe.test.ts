@@ -7,8 +7,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { until } from '../helpers/until.ts';
 import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
+import { connectNats } from '../../src/transport/nats-connection.ts';
+import { subjectsFor } from '../../src/transport/subjects.ts';
+import { DEFAULT_METADATA_BUCKET } from '../../src/metadata/nats-kv.ts';
 
 const TOPIC = 'probe-orders';
+const SESSION_MS = 30_000;
+/** What the harness gives brokers for a custom session timeout (test-cluster.ts: a sixth of it). */
+const HEARTBEAT_MS = SESSION_MS / 6;
 let cluster: TestCluster | undefined;
 
 test.after(async () => {
@@ -18,18 +24,29 @@ test.after(async () => {
 test('a killed broker, then a killed controller, are found dead long before their session timeout', async () => {
   cluster = await startTestCluster({
     brokers: 3,
-    sessionTimeoutMs: 30_000,
+    sessionTimeoutMs: SESSION_MS,
     brokerArgs: ['--crash-probe', '--controller-lease-ms', '20000'],
     topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3 }],
   });
   const c = cluster;
   const registered = (id: number) => c.metadata().brokers[id] !== undefined;
 
-  // A frozen broker keeps its NATS connection: the probe must not call it dead.
+  // At rest, heartbeats and lease renewals say everyone is alive: nobody is probed. (Watched on a connection
+  // of the test's own, closed before anyone dies: its subscription would otherwise answer for the dead.)
+  const watcher = await connectNats({ servers: c.natsUrl, name: 'probe-watcher' });
+  let probes = 0;
+  watcher.subscribe(subjectsFor(DEFAULT_METADATA_BUCKET).alive(1).replace(/\.1$/, '.*'), { callback: () => void probes++ });
+  await watcher.flush();
+  await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 2_000));
+  await watcher.close();
+  assert.is(probes, 0, 'no probe while every heartbeat and renewal is on time');
+
+  // A frozen broker keeps its NATS connection: once its heartbeat is overdue it is probed, and the probe must
+  // not call it dead.
   const controller = c.metadata().controller!.brokerId;
   const paused = [1, 2, 3].find((id) => id !== controller)!;
   c.pauseBroker(paused);
-  await new Promise((r) => setTimeout(r, 1_500)); // ten probe rounds
+  await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 1_500)); // overdue, then several probe rounds
   assert.ok(registered(paused), 'a paused broker stays registered within its session timeout');
   c.resumeBroker(paused);
 

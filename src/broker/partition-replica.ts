@@ -74,10 +74,9 @@ export class PartitionReplica {
   readonly actor: Actor<typeof partitionReplicaMachine>;
   private readonly dataWaiters = new Set<() => void>();
   private ackWaiters: AckWaiter[] = [];
-  /** Follower fetches long-polling for new data in this (leader) log. */
-  /** Held replica fetches to answer when the leader's high watermark moves (the followers learn it from us). */
   /** Leader-side follower state for the current epoch; null unless leading. */
   private leading: LeaderReplication | null = null;
+  /** The snapshot `role` was last worked out from, and that role. */
   private roleSnapshot: unknown = null;
   private cachedRole: ReplicaRole = 'recovering';
   /** Follower appends and truncations, one at a time. */
@@ -394,10 +393,11 @@ export class PartitionReplica {
 
   /**
    * Leader side of one partition of a replica fetch. With `record`, the fetch counts as the follower's
-   * position report (the first pass of a request); a long-poll's second pass only reads. Kafka errors are
-   * returned as data; divergence (KIP-595) returns the epoch end and no records.
+   * position report (the first pass of a request); a long-poll's second pass tells only that the follower was
+   * held until now (recordHeld). Kafka errors are returned as data; divergence (KIP-595) returns the epoch end
+   * and no records. Null when there is nothing new for the follower: synchronous and allocation-free, which is
+   * most of an idle round.
    */
-  /** A follower's fetch for this partition: null when it has nothing new for it (synchronous, allocation-free: most of an idle round). */
   serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse> {
     const log = this.log;
     const leading = this.leading;

@@ -43,7 +43,7 @@ export interface ActiveControllerOptions {
   /** True while the lease is valid on this broker's clock. */
   holdsLease: () => boolean;
   logger: Logger;
-  /** Fast crash detection (liveness-probe.ts): probes every broker heard from; absent in unit tests. */
+  /** Fast crash detection (liveness-probe.ts): probes every broker heard from whose heartbeat is overdue; absent in unit tests. */
   probe?: LivenessProbe;
   /** How often a silent broker is probed (default 200 ms); two "gone" answers in a row deregister it. */
   probeIntervalMs?: number;

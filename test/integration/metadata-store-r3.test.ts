@@ -65,7 +65,7 @@ test('R3 bucket: stores ride out the loss of the stream leader', async () => {
     await b.updateTopic('after', (d) => {
       d.partitions[0].isr = [1, 2];
     });
-    await a.waitFor((s) => s.topics.after.partitions[0].isr.length === 2, 15_000);
+    await a.waitFor((s) => s.topics.after?.partitions[0]?.isr.length === 2, 15_000);
   } finally {
     for (const s of stores) await s.close();
     for (const nc of conns) await nc.close();

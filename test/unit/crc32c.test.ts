@@ -2,7 +2,7 @@
 // slices, so the slicing-by-8 tables and the unaligned head/tail handling are both covered.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { crc32c } from '../../src/protocol/crc32c.ts';
+import { crc32c, crc32cJs, crc32cNative, NATIVE_MIN_BYTES } from '../../src/protocol/crc32c.ts';
 
 function reference(buf: Uint8Array, start: number, end: number): number {
   let crc = 0xffffffff;
@@ -38,6 +38,20 @@ test('start/end select a slice; matches the bitwise reference on random data', (
   }
   const framed = Buffer.concat([Buffer.from('xx'), Buffer.from('123456789'), Buffer.from('yyy')]);
   assert.is(crc32c(framed, 2, 11), 0xe3069283);
+});
+
+test('the native implementation loads here (CI installs its prebuilt binary), and both paths agree across the size threshold', () => {
+  assert.ok(crc32cNative, '@node-rs/crc32 did not load: CRC-32C runs in JavaScript only');
+  let seed = 777;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  const buf = Uint8Array.from({ length: 70_000 }, rnd);
+  for (const len of [0, 1, NATIVE_MIN_BYTES - 1, NATIVE_MIN_BYTES, NATIVE_MIN_BYTES + 7, 4096, 65_536, 69_999]) {
+    for (const start of [0, 1, 3]) {
+      const end = Math.min(start + len, buf.length);
+      assert.is(crc32c(buf, start, end), crc32cJs(buf, start, end), `[${start}, ${end})`);
+      assert.is(crc32c(buf, start, end), reference(buf, start, end), `[${start}, ${end}) against the reference`);
+    }
+  }
 });
 
 test.run();

@@ -54,6 +54,19 @@ export interface BrokerDeps {
 }
 
 /** The running parts of a broker, filled in as it starts. */
+/** How often a changed log's checkpoints are written at most (Kafka's replica.high.watermark.checkpoint.interval.ms). */
+const CHECKPOINT_INTERVAL_MS = 5_000;
+
+/** What the periodic flush last made durable of one log. */
+interface LogPersisted {
+  flushedEnd: number;
+  /** The log end, high watermark and log start its checkpoints hold, and when they were written. */
+  end: number;
+  highWatermark: number;
+  start: number;
+  checkpointedAt: number;
+}
+
 interface Parts {
   nc?: NatsConnection;
   metadata?: MetadataStore;
@@ -294,31 +307,46 @@ export class Broker {
     const registry = this.parts.registry!;
     this.startControlPlane();
     if (this.config.flush === 'interval') {
-      // One pass at a time, and only logs that changed since their last checkpoint: an idle broker with
-      // thousands of partitions must not fsync thousands of files a second, and two passes over one
-      // partition would race on its checkpoint's temporary file.
+      // One pass at a time, and only logs that changed: an idle broker with thousands of partitions must not
+      // fsync thousands of files a second, and two passes over one partition would race on its checkpoint's
+      // temporary file. A log's data is fsynced every pass it grew; its recovery-point and high-watermark
+      // checkpoints (two small files, each written, synced and renamed) at most every CHECKPOINT_INTERVAL_MS,
+      // as Kafka writes its high-watermark checkpoint every 5 s: a checkpoint behind the log only makes
+      // recovery scan a little more, and a restarted replica's high watermark a little older.
       // The check is synchronous and allocates nothing for an unchanged log: the pass runs every second over
       // every replica, and most of them are idle.
-      const checkpointed = new WeakMap<object, [number, number, number]>();
+      const seen = new WeakMap<PartitionLog, LogPersisted>();
       let passRunning = false;
       this.parts.timers.push(
         setInterval(() => {
           if (passRunning) return;
-          const changed: Array<{ r: PartitionReplica; log: PartitionLog; state: [number, number, number] }> = [];
+          const now = this.clock();
+          const work: Array<{ r: PartitionReplica; log: PartitionLog; flush: boolean; checkpoint: boolean }> = [];
           for (const r of registry.all()) {
             const log = r.log;
             if (!log) continue;
-            const seen = checkpointed.get(log);
-            if (seen && seen[0] === log.logEndOffset && seen[1] === log.highWatermark && seen[2] === log.logStartOffset) continue;
-            changed.push({ r, log, state: [log.logEndOffset, log.highWatermark, log.logStartOffset] });
+            let p = seen.get(log);
+            if (!p) seen.set(log, (p = { flushedEnd: -1, end: -1, highWatermark: -1, start: -1, checkpointedAt: -Infinity }));
+            const flush = p.flushedEnd !== log.logEndOffset;
+            const checkpoint = (p.end !== log.logEndOffset || p.highWatermark !== log.highWatermark || p.start !== log.logStartOffset) && now - p.checkpointedAt >= CHECKPOINT_INTERVAL_MS;
+            if (flush || checkpoint) work.push({ r, log, flush, checkpoint });
           }
-          if (changed.length === 0) return;
+          if (work.length === 0) return;
           passRunning = true;
-          const pass = changed.map(async ({ r, log, state }) => {
+          const pass = work.map(async ({ r, log, flush, checkpoint }) => {
+            const p = seen.get(log)!;
+            const end = log.logEndOffset;
+            const highWatermark = log.highWatermark;
+            const start = log.logStartOffset;
             try {
-              await log.flush();
-              await log.checkpoint();
-              checkpointed.set(log, state);
+              if (flush) {
+                await log.flush();
+                p.flushedEnd = end;
+              }
+              if (checkpoint) {
+                await log.checkpoint();
+                Object.assign(p, { end, highWatermark, start, checkpointedAt: now });
+              }
             } catch (err) {
               this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error });
             }

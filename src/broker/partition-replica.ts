@@ -467,11 +467,14 @@ export class PartitionReplica {
       const end = log.logEndOffset;
       const outcome = await applyFetchedPartition(log, res);
       await this.producers.exclusive(async () => {
-        if (outcome.kind === 'truncated' && outcome.to < end) await this.producers.rebuild(log);
+        if ((outcome.kind === 'truncated' && outcome.to < end) || outcome.kind === 'reset') await this.producers.rebuild(log);
         else if (outcome.kind === 'appended') this.producers.applyBatches(res.records, fetchOffset);
       });
       if (outcome.kind === 'truncated' && outcome.to < end) {
         this.opts.logger.info('follower truncated its log to the leader\'s epoch history', { topic: this.topic, partition: this.partition, leader: leaderId, leaderEpoch, from: end, to: outcome.to, divergingEpoch: res.divergingEpoch?.epoch });
+      }
+      if (outcome.kind === 'reset') {
+        this.opts.logger.warn('follower log ended before the leader\'s log start (deleted by retention); it starts over there', { topic: this.topic, partition: this.partition, leader: leaderId, leaderEpoch, from: end, to: outcome.to });
       }
       if (log.highWatermark !== before) this.actor.send({ type: 'HIGH_WATERMARK', highWatermark: log.highWatermark, logEndOffset: log.logEndOffset });
       return outcome;

@@ -413,6 +413,35 @@ export class PartitionLog {
     );
   }
 
+  /**
+   * Empties the log and starts it again at `offset` (Kafka's truncateFullyAndStartAt). A follower whose log
+   * ends before the leader's log start cannot fetch what the leader's retention deleted, so it drops what it
+   * holds and fetches from the leader's start; its epoch history goes too (the batches it fetches bring theirs).
+   */
+  resetTo(offset: number): Promise<void> {
+    return this.serialize(() =>
+      this.commit.exclusive(async () => {
+        this.ensureWritable();
+        try {
+          for (const seg of this.segments.splice(0)) {
+            this.dirty.delete(seg);
+            await seg.delete();
+          }
+          this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
+          this.logStartOffset = offset;
+          this.logEndOffset = offset;
+          this.recoveryPoint = offset;
+          this.highWatermark = offset;
+          this.commit.lowerTo(offset);
+          if (this.epochs.truncateFromEnd(-Infinity)) await this.epochs.persist();
+          await this.checkpoint();
+        } catch (e) {
+          throw this.fail(e);
+        }
+      }),
+    );
+  }
+
   /** Deletes whole old segments past retention.ms / retention.bytes (never the active one). */
   applyRetention(now: number = this.clock()): Promise<{ deletedSegments: number }> {
     return this.serialize(() =>

@@ -2,16 +2,20 @@
 // processPartitionData and truncateOnFetchResponse, KIP-595): truncate where the leader says the logs
 // diverge, else append the leader's batches as they are and take the leader's high watermark.
 //
+// A follower whose log ends before the leader's log start (OFFSET_OUT_OF_RANGE) empties its log and starts it
+// again there, as Kafka's fetcher does when the leader's retention deleted what it would fetch next.
+//
 // Truncation follows Kafka's OffsetsForLeaderEpoch rules (KIP-101/KIP-279): the follower cuts at the end of
 // the diverging epoch on whichever side ends first; when its own history has no entry for that epoch it cuts
 // at the end of its largest earlier epoch and fetches again, so the leader checks once more. Callers
 // serialize calls per log (one at a time, never beside another append or truncation).
 import type { PartitionLog } from '../log/partition-log.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
 import { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from '../log/leader-epoch-cache.ts';
 import { BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, LAST_OFFSET_DELTA_OFFSET, readBaseOffset } from '../protocol/record-batch-layout.ts';
 import type { DivergingEpoch, ReplicaFetchPartitionResponse } from './replication-codec.ts';
 
-export type ApplyOutcome = { kind: 'truncated'; to: number } | { kind: 'appended'; lastOffset: number } | { kind: 'idle' };
+export type ApplyOutcome = { kind: 'truncated'; to: number } | { kind: 'reset'; to: number } | { kind: 'appended'; lastOffset: number } | { kind: 'idle' };
 
 export class ReplicaDataError extends Error {
   readonly code = 'REPLICA_DATA_MISMATCH';
@@ -37,8 +41,23 @@ export function truncationOffset(log: PartitionLog, diverging: DivergingEpoch): 
   return Math.min(diverging.endOffset, mine.endOffset, leo);
 }
 
+/**
+ * Whether a response says the follower's log ends before the leader's log start (the leader's retention
+ * deleted what it would fetch next): the follower then starts over at the leader's log start.
+ */
+export function behindLeaderStart(res: ReplicaFetchPartitionResponse, fetchOffset: number): boolean {
+  return res.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && res.logStartOffset > fetchOffset;
+}
+
 /** Applies one partition's response to the follower's log. */
 export async function applyFetchedPartition(log: PartitionLog, res: ReplicaFetchPartitionResponse): Promise<ApplyOutcome> {
+  if (res.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+    if (!behindLeaderStart(res, log.logEndOffset)) {
+      throw new ReplicaDataError(`the leader refused offset ${log.logEndOffset} as out of range, but its log starts at ${res.logStartOffset}`, { offset: log.logEndOffset, logEndOffset: log.logEndOffset });
+    }
+    await log.resetTo(res.logStartOffset);
+    return { kind: 'reset', to: res.logStartOffset };
+  }
   if (res.divergingEpoch) {
     const to = truncationOffset(log, res.divergingEpoch);
     await log.truncateTo(to);

@@ -11,6 +11,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeFetchResponse, encodeFetchRequest, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
 import { ReplicationTransportError, type RequestReply } from './request-reply.ts';
+import { behindLeaderStart } from './follower-apply.ts';
 
 /** Where a follower asks leader `subject` to answer the fetch it holds for it now (payload: the follower's id). */
 export const wakeSubjectOf = (fetchSubject: string) => `${fetchSubject}.wake`;
@@ -200,7 +201,8 @@ export class ReplicaFetcher {
         const f = this.partitions.get(keyOf(res.topic, res.partition));
         // Removed or re-followed (a newer epoch) while the request was out: this answer is not for it.
         if (!f || f.sentInRound !== round) return;
-        if (res.errorCode !== ErrorCode.NONE) {
+        // Behind the leader's log start: the replica starts over there (applyReplicaFetch), no backoff.
+        if (res.errorCode !== ErrorCode.NONE && !behindLeaderStart(res, f.sentOffset)) {
           f.retryAt = this.opts.clock() + this.opts.backoffMs;
           this.opts.logger.debug('replica fetch refused for a partition', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, errorCode: res.errorCode });
           return;

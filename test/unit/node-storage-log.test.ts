@@ -48,4 +48,32 @@ test('append, close, reopen, read back; torn tail cut on reopen', async () => {
   }
 });
 
+test('resetTo empties the log on disk and starts it at a later offset; a reopen finds it there', async () => {
+  const { dir: root, cleanup } = tempDir('node-log-reset');
+  try {
+    const dir = join(root, 'orders-0');
+    const storage = new NodeStorage();
+    const config = { segmentBytes: batchOf('x', 4).length * 2 };
+    const log = await PartitionLog.open({ dir, storage, config });
+    for (let i = 0; i < 5; i++) await log.append(batchOf(`r${i}`, 4), 1);
+    log.setHighWatermark(20);
+    await log.resetTo(100);
+    assert.is(log.logStartOffset, 100);
+    assert.is(log.logEndOffset, 100);
+    assert.is(log.highWatermark, 100);
+    assert.equal(log.epochs.entries(), []);
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.log')), ['00000000000000000100.log']);
+    await log.append(batchOf('after', 2), 3);
+    await log.close();
+    const again = await PartitionLog.open({ dir, storage, config });
+    assert.is(again.logStartOffset, 100);
+    assert.is(again.logEndOffset, 102);
+    assert.equal(again.epochs.entries(), [{ epoch: 3, startOffset: 100 }]);
+    assert.equal(recordsIn((await again.read(100, 1 << 20)).data), [[100, 'after-0'], [101, 'after-1']]);
+    await again.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();

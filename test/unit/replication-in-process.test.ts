@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStorage } from '../../src/log/memory-storage.ts';
+import type { LogConfig } from '../../src/log/partition-log.ts';
 import { PartitionReplica } from '../../src/broker/partition-replica.ts';
 import { ReplicationService } from '../../src/replication/replication-service.ts';
 import { MemoryBus } from '../../src/replication/memory-bus.ts';
@@ -32,7 +33,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1): Harness {
+function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, logConfig: Partial<LogConfig> = {}): Harness {
   const bus = new MemoryBus();
   const clock = { now: 1_000 };
   const storage = new Map<number, MemoryStorage>();
@@ -52,7 +53,7 @@ function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1): Harn
         if (!a.replicas.includes(b)) continue;
         const r = new PartitionReplica({
           topic: 't', topicId: TOPIC_ID, partition, brokerId: b, assignment: a, dataDir: `/b${b}`, storage: storage.get(b)!,
-          logConfig: {}, maxMessageBytes: 1 << 20, minInsyncReplicas, clock: () => clock.now, logger: silentLogger,
+          logConfig, maxMessageBytes: 1 << 20, minInsyncReplicas, clock: () => clock.now, logger: silentLogger,
           replication: h.services.get(b)!,
         });
         h.replicas.get(b)!.set(`t-${partition}`, r);
@@ -230,6 +231,47 @@ test('a follower past the leader\'s end with no epoch history cuts back to its H
     await h.replica(1).produce(batchOf('b', 1), 1, 1000);
     await h.round(3, 1);
     assert.ok((await bytesBelow(h.replica(3), 3)).equals(await bytesBelow(h.replica(1), 3)));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a follower whose log ends before the leader\'s log start (retention deleted it) starts over there and rejoins the ISR', async () => {
+  // One batch per segment, and retention keeps only the active segment.
+  const h = harness([1, 2, 3], 1500, 1, { segmentBytes: 1, retentionBytes: 1 });
+  try {
+    await h.create(0, rf3(1, 0, [1, 2]));
+    const leader = h.replica(1);
+    const behind = h.replica(3);
+    // The controller keeps broker 3 out of the ISR for now, so the leader's high watermark does not wait for it.
+    const commit = h.controller;
+    h.controller = async () => ({ errorCode: ErrorCode.INVALID_REQUEST });
+    await leader.produce(batchOf('a', 2), 1, 1000);
+    await h.round(3, 1);
+    assert.is(behind.log!.logEndOffset, 2);
+    // Broker 3 stops fetching; the leader writes on with broker 2, then retention deletes the old segments.
+    for (const v of ['b', 'c', 'd']) await leader.produce(batchOf(v, 2), 1, 1000);
+    for (let i = 0; i < 5; i++) await h.round(2, 1); // a fetch reads one segment, here one batch
+    assert.is(leader.log!.highWatermark, 8);
+    assert.is((await leader.log!.applyRetention()).deletedSegments, 3);
+    assert.is(leader.log!.logStartOffset, 6);
+    // Its next fetch (from 2) is out of range: it empties its log and starts at 6, with no epoch history.
+    await h.round(3, 1);
+    assert.is(behind.log!.logStartOffset, 6);
+    assert.is(behind.log!.logEndOffset, 6);
+    assert.equal(behind.log!.epochs.entries(), []);
+    // Then it fetches from 6 like any follower, and is proposed back into the ISR.
+    h.controller = commit;
+    h.clock.now += 5_000;
+    await h.round(3, 1);
+    await h.round(3, 1);
+    await settle();
+    assert.is(behind.log!.logEndOffset, 8);
+    assert.equal(behind.log!.epochs.entries(), [{ epoch: 0, startOffset: 6 }]);
+    assert.ok((await bytesBelow(behind, 8)).equals(await bytesBelow(leader, 8)), 'identical from the leader\'s log start');
+    assert.equal(recordsIn(await bytesBelow(behind, 8)).map(([o, v]) => `${o}:${v}`), ['6:d-0', '7:d-1']);
+    assert.ok(h.proposals.at(-1)!.isr.includes(3), 'proposed back in');
+    assert.equal([...leader.isr].sort(), [1, 2, 3]);
   } finally {
     await h.close();
   }

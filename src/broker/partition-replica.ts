@@ -39,6 +39,8 @@ export interface ReplicaReplication {
   proposeIsr?: ProposeIsr;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs: number;
+  /** The largest batch replication can carry (a leader refuses larger ones with MESSAGE_TOO_LARGE). */
+  readonly maxBatchBytes?: number;
 }
 
 export interface PartitionReplicaOptions {
@@ -303,6 +305,13 @@ export class PartitionReplica {
     }
     if (records.length > this.opts.maxMessageBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${records.length} bytes exceeds max.message.bytes ${this.opts.maxMessageBytes}`);
+    }
+    const replicable = this.opts.replication?.maxBatchBytes;
+    if (replicable !== undefined && records.length > replicable) {
+      throw new KafkaError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `batch of ${records.length} bytes is larger than replication over NATS carries (${replicable} bytes: half the NATS server's max_payload); raise max_payload in the NATS configuration or send smaller batches`,
+      );
     }
     if (acks === -1 && this.isr.length < this.opts.minInsyncReplicas) {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);

@@ -10,13 +10,19 @@ export class MemoryBus implements RequestReply {
   /** Requests sent per subject (tests assert how chatty replication is). */
   readonly requests = new Map<string, number>();
 
+  /** `maxPayload`: the largest message, as a NATS server's max_payload (replies above it are refused). */
+  constructor(private readonly payloadLimit = 8 * 1024 * 1024) {}
+
   async request(subject: string, payload: Uint8Array, _timeoutMs: number): Promise<Buffer> {
     this.requests.set(subject, (this.requests.get(subject) ?? 0) + 1);
     if (this.cut.has(subject)) throw new ReplicationTransportError('TIMEOUT', subject);
     const handler = this.handlers.get(subject);
     if (!handler) throw new ReplicationTransportError('NO_RESPONDERS', subject);
+    if (payload.length > this.payloadLimit) throw new ReplicationTransportError('FAILED', subject);
     const reply = await handler(Buffer.from(payload));
     if (this.cut.has(subject)) throw new ReplicationTransportError('TIMEOUT', subject);
+    // NATS would refuse to send it, and the request would time out.
+    if (reply.length > this.payloadLimit) throw new ReplicationTransportError('TIMEOUT', subject);
     return Buffer.from(reply);
   }
 
@@ -40,6 +46,10 @@ export class MemoryBus implements RequestReply {
   /** An in-memory bus never loses its connection. */
   onReconnect(_fn: () => void): () => void {
     return () => {};
+  }
+
+  maxPayload(): number {
+    return this.payloadLimit;
   }
 
   /** Makes requests on `subject` fail as timeouts until `heal`. */

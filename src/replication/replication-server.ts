@@ -44,7 +44,8 @@ export interface ReplicationServerOptions {
   transport: RequestReply;
   subject: string;
   lookup: (topic: string, partition: number) => LeaderTarget | undefined;
-  /** Hard cap of a response, whatever the follower asks (4 MB: half the 8 MB NATS max_payload we run with). */
+  /** Hard cap of a response's records, whatever the follower asks (4 MB: half the 8 MB NATS max_payload we
+   *  run with; never more than half the transport's maxPayload). */
   maxResponseBytes: number;
   /** Per-partition cap (replica.fetch.max.bytes). */
   partitionMaxBytes: number;
@@ -162,7 +163,9 @@ export class ReplicationServer {
   private async readAll(req: ReplicaFetchRequest, record: boolean): Promise<ReadPass> {
     const n = req.partitions.length;
     const results: Array<ReplicaFetchPartitionResponse | undefined> = new Array(n);
-    let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes);
+    // Half the transport's max_payload at most: a response then fits in one message with room for the entries.
+    const maxBatch = Math.floor(this.opts.transport.maxPayload() / 2);
+    let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes, maxBatch);
     let bytes = 0;
     const start = n === 0 ? 0 : this.rotation++ % n;
     for (let k = 0; k < n; k++) {
@@ -173,7 +176,7 @@ export class ReplicationServer {
         results[i] = { topic: p.topic, partition: p.partition, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: EMPTY };
         continue;
       }
-      const limit = bytes === 0 ? this.opts.partitionMaxBytes : Math.min(this.opts.partitionMaxBytes, budget);
+      const limit = Math.min(this.opts.partitionMaxBytes, budget);
       let r: ReplicaFetchPartitionResponse | null;
       try {
         // Most partitions of an idle round answer synchronously with null: no promise, no object.
@@ -184,6 +187,12 @@ export class ReplicationServer {
         r = { topic: p.topic, partition: p.partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: EMPTY };
       }
       if (r === null) continue;
+      // A first batch this large cannot travel in one message (written before max_payload shrank): the
+      // follower is told so, and backs off, instead of the whole response failing.
+      if (r.records.length > maxBatch) {
+        this.opts.logger.error('a batch is larger than replication over NATS carries; the follower cannot fetch it', { topic: p.topic, partition: p.partition, replica: req.replicaId, bytes: r.records.length, maxBatchBytes: maxBatch });
+        r = { ...r, errorCode: ErrorCode.MESSAGE_TOO_LARGE, records: EMPTY };
+      }
       // The first batch may exceed the budget (so one huge batch never blocks a follower); later ones may not.
       if (r.records.length > 0 && bytes > 0 && r.records.length > budget) r = { ...r, records: EMPTY };
       bytes += r.records.length;

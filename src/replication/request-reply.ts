@@ -2,7 +2,8 @@
 // (memory-bus.ts), both behind this one small interface so the fetchers and the server never see NATS.
 //
 // A reply is one message, so every payload must stay under the server's max_payload (NATS-NOTES.md): the
-// replication server budgets its responses for that.
+// transport says what that is (maxPayload), the replication server budgets its responses for it, and a
+// leader refuses produced batches too large to replicate (ReplicationService.maxBatchBytes).
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { reconnectNotifier } from '../transport/nats-connection.ts';
 import { inboxRequestsFor } from '../transport/inbox-requests.ts';
@@ -19,7 +20,12 @@ export interface RequestReply {
   /** Calls `fn` each time the connection came back after a loss: requests in flight then never get an answer
    *  (NATS does not fail them, they time out), so their senders should give up on them. Returns the unsubscribe. */
   onReconnect(fn: () => void): () => void;
+  /** The largest message the transport carries now (the NATS server's max_payload). */
+  maxPayload(): number;
 }
+
+/** What nats.js assumes before the server's INFO says otherwise, and the NATS server's default. */
+const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export type TransportErrorCode = 'TIMEOUT' | 'NO_RESPONDERS' | 'CLOSED' | 'FAILED';
 
@@ -69,7 +75,14 @@ export function natsRequestReply(
           if (err) return onHandlerError(err);
           const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
           handler(data).then(
-            (reply) => msg.respond(reply),
+            (reply) => {
+              // respond() throws on a closed connection or a reply over max_payload: report it, never crash.
+              try {
+                msg.respond(reply);
+              } catch (e) {
+                onHandlerError(e);
+              }
+            },
             (e: unknown) => onHandlerError(e),
           );
         },
@@ -93,5 +106,6 @@ export function natsRequestReply(
       return { stop: () => sub.unsubscribe() };
     },
     onReconnect,
+    maxPayload: () => nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD,
   };
 }

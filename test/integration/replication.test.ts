@@ -148,6 +148,45 @@ test('acks=all through KafkaJS: offsets acknowledged past the HW, all three logs
   }
 });
 
+test('a batch larger than replication over NATS carries (half of max_payload) is refused with MESSAGE_TOO_LARGE; the partition goes on replicating', async () => {
+  const c = await startCluster();
+  try {
+    const admin = c.kafka.admin();
+    await admin.connect();
+    try {
+      // The topic would take 20 MB batches; the NATS server (max_payload 8 MB) carries 4 MB ones at most.
+      assert.ok(await admin.createTopics({ topics: [{ topic: 'big', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'max.message.bytes', value: String(20 * 1024 * 1024) }] }], waitForLeaders: true }));
+    } finally {
+      await admin.disconnect();
+    }
+    await until('big-0 on every broker', () => [1, 2, 3].every((b) => { const r = replicaOn(c, b, 'big'); return r && (r.role === 'leader' || r.role === 'follower'); }));
+    const leaderId = c.brokers.get(1)!.services!.metadata.snapshot().topics['big']!.partitions[0]!.leader;
+    assert.is((replicaOn(c, leaderId, 'big')!.opts.replication as ReplicationService).maxBatchBytes, 4 * 1024 * 1024);
+    const producer = c.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      const err = await producer.send({ topic: 'big', acks: -1, messages: [{ value: Buffer.alloc(5 * 1024 * 1024, 0x62) }] }).then(
+        () => null,
+        (e: { type?: string; message?: string }) => e,
+      );
+      assert.ok(err, 'the 5 MB batch was acknowledged');
+      assert.is(err!.type, 'MESSAGE_TOO_LARGE', String(err!.message));
+      // Just under the limit replicates, and the partition is whole on every broker.
+      const [meta] = await producer.send({ topic: 'big', acks: -1, timeout: 20_000, messages: [{ value: Buffer.alloc(3 * 1024 * 1024, 0x63) }, { value: 'small' }] });
+      assert.is(meta!.errorCode, 0);
+      assert.is(Number(meta!.baseOffset), 0);
+    } finally {
+      await producer.disconnect();
+    }
+    const replicas = [1, 2, 3].map((b) => replicaOn(c, b, 'big')!);
+    await until('every replica at offset 2', () => replicas.every((r) => r.log!.logEndOffset === 2 && r.log!.highWatermark === 2));
+    const want = await bytesBelow(replicas[0]!, 2);
+    for (const r of replicas.slice(1)) assert.ok((await bytesBelow(r, 2)).equals(want), `broker ${r.opts.brokerId} is byte-identical`);
+  } finally {
+    await c.close();
+  }
+});
+
 test('an idle cluster with 30 partitions costs a few fetch requests per second per broker pair', async () => {
   const c = await startCluster();
   try {

@@ -33,8 +33,9 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, logConfig: Partial<LogConfig> = {}): Harness {
-  const bus = new MemoryBus();
+function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, more: { logConfig?: Partial<LogConfig>; payloadLimit?: number } = {}): Harness {
+  const bus = new MemoryBus(more.payloadLimit);
+  const logConfig = more.logConfig ?? {};
   const clock = { now: 1_000 };
   const storage = new Map<number, MemoryStorage>();
   const h: Harness = {
@@ -238,7 +239,7 @@ test('a follower past the leader\'s end with no epoch history cuts back to its H
 
 test('a follower whose log ends before the leader\'s log start (retention deleted it) starts over there and rejoins the ISR', async () => {
   // One batch per segment, and retention keeps only the active segment.
-  const h = harness([1, 2, 3], 1500, 1, { segmentBytes: 1, retentionBytes: 1 });
+  const h = harness([1, 2, 3], 1500, 1, { logConfig: { segmentBytes: 1, retentionBytes: 1 } });
   try {
     await h.create(0, rf3(1, 0, [1, 2]));
     const leader = h.replica(1);
@@ -272,6 +273,28 @@ test('a follower whose log ends before the leader\'s log start (retention delete
     assert.equal(recordsIn(await bytesBelow(behind, 8)).map(([o, v]) => `${o}:${v}`), ['6:d-0', '7:d-1']);
     assert.ok(h.proposals.at(-1)!.isr.includes(3), 'proposed back in');
     assert.equal([...leader.isr].sort(), [1, 2, 3]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('with a small NATS max_payload: a batch over half of it is refused, and a backlog larger than it replicates in several responses', async () => {
+  const h = harness([1, 2, 3], 1500, 1, { payloadLimit: 64 * 1024 });
+  try {
+    await h.create(0, rf3(1, 0));
+    const leader = h.replica(1);
+    const big = buildRecordBatch({ records: [{ value: Buffer.alloc(40 * 1024, 0x61) }] });
+    const err = await leader.produce(big, 1, 1000).then(() => null, (e: { errorCode?: number; message?: string }) => e);
+    assert.is(err?.errorCode, ErrorCode.MESSAGE_TOO_LARGE, String(err?.message));
+    assert.match(String(err?.message), /max_payload/);
+    assert.is(leader.log!.logEndOffset, 0, 'nothing was written');
+    // Ten batches of 20 KB: 200 KB in all, three times what one message carries.
+    for (let i = 0; i < 10; i++) await leader.produce(buildRecordBatch({ records: [{ value: Buffer.alloc(20 * 1024, 0x30 + i) }] }), 1, 1000);
+    for (let round = 0; round < 20 && !(h.replica(2).log!.logEndOffset === 10 && h.replica(3).log!.logEndOffset === 10); round++) {
+      await h.round(2, 1);
+      await h.round(3, 1);
+    }
+    for (const b of [2, 3]) assert.ok((await bytesBelow(h.replica(b), 10)).equals(await bytesBelow(leader, 10)), `broker ${b} is byte-identical`);
   } finally {
     await h.close();
   }

@@ -18,7 +18,11 @@ import { run } from './single-broker.ts';
 export interface WorkloadOptions {
   topic: string;
   partitions: number;
-  /** Upper bound on records (the loop is bounded even if nobody calls stop). */
+  /**
+   * Upper bound on records per partition (the loops are bounded even if nobody calls stop). Per partition, not
+   * in all: with one bound shared by the partitions' loops, the partitions a fault did not touch used it up
+   * while the faulted one recovered, and the test's wait for progress on every partition then timed out.
+   */
   maxRecords?: number;
   /** Records per send. */
   batchSize?: number;
@@ -85,9 +89,16 @@ export async function startKafkaJsWorkload(cluster: TestCluster, opts: WorkloadO
   const name = opts.producer ?? 'kjs';
   const kafka = new Kafka({
     clientId: `chaos-${name}`,
-    // A fresh random order at each (re)connect: KafkaJS bootstraps from the first broker, and a frozen first
-    // broker would stall every new producer (TCP connects to a stopped process succeed; requests hang).
-    brokers: () => shuffle(cluster.bootstrapServers.split(',')),
+    // A fresh random order at each (re)connect, of the brokers the harness has not frozen or killed: KafkaJS
+    // bootstraps from one broker, and a frozen one stalls a new producer for its whole request timeout (a TCP
+    // connect to a stopped process succeeds; its requests hang). Picked a few times in a row, that alone
+    // could use up a test's wait for progress: what is tested is Kastor's recovery, not KafkaJS's choice of
+    // bootstrap broker. Metadata still names every registered broker, the frozen one until it is declared dead.
+    brokers: () => {
+      const live = cluster.liveBrokers();
+      const ids = live.length > 0 ? live : cluster.brokers;
+      return shuffle(ids.map((id) => `127.0.0.1:${cluster.addressOf(id).port}`));
+    },
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1_000,
     requestTimeout: 5_000,
@@ -109,9 +120,9 @@ export async function startKafkaJsWorkload(cluster: TestCluster, opts: WorkloadO
   const lateAcks: LateAck[] = [];
 
   const loop = async (partition: number) => {
-    while (!stopped && next < max) {
+    while (!stopped && seqs[partition]! < max) {
       const batch: SentRecord[] = [];
-      for (let i = 0; i < batchSize && next < max; i++) {
+      for (let i = 0; i < batchSize && seqs[partition]! < max; i++) {
         const r: SentRecord = { id: `${name}-${next++}`, topic: opts.topic, partition, producer: name, seq: seqs[partition]!++, status: 'unacked', mayRetry: false };
         batch.push(r);
         sent.push(r);
@@ -200,10 +211,11 @@ export function startKcatWorkload(cluster: TestCluster, opts: WorkloadOptions): 
   const batchSize = opts.batchSize ?? 50;
   const seqs = new Array<number>(opts.partitions).fill(0);
   const loop = async () => {
-    for (let chunk = 0; !stopped && next < max; chunk++) {
+    for (let chunk = 0; !stopped && seqs.some((n) => n < max); chunk++) {
       const partition = chunk % opts.partitions;
+      if (seqs[partition]! >= max) continue;
       const batch: SentRecord[] = [];
-      for (let i = 0; i < batchSize && next < max; i++) {
+      for (let i = 0; i < batchSize && seqs[partition]! < max; i++) {
         const r: SentRecord = { id: `${name}-${next++}`, topic: opts.topic, partition, producer: name, seq: seqs[partition]!++, status: 'unacked', mayRetry: true };
         batch.push(r);
         sent.push(r);

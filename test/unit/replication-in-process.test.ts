@@ -300,6 +300,33 @@ test('with a small NATS max_payload: a batch over half of it is refused, and a b
   }
 });
 
+test('the replica actors learn the high watermark and log end, one event for many moves', async () => {
+  const h = harness();
+  try {
+    await h.create(0, rf3(1, 0));
+    const leader = h.replica(1);
+    const events: number[] = [];
+    leader.actor.subscribe((snap) => events.push(snap.context.highWatermark));
+    const before = events.length;
+    for (let i = 0; i < 5; i++) {
+      await leader.produce(batchOf(`m${i}`, 2), 1, 1000);
+      for (const b of [2, 3, 2, 3]) await h.round(b, 1);
+    }
+    assert.is(leader.log!.highWatermark, 10);
+    await h.round(2, 1); // the follower learns it on its next fetch
+    assert.is(h.replica(2).log!.highWatermark, 10);
+    const deadline = Date.now() + 5_000;
+    while (!(leader.actor.getSnapshot().context.highWatermark === 10 && h.replica(2).actor.getSnapshot().context.highWatermark === 10)) {
+      if (Date.now() > deadline) throw new Error(`actor contexts: leader ${leader.actor.getSnapshot().context.highWatermark}, follower ${h.replica(2).actor.getSnapshot().context.highWatermark}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.is(leader.actor.getSnapshot().context.logEndOffset, 10);
+    assert.ok(events.length - before < 5, `the HW moved 5 times; the actor got ${events.length - before} snapshots`);
+  } finally {
+    await h.close();
+  }
+});
+
 test('a lagging follower is proposed out of the ISR; the HW then moves and acks=all completes', async () => {
   const h = harness();
   try {

@@ -12,7 +12,7 @@
 // and V8 sizes the next major GC's trigger from that, so the requests, promises and Buffer objects alive at
 // each scavenge and promoted reached it within ~125 ms: eight major GCs a second, a third of a loaded broker's
 // CPU in a profile of the cluster bench. Raising the floor of that trigger to 128 MiB lets the promoted garbage
-// pile up longer between collections: broker CPU per record about halved and `npm run bench -- cluster` went
-// from ~400k to ~700k records/s (64 MiB gave ~500k). The heap only grows that far when something
+// pile up longer between collections: broker CPU per record fell by 40-50% and `npm run bench -- cluster`
+// went from ~400k to 600-700k records/s (64 MiB gave ~500k). The heap only grows that far when something
 // allocates that much: idle brokers' RSS is unchanged, loaded ones were 200-270 MiB.
 export const BROKER_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--initial-old-space-size=128'];

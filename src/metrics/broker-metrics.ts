@@ -172,6 +172,8 @@ export class BrokerMetrics {
 
   /** Counts the ISR and leadership changes between two successive metadata snapshots. */
   observe(next: ClusterSnapshot, prev: ClusterSnapshot): void {
+    // Most snapshots are controller lease renewals (twice a second) with the same topics: nothing to count.
+    if (next.topics === prev.topics) return;
     const me = this.src.brokerId;
     const controlling = next.controller?.brokerId === me;
     for (const topic of Object.values(next.topics)) {

@@ -6,6 +6,7 @@
 // Lease validity is also checked on this broker's monotonic clock at every controller write, not only by
 // the machine's timers: a broker frozen past its hold limit (SIGSTOP, a long GC pause) runs overdue timers
 // in arbitrary order when it wakes, and must not write anything before the machine has stepped down.
+import { DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../src/broker/broker-config.ts';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { controllerMachine } from '../machines/controller.ts';
@@ -30,11 +31,11 @@ export interface ControllerActorOptions {
   lease: ControllerLease;
   nc: Pick<NatsConnection, 'subscribe'>;
   subjects: Subjects;
-  /** Lease TTL (default 2000 ms): renewed every TTL/4, taken over after a full TTL unchanged. */
+  /** Lease TTL (default DEFAULT_CONTROLLER_LEASE_MS): renewed every TTL/4, taken over after a full TTL unchanged. */
   leaseTtlMs?: number;
-  /** Broker session timeout (default 3000 ms). */
+  /** Broker session timeout (default DEFAULT_SESSION_TIMEOUT_MS). */
   sessionTimeoutMs?: number;
-  /** How often brokers send heartbeats (default 500 ms): the controller probes only a broker whose heartbeat is overdue. */
+  /** How often brokers send heartbeats (default DEFAULT_HEARTBEAT_INTERVAL_MS): the controller probes only a broker whose heartbeat is overdue. */
   heartbeatIntervalMs?: number;
   /** Monotonic (default performance.now()). */
   clock?: Clock;
@@ -66,7 +67,7 @@ export class ControllerActor {
 
   constructor(private readonly opts: ControllerActorOptions) {
     this.clock = opts.clock ?? monotonicClock;
-    this.leaseTtlMs = opts.leaseTtlMs ?? 2_000;
+    this.leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_CONTROLLER_LEASE_MS;
     const holder = { brokerId: opts.brokerId, incarnation: opts.incarnation };
     const holdMs = this.leaseTtlMs * 0.75;
     const machine = controllerMachine.provide({
@@ -212,8 +213,8 @@ export class ControllerActor {
       nc: this.opts.nc,
       subjects: this.opts.subjects,
       clock: this.clock,
-      sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 3_000,
-      probeSilenceMs: (this.opts.heartbeatIntervalMs ?? 500) + HEARTBEAT_GRACE_MS,
+      sessionTimeoutMs: this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+      probeSilenceMs: (this.opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS) + HEARTBEAT_GRACE_MS,
       holdsLease: (): boolean => this.active === active && this.holdsLease(),
       logger: this.opts.logger.child({ controllerEpoch: epoch }),
       probe: this.opts.probe,

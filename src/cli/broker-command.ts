@@ -3,7 +3,7 @@
 // during shutdown exits at once.
 import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
 import { Broker } from '../../actors/broker-actor.ts';
-import { defaultBrokerConfig } from '../broker/broker-config.ts';
+import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
 import { createLogger } from '../util/logger.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
@@ -19,9 +19,9 @@ export const BROKER_FLAGS = {
   'auto-create-topics': { type: 'boolean', description: 'auto.create.topics.enable (use --auto-create-topics=false to turn off)', default: true },
   'num-partitions': { type: 'number', description: 'partitions of an auto-created topic', default: 1, value: 'N' },
   'default-replication-factor': { type: 'number', description: 'replication factor of an auto-created topic', default: 1, value: 'N' },
-  'session-timeout-ms': { type: 'number', description: 'a broker silent this long is declared dead by the controller', default: 3000, value: 'MS' },
-  'heartbeat-interval-ms': { type: 'number', description: 'how often the broker sends a heartbeat to the controller', default: 500, value: 'MS' },
-  'controller-lease-ms': { type: 'number', description: 'TTL of the controller lease (renewed every TTL/4)', default: 2000, value: 'MS' },
+  'session-timeout-ms': { type: 'number', description: 'a broker silent this long is declared dead by the controller', default: DEFAULT_SESSION_TIMEOUT_MS, value: 'MS' },
+  'heartbeat-interval-ms': { type: 'number', description: 'how often the broker sends a heartbeat to the controller', default: DEFAULT_HEARTBEAT_INTERVAL_MS, value: 'MS' },
+  'controller-lease-ms': { type: 'number', description: 'TTL of the controller lease (renewed every TTL/4)', default: DEFAULT_CONTROLLER_LEASE_MS, value: 'MS' },
   'crash-probe': { type: 'boolean', description: 'the controller deregisters a broker whose NATS connection closed at once, not after the session timeout (--crash-probe=false: heartbeats only)', default: true },
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
   http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },

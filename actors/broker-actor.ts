@@ -53,7 +53,6 @@ export interface BrokerDeps {
   inspect?: Observer<InspectionEvent>;
 }
 
-/** The running parts of a broker, filled in as it starts. */
 /** How often a changed log's checkpoints are written at most (Kafka's replica.high.watermark.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 5_000;
 
@@ -67,6 +66,7 @@ interface LogPersisted {
   checkpointedAt: number;
 }
 
+/** The running parts of a broker, filled in as it starts. */
 interface Parts {
   nc?: NatsConnection;
   metadata?: MetadataStore;

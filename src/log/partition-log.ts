@@ -382,12 +382,7 @@ export class PartitionLog {
         if (offset >= this.logEndOffset) return;
         try {
           if (offset <= this.segments[0]!.baseOffset) {
-            for (const seg of this.segments.splice(0)) {
-              this.dirty.delete(seg);
-              await seg.delete();
-            }
-            this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
-            this.logStartOffset = offset;
+            await this.startEmptyAt(offset);
           } else {
             while (this.active.baseOffset >= offset) {
               const seg = this.segments.pop()!;
@@ -423,12 +418,7 @@ export class PartitionLog {
       this.commit.exclusive(async () => {
         this.ensureWritable();
         try {
-          for (const seg of this.segments.splice(0)) {
-            this.dirty.delete(seg);
-            await seg.delete();
-          }
-          this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
-          this.logStartOffset = offset;
+          await this.startEmptyAt(offset);
           this.logEndOffset = offset;
           this.recoveryPoint = offset;
           this.highWatermark = offset;
@@ -440,6 +430,16 @@ export class PartitionLog {
         }
       }),
     );
+  }
+
+  /** Deletes every segment and opens an empty one at `offset`, where the log now starts (callers hold the log lock). */
+  private async startEmptyAt(offset: number): Promise<void> {
+    for (const seg of this.segments.splice(0)) {
+      this.dirty.delete(seg);
+      await seg.delete();
+    }
+    this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
+    this.logStartOffset = offset;
   }
 
   /** Deletes whole old segments past retention.ms / retention.bytes (never the active one). */

@@ -18,7 +18,7 @@
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
-import type { RequestReply } from './request-reply.ts';
+import { maxBatchBytes, type RequestReply } from './request-reply.ts';
 import { wakeSubjectOf } from './replica-fetcher.ts';
 
 /** What the server needs of a partition replica this broker hosts (PartitionReplica implements it). */
@@ -163,8 +163,8 @@ export class ReplicationServer {
   private async readAll(req: ReplicaFetchRequest, record: boolean): Promise<ReadPass> {
     const n = req.partitions.length;
     const results: Array<ReplicaFetchPartitionResponse | undefined> = new Array(n);
-    // Half the transport's max_payload at most: a response then fits in one message with room for the entries.
-    const maxBatch = Math.floor(this.opts.transport.maxPayload() / 2);
+    // Never more than one message carries (maxBatchBytes: half the transport's max_payload).
+    const maxBatch = maxBatchBytes(this.opts.transport);
     let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes, maxBatch);
     let bytes = 0;
     const start = n === 0 ? 0 : this.rotation++ % n;

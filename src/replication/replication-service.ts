@@ -10,7 +10,7 @@ import type { ReplicaReplication, PartitionReplica } from '../broker/partition-r
 import type { ProposeIsr } from './isr-proposal.ts';
 import { ReplicaFetcherManager } from './replica-fetcher-manager.ts';
 import { ReplicationServer, type LeaderNews } from './replication-server.ts';
-import type { RequestReply } from './request-reply.ts';
+import { maxBatchBytes, type RequestReply } from './request-reply.ts';
 
 export interface ReplicationSettings {
   /** replica.fetch.wait.max.ms: how long a leader holds a follower fetch that finds no data. Kafka's 500 ms
@@ -83,12 +83,9 @@ export class ReplicationService implements ReplicaReplication {
     this.stopWatchingReconnects = opts.transport.onReconnect(() => this.fetchers.abandonInFlight());
   }
 
-  /**
-   * The largest batch replication carries: half the transport's max_payload, so a fetch response holding it
-   * (the server budgets responses to the same half) always fits in one message.
-   */
+  /** The largest batch replication carries (maxBatchBytes in request-reply.ts). */
   get maxBatchBytes(): number {
-    return Math.floor(this.opts.transport.maxPayload() / 2);
+    return maxBatchBytes(this.opts.transport);
   }
 
   get replicaLagTimeMaxMs(): number {

@@ -3,7 +3,7 @@
 //
 // A reply is one message, so every payload must stay under the server's max_payload (NATS-NOTES.md): the
 // transport says what that is (maxPayload), the replication server budgets its responses for it, and a
-// leader refuses produced batches too large to replicate (ReplicationService.maxBatchBytes).
+// leader refuses produced batches too large to replicate (maxBatchBytes).
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { reconnectNotifier } from '../transport/nats-connection.ts';
 import { inboxRequestsFor } from '../transport/inbox-requests.ts';
@@ -22,6 +22,15 @@ export interface RequestReply {
   onReconnect(fn: () => void): () => void;
   /** The largest message the transport carries now (the NATS server's max_payload). */
   maxPayload(): number;
+}
+
+/**
+ * The largest batch replication carries over `transport`: half its max_payload, so a fetch answer holding it
+ * (the replication server budgets answers to the same half) always fits in one message, with room for the
+ * other partitions' entries. A leader refuses larger produced batches (PartitionReplica.produce).
+ */
+export function maxBatchBytes(transport: Pick<RequestReply, 'maxPayload'>): number {
+  return Math.floor(transport.maxPayload() / 2);
 }
 
 /** What nats.js assumes before the server's INFO says otherwise, and the NATS server's default. */

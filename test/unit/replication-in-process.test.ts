@@ -315,11 +315,7 @@ test('the replica actors learn the high watermark and log end, one event for man
     assert.is(leader.log!.highWatermark, 10);
     await h.round(2, 1); // the follower learns it on its next fetch
     assert.is(h.replica(2).log!.highWatermark, 10);
-    const deadline = Date.now() + 5_000;
-    while (!(leader.actor.getSnapshot().context.highWatermark === 10 && h.replica(2).actor.getSnapshot().context.highWatermark === 10)) {
-      if (Date.now() > deadline) throw new Error(`actor contexts: leader ${leader.actor.getSnapshot().context.highWatermark}, follower ${h.replica(2).actor.getSnapshot().context.highWatermark}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => leader.actor.getSnapshot().context.highWatermark === 10 && h.replica(2).actor.getSnapshot().context.highWatermark === 10, 'HW 10 in the leader\'s and a follower\'s actor context');
     assert.is(leader.actor.getSnapshot().context.logEndOffset, 10);
     assert.ok(events.length - before < 5, `the HW moved 5 times; the actor got ${events.length - before} snapshots`);
   } finally {

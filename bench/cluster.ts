@@ -1,7 +1,7 @@
 // A replicated Kastor cluster against its peer, NATS JetStream R3, in the same run (STYLE.md point 8).
 //
 //   npx tsx bench/run.ts cluster [--records N] [--record-bytes B] [--partitions P] [--linger-ms L] [--window W]
-//                                [--probe N] [--warmup N] [--rounds R]
+//                                [--probe N] [--probe-warmup N] [--warmup N] [--rounds R]
 //
 // Kastor side: 3 broker processes on one private nats-server, a topic of P (default 6) partitions, RF=3,
 // min.insync.replicas=2; kcat (librdkafka) produces N (default 1,000,000) records of B (default 100) bytes with
@@ -11,15 +11,20 @@
 // with W (default 1000) unacknowledged publishes (jetstreamPublish), from a client connected to the stream leader.
 //
 // Latency: kcat reports no per-record latency, so each side gets the same separate probe, run on an idle
-// cluster after its throughput run: --probe (default 500) single records sent one at a time, each waiting for
+// cluster after the throughput rounds: --probe (default 500) single records sent one at a time, each waiting for
 // its acknowledgement before the next (Kastor: its own client's producer, acks=all, linger 0, partitions in
-// turn, send() to resolved promise; JetStream: jetstreamPublish with a window of 1, publish to PubAck). It is
-// the unloaded round trip of one replicated write, not the latency under the throughput load; the JetStream
-// throughput line also carries jetstreamPublish's publish→ack latency under its own load (window W).
+// turn, send() to resolved promise; JetStream: jetstreamPublish with a window of 1, publish to PubAck), after
+// --probe-warmup (default 3,000) unmeasured ones: the first few thousand sends of a fresh Node client run
+// through unoptimized code and take twice as long (p50 2.4-2.6 ms falling to 1.0-1.2 ms here), which would
+// measure V8's JIT, not the broker. It is the unloaded round trip of one replicated write, not the latency under
+// the throughput load; the JetStream throughput line also carries jetstreamPublish's publish→ack latency under
+// its own load (window W).
 //
-// --rounds R (default 3): R Kastor produces (fresh topics, one cluster), then R JetStream publishes (the stream
-// recreated each time); the throughput figures are medians and vs_jetstream is the median of the ratios of
-// round i's two sides, because on a shared 2-core machine a 2-3 s kcat run swings with the neighbours' load.
+// --rounds R (default 5): both clusters run side by side and the rounds alternate — Kastor round i, then JetStream
+// round i — so the two sides of a round are measured seconds apart, not minutes: this shared 2-core machine's
+// speed drifts by ±30% over a minute (the same kcat run costs the brokers 114-197 CPU ticks from one round to
+// the next), and a ratio of figures taken far apart measures the drift. The idle side costs about 1% of a core per
+// process meanwhile. The throughput figures are medians, and vs_jetstream is the median of the rounds' ratios.
 // Lines: case "produce-acks-all-rf3" (kcat vs JetStream R3 publish, with vs_jetstream and target 8) and case
 // "ack-latency-probe" (both probes' p50/p99, vs_jetstream = JetStream p50 ÷ Kastor p50, so >1 means Kastor is
 // faster).
@@ -61,14 +66,14 @@ async function totalRecords(c: DirectCluster, topic: string): Promise<number> {
 }
 
 /** Kastor's own producer, one acks=all record at a time; the latency of each send() in ms, ascending. */
-async function kastorProbe(bootstrap: string, samples: number, partitions: number, valueBytes: number): Promise<number[]> {
+async function kastorProbe(bootstrap: string, samples: number, warmup: number, partitions: number, valueBytes: number): Promise<number[]> {
   const producer = new Kafka({ bootstrap }).producer({ acks: 'all', lingerMs: 0 });
   const value = Buffer.alloc(valueBytes, 0x61);
   const out: number[] = [];
   try {
     await producer.connect();
-    // A few unmeasured sends open the connection to every leader.
-    for (let p = 0; p < partitions; p++) await producer.send({ topic: PROBE_TOPIC, messages: [{ value, partition: p }] });
+    // Unmeasured sends open the connection to every leader and let V8 optimize the send path.
+    for (let i = 0; i < Math.max(warmup, partitions); i++) await producer.send({ topic: PROBE_TOPIC, messages: [{ value, partition: i % partitions }] });
     for (let i = 0; i < samples; i++) {
       const t0 = performance.now();
       await producer.send({ topic: PROBE_TOPIC, messages: [{ value, partition: i % partitions }] });
@@ -88,7 +93,8 @@ export async function run(args: string[]): Promise<void> {
   const window = intFlag(args, 'window', 1000);
   const probe = intFlag(args, 'probe', 500);
   const warmup = intFlag(args, 'warmup', 20_000, 0);
-  const rounds = intFlag(args, 'rounds', 3);
+  const rounds = intFlag(args, 'rounds', 5);
+  const probeWarmup = intFlag(args, 'probe-warmup', 3000, 0);
   const topicOf = (r: number) => `${TOPIC}-${r}`;
   const median = (xs: number[]) => {
     const v = [...xs].sort((a, b) => a - b);
@@ -100,7 +106,7 @@ export async function run(args: string[]): Promise<void> {
   let kastor: DirectCluster | null = null;
   let natsCluster: NatsCluster | null = null;
   try {
-    // ---- Kastor ----
+    // ---- both clusters, side by side ----
     kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-cluster-' });
     const config = { 'min.insync.replicas': '2' };
     await kastor.createTopics([
@@ -110,9 +116,15 @@ export async function run(args: string[]): Promise<void> {
     ]);
     await kastor.waitReady([...Array.from({ length: rounds }, (_, r) => topicOf(r + 1)), WARMUP_TOPIC, PROBE_TOPIC], (rounds + 2) * partitions, { inSync: true, timeoutMs: 60_000 });
     log(`kastor: 3 brokers at ${kastor.bootstrap}, topics of ${partitions} partitions RF=3 in sync`);
+    natsCluster = await NatsCluster.start({ size: 3 });
     const produceOpts = { brokers: kastor.bootstrap, recordBytes: recordBytes + 1, acks: -1 as const, partitions, lingerMs, timeoutMs: STEP_TIMEOUT_MS };
-    if (warmup > 0) await kcatProduce({ ...produceOpts, topic: WARMUP_TOPIC, records: warmup });
+    const jsOpts = { url: natsCluster.urls, stream: STREAM, subject: SUBJECT, replicas: 3 as const, recordBytes, timeoutMs: STEP_TIMEOUT_MS };
+    if (warmup > 0) {
+      await kcatProduce({ ...produceOpts, topic: WARMUP_TOPIC, records: warmup });
+      await jetstreamPublish({ ...jsOpts, records: warmup, window });
+    }
     const produces: KcatResult[] = [];
+    const publishes: JetStreamPublishResult[] = [];
     for (let r = 1; r <= rounds; r++) {
       try {
         produces.push(await kcatProduce({ ...produceOpts, topic: topicOf(r), records }));
@@ -123,21 +135,14 @@ export async function run(args: string[]): Promise<void> {
       log(`round ${r}: broker RSS MiB ${kastor.brokers.map((b) => round(rssMiB(b.pid!), 0)).join(', ')}`);
       const stored = await totalRecords(kastor, topicOf(r));
       if (stored !== records) throw new Error(`${topicOf(r)} holds ${stored} records after producing ${records}`);
-    }
-    const kLat = await kastorProbe(kastor.bootstrap, probe, partitions, recordBytes);
-    log(`kastor probe: p50 ${round(percentile(kLat, 0.5), 3)} ms`);
-    await kastor.close();
-    kastor = null;
-
-    // ---- JetStream R3 ----
-    natsCluster = await NatsCluster.start({ size: 3 });
-    const jsOpts = { url: natsCluster.urls, stream: STREAM, subject: SUBJECT, replicas: 3 as const, recordBytes, timeoutMs: STEP_TIMEOUT_MS };
-    if (warmup > 0) await jetstreamPublish({ ...jsOpts, records: warmup, window });
-    const publishes: JetStreamPublishResult[] = [];
-    for (let r = 1; r <= rounds; r++) {
       publishes.push(await jetstreamPublish({ ...jsOpts, records, window }));
       log(`round ${r}: jetstream R3 publish: ${publishes[r - 1]!.records_per_s} records/s (${publishes[r - 1]!.seconds} s)`);
     }
+    const kLat = await kastorProbe(kastor.bootstrap, probe, probeWarmup, partitions, recordBytes);
+    log(`kastor probe: p50 ${round(percentile(kLat, 0.5), 3)} ms`);
+    await kastor.close();
+    kastor = null;
+    if (probeWarmup > 0) await jetstreamPublish({ ...jsOpts, records: probeWarmup, window: 1 });
     const jsProbe = await jetstreamPublish({ ...jsOpts, records: probe, window: 1 });
     await jetstreamDeleteStream(natsCluster.urls, STREAM);
 

@@ -1,11 +1,13 @@
 // The partition log on real files (NodeStorage) in a temp dir: append, close, reopen, read back; then a
-// torn tail made by truncating the file mid-batch is cut on reopen.
+// torn tail made by truncating the file mid-batch is cut on reopen. And NodeStorage's files themselves: small
+// writes and reads of recent bytes run synchronously, the rest through the thread pool, with the same bytes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { truncateSync, statSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { truncateSync, statSync, existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/log/partition-log.ts';
-import { NodeStorage } from '../../src/log/node-storage.ts';
+import { NodeStorage, SYNC_IO_MAX_BYTES, RECENT_WRITE_BYTES } from '../../src/log/node-storage.ts';
 import { batchOf, recordsIn, tempDir } from '../helpers/log-fixtures.ts';
 
 test('append, close, reopen, read back; torn tail cut on reopen', async () => {
@@ -71,6 +73,62 @@ test('resetTo empties the log on disk and starts it at a later offset; a reopen 
     assert.equal(again.epochs.entries(), [{ epoch: 3, startOffset: 100 }]);
     assert.equal(recordsIn((await again.read(100, 1 << 20)).data), [[100, 'after-0'], [101, 'after-1']]);
     await again.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('NodeStorage files: small and large writes, recent and older reads, truncation and reopen give the same bytes', async () => {
+  const { dir, cleanup } = tempDir('node-file');
+  try {
+    const path = join(dir, 'f.log');
+    const storage = new NodeStorage();
+    const file = await storage.open(path, { create: true });
+    let image = Buffer.alloc(0);
+    const put = async (data: Buffer): Promise<void> => {
+      const at = image.length;
+      await file.write(data, at);
+      image = Buffer.concat([image, data]);
+    };
+    const small = randomBytes(100);
+    const pending = file.write(small, 0);
+    // The small write ran on the event loop: the bytes are in the file before its promise settles.
+    assert.equal(readFileSync(path), small);
+    await pending;
+    image = small;
+    await put(randomBytes(SYNC_IO_MAX_BYTES * 3 + 7)); // through the thread pool
+    for (let i = 0; i < 200; i++) await put(randomBytes(1 + ((i * 7919) % 3000)));
+    await put(randomBytes(RECENT_WRITE_BYTES + 12_345)); // pushes the first writes out of the recent range
+    for (let i = 0; i < 50; i++) await put(randomBytes(SYNC_IO_MAX_BYTES - i));
+
+    const check = async (f: typeof file, position: number, length: number): Promise<void> => {
+      const got = await f.read(position, length);
+      assert.ok(got.equals(image.subarray(position, position + length)), `read ${length} at ${position} of ${image.length}`);
+    };
+    const probes: Array<[number, number]> = [
+      [0, 100], [50, 100], [0, SYNC_IO_MAX_BYTES * 4], [image.length - 10, 10], [image.length - 10, 1000], [image.length, 50],
+      [image.length - SYNC_IO_MAX_BYTES, SYNC_IO_MAX_BYTES], [image.length - RECENT_WRITE_BYTES - 5, 300], [image.length - 3_000_000, SYNC_IO_MAX_BYTES + 1],
+    ];
+    for (const [position, length] of probes) await check(file, position, length);
+
+    await file.truncate(image.length - 70_000);
+    image = image.subarray(0, image.length - 70_000);
+    await check(file, image.length - 100, 5000);
+    await put(randomBytes(777));
+    await check(file, image.length - 2000, 2000);
+    assert.is(await file.size(), image.length);
+    await file.truncate(0);
+    image = Buffer.alloc(0);
+    await check(file, 0, 10);
+    await put(randomBytes(4096));
+    await check(file, 1000, 100);
+    await put(randomBytes(SYNC_IO_MAX_BYTES * 2));
+    await file.close();
+
+    assert.ok(readFileSync(path).equals(image));
+    const reopened = await storage.open(path);
+    for (const [position, length] of [[0, 4096], [1000, 100], [4096, SYNC_IO_MAX_BYTES * 2], [image.length - 10, 100]] as Array<[number, number]>) await check(reopened, position, length);
+    await reopened.close();
   } finally {
     cleanup();
   }

@@ -31,31 +31,24 @@ class NodeFile implements StorageFile {
   async read(position: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
-    if (this.recentlyWritten(position, length)) {
-      while (done < length) {
-        const n = readSync(this.fh.fd, buf, done, length - done, position + done);
-        if (n === 0) break;
-        done += n;
-      }
-    } else {
-      while (done < length) {
-        const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+    const hot = this.recentlyWritten(position, length);
+    while (done < length) {
+      const n = hot
+        ? readSync(this.fh.fd, buf, done, length - done, position + done)
+        : (await this.fh.read(buf, done, length - done, position + done)).bytesRead;
+      if (n === 0) break;
+      done += n;
     }
     return done === length ? buf : buf.subarray(0, done);
   }
 
   async write(data: Uint8Array, position: number): Promise<void> {
     let done = 0;
-    if (data.length <= SYNC_IO_MAX_BYTES) {
-      while (done < data.length) done += writeSync(this.fh.fd, data, done, data.length - done, position + done);
-    } else {
-      while (done < data.length) {
-        const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
-        done += bytesWritten;
-      }
+    const small = data.length <= SYNC_IO_MAX_BYTES;
+    while (done < data.length) {
+      done += small
+        ? writeSync(this.fh.fd, data, done, data.length - done, position + done)
+        : (await this.fh.write(data, done, data.length - done, position + done)).bytesWritten;
     }
     this.writtenFrom = Math.min(this.writtenFrom, position);
     this.writtenTo = Math.max(this.writtenTo, position + data.length);

@@ -53,9 +53,14 @@ function parseCounts(args: string[]): number[] {
   return counts;
 }
 
-/** utime+stime of every pid now, in ticks. */
-function ticks(pids: number[]): number[] {
-  return pids.map(cpuTicks);
+/** Each pid's CPU (utime+stime) over the next ms, in % of one core, and the wall seconds that took. */
+async function cpuOver(pids: number[], ms: number): Promise<{ pct: number[]; wallS: number }> {
+  const c0 = pids.map(cpuTicks);
+  const w0 = performance.now();
+  await delay(ms);
+  const c1 = pids.map(cpuTicks);
+  const wallS = (performance.now() - w0) / 1000;
+  return { pct: pids.map((_, i) => ((c1[i]! - c0[i]!) / CLOCK_TICKS_PER_S / wallS) * 100), wallS };
 }
 
 /**
@@ -72,12 +77,7 @@ async function settle(pids: number[]): Promise<number> {
   await delay(SETTLE_MIN_MS);
   let previous: number[] | null = null;
   for (;;) {
-    const c0 = ticks(pids);
-    const w0 = performance.now();
-    await delay(SETTLE_WINDOW_MS);
-    const c1 = ticks(pids);
-    const wall = (performance.now() - w0) / 1000;
-    const pct = pids.map((_, i) => ((c1[i]! - c0[i]!) / CLOCK_TICKS_PER_S / wall) * 100);
+    const { pct } = await cpuOver(pids, SETTLE_WINDOW_MS);
     const low = pct.every((x) => x < SETTLED_CPU_PCT);
     const steady = previous !== null && pct.every((x, i) => previous![i]! - x < SETTLE_DROP_PCT);
     if ((low && steady) || performance.now() - t0 > SETTLE_MAX_MS) return (performance.now() - t0) / 1000;
@@ -129,13 +129,10 @@ async function measureCount(total: number, perTopic: number, idleSeconds: number
     const discarded: Array<{ idle_cpu_pct: number[]; rss_mib_from: number[]; rss_mib_to: number[] }> = [];
     for (let window = 1; ; window++) {
       const r0 = all.map(rssMiB);
-      const c0 = ticks(all);
-      const w0 = performance.now();
-      await delay(idleSeconds * 1000);
-      const c1 = ticks(all);
-      wall = (performance.now() - w0) / 1000;
+      const idle = await cpuOver(all, idleSeconds * 1000);
+      wall = idle.wallS;
       const r1 = all.map(rssMiB);
-      cpu = all.map((_, i) => round(((c1[i]! - c0[i]!) / CLOCK_TICKS_PER_S / wall) * 100, 2));
+      cpu = idle.pct.map((x) => round(x, 2));
       rss = r1.map((x) => round(x, 1));
       peakRss = Math.max(peakRss, ...r0.slice(0, 3), ...r1.slice(0, 3));
       const reduced = pids.some((_, i) => r1[i]! < r0[i]! * (1 - REDUCER_RSS_DROP));

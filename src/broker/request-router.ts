@@ -91,6 +91,9 @@ export function createRequestRouter(svc: BrokerServices): RequestHandler {
     } catch (err) {
       throw new CloseConnection(`malformed ${name} v${head.apiVersion} request: ${(err as Error).message}`, { ...head });
     }
+    if (request.trailingBytes > 0) {
+      svc.logger.debug(`ignored ${request.trailingBytes} bytes after the ${name} v${head.apiVersion} request body`, { ...head, clientId: request.header.clientId });
+    }
     // Rate and latency per API (Kafka's RequestsPerSec and TotalTimeMs), one timer per request.
     const done = svc.metrics.startRequest(name);
     let failed = true;

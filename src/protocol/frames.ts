@@ -23,7 +23,7 @@ export interface RequestHeaderInfo {
 
 /** A decoded request; narrow on `apiKey` to get the typed body. */
 export type DecodedRequest = {
-  [K in keyof RequestBodies]: { apiKey: K; header: RequestHeaderInfo; body: RequestBodies[K] };
+  [K in keyof RequestBodies]: { apiKey: K; header: RequestHeaderInfo; body: RequestBodies[K]; trailingBytes: number };
 }[keyof RequestBodies];
 
 type BodyOf<M, K extends number> = K extends keyof M ? M[K] : unknown;
@@ -59,7 +59,14 @@ function checkServed(apiKey: number, apiVersion: number, correlationId: number):
   }
 }
 
-/** Decodes a request frame (without its size prefix). Every failure is a ProtocolError. */
+/**
+ * Decodes a request frame (without its size prefix). Every failure is a ProtocolError.
+ *
+ * Bytes after the body are not an error: Apache Kafka reads what the schema defines and ignores the rest
+ * (RequestContext.parseRequest never checks for a remainder), and clients rely on it — librdkafka since 2.1
+ * reserves 4 bytes for the topic count of an all-topics Metadata v9+ request, writes a 1-byte null and sends
+ * the 3 bytes it did not use after the body. `trailingBytes` says how many there were, for a debug log.
+ */
 export function decodeRequest(frame: Buffer): DecodedRequest {
   const { apiKey, apiVersion, correlationId } = peekRequestHeader(frame);
   checkServed(apiKey, apiVersion, correlationId);
@@ -67,9 +74,8 @@ export function decodeRequest(frame: Buffer): DecodedRequest {
   try {
     const h = decodeRequestHeader(r, requestHeaderVersion(apiKey, apiVersion));
     const body = CODECS[apiKey]!.request.decode(r, apiVersion);
-    r.expectEnd('the request body');
     const header = { apiKey, apiVersion, correlationId, clientId: h.clientId ?? null };
-    return { apiKey, header, body } as DecodedRequest;
+    return { apiKey, header, body, trailingBytes: r.remaining } as DecodedRequest;
   } catch (err) {
     if (err instanceof ProtocolError) {
       throw new ProtocolError(err.code, err.detail, { position: err.position, apiKey, apiVersion, correlationId }, { cause: err });

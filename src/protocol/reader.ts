@@ -170,27 +170,20 @@ export class Reader {
   /**
    * The tagged-field section of a flexible struct. `readKnown` gets each field's tag and a Reader bounded to
    * its bytes and returns false for tags it does not know; those are returned (copied) to be kept on the object.
+   * As lenient as Kafka's generated readers: tags are taken in any order, and bytes a known field's reader
+   * leaves unread are skipped (the field's size prefix says where the next one starts).
    */
   taggedFields(readKnown: (tag: number, r: Reader) => boolean): TaggedField[] | undefined {
     const count = this.uvarint();
     let unknown: TaggedField[] | undefined;
-    let lastTag = -1;
     for (let i = 0; i < count; i++) {
-      const tagAt = this.pos;
       const tag = this.uvarint();
-      // Kafka writes tags in strictly increasing order; a repeat would make re-encoding ambiguous.
-      if (tag <= lastTag) throw this.malformed(`tagged field ${tag} out of order`, tagAt);
-      lastTag = tag;
       const sizeAt = this.pos;
       const size = this.uvarint();
       if (size > this.end - this.pos) throw this.malformed(`tagged field size ${size} exceeds the ${this.end - this.pos} bytes left`, sizeAt);
       const field = new Reader(this.buf, this.pos, this.pos + size);
       this.pos += size;
-      if (readKnown(tag, field)) {
-        if (field.remaining !== 0) throw this.malformed(`tagged field ${tag} has ${field.remaining} unread bytes`, field.pos);
-      } else {
-        (unknown ??= []).push({ tag, data: Buffer.from(field.buf.subarray(field.pos, field.end)) });
-      }
+      if (!readKnown(tag, field)) (unknown ??= []).push({ tag, data: Buffer.from(field.buf.subarray(field.pos, field.end)) });
     }
     return unknown;
   }

@@ -8,6 +8,7 @@ import { BrokerConnection } from '../../src/client/broker-connection.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { buildRecordBatch, readRecords } from '../../src/protocol/record-batch.ts';
+import { countRecords } from '../../src/metrics/batch-counts.ts';
 import { connect } from 'node:net';
 
 let env: SingleBroker;
@@ -96,6 +97,46 @@ test('an offset past the high watermark is OFFSET_OUT_OF_RANGE; an unknown topic
   assert.is(r.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
   const u = await conn.request(ApiKey.Fetch, 11, fetchRequest('no-such-topic', 0n, 0, 0));
   assert.is(u.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+});
+
+test('a Fetch response stays within the request\'s max_bytes, whatever max.partition.fetch.bytes says (KIP-74)', async () => {
+  const created = await conn.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name: 'bounded', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  assert.is(created.topics[0].errorCode, ErrorCode.NONE);
+  const value = 'v'.repeat(50_000);
+  for (const partition of [0, 1]) {
+    for (let i = 0; i < 6; i++) {
+      const r = await conn.request(ApiKey.Produce, 7, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 5_000,
+        topicData: [{ name: 'bounded', partitionData: [{ index: partition, records: buildRecordBatch({ records: [{ value }], timestamp: Date.now() }) }] }],
+      });
+      assert.is(r.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    }
+  }
+  const fetchBoth = (maxBytes: number) =>
+    conn.request(ApiKey.Fetch, 11, {
+      ...fetchRequest('bounded', 0n, 0, 0),
+      maxBytes,
+      topics: [{ topic: 'bounded', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 20_000_000 })) }],
+    });
+  // librdkafka's test 0082: fetch.max.bytes 1 MB with max.partition.fetch.bytes 20 MB got 19.4 MB answers.
+  const bounded = await fetchBoth(120_000);
+  const sizes = bounded.responses[0].partitions.map((p) => p.records?.length ?? 0);
+  const total = sizes[0]! + sizes[1]!;
+  assert.ok(total > 100_000 && total <= 120_000, `records in the response: ${sizes} bytes, over max_bytes 120000 or under two batches`);
+  assert.is(countRecords(bounded.responses[0].partitions[0].records), 2, `sizes ${sizes}`);
+  // A max_bytes smaller than one batch still returns the first batch, and nothing more.
+  const tiny = await fetchBoth(1_000);
+  assert.is(countRecords(tiny.responses[0].partitions[0].records), 1);
+  assert.is(tiny.responses[0].partitions[1].records?.length ?? 0, 0);
+  assert.is(tiny.responses[0].partitions[1].highWatermark, 6n, 'a partition left out for lack of room still reports its high watermark');
+  const roomy = await fetchBoth(10_000_000);
+  assert.equal(roomy.responses[0].partitions.map((p) => countRecords(p.records)), [6, 6]);
 });
 
 test('Produce v2 (old message format) is answered with UNSUPPORTED_VERSION per partition', async () => {

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeRequest, peekRequestHeader } from '../../src/protocol/frames.ts';
 import { ProtocolError } from '../../src/protocol/protocol-error.ts';
+import { Reader } from '../../src/protocol/reader.ts';
 import { mulberry32 } from '../helpers/seeded-random.ts';
 
 const dir = fileURLToPath(new URL('../fixtures/frames/', import.meta.url));
@@ -35,9 +36,14 @@ test('every truncation of every golden frame is MALFORMED_FRAME', () => {
   }
 });
 
-test('trailing bytes after a request body are refused', () => {
-  const err = expectProtocolError(Buffer.concat([fixtures[0]!, Buffer.from([0])]), 'trailing byte');
-  assert.is(err.code, 'MALFORMED_FRAME');
+test('bytes after a request body are ignored and counted, as Kafka ignores them', () => {
+  for (const frame of fixtures) {
+    const plain = decodeRequest(frame);
+    assert.is(plain.trailingBytes, 0);
+    const padded = decodeRequest(Buffer.concat([frame, Buffer.from([0, 0xff, 7])]));
+    assert.is(padded.trailingBytes, 3);
+    assert.equal(padded.body, plain.body);
+  }
 });
 
 test('huge and negative lengths fail at their position', () => {
@@ -109,6 +115,22 @@ test('fuzz: mutated and random frames throw only ProtocolError and allocate no m
   }
   assert.ok(refused > 1000, `only ${refused} of the mutated frames were refused`);
   assert.ok(decoded + refused === 4000);
+});
+
+
+test('tagged fields are read as leniently as Kafka reads them: any order, unread bytes of a known field skipped', () => {
+  // Two tagged fields, tag 5 (unknown) before tag 1 (known, 3 bytes of which the reader takes 1), then a marker.
+  const bytes = Buffer.from([2, 5, 1, 0xaa, 1, 3, 7, 8, 9, 0x42]);
+  const r = new Reader(bytes);
+  let known = -1;
+  const unknown = r.taggedFields((tag, field) => {
+    if (tag !== 1) return false;
+    known = field.int8();
+    return true;
+  });
+  assert.is(known, 7);
+  assert.equal(unknown, [{ tag: 5, data: Buffer.from([0xaa]) }]);
+  assert.is(r.int8(), 0x42, 'the next field is read after the whole tagged section');
 });
 
 test.run();

@@ -50,8 +50,11 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
     try {
       if (t.topic === null) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${t.topicId}`);
       const replica = localReplica(svc, t.topic, t.partition, t.currentLeaderEpoch);
-      // Past the first batch returned, the response limit applies; the first one may exceed it (KIP-74).
-      const limit = bytes === 0 ? t.partitionMaxBytes : Math.min(t.partitionMaxBytes, budget);
+      // Each partition reads up to the smaller of its own limit and what is left of the response's max_bytes;
+      // only the first batch of the response may exceed them (KIP-74), so a large batch never blocks a consumer
+      // and the response stays within max_bytes otherwise (a 1 MB fetch.max.bytes with 20 MB
+      // max.partition.fetch.bytes gets about 1 MB, not 20).
+      const limit = Math.min(t.partitionMaxBytes, budget);
       if (limit > 0 || bytes === 0) {
         const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1));
         highWatermark = r.highWatermark;

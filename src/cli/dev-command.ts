@@ -1,6 +1,7 @@
 // `kastor dev`: a local cluster for development — a nats-server started from the repository's nats.conf
 // (its JetStream store under the data directory) and N broker processes on consecutive ports. It prints the
 // bootstrap servers and a line `ready` once every broker serves clients, and stops everything on Ctrl-C.
+// Flags after `--` go to every broker (`kastor dev -- --num-partitions 4`), checked before anything starts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -12,6 +13,7 @@ import { startStandaloneDashboard } from '../dashboard/observability.ts';
 import { DEFAULT_METADATA_BUCKET } from '../metadata/nats-kv.ts';
 import { createLogger } from '../util/logger.ts';
 import { BROKER_NODE_FLAGS } from './node-flags.ts';
+import { BROKER_FLAGS } from './broker-command.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -24,12 +26,30 @@ const DEV_FLAGS = {
   http: { type: 'string', description: "the cluster dashboard's address ('off': none); each broker also serves its own on a free port", default: '127.0.0.1:8080', value: 'HOST:PORT' },
 } satisfies FlagSpecs;
 
+/** Flags `kastor dev` sets per broker itself, so they cannot be passed through. */
+const DEV_OWNED = ['id', 'listen', 'advertise', 'nats', 'data', 'http'];
+
+/** The broker flags after `--`, validated as `kastor broker` would (a typo fails before anything starts). */
+function brokerPassThrough(args: string[]): string[] {
+  for (const arg of args) {
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    if (name && DEV_OWNED.includes(name)) throw new UsageError(`--${name} is set by kastor dev for each broker and cannot be passed after --`);
+  }
+  const f = parseFlags('broker', BROKER_FLAGS, ['--id', '1', '--data', '.', ...args]);
+  if (f._.length > 0) throw new UsageError(`unexpected broker argument "${f._[0]}" after -- (see: kastor broker --help)`);
+  return args;
+}
+
 export async function devCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
+  const split = argv.indexOf('--');
+  const own = split < 0 ? argv : argv.slice(0, split);
+  if (own.includes('--help')) {
     console.log(helpText('dev', 'start a local nats-server and brokers', DEV_FLAGS));
+    console.log('\nFlags after -- go to every broker (see: kastor broker --help), e.g. kastor dev -- --num-partitions 4');
     return 0;
   }
-  const f = parseFlags('dev', DEV_FLAGS, argv);
+  const f = parseFlags('dev', DEV_FLAGS, own);
+  const brokerArgs = split < 0 ? [] : brokerPassThrough(argv.slice(split + 1));
   if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" (see: kastor dev --help)`);
   if (!Number.isInteger(f.brokers) || f.brokers < 1 || f.brokers > 32) throw new UsageError('--brokers must be between 1 and 32');
   const dashboardAt = f.http === 'off' ? null : parseHostPort('http', f.http);
@@ -73,7 +93,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     const child = spawn(
       process.execPath,
       [...BROKER_NODE_FLAGS, join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`,
-        '--default-replication-factor', String(Math.min(3, f.brokers))],
+        '--default-replication-factor', String(Math.min(3, f.brokers)), ...brokerArgs],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(child);

@@ -10,6 +10,9 @@ import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { buildRecordBatch, readRecords } from '../../src/protocol/record-batch.ts';
 import { countRecords } from '../../src/metrics/batch-counts.ts';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeResponse } from '../../src/protocol/frames.ts';
 
 let env: SingleBroker;
 let conn: BrokerConnection;
@@ -178,6 +181,29 @@ test('ApiVersions of an unknown version gets a v0 answer with UNSUPPORTED_VERSIO
   const count = raw.readInt32BE(10);
   const keys = Array.from({ length: count }, (_, i) => raw.readInt16BE(14 + i * 6));
   assert.ok(keys.includes(ApiKey.Produce) && keys.includes(ApiKey.Fetch) && keys.includes(ApiKey.ApiVersions));
+});
+
+test("librdkafka 2.15's all-topics Metadata request (3 bytes after its body) is answered with every topic", async () => {
+  const frame = readFileSync(fileURLToPath(new URL('../fixtures/frames-lenient/librdkafka-2.15-metadata-v12-all-topics.bin', import.meta.url)));
+  const answer = await new Promise<Buffer>((resolve, reject) => {
+    const s = connect(env.broker.port, '127.0.0.1');
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(frame.length);
+    s.write(Buffer.concat([size, frame]));
+    let got = Buffer.alloc(0);
+    s.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 4 && got.length >= 4 + got.readInt32BE(0)) {
+        s.destroy();
+        resolve(got.subarray(4, 4 + got.readInt32BE(0)));
+      }
+    });
+    s.on('close', () => reject(new Error('the broker closed the connection instead of answering')));
+    s.on('error', reject);
+  });
+  const { correlationId, body } = decodeResponse(ApiKey.Metadata, 12, answer);
+  assert.is(correlationId, frame.readInt32BE(4));
+  assert.ok(body.topics.some((t) => t.name === 'proto'), `topics: ${body.topics.map((t) => t.name)}`);
 });
 
 test('an API key the broker does not serve closes that connection only', async () => {

@@ -46,6 +46,17 @@ test('bytes after a request body are ignored and counted, as Kafka ignores them'
   }
 });
 
+test("librdkafka 2.15's all-topics Metadata v12 request, with the 3 bytes it leaves after the body, decodes", () => {
+  const frame = readFileSync(fileURLToPath(new URL('../fixtures/frames-lenient/librdkafka-2.15-metadata-v12-all-topics.bin', import.meta.url)));
+  const req = decodeRequest(frame);
+  assert.is(req.apiKey, 3);
+  assert.is(req.header.apiVersion, 12);
+  assert.is(req.header.clientId, 'rdkafka');
+  assert.is(req.trailingBytes, 3);
+  if (req.apiKey !== 3) return;
+  assert.is(req.body.topics, null, 'null topics: every topic');
+});
+
 test('huge and negative lengths fail at their position', () => {
   // Metadata v0: header (clientId "c"), then an int32 topic count.
   const header = Buffer.from([0, 3, 0, 0, 0, 0, 0, 9, 0, 1, 0x63]);

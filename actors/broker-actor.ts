@@ -282,11 +282,11 @@ export class Broker {
       id: config.brokerId,
       host: config.advertisedHost,
       port: config.port === 0 ? this.parts.listener!.port : config.advertisedPort,
-      rack: null,
+      rack: config.rack,
       incarnation: this.incarnation,
       registeredAt: this.clock(),
     });
-    this.logger.info('broker registered and serving', { listen: `${config.host}:${this.port}`, incarnation: this.incarnation });
+    this.logger.info('broker registered and serving', { listen: `${config.host}:${this.port}`, rack: config.rack, incarnation: this.incarnation });
   }
 
   /**

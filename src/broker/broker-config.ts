@@ -8,6 +8,8 @@ export interface BrokerConfig {
   /** Address clients are told to use (Kafka's advertised.listeners); defaults to host:port. */
   advertisedHost: string;
   advertisedPort: number;
+  /** broker.rack: registered in the cluster metadata, reported by Metadata and DescribeCluster, and used by rack-aware replica placement. */
+  rack: string | null;
   natsServers: string[];
   dataDir: string;
   /** The JetStream key-value bucket holding the cluster metadata. */
@@ -57,6 +59,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     port,
     advertisedHost: partial.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
     advertisedPort: partial.advertisedPort ?? port,
+    rack: null,
     metadataBucket: 'kastor-metadata',
     autoCreateTopics: true,
     numPartitions: 1,

@@ -1,11 +1,12 @@
 // Topic administration as Kafka defines it (CreateTopics, DeleteTopics, auto-creation on Metadata):
 // validation of names, partition counts, replication factors and configs, replica assignment over the live
-// brokers, and the write to the cluster metadata (a compare-and-set create, so two brokers creating the
-// same topic at once cannot both win). Results are Kafka error codes, never exceptions.
+// brokers (rack-aware when every broker has a rack), and the write to the cluster metadata (a compare-and-set
+// create, so two brokers creating the same topic at once cannot both win). Results are Kafka error codes,
+// never exceptions.
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import type { TopicInfo, ClusterSnapshot } from '../metadata/types.ts';
-import { assignReplicas, newTopicId } from '../metadata/assignment.ts';
+import { newTopicId, placeReplicas } from '../metadata/assignment.ts';
 import { resolveTopicConfig } from '../metadata/topic-config.ts';
 import { TopicExistsError, TopicNotFoundError } from '../metadata/errors.ts';
 import type { PartitionRegistry } from './partition-registry.ts';
@@ -97,7 +98,15 @@ export class TopicAdmin {
       if (rf > brokers.length) {
         return this.fail(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${rf} is larger than the ${brokers.length} live broker(s)`);
       }
-      replicaSets = assignReplicas(brokers, partitions, rf, Object.keys(snapshot.topics).length);
+      const placement = placeReplicas(Object.values(snapshot.brokers), partitions, rf, Object.keys(snapshot.topics).length);
+      if (placement.brokersWithoutRack.length > 0) {
+        // Kafka refuses to create the topic here; Kastor places it ignoring racks (see assignment.ts).
+        this.opts.logger.warn('some brokers have no --rack: placing the topic without regard to racks', {
+          topic: spec.name,
+          brokersWithoutRack: placement.brokersWithoutRack,
+        });
+      }
+      replicaSets = placement.replicas;
     }
 
     const topic: TopicInfo = {

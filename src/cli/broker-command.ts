@@ -12,6 +12,7 @@ export const BROKER_FLAGS = {
   id: { type: 'number', description: 'broker id, a unique non-negative integer', required: true, value: 'N' },
   listen: { type: 'string', description: 'Kafka listener address', default: '127.0.0.1:9092', value: 'HOST:PORT' },
   advertise: { type: 'string', description: 'address clients are told to connect to (default: the listen address)', value: 'HOST:PORT' },
+  rack: { type: 'string', description: "broker.rack: this broker's rack (any non-empty name); when every broker has one, new topics put each partition's replicas on distinct racks", value: 'RACK' },
   nats: { type: 'string', description: 'NATS server URL(s), comma-separated', default: 'nats://127.0.0.1:4322', value: 'URL' },
   data: { type: 'string', description: 'data directory for the partition logs', required: true, value: 'DIR' },
   flush: { type: 'string', description: "'interval' (fsync every --flush-interval-ms, relying on replication) or 'always' (fsync per append, group commit)", default: 'interval', value: 'POLICY' },
@@ -42,6 +43,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
   }
   if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
+  // Kafka accepts any string as broker.rack; an empty one would read as "no rack" to some clients and not to others.
+  if (f.rack === '') throw new UsageError('--rack must be a non-empty rack name');
   const listen = parseHostPort('listen', f.listen);
   const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
   const http = f.http ? parseHostPort('http', f.http) : undefined;
@@ -54,6 +57,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     port: listen.port,
     advertisedHost: advertise?.host,
     advertisedPort: advertise?.port,
+    rack: f.rack,
     natsServers: f.nats.split(',').map((s) => s.trim()),
     dataDir: f.data,
     flush: f.flush,

@@ -50,6 +50,8 @@ export interface TestClusterOptions {
   readyTimeoutMs?: number;
   /** More `kastor broker` flags for every broker. */
   brokerArgs?: string[];
+  /** broker.rack by broker id, passed as `--rack` (e.g. `{ 1: 'az-a', 2: 'az-b', 3: 'az-c' }`); a broker not named has none. */
+  racks?: Record<number, string>;
   /** Receives every broker's stderr lines, prefixed with its id. */
   onBrokerLog?: (brokerId: number, line: string) => void;
 }
@@ -169,7 +171,7 @@ export class TestCluster {
           id,
           natsUrl: proxy.url,
           dataDir,
-          extraArgs: args,
+          extraArgs: this.opts.racks?.[id] !== undefined ? [...args, '--rack', this.opts.racks[id]] : args,
           startTimeoutMs: left(deadline),
           onLog: this.opts.onBrokerLog ? (line) => this.opts.onBrokerLog!(id, line) : undefined,
         });

@@ -1,0 +1,139 @@
+// Runs librdkafka's own broker test suite (tests/0nnn-*.c, from ../shared/third-party) against a real
+// 3-broker Kastor cluster, one test number at a time with a deadline each, and prints a table (test, result,
+// seconds, first failure line) and `librdkafka suite: N passed, N failed, N skipped`.
+//
+//   npm run compat:librdkafka                     every broker test
+//   npm run compat:librdkafka -- 0012 0017        some
+//   npm run compat:librdkafka -- --allow-list     the tests allow-list.txt says pass (what CI runs); exits 1
+//                                                 when one of them fails
+//
+// The cluster has what Kafka's test clusters have: auto-created topics with 4 partitions (num.partitions=4);
+// KAFKA_PATH points at bin/kafka, Kastor's versions of Kafka's scripts. The suite is told the broker is Kafka
+// 3.9.0 (TEST_KAFKA_VERSION), which gates tests by the features they need. Environment: LIBRDKAFKA_TARBALL (the
+// source), KASTOR_CACHE_DIR (where the build is kept, default /var/cache/kastor), LIBRDKAFKA_TEST_DEADLINE_S
+// (per test, default 300), LIBRDKAFKA_DEBUG (librdkafka debug contexts, e.g. protocol,fetch).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestCluster, type TestCluster } from '../../../src/testing/index.ts';
+import { ensureSuiteBuilt, SuiteBuildError } from './suite-build.ts';
+import { brokerTests, type SuiteTest } from './suite-tests.ts';
+import { readAllowList, type AllowList } from './allow-list.ts';
+import { parseRunnerOutput, type TestOutcome } from './runner-output.ts';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const tarball = process.env.LIBRDKAFKA_TARBALL ?? join(repoRoot, '..', 'shared', 'third-party', 'librdkafka-2.15.0.tar.gz');
+const cacheRoot = process.env.KASTOR_CACHE_DIR ?? '/var/cache/kastor';
+const deadlineMs = Number(process.env.LIBRDKAFKA_TEST_DEADLINE_S ?? 300) * 1000;
+const allowListFile = fileURLToPath(new URL('./allow-list.txt', import.meta.url));
+
+function usage(message: string): never {
+  console.error(`compat:librdkafka: ${message} (usage: npm run compat:librdkafka -- [--allow-list] [NNNN ...])`);
+  process.exit(2);
+}
+
+function runOne(dir: string, number: string, env: NodeJS.ProcessEnv): Promise<{ output: string; code: number | null; timedOut: boolean; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn('./test-runner', ['-L', '-p1'], { cwd: join(dir, 'tests'), env: { ...env, TESTS: number }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    }, deadlineMs);
+    child.on('error', (err) => (output += `\ncannot start test-runner: ${err.message}\n`));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ output, code, timedOut, ms: Date.now() - started });
+    });
+  });
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const useAllowList = args.includes('--allow-list');
+  const numbers = args.filter((a) => a !== '--allow-list');
+  for (const a of numbers) if (!/^\d{4}$/.test(a)) usage(`"${a}" is not a four-digit test number or --allow-list`);
+
+  let build;
+  try {
+    build = await ensureSuiteBuilt(tarball, cacheRoot, (line) => console.log(line));
+  } catch (err) {
+    if (err instanceof SuiteBuildError && err.logTail) console.error(err.logTail);
+    console.error(`compat:librdkafka: cannot build librdkafka's suite: ${(err as Error).message}`);
+    return 1;
+  }
+  const all = brokerTests(build.dir);
+  const known = new Map(all.map((t) => [t.number, t]));
+  const allowList: AllowList = readAllowList(allowListFile, all);
+  let selected: SuiteTest[];
+  if (numbers.length > 0) {
+    const unknown = numbers.filter((n) => !known.has(n));
+    if (unknown.length > 0) usage(`${unknown.join(', ')}: not a broker test of librdkafka ${build.version} (${all.length} are)`);
+    selected = numbers.map((n) => known.get(n)!);
+  } else {
+    selected = useAllowList ? all.filter((t) => allowList.allowed.has(t.number)) : all;
+  }
+
+  const workDir = mkdtempSync(join(tmpdir(), 'kastor-librdkafka-'));
+  let cluster: TestCluster | null = null;
+  const outcomes: Array<TestOutcome & { number: string }> = [];
+  try {
+    cluster = await startTestCluster({ brokers: 3, brokerArgs: ['--num-partitions', '4', '--default-replication-factor', '3'] });
+    const conf = join(workDir, 'test.conf');
+    writeFileSync(conf, [`metadata.broker.list=${cluster.bootstrapServers}`, 'test.timeout.multiplier=2', ''].join('\n'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      RDKAFKA_TEST_CONF: conf,
+      TEST_KAFKA_VERSION: '3.9.0',
+      KAFKA_PATH: join(repoRoot, 'bin', 'kafka'),
+      BROKERS: cluster.bootstrapServers,
+      // The suite's librdkafka, not Debian's (kcat's librdkafka1 is in the linker's default path too).
+      LD_LIBRARY_PATH: [join(build.dir, 'src'), join(build.dir, 'src-cpp'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+      ...(process.env.LIBRDKAFKA_DEBUG ? { TEST_DEBUG: process.env.LIBRDKAFKA_DEBUG } : {}),
+    };
+    console.log(`librdkafka ${build.version} (${build.built ? 'built now' : 'cached'} in ${build.dir}); Kastor brokers ${cluster.bootstrapServers}`);
+    console.log(`${pad('test', 6)}${pad('result', 9)}${pad('seconds', 9)}first failure line`);
+    for (const t of selected) {
+      const r = await runOne(build.dir, t.number, env);
+      const outcome = parseRunnerOutput(r.output, r.code, r.timedOut, deadlineMs);
+      outcomes.push({ ...outcome, number: t.number });
+      const note = outcome.result === 'passed' ? '' : outcome.detail;
+      console.log(`${pad(t.number, 6)}${pad(outcome.result, 9)}${pad((r.ms / 1000).toFixed(1), 9)}${note}`);
+      if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${t.number}.log`), r.output);
+    }
+  } finally {
+    await cluster?.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const count = (what: string) => outcomes.filter((o) => o.result === what).length;
+  const passed = count('passed');
+  const failed = count('failed');
+  console.log(`librdkafka suite: ${passed} passed, ${failed} failed, ${count('skipped')} skipped`);
+  const regressions = outcomes.filter((o) => o.result !== 'passed' && allowList.allowed.has(o.number));
+  const newPasses = outcomes.filter((o) => o.result === 'passed' && !allowList.allowed.has(o.number));
+  for (const o of newPasses) console.log(`${o.number} passes but is not on the allow-list (${allowList.reasons.get(o.number)}): add it`);
+  for (const o of regressions) console.log(`${o.number} is on the allow-list and did not pass: ${o.result} ${o.detail}`);
+  if (useAllowList) console.log(`${passed} passed, ${outcomes.length - passed} failed`);
+  return regressions.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`compat:librdkafka: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

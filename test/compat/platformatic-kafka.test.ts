@@ -1,20 +1,64 @@
-// @platformatic/kafka 2.12 speaks only flexible versions (ApiVersions v3, Metadata 9+, Produce 9, CreateTopics 7):
-// its admin and producer against a live broker, checked with kcat record by record.
+// @platformatic/kafka 2.12 speaks only flexible versions (ApiVersions v3, Metadata 9+, Produce 9, CreateTopics 7,
+// InitProducerId 2+): its admin and producer against a live broker, checked with kcat record by record, its
+// consumer reading a topic from the beginning, and its idempotent producer (KIP-98), whose records arrive once
+// each and in order per partition, in batches that carry the producer id the broker gave it.
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSingleBroker, run, type SingleBroker } from '../helpers/single-broker.ts';
+import { BrokerConnection } from '../../src/client/broker-connection.ts';
+import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
+import { forEachBatch } from '../../src/protocol/record-batch.ts';
 
 import '../helpers/platformatic-shim.ts';
 
-const { Producer, Admin, stringSerializers } = await import('@platformatic/kafka');
+const { Producer, Admin, Consumer, stringSerializers, stringDeserializers } = await import('@platformatic/kafka');
+// The package exports only its entry point; its package.json sits one directory above it.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.resolve('@platformatic/kafka')), 'utf8')) as { version: string };
 
 let env: SingleBroker;
 test.before(async () => {
   env = await startSingleBroker();
+  console.log(`@platformatic/kafka ${version} on Node ${process.version}`);
 });
 test.after(async () => {
   await env?.close();
 });
+
+/** Reads `n` records of a topic from its beginning with a fresh group, in arrival order. */
+async function consumeFromBeginning(topic: string, n: number): Promise<Array<{ key: string; value: string; partition: number; offset: bigint }>> {
+  const consumer = new Consumer({ groupId: `plat-read-${topic}`, clientId: 'plat-reader', bootstrapBrokers: [env.bootstrap], deserializers: stringDeserializers, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTime: 200 });
+  const got: Array<{ key: string; value: string; partition: number; offset: bigint }> = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], autocommit: false, mode: 'earliest' });
+    const deadline = Date.now() + 30_000;
+    for await (const m of stream) {
+      got.push({ key: m.key as string, value: m.value as string, partition: m.partition, offset: m.offset });
+      if (got.length >= n || Date.now() > deadline) break;
+    }
+    await stream.close();
+  } finally {
+    await consumer.close(true);
+  }
+  return got;
+}
+
+/** The producer ids of the batches stored in a partition's first MiB (idempotent batches carry one >= 0). */
+async function storedProducerIds(topic: string, partition: number): Promise<bigint[]> {
+  const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: env.broker.port });
+  try {
+    const res = await conn.request(ApiKey.Fetch, 11, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    });
+    const ids: bigint[] = [];
+    forEachBatch(res.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0), (_pos, h) => ids.push(BigInt(h.producerId)));
+    return ids;
+  } finally {
+    conn.close();
+  }
+}
 
 test('admin creates a topic and the producer writes keyed records with headers', async () => {
   const admin = new Admin({ clientId: 'plat', bootstrapBrokers: [env.bootstrap] });
@@ -41,6 +85,44 @@ test('admin creates a topic and the producer writes keyed records with headers',
     const p = i % 2;
     assert.ok(rows.includes(`${p} ${Math.floor(i / 2)} k${i} v${i} n=${i}`), `record ${i} missing`);
   }
+});
+
+test('the consumer reads the topic from the beginning: every record once, in offset order per partition', async () => {
+  const got = await consumeFromBeginning('plat', 50);
+  assert.is(got.length, 50);
+  for (const p of [0, 1]) {
+    const mine = got.filter((m) => m.partition === p);
+    assert.equal(
+      mine.map((m) => [Number(m.offset), m.key, m.value]),
+      Array.from({ length: 25 }, (_, j) => [j, `k${2 * j + p}`, `v${2 * j + p}`]),
+      `partition ${p}`,
+    );
+  }
+});
+
+test('the idempotent producer: every record once, in order per partition, in batches with its producer id', async () => {
+  const admin = new Admin({ clientId: 'plat-idem', bootstrapBrokers: [env.bootstrap] });
+  const producer = new Producer({ clientId: 'plat-idem', bootstrapBrokers: [env.bootstrap], serializers: stringSerializers, idempotent: true, autocreateTopics: false });
+  const expected: string[][] = [[], [], []];
+  try {
+    await admin.createTopics({ topics: ['plat-idem'], partitions: 3, replicas: 1 });
+    // Several sends in a row to the same partitions: the sequence numbers must keep advancing.
+    for (let b = 0; b < 8; b++) {
+      const messages = Array.from({ length: 12 }, (_, i) => ({ topic: 'plat-idem', key: `k${b}-${i}`, value: `idem-${b}-${i}`, partition: i % 3 }));
+      for (const m of messages) expected[m.partition]!.push(m.value);
+      await producer.send({ messages });
+    }
+    assert.ok(producer.producerId !== undefined && producer.producerId >= 0n, `InitProducerId gave an id: ${producer.producerId}`);
+  } finally {
+    await producer.close();
+    await admin.close();
+  }
+  const got = await consumeFromBeginning('plat-idem', 96);
+  for (const p of [0, 1, 2]) {
+    assert.equal(got.filter((m) => m.partition === p).map((m) => m.value), expected[p], `partition ${p}: once each, in order`);
+  }
+  const ids = await storedProducerIds('plat-idem', 0);
+  assert.ok(ids.length > 0 && ids.every((id) => id >= 0n), `the stored batches carry a producer id: ${ids.join(',')}`);
 });
 
 test.run();

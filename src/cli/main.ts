@@ -8,6 +8,7 @@ import { produceCommand } from './produce-command.ts';
 import { consumeCommand } from './consume-command.ts';
 import { clusterCommand } from './cluster-command.ts';
 import { groupsCommand } from './groups-command.ts';
+import { kafkaToolCommand } from './kafka-tools/index.ts';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   broker: { summary: 'run one broker (joins the cluster its NATS holds)', run: brokerCommand },
@@ -37,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
+  // Internal, not listed: what bin/kafka/kafka-*.sh run (Kafka's options, Kafka's exit codes).
+  if (name === 'kafka-tool') return kafkaToolCommand(rest);
   const command = COMMANDS[name];
   if (!command) {
     console.error(`kastor: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see kastor --help)`);

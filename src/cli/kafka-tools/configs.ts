@@ -1,0 +1,154 @@
+// kafka-configs.sh over Kastor, following Kafka 3.9's ConfigCommand for what Kastor serves: --describe of
+// topics and brokers through DescribeConfigs, printed as Kafka prints it ("Dynamic configs for topic t are:"
+// then `  name=value sensitive=false synonyms={SOURCE:name=value}`; --all for every config, defaults
+// included). Topic configs are read at any broker; a broker's own at that broker, as Kafka's admin client
+// does. The admin client's describeConfigs is not used because it answers topics only and keeps no source.
+//
+// Refused with one line: --alter (Kastor serves neither IncrementalAlterConfigs nor AlterConfigs: topic
+// configs are set at creation only), entity types other than topics and brokers (Kastor has no quotas, SCRAM
+// users, client metrics or group configs), and --bootstrap-controller (Kastor has no controller listener).
+import { Kafka } from '../../client/index.ts';
+import type { Admin } from '../../client/admin.ts';
+import { KafkaProtocolError } from '../../client/errors.ts';
+import { ApiKey } from '../../protocol/generated/api-keys.ts';
+import { VERSION, ToolError, checkCommon, connectionOptions, kafkaMessage, oneAction, parseOptions, usage, type OptionSpecs, type ParsedOptions } from './options.ts';
+
+const ENTITY_TYPES = ['topics', 'clients', 'users', 'brokers', 'broker-loggers', 'ips', 'client-metrics', 'groups'];
+const RESOURCE_TYPE: Record<string, number> = { topics: 2, brokers: 4 };
+/** Kafka's ConfigEntry.ConfigSource names, by DescribeConfigs config_source. */
+const SOURCES = ['UNKNOWN', 'DYNAMIC_TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];
+/** Without --all, Kafka shows only the configs set dynamically for the entity itself. */
+const DYNAMIC_SOURCE: Record<string, number> = { topics: 1, brokers: 2 };
+/** Shorthands for --entity-type X --entity-name Y. */
+const SHORTHANDS: Record<string, string> = { topic: 'topics', broker: 'brokers', 'broker-logger': 'broker-loggers', client: 'clients', user: 'users', ip: 'ips', group: 'groups', 'client-metrics': 'client-metrics' };
+
+const SPECS: OptionSpecs = {
+  describe: { description: 'list configs for the given entity' },
+  alter: { description: 'refused: Kastor cannot change configs yet' },
+  'entity-type': { value: 'topics|brokers', repeats: true, description: 'type of entity' },
+  'entity-name': { value: 'name', repeats: true, description: 'name of entity (topic name, broker id)' },
+  'entity-default': { description: 'the default entity (brokers: cluster-wide defaults)' },
+  all: { description: 'with --describe: every config, defaults included' },
+  topic: { value: 'topic', description: 'shorthand for --entity-type topics --entity-name <topic>' },
+  broker: { value: 'broker-id', description: 'shorthand for --entity-type brokers --entity-name <broker-id>' },
+  'broker-defaults': { description: 'shorthand for --entity-type brokers --entity-default' },
+  'broker-logger': { value: 'broker-id', description: 'refused: Kastor has no dynamic loggers' },
+  client: { value: 'client-id', description: 'refused: Kastor has no quotas' },
+  user: { value: 'user', description: 'refused: Kastor has no quotas or SCRAM users' },
+  ip: { value: 'ip', description: 'refused: Kastor has no connection quotas' },
+  group: { value: 'group', description: 'refused: Kastor has no group configs' },
+  'client-metrics': { value: 'name', description: 'refused: Kastor has no client metrics subscriptions' },
+  'add-config': { value: 'k=v[,k=v]', description: 'with --alter: refused' },
+  'add-config-file': { value: 'file', description: 'with --alter: refused' },
+  'delete-config': { value: 'k[,k]', description: 'with --alter: refused' },
+  force: { description: 'accepted and ignored' },
+  'bootstrap-controller': { value: 'HOST:PORT', description: 'refused: Kastor has no controller listener' },
+};
+
+export async function kafkaConfigs(argv: string[]): Promise<number> {
+  let admin: Admin | undefined;
+  try {
+    const opts = parseOptions(SPECS, argv);
+    if (argv.length === 0 || opts.has('help')) {
+      (argv.length === 0 ? console.error : console.log)(usage('kafka-configs.sh', 'add/remove entity config for a topic, client, user or broker.', SPECS));
+      return argv.length === 0 ? 1 : 0;
+    }
+    if (opts.has('version')) {
+      console.log(VERSION);
+      return 0;
+    }
+    checkCommon(opts);
+    if (opts.has('bootstrap-controller')) throw new ToolError('--bootstrap-controller is not supported: Kastor has no controller listener; use --bootstrap-server');
+    const action = oneAction(opts, ['describe', 'alter']);
+    if (!opts.has('bootstrap-server')) throw new ToolError('One of the required --bootstrap-server or --bootstrap-controller arguments must be specified');
+    const entity = entityOf(opts);
+    if (action === 'alter') {
+      if (!opts.has('add-config') && !opts.has('add-config-file') && !opts.has('delete-config')) throw new ToolError('At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter');
+      throw new ToolError('--alter is not supported yet: Kastor serves neither IncrementalAlterConfigs nor AlterConfigs, so configs cannot be changed; give topic configs at creation (kafka-topics.sh --create --config k=v)');
+    }
+    for (const flag of ['add-config', 'add-config-file', 'delete-config']) if (opts.has(flag)) throw new ToolError(`Option "[${flag}]" can't be used with option "[describe]"`);
+    admin = new Kafka(connectionOptions(opts, 'kafka-configs')).admin();
+    await describe(admin, entity, opts.has('all'));
+    return 0;
+  } catch (err) {
+    if (err instanceof ToolError) console.error(err.message);
+    else console.error(`Error while executing config command with args '${argv.join(' ')}'\n${err instanceof KafkaProtocolError ? err.message : kafkaMessage(err)}`);
+    return 1;
+  } finally {
+    await admin?.close();
+  }
+}
+
+interface Entity {
+  type: string;
+  /** undefined: every entity of the type; '' the default entity. */
+  name: string | undefined;
+}
+
+function entityOf(opts: ParsedOptions): Entity {
+  const types = [...opts.all('entity-type')];
+  const names = [...opts.all('entity-name')];
+  for (const [flag, type] of Object.entries(SHORTHANDS)) {
+    for (const v of opts.all(flag)) {
+      types.push(type);
+      names.push(v);
+    }
+  }
+  if (opts.has('broker-defaults')) types.push('brokers');
+  if (types.length === 0) throw new ToolError('At least one entity type must be specified');
+  const bad = types.find((t) => !ENTITY_TYPES.includes(t));
+  if (bad) throw new ToolError(`Invalid entity type ${bad}, the entity type must be one of ${ENTITY_TYPES.join(', ')}`);
+  const type = types[0]!;
+  if (types.length > 1 || names.length > 1) throw new ToolError('Kastor\'s kafka-configs.sh takes one entity at a time (one --entity-type and at most one --entity-name)');
+  if (!(type in RESOURCE_TYPE)) throw new ToolError(`--entity-type ${type} is not supported: Kastor has configs for topics and brokers only`);
+  const isDefault = opts.has('entity-default') || opts.has('broker-defaults');
+  if (isDefault && type !== 'brokers') throw new ToolError('--entity-default is supported for brokers only');
+  if (isDefault && names.length > 0) throw new ToolError('--entity-name and --entity-default cannot both be given');
+  const name = isDefault ? '' : names[0];
+  if (type === 'brokers' && name && !/^\d+$/.test(name)) throw new ToolError(`The entity name for brokers must be a valid integer broker id, but it is: ${name}`);
+  return { type, name };
+}
+
+async function describe(admin: Admin, entity: Entity, all: boolean): Promise<void> {
+  let names: string[];
+  if (entity.name !== undefined) names = [entity.name];
+  else if (entity.type === 'topics') names = await admin.listTopics({ includeInternal: true });
+  else names = [...(await admin.describeCluster()).brokers.map((b) => String(b.nodeId)), ''];
+  const singular = entity.type.slice(0, -1);
+  for (const name of names) {
+    if (name === '') {
+      // Kastor's brokers take their settings from flags: there are no dynamic cluster-wide defaults to show.
+      console.log(`Default configs for ${entity.type} in the cluster are:`);
+      continue;
+    }
+    const entries = await describeConfigs(admin, entity.type, name);
+    console.log(`${all ? 'All' : 'Dynamic'} configs for ${singular} ${name} are:`);
+    for (const e of entries) {
+      if (!all && e.configSource !== DYNAMIC_SOURCE[entity.type]) continue;
+      const synonyms = e.synonyms.map((s) => `${SOURCES[s.source] ?? s.source}:${s.name}=${s.value}`).join(', ');
+      console.log(`  ${e.name}=${e.value} sensitive=${e.isSensitive} synonyms={${synonyms}}`);
+    }
+  }
+}
+
+/** DescribeConfigs with synonyms for one resource: topics at any broker, a broker's configs at that broker. */
+async function describeConfigs(admin: Admin, type: string, name: string) {
+  const cluster = admin.cluster;
+  const { body } = await cluster.withRetry('DescribeConfigs', async () => {
+    const nc = type === 'brokers' ? await brokerConnection(admin, Number(name)) : await cluster.anyConnection();
+    return cluster.send(nc, ApiKey.DescribeConfigs, (v) => ({
+      resources: [{ resourceType: RESOURCE_TYPE[type]!, resourceName: name, configurationKeys: null }],
+      ...(v >= 1 ? { includeSynonyms: true } : {}),
+      ...(v >= 3 ? { includeDocumentation: false } : {}),
+    }));
+  });
+  const r = body.results[0]!;
+  if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, { topic: type === 'topics' ? name : undefined, message: r.errorMessage });
+  return [...r.configs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((c) => ({ ...c, synonyms: c.synonyms ?? [] }));
+}
+
+async function brokerConnection(admin: Admin, id: number) {
+  if (!admin.cluster.brokers.has(id)) await admin.cluster.refreshMetadata([]);
+  if (!admin.cluster.brokers.has(id)) throw new ToolError(`Broker ${id} is not in the cluster (brokers: ${[...admin.cluster.brokers.keys()].join(', ')})`);
+  return admin.cluster.nodeConnection(id);
+}

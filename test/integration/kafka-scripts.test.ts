@@ -1,0 +1,255 @@
+// Kafka's command-line scripts (bin/kafka/kafka-*.sh) against a live broker, run as librdkafka's test suite
+// runs them: $KAFKA_PATH/bin/kafka-topics.sh with KAFKA_PATH=<repo>/bin/kafka (through the bin -> .
+// symlink), from a working directory outside the repository, some through /bin/sh -c with a quoted topic.
+// Checks Kafka's output and exit codes: topics created with configs and broker defaults, described, listed and
+// deleted; configs described; a KafkaJS group's offsets and lag described, reset and the group deleted;
+// ACLs, adding partitions, --alter of configs, ZooKeeper and unknown flags refused with one line and exit 1.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka as KafkaJS, logLevel, type Consumer } from 'kafkajs';
+import { startSingleBroker, type SingleBroker } from '../helpers/single-broker.ts';
+import { until } from '../helpers/until.ts';
+
+const KAFKA_PATH = fileURLToPath(new URL('../../bin/kafka', import.meta.url));
+let env: SingleBroker;
+let cwd: string;
+let kafkajs: KafkaJS;
+const consumers: Consumer[] = [];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file args...` in the scratch directory; resolves with its exit code and output, never rejects on exit codes. */
+function exec(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** $KAFKA_PATH/bin/kafka-TOOL.sh --bootstrap-server B ARGS (the path librdkafka's tests build). */
+const kafka = (tool: string, args: string[]) => exec(join(KAFKA_PATH, 'bin', `kafka-${tool}.sh`), ['--bootstrap-server', env.bootstrap, ...args]);
+
+async function ok(tool: string, args: string[]): Promise<Result> {
+  const r = await kafka(tool, args);
+  assert.is(r.code, 0, `kafka-${tool}.sh ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+  return r;
+}
+
+/** A failure: exit code 1 and exactly one non-empty line of explanation on stderr, matching `expected`. */
+function assertRefused(r: Result, expected: string | RegExp, what: string): void {
+  assert.is(r.code, 1, `${what} should exit 1:\n${r.stdout}${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.is(lines.length, 1, `${what} should explain in one line: ${r.stderr}`);
+  assert.match(lines[0]!, expected, what);
+}
+
+const topicLines = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('Topic: '));
+const partitionLines = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('\tTopic: '));
+
+test.before(async () => {
+  // num.partitions 2 so that a topic created without --partitions (sent as -1) is told apart from one partition.
+  env = await startSingleBroker(['--auto-create-topics=false', '--num-partitions', '2']);
+  cwd = mkdtempSync(join(tmpdir(), 'kastor-kafka-scripts-'));
+  kafkajs = new KafkaJS({ clientId: 'scripts-test', brokers: [env.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } });
+});
+
+test.after(async () => {
+  for (const c of consumers) await c.disconnect().catch(() => {});
+  await env?.close();
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
+});
+
+test('kafka-topics.sh: create with configs and defaults, describe, list, exists / not-exists, delete', async () => {
+  // Kafka's tool sends -1 for what is not given: the broker's num.partitions (2) and replication factor.
+  const [created, createdDefaults] = await Promise.all([
+    ok('topics', ['--create', '--topic', 'events', '--partitions', '3', '--replication-factor', '1', '--config', 'message.timestamp.type=LogAppendTime', '--config', 'retention.ms=3600000']),
+    ok('topics', ['--create', '--topic', 'defaults']),
+  ]);
+  assert.is(created.stdout, 'Created topic events.\n');
+  assert.is(createdDefaults.stdout, 'Created topic defaults.\n');
+
+  const [described, describedDefaults, listed, listedPattern, again, idempotent, overrides, underReplicated] = await Promise.all([
+    ok('topics', ['--describe', '--topic', 'events']),
+    ok('topics', ['--describe', '--topic', 'defaults']),
+    ok('topics', ['--list']),
+    ok('topics', ['--list', '--topic', 'ev.*']),
+    kafka('topics', ['--create', '--topic', 'events', '--partitions', '1']),
+    ok('topics', ['--create', '--if-not-exists', '--topic', 'events', '--partitions', '1']),
+    ok('topics', ['--describe', '--topics-with-overrides']),
+    ok('topics', ['--describe', '--under-replicated-partitions']),
+  ]);
+  const [head] = topicLines(described.stdout);
+  assert.match(head!, /^Topic: events\tTopicId: [A-Za-z0-9_-]{22}\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: /);
+  const configs = head!.slice(head!.indexOf('Configs: ') + 9).split(',').sort();
+  assert.equal(configs, ['message.timestamp.type=LogAppendTime', 'retention.ms=3600000'], 'only the overrides, as Kafka shows them');
+  assert.equal(partitionLines(described.stdout), [0, 1, 2].map((p) => `\tTopic: events\tPartition: ${p}\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: N/A\tLastKnownElr: N/A`));
+  assert.match(topicLines(describedDefaults.stdout)[0]!, /\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: $/);
+  assert.equal(listed.stdout.split('\n').filter(Boolean), ['defaults', 'events']);
+  assert.equal(listedPattern.stdout, 'events\n', '--topic is a regular expression with --list');
+  assertRefused(again, "Error while executing topic command : Topic 'events' already exists.", 'creating an existing topic');
+  assert.is(idempotent.stdout, '', '--if-not-exists on an existing topic succeeds and creates nothing');
+  assert.equal(overrides.stdout.split('\n').filter(Boolean), [head], '--topics-with-overrides: the topic lines of topics with overrides only');
+  assert.is(underReplicated.stdout, '', 'a single broker has no under-replicated partitions');
+
+  await ok('topics', ['--delete', '--topic', 'defaults']);
+  await until('defaults is gone from --list', async () => !(await ok('topics', ['--list'])).stdout.split('\n').includes('defaults'), 20_000, 200);
+  const [deleteMissing, deleteIfExists, describeMissing] = await Promise.all([
+    kafka('topics', ['--delete', '--topic', 'defaults']),
+    kafka('topics', ['--delete', '--topic', 'defaults', '--if-exists']),
+    kafka('topics', ['--describe', '--topic', 'defaults']),
+  ]);
+  assertRefused(deleteMissing, "Topic 'defaults' does not exist as expected", 'deleting a missing topic');
+  assert.is(deleteIfExists.code, 0, deleteIfExists.stderr);
+  assertRefused(describeMissing, "Topic 'defaults' does not exist as expected", 'describing a missing topic');
+});
+
+test('kafka-topics.sh through /bin/sh with a quoted name, through PATH and a symlink, with --command-config', async () => {
+  const script = join(KAFKA_PATH, 'bin', 'kafka-topics.sh');
+  const viaShell = await exec('/bin/sh', ['-c', `"${script}" --bootstrap-server ${env.bootstrap} --create --topic 'quoted.name-1' --partitions 1`]);
+  assert.is(viaShell.code, 0, viaShell.stderr);
+  assert.match(viaShell.stdout, 'Created topic quoted.name-1.');
+  assert.match(viaShell.stdout, 'WARNING: Due to limitations in metric names', "Kafka's warning for '.' and '_'");
+
+  const links = join(cwd, 'links');
+  mkdirSync(links, { recursive: true });
+  symlinkSync(script, join(links, 'kafka-topics.sh'));
+  const plain = join(cwd, 'plain.properties');
+  writeFileSync(plain, '# an admin client config\nsecurity.protocol=PLAINTEXT\nclient.id = scripts-test\nrequest.timeout.ms: 20000\nsasl.mechanism=PLAIN\n');
+  const sasl = join(cwd, 'sasl.properties');
+  writeFileSync(sasl, 'security.protocol=SASL_SSL\n');
+  const [onPath, viaLink, withPlain, withSasl] = await Promise.all([
+    // On PATH, from another directory: `kafka-topics.sh` finds the repository through its own real path.
+    exec('kafka-topics.sh', ['--bootstrap-server', env.bootstrap, '--list', '--topic', '"quoted.name-1"'], { PATH: `${KAFKA_PATH}:${process.env.PATH}` }),
+    exec(join(links, 'kafka-topics.sh'), ['--bootstrap-server', env.bootstrap, '--describe', '--topic', 'quoted.name-1']),
+    ok('topics', ['--list', '--command-config', plain]),
+    kafka('topics', ['--list', '--command-config', sasl]),
+  ]);
+  assert.is(onPath.code, 0, onPath.stderr);
+  assert.is(onPath.stdout, 'quoted.name-1\n', 'surrounding quotes are dropped from the pattern, as Kafka does');
+  assert.is(viaLink.code, 0, viaLink.stderr);
+  assert.match(viaLink.stdout, 'Topic: quoted.name-1\t');
+  assert.match(withPlain.stdout, 'quoted.name-1');
+  assertRefused(withSasl, /security\.protocol=SASL_SSL .*not supported.*PLAINTEXT only/, 'a SASL_SSL --command-config');
+});
+
+test('kafka-configs.sh: --describe of a topic (dynamic, --all) and of a broker; --alter is refused', async () => {
+  await ok('topics', ['--create', '--topic', 'conf', '--partitions', '1', '--config', 'message.timestamp.type=LogAppendTime']);
+  const [dynamic, all, shorthand, broker, altered] = await Promise.all([
+    ok('configs', ['--describe', '--entity-type', 'topics', '--entity-name', 'conf']),
+    ok('configs', ['--describe', '--entity-type', 'topics', '--entity-name', 'conf', '--all']),
+    ok('configs', ['--describe', '--topic', 'conf']),
+    ok('configs', ['--describe', '--entity-type', 'brokers', '--entity-name', '1', '--all']),
+    kafka('configs', ['--alter', '--entity-type', 'topics', '--entity-name', 'conf', '--add-config', 'retention.ms=1000']),
+  ]);
+  const expected = 'Dynamic configs for topic conf are:\n  message.timestamp.type=LogAppendTime sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:message.timestamp.type=LogAppendTime}\n';
+  assert.is(dynamic.stdout, expected);
+  assert.is(shorthand.stdout, expected, '--topic X is --entity-type topics --entity-name X');
+  assert.match(all.stdout, /^All configs for topic conf are:\n/);
+  assert.match(all.stdout, '\n  retention.ms=604800000 sensitive=false synonyms={DEFAULT_CONFIG:retention.ms=604800000}\n');
+  assert.match(all.stdout, '\n  message.timestamp.type=LogAppendTime sensitive=false');
+  assert.match(broker.stdout, /^All configs for broker 1 are:\n/);
+  assert.match(broker.stdout, '\n  broker.id=1 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=1}\n');
+  assert.match(broker.stdout, '\n  num.partitions=2 ');
+  assertRefused(altered, /--alter is not supported yet: Kastor serves neither IncrementalAlterConfigs nor AlterConfigs/, 'kafka-configs --alter');
+});
+
+test('kafka-consumer-groups.sh: list and describe a group with committed offsets and lag, reset its offsets, delete it', async () => {
+  await ok('topics', ['--create', '--topic', 'orders', '--partitions', '1']);
+  const producer = kafkajs.producer();
+  await producer.connect();
+  await producer.send({ topic: 'orders', acks: -1, messages: Array.from({ length: 5 }, (_, i) => ({ value: `o-${i}` })) });
+  const consumer = kafkajs.consumer({ groupId: 'billing', sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+  consumers.push(consumer);
+  let committed = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ topic, partition, message }) => {
+      const next = Number(message.offset) + 1;
+      await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+      committed = next;
+    },
+  });
+  await until('the group consumed and committed all 5 records', () => committed === 5, 30_000);
+
+  const [list, stable, listStates, members, state] = await Promise.all([
+    ok('consumer-groups', ['--list']),
+    ok('consumer-groups', ['--describe', '--group', 'billing']),
+    ok('consumer-groups', ['--list', '--state']),
+    ok('consumer-groups', ['--describe', '--group', 'billing', '--members']),
+    ok('consumer-groups', ['--describe', '--group', 'billing', '--state']),
+  ]);
+  assert.is(list.stdout, 'billing\n');
+  const [header, row] = stable.stdout.split('\n').filter(Boolean);
+  assert.equal(header!.split(/\s+/), ['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID']);
+  const cols = row!.split(/\s+/);
+  assert.equal(cols.slice(0, 6), ['billing', 'orders', '0', '5', '5', '0']);
+  assert.match(cols[6]!, /^scripts-test-/, 'the KafkaJS member owns the partition');
+  assert.is(cols[8], 'scripts-test');
+  assert.match(listStates.stdout, /^GROUP\s+STATE\nbilling\s+Stable\n$/);
+  const memberRows = members.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/).filter(Boolean));
+  assert.equal(memberRows[0], ['GROUP', 'CONSUMER-ID', 'HOST', 'CLIENT-ID', '#PARTITIONS']);
+  assert.equal([memberRows[1]![0], memberRows[1]![1], memberRows[1]![3], memberRows[1]![4]], ['billing', cols[6], 'scripts-test', '1']);
+  const stateRows = state.stdout.split('\n').filter(Boolean);
+  assert.match(stateRows[0]!, /^GROUP\s+COORDINATOR \(ID\)\s+ASSIGNMENT-STRATEGY\s+STATE\s+#MEMBERS$/);
+  assert.match(stateRows[1]!, new RegExp(`^billing\\s+${env.bootstrap}  \\(1\\)\\s+\\S+\\s+Stable\\s+1$`));
+
+  await consumer.disconnect();
+  await producer.send({ topic: 'orders', acks: -1, messages: [{ value: 'o-5' }, { value: 'o-6' }, { value: 'o-7' }] });
+  await producer.disconnect();
+  const [empty, dryRun] = await Promise.all([
+    ok('consumer-groups', ['--describe', '--group', 'billing']),
+    ok('consumer-groups', ['--reset-offsets', '--group', 'billing', '--topic', 'orders', '--to-earliest', '--dry-run']),
+  ]);
+  assert.match(empty.stderr, "Consumer group 'billing' has no active members.");
+  assert.equal(empty.stdout.split('\n').filter(Boolean)[1]!.split(/\s+/), ['billing', 'orders', '0', '5', '8', '3', '-', '-', '-']);
+  assert.equal(dryRun.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/).filter(Boolean)), [['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'], ['billing', 'orders', '0', '0']]);
+  assert.match((await ok('consumer-groups', ['--describe', '--group', 'billing'])).stdout, /billing\s+orders\s+0\s+5\s+8\s+3/, 'a dry run writes nothing');
+  await ok('consumer-groups', ['--reset-offsets', '--group', 'billing', '--topic', 'orders:0', '--shift-by', '-2', '--execute']);
+  assert.match((await ok('consumer-groups', ['--describe', '--group', 'billing'])).stdout, /billing\s+orders\s+0\s+3\s+8\s+5/, '--execute commits 5 - 2');
+
+  assert.is((await ok('consumer-groups', ['--delete', '--group', 'billing'])).stdout, "Deletion of requested consumer groups ('billing') was successful.\n");
+  const [listAfter, gone] = await Promise.all([ok('consumer-groups', ['--list']), kafka('consumer-groups', ['--describe', '--group', 'billing'])]);
+  assert.is(listAfter.stdout, '');
+  assertRefused(gone, "Error: Consumer group 'billing' does not exist.", 'describing a deleted group');
+});
+
+test('refusals: ACLs, adding partitions, ZooKeeper, unknown and missing options exit 1 with one line', async () => {
+  const cases: Array<[string, string[], string | RegExp]> = [
+    ['acls', ['--list'], /ACLs are not supported yet/],
+    ['acls', ['--add', '--allow-principal', 'User:*', '--operation', 'All', '--topic', '*'], /ACLs are not supported yet/],
+    ['topics', ['--alter', '--topic', 'events', '--partitions', '6'], /partitions cannot be added yet/],
+    ['topics', ['--list', '--frobnicate'], 'Error while executing topic command : --frobnicate is not a recognized option'],
+    ['topics', ['--create', '--topic', 'x', '--partitions', 'many'], "Cannot parse argument 'many' of option partitions"],
+    ['topics', ['--create', '--partitions', '1'], 'Missing required argument "[topic]"'],
+    ['topics', ['--list', '--describe'], 'Command must include exactly one action'],
+    ['configs', ['--describe', '--topic', 'events', '--frobnicate'], '--frobnicate is not a recognized option'],
+    ['configs', ['--describe', '--entity-type', 'users'], /--entity-type users is not supported/],
+    ['consumer-groups', ['--list', '--frobnicate', 'x'], '--frobnicate is not a recognized option'],
+  ];
+  const results = await Promise.all(cases.map(([tool, args]) => kafka(tool, args)));
+  results.forEach((r, i) => assertRefused(r, cases[i]![2], `kafka-${cases[i]![0]}.sh ${cases[i]![1].join(' ')}`));
+  const zk = await exec(join(KAFKA_PATH, 'bin', 'kafka-topics.sh'), ['--zookeeper', '127.0.0.1:2181', '--list']);
+  assertRefused(zk, /--zookeeper is not supported: Kastor has no ZooKeeper/, 'kafka-topics.sh --zookeeper');
+});
+
+test.run();

@@ -4,6 +4,8 @@
 // response can all be walked without copying. int64 fields are read as numbers: offsets, timestamps
 // and producer ids are safe integers in practice, and -1 sentinels stay -1.
 
+import { crc32c } from './crc32c.ts';
+
 export const BASE_OFFSET_OFFSET = 0;
 export const BATCH_LENGTH_OFFSET = 8;
 export const PARTITION_LEADER_EPOCH_OFFSET = 12;
@@ -113,6 +115,18 @@ export function compressionOf(attributes: number): CompressionCodec | number {
 /** Sets baseOffset in place. It lies outside the CRC, so the batch stays valid. */
 export function setBaseOffset(buf: Buffer, pos: number, offset: number): void {
   writeInt64(buf, pos + BASE_OFFSET_OFFSET, offset);
+}
+
+/**
+ * Marks the batch at pos as LogAppendTime with maxTimestamp `now` (a topic with message.timestamp.type
+ * LogAppendTime), as Kafka's DefaultRecordBatch.setMaxTimestamp does: the timestamp-type bit of the attributes
+ * and maxTimestamp change, the records keep their own timestamps (a reader takes maxTimestamp for every record
+ * of such a batch), and the CRC is computed again since both fields lie inside it.
+ */
+export function setLogAppendTime(buf: Buffer, pos: number, now: number): void {
+  buf.writeInt16BE(buf.readInt16BE(pos + ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_LOG_APPEND, pos + ATTRIBUTES_OFFSET);
+  writeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, now);
+  buf.writeUInt32BE(crc32c(buf, pos + CRC_START, pos + batchSize(buf, pos)), pos + CRC_OFFSET);
 }
 
 /** Sets partitionLeaderEpoch in place; also outside the CRC. */

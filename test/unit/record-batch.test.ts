@@ -8,7 +8,7 @@ import {
   BATCH_HEADER_SIZE, CRC_OFFSET, CRC_START, ATTRIBUTES_OFFSET, RECORDS_COUNT_OFFSET, LAST_OFFSET_DELTA_OFFSET,
   BATCH_LENGTH_OFFSET, MAGIC_OFFSET, TIMESTAMP_TYPE_LOG_APPEND, CORRUPT_MESSAGE, INVALID_RECORD,
   UNSUPPORTED_FOR_MESSAGE_FORMAT, UnsupportedCompressionError, batchSize, batchPositions, buildRecordBatch,
-  forEachBatch, readBatchHeader, readRecords, setBaseOffset, setPartitionLeaderEpoch, validateBatch,
+  forEachBatch, readBatchHeader, readRecords, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch, validateBatch,
 } from '../../src/protocol/record-batch.ts';
 import { crc32c } from '../../src/protocol/crc32c.ts';
 
@@ -134,6 +134,18 @@ test('setBaseOffset / setPartitionLeaderEpoch edit in place and keep the CRC val
   assert.is(b.readUInt32BE(CRC_OFFSET), crc);
   assert.ok(validateBatch(b).ok);
   assert.is(readRecords(b)[2]!.offset, 2 ** 40 + 7);
+});
+
+test('setLogAppendTime marks the batch LogAppendTime at the given time and re-signs it', () => {
+  const b = sample();
+  const before = readRecords(b).map((r) => r.timestamp);
+  assert.ok(before.every((t) => t !== 1_700_000_000_123));
+  setLogAppendTime(b, 0, 1_700_000_000_123);
+  const h = readBatchHeader(b);
+  assert.ok((h.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0);
+  assert.is(h.maxTimestamp, 1_700_000_000_123);
+  assert.ok(validateBatch(b).ok, 'the CRC covers attributes and maxTimestamp: it must be computed again');
+  assert.ok(readRecords(b).every((r) => r.timestamp === 1_700_000_000_123), 'every record reads the append time');
 });
 
 test('forEachBatch and batchPositions walk concatenated batches and stop at a partial tail', () => {

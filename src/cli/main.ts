@@ -1,23 +1,19 @@
 // The `kastor` command line. Each command lives in its own file; this one only dispatches and turns
 // usage errors into one clear line and exit code 2.
 import { UsageError } from './args.ts';
-import { brokerCommand } from './broker-command.ts';
-import { devCommand } from './dev-command.ts';
-import { topicCommand } from './topic-command.ts';
-import { produceCommand } from './produce-command.ts';
-import { consumeCommand } from './consume-command.ts';
-import { clusterCommand } from './cluster-command.ts';
-import { groupsCommand } from './groups-command.ts';
-import { kafkaToolCommand } from './kafka-tools/index.ts';
 
-const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
-  broker: { summary: 'run one broker (joins the cluster its NATS holds)', run: brokerCommand },
-  dev: { summary: 'start a local nats-server and brokers for development', run: devCommand },
-  topic: { summary: 'create, list, describe and delete topics', run: topicCommand },
-  produce: { summary: 'send lines from stdin or a file as records', run: produceCommand },
-  consume: { summary: 'print records of a topic', run: consumeCommand },
-  cluster: { summary: 'cluster status: brokers, controller, under-replicated and offline partitions', run: clusterCommand },
-  groups: { summary: 'list consumer groups, describe one (members, assignment, committed offsets, lag)', run: groupsCommand },
+type Run = (argv: string[]) => Promise<number>;
+
+// Each command's module is loaded only when it runs: a client command (and the bin/kafka scripts, which
+// librdkafka's suite runs hundreds of times) does not pay for loading the broker, about a second here.
+const COMMANDS: Record<string, { summary: string; run: () => Promise<Run> }> = {
+  broker: { summary: 'run one broker (joins the cluster its NATS holds)', run: async () => (await import('./broker-command.ts')).brokerCommand },
+  dev: { summary: 'start a local nats-server and brokers for development', run: async () => (await import('./dev-command.ts')).devCommand },
+  topic: { summary: 'create, list, describe and delete topics', run: async () => (await import('./topic-command.ts')).topicCommand },
+  produce: { summary: 'send lines from stdin or a file as records', run: async () => (await import('./produce-command.ts')).produceCommand },
+  consume: { summary: 'print records of a topic', run: async () => (await import('./consume-command.ts')).consumeCommand },
+  cluster: { summary: 'cluster status: brokers, controller, under-replicated and offline partitions', run: async () => (await import('./cluster-command.ts')).clusterCommand },
+  groups: { summary: 'list consumer groups, describe one (members, assignment, committed offsets, lag)', run: async () => (await import('./groups-command.ts')).groupsCommand },
 };
 
 function usage(): string {
@@ -39,13 +35,13 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   // Internal, not listed: what bin/kafka/kafka-*.sh run (Kafka's options, Kafka's exit codes).
-  if (name === 'kafka-tool') return kafkaToolCommand(rest);
+  if (name === 'kafka-tool') return (await import('./kafka-tools/index.ts')).kafkaToolCommand(rest);
   const command = COMMANDS[name];
   if (!command) {
     console.error(`kastor: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see kastor --help)`);
     return 2;
   }
-  return command.run(rest);
+  return (await command.run())(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -6,6 +6,9 @@
 //   npm run compat:librdkafka -- 0012 0017        some
 //   npm run compat:librdkafka -- --allow-list     the tests allow-list.txt says pass (what CI runs); exits 1
 //                                                 when one of them fails
+//   ... --jobs 3                                  run up to 3 test numbers at once against the one cluster
+//                                                 (each test makes its own topics and groups; most of a test's
+//                                                 time is spent waiting, so CI's allow-list fits its budget)
 //
 // The cluster has what Kafka's test clusters have: auto-created topics with 4 partitions (num.partitions=4);
 // KAFKA_PATH points at bin/kafka, Kastor's versions of Kafka's scripts. The suite is told the broker is Kafka
@@ -63,7 +66,10 @@ function pad(s: string, n: number): string {
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const useAllowList = args.includes('--allow-list');
-  const numbers = args.filter((a) => a !== '--allow-list');
+  const jobsAt = args.indexOf('--jobs');
+  const jobs = jobsAt < 0 ? 1 : Number(args[jobsAt + 1]);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) usage('--jobs takes a number from 1 to 8');
+  const numbers = args.filter((a, i) => a !== '--allow-list' && (jobsAt < 0 || (i !== jobsAt && i !== jobsAt + 1)));
   for (const a of numbers) if (!/^\d{4}$/.test(a)) usage(`"${a}" is not a four-digit test number or --allow-list`);
 
   let build;
@@ -105,14 +111,19 @@ async function main(): Promise<number> {
     };
     console.log(`librdkafka ${build.version} (${build.built ? 'built now' : 'cached'} in ${build.dir}); Kastor brokers ${cluster.bootstrapServers}`);
     console.log(`${pad('test', 6)}${pad('result', 9)}${pad('seconds', 9)}first failure line`);
-    for (const t of selected) {
-      const r = await runOne(build.dir, t.number, env);
-      const outcome = parseRunnerOutput(r.output, r.code, r.timedOut, deadlineMs);
-      outcomes.push({ ...outcome, number: t.number });
-      const note = outcome.result === 'passed' ? '' : outcome.detail;
-      console.log(`${pad(t.number, 6)}${pad(outcome.result, 9)}${pad((r.ms / 1000).toFixed(1), 9)}${note}`);
-      if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${t.number}.log`), r.output);
-    }
+    let next = 0;
+    const worker = async () => {
+      while (next < selected.length) {
+        const t = selected[next++]!;
+        const r = await runOne(build.dir, t.number, env);
+        const outcome = parseRunnerOutput(r.output, r.code, r.timedOut, deadlineMs);
+        outcomes.push({ ...outcome, number: t.number });
+        const note = outcome.result === 'passed' ? '' : outcome.detail;
+        console.log(`${pad(t.number, 6)}${pad(outcome.result, 9)}${pad((r.ms / 1000).toFixed(1), 9)}${note}`);
+        if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${t.number}.log`), r.output);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(jobs, selected.length) }, worker));
   } finally {
     await cluster?.close();
     rmSync(workDir, { recursive: true, force: true });

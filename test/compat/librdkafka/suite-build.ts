@@ -1,12 +1,16 @@
 // Builds librdkafka's test suite (tests/test-runner) from the source tarball in ../shared/third-party, once per
 // tarball: unpacked into a temporary directory beside the cache, configured with --no-download (Debian's
-// libssl, zlib, zstd, lz4 and sasl2; nothing fetched), built, and renamed into the cache only when complete, so
-// an interrupted build is never mistaken for a finished one. CI runs on the same machine, so the cache
-// (default /var/cache/kastor, or KASTOR_CACHE_DIR) spares later runs the few minutes of compiling.
+// libssl, zlib, zstd, lz4, sasl2, and rapidjson for the tests that check statistics JSON; nothing fetched),
+// built, and renamed into the cache only when complete, so an interrupted build is never mistaken for a
+// finished one. CI runs on the same machine, so the cache (default /var/cache/kastor, or KASTOR_CACHE_DIR)
+// spares later runs the few minutes of compiling.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+
+/** Bumped whenever how the suite is built changes (configure's checks, packages), so the cache is rebuilt. */
+const RECIPE = 2;
 
 export interface SuiteBuild {
   /** The unpacked, built source tree: tests/test-runner and src/librdkafka.so.1 inside. */
@@ -55,7 +59,7 @@ export async function ensureSuiteBuilt(tarball: string, cacheRoot: string, say: 
   const name = basename(tarball).replace(/\.tar\.gz$/, '');
   const version = name.replace(/^librdkafka-/, '');
   const digest = (await sha256(tarball)).slice(0, 12);
-  const dir = join(cacheRoot, `${name}-${digest}`);
+  const dir = join(cacheRoot, `${name}-${digest}-r${RECIPE}`);
   if (existsSync(join(dir, '.kastor-built'))) return { dir, version, built: false };
 
   mkdirSync(cacheRoot, { recursive: true });

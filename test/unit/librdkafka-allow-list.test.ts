@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllowList } from '../compat/librdkafka/allow-list.ts';
-import { parseRunnerOutput } from '../compat/librdkafka/runner-output.ts';
+import { mergeOutcomes, parseRunnerOutput } from '../compat/librdkafka/runner-output.ts';
 
-const tests = ['0001', '0002', '0003'].map((number) => ({ number, names: [`${number}_x`] }));
+const tests = ['0001', '0002', '0003'].map((number) => ({ number, names: [`${number}_x`], scenarios: ['default' as const] }));
 
 test('an allow-list names every test once, with pass or a reason', () => {
   const list = parseAllowList('# comment\n0001 pass\n0002 needs transactions (issue 17)\n0003   pass  # fine\n', tests);
@@ -22,7 +22,7 @@ test('an allow-list names every test once, with pass or a reason', () => {
 
 test("the repository's allow-list parses against the numbers it names", () => {
   const text = readFileSync(fileURLToPath(new URL('../compat/librdkafka/allow-list.txt', import.meta.url)), 'utf8');
-  const numbers = [...text.matchAll(/^(\d{4})\s/gm)].map((m) => ({ number: m[1]!, names: [] }));
+  const numbers = [...text.matchAll(/^(\d{4})\s/gm)].map((m) => ({ number: m[1]!, names: [], scenarios: ['default' as const] }));
   const list = parseAllowList(text, numbers);
   assert.ok(list.allowed.size >= 1);
   for (const [n, why] of list.reasons) assert.ok(why.length > 8, `${n} needs a real reason, got "${why}"`);
@@ -48,6 +48,15 @@ test('test-runner output: passed, failed with the first failure line, skipped, t
   assert.is(parseRunnerOutput(`${row('0012_x', 'PASSED')}\n`, 0, true, 300_000).result, 'failed', 'a run killed at its deadline fails');
   assert.is(parseRunnerOutput(`${row('0012_x', 'PASSED')}\n`, 134, false, 300_000).result, 'failed', 'a crash after the table fails');
   assert.is(parseRunnerOutput('Segmentation fault\n', null, false, 300_000).result, 'failed');
+});
+
+test('a number run in two scenarios fails if either run failed, and passes if either passed', () => {
+  const passed = { result: 'passed', detail: '' } as const;
+  const failed = { result: 'failed', detail: 'x.c:1: boom' } as const;
+  const skipped = { result: 'skipped', detail: 'not here' } as const;
+  assert.equal(mergeOutcomes([passed, failed]), failed);
+  assert.equal(mergeOutcomes([skipped, passed]), passed);
+  assert.equal(mergeOutcomes([skipped, skipped]), skipped);
 });
 
 test.run();

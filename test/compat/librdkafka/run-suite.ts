@@ -10,7 +10,8 @@
 //                                                 (each test makes its own topics and groups; most of a test's
 //                                                 time is spent waiting, so CI's allow-list fits its budget)
 //
-// The cluster has what Kafka's test clusters have: auto-created topics with 4 partitions (num.partitions=4);
+// The cluster has what Kafka's test clusters have: auto-created topics with 4 partitions (num.partitions=4),
+// and a second one without auto-creation for the tests of the "noautocreate" scenario;
 // KAFKA_PATH points at bin/kafka, Kastor's versions of Kafka's scripts. The suite is told the broker is Kafka
 // 3.9.0 (TEST_KAFKA_VERSION), which gates tests by the features they need. Environment: LIBRDKAFKA_TARBALL (the
 // source), KASTOR_CACHE_DIR (where the build is kept, default /var/cache/kastor), LIBRDKAFKA_TEST_DEADLINE_S
@@ -22,9 +23,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestCluster, type TestCluster } from '../../../src/testing/index.ts';
 import { ensureSuiteBuilt, SuiteBuildError } from './suite-build.ts';
-import { brokerTests, type SuiteTest } from './suite-tests.ts';
+import { brokerTests, SCENARIOS, type SuiteTest } from './suite-tests.ts';
 import { readAllowList, type AllowList } from './allow-list.ts';
-import { parseRunnerOutput, type TestOutcome } from './runner-output.ts';
+import { mergeOutcomes, parseRunnerOutput, type TestOutcome } from './runner-output.ts';
+
+type Scenario = (typeof SCENARIOS)[number];
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const tarball = process.env.LIBRDKAFKA_TARBALL ?? join(repoRoot, '..', 'shared', 'third-party', 'librdkafka-2.15.0.tar.gz');
@@ -93,39 +96,52 @@ async function main(): Promise<number> {
   }
 
   const workDir = mkdtempSync(join(tmpdir(), 'kastor-librdkafka-'));
-  let cluster: TestCluster | null = null;
+  const clusters: TestCluster[] = [];
   const outcomes: Array<TestOutcome & { number: string }> = [];
   try {
-    cluster = await startTestCluster({ brokers: 3, brokerArgs: ['--num-partitions', '4', '--default-replication-factor', '3'] });
-    const conf = join(workDir, 'test.conf');
-    writeFileSync(conf, [`metadata.broker.list=${cluster.bootstrapServers}`, 'test.timeout.multiplier=2', ''].join('\n'));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      RDKAFKA_TEST_CONF: conf,
-      TEST_KAFKA_VERSION: '3.9.0',
-      KAFKA_PATH: join(repoRoot, 'bin', 'kafka'),
-      BROKERS: cluster.bootstrapServers,
-      // The suite's librdkafka, not Debian's (kcat's librdkafka1 is in the linker's default path too).
-      LD_LIBRARY_PATH: [join(build.dir, 'src'), join(build.dir, 'src-cpp'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
-      ...(process.env.LIBRDKAFKA_DEBUG ? { TEST_DEBUG: process.env.LIBRDKAFKA_DEBUG } : {}),
-    };
-    console.log(`librdkafka ${build.version} (${build.built ? 'built now' : 'cached'} in ${build.dir}); Kastor brokers ${cluster.bootstrapServers}`);
+    // One cluster per scenario the selected tests need: "noautocreate" is Kafka's auto.create.topics.enable=false.
+    const envs = new Map<Scenario, NodeJS.ProcessEnv>();
+    for (const scenario of SCENARIOS.filter((sc) => selected.some((t) => t.scenarios.includes(sc)))) {
+      const brokerArgs = ['--num-partitions', '4', '--default-replication-factor', '3', ...(scenario === 'noautocreate' ? ['--auto-create-topics=false'] : [])];
+      const cluster = await startTestCluster({ brokers: 3, brokerArgs });
+      clusters.push(cluster);
+      const conf = join(workDir, `test-${scenario}.conf`);
+      writeFileSync(conf, [`metadata.broker.list=${cluster.bootstrapServers}`, 'test.timeout.multiplier=2', ''].join('\n'));
+      envs.set(scenario, {
+        ...process.env,
+        RDKAFKA_TEST_CONF: conf,
+        TEST_SCENARIO: scenario,
+        TEST_KAFKA_VERSION: '3.9.0',
+        KAFKA_PATH: join(repoRoot, 'bin', 'kafka'),
+        BROKERS: cluster.bootstrapServers,
+        // The suite's librdkafka, not Debian's (kcat's librdkafka1 is in the linker's default path too).
+        LD_LIBRARY_PATH: [join(build.dir, 'src'), join(build.dir, 'src-cpp'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+        ...(process.env.LIBRDKAFKA_DEBUG ? { TEST_DEBUG: process.env.LIBRDKAFKA_DEBUG } : {}),
+      });
+      console.log(`scenario ${scenario}: Kastor brokers ${cluster.bootstrapServers}`);
+    }
+    console.log(`librdkafka ${build.version} (${build.built ? 'built now' : 'cached'} in ${build.dir})`);
     console.log(`${pad('test', 6)}${pad('result', 9)}${pad('seconds', 9)}first failure line`);
     let next = 0;
     const worker = async () => {
       while (next < selected.length) {
         const t = selected[next++]!;
-        const r = await runOne(build.dir, t.number, env);
-        const outcome = parseRunnerOutput(r.output, r.code, r.timedOut, deadlineMs);
+        const started = Date.now();
+        const runs: TestOutcome[] = [];
+        for (const scenario of t.scenarios) {
+          const r = await runOne(build.dir, t.number, envs.get(scenario)!);
+          runs.push(parseRunnerOutput(r.output, r.code, r.timedOut, deadlineMs));
+          if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${t.number}-${scenario}.log`), r.output);
+        }
+        const outcome = mergeOutcomes(runs);
         outcomes.push({ ...outcome, number: t.number });
         const note = outcome.result === 'passed' ? '' : outcome.detail;
-        console.log(`${pad(t.number, 6)}${pad(outcome.result, 9)}${pad((r.ms / 1000).toFixed(1), 9)}${note}`);
-        if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${t.number}.log`), r.output);
+        console.log(`${pad(t.number, 6)}${pad(outcome.result, 9)}${pad(((Date.now() - started) / 1000).toFixed(1), 9)}${note}`);
       }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, selected.length) }, worker));
   } finally {
-    await cluster?.close();
+    await Promise.all(clusters.map((c) => c.close()));
     rmSync(workDir, { recursive: true, force: true });
   }
 

@@ -48,3 +48,8 @@ function lastWords(lines: string[]): string | null {
   const l = [...lines].reverse().find((x) => x.trim() !== '');
   return l ? l.trim().slice(0, 200) : null;
 }
+
+/** One number run in several scenarios: failed if any run failed, passed if any passed, else skipped. */
+export function mergeOutcomes(runs: TestOutcome[]): TestOutcome {
+  return runs.find((r) => r.result === 'failed') ?? runs.find((r) => r.result === 'passed') ?? runs[0] ?? { result: 'skipped', detail: 'no scenario it runs in' };
+}

@@ -1,30 +1,44 @@
 // Which of librdkafka's tests need a broker: read from the suite's own table (tests/test.c, `struct test
 // tests[]`), where each `_TEST(name, flags, ...)` entry may carry TEST_F_LOCAL (no broker: unit tests and the
 // mock cluster) or TEST_F_MANUAL (run only by hand). A test number groups the entries that share its four
-// digits (0045 has six); it is a broker test when any of its entries is neither local nor manual.
+// digits (0045 has six); it is a broker test when any of its entries is neither local nor manual. An entry may
+// name the scenarios it runs in (`.scenario = "noautocreate"`: a cluster with auto.create.topics.enable=false,
+// selected by TEST_SCENARIO); without one it runs in "default".
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** The scenarios the runner can set up; an entry only for others (e.g. "ak23", an old broker) never runs. */
+export const SCENARIOS = ['default', 'noautocreate'] as const;
 
 export interface SuiteTest {
   /** The four-digit number, as `TESTS=0012` selects it. */
   number: string;
   /** The names of its broker entries (e.g. 0045_subscribe_update, 0045_subscribe_update_topic_remove). */
   names: string[];
+  /** The cluster scenarios its entries run in, "default" first when any entry runs there. */
+  scenarios: Array<(typeof SCENARIOS)[number]>;
 }
+
 
 export function brokerTests(sourceDir: string): SuiteTest[] {
   const text = readFileSync(join(sourceDir, 'tests', 'test.c'), 'utf8');
   const start = text.indexOf('struct test tests[] = {');
   if (start < 0) throw new Error(`no test table in ${sourceDir}/tests/test.c`);
   const table = text.slice(start, text.indexOf('\n};', start));
-  const byNumber = new Map<string, string[]>();
+  const byNumber = new Map<string, { names: string[]; scenarios: Set<string> }>();
   for (const entry of table.split('_TEST(').slice(1)) {
     const name = /^\s*(\w+)/.exec(entry)?.[1];
     if (!name || !/^\d{4}_/.test(name)) continue;
     const flags = entry.replace(/\/\*[\s\S]*?\*\//g, '');
     if (flags.includes('TEST_F_LOCAL') || flags.includes('TEST_F_MANUAL')) continue;
     const number = name.slice(0, 4);
-    byNumber.set(number, [...(byNumber.get(number) ?? []), name]);
+    const t = byNumber.get(number) ?? { names: [], scenarios: new Set<string>() };
+    t.names.push(name);
+    const named = /\.scenario\s*=\s*"([^"]*)"/.exec(flags)?.[1];
+    for (const sc of named ? named.split(',') : ['default']) if ((SCENARIOS as readonly string[]).includes(sc)) t.scenarios.add(sc);
+    byNumber.set(number, t);
   }
-  return [...byNumber].map(([number, names]) => ({ number, names })).sort((a, b) => a.number.localeCompare(b.number));
+  return [...byNumber]
+    .map(([number, t]) => ({ number, names: t.names, scenarios: SCENARIOS.filter((sc) => t.scenarios.has(sc)) }))
+    .sort((a, b) => a.number.localeCompare(b.number));
 }

@@ -1,52 +1,54 @@
-// The broker actor: machines/broker.ts given its effects — the NATS connection, the cluster metadata, the
-// partition replicas, the Kafka listener, the periodic flush and retention work, and the control plane:
-// heartbeats, the controller actor every broker runs (one of them holds the lease), and controlled
-// shutdown before the logs close.
+// The broker actor: machines/broker.ts given its effects — the cluster metadata, the partition replicas,
+// the client listener, the periodic flush and retention work, and the control plane: heartbeats, the
+// controller actor every broker runs (one of them holds the lease), and controlled shutdown before the logs
+// close.
 //
-// Everything a broker touches is passed in or created here and released in `shutdown`, so several brokers
-// can run in one process. The actor's systemId is `broker-<id>`.
+// createBroker assembles a broker on a Runtime (src/runtime/runtime.ts) and does no I/O of its own: time,
+// messaging, the metadata bucket, the disk and ids all come from the runtime, and clients reach it through
+// whatever `listen` attaches in front of its request router (the Kafka TCP listener in a broker process,
+// src/runtime/node/node-broker.ts; nothing, or a simulator feeding frames, in one process). So several
+// brokers run in one process, on real NATS or on the memory runtime. The actor's systemId is `broker-<id>`.
 import type { PartitionReplica } from '../src/broker/partition-replica.ts';
 import type { PartitionLog } from '../src/log/partition-log.ts';
-import { natsLivenessProbe, serveLivenessProbe } from '../src/controller/liveness-probe.ts';
-import { reconnectNotifier } from '../src/transport/nats-connection.ts';
+import { transportLivenessProbe, serveLivenessProbe } from '../src/controller/liveness-probe.ts';
 import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { mkdirSync } from 'node:fs';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { ulid } from 'ulid';
 import { brokerMachine } from '../machines/broker.ts';
 import type { BrokerConfig } from '../src/broker/broker-config.ts';
-import { connectNats } from '../src/transport/nats-connection.ts';
-import { NatsKv } from '../src/metadata/nats-kv.ts';
 import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../src/metadata/types.ts';
 import { PartitionRegistry } from '../src/broker/partition-registry.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
-import { KafkaListener } from '../src/server/kafka-listener.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
+import type { RequestHandler } from '../src/broker/request-handler.ts';
 import { GroupCoordinator } from '../src/group/group-coordinator.ts';
 import type { BrokerServices } from '../src/broker/broker-services.ts';
-import { NodeStorage } from '../src/log/node-storage.ts';
-import type { Storage } from '../src/log/storage.ts';
+import type { Runtime, TimerHandle, Transport } from '../src/runtime/runtime.ts';
 import type { Logger } from '../src/util/logger.ts';
 import { BrokerMetrics } from '../src/metrics/broker-metrics.ts';
 import { ActorDirectory } from '../src/inspect/actor-directory.ts';
 import { brokerActors } from '../src/inspect/broker-actors.ts';
 import { ControllerActor } from './controller-actor.ts';
 import { ControllerLease } from '../src/metadata/controller-lease.ts';
-import { monotonicClock, type Clock } from '../src/metadata/clock.ts';
 import { subjectsFor } from '../src/transport/subjects.ts';
 import { HeartbeatPublisher } from '../src/controller/heartbeat-publisher.ts';
 import { requestControlledShutdown } from '../src/controller/controlled-shutdown.ts';
 import { ReplicationService, type ReplicationSettings } from '../src/replication/replication-service.ts';
-import { natsRequestReply } from '../src/replication/request-reply.ts';
-import { natsProposeIsr, type ProposeIsr } from '../src/replication/isr-proposal.ts';
+import { transportProposeIsr, type ProposeIsr } from '../src/replication/isr-proposal.ts';
+
+/** A client front end attached to a broker's request router (the Kafka TCP listener in a broker process). */
+export interface ClientListener {
+  /** The port clients reach (the bound one when the config asked for port 0). */
+  readonly port: number;
+  /** Stops taking connections; requests in flight get up to `graceMs` to be answered. */
+  stop(graceMs?: number): Promise<void>;
+}
 
 export interface BrokerDeps {
   logger: Logger;
-  clock?: () => number;
-  /** Monotonic time for leases, heartbeats and liveness (default performance.now()). */
-  monotonicClock?: Clock;
-  storage?: Storage;
+  /** Attaches the client front end once the broker can serve (before it registers): none in simulation. */
+  listen?: (handler: RequestHandler) => Promise<ClientListener>;
+  /** The runtime's link to the cluster when it has one to close: crash() cuts it at once, a stop drains it last. */
+  link?: { cut(): Promise<void>; drain(): Promise<void> };
   /** Replication tuning (replica.lag.time.max.ms, fetch wait); proposeIsr replaces the controller client in tests. */
   replication?: Partial<ReplicationSettings> & { proposeIsr?: ProposeIsr };
   /** An inspection observer for the broker actor from its creation (`--inspect`: the Stately inspector). */
@@ -68,42 +70,44 @@ interface LogPersisted {
 
 /** The running parts of a broker, filled in as it starts. */
 interface Parts {
-  nc?: NatsConnection;
   metadata?: MetadataStore;
   registry?: PartitionRegistry;
-  listener?: KafkaListener;
+  handler?: RequestHandler;
+  listener?: ClientListener;
   unsubscribe?: () => void;
-  timers: NodeJS.Timeout[];
+  timers: TimerHandle[];
   services?: BrokerServices;
   lease?: ControllerLease;
   heartbeat?: HeartbeatPublisher;
   alive?: { stop(): void };
-  onReconnect?: (fn: () => void) => () => void;
   controller?: ControllerActor;
   replication?: ReplicationService;
 }
 
+/** A broker on `runtime`, not started yet (`start()`). */
+export function createBroker(runtime: Runtime, config: BrokerConfig, deps: BrokerDeps): Broker {
+  return new Broker(runtime, config, deps);
+}
+
 export class Broker {
   readonly actor: Actor<typeof brokerMachine>;
-  readonly incarnation = ulid();
+  readonly incarnation: string;
   private readonly parts: Parts = { timers: [] };
-  private readonly clock: () => number;
+  private readonly clock: Runtime['clock'];
   private readonly logger: Logger;
-  private readonly storage: Storage;
-  private readonly monotonic: Clock;
   private readonly replicationDeps: BrokerDeps['replication'];
   /** Set by crash(): the broker vanishes without telling the cluster anything. */
   private crashed = false;
   private reregistering = false;
 
   constructor(
+    readonly runtime: Runtime,
     readonly config: BrokerConfig,
-    deps: BrokerDeps,
+    private readonly deps: BrokerDeps,
   ) {
-    this.clock = deps.clock ?? Date.now;
+    this.clock = runtime.clock;
+    this.incarnation = runtime.ids.ulid();
     this.logger = deps.logger.child({ broker: config.brokerId });
-    this.storage = deps.storage ?? new NodeStorage();
-    this.monotonic = deps.monotonicClock ?? monotonicClock;
     this.replicationDeps = deps.replication;
     const machine = brokerMachine.provide({
       actors: {
@@ -156,9 +160,14 @@ export class Broker {
     return this.parts.services;
   }
 
-  /** The broker's NATS connection once started (the dashboard's status publisher uses it). */
-  get natsConnection(): NatsConnection | undefined {
-    return this.parts.nc;
+  /** The runtime's transport (the dashboard's status publisher uses it). */
+  get transport(): Transport {
+    return this.runtime.transport;
+  }
+
+  /** The request router once started: what the client listener feeds frames to (a simulator can too). */
+  get requestHandler(): RequestHandler | undefined {
+    return this.parts.handler;
   }
 
   /** This broker's controller actor (every broker runs one; at most one is active). */
@@ -167,43 +176,39 @@ export class Broker {
   }
 
   /**
-   * A crash as the cluster sees it (what SIGKILL does to a broker process): the NATS connection closes at
-   * once, so heartbeats and lease renewals stop and no controlled shutdown or deregistration is sent; then
-   * local resources are released so a test can run several brokers in one process.
+   * A crash as the cluster sees it (what SIGKILL does to a broker process): the runtime's link (the NATS
+   * connection) is cut at once, so heartbeats and lease renewals stop and no controlled shutdown or
+   * deregistration is sent; then local resources are released so a test can run several brokers in one process.
    */
   async crash(): Promise<void> {
     this.crashed = true;
     this.parts.heartbeat?.stop();
     this.parts.alive?.stop();
-    await this.parts.nc?.close().catch(() => {});
+    await this.deps.link?.cut().catch(() => {});
     await this.stop();
   }
 
   private async startParts(): Promise<void> {
-    const { config } = this;
-    mkdirSync(config.dataDir, { recursive: true });
-    this.parts.nc = await connectNats({ servers: config.natsServers, name: `kastor-broker-${config.brokerId}` });
-    // One watch of the connection's status, shared by replication (abandons lost fetches) and the controller
-    // (trusts the crash probe only for brokers heard from since).
-    this.parts.onReconnect = reconnectNotifier(this.parts.nc, (err) => this.logger.warn('watching the NATS connection failed', { error: err as Error }));
-    const kv = await NatsKv.open(this.parts.nc, config.metadataBucket);
+    const { config, runtime } = this;
+    await runtime.storage.mkdir(config.dataDir);
+    const kv = runtime.kv;
     this.parts.lease = new ControllerLease(kv, this.clock);
-    const metadata = await MetadataStore.open(kv, { onWarning: (msg, facts) => this.logger.warn(msg, facts) });
+    const metadata = await MetadataStore.open(kv, { clock: this.clock, ids: runtime.ids, onWarning: (msg, facts) => this.logger.warn(msg, facts) });
     this.parts.metadata = metadata;
     const clusterId = await metadata.ensureClusterId();
     const { proposeIsr, ...replicationSettings } = this.replicationDeps ?? {};
     const subjects = subjectsFor(config.metadataBucket);
     const replication = new ReplicationService({
       brokerId: config.brokerId, incarnation: this.incarnation, clock: this.clock, logger: this.logger.child({ part: 'replication' }),
-      transport: natsRequestReply(this.parts.nc, (err) => this.logger.error('replica fetch handler failed', { error: err as Error }), this.parts.onReconnect),
-      subjectFor: (id) => subjects.replicaFetch(id), proposeIsr: proposeIsr ?? natsProposeIsr(this.parts.nc, subjects), settings: replicationSettings,
+      transport: runtime.transport,
+      subjectFor: (id) => subjects.replicaFetch(id), proposeIsr: proposeIsr ?? transportProposeIsr(runtime.transport, subjects), settings: replicationSettings,
     });
     this.parts.replication = replication;
     const registry = new PartitionRegistry({
       replication,
       brokerId: config.brokerId,
       dataDir: config.dataDir,
-      storage: this.storage,
+      storage: runtime.storage,
       clock: this.clock,
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
@@ -213,6 +218,7 @@ export class Broker {
     replication.start(registry);
     const topics = new TopicAdmin({
       metadata,
+      ids: runtime.ids,
       registry,
       brokerId: config.brokerId,
       numPartitions: config.numPartitions,
@@ -229,6 +235,7 @@ export class Broker {
       topics,
       logger: this.logger,
       clock: this.clock,
+      ids: runtime.ids,
       groups: new GroupCoordinator({
         brokerId: config.brokerId,
         metadata,
@@ -265,15 +272,8 @@ export class Broker {
       }
       if (!me && prev.brokers[config.brokerId]?.incarnation === this.incarnation) this.reregister();
     });
-    const listener = new KafkaListener({
-      host: config.host,
-      port: config.port,
-      handler: createRequestRouter(services),
-      logger: this.logger,
-      maxRequestBytes: config.maxRequestBytes,
-    });
-    await listener.start();
-    this.parts.listener = listener;
+    this.parts.handler = createRequestRouter(services);
+    if (this.deps.listen) this.parts.listener = await this.deps.listen(this.parts.handler);
   }
 
   private async register(): Promise<void> {
@@ -281,10 +281,10 @@ export class Broker {
     await this.parts.metadata!.registerBroker({
       id: config.brokerId,
       host: config.advertisedHost,
-      port: config.port === 0 ? this.parts.listener!.port : config.advertisedPort,
+      port: config.port === 0 && this.parts.listener ? this.parts.listener.port : config.advertisedPort,
       rack: config.rack,
       incarnation: this.incarnation,
-      registeredAt: this.clock(),
+      registeredAt: this.clock.wall(),
     });
     this.logger.info('broker registered and serving', { listen: `${config.host}:${this.port}`, rack: config.rack, incarnation: this.incarnation });
   }
@@ -318,9 +318,9 @@ export class Broker {
       const seen = new WeakMap<PartitionLog, LogPersisted>();
       let passRunning = false;
       this.parts.timers.push(
-        setInterval(() => {
+        this.clock.setInterval(() => {
           if (passRunning) return;
-          const now = this.clock();
+          const now = this.clock.wall();
           const work: Array<{ r: PartitionReplica; log: PartitionLog; flush: boolean; checkpoint: boolean }> = [];
           for (const r of registry.all()) {
             const log = r.log;
@@ -356,9 +356,9 @@ export class Broker {
       );
     }
     this.parts.timers.push(
-      setInterval(() => {
+      this.clock.setInterval(() => {
         for (const r of registry.all()) {
-          void r.log?.applyRetention(this.clock()).catch((err: unknown) => this.logger.error('retention failed', { topic: r.topic, partition: r.partition, error: err as Error }));
+          void r.log?.applyRetention(this.clock.wall()).catch((err: unknown) => this.logger.error('retention failed', { topic: r.topic, partition: r.partition, error: err as Error }));
         }
       }, this.config.retentionCheckIntervalMs),
     );
@@ -367,16 +367,16 @@ export class Broker {
   /** Heartbeats and the controller actor: started once the broker is registered and serving. */
   private startControlPlane(): void {
     const { config } = this;
-    const nc = this.parts.nc!;
+    const transport = this.runtime.transport;
     const subjects = subjectsFor(config.metadataBucket);
     // Before the first heartbeat, on the same connection: a controller that heard one knows the probe is answered.
-    this.parts.alive = serveLivenessProbe(nc, subjects.alive(config.brokerId), this.incarnation);
+    this.parts.alive = serveLivenessProbe(transport, subjects.alive(config.brokerId), this.incarnation);
     this.parts.heartbeat = new HeartbeatPublisher({
-      nc,
+      transport,
       subject: subjects.heartbeat,
       heartbeat: { brokerId: config.brokerId, incarnation: this.incarnation },
       intervalMs: config.heartbeatIntervalMs,
-      clock: this.monotonic,
+      clock: this.clock,
       onError: (err) => this.logger.warn('heartbeat publish failed', { error: err as Error }),
     });
     this.parts.heartbeat.start();
@@ -385,15 +385,14 @@ export class Broker {
       incarnation: this.incarnation,
       metadata: this.parts.metadata!,
       lease: this.parts.lease!,
-      nc,
+      transport,
       subjects,
       leaseTtlMs: config.controllerLeaseMs,
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
-      clock: this.monotonic,
+      clock: this.clock,
       logger: this.logger.child({ actor: 'controller' }),
-      probe: config.crashProbe ? natsLivenessProbe(nc, subjects.alive, 300) : undefined,
-      onReconnect: this.parts.onReconnect,
+      probe: config.crashProbe ? transportLivenessProbe(transport, subjects.alive, 300) : undefined,
     });
     this.parts.controller.start();
   }
@@ -401,23 +400,23 @@ export class Broker {
   /** Kafka's controlled shutdown: leaderships move to other ISR members while this broker still serves. */
   private async controlledShutdown(): Promise<void> {
     const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];
-    if (this.crashed || !this.parts.nc || me?.incarnation !== this.incarnation) return;
-    const started = this.monotonic.now();
+    if (this.crashed || me?.incarnation !== this.incarnation) return;
+    const started = this.clock.monotonic();
     const res = await requestControlledShutdown({
-      nc: this.parts.nc,
+      transport: this.runtime.transport,
       subject: subjectsFor(this.config.metadataBucket).controlledShutdown,
       request: { brokerId: this.config.brokerId, incarnation: this.incarnation },
       timeoutMs: this.config.controlledShutdownTimeoutMs,
-      clock: this.monotonic,
+      clock: this.clock,
     });
-    const tookMs = Math.round(this.monotonic.now() - started);
+    const tookMs = Math.round(this.clock.monotonic() - started);
     if (res === null) this.logger.warn('controlled shutdown got no answer; shutting down anyway', { tookMs });
     else if (res.errorCode !== 0) this.logger.warn('controlled shutdown refused; shutting down anyway', { errorCode: res.errorCode, tookMs });
     else this.logger.info('controlled shutdown done', { remainingLeaderships: res.remainingLeaderships, tookMs });
   }
 
   private async shutdownParts(): Promise<void> {
-    for (const t of this.parts.timers) clearInterval(t);
+    for (const t of this.parts.timers) this.clock.clearInterval(t);
     this.parts.timers = [];
     const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
       try {
@@ -439,7 +438,7 @@ export class Broker {
     const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];
     if (me?.incarnation === this.incarnation && !this.crashed) await step('leaving the cluster', () => this.parts.metadata?.unregisterBroker(this.config.brokerId, this.incarnation));
     await step('closing the metadata store', () => this.parts.metadata?.close());
-    if (!this.crashed) await step('closing NATS', () => this.parts.nc?.drain());
+    if (!this.crashed) await step('closing the runtime\'s link', () => this.deps.link?.drain());
     this.logger.info('broker stopped');
   }
 }

@@ -8,10 +8,10 @@
 // in arbitrary order when it wakes, and must not write anything before the machine has stepped down.
 import { DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../src/broker/broker-config.ts';
 import { createActor, fromPromise, type Actor } from 'xstate';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { controllerMachine } from '../machines/controller.ts';
 import { ActiveController } from '../src/controller/active-controller.ts';
-import { monotonicClock, type Clock } from '../src/metadata/clock.ts';
+import type { Clock } from '../src/runtime/clock.ts';
+import type { Transport } from '../src/runtime/transport.ts';
 import type { ControllerLease } from '../src/metadata/controller-lease.ts';
 import { CONTROLLER_KEY } from '../src/metadata/metadata-keys.ts';
 import type { MetadataStore } from '../src/metadata/metadata-store.ts';
@@ -29,7 +29,8 @@ export interface ControllerActorOptions {
   incarnation: string;
   metadata: MetadataStore;
   lease: ControllerLease;
-  nc: Pick<NatsConnection, 'subscribe'>;
+  /** The active controller's requests and heartbeats; its onReconnect resets what the probes trust. */
+  transport: Pick<Transport, 'subscribe' | 'serve' | 'onReconnect'>;
   subjects: Subjects;
   /** Lease TTL (default DEFAULT_CONTROLLER_LEASE_MS): renewed every TTL/4, taken over after a full TTL unchanged. */
   leaseTtlMs?: number;
@@ -37,13 +38,11 @@ export interface ControllerActorOptions {
   sessionTimeoutMs?: number;
   /** How often brokers send heartbeats (default DEFAULT_HEARTBEAT_INTERVAL_MS): the controller probes only a broker whose heartbeat is overdue. */
   heartbeatIntervalMs?: number;
-  /** Monotonic (default performance.now()). */
-  clock?: Clock;
+  /** The runtime's clock: lease validity and probes on its monotonic time, the machine's timers. */
+  clock: Clock;
   logger: Logger;
   /** Fast crash detection while active (src/controller/liveness-probe.ts). */
   probe?: LivenessProbe;
-  /** This broker's NATS connection came back (the probe trusts only brokers heard from since). */
-  onReconnect?: (fn: () => void) => () => void;
 }
 
 export class ControllerActor {
@@ -66,7 +65,7 @@ export class ControllerActor {
   private stopWatchingReconnects: (() => void) | null = null;
 
   constructor(private readonly opts: ControllerActorOptions) {
-    this.clock = opts.clock ?? monotonicClock;
+    this.clock = opts.clock;
     this.leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_CONTROLLER_LEASE_MS;
     const holder = { brokerId: opts.brokerId, incarnation: opts.incarnation };
     const holdMs = this.leaseTtlMs * 0.75;
@@ -74,13 +73,13 @@ export class ControllerActor {
       actors: {
         acquireLease: fromPromise(async ({ input }) => {
           // Valid from when the write was sent: others start counting no earlier than they see it.
-          const sentAt = this.clock.now();
+          const sentAt = this.clock.monotonic();
           const revision = await opts.lease.acquire(holder, input.expectedRevision);
           this.validUntil = sentAt + holdMs;
           return { revision };
         }),
         renewLease: fromPromise(async ({ input }) => {
-          const sentAt = this.clock.now();
+          const sentAt = this.clock.monotonic();
           const revision = await opts.lease.renew(holder, input.epoch, input.revision);
           this.validUntil = sentAt + holdMs;
           return { revision };
@@ -116,7 +115,7 @@ export class ControllerActor {
       this.lastObserved = revision;
       const holder = next.controller?.brokerId ?? null;
       this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
-      if (this.renewalSeen) this.renewalSeenAt = this.clock.now();
+      if (this.renewalSeen) this.renewalSeenAt = this.clock.monotonic();
       this.holderStrikes = 0;
       this.actor.send({ type: 'LEASE_OBSERVED', revision, holder });
     });
@@ -125,9 +124,9 @@ export class ControllerActor {
     // lease of a process that no longer exists), and taking the lease over is right either way.
     const holder = this.opts.metadata.snapshot().controller?.brokerId ?? null;
     this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
-    if (this.renewalSeen) this.renewalSeenAt = this.clock.now(); // as a renewal: probed once the next is overdue
+    if (this.renewalSeen) this.renewalSeenAt = this.clock.monotonic(); // as a renewal: probed once the next is overdue
     if (this.opts.probe) {
-      this.stopWatchingReconnects = this.opts.onReconnect?.(() => (this.renewalSeen = false)) ?? null;
+      this.stopWatchingReconnects = this.opts.transport.onReconnect(() => (this.renewalSeen = false));
       this.scheduleHolderProbe();
     }
   }
@@ -151,7 +150,7 @@ export class ControllerActor {
     const { observedHolder: holder, observedRevision: revision } = snap.context;
     if (!this.opts.probe || !this.renewalSeen || holder === null || holder === this.opts.brokerId || !snap.matches({ standby: 'watching' })) return;
     // A renewal proves the holder alive: probe only once one is overdue.
-    if (this.clock.now() - this.renewalSeenAt < this.leaseTtlMs / 4 + RENEWAL_GRACE_MS) {
+    if (this.clock.monotonic() - this.renewalSeenAt < this.leaseTtlMs / 4 + RENEWAL_GRACE_MS) {
       this.holderStrikes = 0;
       return;
     }
@@ -202,7 +201,7 @@ export class ControllerActor {
   }
 
   private holdsLease(): boolean {
-    return this.clock.now() < this.validUntil;
+    return this.clock.monotonic() < this.validUntil;
   }
 
   private startActing(epoch: number): void {
@@ -210,7 +209,7 @@ export class ControllerActor {
       brokerId: this.opts.brokerId,
       epoch,
       metadata: this.opts.metadata,
-      nc: this.opts.nc,
+      transport: this.opts.transport,
       subjects: this.opts.subjects,
       clock: this.clock,
       sessionTimeoutMs: this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
@@ -218,7 +217,6 @@ export class ControllerActor {
       holdsLease: (): boolean => this.active === active && this.holdsLease(),
       logger: this.opts.logger.child({ controllerEpoch: epoch }),
       probe: this.opts.probe,
-      onReconnect: this.opts.onReconnect,
       knownGone: this.holderGone === null ? [] : [this.holderGone],
     });
     this.holderGone = null;

@@ -14,8 +14,9 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PartitionLog } from '../src/log/partition-log.ts';
-import { NodeStorage } from '../src/log/node-storage.ts';
+import { NodeStorage } from '../src/runtime/node/node-storage.ts';
 import { buildRecordBatch } from '../src/protocol/record-batch-builder.ts';
+import { nodeClock } from '../src/runtime/node/node-clock.ts';
 
 interface Args {
   mb: number;
@@ -116,7 +117,7 @@ export async function run(args: string[]): Promise<void> {
       rawW.push(await rawWrite(join(root, 'raw-interval'), batches, total, false));
       await rm(join(root, 'raw-interval'), { force: true });
       const dir = join(root, `interval-${round}`);
-      const log = await PartitionLog.open({ dir, storage, config: { flush: 'interval' } });
+      const log = await PartitionLog.open({ clock: nodeClock, dir, storage, config: { flush: 'interval' } });
       const t0 = performance.now();
       for (let i = 0; i < n; i++) await log.append(batches[i % batches.length]!, 0);
       await log.flush();
@@ -155,7 +156,7 @@ export async function run(args: string[]): Promise<void> {
     const m = Math.ceil((a.alwaysMb * MB) / batchBytes);
     const totalAlways = m * batchBytes;
     const rawAlwaysMs = await rawWrite(join(root, 'raw-always'), batches, totalAlways, true);
-    const strict = await PartitionLog.open({ dir: join(root, 'always-0'), storage, config: { flush: 'always' } });
+    const strict = await PartitionLog.open({ clock: nodeClock, dir: join(root, 'always-0'), storage, config: { flush: 'always' } });
     // Each appender owns its buffers: a batch is rewritten in place while its append is in flight.
     const own = Array.from({ length: a.appenders }, (_, w) => batches.slice((w * 4) % 64, ((w * 4) % 64) + 4).map((b) => Buffer.from(b)));
     let next = 0;

@@ -2,6 +2,8 @@
 // partition replicas, and topic administration. Handlers get this object, never globals, so several
 // brokers run in one process (simulation tests) as well as one per process.
 import type { BrokerConfig } from './broker-config.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Ids } from '../runtime/ids.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../metadata/types.ts';
 import type { PartitionRegistry } from './partition-registry.ts';
@@ -19,7 +21,9 @@ export interface BrokerServices {
   readonly registry: PartitionRegistry;
   readonly topics: TopicAdmin;
   readonly logger: Logger;
-  readonly clock: () => number;
+  readonly clock: Clock;
+  /** New ids (group member ids). */
+  readonly ids: Ids;
   /** Kafka's group coordinator (consumer groups, committed offsets); absent where a broker runs none. */
   readonly groups?: GroupCoordinator;
   /** This broker's Prometheus metrics (its own registry); e.g. `metrics.groupRebalances.inc()`. */

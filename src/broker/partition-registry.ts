@@ -8,6 +8,7 @@
 // Snapshots share unchanged partitions (immer), so a partition whose state object is the one already
 // applied is skipped: a metadata change to one topic costs no events for the thousands of others.
 import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/types.ts';
+import type { Clock } from '../runtime/clock.ts';
 import type { LogConfig } from '../log/partition-log.ts';
 import type { Storage } from '../log/storage.ts';
 import { PartitionReplica, type ReplicaReplication } from './partition-replica.ts';
@@ -17,7 +18,7 @@ export interface PartitionRegistryOptions {
   brokerId: number;
   dataDir: string;
   storage: Storage;
-  clock: () => number;
+  clock: Clock;
   logger: Logger;
   /** Broker-wide log settings (flush policy); topic configs override retention and segments. */
   brokerLogConfig: Partial<LogConfig>;
@@ -122,13 +123,13 @@ export class PartitionRegistry {
     if (!replica) return false;
     if (replica.role !== 'recovering') return true;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.opts.clock.setTimeout(() => {
         sub.unsubscribe();
         resolve(false);
       }, timeoutMs);
       const sub = replica.actor.subscribe((s) => {
         if (!s.matches('recovering') && !s.matches('deciding')) {
-          clearTimeout(timer);
+          this.opts.clock.clearTimeout(timer);
           sub.unsubscribe();
           resolve(true);
         }

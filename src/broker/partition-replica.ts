@@ -13,6 +13,7 @@
 // applyReplicaFetch. Follower appends and truncations run one at a time on a chain of their own, and only
 // while the replica still follows the epoch the fetch was made for.
 import { createActor, fromPromise, type Actor, type ActorSystem } from 'xstate';
+import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { join } from 'node:path';
 import { partitionReplicaMachine, type Assignment } from '../../machines/partition-replica.ts';
 import { PartitionLog, type LogConfig } from '../log/partition-log.ts';
@@ -54,7 +55,7 @@ export interface PartitionReplicaOptions {
   logConfig: Partial<LogConfig>;
   maxMessageBytes: number;
   minInsyncReplicas: number;
-  clock: () => number;
+  clock: Clock;
   logger: Logger;
   replication?: ReplicaReplication;
   /** Called once this replica leads, after the transition committed (the group coordinator loads its shard). */
@@ -65,7 +66,7 @@ interface AckWaiter {
   offset: number; // resolved once the high watermark is past this offset
   resolve: () => void;
   reject: (err: KafkaError) => void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export type ReplicaRole = 'recovering' | 'leader' | 'follower' | 'offline' | 'stopped';
@@ -77,7 +78,7 @@ export class PartitionReplica {
   private readonly dataWaiters = new Set<() => void>();
   private ackWaiters: AckWaiter[] = [];
   /** A pending HIGH_WATERMARK report to the actor (reportHighWatermark). */
-  private hwReport: NodeJS.Timeout | null = null;
+  private hwReport: TimerHandle | null = null;
   /** Leader-side follower state for the current epoch; null unless leading. */
   private leading: LeaderReplication | null = null;
   /** The snapshot `role` was last worked out from, and that role. */
@@ -193,7 +194,7 @@ export class PartitionReplica {
    */
   private reportHighWatermark(): void {
     if (this.hwReport !== null) return;
-    this.hwReport = setTimeout(() => {
+    this.hwReport = this.opts.clock.setTimeout(() => {
       this.hwReport = null;
       const log = this.log;
       if (log && this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'HIGH_WATERMARK', highWatermark: log.highWatermark, logEndOffset: log.logEndOffset });
@@ -202,7 +203,7 @@ export class PartitionReplica {
 
   /** Resolves when the actor has reached a final state (the log is closed or deleted). */
   async stop(deleteData: boolean): Promise<void> {
-    if (this.hwReport !== null) clearTimeout(this.hwReport);
+    if (this.hwReport !== null) this.opts.clock.clearTimeout(this.hwReport);
     this.hwReport = null;
     this.actor.send({ type: deleteData ? 'DELETE' : 'STOP' });
     await new Promise<void>((resolve) => {
@@ -371,7 +372,7 @@ export class PartitionReplica {
         offset,
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.opts.clock.setTimeout(() => {
           this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter);
           reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `the in-sync replicas did not reach offset ${offset} within ${timeoutMs} ms`));
         }, timeoutMs),
@@ -384,7 +385,7 @@ export class PartitionReplica {
     const waiters = this.ackWaiters;
     this.ackWaiters = [];
     for (const w of waiters) {
-      clearTimeout(w.timer);
+      this.opts.clock.clearTimeout(w.timer);
       w.reject(new KafkaError(code, why));
     }
   }
@@ -407,7 +408,7 @@ export class PartitionReplica {
         const still: AckWaiter[] = [];
         for (const w of this.ackWaiters) {
           if (w.offset < hw) {
-            clearTimeout(w.timer);
+            this.opts.clock.clearTimeout(w.timer);
             if (enough) w.resolve();
             else w.reject(new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`));
           } else still.push(w);

@@ -8,7 +8,7 @@
 import { peekRequestHeader, decodeRequest, encodeResponse } from '../protocol/frames.ts';
 import { ApiKey, API_NAMES, SUPPORTED_VERSIONS } from '../protocol/generated/api-keys.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
-import { CloseConnection, type ConnectionInfo, type RequestHandler } from '../server/kafka-listener.ts';
+import { CloseConnection, type ConnectionInfo, type RequestHandler } from './request-handler.ts';
 import type { BrokerServices } from './broker-services.ts';
 import { apiVersionsResponse } from './handlers/api-versions.ts';
 import { metadata } from './handlers/metadata.ts';

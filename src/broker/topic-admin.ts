@@ -4,6 +4,8 @@
 // create, so two brokers creating the same topic at once cannot both win). Results are Kafka error codes,
 // never exceptions.
 import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Ids } from '../runtime/ids.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import type { TopicInfo, ClusterSnapshot } from '../metadata/types.ts';
 import { newTopicId, placeReplicas } from '../metadata/assignment.ts';
@@ -54,7 +56,9 @@ export interface TopicAdminOptions {
   brokerId: number;
   numPartitions: number;
   defaultReplicationFactor: number;
-  clock: () => number;
+  clock: Clock;
+  /** New topic ids. */
+  ids: Ids;
   logger: Logger;
 }
 
@@ -111,10 +115,10 @@ export class TopicAdmin {
 
     const topic: TopicInfo = {
       name: spec.name,
-      id: newTopicId(),
+      id: newTopicId(this.opts.ids.ulid()),
       partitions: replicaSets.map((replicas, partition) => ({ partition, replicas, leader: replicas[0], leaderEpoch: 0, isr: [...replicas] })),
       config: spec.configs ?? {},
-      createdAt: this.opts.clock(),
+      createdAt: this.opts.clock.wall(),
     };
     if (spec.validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
     try {
@@ -133,7 +137,7 @@ export class TopicAdmin {
    * logs, so a client told "created" can produce at once. Returns false on timeout.
    */
   async waitReady(name: string, timeoutMs: number): Promise<boolean> {
-    const deadline = this.opts.clock() + timeoutMs;
+    const deadline = this.opts.clock.wall() + timeoutMs;
     try {
       await this.opts.metadata.waitFor((s) => s.topics[name] !== undefined, timeoutMs);
     } catch {
@@ -143,7 +147,7 @@ export class TopicAdmin {
     if (!topic) return false;
     for (const p of topic.partitions) {
       if (p.leader !== this.opts.brokerId) continue;
-      const left = Math.max(0, deadline - this.opts.clock());
+      const left = Math.max(0, deadline - this.opts.clock.wall());
       if (!(await this.opts.registry.waitRecovered(name, p.partition, left))) return false;
     }
     return true;

@@ -2,7 +2,8 @@
 // cleanly (in-flight requests answered, logs flushed and closed, registration removed). A second signal
 // during shutdown exits at once.
 import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
-import { Broker } from '../../actors/broker-actor.ts';
+import type { Broker } from '../../actors/broker-actor.ts';
+import { startNodeBroker } from '../runtime/node/node-broker.ts';
 import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
 import { createLogger } from '../util/logger.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
@@ -70,7 +71,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     heartbeatIntervalMs: f['heartbeat-interval-ms'],
     controllerLeaseMs: f['controller-lease-ms'],
   });
-  const broker = new Broker(config, { logger, inspect: inspector?.inspect });
+  let broker: Broker | null = null;
   let observability: BrokerObservability | null = null;
   let stopping: Promise<void> | null = null;
   const onSignal = (signal: string) => {
@@ -79,16 +80,20 @@ export async function brokerCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     logger.info('shutting down', { signal });
-    stopping = (observability?.stop() ?? Promise.resolve()).catch(() => {}).then(() => broker.stop());
+    stopping = (observability?.stop() ?? Promise.resolve()).catch(() => {}).then(() => broker?.stop());
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   try {
-    await broker.start();
+    broker = await startNodeBroker(config, { logger, inspect: inspector?.inspect });
   } catch (err) {
     logger.error('broker failed to start', { error: err as Error });
-    await broker.stop();
     return 1;
+  }
+  if (stopping) {
+    // A signal came while it started: it stops now that it can.
+    await broker.stop();
+    return 0;
   }
   try {
     observability = await startBrokerObservability(broker, { http, inspector, logger });

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
 import { NatsServer } from '../testing/nats-server.ts';
 import { startStandaloneDashboard } from '../dashboard/observability.ts';
-import { DEFAULT_METADATA_BUCKET } from '../metadata/nats-kv.ts';
+import { DEFAULT_METADATA_BUCKET } from '../runtime/node/nats-kv.ts';
 import { createLogger } from '../util/logger.ts';
 import { BROKER_NODE_FLAGS } from './node-flags.ts';
 import { BROKER_FLAGS } from './broker-command.ts';

@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { encodeRequest, decodeResponse } from '../protocol/frames.ts';
 import type { RequestBodies, ResponseBodies } from '../protocol/generated/index.ts';
-import { FrameSplitter } from '../server/frame-splitter.ts';
+import { FrameSplitter } from '../protocol/frame-splitter.ts';
 
 export class ConnectionError extends Error {
   /** A lost or refused connection is worth retrying (after a metadata refresh: the broker may be gone). */

@@ -8,8 +8,8 @@
 // Every write is a compare-and-set of one topic (or one broker registration) and is refused unless the
 // lease is still valid on this broker's clock (`holdsLease`), checked again before each attempt.
 import { current } from 'immer';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { Clock } from '../metadata/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Transport, TransportSubscription } from '../runtime/transport.ts';
 import { InvalidTopicError, TopicNotFoundError } from '../metadata/errors.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/types.ts';
@@ -35,7 +35,8 @@ export interface ActiveControllerOptions {
   brokerId: number;
   epoch: number;
   metadata: MetadataStore;
-  nc: Pick<NatsConnection, 'subscribe'>;
+  /** Heartbeats in, AlterIsr and controlled-shutdown requests served; its onReconnect resets what the probe trusts. */
+  transport: Pick<Transport, 'subscribe' | 'serve' | 'onReconnect'>;
   subjects: Subjects;
   /** Monotonic. */
   clock: Clock;
@@ -49,8 +50,6 @@ export interface ActiveControllerOptions {
   probeIntervalMs?: number;
   /** A broker is probed only once this long has passed since its last heartbeat (default 0: always). */
   probeSilenceMs?: number;
-  /** Registers a callback for when this controller's NATS connection came back (returns the unsubscribe). */
-  onReconnect?: (fn: () => void) => () => void;
   /** Brokers already known dead (the previous controller, found gone by the probe that led to this takeover). */
   knownGone?: number[];
 }
@@ -58,11 +57,13 @@ export interface ActiveControllerOptions {
 /** Subscribers of controller requests share this queue group, so even an overlap during a handover answers once. */
 const QUEUE = 'kastor-controller';
 const RETRY_MS = 200;
+const encoder = new TextEncoder();
+const encodeJsonReply = (r: AlterIsrResponse | ControlledShutdownResponse): Uint8Array => encoder.encode(JSON.stringify(r));
 
 export class ActiveController {
   private table: LivenessTable = new Map();
   private lastCheckAt: number;
-  private readonly subs: Subscription[] = [];
+  private readonly subs: TransportSubscription[] = [];
   private unsubscribe: (() => void) | null = null;
   private timer: unknown = null;
   private retryTimer: unknown = null;
@@ -80,27 +81,27 @@ export class ActiveController {
   private stopWatchingReconnects: (() => void) | null = null;
 
   constructor(private readonly opts: ActiveControllerOptions) {
-    this.lastCheckAt = opts.clock.now();
+    this.lastCheckAt = opts.clock.monotonic();
   }
 
   start(): void {
     const { opts } = this;
-    const now = opts.clock.now();
+    const now = opts.clock.monotonic();
     // Grace: every registered broker starts with a full session timeout on this controller's clock.
     this.table = observeRegistrations(new Map(), opts.metadata.snapshot().brokers, now);
     this.lastCheckAt = now;
     this.unsubscribe = opts.metadata.subscribe((next, prev) => this.onSnapshot(next, prev));
     this.subs.push(
-      opts.nc.subscribe(opts.subjects.heartbeat, { callback: (err, msg) => void (err || this.onHeartbeat(msg)) }),
-      opts.nc.subscribe(opts.subjects.alterIsr, { queue: QUEUE, callback: (err, msg) => void (err || this.onAlterIsr(msg)) }),
-      opts.nc.subscribe(opts.subjects.controlledShutdown, { queue: QUEUE, callback: (err, msg) => void (err || this.onControlledShutdown(msg)) }),
+      opts.transport.subscribe(opts.subjects.heartbeat, (payload) => this.onHeartbeat(payload)),
+      opts.transport.serve(opts.subjects.alterIsr, async (payload) => encodeJsonReply(await this.onAlterIsr(payload)), { queue: QUEUE }),
+      opts.transport.serve(opts.subjects.controlledShutdown, async (payload) => encodeJsonReply(await this.onControlledShutdown(payload)), { queue: QUEUE }),
     );
     this.scheduleCheck();
     if (opts.probe) {
-      this.stopWatchingReconnects = opts.onReconnect?.(() => {
+      this.stopWatchingReconnects = opts.transport.onReconnect(() => {
         this.heard.clear();
         this.strikes.clear();
-      }) ?? null;
+      });
       this.scheduleProbe();
     }
     for (const id of opts.knownGone ?? []) {
@@ -115,7 +116,7 @@ export class ActiveController {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const s of this.subs) s.unsubscribe();
+    for (const s of this.subs) s.stop();
     this.subs.length = 0;
     this.unsubscribe?.();
     if (this.timer !== null) this.opts.clock.clearTimeout(this.timer);
@@ -128,15 +129,15 @@ export class ActiveController {
 
   // ---- liveness ----
 
-  private onHeartbeat(msg: Msg): void {
+  private onHeartbeat(payload: Buffer): void {
     let hb = null;
     try {
-      hb = parseHeartbeat(msg.json());
+      hb = parseHeartbeat(JSON.parse(payload.toString()));
     } catch {
       // not JSON: ignored like any other malformed heartbeat
     }
     if (!hb) return;
-    this.table = recordHeartbeat(this.table, hb, this.opts.clock.now());
+    this.table = recordHeartbeat(this.table, hb, this.opts.clock.monotonic());
     if (this.table.get(hb.brokerId)?.incarnation === hb.incarnation && this.heard.get(hb.brokerId) !== hb.incarnation) {
       this.heard.set(hb.brokerId, hb.incarnation);
       this.strikes.delete(hb.brokerId);
@@ -158,7 +159,7 @@ export class ActiveController {
   private probeRound(): void {
     const probe = this.opts.probe;
     if (!probe || this.probing) return;
-    const now = this.opts.clock.now();
+    const now = this.opts.clock.monotonic();
     const silence = this.opts.probeSilenceMs ?? 0;
     const targets = [...this.heard].filter(([id, incarnation]) => {
       const entry = this.table.get(id);
@@ -200,7 +201,7 @@ export class ActiveController {
   }
 
   private checkLiveness(): void {
-    const now = this.opts.clock.now();
+    const now = this.opts.clock.monotonic();
     if (controllerWasStalled(this.lastCheckAt, now, this.opts.sessionTimeoutMs)) {
       this.opts.logger.warn('controller was stalled; giving every broker a new session timeout', { stalledMs: Math.round(now - this.lastCheckAt) });
       this.table = refreshAll(this.table, now);
@@ -229,7 +230,7 @@ export class ActiveController {
 
   private onSnapshot(next: ClusterSnapshot, prev: ClusterSnapshot): void {
     if (next.brokers !== prev.brokers) {
-      this.table = observeRegistrations(this.table, next.brokers, this.opts.clock.now());
+      this.table = observeRegistrations(this.table, next.brokers, this.opts.clock.monotonic());
       for (const [id, inc] of this.shuttingDown) if (next.brokers[id]?.incarnation !== inc) this.shuttingDown.delete(id);
     }
     if (next.brokers !== prev.brokers || next.topics !== prev.topics) this.requestReconcile();
@@ -263,16 +264,15 @@ export class ActiveController {
 
   // ---- requests ----
 
-  private async onAlterIsr(msg: Msg): Promise<void> {
-    const respond = (r: AlterIsrResponse) => void msg.respond(JSON.stringify(r));
+  private async onAlterIsr(payload: Buffer): Promise<AlterIsrResponse> {
     let req = null;
     try {
-      req = parseAlterIsrRequest(msg.json());
+      req = parseAlterIsrRequest(JSON.parse(payload.toString()));
     } catch {
       // not JSON
     }
-    if (!req) return respond({ errorCode: ErrorCode.INVALID_REQUEST });
-    if (!this.opts.holdsLease() || this.stopped) return respond({ errorCode: ErrorCode.NOT_CONTROLLER });
+    if (!req) return { errorCode: ErrorCode.INVALID_REQUEST };
+    if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER };
     const r = req;
     let decision: AlterIsrDecision = { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
     try {
@@ -282,27 +282,26 @@ export class ActiveController {
         decision = decideAlterIsr(p ? (current(p) as PartitionState) : null, r, this.registered());
         if ('next' in decision) draft.partitions[r.partition]!.isr = decision.next.isr;
       });
-      if (decision.errorCode !== 0) return respond({ errorCode: decision.errorCode });
+      if (decision.errorCode !== 0) return { errorCode: decision.errorCode };
       this.opts.logger.info('ISR changed by the leader', { topic: r.topic, partition: r.partition, leader: r.leaderId, leaderEpoch: r.leaderEpoch, isr: r.isr });
-      return respond({ errorCode: 0, partition: topic.partitions[r.partition] });
+      return { errorCode: 0, partition: topic.partitions[r.partition] };
     } catch (err) {
-      respond({ errorCode: this.errorCodeOf(err, 'alter ISR', { topic: r.topic, partition: r.partition }) });
+      return { errorCode: this.errorCodeOf(err, 'alter ISR', { topic: r.topic, partition: r.partition }) };
     }
   }
 
-  private async onControlledShutdown(msg: Msg): Promise<void> {
-    const respond = (r: ControlledShutdownResponse) => void msg.respond(JSON.stringify(r));
+  private async onControlledShutdown(payload: Buffer): Promise<ControlledShutdownResponse> {
     let req = null;
     try {
-      req = parseControlledShutdownRequest(msg.json());
+      req = parseControlledShutdownRequest(JSON.parse(payload.toString()));
     } catch {
       // not JSON
     }
-    if (!req) return respond({ errorCode: ErrorCode.INVALID_REQUEST, remainingLeaderships: 0 });
-    if (!this.opts.holdsLease() || this.stopped) return respond({ errorCode: ErrorCode.NOT_CONTROLLER, remainingLeaderships: 0 });
+    if (!req) return { errorCode: ErrorCode.INVALID_REQUEST, remainingLeaderships: 0 };
+    if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER, remainingLeaderships: 0 };
     const { brokerId, incarnation } = req;
     const reg = this.opts.metadata.snapshot().brokers[brokerId];
-    if (reg && reg.incarnation !== incarnation) return respond({ errorCode: ErrorCode.STALE_BROKER_EPOCH, remainingLeaderships: 0 });
+    if (reg && reg.incarnation !== incarnation) return { errorCode: ErrorCode.STALE_BROKER_EPOCH, remainingLeaderships: 0 };
     if (reg) this.shuttingDown.set(brokerId, incarnation);
     try {
       for (const topic of Object.values(this.opts.metadata.snapshot().topics)) {
@@ -315,9 +314,9 @@ export class ActiveController {
       }
       const remaining = Object.values(this.opts.metadata.snapshot().topics).reduce((n, t) => n + t.partitions.filter((p) => p.leader === brokerId).length, 0);
       this.opts.logger.info('controlled shutdown served', { shutdownBroker: brokerId, remainingLeaderships: remaining });
-      respond({ errorCode: 0, remainingLeaderships: remaining });
+      return { errorCode: 0, remainingLeaderships: remaining };
     } catch (err) {
-      respond({ errorCode: this.errorCodeOf(err, 'controlled shutdown', { shutdownBroker: brokerId }), remainingLeaderships: -1 });
+      return { errorCode: this.errorCodeOf(err, 'controlled shutdown', { shutdownBroker: brokerId }), remainingLeaderships: -1 };
     }
   }
 

@@ -1,11 +1,11 @@
 // Controlled shutdown (Kafka's ControlledShutdown, KIP-143's intent): before a broker closes its logs it
 // asks the active controller to move every leadership it holds to another ISR member and to take it out
 // of the ISRs that keep other members, so clients fail over to a leader that is already there instead of
-// waiting for a session timeout. JSON over core NATS request/reply on subjectsFor(bucket).controlledShutdown.
+// waiting for a session timeout. JSON over the transport's request/reply (core NATS) on subjectsFor(bucket).controlledShutdown.
 //
 // The broker side waits a bounded time and proceeds anyway: a shutdown never hangs on a missing controller.
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Clock } from '../metadata/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Transport } from '../runtime/transport.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 
 export interface ControlledShutdownRequest {
@@ -27,7 +27,7 @@ export function parseControlledShutdownRequest(v: unknown): ControlledShutdownRe
 }
 
 export interface RequestControlledShutdownOptions {
-  nc: Pick<NatsConnection, 'request'>;
+  transport: Pick<Transport, 'request'>;
   subject: string;
   request: ControlledShutdownRequest;
   /** The whole wait, retries included (default 10 s). */
@@ -41,19 +41,19 @@ export interface RequestControlledShutdownOptions {
  */
 export async function requestControlledShutdown(opts: RequestControlledShutdownOptions): Promise<ControlledShutdownResponse | null> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const deadline = opts.clock.now() + timeoutMs;
-  const payload = JSON.stringify(opts.request);
+  const deadline = opts.clock.monotonic() + timeoutMs;
+  const payload = new TextEncoder().encode(JSON.stringify(opts.request));
   for (;;) {
-    const left = deadline - opts.clock.now();
+    const left = deadline - opts.clock.monotonic();
     if (left <= 0) return null;
     try {
-      const msg = await opts.nc.request(opts.subject, payload, { timeout: Math.max(1, Math.min(left, 5_000)) });
-      const res = msg.json<ControlledShutdownResponse>();
+      const reply = await opts.transport.request(opts.subject, payload, Math.max(1, Math.min(left, 5_000)));
+      const res = JSON.parse(reply.toString()) as ControlledShutdownResponse;
       // NOT_CONTROLLER comes from a holder that just lost the lease: ask again. Anything else is final.
       if (res.errorCode !== ErrorCode.NOT_CONTROLLER) return res;
     } catch {
       // no responders or a timeout: fall through to the pause below and ask again
     }
-    await new Promise<void>((resolve) => opts.clock.setTimeout(resolve, Math.min(100, Math.max(0, deadline - opts.clock.now()))));
+    await new Promise<void>((resolve) => opts.clock.setTimeout(resolve, Math.min(100, Math.max(0, deadline - opts.clock.monotonic()))));
   }
 }

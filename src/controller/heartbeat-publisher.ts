@@ -1,13 +1,13 @@
 // Broker liveness, sending side: every heartbeatIntervalMs a running broker publishes {brokerId,
 // incarnation} on subjectsFor(bucket).heartbeat (Kafka's BrokerHeartbeat, KIP-631), fire-and-forget on
-// core NATS — a lost heartbeat is made up by the next one, and the active controller judges silence over
+// the transport (core NATS) — a lost heartbeat is made up by the next one, and the active controller judges silence over
 // a whole session timeout. The incarnation lets the controller ignore a stale process of the same id.
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Clock } from '../metadata/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Transport } from '../runtime/transport.ts';
 import type { Heartbeat } from './liveness.ts';
 
 export interface HeartbeatPublisherOptions {
-  nc: Pick<NatsConnection, 'publish' | 'isClosed'>;
+  transport: Pick<Transport, 'publish'>;
   subject: string;
   heartbeat: Heartbeat;
   intervalMs: number;
@@ -18,10 +18,10 @@ export interface HeartbeatPublisherOptions {
 export class HeartbeatPublisher {
   private timer: unknown = null;
   private running = false;
-  private readonly payload: string;
+  private readonly payload: Uint8Array;
 
   constructor(private readonly opts: HeartbeatPublisherOptions) {
-    this.payload = JSON.stringify(opts.heartbeat);
+    this.payload = new TextEncoder().encode(JSON.stringify(opts.heartbeat));
   }
 
   /** Publishes one heartbeat now, then one every interval until stop(). */
@@ -40,7 +40,7 @@ export class HeartbeatPublisher {
   private beat(): void {
     if (!this.running) return;
     try {
-      if (!this.opts.nc.isClosed()) this.opts.nc.publish(this.opts.subject, this.payload);
+      this.opts.transport.publish(this.opts.subject, this.payload);
     } catch (err) {
       this.opts.onError?.(err); // a reconnecting connection buffers; a failure here is only logged
     }

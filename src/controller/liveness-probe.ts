@@ -12,9 +12,7 @@
 //
 // Probes are for the silent: the controller probes a broker only once its heartbeat is overdue, and a standby
 // probes the lease holder only once a renewal is overdue. A live cluster at rest sends none.
-import type { NatsConnection } from '@nats-io/transport-node';
-import { transportErrorCode } from '../replication/request-reply.ts';
-import { inboxRequestsFor } from '../transport/inbox-requests.ts';
+import { transportErrorCode, type Transport } from '../runtime/transport.ts';
 
 export type ProbeResult = 'alive' | 'gone' | 'unknown';
 /** "Gone" answers in a row before a probed broker (or lease holder) is taken for dead. */
@@ -22,17 +20,18 @@ export const PROBE_STRIKES = 2;
 export type LivenessProbe = (brokerId: number) => Promise<ProbeResult>;
 
 /** The broker side: answers probes with this process's incarnation. */
-export function serveLivenessProbe(nc: Pick<NatsConnection, 'subscribe'>, subject: string, incarnation: string): { stop(): void } {
-  const sub = nc.subscribe(subject, { callback: (err, msg) => void (err || msg.respond(incarnation)) });
-  return { stop: () => sub.unsubscribe() };
+export function serveLivenessProbe(transport: Pick<Transport, 'serve'>, subject: string, incarnation: string): { stop(): void } {
+  const answer = new TextEncoder().encode(incarnation);
+  return transport.serve(subject, async () => answer);
 }
 
-/** The prober's side: one probe request; "gone" only on NATS's no-responders answer. */
-export function natsLivenessProbe(nc: Pick<NatsConnection, 'subscribe' | 'publish' | 'closed'>, subjectOf: (brokerId: number) => string, timeoutMs: number): LivenessProbe {
-  const requests = inboxRequestsFor(nc);
+const EMPTY = new Uint8Array(0);
+
+/** The prober's side: one probe request; "gone" only on the transport's no-responders answer. */
+export function transportLivenessProbe(transport: Pick<Transport, 'request'>, subjectOf: (brokerId: number) => string, timeoutMs: number): LivenessProbe {
   return async (brokerId) => {
     try {
-      await requests.request(subjectOf(brokerId), '', timeoutMs);
+      await transport.request(subjectOf(brokerId), EMPTY, timeoutMs);
       return 'alive';
     } catch (err) {
       return transportErrorCode(err) === 'NO_RESPONDERS' ? 'gone' : 'unknown';

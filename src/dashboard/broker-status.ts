@@ -7,7 +7,7 @@
 // broker's dashboard showing the whole cluster without knowing the other brokers' HTTP addresses. It is paid
 // only while a dashboard watches: a dashboard says so every second on `...dashboard.watch`, and a broker
 // publishes until it has heard nothing for WATCH_LAPSE_MS (with 3,000 replicas the status is ~400 KB of JSON).
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Transport } from '../runtime/transport.ts';
 import { subjectPrefix } from '../transport/subjects.ts';
 import type { Throughput } from '../metrics/broker-metrics.ts';
 import type { GroupSummary } from '../inspect/actor-directory.ts';
@@ -46,8 +46,10 @@ export function watchSubject(bucket: string): string {
 export const WATCH_INTERVAL_MS = 1000;
 export const WATCH_LAPSE_MS = 5000;
 
+const encoder = new TextEncoder();
+
 export interface StatusPublisherOptions {
-  nc: Pick<NatsConnection, 'publish' | 'subscribe'>;
+  transport: Pick<Transport, 'publish' | 'subscribe'>;
   bucket: string;
   status: () => BrokerStatus;
   intervalMs?: number;
@@ -61,23 +63,20 @@ export function startStatusPublisher(opts: StatusPublisherOptions): () => void {
   const publish = () => {
     try {
       const s = opts.status();
-      opts.nc.publish(statusSubject(opts.bucket, s.brokerId), JSON.stringify(s));
+      opts.transport.publish(statusSubject(opts.bucket, s.brokerId), encoder.encode(JSON.stringify(s)));
     } catch (err) {
       opts.onError?.(err);
     }
   };
-  const sub = opts.nc.subscribe(watchSubject(opts.bucket), {
-    callback: (err) => {
-      if (err) return;
-      const wasWatched = watched();
-      lastWatched = performance.now();
-      if (!wasWatched) publish();
-    },
+  const sub = opts.transport.subscribe(watchSubject(opts.bucket), () => {
+    const wasWatched = watched();
+    lastWatched = performance.now();
+    if (!wasWatched) publish();
   });
   const timer = setInterval(() => watched() && publish(), opts.intervalMs ?? 1000);
   timer.unref();
   return () => {
     clearInterval(timer);
-    sub.unsubscribe();
+    sub.stop();
   };
 }

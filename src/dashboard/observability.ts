@@ -2,14 +2,17 @@
 // the status it publishes for dashboards, the inspection hub over its actors, the permanent Stately
 // inspector when asked for, and the HTTP server; and a dashboard on its own (`kastor dev --http`), which
 // reads the cluster metadata and the brokers' statuses from NATS and reaches each broker's actors over HTTP.
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { AnyActorRef } from 'xstate';
 import type { BrokerServices } from '../broker/broker-services.ts';
 import { InspectionHub } from '../inspect/inspection-hub.ts';
 import { loadMachines, toStatechart, type Statechart } from '../inspect/statechart.ts';
 import type { StatelyInspector } from '../inspect/stately-inspector.ts';
-import { connectNats } from '../transport/nats-connection.ts';
-import { NatsKv } from '../metadata/nats-kv.ts';
+import { connectNats } from '../runtime/node/nats-connection.ts';
+import { NatsKv } from '../runtime/node/nats-kv.ts';
+import { natsTransport } from '../runtime/node/nats-transport.ts';
+import { nodeClock } from '../runtime/node/node-clock.ts';
+import { nodeIds } from '../runtime/node/node-ids.ts';
+import type { Transport } from '../runtime/transport.ts';
 import { MetadataStore } from '../metadata/metadata-store.ts';
 import type { Logger } from '../util/logger.ts';
 import { startStatusPublisher, type BrokerStatus, type ReplicaStatus } from './broker-status.ts';
@@ -21,7 +24,7 @@ export interface ObservedBroker {
   readonly actor: AnyActorRef;
   readonly incarnation: string;
   readonly services: BrokerServices | undefined;
-  readonly natsConnection: NatsConnection | undefined;
+  readonly transport: Transport;
 }
 
 export interface BrokerObservabilityOptions {
@@ -63,10 +66,10 @@ export function replicaStatuses(services: BrokerServices): ReplicaStatus[] {
 
 export async function startBrokerObservability(broker: ObservedBroker, opts: BrokerObservabilityOptions): Promise<BrokerObservability> {
   const services = broker.services;
-  const nc = broker.natsConnection;
-  if (!services || !nc) throw new Error('observability starts after the broker has started');
+  const transport = broker.transport;
+  if (!services) throw new Error('observability starts after the broker has started');
   const { config } = services;
-  const hub = new InspectionHub({ sources: () => services.actors.list(), clock: services.clock });
+  const hub = new InspectionHub({ sources: () => services.actors.list(), clock: () => services.clock.wall() });
   let stopRefreshing: (() => void) | null = null;
   if (opts.inspector) {
     const inspector = opts.inspector;
@@ -79,7 +82,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
     brokerId: services.brokerId,
     incarnation: broker.incarnation,
     http: address,
-    at: services.clock(),
+    at: services.clock.wall(),
     throughput: { ...services.metrics.throughput },
     replicas: replicaStatuses(services),
     groups: services.actors.groups(),
@@ -89,7 +92,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
   let stopListening: (() => void) | null = null;
   if (opts.http) {
     board = new StatusBoard();
-    stopListening = board.listen(nc, config.metadataBucket);
+    stopListening = board.listen(transport, config.metadataBucket);
     server = new DashboardServer({
       host: opts.http.host,
       port: opts.http.port,
@@ -104,7 +107,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
     opts.logger.info('dashboard and metrics serving', { http: `http://${address}/` });
   }
   const stopPublishing = startStatusPublisher({
-    nc,
+    transport,
     bucket: config.metadataBucket,
     status,
     intervalMs: opts.statusIntervalMs,
@@ -138,9 +141,9 @@ export async function startStandaloneDashboard(opts: StandaloneDashboardOptions)
   const nc = await connectNats({ servers: opts.natsServers, name: 'kastor-dashboard' });
   try {
     const kv = await NatsKv.open(nc, opts.bucket);
-    const metadata = await MetadataStore.open(kv, { onWarning: (msg, facts) => opts.logger.warn(msg, facts) });
+    const metadata = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, onWarning: (msg, facts) => opts.logger.warn(msg, facts) });
     const board = new StatusBoard();
-    const stopListening = board.listen(nc, opts.bucket);
+    const stopListening = board.listen(natsTransport(nc), opts.bucket);
     const server = new DashboardServer({ host: opts.host, port: opts.port, metadata, board, machines: await statecharts(opts.logger), logger: opts.logger });
     const address = await server.start();
     return {

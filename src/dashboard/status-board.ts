@@ -1,7 +1,7 @@
 // The latest status each broker published (broker-status.ts), as a dashboard receives them, with the
 // throughput rates worked out from successive totals. Statuses from an older incarnation of a broker are
 // replaced by the new one's; a rate is never computed across a restart (the totals start again at zero).
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Transport } from '../runtime/transport.ts';
 import { statusSubject, watchSubject, WATCH_INTERVAL_MS, type BrokerStatus } from './broker-status.ts';
 import type { Throughput } from '../metrics/broker-metrics.ts';
 
@@ -19,6 +19,7 @@ export interface BoardEntry {
   rates: BrokerRates;
 }
 
+const EMPTY = new Uint8Array(0);
 const ZERO: BrokerRates = { bytesInPerSec: 0, bytesOutPerSec: 0, recordsInPerSec: 0, recordsOutPerSec: 0 };
 
 export class StatusBoard {
@@ -27,21 +28,18 @@ export class StatusBoard {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  /** Listens on NATS for every broker's status (telling the brokers a dashboard watches); returns the unsubscribe. */
-  listen(nc: Pick<NatsConnection, 'subscribe' | 'publish'>, bucket: string): () => void {
-    const sub = nc.subscribe(statusSubject(bucket, '*'), {
-      callback: (err, msg) => {
-        if (err) return;
-        try {
-          this.put(JSON.parse(msg.string()) as BrokerStatus);
-        } catch {
-          // A malformed status is ignored: it must not stop the dashboard.
-        }
-      },
+  /** Listens on the transport for every broker's status (telling the brokers a dashboard watches); returns the unsubscribe. */
+  listen(transport: Pick<Transport, 'subscribe' | 'publish'>, bucket: string): () => void {
+    const sub = transport.subscribe(statusSubject(bucket, '*'), (payload) => {
+      try {
+        this.put(JSON.parse(payload.toString()) as BrokerStatus);
+      } catch {
+        // A malformed status is ignored: it must not stop the dashboard.
+      }
     });
     const watch = () => {
       try {
-        nc.publish(watchSubject(bucket), '');
+        transport.publish(watchSubject(bucket), EMPTY);
       } catch {
         // Closed or reconnecting: the next tick says it again.
       }
@@ -51,7 +49,7 @@ export class StatusBoard {
     timer.unref();
     return () => {
       clearInterval(timer);
-      sub.unsubscribe();
+      sub.stop();
     };
   }
 

@@ -2,11 +2,12 @@
 // one partition): the registry of group actors, the committed offsets cache, and the appends of offset and
 // group records to the partition, with acks=all through the replica so a new leader finds them.
 import type { PartitionReplica } from '../broker/partition-replica.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { KafkaError } from '../broker/kafka-error.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { buildRecordBatch, type RecordInput } from '../protocol/record-batch.ts';
 import type { Logger } from '../util/logger.ts';
-import { GroupActor, type TimerClock } from './group-actor.ts';
+import { GroupActor } from './group-actor.ts';
 import type { PersistedGroup } from './group-types.ts';
 import { encodeGroup, encodeOffset, groupKey, offsetKey, type CommittedOffset } from './offsets-record-format.ts';
 import { topicPartitionKey, type LoadedPartition } from './offsets-loader.ts';
@@ -19,8 +20,8 @@ export interface ShardOptions {
   leaderEpoch: number;
   initialRebalanceDelayMs: number;
   writeTimeoutMs: number;
-  clock: () => number;
-  timerClock?: TimerClock;
+  /** Record timestamps (wall) and the groups' session and rebalance timers. */
+  clock: Clock;
   logger: Logger;
   onRebalance?: () => void;
 }
@@ -74,7 +75,7 @@ export class CoordinatorShard {
       groupId,
       initialDelayMs: this.opts.initialRebalanceDelayMs,
       loaded,
-      clock: this.opts.timerClock,
+      clock: this.opts.clock,
       onPersist: (g) => void this.writeGroup(groupId, g),
       onRebalance: this.opts.onRebalance,
       onDead: () => {
@@ -90,7 +91,7 @@ export class CoordinatorShard {
     if (this.unloaded) return ErrorCode.NOT_COORDINATOR;
     if (records.length === 0) return ErrorCode.NONE;
     try {
-      const batch = buildRecordBatch({ records, timestamp: this.opts.clock() });
+      const batch = buildRecordBatch({ records, timestamp: this.opts.clock.wall() });
       await this.opts.replica.produce(batch, -1, this.opts.writeTimeoutMs);
       return this.unloaded ? ErrorCode.NOT_COORDINATOR : ErrorCode.NONE;
     } catch (err) {

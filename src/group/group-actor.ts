@@ -6,12 +6,7 @@
 // Each group is a root actor (systemId `group-<id>`) kept in its coordinator shard's registry, not a child of
 // one parent: XState copies a parent's children map on every spawn (DESIGN.md).
 import { createActor, type Actor } from 'xstate';
-
-/** XState's timer clock interface (what SimulatedClock implements). */
-export interface TimerClock {
-  setTimeout(fn: (...args: any[]) => void, timeout: number): any;
-  clearTimeout(id: any): void;
-}
+import type { Clock } from '../runtime/clock.ts';
 import { groupMachine } from '../../machines/group.ts';
 import type { GroupContext, GroupEvent, GroupReply, GroupStateName, PersistedGroup } from './group-types.ts';
 
@@ -22,8 +17,8 @@ export interface GroupActorOptions {
   groupId: string;
   initialDelayMs: number;
   loaded?: PersistedGroup | null;
-  /** The timer clock of the machine's delays (session, rebalance): a SimulatedClock in simulation. */
-  clock?: TimerClock;
+  /** The clock of the machine's delays (session, rebalance): the runtime's. */
+  clock: Clock;
   onPersist: (group: PersistedGroup) => void;
   onDead: () => void;
   /** Called each time the group enters PreparingRebalance (the broker counts rebalances). */
@@ -49,7 +44,7 @@ export class GroupActor {
     this.actor = createActor(machine, {
       systemId: `group-${opts.groupId}`,
       input: { groupId: opts.groupId, initialDelayMs: opts.initialDelayMs, loaded: opts.loaded ?? null },
-      ...(opts.clock ? { clock: opts.clock } : {}),
+      clock: opts.clock,
     });
     let previous: unknown = null;
     this.actor.subscribe({

@@ -7,12 +7,12 @@
 // Group requests go to the group's actor (one event per request); committed offsets are plain data in the
 // shard's cache, written through the partition with acks=all before they become visible.
 import type { MetadataStore } from '../metadata/metadata-store.ts';
+import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import type { PartitionRegistry } from '../broker/partition-registry.ts';
 import type { TopicAdmin } from '../broker/topic-admin.ts';
 import { liveBrokerIds } from '../broker/topic-admin.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import type { TimerClock } from './group-actor.ts';
 import { CoordinatorShard } from './coordinator-shard.ts';
 import { loadOffsetsPartition, splitTopicPartitionKey } from './offsets-loader.ts';
 import type { LiveActor } from '../inspect/inspection-hub.ts';
@@ -25,7 +25,7 @@ export interface GroupCoordinatorOptions {
   registry: PartitionRegistry;
   topics: TopicAdmin;
   logger: Logger;
-  clock: () => number;
+  clock: Clock;
   /** offsets.topic.num.partitions (Kafka's default is 50; Kastor's 10). */
   offsetsPartitions?: number;
   /** group.initial.rebalance.delay.ms. */
@@ -39,7 +39,6 @@ export interface GroupCoordinatorOptions {
   writeTimeoutMs?: number;
   /** How often leadership is re-checked besides metadata changes and `replicaLeads` (a safety net). */
   pollMs?: number;
-  timerClock?: TimerClock;
   /** Called at each rebalance a group here starts (the broker's kastor_group_rebalances_total). */
   onRebalance?: () => void;
 }
@@ -56,9 +55,9 @@ export class GroupCoordinator {
   private readonly loading = new Map<number, Loading>();
   private creating: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private stopped = false;
-  readonly settings: Required<Omit<GroupCoordinatorOptions, 'timerClock' | 'onRebalance' | 'brokerId' | 'metadata' | 'registry' | 'topics' | 'logger' | 'clock'>>;
+  readonly settings: Required<Omit<GroupCoordinatorOptions, 'onRebalance' | 'brokerId' | 'metadata' | 'registry' | 'topics' | 'logger' | 'clock'>>;
 
   constructor(readonly opts: GroupCoordinatorOptions) {
     this.settings = {
@@ -76,8 +75,7 @@ export class GroupCoordinator {
     this.unsubscribe = this.opts.metadata.subscribe((next, prev) => void (next.topics !== prev.topics && this.reconcile()));
     // A replica turns leader once its log is recovered, which no metadata change announces: the registry
     // says so (replicaLeads), and a slow poll catches whatever else.
-    this.timer = setInterval(() => this.reconcile(), this.settings.pollMs);
-    this.timer.unref?.();
+    this.timer = this.opts.clock.setInterval(() => this.reconcile(), this.settings.pollMs);
     this.reconcile();
   }
 
@@ -89,7 +87,7 @@ export class GroupCoordinator {
   stop(): void {
     this.stopped = true;
     this.unsubscribe?.();
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer !== null) this.opts.clock.clearInterval(this.timer);
     for (const shard of this.shards.values()) shard.unload();
     this.shards.clear();
     this.loading.clear();
@@ -175,19 +173,19 @@ export class GroupCoordinator {
 
   /** Waits (bounded) until the partition this broker leads has loaded; false when it does not lead it. */
   async waitLoaded(partition: number, timeoutMs: number): Promise<boolean> {
-    const deadline = this.opts.clock() + timeoutMs;
+    const deadline = this.opts.clock.wall() + timeoutMs;
     for (;;) {
       this.reconcile();
       if (this.shards.has(partition)) return true;
       const loading = this.loading.get(partition);
-      const left = deadline - this.opts.clock();
+      const left = deadline - this.opts.clock.wall();
       if (left <= 0) return false;
-      if (loading) await Promise.race([loading.done, new Promise((r) => setTimeout(r, Math.min(left, 50)))]);
+      if (loading) await Promise.race([loading.done, new Promise<void>((r) => this.opts.clock.setTimeout(r, Math.min(left, 50)))]);
       else {
         const replica = this.opts.registry.get(OFFSETS_TOPIC, partition);
         const p = this.opts.metadata.snapshot().topics[OFFSETS_TOPIC]?.partitions[partition];
         if (!replica || !p || p.leader !== this.opts.brokerId) return false;
-        await new Promise((r) => setTimeout(r, Math.min(left, 50)));
+        await new Promise<void>((r) => this.opts.clock.setTimeout(r, Math.min(left, 50)));
       }
     }
   }
@@ -224,7 +222,7 @@ export class GroupCoordinator {
     const entry = { leaderEpoch } as Loading;
     this.loading.set(partition, entry);
     entry.done = (async () => {
-      const started = this.opts.clock();
+      const started = this.opts.clock.wall();
       try {
         const log = replica.log;
         if (!log) throw new Error('the replica has no open log');
@@ -237,7 +235,6 @@ export class GroupCoordinator {
           initialRebalanceDelayMs: this.settings.initialRebalanceDelayMs,
           writeTimeoutMs: this.settings.writeTimeoutMs,
           clock: this.opts.clock,
-          timerClock: this.opts.timerClock,
           logger: this.opts.logger,
           onRebalance: this.opts.onRebalance,
         });
@@ -250,7 +247,7 @@ export class GroupCoordinator {
           leaderEpoch,
           groups: shard.groups.size,
           skippedRecords: loaded.skipped,
-          ms: this.opts.clock() - started,
+          ms: this.opts.clock.wall() - started,
         });
       } catch (err) {
         this.opts.logger.error('loading an offsets partition failed; will retry', { topic: OFFSETS_TOPIC, partition, error: err as Error });

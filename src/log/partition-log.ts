@@ -8,6 +8,7 @@
 // whole log (like Kafka taking a log dir offline): the on-disk state is unknown until reopen recovers it.
 
 import { join } from 'node:path';
+import type { Clock } from '../runtime/clock.ts';
 import type { Storage } from './storage.ts';
 import { Segment } from './segment.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -41,7 +42,7 @@ export interface PartitionLogOptions {
   dir: string;
   storage: Storage;
   config?: Partial<LogConfig>;
-  clock?: () => number;
+  clock: Pick<Clock, 'wall'>;
   onWarning?: (msg: string, facts: object) => void;
 }
 
@@ -75,7 +76,7 @@ export class PartitionLog {
     readonly dir: string,
     private readonly storage: Storage,
     readonly config: LogConfig,
-    private readonly clock: () => number,
+    private readonly clock: Pick<Clock, 'wall'>,
     private readonly warn: (msg: string, facts: object) => void,
     private segments: Segment[],
     epochs: LeaderEpochCache,
@@ -87,13 +88,13 @@ export class PartitionLog {
     this.highWatermark = Math.min(Math.max(highWatermark, this.logStartOffset), this.logEndOffset);
     this.epochs = epochs;
     this.commit = new GroupCommit(() => this.syncDirty(), this.logEndOffset);
-    this.lastFlushAt = clock();
+    this.lastFlushAt = clock.wall();
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
     const { dir, storage } = opts;
     const config = resolveLogConfig(opts.config);
-    const clock = opts.clock ?? Date.now;
+    const clock = opts.clock;
     const warn = opts.onWarning ?? (() => {});
     await storage.mkdir(dir);
     const readOffset = async (name: string): Promise<number | null> => {
@@ -107,7 +108,7 @@ export class PartitionLog {
     };
     const recoveryPoint = (await readOffset(RECOVERY_POINT_CHECKPOINT)) ?? 0;
     const hw = (await readOffset(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
-    const segments = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock(), warn });
+    const segments = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
     log = new PartitionLog(dir, storage, config, clock, warn, segments, epochs, hw);
@@ -235,7 +236,7 @@ export class PartitionLog {
       if (
         seg.size > 0 &&
         (seg.size + buf.length > this.config.segmentBytes ||
-          this.clock() - seg.createdAt >= this.config.segmentMs ||
+          this.clock.wall() - seg.createdAt >= this.config.segmentMs ||
           lastOffset - seg.baseOffset > 0x7fff_ffff)
       ) {
         seg = await this.roll();
@@ -251,7 +252,7 @@ export class PartitionLog {
   private async roll(): Promise<Segment> {
     const old = this.active;
     old.seal();
-    const seg = await Segment.open(this.storage, this.dir, this.logEndOffset, this.clock());
+    const seg = await Segment.open(this.storage, this.dir, this.logEndOffset, this.clock.wall());
     this.segments.push(seg);
     // The sealed segment's indexes are persisted and synced by the next group-commit or flush round.
     this.dirty.add(old);
@@ -267,7 +268,7 @@ export class PartitionLog {
       }
       return;
     }
-    const now = this.clock();
+    const now = this.clock.wall();
     if (now - this.lastFlushAt >= this.config.flushIntervalMs) {
       this.lastFlushAt = now;
       this.commit.wait(this.logEndOffset).catch((e) => this.warn('interval flush failed', { dir: this.dir, error: String(e) }));
@@ -308,7 +309,7 @@ export class PartitionLog {
         throw this.fail(e);
       }
     });
-    this.lastFlushAt = this.clock();
+    this.lastFlushAt = this.clock.wall();
   }
 
   /** Writes the recovery-point and high-watermark checkpoint files. */
@@ -438,12 +439,12 @@ export class PartitionLog {
       this.dirty.delete(seg);
       await seg.delete();
     }
-    this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock()));
+    this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock.wall()));
     this.logStartOffset = offset;
   }
 
   /** Deletes whole old segments past retention.ms / retention.bytes (never the active one). */
-  applyRetention(now: number = this.clock()): Promise<{ deletedSegments: number }> {
+  applyRetention(now: number = this.clock.wall()): Promise<{ deletedSegments: number }> {
     return this.serialize(() =>
       this.commit.exclusive(async () => {
         const { retentionMs, retentionBytes } = this.config;

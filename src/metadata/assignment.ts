@@ -18,7 +18,7 @@
 // placement is asked for); Kastor places it rack-unaware and reports the brokers without a rack, which
 // the caller logs as a warning, so a cluster in the middle of a rolling restart that adds --rack can
 // still create topics.
-import { ulid, ulidToUUID } from 'ulid';
+import { ulidToUUID } from 'ulid';
 import { InvalidPartitionsError, InvalidReplicationFactorError } from './errors.ts';
 
 /** A live broker as placement sees it. */
@@ -37,7 +37,7 @@ export interface ReplicaPlacement {
 }
 
 /** Kafka's rack-aware placement when every broker has a rack, rack-unaware otherwise (see the module comment). */
-export function placeReplicas(brokers: BrokerRack[], partitions: number, replicationFactor: number, startIndex?: number): ReplicaPlacement {
+export function placeReplicas(brokers: BrokerRack[], partitions: number, replicationFactor: number, startIndex: number): ReplicaPlacement {
   const withRack = brokers.filter((b): b is { id: number; rack: string } => b.rack !== null);
   if (withRack.length > 0 && withRack.length === brokers.length) {
     return { replicas: assignReplicasRackAware(withRack, partitions, replicationFactor, startIndex), rackAware: true, brokersWithoutRack: [] };
@@ -54,14 +54,14 @@ export function placeReplicas(brokers: BrokerRack[], partitions: number, replica
  * @param brokerIds live brokers (sorted and deduplicated here, as Kafka does)
  * @param startIndex where the round robin starts, also the initial follower shift; Kafka picks it at
  *   random per topic so partition 0 of every topic does not land on the same broker — pass a seeded
- *   value for reproducible placement. Defaults to Math.random.
+ *   value for reproducible placement.
  * @returns replicas per partition, index = partition number, preferred leader first
  */
 export function assignReplicas(
   brokerIds: number[],
   partitions: number,
   replicationFactor: number,
-  startIndex?: number,
+  startIndex: number,
 ): number[][] {
   const brokers = [...new Set(brokerIds)].sort((a, b) => a - b);
   const n = brokers.length;
@@ -87,7 +87,7 @@ export function assignReplicasRackAware(
   brokers: Array<{ id: number; rack: string }>,
   partitions: number,
   replicationFactor: number,
-  startIndex?: number,
+  startIndex: number,
 ): number[][] {
   const rackOf = new Map(brokers.map((b) => [b.id, b.rack]));
   const list = rackAlternatedBrokerList(rackOf);
@@ -136,9 +136,9 @@ export function rackAlternatedBrokerList(rackOf: ReadonlyMap<number, string>): n
   return out;
 }
 
-/** A new topic id: a ULID's 16 bytes as 32 lowercase hex digits (Kafka's topic UUID on the wire). */
-export function newTopicId(now?: number): string {
-  return ulidToUUID(now === undefined ? ulid() : ulid(now)).replaceAll('-', '').toLowerCase();
+/** A new topic id from a fresh ULID (the runtime's ids.ulid()): its 16 bytes as 32 lowercase hex digits (Kafka's topic UUID on the wire). */
+export function newTopicId(ulid: string): string {
+  return ulidToUUID(ulid).replaceAll('-', '').toLowerCase();
 }
 
 function validate(partitions: number, replicationFactor: number, brokers: number): void {
@@ -148,8 +148,8 @@ function validate(partitions: number, replicationFactor: number, brokers: number
   }
 }
 
-function startOf(startIndex: number | undefined, n: number): number {
-  return startIndex === undefined ? Math.floor(Math.random() * n) : mod(Math.trunc(startIndex), n);
+function startOf(startIndex: number, n: number): number {
+  return mod(Math.trunc(startIndex), n);
 }
 
 /**

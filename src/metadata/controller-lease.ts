@@ -6,6 +6,7 @@
 //
 // Reading the lease goes through the MetadataStore (snapshot().controller and keyRevision('controller')),
 // so no broker watches the bucket twice.
+import type { Clock } from '../runtime/clock.ts';
 import { LeaseLostError } from './errors.ts';
 import { KeyExistsError, RevisionMismatchError } from './kv-errors.ts';
 import type { MetadataKv } from './kv.ts';
@@ -20,7 +21,8 @@ export interface LeaseHolder {
 export class ControllerLease {
   constructor(
     private readonly kv: MetadataKv,
-    private readonly wallClock: () => number = Date.now,
+    /** Only for the wall times written into the value (acquiredAt, renewedAt), for people reading the bucket. */
+    private readonly clock: Pick<Clock, 'wall'>,
   ) {}
 
   /**
@@ -29,7 +31,7 @@ export class ControllerLease {
    */
   async acquire(holder: LeaseHolder, expectedRevision: number | null): Promise<number> {
     // No epoch in the value: it is this write's revision, which the store fills in (decodeController).
-    const value = encodeJson({ brokerId: holder.brokerId, incarnation: holder.incarnation, acquiredAt: this.wallClock() });
+    const value = encodeJson({ brokerId: holder.brokerId, incarnation: holder.incarnation, acquiredAt: this.clock.wall() });
     try {
       if (expectedRevision === null) return await this.kv.create(CONTROLLER_KEY, value);
       return await this.kv.update(CONTROLLER_KEY, value, expectedRevision);
@@ -41,7 +43,7 @@ export class ControllerLease {
 
   /** Rewrites the holder's lease at its last revision; returns the new revision. LeaseLostError when taken. */
   async renew(holder: LeaseHolder, epoch: number, revision: number): Promise<number> {
-    const value = encodeJson({ brokerId: holder.brokerId, incarnation: holder.incarnation, epoch, renewedAt: this.wallClock() });
+    const value = encodeJson({ brokerId: holder.brokerId, incarnation: holder.incarnation, epoch, renewedAt: this.clock.wall() });
     try {
       return await this.kv.update(CONTROLLER_KEY, value, revision);
     } catch (err) {

@@ -8,8 +8,9 @@
 // `snapshot()` shows t. Snapshots are produced with immer: frozen, and a change to one topic keeps every
 // other topic and the broker map the same objects.
 import { freeze, produce, type Draft } from 'immer';
-import { ulid, ulidToUUID } from 'ulid';
-import { systemClock, type Clock } from './clock.ts';
+import { ulidToUUID } from 'ulid';
+import type { Clock } from '../runtime/clock.ts';
+import type { Ids } from '../runtime/ids.ts';
 import {
   InvalidMetadataError,
   InvalidTopicError,
@@ -37,7 +38,10 @@ import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
 
 export interface MetadataStoreOptions {
-  clock?: Clock;
+  /** The runtime's clock: write and replay deadlines, the cluster id's creation time. */
+  clock: Clock;
+  /** The runtime's ids: the cluster id. */
+  ids: Ids;
   /** Malformed values, failing subscribers, a watch that ended. Shaped like Logger.warn. */
   onWarning?: (message: string, facts: Record<string, unknown>) => void;
   /** Lost compare-and-sets updateTopic tolerates in a row before UpdateConflictError (default 16). */
@@ -78,7 +82,7 @@ export class MetadataStore {
     private readonly kv: MetadataKv,
     private readonly opts: MetadataStoreOptions,
   ) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.warn = opts.onWarning ?? (() => {});
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
@@ -89,12 +93,12 @@ export class MetadataStore {
   }
 
   /** Starts watching the bucket; `ready` settles when the replay is applied. */
-  static create(kv: MetadataKv, opts: MetadataStoreOptions = {}): MetadataStore {
+  static create(kv: MetadataKv, opts: MetadataStoreOptions): MetadataStore {
     return new MetadataStore(kv, opts);
   }
 
   /** create() and wait for `ready` (MetadataTimeoutError after readyTimeoutMs, the store then closed). */
-  static async open(kv: MetadataKv, opts: MetadataStoreOptions = {}): Promise<MetadataStore> {
+  static async open(kv: MetadataKv, opts: MetadataStoreOptions): Promise<MetadataStore> {
     const store = new MetadataStore(kv, opts);
     const timeoutMs = opts.readyTimeoutMs ?? 30_000;
     try {
@@ -142,9 +146,9 @@ export class MetadataStore {
         await this.seen(CLUSTER_ID_KEY, e.revision);
         return d.value;
       }
-      const clusterId = newClusterId(this.clock.now());
+      const clusterId = newClusterId(this.opts.ids.ulid());
       try {
-        const rev = await this.kv.create(CLUSTER_ID_KEY, encodeJson({ clusterId, createdAt: this.clock.now() }));
+        const rev = await this.kv.create(CLUSTER_ID_KEY, encodeJson({ clusterId, createdAt: this.clock.wall() }));
         await this.seen(CLUSTER_ID_KEY, rev);
         return clusterId;
       } catch (err) {
@@ -447,7 +451,7 @@ export class MetadataStore {
   }
 }
 
-/** Kafka's cluster id format (22 characters of URL-safe base64 of a 16-byte UUID), from a ULID. */
-function newClusterId(now: number): string {
-  return Buffer.from(ulidToUUID(ulid(now)).replaceAll('-', ''), 'hex').toString('base64url');
+/** Kafka's cluster id format (22 characters of URL-safe base64 of a 16-byte UUID), from a fresh ULID. */
+function newClusterId(ulid: string): string {
+  return Buffer.from(ulidToUUID(ulid).replaceAll('-', ''), 'hex').toString('base64url');
 }

@@ -4,9 +4,9 @@
 // when its metadata watch delivers it — never from the reply alone, so every broker sees one history.
 //
 // The shape is fixed here and implemented on the controller side against exactly this JSON over core NATS
-// request/reply on `subjectsFor(bucket).alterIsr`. Failures of the transport itself (no controller yet,
+// request/reply (the runtime's transport) on `subjectsFor(bucket).alterIsr`. Failures of the transport itself (no controller yet,
 // timeout) come back as Kafka error codes too, so a leader handles every outcome as data.
-import type { NatsConnection } from '@nats-io/transport-node';
+import { transportErrorCode, type Transport } from '../runtime/transport.ts';
 import type { PartitionState } from '../metadata/types.ts';
 import type { Subjects } from '../transport/subjects.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
@@ -30,12 +30,12 @@ export type ProposeIsr = (req: AlterIsrRequest) => Promise<AlterIsrResponse>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A ProposeIsr that asks the active controller over NATS; never rejects. */
-export function natsProposeIsr(nc: NatsConnection, subjects: Pick<Subjects, 'alterIsr'>, timeoutMs = 5_000): ProposeIsr {
+/** A ProposeIsr that asks the active controller over the transport; never rejects. */
+export function transportProposeIsr(transport: Pick<Transport, 'request'>, subjects: Pick<Subjects, 'alterIsr'>, timeoutMs = 5_000): ProposeIsr {
   return async (req) => {
     try {
-      const msg = await nc.request(subjects.alterIsr, encoder.encode(JSON.stringify(req)), { timeout: timeoutMs });
-      const body = JSON.parse(decoder.decode(msg.data)) as Partial<AlterIsrResponse>;
+      const reply = await transport.request(subjects.alterIsr, encoder.encode(JSON.stringify(req)), timeoutMs);
+      const body = JSON.parse(decoder.decode(reply)) as Partial<AlterIsrResponse>;
       if (typeof body.errorCode !== 'number') return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR };
       return body.partition ? { errorCode: body.errorCode, partition: body.partition } : { errorCode: body.errorCode };
     } catch (err) {
@@ -46,9 +46,8 @@ export function natsProposeIsr(nc: NatsConnection, subjects: Pick<Subjects, 'alt
 
 /** No controller listening is NOT_CONTROLLER (retriable after a controller appears); a silence is a timeout. */
 function proposalFailureCode(err: unknown): number {
-  const e = err as { name?: string; isNoResponders?: () => boolean; cause?: { name?: string } };
-  if (typeof e?.isNoResponders === 'function' && e.isNoResponders()) return ErrorCode.NOT_CONTROLLER;
-  if (e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError') return ErrorCode.NOT_CONTROLLER;
-  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return ErrorCode.REQUEST_TIMED_OUT;
+  const code = transportErrorCode(err);
+  if (code === 'NO_RESPONDERS') return ErrorCode.NOT_CONTROLLER;
+  if (code === 'TIMEOUT') return ErrorCode.REQUEST_TIMED_OUT;
   return ErrorCode.UNKNOWN_SERVER_ERROR;
 }

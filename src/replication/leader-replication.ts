@@ -12,6 +12,7 @@
 //   log end reached the HW and the start of this leader epoch is proposed in. One proposal in flight at a
 //   time; the committed ISR is applied only from the metadata (the ASSIGNMENT), a rejected one is dropped.
 import type { PartitionLog } from '../log/partition-log.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ProposeIsr } from './isr-proposal.ts';
@@ -39,7 +40,7 @@ export interface LeaderReplicationOptions {
   /** The replicas when leadership starts (the actor's snapshot may not show them yet). */
   initialReplicas: number[];
   isr: () => number[];
-  clock: () => number;
+  clock: Clock;
   logger: Logger;
   proposeIsr?: ProposeIsr;
   replicaLagTimeMaxMs: number;
@@ -67,7 +68,7 @@ export class LeaderReplication {
   constructor(private readonly opts: LeaderReplicationOptions) {
     // Kafka resets follower state on becoming leader with lastCaughtUpTime = now: the new leader gives every
     // follower a full lag period before judging it.
-    const now = opts.clock();
+    const now = opts.clock.wall();
     for (const id of opts.initialReplicas) {
       if (id === opts.brokerId) continue;
       this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation: '' });
@@ -87,7 +88,7 @@ export class LeaderReplication {
 
   /** Records a follower's fetch from `fetchOffset`; may propose adding it to the ISR. */
   recordFetch(replicaId: number, incarnation: string, fetchOffset: number): void {
-    const now = this.opts.clock();
+    const now = this.opts.clock.wall();
     const leaderEnd = this.opts.log.logEndOffset;
     let f = this.followers.get(replicaId);
     if (!f) {
@@ -111,7 +112,7 @@ export class LeaderReplication {
    */
   recordHeld(replicaId: number, fetchOffset: number): void {
     const f = this.followers.get(replicaId);
-    if (f && f.lastFetchLeaderLogEndOffset >= 0 && fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, this.opts.clock());
+    if (f && f.lastFetchLeaderLogEndOffset >= 0 && fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, this.opts.clock.wall());
   }
 
   /** min LEO over the maximal ISR; a member that has not fetched in this epoch holds it where it is. */
@@ -135,7 +136,7 @@ export class LeaderReplication {
 
   /** Kafka's isr-expiration task: proposes out the ISR members not caught up for replica.lag.time.max.ms. */
   maybeShrink(): void {
-    const now = this.opts.clock();
+    const now = this.opts.clock.wall();
     this.expirePending(now);
     const isr = this.opts.isr();
     const leaderEnd = this.opts.log.logEndOffset;
@@ -172,7 +173,7 @@ export class LeaderReplication {
 
   private propose(isr: number[]): void {
     const { proposeIsr, clock } = this.opts;
-    const now = clock();
+    const now = clock.wall();
     this.expirePending(now);
     if (!proposeIsr || this.closed || this.pending || now < this.retryAfter) return;
     if (sameSet(isr, this.opts.isr())) return;
@@ -183,7 +184,7 @@ export class LeaderReplication {
     const dropped = (why: string, facts: Record<string, unknown>) => {
       if (this.pending !== proposal) return;
       this.pending = null;
-      this.retryAfter = clock() + (this.opts.proposalRetryMs ?? 1_000);
+      this.retryAfter = clock.wall() + (this.opts.proposalRetryMs ?? 1_000);
       this.opts.logger.warn(`ISR proposal dropped: ${why}`, { topic: req.topic, partition: req.partition, isr: req.isr, ...facts });
       this.opts.onChange();
     };
@@ -192,7 +193,7 @@ export class LeaderReplication {
         if (res.errorCode !== ErrorCode.NONE) return dropped('the controller refused it', { errorCode: res.errorCode });
         // Accepted: keep counting it as pending until the metadata shows it (or it expires).
         if (this.pending === proposal && sameSet(this.opts.isr(), proposal.isr)) this.pending = null;
-        else if (this.pending === proposal) proposal.since = clock();
+        else if (this.pending === proposal) proposal.since = clock.wall();
       },
       (err: unknown) => dropped('the proposal failed', { error: err as Error }),
     );

@@ -2,20 +2,21 @@
 // this broker's replicas become follower of leader L in epoch E, or stop following. A fetcher with nothing
 // left to fetch is stopped.
 import type { Logger } from '../util/logger.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { ReplicaFetcher, type FollowerTarget, type ReplicaFetcherOptions } from './replica-fetcher.ts';
-import type { RequestReply } from './request-reply.ts';
+import type { Transport } from '../runtime/transport.ts';
 
 export interface ReplicaFetcherManagerOptions {
   brokerId: number;
   incarnation: string;
-  transport: RequestReply;
+  transport: Transport;
   /** The replica-fetch subject served by broker `leaderId`. */
   subjectFor: (leaderId: number) => string;
   maxWaitMs: number;
   maxBytes: number;
   requestTimeoutMs: number;
   backoffMs: number;
-  clock: () => number;
+  clock: Clock;
   logger: Logger;
   /** False in deterministic tests, which drive fetchers with fetchOnce(). */
   autoStart?: boolean;

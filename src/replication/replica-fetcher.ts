@@ -8,9 +8,10 @@
 // drops a response meant for an epoch it no longer follows. A partition whose fetch failed (fenced, not the
 // leader, a failed append) backs off alone; a transport failure backs off the whole request.
 import { ErrorCode } from '../protocol/generated/errors.ts';
+import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeFetchResponse, encodeFetchRequest, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
-import { ReplicationTransportError, type RequestReply } from './request-reply.ts';
+import { TransportError, type Transport } from '../runtime/transport.ts';
 import { behindLeaderStart } from './follower-apply.ts';
 
 /** Where a follower asks leader `subject` to answer the fetch it holds for it now (payload: the follower's id). */
@@ -29,7 +30,7 @@ export interface ReplicaFetcherOptions {
   leaderId: number;
   brokerId: number;
   incarnation: string;
-  transport: RequestReply;
+  transport: Transport;
   subject: string;
   /** How long the leader may hold a fetch that finds no data (replica.fetch.wait.max.ms). */
   maxWaitMs: number;
@@ -39,7 +40,7 @@ export interface ReplicaFetcherOptions {
   requestTimeoutMs: number;
   /** Pause of a failed partition or request (replica.fetch.backoff.ms). */
   backoffMs: number;
-  clock: () => number;
+  clock: Clock;
   logger: Logger;
 }
 
@@ -59,7 +60,7 @@ export class ReplicaFetcher {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private idleTimer: TimerHandle | null = null;
   private lastTransportWarning = 0;
   /** The partitions the request in flight carries (null when none is out). */
   private inFlight: Followed[] | null = null;
@@ -90,7 +91,7 @@ export class ReplicaFetcher {
       this.wakeSent = true;
       const payload = Buffer.alloc(4);
       payload.writeInt32BE(this.opts.brokerId);
-      this.opts.transport.notify(wakeSubjectOf(this.opts.subject), payload);
+      this.opts.transport.publish(wakeSubjectOf(this.opts.subject), payload);
     } else if (carried) {
       // Re-followed in a new epoch while the request is out: its answer for this partition would be dropped,
       // and a leader that restarted meanwhile will never answer it at all. Send anew.
@@ -100,7 +101,7 @@ export class ReplicaFetcher {
 
   /** Gives up on the request in flight (its answer will never come: the connection was lost and came back). */
   abandon(): void {
-    this.abandonInFlight?.(new ReplicationTransportError('CLOSED', this.opts.subject));
+    this.abandonInFlight?.(new TransportError('CLOSED', this.opts.subject));
   }
 
   remove(target: FollowerTarget): void {
@@ -124,7 +125,7 @@ export class ReplicaFetcher {
   private kick(): void {
     const w = this.wake;
     this.wake = null;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.idleTimer !== null) this.opts.clock.clearTimeout(this.idleTimer);
     this.idleTimer = null;
     w?.();
   }
@@ -143,19 +144,19 @@ export class ReplicaFetcher {
 
   /** Waits for a partition to be added or the earliest backoff to end. */
   private idle(): Promise<void> {
-    const now = this.opts.clock();
+    const now = this.opts.clock.wall();
     let next = Infinity;
     for (const f of this.partitions.values()) next = Math.min(next, f.retryAt);
     const delay = Math.min(Math.max(next - now, 1), this.opts.backoffMs * 5);
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.idleTimer = setTimeout(() => this.kick(), delay);
+      this.idleTimer = this.opts.clock.setTimeout(() => this.kick(), delay);
     });
   }
 
   /** One fetch round: a request for every ready partition, each response applied. False if none was ready. */
   async fetchOnce(): Promise<boolean> {
-    const now = this.opts.clock();
+    const now = this.opts.clock.wall();
     const round = this.requests + 1;
     const sent: Followed[] = [];
     const req: ReplicaFetchRequest = { replicaId: this.opts.brokerId, incarnation: this.opts.incarnation, maxWaitMs: this.opts.maxWaitMs, maxBytes: this.opts.maxBytes, partitions: [] };
@@ -183,7 +184,7 @@ export class ReplicaFetcher {
       });
       answer = decodeFetchResponse(reply).partitions;
     } catch (err) {
-      const retryAt = this.opts.clock() + this.opts.backoffMs;
+      const retryAt = this.opts.clock.wall() + this.opts.backoffMs;
       for (const f of sent) f.retryAt = retryAt;
       if (now - this.lastTransportWarning > 10_000) {
         this.lastTransportWarning = now;
@@ -203,14 +204,14 @@ export class ReplicaFetcher {
         if (!f || f.sentInRound !== round) return;
         // Behind the leader's log start: the replica starts over there (applyReplicaFetch), no backoff.
         if (res.errorCode !== ErrorCode.NONE && !behindLeaderStart(res, f.sentOffset)) {
-          f.retryAt = this.opts.clock() + this.opts.backoffMs;
+          f.retryAt = this.opts.clock.wall() + this.opts.backoffMs;
           this.opts.logger.debug('replica fetch refused for a partition', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, errorCode: res.errorCode });
           return;
         }
         try {
           await f.target.applyReplicaFetch(this.opts.leaderId, f.leaderEpoch, res, f.sentOffset);
         } catch (err) {
-          f.retryAt = this.opts.clock() + this.opts.backoffMs;
+          f.retryAt = this.opts.clock.wall() + this.opts.backoffMs;
           this.opts.logger.error('applying replicated data failed', { topic: res.topic, partition: res.partition, leader: this.opts.leaderId, error: err as Error });
         }
       }),

@@ -18,7 +18,9 @@
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse, type ReplicaFetchRequest } from './replication-codec.ts';
-import { maxBatchBytes, type RequestReply } from './request-reply.ts';
+import type { Transport } from '../runtime/transport.ts';
+import type { Clock, TimerHandle } from '../runtime/clock.ts';
+import { maxBatchBytes } from './max-batch-bytes.ts';
 import { wakeSubjectOf } from './replica-fetcher.ts';
 
 /** What the server needs of a partition replica this broker hosts (PartitionReplica implements it). */
@@ -41,7 +43,9 @@ interface Held {
 
 export interface ReplicationServerOptions {
   brokerId: number;
-  transport: RequestReply;
+  transport: Transport;
+  /** Held fetches' timers; wake times are monotonic. */
+  clock: Clock;
   subject: string;
   lookup: (topic: string, partition: number) => LeaderTarget | undefined;
   /** Hard cap of a response's records, whatever the follower asks (4 MB: half the 8 MB NATS max_payload we
@@ -82,7 +86,7 @@ export class ReplicationServer {
 
   start(): void {
     this.sub ??= this.opts.transport.serve(this.opts.subject, (payload) => this.handle(payload));
-    this.wakeSub ??= this.opts.transport.listen(wakeSubjectOf(this.opts.subject), (payload) => {
+    this.wakeSub ??= this.opts.transport.subscribe(wakeSubjectOf(this.opts.subject), (payload) => {
       if (payload.length >= 4) this.wake(payload.readInt32BE(0));
     });
   }
@@ -126,7 +130,7 @@ export class ReplicationServer {
       h.release();
       released = true;
     }
-    if (!released) this.unheldWakes.set(replicaId, performance.now());
+    if (!released) this.unheldWakes.set(replicaId, this.opts.clock.monotonic());
   }
 
   async handle(payload: Buffer): Promise<Uint8Array> {
@@ -142,7 +146,7 @@ export class ReplicationServer {
     const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
     const wokenAt = this.unheldWakes.get(req.replicaId);
     if (wokenAt !== undefined) this.unheldWakes.delete(req.replicaId);
-    const woken = wokenAt !== undefined && performance.now() - wokenAt < WAKE_MEMORY_MS;
+    const woken = wokenAt !== undefined && this.opts.clock.monotonic() - wokenAt < WAKE_MEMORY_MS;
     if (wait > 0 && this.sub && !first.urgent && !woken) {
       const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
       await this.waitForData(req, results.length > 0 ? Math.min(wait, hwDelay) : wait, hwDelay);
@@ -214,18 +218,19 @@ export class ReplicationServer {
   /** Holds the request until news for its follower (`news`, `wake`), `ms` passes, or `hwDelayMs` after a high watermark moved. */
   private waitForData(req: ReplicaFetchRequest, ms: number, hwDelayMs: number): Promise<void> {
     return new Promise((resolve) => {
-      let hwTimer: NodeJS.Timeout | null = null;
+      const clock = this.opts.clock;
+      let hwTimer: TimerHandle | null = null;
       const held: Held = {
         replicaId: req.replicaId,
         release: () => {
           if (!this.held.delete(held)) return;
-          clearTimeout(timer);
-          if (hwTimer) clearTimeout(hwTimer);
+          clock.clearTimeout(timer);
+          if (hwTimer !== null) clock.clearTimeout(hwTimer);
           resolve();
         },
-        soon: () => void (hwTimer ??= setTimeout(held.release, hwDelayMs)),
+        soon: () => void (hwTimer ??= clock.setTimeout(held.release, hwDelayMs)),
       };
-      const timer = setTimeout(held.release, ms);
+      const timer = clock.setTimeout(held.release, ms);
       this.held.add(held);
     });
   }

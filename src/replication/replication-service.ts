@@ -6,11 +6,13 @@
 // Everything it touches is passed in: the request/reply transport (NATS or the in-memory bus), the clock,
 // the ISR proposal client.
 import type { Logger } from '../util/logger.ts';
+import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import type { ReplicaReplication, PartitionReplica } from '../broker/partition-replica.ts';
 import type { ProposeIsr } from './isr-proposal.ts';
 import { ReplicaFetcherManager } from './replica-fetcher-manager.ts';
 import { ReplicationServer, type LeaderNews } from './replication-server.ts';
-import { maxBatchBytes, type RequestReply } from './request-reply.ts';
+import type { Transport } from '../runtime/transport.ts';
+import { maxBatchBytes } from './max-batch-bytes.ts';
 
 export interface ReplicationSettings {
   /** replica.fetch.wait.max.ms: how long a leader holds a follower fetch that finds no data. Kafka's 500 ms
@@ -47,10 +49,10 @@ export const DEFAULT_REPLICATION_SETTINGS: ReplicationSettings = {
 export interface ReplicationServiceOptions {
   brokerId: number;
   incarnation: string;
-  transport: RequestReply;
+  transport: Transport;
   subjectFor: (leaderBrokerId: number) => string;
   proposeIsr?: ProposeIsr;
-  clock: () => number;
+  clock: Clock;
   logger: Logger;
   settings?: Partial<ReplicationSettings>;
 }
@@ -66,7 +68,7 @@ export class ReplicationService implements ReplicaReplication {
   readonly fetchers: ReplicaFetcherManager;
   readonly proposeIsr?: ProposeIsr;
   private server: ReplicationServer | null = null;
-  private isrTimer: NodeJS.Timeout | null = null;
+  private isrTimer: TimerHandle | null = null;
   private readonly stopWatchingReconnects: () => void;
 
   constructor(private readonly opts: ReplicationServiceOptions) {
@@ -83,7 +85,7 @@ export class ReplicationService implements ReplicaReplication {
     this.stopWatchingReconnects = opts.transport.onReconnect(() => this.fetchers.abandonInFlight());
   }
 
-  /** The largest batch replication carries (maxBatchBytes in request-reply.ts). */
+  /** The largest batch replication carries (maxBatchBytes in max-batch-bytes.ts). */
   get maxBatchBytes(): number {
     return maxBatchBytes(this.opts.transport);
   }
@@ -110,6 +112,7 @@ export class ReplicationService implements ReplicaReplication {
     this.server = new ReplicationServer({
       brokerId: this.opts.brokerId,
       transport: this.opts.transport,
+      clock: this.opts.clock,
       subject: this.opts.subjectFor(this.opts.brokerId),
       lookup: (topic, partition) => lookup.get(topic, partition),
       maxResponseBytes: s.maxBytes,
@@ -120,7 +123,7 @@ export class ReplicationService implements ReplicaReplication {
     this.server.start();
     if (s.autoStart) {
       // Kafka's isr-expiration task runs every replica.lag.time.max.ms / 2.
-      this.isrTimer = setInterval(() => this.checkIsr(lookup), Math.max(50, Math.floor(s.replicaLagTimeMaxMs / 2)));
+      this.isrTimer = this.opts.clock.setInterval(() => this.checkIsr(lookup), Math.max(50, Math.floor(s.replicaLagTimeMaxMs / 2)));
     }
   }
 
@@ -134,7 +137,7 @@ export class ReplicationService implements ReplicaReplication {
 
   async stop(): Promise<void> {
     this.stopWatchingReconnects();
-    if (this.isrTimer) clearInterval(this.isrTimer);
+    if (this.isrTimer !== null) this.opts.clock.clearInterval(this.isrTimer);
     this.isrTimer = null;
     this.server?.stop();
     await this.fetchers.stop();

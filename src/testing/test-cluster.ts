@@ -21,10 +21,12 @@ import { BrokerProcess } from './broker-process.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 import { createTopics, listLatestOffsets, type BrokerAddress, type TopicSpec } from './kafka-request.ts';
 import { CLUSTER_DIR_PREFIX, reapStaleClusterDirs, trackDir, untrackDir } from './cleanup.ts';
-import { connectNats, type NatsConnection } from '../transport/nats-connection.ts';
-import { NatsKv, DEFAULT_METADATA_BUCKET } from '../metadata/nats-kv.ts';
+import { connectNats, type NatsConnection } from '../runtime/node/nats-connection.ts';
+import { NatsKv, DEFAULT_METADATA_BUCKET } from '../runtime/node/nats-kv.ts';
 import { MetadataStore } from '../metadata/metadata-store.ts';
 import type { ClusterSnapshot, PartitionState } from '../metadata/types.ts';
+import { nodeClock } from '../runtime/node/node-clock.ts';
+import { nodeIds } from '../runtime/node/node-ids.ts';
 
 export type { TopicSpec } from './kafka-request.ts';
 
@@ -153,7 +155,7 @@ export class TestCluster {
   private async boot(flags: Set<string>, deadline: number): Promise<void> {
     this.nc = await connectNats({ servers: this.natsUrl, name: 'kastor-testing' });
     const kv = await NatsKv.open(this.nc, DEFAULT_METADATA_BUCKET);
-    this.store = await MetadataStore.open(kv, { readyTimeoutMs: left(deadline) });
+    this.store = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, readyTimeoutMs: left(deadline) });
     const args = [...(this.opts.brokerArgs ?? [])];
     const s = this.sessionTimeoutMs;
     if (flags.has('session-timeout-ms')) args.push('--session-timeout-ms', String(s));

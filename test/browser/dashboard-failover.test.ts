@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestCluster, type TestCluster } from '../../src/testing/test-cluster.ts';
 import { startStandaloneDashboard } from '../../src/dashboard/observability.ts';
-import { DEFAULT_METADATA_BUCKET } from '../../src/metadata/nats-kv.ts';
+import { DEFAULT_METADATA_BUCKET } from '../../src/runtime/node/nats-kv.ts';
 import { createLogger } from '../../src/util/logger.ts';
 
 const artifacts = join(process.cwd(), 'test-artifacts');

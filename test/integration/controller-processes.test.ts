@@ -9,12 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsServer } from '../../src/testing/nats-server.ts';
 import { BrokerProcess } from '../../src/testing/broker-process.ts';
-import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
-import { NatsKv } from '../../src/metadata/nats-kv.ts';
+import { connectNats, type NatsConnection } from '../../src/runtime/node/nats-connection.ts';
+import { NatsKv } from '../../src/runtime/node/nats-kv.ts';
 import { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import { newTopicId } from '../../src/metadata/assignment.ts';
 import type { ClusterSnapshot } from '../../src/metadata/types.ts';
 import { run } from '../helpers/single-broker.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
+import { nodeIds } from '../../src/runtime/node/node-ids.ts';
+import { ulid } from 'ulid';
 
 const FLAGS = ['--controller-lease-ms', '1000', '--session-timeout-ms', '1500', '--heartbeat-interval-ms', '200'];
 
@@ -31,7 +34,7 @@ test.before(async () => {
     brokers.set(id, await BrokerProcess.start({ id, natsUrl: nats.url, dataDir: join(dir, `broker-${id}`), extraArgs: FLAGS }));
   }
   nc = await connectNats({ servers: nats.url });
-  store = await MetadataStore.open(await NatsKv.open(nc, 'kastor-metadata'));
+  store = await MetadataStore.open(await NatsKv.open(nc, 'kastor-metadata'), { clock: nodeClock, ids: nodeIds });
 });
 
 test.after(async () => {
@@ -48,7 +51,7 @@ test('SIGKILL of the controller process: another broker becomes controller and i
   const [a, b] = [1, 2, 3].filter((id) => id !== victim) as [number, number];
   await store!.createTopic({
     name: 'kill',
-    id: newTopicId(Date.now()),
+    id: newTopicId(ulid(Date.now())),
     partitions: [
       { partition: 0, replicas: [victim, a, b], leader: victim, leaderEpoch: 0, isr: [victim, a, b] },
       { partition: 1, replicas: [a, victim, b], leader: a, leaderEpoch: 0, isr: [a, victim, b] },

@@ -7,12 +7,13 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker } from '../../actors/broker-actor.ts';
+import type { Broker } from '../../actors/broker-actor.ts';
+import { startNodeBroker } from '../../src/runtime/node/node-broker.ts';
 import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
 import { NatsServer } from '../../src/testing/nats-server.ts';
-import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
+import { connectNats, type NatsConnection } from '../../src/runtime/node/nats-connection.ts';
 import { subjectsFor } from '../../src/transport/subjects.ts';
-import { NatsKv } from '../../src/metadata/nats-kv.ts';
+import { NatsKv } from '../../src/runtime/node/nats-kv.ts';
 import { brokerKey } from '../../src/metadata/metadata-keys.ts';
 import type { ClusterSnapshot, PartitionState } from '../../src/metadata/types.ts';
 import type { AlterIsrResponse } from '../../src/controller/alter-isr.ts';
@@ -53,7 +54,7 @@ async function startCluster(ids = [1, 2, 3]): Promise<Cluster> {
     bucket,
     logs,
     async start(id: number) {
-      const b = new Broker(
+      const b = await startNodeBroker(
         defaultBrokerConfig({
           brokerId: id,
           port: 0,
@@ -67,7 +68,6 @@ async function startCluster(ids = [1, 2, 3]): Promise<Cluster> {
         { logger },
       );
       brokers.set(id, b);
-      await b.start();
       return b;
     },
     async close() {

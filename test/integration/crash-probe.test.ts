@@ -7,9 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { until } from '../helpers/until.ts';
 import { startTestCluster, type TestCluster } from '../../src/testing/index.ts';
-import { connectNats } from '../../src/transport/nats-connection.ts';
+import { connectNats } from '../../src/runtime/node/nats-connection.ts';
 import { subjectsFor } from '../../src/transport/subjects.ts';
-import { DEFAULT_METADATA_BUCKET } from '../../src/metadata/nats-kv.ts';
+import { DEFAULT_METADATA_BUCKET } from '../../src/runtime/node/nats-kv.ts';
 
 const TOPIC = 'probe-orders';
 const SESSION_MS = 30_000;

@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsServer } from '../../src/testing/nats-server.ts';
-import { connectNats } from '../../src/transport/nats-connection.ts';
-import { InboxRequests } from '../../src/transport/inbox-requests.ts';
-import { transportErrorCode } from '../../src/replication/request-reply.ts';
+import { connectNats } from '../../src/runtime/node/nats-connection.ts';
+import { InboxRequests } from '../../src/runtime/node/inbox-requests.ts';
+import { transportErrorCode } from '../../src/runtime/transport.ts';
 
 const server = await NatsServer.start();
 const nc = await connectNats({ servers: server.url, name: 'inbox-requests-test' });

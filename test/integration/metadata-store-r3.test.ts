@@ -6,16 +6,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { NatsCluster } from '../../src/testing/nats-cluster.ts';
-import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
-import { NatsKv } from '../../src/metadata/nats-kv.ts';
+import { connectNats, type NatsConnection } from '../../src/runtime/node/nats-connection.ts';
+import { NatsKv } from '../../src/runtime/node/nats-kv.ts';
 import { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import { newTopicId } from '../../src/metadata/assignment.ts';
 import { TopicExistsError } from '../../src/metadata/errors.ts';
 import type { TopicInfo } from '../../src/metadata/types.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
+import { nodeIds } from '../../src/runtime/node/node-ids.ts';
+import { ulid } from 'ulid';
 
 const topic = (name: string): TopicInfo => ({
   name,
-  id: newTopicId(),
+  id: newTopicId(ulid()),
   partitions: [{ partition: 0, replicas: [1, 2, 3], leader: 1, leaderEpoch: 0, isr: [1, 2, 3] }],
   config: {},
   createdAt: 1,
@@ -40,7 +43,7 @@ test('R3 bucket: stores ride out the loss of the stream leader', async () => {
     for (const [i, s] of survivors.entries()) {
       const nc = await connectNats({ servers: s.url, name: `store-${i}`, overrides: { ignoreClusterUpdates: true } });
       conns.push(nc);
-      stores.push(await MetadataStore.open(await NatsKv.open(nc, { bucket: 'meta', replicas: 3 }), { readyTimeoutMs: 15_000 }));
+      stores.push(await MetadataStore.open(await NatsKv.open(nc, { bucket: 'meta', replicas: 3 }), { clock: nodeClock, ids: nodeIds, readyTimeoutMs: 15_000 }));
     }
     const [a, b] = stores;
     await a.createTopic(topic('before'));

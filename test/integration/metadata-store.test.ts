@@ -4,17 +4,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsServer } from '../../src/testing/nats-server.ts';
-import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
-import { NatsKv } from '../../src/metadata/nats-kv.ts';
+import { connectNats, type NatsConnection } from '../../src/runtime/node/nats-connection.ts';
+import { NatsKv } from '../../src/runtime/node/nats-kv.ts';
 import { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import { newTopicId } from '../../src/metadata/assignment.ts';
 import { TopicExistsError, TopicNotFoundError } from '../../src/metadata/errors.ts';
 import type { TopicInfo } from '../../src/metadata/types.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
+import { nodeIds } from '../../src/runtime/node/node-ids.ts';
+import { ulid } from 'ulid';
 
 function topic(name: string, partitions = 3): TopicInfo {
   return {
     name,
-    id: newTopicId(),
+    id: newTopicId(ulid()),
     partitions: Array.from({ length: partitions }, (_, p) => ({ partition: p, replicas: [1, 2, 3], leader: 1, leaderEpoch: 0, isr: [1, 2, 3] })),
     config: { 'retention.ms': '1000' },
     createdAt: Date.now(),
@@ -30,7 +33,7 @@ async function withTwoStores(fn: (a: MetadataStore, b: MetadataStore, server: Na
     for (const name of ['store-a', 'store-b']) {
       const nc = await connectNats({ servers: server.url, name });
       conns.push(nc);
-      stores.push(await MetadataStore.open(await NatsKv.open(nc, { bucket: 'meta' }), { readyTimeoutMs: 10_000 }));
+      stores.push(await MetadataStore.open(await NatsKv.open(nc, { bucket: 'meta' }), { clock: nodeClock, ids: nodeIds, readyTimeoutMs: 10_000 }));
     }
     await fn(stores[0], stores[1], server, conns);
   } finally {

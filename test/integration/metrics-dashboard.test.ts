@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { NatsServer, freePort } from '../../src/testing/nats-server.ts';
 import { BrokerProcess } from '../../src/testing/broker-process.ts';
-import { Broker } from '../../actors/broker-actor.ts';
+import type { Broker } from '../../actors/broker-actor.ts';
+import { startNodeBroker } from '../../src/runtime/node/node-broker.ts';
 import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { startBrokerObservability, type BrokerObservability } from '../../src/dashboard/observability.ts';
@@ -62,8 +63,7 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kastor-dash-'));
   nats = await NatsServer.start({ dir: join(dir, 'nats') });
-  broker = new Broker(defaultBrokerConfig({ brokerId: 1, port: 0, dataDir: join(dir, 'b1'), natsServers: [nats.url] }), { logger: createLogger({ level: 'error' }) });
-  await broker.start();
+  broker = await startNodeBroker(defaultBrokerConfig({ brokerId: 1, port: 0, dataDir: join(dir, 'b1'), natsServers: [nats.url] }), { logger: createLogger({ level: 'error' }) });
   obs = await startBrokerObservability(broker, { http: { host: '127.0.0.1', port: 0 }, logger: createLogger({ level: 'error' }), statusIntervalMs: 200 });
   base = `http://127.0.0.1:${obs.http!.port}`;
   conn = await BrokerConnection.connect({ host: '127.0.0.1', port: broker.port });

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsServer, freePort } from '../../src/testing/nats-server.ts';
-import { connectNats, NatsConnectError, KASTOR_NATS_DEFAULTS } from '../../src/transport/nats-connection.ts';
+import { connectNats, NatsConnectError, KASTOR_NATS_DEFAULTS } from '../../src/runtime/node/nats-connection.ts';
 
 test('a failed first connect names the URL and keeps the cause', async () => {
   const url = `nats://127.0.0.1:${await freePort()}`;

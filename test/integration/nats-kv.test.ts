@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsServer } from '../../src/testing/nats-server.ts';
-import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
-import { NatsKv } from '../../src/metadata/nats-kv.ts';
+import { connectNats, type NatsConnection } from '../../src/runtime/node/nats-connection.ts';
+import { NatsKv } from '../../src/runtime/node/nats-kv.ts';
 import { kvConformance } from '../helpers/kv-conformance.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { Broker } from '../../actors/broker-actor.ts';
+import type { Broker } from '../../actors/broker-actor.ts';
+import { startNodeBroker } from '../../src/runtime/node/node-broker.ts';
 import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
 import { NatsServer } from '../../src/testing/nats-server.ts';
 import type { PartitionReplica } from '../../src/broker/partition-replica.ts';
@@ -47,7 +48,7 @@ async function startCluster(sessionTimeoutMs = 60_000): Promise<Cluster> {
     await Promise.all([...brokers.values()].map((b) => b.crash().catch(() => {})));
   };
   const startBroker = async (id: number) => {
-    const b = new Broker(
+    const b = await startNodeBroker(
       defaultBrokerConfig({
         brokerId: id, port: 0, dataDir: join(dir, bucket, `broker-${id}`), natsServers: [nats.url], metadataBucket: bucket,
         // Long enough that the controller never declares the crashed follower dead during a test: the ISR
@@ -58,7 +59,6 @@ async function startCluster(sessionTimeoutMs = 60_000): Promise<Cluster> {
       { logger, replication: { replicaLagTimeMaxMs: LAG_MS } },
     );
     brokers.set(id, b);
-    await b.start();
     return b;
   };
   try {

@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsServer } from '../../src/testing/nats-server.ts';
-import { connectNats, type NatsConnection } from '../../src/transport/nats-connection.ts';
+import { connectNats, type NatsConnection } from '../../src/runtime/node/nats-connection.ts';
 import { startStatusPublisher, statusSubject, type BrokerStatus } from '../../src/dashboard/broker-status.ts';
 import { StatusBoard } from '../../src/dashboard/status-board.ts';
+import { natsTransport } from '../../src/runtime/node/nats-transport.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kastor-status-watch-'));
 let nats: NatsServer | undefined;
@@ -40,7 +41,7 @@ test('statuses are published only while a dashboard watches', async () => {
   let seen = 0;
   spy.subscribe(statusSubject('b', '*'), { callback: () => void seen++ });
   await spy.flush();
-  const stop = startStatusPublisher({ nc: broker, bucket: 'b', status, intervalMs: 100 });
+  const stop = startStatusPublisher({ transport: natsTransport(broker), bucket: 'b', status, intervalMs: 100 });
   await broker.flush();
   // Ten publish intervals with nobody watching.
   await new Promise((r) => setTimeout(r, 1000));
@@ -49,7 +50,7 @@ test('statuses are published only while a dashboard watches', async () => {
   assert.is(seen, 0, 'no dashboard: no status on the wire');
 
   const board = new StatusBoard();
-  const stopListening = board.listen(dashboard, 'b');
+  const stopListening = board.listen(natsTransport(dashboard), 'b');
   await until('the status to reach the dashboard', () => board.get(7) !== undefined, 5_000);
   assert.is(board.get(7)!.status.replicas[0]!.highWatermark, 5);
   await until('more statuses while it watches', () => seen >= 3, 5_000);

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assignReplicas, newTopicId } from '../../src/metadata/assignment.ts';
 import { InvalidPartitionsError, InvalidReplicationFactorError } from '../../src/metadata/errors.ts';
+import { ulid } from 'ulid';
 
 const distinct = (a: number[]) => new Set(a).size === a.length;
 
@@ -52,10 +53,12 @@ test('many partitions: leaders balanced, followers spread by the shift, replicas
   }
 });
 
-test('without a start index the placement is still valid', () => {
-  const a = assignReplicas([10, 20, 30], 6, 2);
-  assert.is(a.length, 6);
-  for (const r of a) assert.ok(distinct(r) && r.every((b) => [10, 20, 30].includes(b)));
+test('any start index (the caller picks it, at random or seeded) gives a valid placement', () => {
+  for (const start of [0, 1, 2, 7, -4]) {
+    const a = assignReplicas([10, 20, 30], 6, 2, start);
+    assert.is(a.length, 6);
+    for (const r of a) assert.ok(distinct(r) && r.every((b) => [10, 20, 30].includes(b)));
+  }
 });
 
 test('replication factor above the broker count, or not positive, is INVALID_REPLICATION_FACTOR', () => {
@@ -81,11 +84,11 @@ test('replication factor above the broker count, or not positive, is INVALID_REP
 });
 
 test('newTopicId is 32 lowercase hex digits, unique, and time-ordered like the ULID it came from', () => {
-  const ids = new Set(Array.from({ length: 1000 }, () => newTopicId()));
+  const ids = new Set(Array.from({ length: 1000 }, () => newTopicId(ulid())));
   assert.is(ids.size, 1000);
   for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
-  const early = newTopicId(1_000_000_000_000);
-  const late = newTopicId(1_700_000_000_000);
+  const early = newTopicId(ulid(1_000_000_000_000));
+  const late = newTopicId(ulid(1_700_000_000_000));
   assert.ok(early.slice(0, 12) < late.slice(0, 12), 'the first 48 bits are the timestamp');
   assert.is(parseInt(late.slice(0, 12), 16), 1_700_000_000_000);
 });

@@ -8,11 +8,13 @@ import { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import { ControllerLease } from '../../src/metadata/controller-lease.ts';
 import { LeaseLostError } from '../../src/metadata/errors.ts';
 import { CONTROLLER_KEY } from '../../src/metadata/metadata-keys.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
+import { nodeIds } from '../../src/runtime/node/node-ids.ts';
 
 test('takeover, renewal, lost compare-and-set and resignation as the snapshot sees them', async () => {
   const kv = new MemoryKv();
-  const store = await MetadataStore.open(kv);
-  const lease = new ControllerLease(kv, () => 1234);
+  const store = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
+  const lease = new ControllerLease(kv, { wall: () => 1234 });
   try {
     await kv.put('unrelated', new Uint8Array([1])); // revisions are bucket-wide: the epoch is not 1
     const epoch = await lease.acquire({ brokerId: 2, incarnation: 'a' }, null);

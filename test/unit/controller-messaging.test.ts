@@ -1,31 +1,31 @@
-// The broker's side of the control plane with a fake NATS connection and a simulated clock: heartbeats go
+// The broker's side of the control plane with a fake transport and a simulated clock: heartbeats go
 // out at once and then every interval until stopped; a controlled shutdown request is retried while no
 // controller answers or the one answering lost its lease, gives up at its deadline, and takes any other
 // answer as final.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SimulatedClock } from 'xstate';
+import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import { HeartbeatPublisher } from '../../src/controller/heartbeat-publisher.ts';
 import { requestControlledShutdown } from '../../src/controller/controlled-shutdown.ts';
-import type { Clock } from '../../src/metadata/clock.ts';
+import type { Clock } from '../../src/runtime/clock.ts';
 
 test('heartbeats: one at start, one per interval, none after stop', () => {
   const clock = new SimulatedClock();
   const sent: Array<[string, string, number]> = [];
   const hb = new HeartbeatPublisher({
-    nc: { publish: (subject: string, data?: unknown) => void sent.push([subject, String(data), clock.now()]), isClosed: () => false },
+    transport: { publish: (subject: string, data: Uint8Array) => void sent.push([subject, Buffer.from(data).toString(), clock.monotonic()]) },
     subject: 'kastor.x.heartbeat',
     heartbeat: { brokerId: 3, incarnation: 'inc' },
     intervalMs: 500,
     clock,
   });
   hb.start();
-  for (let i = 0; i < 3; i++) clock.increment(499), clock.increment(1);
+  for (let i = 0; i < 3; i++) clock.advance(499), clock.advance(1);
   assert.equal(sent.map(([, , t]) => t), [0, 500, 1000, 1500]);
   assert.equal(JSON.parse(sent[0]![1]), { brokerId: 3, incarnation: 'inc' });
   assert.is(sent[0]![0], 'kastor.x.heartbeat');
   hb.stop();
-  for (let i = 0; i < 10; i++) clock.increment(500);
+  for (let i = 0; i < 10; i++) clock.advance(500);
   assert.is(sent.length, 4);
 });
 
@@ -33,14 +33,19 @@ test('heartbeats: one at start, one per interval, none after stop', () => {
 function fastClock(): Clock & { t: number } {
   const c = {
     t: 0,
-    now: () => c.t,
+    wall: () => c.t,
+    monotonic: () => c.t,
     setTimeout: (fn: () => void, ms: number) => setImmediate(() => ((c.t += ms), fn())),
     clearTimeout: (h: unknown) => clearImmediate(h as NodeJS.Immediate),
+    setInterval: () => {
+      throw new Error('not used');
+    },
+    clearInterval: () => {},
   };
   return c;
 }
 
-const reply = (v: unknown) => ({ json: <T>() => v as T });
+const reply = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 test('controlled shutdown: retried through no responders and NOT_CONTROLLER until answered', async () => {
   const answers: Array<() => unknown> = [
@@ -52,7 +57,7 @@ test('controlled shutdown: retried through no responders and NOT_CONTROLLER unti
   ];
   const requests: string[] = [];
   const res = await requestControlledShutdown({
-    nc: { request: async (_subject: string, data?: unknown) => (requests.push(String(data)), answers.shift()!()) } as never,
+    transport: { request: async (_subject: string, data: Uint8Array) => (requests.push(Buffer.from(data).toString()), answers.shift()!() as Buffer) },
     subject: 's',
     request: { brokerId: 1, incarnation: 'i' },
     clock: fastClock(),
@@ -64,7 +69,7 @@ test('controlled shutdown: retried through no responders and NOT_CONTROLLER unti
 
 test('controlled shutdown: another error is final; no answer at all gives up at the deadline', async () => {
   const stale = await requestControlledShutdown({
-    nc: { request: async () => reply({ errorCode: 77, remainingLeaderships: 0 }) } as never,
+    transport: { request: async () => reply({ errorCode: 77, remainingLeaderships: 0 }) },
     subject: 's',
     request: { brokerId: 1, incarnation: 'i' },
     clock: fastClock(),
@@ -73,12 +78,12 @@ test('controlled shutdown: another error is final; no answer at all gives up at 
   const clock = fastClock();
   let tries = 0;
   const none = await requestControlledShutdown({
-    nc: {
+    transport: {
       request: async () => {
         tries++;
         throw new Error('503 no responders');
       },
-    } as never,
+    },
     subject: 's',
     request: { brokerId: 1, incarnation: 'i' },
     timeoutMs: 1000,

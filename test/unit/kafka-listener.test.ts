@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
-import { FrameSplitter, FrameError } from '../../src/server/frame-splitter.ts';
-import { KafkaListener, CloseConnection } from '../../src/server/kafka-listener.ts';
+import { FrameSplitter, FrameError } from '../../src/protocol/frame-splitter.ts';
+import { KafkaListener, CloseConnection } from '../../src/runtime/node/kafka-listener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 
 function frame(apiKey: number, correlationId: number, extra = 0): Buffer {

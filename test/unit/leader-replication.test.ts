@@ -7,16 +7,17 @@ import { LeaderReplication } from '../../src/replication/leader-replication.ts';
 import type { PartitionLog } from '../../src/log/partition-log.ts';
 import type { AlterIsrRequest } from '../../src/replication/isr-proposal.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 
 const LAG_MS = 1_500;
 
 function leader() {
-  const clock = { now: 0 };
+  const clock = new SimulatedClock(0);
   const log = { logEndOffset: 5, highWatermark: 5 };
   const proposals: number[][] = [];
   const lr = new LeaderReplication({
     topic: 't', partition: 0, brokerId: 1, leaderEpoch: 0, epochStartOffset: 0, log: log as unknown as PartitionLog,
-    replicas: () => [1, 2, 3], initialReplicas: [1, 2, 3], isr: () => [1, 2, 3], clock: () => clock.now, logger: silentLogger,
+    replicas: () => [1, 2, 3], initialReplicas: [1, 2, 3], isr: () => [1, 2, 3], clock, logger: silentLogger,
     replicaLagTimeMaxMs: LAG_MS, onChange: () => {},
     proposeIsr: async (req: AlterIsrRequest) => (proposals.push(req.isr), { errorCode: 0 }),
   });
@@ -27,15 +28,15 @@ test('a fetch held while caught up keeps the follower caught up until the hold e
   const { clock, log, lr, proposals } = leader();
   lr.recordFetch(2, 'i', 5);
   lr.recordFetch(3, 'i', 5);
-  clock.now = 4_000; // both held this long on an idle partition; then an append answers them
+  clock.advanceTo(4_000); // both held this long on an idle partition; then an append answers them
   log.logEndOffset = 6;
   lr.recordHeld(2, 5);
   lr.recordHeld(3, 5);
-  clock.now = 4_100; // before their next fetches arrive
+  clock.advanceTo(4_100); // before their next fetches arrive
   lr.maybeShrink();
   assert.equal(proposals, [], 'nobody is lagging yet');
   lr.recordFetch(3, 'i', 6); // follower 3 fetches again; follower 2 never does (it died)
-  clock.now = 4_000 + LAG_MS + 1;
+  clock.advanceTo(4_000 + LAG_MS + 1);
   lr.maybeShrink();
   assert.equal(proposals, [[1, 3]], 'follower 2 is out after replica.lag.time.max.ms');
 });
@@ -44,10 +45,10 @@ test('without the hold recorded, the same append would count an idle follower as
   const { clock, log, lr, proposals } = leader();
   lr.recordFetch(2, 'i', 5);
   lr.recordFetch(3, 'i', 5);
-  clock.now = 4_000;
+  clock.advanceTo(4_000);
   log.logEndOffset = 6;
   lr.recordHeld(3, 5);
-  clock.now = 4_100;
+  clock.advanceTo(4_100);
   lr.maybeShrink();
   assert.equal(proposals, [[1, 3]]);
 });
@@ -56,7 +57,7 @@ test('a hold that began behind the leader proves nothing', () => {
   const { clock, log, lr, proposals } = leader();
   lr.recordFetch(3, 'i', 5);
   lr.recordFetch(2, 'i', 3); // behind
-  clock.now = 4_000;
+  clock.advanceTo(4_000);
   log.logEndOffset = 6;
   lr.recordHeld(2, 3);
   lr.recordHeld(3, 5);

@@ -30,7 +30,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     retentionMs: -1,
     retentionBytes: int(2000, 8000),
   };
-  const open = () => PartitionLog.open({ dir: DIR, storage, config, clock: () => 0 });
+  const open = () => PartitionLog.open({ dir: DIR, storage, config, clock: { wall: () => 0 } });
   let log = await open();
   const values: string[] = []; // value of each offset (model of the log)
   let batches: ModelBatch[] = [];

@@ -6,13 +6,14 @@ import { PartitionLog, type LogConfig } from '../../src/log/partition-log.ts';
 import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { CorruptSegmentError } from '../../src/log/errors.ts';
 import { batchOf, recordsIn, rejects } from '../helpers/log-fixtures.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 
 const DIR = '/data/t-0';
 const seg = (base: number, ext: string) => `${DIR}/${String(base).padStart(20, '0')}${ext}`;
 
 async function open(storage: MemoryStorage, config: Partial<LogConfig> = {}) {
   const warnings: Array<{ msg: string; facts: any }> = [];
-  const log = await PartitionLog.open({ dir: DIR, storage, config, onWarning: (msg, facts) => warnings.push({ msg, facts }) });
+  const log = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage, config, onWarning: (msg, facts) => warnings.push({ msg, facts }) });
   return { log, warnings };
 }
 
@@ -75,7 +76,7 @@ test('corruption before the recovery point is a CorruptSegmentError naming file 
   // Recovery point 12 covers segment 4 wholly; its index also needs rebuilding for the scan to see it.
   await storage.unlink(seg(4, '.index'));
   await rejects(
-    () => PartitionLog.open({ dir: DIR, storage }),
+    () => PartitionLog.open({ clock: nodeClock, dir: DIR, storage }),
     (e) => e instanceof CorruptSegmentError && e.code === 'CORRUPT_SEGMENT' && e.file === seg(4, '.log') && e.position === one,
   );
   // Same inside the segment holding the recovery point, below the point.
@@ -84,7 +85,7 @@ test('corruption before the recovery point is a CorruptSegmentError naming file 
   for (let i = 0; i < 4; i++) await l2.append(batchOf(`d${i}`, 2), 0);
   await l2.close();
   await overwrite(s2, seg(0, '.log'), 70, Buffer.from([0xee]));
-  await rejects(() => PartitionLog.open({ dir: DIR, storage: s2 }), (e) => e instanceof CorruptSegmentError && e.position === 0);
+  await rejects(() => PartitionLog.open({ clock: nodeClock, dir: DIR, storage: s2 }), (e) => e instanceof CorruptSegmentError && e.position === 0);
 });
 
 test('a missing or inconsistent index is rebuilt and lookups work', async () => {

@@ -19,13 +19,16 @@ import {
 } from '../../src/metadata/errors.ts';
 import type { BrokerInfo, TopicInfo } from '../../src/metadata/types.ts';
 import { newTopicId } from '../../src/metadata/assignment.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
+import { nodeIds } from '../../src/runtime/node/node-ids.ts';
+import { ulid } from 'ulid';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 
 function topic(name: string, partitions = 2, replicas = [1, 2]): TopicInfo {
   return {
     name,
-    id: newTopicId(),
+    id: newTopicId(ulid()),
     partitions: Array.from({ length: partitions }, (_, p) => ({ partition: p, replicas, leader: replicas[0], leaderEpoch: 0, isr: replicas })),
     config: {},
     createdAt: 1,
@@ -48,8 +51,8 @@ async function expectError(p: Promise<unknown>, cls: Function): Promise<unknown>
 
 test('cluster id is created once and shared; Kafka format', async () => {
   const kv = new MemoryKv();
-  const a = await MetadataStore.open(kv);
-  const b = await MetadataStore.open(kv);
+  const a = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
+  const b = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   const [ida, idb] = await Promise.all([a.ensureClusterId(), b.ensureClusterId()]);
   assert.is(ida, idb);
   assert.match(ida, /^[A-Za-z0-9_-]{22}$/);
@@ -61,8 +64,8 @@ test('cluster id is created once and shared; Kafka format', async () => {
 
 test('a write is in the writer\'s snapshot when it returns, and reaches another store', async () => {
   const kv = new MemoryKv();
-  const a = await MetadataStore.open(kv);
-  const b = await MetadataStore.open(kv);
+  const a = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
+  const b = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   await a.createTopic(topic('orders.v1'));
   assert.ok(a.snapshot().topics['orders.v1'], 'read your own write');
   await b.waitFor((s) => s.topics['orders.v1'] !== undefined, 2_000);
@@ -80,12 +83,12 @@ test('a write is in the writer\'s snapshot when it returns, and reaches another 
 
 test('a store opened later replays everything into its first snapshot', async () => {
   const kv = new MemoryKv();
-  const a = await MetadataStore.open(kv);
+  const a = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   await a.registerBroker(broker(1));
   await a.createTopic(topic('t1'));
   await a.createTopic(topic('t2'));
   await a.deleteTopic('t2');
-  const b = await MetadataStore.open(kv);
+  const b = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   assert.equal(Object.keys(b.snapshot().topics), ['t1']);
   assert.equal(b.snapshot().brokers[1], broker(1));
   assert.is(b.snapshot().revision, a.snapshot().revision);
@@ -95,7 +98,7 @@ test('a store opened later replays everything into its first snapshot', async ()
 
 test('snapshots are frozen and unchanged parts keep their identity', async () => {
   const kv = new MemoryKv();
-  const s = await MetadataStore.open(kv);
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   await s.registerBroker(broker(1));
   await s.createTopic(topic('a'));
   await s.createTopic(topic('b'));
@@ -122,7 +125,7 @@ test('snapshots are frozen and unchanged parts keep their identity', async () =>
 test('malformed values are skipped with a warning and never stop the store', async () => {
   const kv = new MemoryKv();
   const warnings: Array<{ msg: string; facts: Record<string, unknown> }> = [];
-  const s = await MetadataStore.open(kv, { onWarning: (msg, facts) => warnings.push({ msg, facts }) });
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, onWarning: (msg, facts) => warnings.push({ msg, facts }) });
   await kv.put('topics.junk', enc('{not json'));
   await kv.put('topics.mismatch', enc(topic('other')));
   await kv.put('brokers.x', enc(broker(1)));
@@ -140,7 +143,7 @@ test('malformed values are skipped with a warning and never stop the store', asy
   assert.equal(keys, ['brokers.2', 'brokers.x', 'cluster.id', 'controller', 'topics.junk', 'topics.mismatch']);
   assert.ok(warnings.every((w) => typeof w.facts.reason === 'string' && (w.facts.reason as string).length > 0));
   // A malformed value already in the bucket when a store opens is skipped the same way.
-  const later = await MetadataStore.open(kv, { onWarning: () => {} });
+  const later = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, onWarning: () => {} });
   assert.equal(Object.keys(later.snapshot().topics), ['good']);
   await s.close();
   await later.close();
@@ -148,8 +151,8 @@ test('malformed values are skipped with a warning and never stop the store', asy
 
 test('updateTopic under contention from two stores applies every change', async () => {
   const kv = new MemoryKv();
-  const a = await MetadataStore.open(kv);
-  const b = await MetadataStore.open(kv);
+  const a = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
+  const b = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   await a.createTopic(topic('t'));
   const bump = (store: MetadataStore, p: number) =>
     store.updateTopic('t', (d) => {
@@ -169,7 +172,7 @@ test('updateTopic under contention from two stores applies every change', async 
 
 test('updateTopic: no-op recipes write nothing, invalid results are refused, endless conflicts give up', async () => {
   const kv = new MemoryKv();
-  const s = await MetadataStore.open(kv);
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   await s.createTopic(topic('t'));
   const rev = s.snapshot().revision;
   const same = await s.updateTopic('t', () => {});
@@ -198,7 +201,7 @@ test('updateTopic: no-op recipes write nothing, invalid results are refused, end
       throw new RevisionMismatchError(key, rev);
     },
   });
-  const l = await MetadataStore.open(losing, { maxUpdateAttempts: 3 });
+  const l = await MetadataStore.open(losing, { clock: nodeClock, ids: nodeIds, maxUpdateAttempts: 3 });
   const err = (await expectError(
     l.updateTopic('t', (d) => {
       d.config['retention.ms'] = '1';
@@ -213,7 +216,7 @@ test('updateTopic: no-op recipes write nothing, invalid results are refused, end
 
 test('brokers: re-registration replaces the incarnation; unregister can be limited to one incarnation', async () => {
   const kv = new MemoryKv();
-  const s = await MetadataStore.open(kv);
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   await s.registerBroker(broker(1, 'first'));
   await s.registerBroker(broker(1, 'second'));
   assert.is(s.snapshot().brokers[1].incarnation, 'second');
@@ -231,7 +234,7 @@ test('brokers: re-registration replaces the incarnation; unregister can be limit
 
 test('controller key: a renewal by the same holder keeps the controller object', async () => {
   const kv = new MemoryKv();
-  const s = await MetadataStore.open(kv);
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   const r = await kv.create('controller', enc({ brokerId: 2, epoch: 7, renewedAt: 1 }));
   const first = await s.waitFor((x) => x.controller !== null, 2_000);
   assert.equal(first.controller, { brokerId: 2, epoch: 7 });
@@ -247,7 +250,7 @@ test('controller key: a renewal by the same holder keeps the controller object',
 test('subscribe gets (next, prev); a throwing subscriber is reported and the others still run', async () => {
   const kv = new MemoryKv();
   const warnings: string[] = [];
-  const s = await MetadataStore.open(kv, { onWarning: (m) => warnings.push(m) });
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, onWarning: (m) => warnings.push(m) });
   const seen: Array<[number, number]> = [];
   const unsubscribe = s.subscribe((next, prev) => seen.push([prev.revision, next.revision]));
   s.subscribe(() => {
@@ -265,7 +268,7 @@ test('subscribe gets (next, prev); a throwing subscriber is reported and the oth
 
 test('waitFor times out with MetadataTimeoutError; close fails pending waits and refuses writes', async () => {
   const kv = new MemoryKv();
-  const s = await MetadataStore.open(kv);
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
   const err = (await expectError(s.waitFor((x) => x.topics.never !== undefined, 30), MetadataTimeoutError)) as MetadataTimeoutError;
   assert.is(err.code, 'TIMEOUT');
   const pending = s.waitFor((x) => x.topics.never !== undefined, 10_000);
@@ -291,8 +294,8 @@ test('open fails with MetadataTimeoutError when the replay never completes, Meta
       };
     },
   });
-  await expectError(MetadataStore.open(hanging, { readyTimeoutMs: 50 }), MetadataTimeoutError);
-  const err = (await expectError(MetadataStore.open(silent, { readyTimeoutMs: 5_000 }), MetadataUnavailableError)) as MetadataUnavailableError;
+  await expectError(MetadataStore.open(hanging, { clock: nodeClock, ids: nodeIds, readyTimeoutMs: 50 }), MetadataTimeoutError);
+  const err = (await expectError(MetadataStore.open(silent, { clock: nodeClock, ids: nodeIds, readyTimeoutMs: 5_000 }), MetadataUnavailableError)) as MetadataUnavailableError;
   assert.is(err.code, 'UNAVAILABLE');
 });
 

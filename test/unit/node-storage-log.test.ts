@@ -7,8 +7,9 @@ import { truncateSync, statSync, existsSync, readdirSync, writeFileSync, readFil
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/log/partition-log.ts';
-import { NodeStorage, SYNC_IO_MAX_BYTES, RECENT_WRITE_BYTES } from '../../src/log/node-storage.ts';
+import { NodeStorage, SYNC_IO_MAX_BYTES, RECENT_WRITE_BYTES } from '../../src/runtime/node/node-storage.ts';
 import { batchOf, recordsIn, tempDir } from '../helpers/log-fixtures.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 
 test('append, close, reopen, read back; torn tail cut on reopen', async () => {
   const { dir: root, cleanup } = tempDir('node-log');
@@ -17,7 +18,7 @@ test('append, close, reopen, read back; torn tail cut on reopen', async () => {
     const storage = new NodeStorage();
     const one = batchOf('n00', 4).length;
     const config = { segmentBytes: one * 5, flush: 'always' as const, indexIntervalBytes: 100 };
-    const log = await PartitionLog.open({ dir, storage, config });
+    const log = await PartitionLog.open({ clock: nodeClock, dir, storage, config });
     for (let i = 0; i < 12; i++) await log.append(batchOf(`n${String(i).padStart(2, '0')}`, 4), 2);
     log.setHighWatermark(40);
     await log.close();
@@ -25,7 +26,7 @@ test('append, close, reopen, read back; torn tail cut on reopen', async () => {
     assert.ok(files.includes('00000000000000000000.log') && files.includes('00000000000000000020.index') && files.includes('00000000000000000040.timeindex'), files.join(','));
     assert.ok(files.includes('leader-epoch-checkpoint') && files.includes('recovery-point-checkpoint') && files.includes('high-watermark-checkpoint'));
 
-    const again = await PartitionLog.open({ dir, storage, config });
+    const again = await PartitionLog.open({ clock: nodeClock, dir, storage, config });
     assert.is(again.logEndOffset, 48);
     assert.is(again.highWatermark, 40);
     assert.equal(again.epochs.entries(), [{ epoch: 2, startOffset: 0 }]);
@@ -38,7 +39,7 @@ test('append, close, reopen, read back; torn tail cut on reopen', async () => {
     truncateSync(last, statSync(last).size - 10);
     writeFileSync(join(dir, 'recovery-point-checkpoint'), '0\n1\n40\n');
     const warnings: Array<{ msg: string; facts: any }> = [];
-    const third = await PartitionLog.open({ dir, storage, config, onWarning: (msg, facts) => warnings.push({ msg, facts }) });
+    const third = await PartitionLog.open({ clock: nodeClock, dir, storage, config, onWarning: (msg, facts) => warnings.push({ msg, facts }) });
     assert.is(third.logEndOffset, 44);
     assert.is(statSync(last).size, one, 'file cut at the last valid batch');
     assert.ok(warnings.some((w) => w.msg.includes('torn') && w.facts.file === last));
@@ -56,7 +57,7 @@ test('resetTo empties the log on disk and starts it at a later offset; a reopen 
     const dir = join(root, 'orders-0');
     const storage = new NodeStorage();
     const config = { segmentBytes: batchOf('x', 4).length * 2 };
-    const log = await PartitionLog.open({ dir, storage, config });
+    const log = await PartitionLog.open({ clock: nodeClock, dir, storage, config });
     for (let i = 0; i < 5; i++) await log.append(batchOf(`r${i}`, 4), 1);
     log.setHighWatermark(20);
     await log.resetTo(100);
@@ -67,7 +68,7 @@ test('resetTo empties the log on disk and starts it at a later offset; a reopen 
     assert.equal(readdirSync(dir).filter((f) => f.endsWith('.log')), ['00000000000000000100.log']);
     await log.append(batchOf('after', 2), 3);
     await log.close();
-    const again = await PartitionLog.open({ dir, storage, config });
+    const again = await PartitionLog.open({ clock: nodeClock, dir, storage, config });
     assert.is(again.logStartOffset, 100);
     assert.is(again.logEndOffset, 102);
     assert.equal(again.epochs.entries(), [{ epoch: 3, startOffset: 100 }]);

@@ -7,10 +7,12 @@ import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { InvalidAppendError, OffsetOutOfRangeError } from '../../src/log/errors.ts';
 import { readBatchHeader, validateBatch, buildRecordBatch, setBaseOffset, setPartitionLeaderEpoch } from '../../src/protocol/record-batch.ts';
 import { batchOf, recordsIn, rejects } from '../helpers/log-fixtures.ts';
+import type { Clock } from '../../src/runtime/clock.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 
 const DIR = '/data/orders-0';
 
-async function openLog(config: Partial<LogConfig> = {}, storage = new MemoryStorage(), clock?: () => number) {
+async function openLog(config: Partial<LogConfig> = {}, storage = new MemoryStorage(), clock: Pick<Clock, 'wall'> = nodeClock) {
   const warnings: string[] = [];
   const log = await PartitionLog.open({ dir: DIR, storage, config, clock, onWarning: (m) => warnings.push(m) });
   return { log, storage, warnings };
@@ -68,7 +70,7 @@ test('read from the middle of a batch returns the whole batch; at least one batc
 test('segments roll by size and by time (injected clock)', async () => {
   let now = 1_000_000;
   const one = batchOf('s', 5).length;
-  const { log } = await openLog({ segmentBytes: one * 3, segmentMs: 60_000 }, new MemoryStorage(), () => now);
+  const { log } = await openLog({ segmentBytes: one * 3, segmentMs: 60_000 }, new MemoryStorage(), { wall: () => now });
   for (let i = 0; i < 7; i++) await log.append(batchOf('s', 5), 0);
   assert.equal(log.segmentInfos().map((s) => s.baseOffset), [0, 15, 30]);
   assert.is(log.segmentInfos()[2]!.size, one);

@@ -7,10 +7,12 @@ import { MemoryKv } from '../../src/metadata/memory-kv.ts';
 import { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import { PRODUCER_IDS_KEY } from '../../src/metadata/metadata-keys.ts';
 import { ProducerIdAllocator } from '../../src/producer-state/producer-id-allocator.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
+import { nodeIds } from '../../src/runtime/node/node-ids.ts';
 
 test('concurrent block reservations from several stores are disjoint and contiguous', async () => {
   const kv = new MemoryKv();
-  const stores = await Promise.all([1, 2, 3].map(() => MetadataStore.open(kv, { maxUpdateAttempts: 64 })));
+  const stores = await Promise.all([1, 2, 3].map(() => MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, maxUpdateAttempts: 64 })));
   try {
     const blocks = await Promise.all(stores.flatMap((s, i) => [0, 1, 2, 3].map(() => s.reserveProducerIdBlock(i + 1, 1000))));
     const starts = blocks.map((b) => b.start).sort((a, b) => a - b);

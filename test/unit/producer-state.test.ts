@@ -102,7 +102,7 @@ test('apply ignores batches below the applied offset (a batch seen twice counts 
 
 test('the table is rebuilt from a log and from replicated batches', async () => {
   const storage = new MemoryStorage();
-  const log = await PartitionLog.open({ dir: '/p/t-0', storage, clock: () => 1000 });
+  const log = await PartitionLog.open({ dir: '/p/t-0', storage, clock: { wall: () => 1000 } });
   const b = (pid: number, seq: number, n: number) =>
     buildRecordBatch({ records: Array.from({ length: n }, (_, i) => ({ value: `v${seq + i}` })), producerId: pid, producerEpoch: 1, baseSequence: seq, timestamp: 1000 });
   await log.append(b(10, 0, 3), 0);

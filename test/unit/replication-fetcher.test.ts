@@ -6,7 +6,9 @@
 // and a request lost to a reconnect abandoned.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryBus } from '../../src/replication/memory-bus.ts';
+import { MemoryTransport } from '../../src/runtime/memory/memory-transport.ts';
+import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
+import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 import { ReplicationServer, type LeaderTarget } from '../../src/replication/replication-server.ts';
 import { ReplicaFetcher, type FollowerTarget } from '../../src/replication/replica-fetcher.ts';
 import { decodeFetchRequest, decodeFetchResponse, encodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse } from '../../src/replication/replication-codec.ts';
@@ -39,9 +41,9 @@ class FakeLeader implements LeaderTarget {
   }
 }
 
-function server(bus: MemoryBus, leaders: Map<number, FakeLeader>, maxResponseBytes: number) {
+function server(bus: MemoryTransport, leaders: Map<number, FakeLeader>, maxResponseBytes: number) {
   const s = new ReplicationServer({
-    brokerId: 1, transport: bus, subject: 'fetch.1', lookup: (_t, p) => leaders.get(p),
+    brokerId: 1, transport: bus, clock: nodeClock, subject: 'fetch.1', lookup: (_t, p) => leaders.get(p),
     maxResponseBytes, partitionMaxBytes: maxResponseBytes, maxWaitCapMs: 5_000, logger: silentLogger,
   });
   s.start();
@@ -62,7 +64,7 @@ const ask = async (s: ReplicationServer, partitions: number[], maxWaitMs = 0, fo
   ).partitions;
 
 test('responses keep to the byte budget, always carry one batch, and rotate the partition served first', async () => {
-  const bus = new MemoryBus();
+  const bus = new MemoryTransport();
   const leaders = new Map([0, 1, 2].map((p) => [p, new FakeLeader(600)]));
   const s = server(bus, leaders, 1000);
   const served: number[] = [];
@@ -73,7 +75,7 @@ test('responses keep to the byte budget, always carry one batch, and rotate the 
     served.push(withData[0]!.partition);
   }
   assert.equal(served.sort(), [0, 1, 2], 'each partition was first once');
-  const big = server(new MemoryBus(), new Map([[0, new FakeLeader(5000)]]), 1000);
+  const big = server(new MemoryTransport(), new Map([[0, new FakeLeader(5000)]]), 1000);
   assert.is((await ask(big, [0]))[0]!.records.length, 5000, 'a batch larger than the budget still goes');
   assert.equal((await ask(s, [7]))[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   s.stop();
@@ -82,7 +84,7 @@ test('responses keep to the byte budget, always carry one batch, and rotate the 
 
 test('an empty fetch is held until an append or maxWaitMs', async () => {
   const leader = new FakeLeader(10, true);
-  const s = server(new MemoryBus(), new Map([[0, leader]]), 1 << 20);
+  const s = server(new MemoryTransport(), new Map([[0, leader]]), 1 << 20);
   let answered = false;
   const pending = ask(s, [0], 4_000).then((r) => ((answered = true), r));
   await new Promise((r) => setImmediate(r));
@@ -106,7 +108,7 @@ test('an empty fetch is held until an append or maxWaitMs', async () => {
 test('a newer high watermark is news: sent at once when the fetch asks behind it, else shortly after it moves', async () => {
   const leader = new FakeLeader(10, true);
   const quiet = new FakeLeader(10, true);
-  const s = server(new MemoryBus(), new Map([[0, leader], [1, quiet]]), 1 << 20);
+  const s = server(new MemoryTransport(), new Map([[0, leader], [1, quiet]]), 1 << 20);
   leader.highWatermark = 5;
   const behind = await ask(s, [0, 1], 4_000, 0);
   assert.equal(behind.map((p) => [p.partition, p.highWatermark]), [[0, 5]], 'only the partition whose high watermark moved');
@@ -121,12 +123,12 @@ test('a newer high watermark is news: sent at once when the fetch asks behind it
 });
 
 test('a follower that starts following another partition wakes the request its leader holds', async () => {
-  const bus = new MemoryBus();
+  const bus = new MemoryTransport();
   const leaders = new Map([[0, new FakeLeader(10, true)], [1, new FakeLeader(10, true)]]);
   const s = server(bus, leaders, 1 << 20);
   const fetcher = new ReplicaFetcher({
     leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 4_000, maxBytes: 1 << 20,
-    requestTimeoutMs: 1000, backoffMs: 100, clock: () => Date.now(), logger: silentLogger,
+    requestTimeoutMs: 1000, backoffMs: 100, clock: nodeClock, logger: silentLogger,
   });
   const a = new FakeFollower('t', 0);
   fetcher.add(a, 0);
@@ -143,7 +145,7 @@ test('a follower that starts following another partition wakes the request its l
 
 test('a wake that overtook its request: the follower\'s next request is answered without being held', async () => {
   const leader = new FakeLeader(10, true);
-  const s = server(new MemoryBus(), new Map([[0, leader]]), 1 << 20);
+  const s = server(new MemoryTransport(), new Map([[0, leader]]), 1 << 20);
   s.wake(2); // nothing held for follower 2 yet
   const answer = await ask(s, [0], 60_000);
   assert.equal(answer, [], 'answered at once, with nothing new');
@@ -158,11 +160,11 @@ test('a wake that overtook its request: the follower\'s next request is answered
 });
 
 test('a request in flight when the connection came back is abandoned', async () => {
-  const bus = new MemoryBus();
+  const bus = new MemoryTransport();
   bus.serve('fetch.1', () => new Promise(() => {})); // the answer is lost
   const fetcher = new ReplicaFetcher({
     leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 60_000, maxBytes: 1 << 20,
-    requestTimeoutMs: 60_000, backoffMs: 100, clock: () => Date.now(), logger: silentLogger,
+    requestTimeoutMs: 60_000, backoffMs: 100, clock: nodeClock, logger: silentLogger,
   });
   fetcher.add(new FakeFollower('t', 0), 0);
   const round = fetcher.fetchOnce();
@@ -187,11 +189,11 @@ class FakeFollower implements FollowerTarget {
 }
 
 test('fetcher: one request for all partitions, per-partition backoff on errors, stale answers dropped', async () => {
-  const bus = new MemoryBus();
-  const clock = { now: 0 };
+  const bus = new MemoryTransport();
+  const clock = new SimulatedClock(0);
   const fetcher = new ReplicaFetcher({
     leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 0, maxBytes: 1 << 20,
-    requestTimeoutMs: 1000, backoffMs: 100, clock: () => clock.now, logger: silentLogger,
+    requestTimeoutMs: 1000, backoffMs: 100, clock, logger: silentLogger,
   });
   const a = new FakeFollower('t', 0);
   const b = new FakeFollower('t', 1);
@@ -199,7 +201,7 @@ test('fetcher: one request for all partitions, per-partition backoff on errors, 
   fetcher.add(b, 3);
   const seen: number[][] = [];
   let refollowDuringRequest = false;
-  bus.serve('fetch.1', async (payload) => {
+  bus.serve('fetch.1', async (payload: Buffer) => {
     const req = decodeFetchRequest(payload);
     seen.push(req.partitions.map((p) => p.partition));
     if (refollowDuringRequest) fetcher.add(a, 4); // a newer epoch arrives while this request is out
@@ -216,7 +218,7 @@ test('fetcher: one request for all partitions, per-partition backoff on errors, 
   assert.is(b.applied.length, 0, 'an error is not applied');
   await fetcher.fetchOnce();
   assert.equal(seen[1], [0], 'the refused partition backs off');
-  clock.now += 100;
+  clock.advance(100);
   refollowDuringRequest = true;
   await fetcher.fetchOnce();
   assert.equal(seen[2], [0, 1], 'back after the backoff');

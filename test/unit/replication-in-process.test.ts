@@ -1,13 +1,15 @@
-// Replication between three brokers in one process, deterministic: partition replicas on MemoryStorage,
-// the replication services on an in-memory request/reply bus, fetch rounds driven by hand (no fetch loops,
-// no timers), a simulated clock, and a fake controller that commits ISR proposals by sending ASSIGNMENT.
+// Replication between three brokers in one process, deterministic: each broker's replicas and replication
+// service on the memory runtime (its own MemoryStorage, one shared in-memory transport and simulated clock
+// that moves only when a test advances it), fetch rounds driven by hand (no fetch loops), and a fake
+// controller that commits ISR proposals by sending ASSIGNMENT.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import type { LogConfig } from '../../src/log/partition-log.ts';
 import { PartitionReplica } from '../../src/broker/partition-replica.ts';
 import { ReplicationService } from '../../src/replication/replication-service.ts';
-import { MemoryBus } from '../../src/replication/memory-bus.ts';
+import { memoryCluster, type MemoryRuntime } from '../../src/runtime/memory/memory-runtime.ts';
+import type { MemoryTransport } from '../../src/runtime/memory/memory-transport.ts';
+import type { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import type { AlterIsrRequest, AlterIsrResponse } from '../../src/replication/isr-proposal.ts';
 import { encodeFetchRequest, decodeFetchResponse } from '../../src/replication/replication-codec.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
@@ -19,8 +21,8 @@ import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
 const TOPIC_ID = 'f'.repeat(32);
 
 interface Harness {
-  bus: MemoryBus;
-  clock: { now: number };
+  bus: MemoryTransport;
+  clock: SimulatedClock;
   services: Map<number, ReplicationService>;
   replicas: Map<number, Map<string, PartitionReplica>>;
   proposals: AlterIsrRequest[];
@@ -34,10 +36,11 @@ interface Harness {
 }
 
 function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, more: { logConfig?: Partial<LogConfig>; payloadLimit?: number } = {}): Harness {
-  const bus = new MemoryBus(more.payloadLimit);
+  const cluster = memoryCluster({ payloadLimit: more.payloadLimit, wallStart: 1_000 });
+  const bus = cluster.transport;
   const logConfig = more.logConfig ?? {};
-  const clock = { now: 1_000 };
-  const storage = new Map<number, MemoryStorage>();
+  const clock = cluster.clock;
+  const runtimes = new Map<number, MemoryRuntime>();
   const h: Harness = {
     bus,
     clock,
@@ -53,8 +56,8 @@ function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, more:
       for (const b of brokers) {
         if (!a.replicas.includes(b)) continue;
         const r = new PartitionReplica({
-          topic: 't', topicId: TOPIC_ID, partition, brokerId: b, assignment: a, dataDir: `/b${b}`, storage: storage.get(b)!,
-          logConfig, maxMessageBytes: 1 << 20, minInsyncReplicas, clock: () => clock.now, logger: silentLogger,
+          topic: 't', topicId: TOPIC_ID, partition, brokerId: b, assignment: a, dataDir: `/b${b}`, storage: runtimes.get(b)!.storage,
+          logConfig, maxMessageBytes: 1 << 20, minInsyncReplicas, clock, logger: silentLogger,
           replication: h.services.get(b)!,
         });
         h.replicas.get(b)!.set(`t-${partition}`, r);
@@ -81,12 +84,12 @@ function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, more:
     },
   };
   for (const b of brokers) {
-    storage.set(b, new MemoryStorage());
+    runtimes.set(b, cluster.runtimeFor(b));
     h.replicas.set(b, new Map());
     const svc = new ReplicationService({
       brokerId: b, incarnation: `inc-${b}`, transport: bus, subjectFor: (id) => `fetch.${id}`,
       proposeIsr: (req) => (h.proposals.push(req), h.controller(req)),
-      clock: () => clock.now, logger: silentLogger,
+      clock, logger: silentLogger,
       settings: { maxWaitMs: 0, autoStart: false, replicaLagTimeMaxMs: lagMs, backoffMs: 0 },
     });
     svc.start({ get: (topic, p) => h.replicas.get(b)!.get(`${topic}-${p}`), all: () => [...h.replicas.get(b)!.values()] });
@@ -263,7 +266,7 @@ test('a follower whose log ends before the leader\'s log start (retention delete
     assert.equal(behind.log!.epochs.entries(), []);
     // Then it fetches from 6 like any follower, and is proposed back into the ISR.
     h.controller = commit;
-    h.clock.now += 5_000;
+    h.clock.advance(5_000);
     await h.round(3, 1);
     await h.round(3, 1);
     await settle();
@@ -315,6 +318,7 @@ test('the replica actors learn the high watermark and log end, one event for man
     assert.is(leader.log!.highWatermark, 10);
     await h.round(2, 1); // the follower learns it on its next fetch
     assert.is(h.replica(2).log!.highWatermark, 10);
+    h.clock.advance(100); // HIGH_WATERMARK_REPORT_MS: the replicas report to their actors
     await until(() => leader.actor.getSnapshot().context.highWatermark === 10 && h.replica(2).actor.getSnapshot().context.highWatermark === 10, 'HW 10 in the leader\'s and a follower\'s actor context');
     assert.is(leader.actor.getSnapshot().context.logEndOffset, 10);
     assert.ok(events.length - before < 5, `the HW moved 5 times; the actor got ${events.length - before} snapshots`);
@@ -336,10 +340,10 @@ test('a lagging follower is proposed out of the ISR; the HW then moves and acks=
     await until(() => leader.log!.logEndOffset === 2, 'the acks=all append');
     await h.round(2, 1);
     await h.round(2, 1); // broker 2 is caught up; broker 3 is silent from now on
-    h.clock.now += 1_000;
+    h.clock.advance(1_000);
     leader.maybeShrinkIsr();
     assert.equal(h.proposals, [], 'not lagging for replica.lag.time.max.ms yet');
-    h.clock.now += 1_000;
+    h.clock.advance(1_000);
     leader.maybeShrinkIsr();
     assert.equal(h.proposals, [{ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 0, isr: [1, 2] }]);
     await settle();
@@ -397,7 +401,7 @@ test('a rejected proposal is dropped and the ISR stays', async () => {
     await h.create(0, rf3(1, 0));
     h.controller = async () => ({ errorCode: ErrorCode.FENCED_LEADER_EPOCH });
     await h.replica(1).produce(batchOf('a', 1), 1, 1000);
-    h.clock.now += 5_000;
+    h.clock.advance(5_000);
     h.replica(1).maybeShrinkIsr();
     await settle();
     assert.is(h.proposals.length, 1);
@@ -455,7 +459,10 @@ test('acks=all answers NOT_ENOUGH_REPLICAS below min.insync.replicas, times out,
     assert.is(await codeOf(leader.produce(batchOf('a', 1), -1, 5_000)), ErrorCode.NOT_ENOUGH_REPLICAS);
     assert.is(leader.log!.logEndOffset, 0, 'refused before the append');
     h.assignAll(0, rf3(1, 0, [1, 2]));
-    assert.is(await codeOf(leader.produce(batchOf('b', 1), -1, 30)), ErrorCode.REQUEST_TIMED_OUT);
+    let timedOut = -1;
+    void codeOf(leader.produce(batchOf('b', 1), -1, 30)).then((code) => (timedOut = code));
+    await until(() => (h.clock.advance(30), timedOut !== -1), 'the acks=all timeout on the simulated clock');
+    assert.is(timedOut, ErrorCode.REQUEST_TIMED_OUT);
     const pending = codeOf(leader.produce(batchOf('c', 1), -1, 60_000));
     await until(() => leader.log!.logEndOffset === 2, 'the append');
     h.assignAll(0, rf3(2, 1, [2, 3]));

@@ -11,7 +11,7 @@ import type { BrokerServices } from '../broker-services.ts';
 import { errorCodeOf, KafkaError } from '../kafka-error.ts';
 import { localReplica } from './local-replica.ts';
 import { countRecords } from '../../metrics/batch-counts.ts';
-import type { ConnectionInfo } from '../../server/kafka-listener.ts';
+import type { ConnectionInfo } from '../request-handler.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 
@@ -113,12 +113,12 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
   }
   const maxBytes = req.maxBytes ?? 0x7fffffff;
   const minBytes = Math.max(0, req.minBytes);
-  const deadline = svc.clock() + Math.max(0, req.maxWaitMs);
+  const deadline = svc.clock.wall() + Math.max(0, req.maxWaitMs);
 
   let outcome = await readOnce(svc, targets, maxBytes);
   // Errors are answered at once: the client must learn of them (a moved leader, say) without waiting.
-  while (outcome.bytes < minBytes && svc.clock() < deadline && !conn.closed && outcome.results.every((r) => r.errorCode === ErrorCode.NONE)) {
-    await waitForData(svc, targets, deadline - svc.clock(), conn);
+  while (outcome.bytes < minBytes && svc.clock.wall() < deadline && !conn.closed && outcome.results.every((r) => r.errorCode === ErrorCode.NONE)) {
+    await waitForData(svc, targets, deadline - svc.clock.wall(), conn);
     outcome = await readOnce(svc, targets, maxBytes);
   }
 
@@ -139,14 +139,14 @@ function waitForData(svc: BrokerServices, targets: Target[], waitMs: number, con
     const finish = () => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      clearInterval(watchdog);
+      svc.clock.clearTimeout(timer);
+      svc.clock.clearInterval(watchdog);
       for (const c of cancels) c();
       resolve();
     };
-    const timer = setTimeout(finish, Math.max(0, waitMs));
+    const timer = svc.clock.setTimeout(finish, Math.max(0, waitMs));
     // A closed connection has no 'event' here; check it cheaply while waiting.
-    const watchdog = setInterval(() => conn.closed && finish(), 200);
+    const watchdog = svc.clock.setInterval(() => conn.closed && finish(), 200);
     for (const t of targets) {
       const replica = t.topic === null ? undefined : svc.registry.get(t.topic, t.partition);
       if (replica) cancels.push(replica.onceData(finish));

@@ -2,7 +2,6 @@
 // every member's metadata). KIP-394 on v4+: a first join without member id gets MEMBER_ID_REQUIRED with the
 // id to use. Member ids are `<client.id>-<ULID>`, as Kafka's `<client.id>-<UUID>`. Session timeouts outside
 // group.min/max.session.timeout.ms are INVALID_SESSION_TIMEOUT; v0 has no rebalance timeout (it is the session timeout).
-import { ulid } from 'ulid';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/join-group.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -40,7 +39,7 @@ export async function joinGroup(svc: BrokerServices, req: JoinGroupRequest, ctx:
     protocolType: req.protocolType,
     protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
     requireKnownMemberId: v >= 4,
-    newMemberId: `${clientId}-${ulid()}`,
+    newMemberId: `${clientId}-${svc.ids.ulid()}`,
   });
   if (!reply || reply.kind !== 'join') return fail(ErrorCode.NOT_COORDINATOR);
   return {

@@ -31,7 +31,7 @@ export async function offsetCommit(svc: BrokerServices, req: OffsetCommitRequest
   if (check !== ErrorCode.NONE) return respond(check);
 
   const snapshot = svc.metadata.snapshot();
-  const now = svc.clock();
+  const now = svc.clock.wall();
   const commits: Array<{ topic: string; partition: number; value: CommittedOffset }> = [];
   for (const t of req.topics) {
     const topic = snapshot.topics[t.name];

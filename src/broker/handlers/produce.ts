@@ -6,7 +6,7 @@ import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/p
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { KafkaError, errorCodeOf } from '../kafka-error.ts';
-import { CloseConnection } from '../../server/kafka-listener.ts';
+import { CloseConnection } from '../request-handler.ts';
 import { localReplica } from './local-replica.ts';
 import { countRecords } from '../../metrics/batch-counts.ts';
 

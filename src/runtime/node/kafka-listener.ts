@@ -1,4 +1,4 @@
-// The Kafka TCP listener: accepts connections, splits each byte stream into request frames, hands every
+// The Kafka TCP listener, the Node adapter from sockets to a broker's request router: accepts connections, splits each byte stream into request frames, hands every
 // frame to the request handler and writes the responses back in request order.
 //
 // Requests on one connection are handled concurrently (so pipelined acks=all produces share a group
@@ -8,29 +8,11 @@
 // pauses until responses drain — the same back-pressure Kafka gets from muting the channel.
 // A malformed or oversized frame, or a handler failure, closes only that connection, with a log line.
 import { createServer, type Server, type Socket } from 'node:net';
-import { FrameSplitter, FrameError } from './frame-splitter.ts';
-import type { Logger } from '../util/logger.ts';
+import { FrameSplitter, FrameError } from '../../protocol/frame-splitter.ts';
+import type { Logger } from '../../util/logger.ts';
+import { CloseConnection, type ConnectionInfo, type RequestHandler } from '../../broker/request-handler.ts';
 
-export interface ConnectionInfo {
-  readonly id: number;
-  readonly remote: string;
-  /** Set when the client has gone: handlers may stop waiting (a long-polling Fetch, say). */
-  readonly closed: boolean;
-}
-
-/** Answers one request frame (without its size prefix) with a response frame (with its prefix), or null. */
-export type RequestHandler = (frame: Buffer, conn: ConnectionInfo) => Promise<Buffer | null> | Buffer | null;
-
-/** Thrown by a handler to close the connection without answering (Kafka's rule for unparseable requests). */
-export class CloseConnection extends Error {
-  constructor(
-    readonly reason: string,
-    readonly facts: Record<string, unknown> = {},
-  ) {
-    super(reason);
-    this.name = 'CloseConnection';
-  }
-}
+export { CloseConnection, type ConnectionInfo, type RequestHandler };
 
 export interface KafkaListenerOptions {
   host: string;

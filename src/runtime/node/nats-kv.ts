@@ -5,9 +5,10 @@
 import { jetstream, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { systemClock, type Clock } from './clock.ts';
-import { KeyExistsError, KvError, KvOperationError, RevisionMismatchError } from './kv-errors.ts';
-import { assertValidKey, type KvEntry, type KvWatch, type MetadataKv } from './kv.ts';
+import type { Clock } from '../clock.ts';
+import { nodeClock } from './node-clock.ts';
+import { KeyExistsError, KvError, KvOperationError, RevisionMismatchError } from '../../metadata/kv-errors.ts';
+import { assertValidKey, type KvEntry, type KvWatch, type MetadataKv } from '../../metadata/kv.ts';
 import { natsKvWatch } from './nats-kv-watch.ts';
 
 export const DEFAULT_METADATA_BUCKET = 'kastor-metadata';
@@ -55,7 +56,7 @@ export class NatsKv implements MetadataKv {
       // allow_direct off: a direct get may be answered by a lagging replica of an R3 bucket, and the
       // store reads a key right before compare-and-setting it.
       const kv = await new Kvm(js).create(bucket, { history, replicas: opts.replicas ?? 1, allow_direct: false });
-      return new NatsKv(nc, js, kv, bucket, opts.clock ?? systemClock, opts.onWatchError ?? (() => {}), opts.watchCheckIntervalMs ?? 2_000);
+      return new NatsKv(nc, js, kv, bucket, opts.clock ?? nodeClock, opts.onWatchError ?? (() => {}), opts.watchCheckIntervalMs ?? 2_000);
     } catch (err) {
       throw new KvOperationError('open bucket', bucket, err);
     }

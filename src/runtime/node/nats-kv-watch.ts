@@ -10,9 +10,9 @@
 // restart); tombstones met during the initial replay are dropped (a deleted key has no current value).
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
 import type { NatsConnection, Status } from '@nats-io/transport-node';
-import { AsyncQueue } from './async-queue.ts';
-import type { Clock } from './clock.ts';
-import type { KvWatch, KvWatchEvent } from './kv.ts';
+import { AsyncQueue } from '../../metadata/async-queue.ts';
+import type { Clock } from '../clock.ts';
+import type { KvWatch, KvWatchEvent } from '../../metadata/kv.ts';
 
 export interface NatsKvWatchDeps {
   nc: NatsConnection;

@@ -14,7 +14,7 @@ import { readSync, writeSync } from 'node:fs';
 import { open, mkdir, readdir, rename, rm, stat, unlink, access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
-import type { Storage, StorageFile } from './storage.ts';
+import type { Storage, StorageFile } from '../../log/storage.ts';
 
 /** Largest read or write done synchronously on the event loop (see the top of the file). */
 export const SYNC_IO_MAX_BYTES = 64 * 1024;

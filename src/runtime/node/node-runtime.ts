@@ -1,0 +1,53 @@
+// The Node runtime: a NATS connection (the transport, and the JetStream bucket of cluster metadata), real
+// files, the real clock and crypto-random ids. Connecting and opening the bucket are the only I/O of a
+// broker's start that happen outside createBroker; `cut` and `drain` end the connection (a crash, a stop).
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Runtime } from '../runtime.ts';
+import { connectNats, reconnectNotifier } from './nats-connection.ts';
+import { NatsKv } from './nats-kv.ts';
+import { natsTransport } from './nats-transport.ts';
+import { nodeClock } from './node-clock.ts';
+import { nodeIds } from './node-ids.ts';
+import { NodeStorage } from './node-storage.ts';
+
+export interface NodeRuntime extends Runtime {
+  readonly nc: NatsConnection;
+  /** Closes the connection at once (a crash as the cluster sees it). */
+  cut(): Promise<void>;
+  /** Drains and closes the connection (a clean stop, after everything else). */
+  drain(): Promise<void>;
+}
+
+export interface NodeRuntimeOptions {
+  natsServers: string[];
+  /** The connection's name in the server's monitoring (e.g. `kastor-broker-1`). */
+  name: string;
+  /** The metadata bucket (created when missing). */
+  bucket: string;
+  /** A failed request handler, an unsendable reply, a lost watch of the connection: logged, never fatal. */
+  onError: (what: string, err: unknown) => void;
+}
+
+export async function createNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
+  const nc = await connectNats({ servers: opts.natsServers, name: opts.name });
+  try {
+    // One watch of the connection's status, shared by everything the transport serves: replication abandons
+    // lost fetches, the controller trusts the crash probe only for brokers heard from since.
+    const onReconnect = reconnectNotifier(nc, (err) => opts.onError('watching the NATS connection failed', err));
+    const transport = natsTransport(nc, (err) => opts.onError('transport handler failed', err), onReconnect);
+    const kv = await NatsKv.open(nc, opts.bucket);
+    return {
+      clock: nodeClock,
+      transport,
+      kv,
+      storage: new NodeStorage(),
+      ids: nodeIds,
+      nc,
+      cut: () => nc.close().catch(() => {}),
+      drain: () => nc.drain(),
+    };
+  } catch (err) {
+    await nc.close().catch(() => {});
+    throw err;
+  }
+}

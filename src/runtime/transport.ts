@@ -45,13 +45,7 @@ export class TransportError extends Error {
   }
 }
 
-/** How a request failed: a TransportError's code, or read from a nats.js (or InboxRequests) error's name. */
+/** How a request failed: a TransportError's code; anything else thrown is FAILED. */
 export function transportErrorCode(err: unknown): TransportErrorCode {
-  if (err instanceof TransportError) return err.code;
-  const e = err as { name?: string; isNoResponders?: () => boolean; cause?: { name?: string } };
-  if (typeof e?.isNoResponders === 'function' && e.isNoResponders()) return 'NO_RESPONDERS';
-  if (e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError') return 'NO_RESPONDERS';
-  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return 'TIMEOUT';
-  if (e?.name === 'ClosedConnectionError' || e?.name === 'DrainingConnectionError') return 'CLOSED';
-  return 'FAILED';
+  return err instanceof TransportError ? err.code : 'FAILED';
 }

@@ -1,12 +1,12 @@
 // InboxRequests on a real nats-server: answers matched to their requests over one inbox subscription,
 // NATS's no-responders status turned into a NoRespondersError (what the crash probe relies on), a timeout,
-// and a closed connection refused at once; transportErrorCode reads its errors as it reads nats.js's.
+// and a closed connection refused at once; natsErrorCode reads its errors as it reads nats.js's.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsServer } from '../../src/testing/nats-server.ts';
 import { connectNats } from '../../src/runtime/node/nats-connection.ts';
 import { InboxRequests } from '../../src/runtime/node/inbox-requests.ts';
-import { transportErrorCode } from '../../src/runtime/transport.ts';
+import { natsErrorCode } from '../../src/runtime/node/nats-transport.ts';
 
 const server = await NatsServer.start();
 const nc = await connectNats({ servers: server.url, name: 'inbox-requests-test' });
@@ -32,7 +32,7 @@ test('a subject nobody subscribes to is a NoRespondersError, at once', async () 
     assert.unreachable('answered');
   } catch (err) {
     assert.is((err as Error).name, 'NoRespondersError');
-    assert.is(transportErrorCode(err), 'NO_RESPONDERS');
+    assert.is(natsErrorCode(err), 'NO_RESPONDERS');
   }
   assert.ok(performance.now() - t0 < 2_000, 'not after the timeout');
   assert.is(requests.inFlight, 0);
@@ -46,7 +46,7 @@ test('a silent responder is a TimeoutError after timeoutMs', async () => {
     await requests.request('silent', 'x', 100);
     assert.unreachable('answered');
   } catch (err) {
-    assert.is(transportErrorCode(err), 'TIMEOUT');
+    assert.is(natsErrorCode(err), 'TIMEOUT');
   } finally {
     sub.unsubscribe();
   }
@@ -61,7 +61,7 @@ test('a closed connection refuses the request', async () => {
     await requests.request('double', '1', 1_000);
     assert.unreachable('sent on a closed connection');
   } catch (err) {
-    assert.is(transportErrorCode(err), 'CLOSED');
+    assert.is(natsErrorCode(err), 'CLOSED');
   }
   assert.is(requests.inFlight, 0);
 });
@@ -74,7 +74,7 @@ test('a request in flight when the connection closes fails then, not at its time
     await nc.flush();
     const pending = requests.request('never.answers', 'x', 60_000).then(
       () => 'answered',
-      (err: unknown) => transportErrorCode(err),
+      (err: unknown) => natsErrorCode(err),
     );
     await other.flush();
     const t0 = performance.now();

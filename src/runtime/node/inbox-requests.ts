@@ -10,7 +10,7 @@
 // connection, so the server has it by the time any answer comes.
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
-/** Names as nats.js's errors, so transportErrorCode (src/runtime/transport.ts) reads either. */
+/** Names as nats.js's errors, so natsErrorCode (nats-transport.ts) reads either. */
 export class InboxRequestError extends Error {
   constructor(
     override readonly name: 'NoRespondersError' | 'TimeoutError' | 'ClosedConnectionError',

@@ -1,9 +1,19 @@
 // The Transport over core NATS: requests through the connection's one inbox subscription (inbox-requests.ts),
 // serving and subscribing as plain (or queue-group) subscriptions, publishing fire-and-forget.
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { TransportError, transportErrorCode, type Transport } from '../transport.ts';
+import { TransportError, type Transport, type TransportErrorCode } from '../transport.ts';
 import { reconnectNotifier } from './nats-connection.ts';
 import { inboxRequestsFor } from './inbox-requests.ts';
+
+/** How a NATS request failed, read from a nats.js (or InboxRequests) error's name. */
+export function natsErrorCode(err: unknown): TransportErrorCode {
+  const e = err as { name?: string; isNoResponders?: () => boolean; cause?: { name?: string } };
+  if (typeof e?.isNoResponders === 'function' && e.isNoResponders()) return 'NO_RESPONDERS';
+  if (e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError') return 'NO_RESPONDERS';
+  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return 'TIMEOUT';
+  if (e?.name === 'ClosedConnectionError' || e?.name === 'DrainingConnectionError') return 'CLOSED';
+  return 'FAILED';
+}
 
 /** What nats.js assumes before the server's INFO says otherwise, and the NATS server's default. */
 const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -27,7 +37,7 @@ export function natsTransport(
         // appends them. Copying every replicated byte here cost a copy and an allocation per batch.
         return Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
       } catch (err) {
-        throw new TransportError(transportErrorCode(err), subject, { cause: err });
+        throw new TransportError(natsErrorCode(err), subject, { cause: err });
       }
     },
     serve(subject, handler, options) {

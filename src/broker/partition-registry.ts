@@ -89,6 +89,7 @@ export class PartitionRegistry {
           logConfig: logConfigOf(topic, this.opts.brokerLogConfig),
           maxMessageBytes: Number(topic.config['max.message.bytes'] ?? 1048588),
           minInsyncReplicas: Number(topic.config['min.insync.replicas'] ?? 1),
+          logAppendTime: topic.config['message.timestamp.type'] === 'LogAppendTime',
           clock: this.opts.clock,
           logger: this.opts.logger,
           replication: this.opts.replication,

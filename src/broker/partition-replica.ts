@@ -27,7 +27,7 @@ import { applyFetchedPartition, type ApplyOutcome } from '../replication/followe
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
 import type { LeaderNews } from '../replication/replication-server.ts';
 import type { ProposeIsr } from '../replication/isr-proposal.ts';
-import { readBatchHeader } from '../protocol/record-batch-layout.ts';
+import { readBatchHeader, setLogAppendTime } from '../protocol/record-batch-layout.ts';
 import { PartitionProducers } from '../producer-state/partition-producers.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
@@ -55,6 +55,8 @@ export interface PartitionReplicaOptions {
   logConfig: Partial<LogConfig>;
   maxMessageBytes: number;
   minInsyncReplicas: number;
+  /** message.timestamp.type=LogAppendTime: the leader stamps each appended batch with its clock's time. */
+  logAppendTime?: boolean;
   clock: Clock;
   logger: Logger;
   replication?: ReplicaReplication;
@@ -312,7 +314,7 @@ export class PartitionReplica {
    * Validates and appends a produced records buffer as the leader. Resolves per acks: after the append
    * (0, 1) or once the high watermark passed the batch (-1).
    */
-  async produce(records: Buffer, acks: number, timeoutMs: number): Promise<{ baseOffset: number; logStartOffset: number }> {
+  async produce(records: Buffer, acks: number, timeoutMs: number): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
     const log = this.requireLeaderLog();
     const check = validateBatch(records, 0, records.length);
     if (!check.ok) throw new KafkaError(check.errorCode, check.reason, { topic: this.topic, partition: this.partition });
@@ -336,6 +338,13 @@ export class PartitionReplica {
     if (acks === -1 && this.isr.length < this.opts.minInsyncReplicas) {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);
     }
+    // LogAppendTime topics: the broker's time replaces the producer's (Kafka's LogValidator); -1 otherwise, as
+    // Kafka answers logAppendTimeMs for CreateTime topics and for a duplicate of an idempotent batch.
+    let logAppendTime = -1;
+    if (this.opts.logAppendTime) {
+      logAppendTime = this.opts.clock.wall();
+      setLogAppendTime(records, 0, logAppendTime);
+    }
     const epoch = this.leaderEpoch;
     const header = readBatchHeader(records, 0);
     // Idempotent batches (producerId >= 0): check and append as one step per partition, so a retry can
@@ -348,7 +357,10 @@ export class PartitionReplica {
             if (verdict.kind === 'error') {
               throw new KafkaError(verdict.errorCode, verdict.message, { topic: this.topic, partition: this.partition, producerId: header.producerId });
             }
-            if (verdict.kind === 'duplicate') return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset };
+            if (verdict.kind === 'duplicate') {
+              logAppendTime = -1;
+              return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset };
+            }
             const r = await log.append(records, epoch);
             // Applied even if leadership moved meanwhile: the batch is in the log, and a truncation that
             // removes it rebuilds the state after this section (applyReplicaFetch).
@@ -363,7 +375,7 @@ export class PartitionReplica {
     this.leaderNews('data');
     this.advanceHighWatermark();
     if (acks === -1 && log.highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
-    return { baseOffset, logStartOffset: log.logStartOffset };
+    return { baseOffset, logStartOffset: log.logStartOffset, logAppendTime };
   }
 
   private waitForHighWatermark(offset: number, timeoutMs: number): Promise<void> {

@@ -7,7 +7,7 @@ import { startSingleBroker, type SingleBroker } from '../helpers/single-broker.t
 import { BrokerConnection } from '../../src/client/broker-connection.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
-import { buildRecordBatch, readRecords } from '../../src/protocol/record-batch.ts';
+import { buildRecordBatch, readBatchHeader, readRecords, TIMESTAMP_TYPE_LOG_APPEND, validateBatch } from '../../src/protocol/record-batch.ts';
 import { countRecords } from '../../src/metrics/batch-counts.ts';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -140,6 +140,34 @@ test('a Fetch response stays within the request\'s max_bytes, whatever max.parti
   assert.is(tiny.responses[0].partitions[1].highWatermark, 6n, 'a partition left out for lack of room still reports its high watermark');
   const roomy = await fetchBoth(10_000_000);
   assert.equal(roomy.responses[0].partitions.map((p) => countRecords(p.records)), [6, 6]);
+});
+
+test('a LogAppendTime topic stamps each batch with the broker\'s time and answers it as logAppendTimeMs', async () => {
+  const created = await conn.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name: 'appended', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  assert.is(created.topics[0].errorCode, ErrorCode.NONE);
+  const before = Date.now();
+  const r = await conn.request(ApiKey.Produce, 7, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 5_000,
+    topicData: [{ name: 'appended', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value: 'a' }, { value: 'b' }], timestamp: 1_000 }) }] }],
+  });
+  const answer = r.responses[0].partitionResponses[0];
+  assert.is(answer.errorCode, ErrorCode.NONE);
+  const appended = Number(answer.logAppendTimeMs);
+  assert.ok(appended >= before && appended <= Date.now(), `logAppendTimeMs ${appended} is not the broker's time`);
+  const fetched = await conn.request(ApiKey.Fetch, 11, fetchRequest('appended', 0n, 0, 0));
+  const records = fetched.responses[0].partitions[0].records!;
+  assert.ok(validateBatch(records).ok, 'the stamped batch is stored with a valid CRC');
+  assert.ok((readBatchHeader(records).attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0);
+  assert.equal(readRecords(records).map((rec) => rec.timestamp), [appended, appended]);
+  // A CreateTime topic keeps the producer's timestamps and answers -1.
+  const plain = await produce(conn, 'bounded', ['created']);
+  assert.is(plain.responses[0].partitionResponses[0].logAppendTimeMs, -1n);
 });
 
 test('Produce v2 (old message format) is answered with UNSUPPORTED_VERSION per partition', async () => {

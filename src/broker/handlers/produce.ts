@@ -24,6 +24,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
           let errorMessage: string | null = null;
           let baseOffset = -1;
           let logStartOffset = -1;
+          let logAppendTime = -1;
           try {
             if (apiVersion < MIN_RECORD_BATCH_VERSION) {
               throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `Produce v${apiVersion} (message format v0/v1) is not supported; use v3 or later`);
@@ -35,6 +36,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
             svc.metrics.produced(topic.name, p.records.length, countRecords(p.records));
             baseOffset = r.baseOffset;
             logStartOffset = r.logStartOffset;
+            logAppendTime = r.logAppendTime;
           } catch (err) {
             errorCode = errorCodeOf(err);
             errorMessage = (err as Error).message;
@@ -44,7 +46,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
             index: p.index,
             errorCode,
             baseOffset: BigInt(baseOffset),
-            logAppendTimeMs: -1n,
+            logAppendTimeMs: BigInt(logAppendTime),
             logStartOffset: BigInt(logStartOffset),
             recordErrors: [],
             errorMessage,

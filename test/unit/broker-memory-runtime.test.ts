@@ -2,7 +2,8 @@
 // clock that moves only when the test advances it, one in-memory transport and metadata bucket, a MemoryStorage
 // per broker. Clients' bytes go straight to each broker's request router, as the Kafka TCP listener would hand
 // them over: a topic is created, an acks=all produce is answered once every replica has the batch, a fetch
-// reads it back, and the brokers stop cleanly (controlled shutdown included).
+// reads it back, and the brokers stop cleanly (controlled shutdown included). Two runs with one seed decide the
+// same ids and leader in the same simulated time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBroker, type Broker } from '../../actors/broker-actor.ts';
@@ -35,8 +36,17 @@ async function ask<K extends number>(cluster: MemoryCluster, broker: Broker, api
   return decodeResponse(apiKey, version, answer!.subarray(4)).body;
 }
 
-test('three brokers on the memory runtime: create, acks=all produce, fetch, clean stop', async () => {
-  const cluster = memoryCluster({ seed: 42 });
+/** What one run decided: ids made from the seed and the clock, the leader elected, the simulated time taken. */
+interface Outcome {
+  clusterId: string;
+  topicId: string;
+  incarnations: string[];
+  leader: number;
+  simulatedMs: number;
+}
+
+async function scenario(seed: number): Promise<Outcome> {
+  const cluster = memoryCluster({ seed });
   const brokers = [1, 2, 3].map((id) =>
     createBroker(cluster.runtimeFor(id), defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id }), { logger: silentLogger }),
   );
@@ -80,13 +90,25 @@ test('three brokers on the memory runtime: create, acks=all produce, fetch, clea
     });
     const records = fetched.responses[0]!.partitions[0]!.records!;
     assert.equal(recordsIn(records).map(([o, v]) => `${o}:${v}`), ['0:a-0', '1:a-1', '2:a-2']);
+    const snapshot = b1!.services!.metadata.snapshot();
+    return { clusterId: snapshot.clusterId, topicId: snapshot.topics['orders']!.id, incarnations: brokers.map((b) => b.incarnation), leader: leaderId, simulatedMs: cluster.clock.monotonic() };
   } finally {
     const stopped = Promise.all(brokers.map((b) => b.stop()));
     let down = false;
     void stopped.then(() => (down = true));
     await drive(cluster, () => down, 'the brokers to stop', 50);
+    for (const b of brokers) assert.is(b.actor.getSnapshot().status, 'done');
   }
-  for (const b of brokers) assert.is(b.actor.getSnapshot().status, 'done');
+}
+
+test('three brokers on the memory runtime: create, acks=all produce, fetch, clean stop', async () => {
+  await scenario(42);
+});
+
+test('the same seed makes the same ids, the same leader and takes the same simulated time', async () => {
+  const first = await scenario(7);
+  assert.equal(await scenario(7), first);
+  assert.is.not((await scenario(8)).incarnations[0], first.incarnations[0]);
 });
 
 test.run();

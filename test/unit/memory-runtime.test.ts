@@ -1,7 +1,7 @@
 // The memory runtime's parts on their own: the simulated clock (timers in due order, intervals re-armed,
 // cleared timers silent, timers set by timers inside the window, wall steps), the in-memory transport (no
-// responders, servers taking turns, a cut subject, publish fan-out, reconnect notices) and seeded ids (same
-// seed, same ids; time from the clock).
+// responders, servers taking turns, a cut subject, publish fan-out, reconnect notices, timeouts on its clock)
+// and seeded ids (same seed, same ids; time from the clock).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
@@ -70,6 +70,26 @@ test('memory transport: no responders, servers in turn, a cut subject, publish f
   off();
   t.reconnected();
   assert.is(reconnects, 1);
+});
+
+test('memory transport on a clock: an unanswered request times out after its timeout, an answer in time wins', async () => {
+  const clock = new SimulatedClock();
+  const t = new MemoryTransport(1024, clock);
+  t.serve('silent', () => new Promise(() => {})); // a server that stopped mid-request
+  let answer: (v: Uint8Array) => void = () => {};
+  t.serve('slow', () => new Promise((r) => (answer = r)));
+  let code = '';
+  void t.request('silent', new Uint8Array(1), 300).catch((e: unknown) => (code = transportErrorCode(e)));
+  const slow = t.request('slow', new Uint8Array(1), 300);
+  clock.advance(299);
+  await new Promise((r) => setImmediate(r));
+  assert.is(code, '', 'not before its timeout');
+  answer(Buffer.from('late but in time'));
+  assert.is((await slow).toString(), 'late but in time');
+  clock.advance(1);
+  await new Promise((r) => setImmediate(r));
+  assert.is(code, 'TIMEOUT');
+  assert.is(clock.pending, 0, 'the answered request left no timer behind');
 });
 
 test('seeded ids: the same seed gives the same ids, their time from the clock; brokers of a cluster differ', () => {

@@ -25,7 +25,7 @@ export interface MemoryCluster {
 
 export function memoryCluster(opts: { seed?: number; payloadLimit?: number; wallStart?: number } = {}): MemoryCluster {
   const clock = new SimulatedClock(opts.wallStart);
-  const transport = new MemoryTransport(opts.payloadLimit);
+  const transport = new MemoryTransport(opts.payloadLimit, clock);
   const kv = new MemoryKv();
   const disks = new Map<number, MemoryStorage>();
   const seed = opts.seed ?? 1;

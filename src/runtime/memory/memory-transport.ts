@@ -3,7 +3,10 @@
 // cut (requests to it time out at once, messages to it are lost) to model a partitioned broker.
 //
 // Several servers of a subject (a queue group, or a controller handing over) answer in turn as NATS would
-// pick one; a request to a subject nobody serves fails at once with NO_RESPONDERS, as NATS answers it.
+// pick one; a request to a subject nobody serves fails at once with NO_RESPONDERS, as NATS answers it. Given a
+// clock, a request whose handler has not answered within its timeout fails with TIMEOUT on that clock, as a
+// NATS request does (a server that stopped mid-request never answers); without one it waits for the handler.
+import type { Clock } from '../clock.ts';
 import { TransportError, type ServeOptions, type Transport, type TransportSubscription } from '../transport.ts';
 
 type Handler = (payload: Buffer) => Promise<Uint8Array>;
@@ -18,16 +21,19 @@ export class MemoryTransport implements Transport {
   readonly requests = new Map<string, number>();
 
   /** `payloadLimit`: the largest message, as a NATS server's max_payload (replies above it are refused). */
-  constructor(private readonly payloadLimit = 8 * 1024 * 1024) {}
+  constructor(
+    private readonly payloadLimit = 8 * 1024 * 1024,
+    private readonly clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
+  ) {}
 
-  async request(subject: string, payload: Uint8Array, _timeoutMs: number): Promise<Buffer> {
+  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Buffer> {
     this.requests.set(subject, (this.requests.get(subject) ?? 0) + 1);
     if (this.cut.has(subject)) throw new TransportError('TIMEOUT', subject);
     const handlers = this.servers.get(subject);
     if (!handlers || handlers.length === 0) throw new TransportError('NO_RESPONDERS', subject);
     if (payload.length > this.payloadLimit) throw new TransportError('FAILED', subject);
     const handler = handlers[this.turn++ % handlers.length]!;
-    const reply = await handler(Buffer.from(payload));
+    const reply = await this.within(subject, timeoutMs, handler(Buffer.from(payload)));
     if (this.cut.has(subject)) throw new TransportError('TIMEOUT', subject);
     // NATS would refuse to send it, and the request would time out.
     if (reply.length > this.payloadLimit) throw new TransportError('TIMEOUT', subject);
@@ -66,6 +72,18 @@ export class MemoryTransport implements Transport {
 
   maxPayload(): number {
     return this.payloadLimit;
+  }
+
+  private within(subject: string, timeoutMs: number, answer: Promise<Uint8Array>): Promise<Uint8Array> {
+    const clock = this.clock;
+    if (!clock) return answer;
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(new TransportError('TIMEOUT', subject)), timeoutMs);
+      answer.then(
+        (reply) => (clock.clearTimeout(timer), resolve(reply)),
+        (err: unknown) => (clock.clearTimeout(timer), reject(err)),
+      );
+    });
   }
 
   /** Makes requests on `subject` fail as timeouts, and messages to it vanish, until `heal`. */

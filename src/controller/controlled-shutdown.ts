@@ -1,7 +1,8 @@
 // Controlled shutdown (Kafka's ControlledShutdown, KIP-143's intent): before a broker closes its logs it
 // asks the active controller to move every leadership it holds to another ISR member and to take it out
 // of the ISRs that keep other members, so clients fail over to a leader that is already there instead of
-// waiting for a session timeout. JSON over the transport's request/reply (core NATS) on subjectsFor(bucket).controlledShutdown.
+// waiting for a session timeout. JSON over the runtime transport's request/reply (core NATS) on
+// subjectsFor(bucket).controlledShutdown.
 //
 // The broker side waits a bounded time and proceeds anyway: a shutdown never hangs on a missing controller.
 import type { Clock } from '../runtime/clock.ts';

@@ -1,7 +1,8 @@
 // Broker liveness, sending side: every heartbeatIntervalMs a running broker publishes {brokerId,
 // incarnation} on subjectsFor(bucket).heartbeat (Kafka's BrokerHeartbeat, KIP-631), fire-and-forget on
-// the transport (core NATS) — a lost heartbeat is made up by the next one, and the active controller judges silence over
-// a whole session timeout. The incarnation lets the controller ignore a stale process of the same id.
+// the runtime's transport (core NATS) — a lost heartbeat is made up by the next one, and the active
+// controller judges silence over a whole session timeout. The incarnation lets the controller ignore a stale
+// process of the same id.
 import type { Clock } from '../runtime/clock.ts';
 import type { Transport } from '../runtime/transport.ts';
 import type { Heartbeat } from './liveness.ts';

@@ -1,7 +1,7 @@
 // The key-value contract the metadata store is written against: a small slice of NATS JetStream KV
 // (create, compare-and-set update, delete, watch with replay) so the store runs over the real bucket
-// (src/runtime/node/nats-kv.ts) and, in deterministic simulation, over memory (memory-kv.ts). Both pass one conformance
-// suite (test/helpers/kv-conformance.ts); a behaviour not pinned there is not part of the contract.
+// (src/runtime/node/nats-kv.ts) and, in deterministic simulation, over memory (memory-kv.ts). Both pass one
+// conformance suite (test/helpers/kv-conformance.ts); a behaviour not pinned there is not part of the contract.
 //
 // Revisions are one sequence over the whole bucket (JetStream's stream sequence), strictly increasing;
 // a key's revision is the revision of its last write.

@@ -23,6 +23,7 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['DescribeConfigs', 0, 4],
   ['InitProducerId', 0, 4],
   ['DescribeCluster', 0, 1],
+  ['CreatePartitions', 0, 3],
   // Group APIs, served once the group coordinator lands.
   ['FindCoordinator', 0, 4],
   ['JoinGroup', 0, 9],

@@ -20,6 +20,7 @@ import { deleteTopics } from './handlers/delete-topics.ts';
 import { describeConfigs } from './handlers/describe-configs.ts';
 import { initProducerId } from './handlers/init-producer-id.ts';
 import { describeCluster } from './handlers/describe-cluster.ts';
+import { createPartitions } from './handlers/create-partitions.ts';
 import { findCoordinator } from './handlers/find-coordinator.ts';
 import { joinGroup } from './handlers/join-group.ts';
 import { syncGroup } from './handlers/sync-group.ts';
@@ -52,6 +53,7 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.DescribeConfigs]: (svc, body) => describeConfigs(svc, body),
   [ApiKey.InitProducerId]: (svc, body, ctx) => initProducerId(svc, body, ctx.clientId),
   [ApiKey.DescribeCluster]: (svc, body) => describeCluster(svc, body),
+  [ApiKey.CreatePartitions]: (svc, body) => createPartitions(svc, body),
   [ApiKey.FindCoordinator]: (svc, body, ctx) => findCoordinator(svc, body, ctx.apiVersion),
   [ApiKey.JoinGroup]: (svc, body, ctx) => joinGroup(svc, body, ctx),
   [ApiKey.SyncGroup]: (svc, body) => syncGroup(svc, body),

@@ -1,16 +1,17 @@
-// Topic administration as Kafka defines it (CreateTopics, DeleteTopics, auto-creation on Metadata):
-// validation of names, partition counts, replication factors and configs, replica assignment over the live
-// brokers (rack-aware when every broker has a rack), and the write to the cluster metadata (a compare-and-set
-// create, so two brokers creating the same topic at once cannot both win). Results are Kafka error codes,
-// never exceptions.
+// Topic administration as Kafka defines it (CreateTopics, CreatePartitions, DeleteTopics, auto-creation on
+// Metadata): validation of names, partition counts, replication factors and configs, replica assignment over
+// the live brokers (rack-aware when every broker has a rack), and the write to the cluster metadata (a
+// compare-and-set create, so two brokers creating the same topic at once cannot both win; a compare-and-set
+// update of the topic to add partitions, so a concurrent change is read again, never overwritten). Results
+// are Kafka error codes, never exceptions.
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { Ids } from '../runtime/ids.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
-import type { TopicInfo, ClusterSnapshot } from '../metadata/types.ts';
-import { newTopicId, placeReplicas } from '../metadata/assignment.ts';
+import type { TopicInfo, ClusterSnapshot, PartitionState } from '../metadata/types.ts';
+import { newTopicId, placeAddedPartitions, placeReplicas } from '../metadata/assignment.ts';
 import { resolveTopicConfig } from '../metadata/topic-config.ts';
-import { TopicExistsError, TopicNotFoundError } from '../metadata/errors.ts';
+import { TopicExistsError, TopicNotFoundError, UpdateConflictError } from '../metadata/errors.ts';
 import type { PartitionRegistry } from './partition-registry.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -30,6 +31,76 @@ export interface TopicResult {
   errorCode: number;
   errorMessage: string | null;
   topic: TopicInfo | null;
+}
+
+export interface AddPartitionsSpec {
+  name: string;
+  /** The new total partition count. */
+  count: number;
+  /** Replicas of each new partition, in partition order (Kafka's assignments); null = placed automatically. */
+  assignments: number[][] | null;
+  validateOnly?: boolean;
+}
+
+/** The internal topic whose partition count decides each group's coordinator (group/offsets-topic.ts). */
+const OFFSETS_TOPIC = '__consumer_offsets';
+const MAX_PARTITIONS = 100_000;
+
+/** A refusal found while computing the grown topic: carried out of the metadata update as data. */
+class AddPartitionsRefused extends Error {
+  constructor(
+    readonly errorCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The partitions a topic gets when it grows to `spec.count` (Kafka's ZkAdminManager.createPartitions and
+ * AdminZkClient.addPartitions): the checks and messages are Kafka's. Pure, so that a compare-and-set that
+ * lost to a concurrent change can run it again on the newer topic. Throws AddPartitionsRefused.
+ */
+function addedPartitions(topic: TopicInfo, spec: AddPartitionsSpec, snapshot: ClusterSnapshot): { partitions: PartitionState[]; brokersWithoutRack: number[] } {
+  const current = topic.partitions.length;
+  const increment = spec.count - current;
+  if (increment < 0) throw new AddPartitionsRefused(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${spec.count}.`);
+  if (increment === 0) throw new AddPartitionsRefused(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+  if (spec.count > MAX_PARTITIONS) throw new AddPartitionsRefused(ErrorCode.INVALID_PARTITIONS, `number of partitions ${spec.count} is above the limit of ${MAX_PARTITIONS}`);
+  const rf = topic.partitions[0]?.replicas.length ?? 1;
+  const brokers = liveBrokerIds(snapshot);
+  let replicaSets: number[][];
+  let brokersWithoutRack: number[] = [];
+  if (spec.assignments) {
+    const unknown = [...new Set(spec.assignments.flat())].filter((id) => !brokers.includes(id));
+    if (unknown.length > 0) throw new AddPartitionsRefused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker(s) in replica assignment: ${unknown.join(', ')}.`);
+    if (spec.assignments.length !== increment) {
+      throw new AddPartitionsRefused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${increment} but ${spec.assignments.length} assignments provided.`);
+    }
+    spec.assignments.forEach((replicas, i) => {
+      if (replicas.length === 0) throw new AddPartitionsRefused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment of partition ${current + i} is empty.`);
+      if (new Set(replicas).size !== replicas.length) {
+        throw new AddPartitionsRefused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${replicas.join(', ')} for partition id ${current + i}.`);
+      }
+      if (replicas.length !== rf) {
+        throw new AddPartitionsRefused(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Inconsistent replication factor between partitions, partition 0 has ${rf} while partition ${current + i} has replication factor ${replicas.length}.`,
+        );
+      }
+    });
+    replicaSets = spec.assignments.map((r) => [...r]);
+  } else {
+    if (rf > brokers.length) {
+      throw new AddPartitionsRefused(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
+    }
+    const placement = placeAddedPartitions(Object.values(snapshot.brokers), topic.partitions.map((p) => p.replicas), spec.count, rf);
+    replicaSets = placement.replicas;
+    brokersWithoutRack = placement.brokersWithoutRack;
+  }
+  // As a new topic's partitions (create above): the first replica leads at epoch 0 with every replica in sync.
+  const partitions = replicaSets.map((replicas, i) => ({ partition: current + i, replicas, leader: replicas[0], leaderEpoch: 0, isr: [...replicas] }));
+  return { partitions, brokersWithoutRack };
 }
 
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
@@ -130,6 +201,49 @@ export class TopicAdmin {
     }
     this.opts.logger.info('created topic', { topic: spec.name, partitions: replicaSets.length, replicationFactor: replicaSets[0].length });
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
+  }
+
+  /**
+   * Grows a topic to `spec.count` partitions (CreatePartitions). The new partitions are appended to the
+   * topic's latest stored value by a compare-and-set update: when another write (an ISR change, another
+   * CreatePartitions) lands in between, the partitions are computed again from the newer value, so a
+   * concurrent grow is refused by the count check instead of being overwritten. `topic` is the grown topic
+   * (the one it would be, with validateOnly).
+   */
+  async addPartitions(spec: AddPartitionsSpec): Promise<TopicResult> {
+    const snapshot = this.opts.metadata.snapshot();
+    const known = snapshot.topics[spec.name];
+    if (!known) return this.fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${spec.name}' does not exist.`);
+    if (spec.name === OFFSETS_TOPIC) {
+      // Each group's coordinator is partitionFor(group) mod this topic's partition count: growing it would
+      // move groups away from their committed offsets.
+      return this.fail(ErrorCode.INVALID_REQUEST, 'The number of partitions for the offsets topic cannot be changed.');
+    }
+    let warned = false;
+    const grow = (topic: TopicInfo) => {
+      const added = addedPartitions(topic, spec, snapshot);
+      if (added.brokersWithoutRack.length > 0 && !warned) {
+        warned = true;
+        this.opts.logger.warn('some brokers have no --rack: placing the new partitions without regard to racks', { topic: spec.name, brokersWithoutRack: added.brokersWithoutRack });
+      }
+      return added.partitions;
+    };
+    try {
+      if (spec.validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...known, partitions: [...known.partitions, ...grow(known)] } };
+      const topic = await this.opts.metadata.updateTopic(spec.name, (draft) => {
+        draft.partitions.push(...grow(draft as TopicInfo));
+      });
+      this.opts.logger.info('added partitions', { topic: spec.name, partitions: topic.partitions.length, added: spec.count - known.partitions.length });
+      return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
+    } catch (err) {
+      if (err instanceof AddPartitionsRefused) return this.fail(err.errorCode, err.message);
+      if (err instanceof TopicNotFoundError) return this.fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${spec.name}' does not exist.`);
+      if (err instanceof UpdateConflictError) {
+        return this.fail(ErrorCode.UNKNOWN_SERVER_ERROR, `the topic '${spec.name}' kept changing while its partitions were added; nothing was changed, try again`);
+      }
+      this.opts.logger.error('adding partitions failed', { topic: spec.name, error: err as Error });
+      return this.fail(ErrorCode.UNKNOWN_SERVER_ERROR, `adding partitions to topic '${spec.name}' failed: ${(err as Error).message}`);
+    }
   }
 
   /**

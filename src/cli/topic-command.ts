@@ -1,16 +1,16 @@
-// `kastor topic create|list|describe|delete`: what kafka-topics.sh does, through Kastor's admin client.
+// `kastor topic create|alter|list|describe|delete`: what kafka-topics.sh does, through Kastor's admin client.
 // Human-readable output by default, `--json` for scripts; a cluster that cannot be reached is one line on
 // stderr and exit code 1 (main.ts), a bad flag exit code 2.
 import { Kafka } from '../client/index.ts';
 import type { TopicDescription } from '../client/admin.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
 
-const SUBCOMMANDS = ['create', 'list', 'describe', 'delete'] as const;
+const SUBCOMMANDS = ['create', 'alter', 'list', 'describe', 'delete'] as const;
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'brokers to connect to, comma-separated', default: '127.0.0.1:9092', value: 'HOST:PORT[,..]' },
   topic: { type: 'string', description: 'topic name (or give it as an argument)', value: 'NAME' },
-  partitions: { type: 'number', description: 'create: partition count (default: the broker\'s num.partitions)', value: 'N' },
+  partitions: { type: 'number', description: 'create: partition count (default: the broker\'s num.partitions); alter: the new, higher count', value: 'N' },
   'replication-factor': { type: 'number', description: 'create: replicas per partition (default: the broker\'s default)', value: 'N' },
   config: { type: 'string', description: 'create: a topic config, repeatable (e.g. retention.ms=86400000)', value: 'KEY=VALUE' },
   'if-not-exists': { type: 'boolean', description: 'create: succeed when the topic exists already' },
@@ -18,7 +18,7 @@ const FLAGS = {
   json: { type: 'boolean', description: 'print JSON instead of text' },
 } satisfies FlagSpecs;
 
-const SUMMARY = 'create, list, describe and delete topics';
+const SUMMARY = 'create, grow, list, describe and delete topics';
 
 export function topicHelp(): string {
   return [
@@ -26,6 +26,7 @@ export function topicHelp(): string {
     '',
     'Subcommands:',
     '  create NAME    --partitions N --replication-factor R [--config k=v ...]',
+    '  alter NAME     --partitions N   adds partitions up to N (a topic never loses partitions)',
     '  list',
     '  describe [NAME ...]   partitions, leaders, replicas, ISR and configs (all topics when no name)',
     '  delete NAME ...',
@@ -69,9 +70,10 @@ export async function topicCommand(argv: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`--config must be KEY=VALUE, got "${c}"`);
     configs[c.slice(0, eq)] = c.slice(eq + 1);
   }
-  if (sub !== 'create' && (configArgs.length > 0 || f.partitions !== undefined || f['replication-factor'] !== undefined)) {
-    throw new UsageError(`--config, --partitions and --replication-factor are for "topic create" only`);
+  if (sub !== 'create' && (configArgs.length > 0 || f['replication-factor'] !== undefined)) {
+    throw new UsageError(`--config and --replication-factor are for "topic create" only`);
   }
+  if (sub !== 'create' && sub !== 'alter' && f.partitions !== undefined) throw new UsageError(`--partitions is for "topic create" and "topic alter" only`);
   for (const flag of ['partitions', 'replication-factor'] as const) {
     const n = f[flag] as number | undefined;
     if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${flag} must be a whole number >= 1, got ${n}`);
@@ -89,6 +91,14 @@ export async function topicCommand(argv: string[]): Promise<number> {
         );
         if (f.json) console.log(stringifyJson({ created }));
         else console.log(created.length > 0 ? `created topic ${names[0]}` : `topic ${names[0]} exists already`);
+        return 0;
+      }
+      case 'alter': {
+        if (names.length !== 1) throw new UsageError('"topic alter" takes exactly one topic name');
+        if (f.partitions === undefined) throw new UsageError('"topic alter" needs --partitions N');
+        await admin.createPartitions(names[0]!, f.partitions as number);
+        if (f.json) console.log(stringifyJson({ topic: names[0], partitions: f.partitions }));
+        else console.log(`topic ${names[0]} now has ${f.partitions} partitions`);
         return 0;
       }
       case 'list': {

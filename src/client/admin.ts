@@ -1,6 +1,6 @@
-// Kastor's admin client: topics (create, delete, list, describe with partitions, replicas, leaders, ISR and
-// configs), the cluster (brokers, controller, cluster id) and partition offsets (earliest, latest, for a
-// time). CreateTopics and DeleteTopics go to the controller, as Kafka requires; per-topic errors come back
+// Kastor's admin client: topics (create, grow, delete, list, describe with partitions, replicas, leaders, ISR
+// and configs), the cluster (brokers, controller, cluster id) and partition offsets (earliest, latest, for a
+// time). CreateTopics, CreatePartitions and DeleteTopics go to the controller, as Kafka requires; per-topic errors come back
 // as KafkaProtocolError with the topic named, never as a lost response.
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionMetadata } from './cluster.ts';
@@ -80,6 +80,27 @@ export class Admin {
     }
     if ((opts.waitForLeaders ?? true) && !opts.validateOnly && created.length > 0) await this.waitForLeaders(created, opts.timeoutMs ?? 30_000);
     return created;
+  }
+
+  /**
+   * Grows a topic to `count` partitions (CreatePartitions); `assignments` gives each new partition's replicas,
+   * otherwise the cluster places them. Fails with INVALID_PARTITIONS when `count` is not above the current
+   * count. Waits until the topic shows `count` partitions, each with a leader (unless validateOnly).
+   */
+  async createPartitions(topic: string, count: number, opts: { assignments?: number[][]; validateOnly?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const [result] = await this.toController('CreatePartitions', async (nc) => {
+      const { body } = await this.cluster.send(nc, ApiKey.CreatePartitions, () => ({
+        topics: [{ name: topic, count, assignments: opts.assignments ? opts.assignments.map((brokerIds) => ({ brokerIds })) : null }],
+        timeoutMs,
+        validateOnly: opts.validateOnly ?? false,
+      }));
+      return body.results.map((r) => ({ name: r.name, errorCode: r.errorCode, message: r.errorMessage }));
+    });
+    if (!result) throw new KafkaClientError('RETRIES_EXHAUSTED', `CreatePartitions for ${topic} got no result`);
+    if (result.errorCode !== 0) throw new KafkaProtocolError(result.errorCode, { topic, message: result.message });
+    this.cluster.invalidate([topic]);
+    if (!opts.validateOnly) await this.waitForLeaders([topic], timeoutMs, count);
   }
 
   /** Deletes topics by name; an unknown topic fails with UNKNOWN_TOPIC_OR_PARTITION. */
@@ -194,13 +215,13 @@ export class Admin {
     });
   }
 
-  private async waitForLeaders(topics: string[], timeoutMs: number): Promise<void> {
+  private async waitForLeaders(topics: string[], timeoutMs: number, minPartitions = 1): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       await this.cluster.refreshMetadata(topics);
       const ok = topics.every((t) => {
         const m = this.cluster.topics.get(t);
-        return m && m.partitions.length > 0 && m.partitions.every((p) => p.leader >= 0);
+        return m && m.partitions.length >= minPartitions && m.partitions.every((p) => p.leader >= 0);
       });
       if (ok) return;
       if (Date.now() > deadline) throw new KafkaClientError('RETRIES_EXHAUSTED', `topics ${topics.join(', ')} have partitions without a leader after ${timeoutMs} ms`);

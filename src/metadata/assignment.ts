@@ -1,5 +1,6 @@
-// Replica placement for new topics and topic ids: pure functions that topic creation (TopicAdmin, on
-// whichever broker serves CreateTopics or auto-creates a topic) calls.
+// Replica placement for new topics, new partitions of a topic, and topic ids: pure functions that topic
+// creation and growth (TopicAdmin, on whichever broker serves CreateTopics, CreatePartitions or
+// auto-creates a topic) call.
 //
 // assignReplicas follows Kafka's rack-unaware AdminUtils.assignReplicasToBrokers: partition p's first
 // replica (its preferred leader) is broker (startIndex + p) mod n, so leaders go round robin; followers
@@ -48,6 +49,25 @@ export function placeReplicas(brokers: BrokerRack[], partitions: number, replica
     rackAware: false,
     brokersWithoutRack: withRack.length === 0 ? [] : brokers.filter((b) => b.rack === null).map((b) => b.id).sort((a, b) => a - b),
   };
+}
+
+/**
+ * Replicas for the partitions a growing topic gets (CreatePartitions), numbered `existing.length` up to
+ * `count - 1`. As Kafka's AdminZkClient.addPartitions, the start index is where partition 0's preferred
+ * leader sits in the broker list the placement walks (the first broker at or above it when it is gone), and
+ * the placement of the whole topic is continued from partition `existing.length`: the new partitions'
+ * leaders carry on the round robin of the existing ones instead of piling onto the first broker again.
+ */
+export function placeAddedPartitions(brokers: BrokerRack[], existing: ReadonlyArray<ReadonlyArray<number>>, count: number, replicationFactor: number): ReplicaPlacement {
+  const rackAware = brokers.length > 0 && brokers.every((b) => b.rack !== null);
+  const list = rackAware
+    ? rackAlternatedBrokerList(new Map(brokers.map((b) => [b.id, b.rack!])))
+    : [...new Set(brokers.map((b) => b.id))].sort((a, b) => a - b);
+  const firstLeader = existing[0]?.[0] ?? list[0];
+  let start = list.indexOf(firstLeader);
+  if (start < 0) start = Math.max(0, list.findIndex((id) => id >= firstLeader));
+  const whole = placeReplicas(brokers, count, replicationFactor, start);
+  return { ...whole, replicas: whole.replicas.slice(existing.length) };
 }
 
 /**

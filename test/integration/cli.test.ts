@@ -1,9 +1,9 @@
 // The `kastor` command end to end, spawned as an operator runs it (node bin/kastor.js ...) against a live
-// broker: topic create/list/describe/delete, produce from stdin and a file, consume in each format and from
+// broker: topic create/list/describe/delete/alter, produce from stdin and a file, consume in each format and from
 // each start, cluster status; bad flags exit 2 with one line, an unreachable cluster exits 1 with a clear one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessResult } from '../helpers/run-process.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,28 +15,10 @@ const bin = fileURLToPath(new URL('../../bin/kastor.js', import.meta.url));
 let env: SingleBroker;
 let dir: string;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = ProcessResult;
 
 function kastor(args: string[], input = '', timeoutMs = 30_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
+  return runProcess(process.execPath, [bin, ...args], { input, timeoutMs });
 }
 
 const ok = async (args: string[], input = ''): Promise<Result> => {
@@ -73,6 +55,13 @@ test('topic create, list, describe (text and JSON) and delete', async () => {
   assert.is(described.configs['retention.ms'].value, '3600000');
   assert.match((await ok(['topic', 'delete', 'scratch'])).stdout, 'deleted topic scratch');
   assert.equal((await ok(['topic', 'list'])).stdout.trim().split('\n'), ['orders']);
+  assert.match((await ok(['topic', 'alter', 'orders', '--partitions', '5'])).stdout, 'topic orders now has 5 partitions');
+  const grown = (await ok(['topic', 'describe', 'orders'])).stdout;
+  assert.match(grown, 'PartitionCount: 5\t');
+  assert.match(grown, 'Partition: 4\tLeader: 1\tReplicas: 1\tIsr: 1');
+  const lower = await kastor(['topic', 'alter', 'orders', '--partitions', '2', '--bootstrap', env.bootstrap]);
+  assert.is(lower.code, 1);
+  assert.match(lower.stderr, 'INVALID_PARTITIONS (topic orders): Topic currently has 5 partitions, which is higher than the requested 2.');
 });
 
 test('produce key<TAB>value lines from stdin, consume them back as JSON, key-value and values', async () => {

@@ -2,11 +2,12 @@
 // runs them: $KAFKA_PATH/bin/kafka-topics.sh with KAFKA_PATH=<repo>/bin/kafka (through the bin -> .
 // symlink), from a working directory outside the repository, some through /bin/sh -c with a quoted topic.
 // Checks Kafka's output and exit codes: topics created with configs and broker defaults, described, listed and
-// deleted; configs described; a KafkaJS group's offsets and lag described, reset and the group deleted;
-// ACLs, adding partitions, --alter of configs, ZooKeeper and unknown flags refused with one line and exit 1.
+// deleted; partitions added with --alter (and a decrease refused with Kafka's message); configs described; a
+// KafkaJS group's offsets and lag described, reset and the group deleted; ACLs, --alter of configs, ZooKeeper
+// and unknown flags refused with one line and exit 1.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessResult } from '../helpers/run-process.ts';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,27 +22,11 @@ let cwd: string;
 let kafkajs: KafkaJS;
 const consumers: Consumer[] = [];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = ProcessResult;
 
 /** Runs `file args...` in the scratch directory; resolves with its exit code and output, never rejects on exit codes. */
 function exec(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(file, args, { cwd, env: { ...process.env, ...extraEnv }, timeoutMs });
 }
 
 /** $KAFKA_PATH/bin/kafka-TOOL.sh --bootstrap-server B ARGS (the path librdkafka's tests build). */
@@ -233,11 +218,28 @@ test('kafka-consumer-groups.sh: list and describe a group with committed offsets
   assertRefused(gone, "Error: Consumer group 'billing' does not exist.", 'describing a deleted group');
 });
 
-test('refusals: ACLs, adding partitions, ZooKeeper, unknown and missing options exit 1 with one line', async () => {
+test('kafka-topics.sh --alter --partitions: grows the topic silently, refuses a decrease, an equal count and a missing topic', async () => {
+  await ok('topics', ['--create', '--topic', 'grown', '--partitions', '2', '--replication-factor', '1']);
+  const altered = await ok('topics', ['--alter', '--topic', 'grown', '--partitions', '5']);
+  assert.is(altered.stdout + altered.stderr, '', 'Kafka 3.9 prints nothing when partitions were added');
+  const described = (await ok('topics', ['--describe', '--topic', 'grown'])).stdout;
+  assert.match(topicLines(described)[0]!, /\tPartitionCount: 5\t/);
+  assert.equal(partitionLines(described).map((l) => l.match(/Partition: (\d+)\tLeader: (\d+)/)?.slice(1)), [0, 1, 2, 3, 4].map((p) => [String(p), '1']));
+  const [lower, same, missing] = await Promise.all([
+    kafka('topics', ['--alter', '--topic', 'grown', '--partitions', '3']),
+    kafka('topics', ['--alter', '--topic', 'grown', '--partitions', '5']),
+    kafka('topics', ['--alter', '--topic', 'no-such-topic', '--partitions', '5']),
+  ]);
+  assertRefused(lower, 'Error while executing topic command : Topic currently has 5 partitions, which is higher than the requested 3.', 'a decrease');
+  assertRefused(same, 'Error while executing topic command : Topic already has 5 partitions.', 'an equal count');
+  assertRefused(missing, "Topic 'no-such-topic' does not exist as expected", 'a missing topic');
+  assert.match(topicLines((await ok('topics', ['--describe', '--topic', 'grown'])).stdout)[0]!, /\tPartitionCount: 5\t/, 'the refusals changed nothing');
+});
+
+test('refusals: ACLs, ZooKeeper, unknown and missing options exit 1 with one line', async () => {
   const cases: Array<[string, string[], string | RegExp]> = [
     ['acls', ['--list'], /ACLs are not supported yet/],
     ['acls', ['--add', '--allow-principal', 'User:*', '--operation', 'All', '--topic', '*'], /ACLs are not supported yet/],
-    ['topics', ['--alter', '--topic', 'events', '--partitions', '6'], /partitions cannot be added yet/],
     ['topics', ['--list', '--frobnicate'], 'Error while executing topic command : --frobnicate is not a recognized option'],
     ['topics', ['--create', '--topic', 'x', '--partitions', 'many'], "Cannot parse argument 'many' of option partitions"],
     ['topics', ['--create', '--partitions', '1'], 'Missing required argument "[topic]"'],

@@ -1,7 +1,8 @@
-// Replica assignment (Kafka's rack-unaware round robin with a shifting follower offset) and topic ids.
+// Replica assignment (Kafka's rack-unaware round robin with a shifting follower offset), its continuation
+// for the partitions a growing topic gets (CreatePartitions), and topic ids.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assignReplicas, newTopicId } from '../../src/metadata/assignment.ts';
+import { assignReplicas, newTopicId, placeAddedPartitions, placeReplicas } from '../../src/metadata/assignment.ts';
 import { InvalidPartitionsError, InvalidReplicationFactorError } from '../../src/metadata/errors.ts';
 import { ulid } from 'ulid';
 
@@ -81,6 +82,25 @@ test('replication factor above the broker count, or not positive, is INVALID_REP
   } catch (err) {
     assert.instance(err, InvalidPartitionsError);
   }
+});
+
+test('added partitions continue the placement the topic was created with, from where partition 0 leads', () => {
+  const brokers = [1, 2, 3, 4, 5].map((id) => ({ id, rack: null }));
+  for (const start of [0, 2, 4]) {
+    const created = placeReplicas(brokers, 3, 3, start).replicas;
+    const added = placeAddedPartitions(brokers, created, 12, 3);
+    assert.equal(added.replicas, placeReplicas(brokers, 12, 3, start).replicas.slice(3), `start index ${start}`);
+    assert.equal(added.replicas.map((r) => r[0]).slice(0, 2), [brokers[(start + 3) % 5]!.id, brokers[(start + 4) % 5]!.id], 'leaders carry on the round robin');
+  }
+  // Rack-aware: the start index is partition 0's leader's place in the rack-alternated list.
+  const racked = [1, 2, 3, 4, 5, 6].map((id) => ({ id, rack: `r${id % 3}` }));
+  const created = placeReplicas(racked, 2, 3, 4).replicas;
+  const added = placeAddedPartitions(racked, created, 8, 3);
+  assert.ok(added.rackAware);
+  assert.equal(added.replicas, placeReplicas(racked, 8, 3, 4).replicas.slice(2));
+  // Partition 0's leader is gone: the next broker up takes its place in the round robin, as Kafka's indexWhere(id >= leader).
+  const without3 = brokers.filter((b) => b.id !== 3);
+  assert.equal(placeAddedPartitions(without3, [[3, 4, 5]], 3, 3).replicas, placeReplicas(without3, 3, 3, 2).replicas.slice(1));
 });
 
 test('newTopicId is 32 lowercase hex digits, unique, and time-ordered like the ULID it came from', () => {

@@ -84,7 +84,8 @@ test('error table and version table', () => {
   assert.equal(SUPPORTED_VERSIONS[ApiKey.Produce], { min: 0, max: 9 });
   assert.equal(SUPPORTED_VERSIONS[ApiKey.Fetch], { min: 4, max: 13 });
   assert.equal(SUPPORTED_VERSIONS[ApiKey.OffsetDelete], { min: 0, max: 0 });
-  assert.is(Object.keys(SUPPORTED_VERSIONS).length, 21);
+  assert.equal(SUPPORTED_VERSIONS[ApiKey.CreatePartitions], { min: 0, max: 3 });
+  assert.is(Object.keys(SUPPORTED_VERSIONS).length, 22);
   assert.is(FLEXIBLE_FROM[ApiKey.Produce], 9);
   assert.is(FLEXIBLE_FROM[ApiKey.OffsetDelete], null);
 });

@@ -4,8 +4,10 @@
 // expected`). --topic is a regular expression except with --create, as in Kafka. Kafka prints some errors on
 // stdout; here every error goes to stderr, so a script reading --list never takes an error for a topic.
 //
-// Refused with one line: --alter (Kastor cannot add partitions to a topic yet: no CreatePartitions),
-// --replica-assignment, and deleting internal topics (Kastor's broker would delete __consumer_offsets).
+// --alter --partitions N grows every matching topic through CreatePartitions and, as Kafka 3.9's tool,
+// prints nothing when it worked.
+// Refused with one line: --replica-assignment, and deleting internal topics (Kastor's broker would delete
+// __consumer_offsets).
 import { Kafka } from '../../client/index.ts';
 import type { Admin, TopicDescription } from '../../client/admin.ts';
 import { VERSION, ToolError, checkCommon, connectionOptions, kafkaMessage, onlyWith, oneAction, parseOptions, usage, type OptionSpecs, type ParsedOptions } from './options.ts';
@@ -18,11 +20,11 @@ const SPECS: OptionSpecs = {
   list: { description: 'list all available topics' },
   describe: { description: 'list details for the given topics' },
   create: { description: 'create a new topic' },
-  alter: { description: 'refused: Kastor cannot add partitions to a topic yet' },
+  alter: { description: 'change the number of partitions of a topic (only up)' },
   delete: { description: 'delete a topic' },
   topic: { value: 'topic', description: 'the topic to create, describe or delete; a regular expression except with --create' },
   'topic-id': { value: 'topic-id', description: 'the topic id to describe' },
-  partitions: { value: '# of partitions', description: 'partitions of the topic being created (default: the broker\'s num.partitions)' },
+  partitions: { value: '# of partitions', description: 'partitions of the topic being created (default: the broker\'s num.partitions), or its new count with --alter' },
   'replication-factor': { value: 'replication factor', description: 'replicas of each partition (default: the broker\'s default.replication.factor)' },
   config: { value: 'name=value', repeats: true, description: 'a topic configuration override for the topic being created (repeatable)' },
   'replica-assignment': { value: 'assignment', description: 'refused: Kastor assigns replicas itself' },
@@ -129,11 +131,10 @@ const RUN: Record<string, (admin: Admin, opts: ParsedOptions) => Promise<void>> 
   },
 
   async alter(admin, opts) {
-    intOption(opts, 'partitions');
+    const count = intOption(opts, 'partitions')!;
     const topics = await matchingTopics(admin, opts);
     ensureTopicExists(topics, opts);
-    if (topics.length === 0) return;
-    throw new ToolError('partitions cannot be added yet: Kastor does not serve CreatePartitions (a topic keeps the partition count it was created with)');
+    for (const topic of topics) await admin.createPartitions(topic, count);
   },
 
   async describe(admin, opts) {

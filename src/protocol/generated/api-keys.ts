@@ -300,6 +300,7 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   20: { min: 0, max: 6 }, // DeleteTopics
   22: { min: 0, max: 4 }, // InitProducerId
   32: { min: 0, max: 4 }, // DescribeConfigs
+  37: { min: 0, max: 3 }, // CreatePartitions
   42: { min: 0, max: 2 }, // DeleteGroups
   47: { min: 0, max: 0 }, // OffsetDelete
   60: { min: 0, max: 1 }, // DescribeCluster

@@ -21,6 +21,7 @@ import * as createTopics from './create-topics.ts';
 import * as deleteTopics from './delete-topics.ts';
 import * as initProducerId from './init-producer-id.ts';
 import * as describeConfigs from './describe-configs.ts';
+import * as createPartitions from './create-partitions.ts';
 import * as deleteGroups from './delete-groups.ts';
 import * as offsetDelete from './offset-delete.ts';
 import * as describeCluster from './describe-cluster.ts';
@@ -45,6 +46,7 @@ export * from './create-topics.ts';
 export * from './delete-topics.ts';
 export * from './init-producer-id.ts';
 export * from './describe-configs.ts';
+export * from './create-partitions.ts';
 export * from './delete-groups.ts';
 export * from './offset-delete.ts';
 export * from './describe-cluster.ts';
@@ -82,6 +84,7 @@ export interface RequestBodies {
   20: deleteTopics.DeleteTopicsRequest;
   22: initProducerId.InitProducerIdRequest;
   32: describeConfigs.DescribeConfigsRequest;
+  37: createPartitions.CreatePartitionsRequest;
   42: deleteGroups.DeleteGroupsRequest;
   47: offsetDelete.OffsetDeleteRequest;
   60: describeCluster.DescribeClusterRequest;
@@ -107,6 +110,7 @@ export interface ResponseBodies {
   20: deleteTopics.DeleteTopicsResponse;
   22: initProducerId.InitProducerIdResponse;
   32: describeConfigs.DescribeConfigsResponse;
+  37: createPartitions.CreatePartitionsResponse;
   42: deleteGroups.DeleteGroupsResponse;
   47: offsetDelete.OffsetDeleteResponse;
   60: describeCluster.DescribeClusterResponse;
@@ -205,6 +209,11 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     name: 'DescribeConfigs',
     request: { encode: describeConfigs.encodeDescribeConfigsRequest, decode: describeConfigs.decodeDescribeConfigsRequest },
     response: { encode: describeConfigs.encodeDescribeConfigsResponse, decode: describeConfigs.decodeDescribeConfigsResponse },
+  },
+  37: {
+    name: 'CreatePartitions',
+    request: { encode: createPartitions.encodeCreatePartitionsRequest, decode: createPartitions.decodeCreatePartitionsRequest },
+    response: { encode: createPartitions.encodeCreatePartitionsResponse, decode: createPartitions.decodeCreatePartitionsResponse },
   },
   42: {
     name: 'DeleteGroups',

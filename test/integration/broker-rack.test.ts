@@ -5,7 +5,7 @@
 // An empty --rack is a usage error.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessResult } from '../helpers/run-process.ts';
 import { fileURLToPath } from 'node:url';
 import { startTestCluster, fetchMetadata, createTopics, type TestCluster } from '../../src/testing/index.ts';
 
@@ -13,20 +13,8 @@ const bin = fileURLToPath(new URL('../../bin/kastor.js', import.meta.url));
 const RACKS: Record<number, string> = { 1: 'az-a', 2: 'az-b', 3: 'az-c', 4: 'az-a' };
 let cluster: TestCluster | undefined;
 
-function kastor(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function kastor(args: string[], timeoutMs = 30_000): Promise<ProcessResult> {
+  return runProcess(process.execPath, [bin, ...args], { timeoutMs });
 }
 
 test.before(async () => {

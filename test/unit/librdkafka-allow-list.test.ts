@@ -11,8 +11,9 @@ import { mergeOutcomes, parseRunnerOutput } from '../compat/librdkafka/runner-ou
 const tests = ['0001', '0002', '0003'].map((number) => ({ number, names: [`${number}_x`], scenarios: ['default' as const] }));
 
 test('an allow-list names every test once, with pass or a reason', () => {
-  const list = parseAllowList('# comment\n0001 pass\n0002 needs transactions (issue 17)\n0003   pass  # fine\n', tests);
+  const list = parseAllowList('# comment\n0001 pass\n0002 needs transactions (issue 17)\n0003   slow  # 8 minutes\n', tests);
   assert.equal([...list.allowed].sort(), ['0001', '0003']);
+  assert.equal([...list.slow], ['0003']);
   assert.is(list.reasons.get('0002'), 'needs transactions (issue 17)');
   assert.throws(() => parseAllowList('0001 pass\n0002 pass\n', tests), /0003 is missing/);
   assert.throws(() => parseAllowList('0001 pass\n0001 pass\n0002 pass\n0003 pass\n', tests), /0001 is listed twice/);

@@ -1,15 +1,10 @@
-// The Kafka TCP listener, the Node adapter from sockets to a broker's request router: accepts connections, splits each byte stream into request frames, hands every
-// frame to the request handler and writes the responses back in request order.
-//
-// Requests on one connection are handled concurrently (so pipelined acks=all produces share a group
-// commit) but answered strictly in the order they arrived, as Kafka clients require (kafka-python
-// raises CorrelationIdError otherwise). A handler that returns null (acks=0 Produce) sends nothing and
-// does not hold up later responses. When too many requests are in flight on one connection, reading
-// pauses until responses drain — the same back-pressure Kafka gets from muting the channel.
-// A malformed or oversized frame, or a handler failure, closes only that connection, with a log line.
+// The Kafka TCP listener, the Node adapter from sockets to a broker's request router: it accepts connections
+// and puts each socket behind a ClientConnection (src/broker/client-connection.ts), which splits the bytes into
+// request frames, hands them to the handler and writes the responses back in request order, pausing the socket
+// while too many requests are in flight. Stopping answers what was accepted, up to a grace period.
 import { createServer, type Server, type Socket } from 'node:net';
-import { FrameSplitter, FrameError } from '../../protocol/frame-splitter.ts';
 import type { Logger } from '../../util/logger.ts';
+import { ClientConnection } from '../../broker/client-connection.ts';
 import { CloseConnection, type ConnectionInfo, type RequestHandler } from '../../broker/request-handler.ts';
 
 export { CloseConnection, type ConnectionInfo, type RequestHandler };
@@ -25,117 +20,9 @@ export interface KafkaListenerOptions {
   maxInFlightPerConnection?: number;
 }
 
-interface Pending {
-  done: boolean;
-  response: Buffer | null;
-}
-
-class Connection implements ConnectionInfo {
-  closed = false;
-  private readonly splitter: FrameSplitter;
-  private readonly queue: Pending[] = [];
-  private paused = false;
-
-  constructor(
-    readonly id: number,
-    private readonly socket: Socket,
-    private readonly opts: Required<Pick<KafkaListenerOptions, 'maxRequestBytes' | 'maxInFlightPerConnection'>> & KafkaListenerOptions,
-    private readonly logger: Logger,
-  ) {
-    this.splitter = new FrameSplitter(opts.maxRequestBytes);
-    socket.setNoDelay(true);
-    socket.on('data', (chunk) => this.onData(chunk));
-    socket.on('error', () => {}); // 'close' follows; resets by clients are routine
-    socket.on('close', () => {
-      this.closed = true;
-    });
-  }
-
-  get remote(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.closed) return;
-    let frames: Buffer[];
-    try {
-      frames = this.splitter.push(chunk);
-    } catch (err) {
-      const e = err as FrameError;
-      this.close('bad frame', { code: e.code, size: e.size, error: e.message });
-      return;
-    }
-    for (const frame of frames) this.dispatch(frame);
-    if (!this.paused && this.queue.length >= this.opts.maxInFlightPerConnection) {
-      this.paused = true;
-      this.socket.pause();
-    }
-  }
-
-  private dispatch(frame: Buffer): void {
-    const slot: Pending = { done: false, response: null };
-    this.queue.push(slot);
-    let result: Promise<Buffer | null> | Buffer | null;
-    try {
-      result = this.opts.handler(frame, this);
-    } catch (err) {
-      this.fail(err, frame);
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(
-        (response) => this.complete(slot, response),
-        (err) => this.fail(err, frame),
-      );
-    } else {
-      this.complete(slot, result);
-    }
-  }
-
-  private complete(slot: Pending, response: Buffer | null): void {
-    slot.done = true;
-    slot.response = response;
-    while (this.queue.length > 0 && this.queue[0].done) {
-      const head = this.queue.shift()!;
-      if (head.response && !this.closed) this.socket.write(head.response);
-    }
-    if (this.paused && this.queue.length < this.opts.maxInFlightPerConnection / 2 && !this.closed) {
-      this.paused = false;
-      this.socket.resume();
-    }
-  }
-
-  private fail(err: unknown, frame: Buffer): void {
-    const header = frame.length >= 8 ? { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), correlationId: frame.readInt32BE(4) } : {};
-    if (err instanceof CloseConnection) {
-      this.close(err.reason, { ...header, ...err.facts });
-    } else {
-      this.logger.error('request handler failed; closing the connection', { ...header, error: err as Error, stack: (err as Error)?.stack });
-      this.close('handler failure', header);
-    }
-  }
-
-  close(reason: string, facts: Record<string, unknown> = {}): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.logger.warn(`closing connection: ${reason}`, { connection: this.id, remote: this.remote, ...facts });
-    this.socket.destroy();
-  }
-
-  destroy(): void {
-    this.closed = true;
-    this.socket.destroy();
-  }
-
-  /** True when every request received has been answered. */
-  get idle(): boolean {
-    return this.queue.length === 0 && this.splitter.pendingBytes === 0;
-  }
-}
-
 export class KafkaListener {
   private server: Server | null = null;
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Set<ClientConnection>();
   private nextId = 1;
   port = 0;
 
@@ -144,7 +31,7 @@ export class KafkaListener {
   async start(): Promise<void> {
     const full = { maxRequestBytes: 100 * 1024 * 1024, maxInFlightPerConnection: 128, ...this.opts };
     const server = createServer((socket) => {
-      const conn = new Connection(this.nextId++, socket, full, this.opts.logger);
+      const conn = connectionOn(socket, this.nextId++, full);
       this.connections.add(conn);
       socket.on('close', () => this.connections.delete(conn));
     });
@@ -180,4 +67,26 @@ export class KafkaListener {
     for (const c of this.connections) c.destroy();
     await closed;
   }
+}
+
+/** A ClientConnection behind `socket`. */
+function connectionOn(socket: Socket, id: number, opts: Required<Pick<KafkaListenerOptions, 'maxRequestBytes' | 'maxInFlightPerConnection'>> & KafkaListenerOptions): ClientConnection {
+  const conn = new ClientConnection(
+    id,
+    {
+      get remote() {
+        return `${socket.remoteAddress}:${socket.remotePort}`;
+      },
+      write: (response) => void socket.write(response),
+      pause: () => void socket.pause(),
+      resume: () => void socket.resume(),
+      destroy: () => void socket.destroy(),
+    },
+    { handler: opts.handler, logger: opts.logger, maxRequestBytes: opts.maxRequestBytes, maxInFlight: opts.maxInFlightPerConnection },
+  );
+  socket.setNoDelay(true);
+  socket.on('data', (chunk: Buffer) => conn.receive(chunk));
+  socket.on('error', () => {}); // 'close' follows; resets by clients are routine
+  socket.on('close', () => conn.peerClosed());
+  return conn;
 }

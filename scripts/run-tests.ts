@@ -2,17 +2,21 @@
 //
 // Each test file runs in its own Node process (through tsx) so a crash, a leaked handle or a stuck
 // test in one file cannot take the others down; a file that exceeds its deadline is killed with its
-// whole process group and counted as failed. The type check (`tsc --noEmit`) counts as one test.
+// whole process group and counted as failed. The type check (`tsc --noEmit`) counts as one test. Chaos and
+// browser files run one at a time; the others two at a time (KASTOR_TEST_JOBS).
 //
 // Usage: tsx scripts/run-tests.ts [filter ...]   (filters are substrings of test file paths)
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
 const fileTimeoutMs = Number(process.env.KASTOR_TEST_TIMEOUT_MS ?? 240_000);
+/** Test files run at once, but for those under EXCLUSIVE (KASTOR_TEST_JOBS; 2 on this 2-core machine). */
+const jobs = Number(process.env.KASTOR_TEST_JOBS ?? 2);
+const EXCLUSIVE = [`${sep}chaos${sep}`, `${sep}browser${sep}`];
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -104,9 +108,8 @@ async function main(): Promise<void> {
   }
 
   const files = findTests(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
-  for (const file of files) {
+  const report = (file: string, o: Outcome) => {
     const name = relative(root, file);
-    const o = await runFile(file);
     passed += o.passed;
     failed += o.failed;
     if (o.failed > 0) {
@@ -115,7 +118,20 @@ async function main(): Promise<void> {
     } else {
       console.log(`ok   ${name} (${o.passed} passed, ${o.ms} ms)`);
     }
-  }
+  };
+  // Files that break processes on purpose or measure liveness by the wall clock (chaos, browser) run alone;
+  // the others, each with its own ports, directories and processes, run `jobs` at a time.
+  const alone = files.filter((f) => EXCLUSIVE.some((dir) => f.includes(dir)));
+  const shared = files.filter((f) => !alone.includes(f));
+  for (const file of alone) report(file, await runFile(file));
+  let next = 0;
+  const worker = async () => {
+    while (next < shared.length) {
+      const file = shared[next++]!;
+      report(file, await runFile(file));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, shared.length)) }, worker));
   if (failures.length) console.log(`\nfailed: ${failures.join(', ')}`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -14,7 +14,9 @@ export async function startNodeBroker(config: BrokerConfig, deps: NodeBrokerDeps
     natsServers: config.natsServers,
     name: `kastor-broker-${config.brokerId}`,
     bucket: config.metadataBucket,
-    onError: (what, err) => logger.error(what, { error: err as Error }),
+    // Errors as before; a handler failure is now any request the transport serves, not only a replica fetch.
+    onHandlerError: (err) => logger.error('transport handler failed', { error: err as Error }),
+    onWatchError: (err) => logger.warn('watching the NATS connection failed', { error: err as Error }),
   });
   const broker = createBroker(runtime, config, {
     ...deps,

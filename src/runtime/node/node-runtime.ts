@@ -24,8 +24,10 @@ export interface NodeRuntimeOptions {
   name: string;
   /** The metadata bucket (created when missing). */
   bucket: string;
-  /** A failed request handler, an unsendable reply, a lost watch of the connection: logged, never fatal. */
-  onError: (what: string, err: unknown) => void;
+  /** A failed request handler or an unsendable reply: logged, never fatal. */
+  onHandlerError: (err: unknown) => void;
+  /** Watching the connection's status failed (reconnects then go unnoticed): logged, never fatal. */
+  onWatchError: (err: unknown) => void;
 }
 
 export async function createNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
@@ -33,8 +35,8 @@ export async function createNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeR
   try {
     // One watch of the connection's status, shared by everything the transport serves: replication abandons
     // lost fetches, the controller trusts the crash probe only for brokers heard from since.
-    const onReconnect = reconnectNotifier(nc, (err) => opts.onError('watching the NATS connection failed', err));
-    const transport = natsTransport(nc, (err) => opts.onError('transport handler failed', err), onReconnect);
+    const onReconnect = reconnectNotifier(nc, opts.onWatchError);
+    const transport = natsTransport(nc, opts.onHandlerError, onReconnect);
     const kv = await NatsKv.open(nc, opts.bucket);
     return {
       clock: nodeClock,

@@ -9,11 +9,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestCluster, listLatestOffsets, type TestCluster } from '../../src/testing/index.ts';
-import { BrokerConnection } from '../../src/client/broker-connection.ts';
-import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
-import { forEachBatch } from '../../src/protocol/record-batch.ts';
 import { until } from '../helpers/until.ts';
 import { loadConfluentKafkaJavascript, type ConfluentConsumer, type ConfluentMessage, type ConfluentProducer } from '../helpers/confluent-kafka-javascript.ts';
+import { storedProducerIds } from '../helpers/stored-batches.ts';
 
 const { lib, version, dir } = loadConfluentKafkaJavascript();
 const { Kafka, logLevel } = lib.KafkaJS;
@@ -183,23 +181,6 @@ test('a consumer group of two members shares a 4-partition topic, commits, and a
   for (const part of [0, 1, 2, 3]) assert.equal(byPartition(c.got, part).map((g) => g.offset), [50, 51, 52, 53, 54], `partition ${part} resumes at 50`);
 });
 
-/** The producer ids of the batches stored in a partition's first MiB, read from its leader (idempotent batches carry one >= 0). */
-async function storedProducerIds(topic: string, partition: number): Promise<number[]> {
-  const { host, port } = cluster.addressOf(cluster.partitionState(topic, partition).leader);
-  const conn = await BrokerConnection.connect({ host, port });
-  try {
-    const res = await conn.request(ApiKey.Fetch, 11, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
-    });
-    const ids: number[] = [];
-    forEachBatch(res.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0), (_pos, h) => ids.push(Number(h.producerId)));
-    return ids;
-  } finally {
-    conn.close();
-  }
-}
 
 test('an idempotent producer (enable.idempotence=true): every record once, in order per partition', async () => {
   const topic = 'ckjs-idem';
@@ -224,7 +205,7 @@ test('an idempotent producer (enable.idempotence=true): every record once, in or
     values.forEach((v, i) => v !== expected[part]![i] && assert.unreachable(`partition ${part} offset ${i} is ${v}, expected ${expected[part]![i]}`));
   }
   for (const part of [0, 1, 2]) {
-    const ids = await storedProducerIds(topic, part);
+    const ids = await storedProducerIds(cluster.addressOf(cluster.partitionState(topic, part).leader), topic, part);
     assert.ok(ids.length > 1 && ids.every((id) => id >= 0 && id === ids[0]), `partition ${part}: batches carry one producer id: ${ids.slice(0, 5).join(',')}`);
   }
 });

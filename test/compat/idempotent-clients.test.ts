@@ -6,9 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { startSingleBroker, run, type SingleBroker } from '../helpers/single-broker.ts';
-import { BrokerConnection } from '../../src/client/broker-connection.ts';
-import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
-import { forEachBatch } from '../../src/protocol/record-batch.ts';
+import { storedProducerIds } from '../helpers/stored-batches.ts';
 
 let env: SingleBroker;
 let kafka: Kafka;
@@ -26,23 +24,6 @@ test.after(async () => {
   await env?.close();
 });
 
-/** The producer ids of the batches stored in a partition's first MiB (idempotent batches carry one >= 0). */
-async function storedProducerIds(topic: string, partition: number): Promise<number[]> {
-  const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: env.broker.port });
-  try {
-    const res = await conn.request(ApiKey.Fetch, 11, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
-    });
-    const ids: number[] = [];
-    const data = res.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0);
-    forEachBatch(data, (_pos, h) => ids.push(h.producerId));
-    return ids;
-  } finally {
-    conn.close();
-  }
-}
 
 async function consume(topic: string, partitions: number): Promise<string[][]> {
   const out: string[][] = [];
@@ -70,7 +51,7 @@ test('KafkaJS idempotent producer: every record once, in order per partition', a
     await producer.disconnect();
   }
   assert.equal(await consume('idem-js', 3), expected);
-  const ids = await storedProducerIds('idem-js', 0);
+  const ids = await storedProducerIds({ host: '127.0.0.1', port: env.broker.port }, 'idem-js', 0);
   assert.ok(ids.length > 0 && ids.every((id) => id >= 0), `KafkaJS batches carry a producer id: ${ids.join(',')}`);
 });
 
@@ -83,7 +64,7 @@ test('kcat with enable.idempotence=true: every record once, in order per partiti
   assert.is(p0!.length, n);
   p0!.forEach((v, i) => v !== `v${i}` && assert.unreachable(`record ${i} is ${v}`));
   assert.equal(p1, ['one', 'two']);
-  const ids = await storedProducerIds('idem-kcat', 0);
+  const ids = await storedProducerIds({ host: '127.0.0.1', port: env.broker.port }, 'idem-kcat', 0);
   assert.ok(ids.length > 0 && ids.every((id) => id >= 0), `librdkafka batches carry a producer id: ${ids.slice(0, 5).join(',')}`);
 });
 

@@ -6,11 +6,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSingleBroker, run, type SingleBroker } from '../helpers/single-broker.ts';
-import { BrokerConnection } from '../../src/client/broker-connection.ts';
-import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
-import { forEachBatch } from '../../src/protocol/record-batch.ts';
 
 import '../helpers/platformatic-shim.ts';
+import { storedProducerIds } from '../helpers/stored-batches.ts';
 
 const { Producer, Admin, Consumer, stringSerializers, stringDeserializers } = await import('@platformatic/kafka');
 // The package exports only its entry point; its package.json sits one directory above it.
@@ -43,22 +41,6 @@ async function consumeFromBeginning(topic: string, n: number): Promise<Array<{ k
   return got;
 }
 
-/** The producer ids of the batches stored in a partition's first MiB (idempotent batches carry one >= 0). */
-async function storedProducerIds(topic: string, partition: number): Promise<bigint[]> {
-  const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: env.broker.port });
-  try {
-    const res = await conn.request(ApiKey.Fetch, 11, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
-    });
-    const ids: bigint[] = [];
-    forEachBatch(res.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0), (_pos, h) => ids.push(BigInt(h.producerId)));
-    return ids;
-  } finally {
-    conn.close();
-  }
-}
 
 test('admin creates a topic and the producer writes keyed records with headers', async () => {
   const admin = new Admin({ clientId: 'plat', bootstrapBrokers: [env.bootstrap] });
@@ -121,8 +103,8 @@ test('the idempotent producer: every record once, in order per partition, in bat
   for (const p of [0, 1, 2]) {
     assert.equal(got.filter((m) => m.partition === p).map((m) => m.value), expected[p], `partition ${p}: once each, in order`);
   }
-  const ids = await storedProducerIds('plat-idem', 0);
-  assert.ok(ids.length > 0 && ids.every((id) => id >= 0n), `the stored batches carry a producer id: ${ids.join(',')}`);
+  const ids = await storedProducerIds({ host: '127.0.0.1', port: env.broker.port }, 'plat-idem', 0);
+  assert.ok(ids.length > 0 && ids.every((id) => id >= 0), `the stored batches carry a producer id: ${ids.join(',')}`);
 });
 
 test.run();

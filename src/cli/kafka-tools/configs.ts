@@ -11,7 +11,7 @@ import { Kafka } from '../../client/index.ts';
 import type { Admin } from '../../client/admin.ts';
 import { KafkaProtocolError } from '../../client/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-keys.ts';
-import { VERSION, ToolError, checkCommon, connectionOptions, kafkaMessage, oneAction, parseOptions, usage, type OptionSpecs, type ParsedOptions } from './options.ts';
+import { helpOrVersion, ToolError, checkCommon, connectionOptions, kafkaMessage, oneAction, parseOptions, type OptionSpecs, type ParsedOptions } from './options.ts';
 
 const ENTITY_TYPES = ['topics', 'clients', 'users', 'brokers', 'broker-loggers', 'ips', 'client-metrics', 'groups'];
 const RESOURCE_TYPE: Record<string, number> = { topics: 2, brokers: 4 };
@@ -49,14 +49,8 @@ export async function kafkaConfigs(argv: string[]): Promise<number> {
   let admin: Admin | undefined;
   try {
     const opts = parseOptions(SPECS, argv);
-    if (argv.length === 0 || opts.has('help')) {
-      (argv.length === 0 ? console.error : console.log)(usage('kafka-configs.sh', 'add/remove entity config for a topic, client, user or broker.', SPECS));
-      return argv.length === 0 ? 1 : 0;
-    }
-    if (opts.has('version')) {
-      console.log(VERSION);
-      return 0;
-    }
+    const early = helpOrVersion(argv, opts, 'kafka-configs.sh', 'add/remove entity config for a topic, client, user or broker.', SPECS);
+    if (early !== null) return early;
     checkCommon(opts);
     if (opts.has('bootstrap-controller')) throw new ToolError('--bootstrap-controller is not supported: Kastor has no controller listener; use --bootstrap-server');
     const action = oneAction(opts, ['describe', 'alter']);

@@ -12,7 +12,7 @@ import type { Admin } from '../../client/admin.ts';
 import { ApiKey } from '../../protocol/generated/api-keys.ts';
 import { ERRORS } from '../../protocol/generated/errors.ts';
 import { describeGroupOf, listGroupsOf, type GroupDescription } from '../groups-command.ts';
-import { VERSION, ToolError, checkCommon, connectionOptions, kafkaMessage, onlyWith, oneAction, parseOptions, usage, type OptionSpecs, type ParsedOptions } from './options.ts';
+import { helpOrVersion, ToolError, checkCommon, connectionOptions, kafkaMessage, onlyWith, oneAction, parseOptions, type OptionSpecs, type ParsedOptions } from './options.ts';
 import { RESET_OPTIONS, resetOffsets } from './consumer-groups-reset.ts';
 import { coordinatorOf, groupsView, type GroupsCluster } from './groups-cluster.ts';
 
@@ -48,14 +48,8 @@ export async function kafkaConsumerGroups(argv: string[]): Promise<number> {
   let admin: Admin | undefined;
   try {
     const opts = parseOptions(SPECS, argv);
-    if (argv.length === 0 || opts.has('help')) {
-      (argv.length === 0 ? console.error : console.log)(usage('kafka-consumer-groups.sh', 'list all consumer groups, describe a consumer group, delete consumer group info, or reset consumer group offsets.', SPECS));
-      return argv.length === 0 ? 1 : 0;
-    }
-    if (opts.has('version')) {
-      console.log(VERSION);
-      return 0;
-    }
+    const early = helpOrVersion(argv, opts, 'kafka-consumer-groups.sh', 'list all consumer groups, describe a consumer group, delete consumer group info, or reset consumer group offsets.', SPECS);
+    if (early !== null) return early;
     checkCommon(opts);
     const action = oneAction(opts, ACTIONS);
     if (!opts.has('bootstrap-server')) throw new ToolError('Missing required argument "[bootstrap-server]"');

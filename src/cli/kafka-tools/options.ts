@@ -105,6 +105,22 @@ function resolveName(names: string[], given: string): string {
 }
 
 /** The usage text of a tool: its purpose, then one line per option. */
+/**
+ * Kafka's tools' answer to no arguments (usage on stderr, exit 1), --help (usage on stdout, exit 0) and --version;
+ * null when the tool should go on with the options given.
+ */
+export function helpOrVersion(argv: string[], opts: ParsedOptions, tool: string, purpose: string, specs: OptionSpecs): number | null {
+  if (argv.length === 0 || opts.has('help')) {
+    (argv.length === 0 ? console.error : console.log)(usage(tool, purpose, specs));
+    return argv.length === 0 ? 1 : 0;
+  }
+  if (opts.has('version')) {
+    console.log(VERSION);
+    return 0;
+  }
+  return null;
+}
+
 export function usage(tool: string, purpose: string, specs: OptionSpecs, notes: string[] = []): string {
   const rows = Object.entries({ ...specs, ...COMMON_OPTIONS }).map(([name, s]) => [`--${name}${s.value ? ` <${s.value}>` : ''}`, s.description]);
   const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;

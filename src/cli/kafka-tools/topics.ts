@@ -10,7 +10,7 @@
 // __consumer_offsets).
 import { Kafka } from '../../client/index.ts';
 import type { Admin, TopicDescription } from '../../client/admin.ts';
-import { VERSION, ToolError, checkCommon, connectionOptions, kafkaMessage, onlyWith, oneAction, parseOptions, usage, type OptionSpecs, type ParsedOptions } from './options.ts';
+import { helpOrVersion, ToolError, checkCommon, connectionOptions, kafkaMessage, onlyWith, oneAction, parseOptions, type OptionSpecs, type ParsedOptions } from './options.ts';
 
 const ACTIONS = ['list', 'describe', 'create', 'alter', 'delete'];
 const REPORTS = ['under-replicated-partitions', 'unavailable-partitions', 'under-min-isr-partitions', 'at-min-isr-partitions'];
@@ -62,14 +62,8 @@ export async function kafkaTopics(argv: string[]): Promise<number> {
     console.error(PREFIX + kafkaMessage(err));
     return 1;
   }
-  if (argv.length === 0 || opts.has('help')) {
-    (argv.length === 0 ? console.error : console.log)(usage('kafka-topics.sh', 'create, delete, describe, or change a topic.', SPECS));
-    return argv.length === 0 ? 1 : 0;
-  }
-  if (opts.has('version')) {
-    console.log(VERSION);
-    return 0;
-  }
+  const early = helpOrVersion(argv, opts, 'kafka-topics.sh', 'create, delete, describe, or change a topic.', SPECS);
+  if (early !== null) return early;
   let admin: Admin | undefined;
   try {
     const action = checkArgs(opts);

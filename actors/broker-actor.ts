@@ -98,7 +98,6 @@ export class Broker {
   private readonly replicationDeps: BrokerDeps['replication'];
   /** Set by crash(): the broker vanishes without telling the cluster anything. */
   private crashed = false;
-  private reregistering = false;
 
   constructor(
     readonly runtime: Runtime,
@@ -113,6 +112,7 @@ export class Broker {
       actors: {
         start: fromPromise(() => this.startParts()),
         register: fromPromise(() => this.register()),
+        reregister: fromPromise(() => this.reregister()),
         shutdown: fromPromise(() => this.shutdownParts()),
       },
       actions: {
@@ -122,6 +122,7 @@ export class Broker {
     });
     this.actor = createActor(machine, {
       systemId: `broker-${config.brokerId}`,
+      clock: runtime.clock,
       input: { brokerId: config.brokerId, incarnation: this.incarnation },
       inspect: deps.inspect,
     });
@@ -270,7 +271,7 @@ export class Broker {
         this.logger.error('another broker registered with this id; stopping service', { incarnation: me.incarnation });
         this.actor.send({ type: 'FENCED', by: me.incarnation });
       }
-      if (!me && prev.brokers[config.brokerId]?.incarnation === this.incarnation) this.reregister();
+      if (!me && prev.brokers[config.brokerId]?.incarnation === this.incarnation && !this.crashed) this.actor.send({ type: 'DEREGISTERED' });
     });
     this.parts.handler = createRequestRouter(services);
     if (this.deps.listen) this.parts.listener = await this.deps.listen(this.parts.handler);
@@ -291,16 +292,19 @@ export class Broker {
 
   /**
    * The controller deleted this broker's registration while it runs: it was frozen or cut off past its
-   * session timeout (a zombie) and is alive after all. It registers again with the same incarnation; its
-   * partitions stay followers because the controller moved their epochs on.
+   * session timeout (a zombie) and is alive after all. It registers again with the same incarnation (the
+   * machine's `reregistering` state, retried until it succeeds); its partitions stay followers because the
+   * controller moved their epochs on.
    */
-  private reregister(): void {
-    if (this.reregistering || this.crashed || !this.actor.getSnapshot().matches('running')) return;
-    this.reregistering = true;
+  private async reregister(): Promise<void> {
+    if (this.parts.metadata?.snapshot().brokers[this.config.brokerId]?.incarnation === this.incarnation) return;
     this.logger.warn('this broker was deregistered by the controller while running; registering again', { incarnation: this.incarnation });
-    void this.register()
-      .catch((err: unknown) => this.logger.error('registering again failed', { error: err as Error }))
-      .finally(() => (this.reregistering = false));
+    try {
+      await this.register();
+    } catch (err) {
+      this.logger.error('registering again failed; trying again', { error: err as Error });
+      throw err;
+    }
   }
 
   private startBackgroundWork(): void {

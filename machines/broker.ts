@@ -1,7 +1,10 @@
 // A broker's life: starting (NATS, cluster metadata, local logs) → registering (its id and incarnation in
 // the metadata bucket) → running (serving Kafka clients) → shutting down → stopped. A broker whose
 // registration is taken over by another incarnation with the same id is fenced: it stops serving at
-// once, as a Kafka broker whose ZooKeeper session was lost.
+// once, as a Kafka broker whose ZooKeeper session was lost. A running broker whose registration the
+// controller deleted (it was frozen or cut off past its session timeout: a zombie that is alive after all)
+// registers again with the same incarnation, and keeps trying every REREGISTER_RETRY_MS until it is back:
+// a broker left unregistered would serve on, never to rejoin an in-sync replica set.
 //
 // Pure: actors/broker-actor.ts provides the effects.
 import { assign, setup, fromPromise } from 'xstate';
@@ -12,7 +15,10 @@ export interface BrokerContext {
   error: string | null;
 }
 
-export type BrokerEvent = { type: 'SHUTDOWN' } | { type: 'FENCED'; by: string } | { type: 'FAILED'; error: string };
+export type BrokerEvent = { type: 'SHUTDOWN' } | { type: 'FENCED'; by: string } | { type: 'FAILED'; error: string } | { type: 'DEREGISTERED' };
+
+/** How long a broker waits between attempts to register again after a failed one. */
+export const REREGISTER_RETRY_MS = 1_000;
 
 export const brokerMachine = setup({
   types: {
@@ -23,6 +29,7 @@ export const brokerMachine = setup({
   actors: {
     start: fromPromise<void, void>(async () => {}),
     register: fromPromise<void, void>(async () => {}),
+    reregister: fromPromise<void, void>(async () => {}),
     shutdown: fromPromise<void, void>(async () => {}),
   },
   actions: {
@@ -52,6 +59,18 @@ export const brokerMachine = setup({
     },
     running: {
       entry: 'startServing',
+      initial: 'registered',
+      states: {
+        registered: {
+          on: { DEREGISTERED: 'reregistering' },
+        },
+        reregistering: {
+          invoke: { src: 'reregister', onDone: 'registered', onError: 'waitingToReregister' },
+        },
+        waitingToReregister: {
+          after: { [REREGISTER_RETRY_MS]: 'reregistering' },
+        },
+      },
       on: {
         SHUTDOWN: 'shuttingDown',
         FENCED: { target: 'fenced', actions: assign({ error: ({ event }) => `fenced by incarnation ${event.by}` }) },

@@ -1,0 +1,318 @@
+// The simulation's Kafka clients: they speak the same request frames real clients send, straight into each
+// broker's request router after a drawn delay (the TCP hop), and keep the history the invariants are checked
+// against. Producers with acks 0, 1 and all, idempotent and not, one batch in flight per partition; consumers
+// by assignment that read as records commit and check what they see as they see it.
+import { decodeResponse, encodeRequest } from '../../src/protocol/frames.ts';
+import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
+import { ErrorCode } from '../../src/protocol/generated/errors.ts';
+import { buildRecordBatch } from '../../src/protocol/record-batch-builder.ts';
+import { readRecords } from '../../src/protocol/record-batch-reader.ts';
+import type { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
+import type { SentRecord, ReadRecord } from '../../src/testing/checker.ts';
+import type { Rng } from './rng.ts';
+import type { SimBroker } from './sim-broker.ts';
+import type { Trace } from './trace.ts';
+
+type Body<K extends number> = Parameters<typeof encodeRequest<K>>[4];
+type Answer<K extends number> = ReturnType<typeof decodeResponse<K>>['body'];
+
+/** Something a client saw that Kafka promises never happens. */
+export interface ClientViolation {
+  kind: string;
+  message: string;
+}
+
+/** Requests from clients to brokers, as over TCP: a delay each way; a dead or stopped broker refuses. */
+export class ClientNet {
+  private correlation = 1;
+  private connection = 1000;
+
+  constructor(
+    readonly clock: SimulatedClock,
+    private readonly rng: Rng,
+    private readonly brokers: readonly SimBroker[],
+    private readonly trace: Trace,
+  ) {}
+
+  /** Resolves to the decoded answer, or null: refused, dropped with the broker, or no answer in `timeoutMs`. */
+  request<K extends number>(brokerId: number, apiKey: K, version: number, body: Body<K>, timeoutMs = 5_000, expectAnswer = true): Promise<Answer<K> | null> {
+    const node = this.brokers.find((b) => b.id === brokerId);
+    const correlationId = this.correlation++;
+    const frame = encodeRequest(apiKey, version, correlationId, 'sim', body);
+    const conn = { id: this.connection++, remote: `client:${correlationId}`, closed: false };
+    this.trace.add('client', brokerId, apiKey, correlationId);
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (v: Answer<K> | null) => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        conn.closed = true;
+        resolve(v);
+      };
+      const timer = this.clock.setTimeout(() => done(null), timeoutMs);
+      const hop = () => 0.05 + this.rng.next() * 0.3;
+      this.clock.setTimeout(() => {
+        const life = node?.life;
+        const handler = node?.broker?.requestHandler;
+        if (!node || !life?.alive || !handler) return done(null);
+        life.run(() => {
+          if (!life.alive) return done(null);
+          Promise.resolve(handler(frame.subarray(4), conn)).then(
+            (reply) => {
+              if (!expectAnswer) return done(null);
+              if (!reply || !life.alive) return done(null);
+              this.clock.setTimeout(() => {
+                try {
+                  done(decodeResponse(apiKey, version, reply.subarray(4)).body);
+                } catch {
+                  done(null);
+                }
+              }, hop());
+            },
+            () => done(null),
+          );
+        });
+      }, hop());
+    });
+  }
+}
+
+export function sleep(clock: SimulatedClock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
+/** Leaders and epochs of a topic's partitions as the cluster last told a client. */
+export class MetadataCache {
+  leaders = new Map<number, { leader: number; epoch: number }>();
+
+  constructor(
+    private readonly net: ClientNet,
+    private readonly rng: Rng,
+    private readonly brokerIds: number[],
+    private readonly topic: string,
+  ) {}
+
+  async refresh(): Promise<void> {
+    const id = this.rng.pick(this.brokerIds);
+    const res = await this.net.request(id, ApiKey.Metadata, 7, { topics: [{ name: this.topic }], allowAutoTopicCreation: false }, 2_000);
+    const t = res?.topics.find((x) => x.name === this.topic);
+    if (!t || t.errorCode !== ErrorCode.NONE) return;
+    for (const p of t.partitions) {
+      if (p.leaderId >= 0) this.leaders.set(p.partitionIndex, { leader: p.leaderId, epoch: p.leaderEpoch ?? -1 });
+      else this.leaders.delete(p.partitionIndex);
+    }
+  }
+
+  leaderOf(partition: number): number | null {
+    return this.leaders.get(partition)?.leader ?? null;
+  }
+}
+
+/** Produce errors after which the same batch is sent again (the request may have been written: `ambiguous`). */
+const RETRIABLE = new Set<number>([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+  ErrorCode.NETWORK_EXCEPTION,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+const AMBIGUOUS = new Set<number>([ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NETWORK_EXCEPTION]);
+
+export interface ProducerOptions {
+  name: string;
+  topic: string;
+  partitions: number;
+  acks: -1 | 0 | 1;
+  idempotent: boolean;
+  /** Sends nothing new after this (monotonic ms); batches in flight keep retrying a while. */
+  stopAt: number;
+}
+
+/** A producer: per partition, one batch in flight, sent again until answered or given up. */
+export class SimProducer {
+  readonly sent: SentRecord[] = [];
+  /** Acknowledged batches with acks=all, by the time they were acknowledged (the progress check reads it). */
+  lastAckAt = 0;
+  private producerId = -1n;
+  private epoch = -1;
+  private readonly meta: MetadataCache;
+  private readonly violations: ClientViolation[];
+
+  constructor(
+    private readonly net: ClientNet,
+    private readonly rng: Rng,
+    private readonly brokerIds: number[],
+    readonly opts: ProducerOptions,
+    violations: ClientViolation[],
+  ) {
+    this.meta = new MetadataCache(net, rng, brokerIds, opts.topic);
+    this.violations = violations;
+  }
+
+  async run(): Promise<void> {
+    const clock = this.net.clock;
+    if (this.opts.idempotent) {
+      while (this.producerId < 0n && clock.monotonic() < this.opts.stopAt) {
+        const res = await this.net.request(this.rng.pick(this.brokerIds), ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60_000 }, 3_000);
+        if (res && res.errorCode === ErrorCode.NONE) {
+          this.producerId = res.producerId;
+          this.epoch = res.producerEpoch;
+        } else await sleep(clock, 200);
+      }
+      if (this.producerId < 0n) return;
+    }
+    await Promise.all(Array.from({ length: this.opts.partitions }, (_, p) => this.partitionLoop(p)));
+  }
+
+  private async partitionLoop(partition: number): Promise<void> {
+    const clock = this.net.clock;
+    let seq = 0;
+    while (clock.monotonic() < this.opts.stopAt) {
+      const count = this.rng.int(1, 3);
+      const ids = Array.from({ length: count }, (_, i) => `${this.opts.name}/${partition}/${seq + i}`);
+      const ok = await this.sendBatch(partition, ids, seq);
+      seq += count;
+      // An idempotent producer that gave up on a batch cannot go on: its next sequence would not follow.
+      if (!ok && this.opts.idempotent) return;
+      await sleep(clock, this.rng.int(2, 40));
+    }
+  }
+
+  /** Sends one batch until it is answered or given up; says whether it was acknowledged. */
+  private async sendBatch(partition: number, ids: string[], seq: number): Promise<boolean> {
+    const clock = this.net.clock;
+    const { acks, idempotent, topic } = this.opts;
+    const records: SentRecord[] = ids.map((id, i) => ({
+      id,
+      topic,
+      partition,
+      producer: this.opts.name,
+      // Order is Kafka's promise for acks=all with one batch in flight (and idempotence); acks 0/1 may lose a prefix.
+      seq: acks === -1 ? seq + i : undefined,
+      status: 'unacked',
+      mayRetry: !idempotent,
+    }));
+    this.sent.push(...records);
+    const batch = buildRecordBatch({
+      records: ids.map((id) => ({ key: id, value: id })),
+      timestamp: clock.wall(),
+      ...(idempotent ? { producerId: Number(this.producerId), producerEpoch: this.epoch, baseSequence: seq } : {}),
+    });
+    // Non-idempotent producers give up after a few attempts (as retries=N); idempotent ones keep trying.
+    const maxAttempts = idempotent ? Number.POSITIVE_INFINITY : 8;
+    const giveUpAt = this.opts.stopAt + 30_000;
+    for (let attempt = 1; attempt <= maxAttempts && clock.monotonic() < giveUpAt; attempt++) {
+      let leader = this.meta.leaderOf(partition);
+      if (leader === null) {
+        await this.meta.refresh();
+        leader = this.meta.leaderOf(partition);
+        if (leader === null) {
+          await sleep(clock, 100);
+          continue;
+        }
+      }
+      const body = { transactionalId: null, acks, timeoutMs: 3_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] };
+      if (acks === 0) {
+        void this.net.request(leader, ApiKey.Produce, 7, body, 1_000, false);
+        return false;
+      }
+      const res = await this.net.request(leader, ApiKey.Produce, 7, body, 5_000);
+      const p = res?.responses[0]?.partitionResponses[0];
+      if (p && (p.errorCode === ErrorCode.NONE || (idempotent && p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER))) {
+        const base = Number(p.baseOffset);
+        for (const [i, r] of records.entries()) {
+          r.status = acks === -1 ? 'acked' : 'unacked';
+          if (acks === -1 && base >= 0) r.offset = base + i;
+        }
+        if (acks === -1) this.lastAckAt = clock.monotonic();
+        return true;
+      }
+      if (p && !RETRIABLE.has(p.errorCode)) {
+        if (idempotent && (p.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || p.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID)) {
+          // One batch in flight, sent again with its own sequence: the broker lost the producer's state.
+          this.violations.push({ kind: 'producer-state', message: `${this.opts.name} p${partition} seq ${seq}: error ${p.errorCode} from broker ${leader}` });
+        }
+        for (const r of records) r.status = 'failed';
+        return false;
+      }
+      await this.meta.refresh();
+      await sleep(clock, this.rng.int(20, 200));
+    }
+    return false;
+  }
+}
+
+/** A consumer by assignment: reads each partition from 0 as the high watermark moves, checking each answer. */
+export class SimConsumer {
+  readonly read: ReadRecord[] = [];
+  private readonly meta: MetadataCache;
+
+  constructor(
+    private readonly net: ClientNet,
+    private readonly rng: Rng,
+    brokerIds: number[],
+    private readonly topic: string,
+    private readonly partitions: number,
+    private readonly stopAt: number,
+    private readonly violations: ClientViolation[],
+  ) {
+    this.meta = new MetadataCache(net, rng, brokerIds, topic);
+  }
+
+  async run(): Promise<void> {
+    await Promise.all(Array.from({ length: this.partitions }, (_, p) => this.loop(p)));
+  }
+
+  private async loop(partition: number): Promise<void> {
+    const clock = this.net.clock;
+    let position = 0;
+    while (clock.monotonic() < this.stopAt) {
+      const leader = this.meta.leaderOf(partition);
+      if (leader === null) {
+        await this.meta.refresh();
+        if (this.meta.leaderOf(partition) === null) await sleep(clock, 100);
+        continue;
+      }
+      const res = await this.net.request(leader, ApiKey.Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 500,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: this.topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(position), logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      }, 3_000);
+      const p = res?.responses[0]?.partitions[0];
+      if (!p || p.errorCode !== ErrorCode.NONE) {
+        await this.meta.refresh();
+        await sleep(clock, this.rng.int(20, 200));
+        continue;
+      }
+      const hw = Number(p.highWatermark);
+      const data = p.records ?? Buffer.alloc(0);
+      let pos = 0;
+      while (pos + 12 <= data.length) {
+        const size = data.readInt32BE(pos + 8) + 12;
+        if (pos + size > data.length) break; // a partial batch at the end of a bounded answer
+        for (const r of readRecords(data.subarray(pos, pos + size))) {
+          if (r.offset < position) continue;
+          if (r.offset !== position) this.violations.push({ kind: 'consumer-gap', message: `${this.topic}-${partition}: expected offset ${position}, read ${r.offset} from broker ${leader}` });
+          if (r.offset >= hw) this.violations.push({ kind: 'above-hw', message: `${this.topic}-${partition}: read offset ${r.offset} at or above the high watermark ${hw} from broker ${leader}` });
+          this.read.push({ topic: this.topic, partition, offset: r.offset, value: r.value?.toString() ?? '' });
+          position = r.offset + 1;
+        }
+        pos += size;
+      }
+    }
+  }
+}

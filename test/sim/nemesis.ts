@@ -1,0 +1,151 @@
+// The nemesis: every few simulated seconds it picks a fault and, after a drawn while, heals it. Crashes of a
+// process (the page cache survives) and of a machine (unsynced bytes are lost, a torn tail may remain), pauses
+// (a zombie that wakes up believing it still leads), cuts between brokers and between a broker and NATS (both
+// ways or one way), bucket stalls, a wall clock stepped by seconds, slow disks, and turbulent networks
+// (drops, duplicates, long delays).
+//
+// Kafka's acks=all promise holds while at most RF-1 replicas lose unsynced data (DESIGN.md "acks"), so a power
+// loss is drawn only when no other broker lost power in the last 20 s and every other broker runs.
+import type { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
+import type { Rng } from './rng.ts';
+import type { SimBroker } from './sim-broker.ts';
+import type { Trace } from './trace.ts';
+import { CALM, NATS, type Network, type SimBucket } from './world.ts';
+
+type Kind = 'crash' | 'power' | 'pause' | 'isolate' | 'one-way' | 'split' | 'stall' | 'clock' | 'slow-disk' | 'turbulence';
+const KINDS: Kind[] = ['crash', 'power', 'pause', 'isolate', 'one-way', 'split', 'stall', 'clock', 'slow-disk', 'turbulence'];
+
+export class Nemesis {
+  readonly applied: string[] = [];
+  private readonly heals = new Map<number, () => void>();
+  private nextHeal = 1;
+  private timer: unknown = null;
+  private lastPowerLoss = -Infinity;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: SimulatedClock,
+    private readonly rng: Rng,
+    private readonly brokers: SimBroker[],
+    private readonly net: Network,
+    private readonly bucket: SimBucket,
+    private readonly trace: Trace,
+    private readonly restart: (b: SimBroker) => void,
+  ) {}
+
+  /** Injects faults from now until `until` (monotonic ms). */
+  start(until: number): void {
+    const tick = () => {
+      if (this.stopped || this.clock.monotonic() >= until) return;
+      if (this.heals.size < 2) this.inject(until);
+      this.timer = this.clock.setTimeout(tick, this.rng.int(500, 4_000));
+    };
+    this.timer = this.clock.setTimeout(tick, this.rng.int(1_000, 3_000));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimeout(this.timer);
+  }
+
+  /** Ends every fault: restarts what is down, resumes what is paused, heals every link, calms the network. */
+  healAll(): void {
+    this.stop();
+    for (const heal of [...this.heals.values()]) heal();
+    this.heals.clear();
+    this.net.healAll();
+    this.net.faults = CALM;
+    this.bucket.stalledUntil = 0;
+    for (const b of this.brokers) {
+      b.diskFaults.slowMs = 0;
+      b.diskFaults.failSyncRate = 0;
+      if (b.life.paused) b.resume();
+      if (!b.life.alive && !b.starting) this.restart(b);
+    }
+  }
+
+  private inject(until: number): void {
+    const kind = this.rng.pick(KINDS);
+    const b = this.rng.pick(this.brokers);
+    const lasting = Math.min(this.rng.int(500, 8_000), Math.max(0, until - this.clock.monotonic()));
+    const note = (what: string) => {
+      this.applied.push(what);
+      this.trace.add('fault', what);
+    };
+    const later = (fn: () => void, ms = lasting) => {
+      const id = this.nextHeal++;
+      const heal = () => {
+        if (!this.heals.delete(id)) return;
+        fn();
+      };
+      this.heals.set(id, heal);
+      this.clock.setTimeout(heal, ms);
+    };
+    switch (kind) {
+      case 'crash':
+      case 'power': {
+        if (!b.life.alive) return;
+        const power = kind === 'power' && this.clock.monotonic() - this.lastPowerLoss > 20_000 && this.brokers.every((x) => x === b || x.running);
+        if (power) this.lastPowerLoss = this.clock.monotonic();
+        note(`${power ? 'power loss' : 'crash'} broker ${b.id} for ${lasting} ms`);
+        b.crash(power);
+        later(() => this.restart(b));
+        return;
+      }
+      case 'pause':
+        if (!b.life.alive || b.life.paused) return;
+        note(`pause broker ${b.id} for ${lasting} ms`);
+        b.pause();
+        later(() => b.resume());
+        return;
+      case 'isolate':
+        note(`cut broker ${b.id} from NATS both ways for ${lasting} ms`);
+        this.net.cutLink(b.id, NATS);
+        this.net.cutLink(NATS, b.id);
+        later(() => {
+          this.net.healLink(b.id, NATS);
+          this.net.healLink(NATS, b.id);
+        });
+        return;
+      case 'one-way': {
+        const out = this.rng.chance(0.5);
+        note(`cut broker ${b.id} ${out ? 'to' : 'from'} NATS one way for ${lasting} ms`);
+        const [from, to] = out ? [b.id, NATS] : [NATS, b.id];
+        this.net.cutLink(from, to);
+        later(() => this.net.healLink(from, to));
+        return;
+      }
+      case 'split': {
+        const other = this.rng.pick(this.brokers.filter((x) => x !== b));
+        note(`split brokers ${b.id} and ${other.id} for ${lasting} ms`);
+        this.net.cutLink(b.id, other.id);
+        this.net.cutLink(other.id, b.id);
+        later(() => {
+          this.net.healLink(b.id, other.id);
+          this.net.healLink(other.id, b.id);
+        });
+        return;
+      }
+      case 'stall':
+        note(`stall the metadata bucket for ${Math.min(lasting, 6_000)} ms`);
+        this.bucket.stalledUntil = this.clock.monotonic() + Math.min(lasting, 6_000);
+        return;
+      case 'clock': {
+        const step = this.rng.int(-30_000, 30_000);
+        note(`step broker ${b.id}'s wall clock by ${step} ms`);
+        b.skew.ms += step;
+        return;
+      }
+      case 'slow-disk':
+        note(`slow disk on broker ${b.id} (up to 200 ms per write) for ${lasting} ms`);
+        b.diskFaults.slowMs = 200;
+        later(() => (b.diskFaults.slowMs = 0));
+        return;
+      case 'turbulence':
+        note(`turbulent network for ${lasting} ms`);
+        this.net.faults = { minLatencyMs: 0.05, maxLatencyMs: 3, slowRate: 0.01, slowMs: 300, dropRate: 0.01, duplicateRate: 0.01 };
+        later(() => (this.net.faults = CALM));
+        return;
+    }
+  }
+}

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { KafkaError, errorCodeOf } from '../kafka-error.ts';
 import { CloseConnection } from '../request-handler.ts';
-import { localReplica } from './local-replica.ts';
+import { leaderReplica } from './local-replica.ts';
 import { countRecords } from '../../metrics/batch-counts.ts';
 
 const MIN_RECORD_BATCH_VERSION = 3;
@@ -15,6 +15,9 @@ const MIN_RECORD_BATCH_VERSION = 3;
 export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersion: number): Promise<ProduceResponse | null> {
   const acks = req.acks;
   const validAcks = acks === 0 || acks === 1 || acks === -1;
+  // One deadline for the whole request (Kafka's timeout_ms): waiting for a leader still opening its log counts.
+  const deadline = svc.clock.monotonic() + Math.max(0, req.timeoutMs);
+  const left = () => Math.max(0, deadline - svc.clock.monotonic());
   const responses = await Promise.all(
     req.topicData.map(async (topic) => ({
       name: topic.name,
@@ -30,9 +33,9 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
               throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `Produce v${apiVersion} (message format v0/v1) is not supported; use v3 or later`);
             }
             if (!validAcks) throw new KafkaError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
-            const replica = localReplica(svc, topic.name, p.index);
+            const replica = await leaderReplica(svc, topic.name, p.index, left());
             if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
-            const r = await replica.produce(p.records, acks, req.timeoutMs);
+            const r = await replica.produce(p.records, acks, left());
             svc.metrics.produced(topic.name, p.records.length, countRecords(p.records));
             baseOffset = r.baseOffset;
             logStartOffset = r.logStartOffset;

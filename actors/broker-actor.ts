@@ -214,6 +214,7 @@ export class Broker {
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
       onLeading: (replica) => this.parts.services?.groups?.replicaLeads(replica.topic),
+      mayLead: (snapshot) => this.mayLead(snapshot),
     });
     this.parts.registry = registry;
     replication.start(registry);
@@ -265,7 +266,7 @@ export class Broker {
       // Every controller lease renewal is a new snapshot (its revision moved) with the same topics: only a
       // change of the topics can concern the replicas, and a pass over thousands of them twice a second would
       // be most of an idle broker's work.
-      if (next.topics !== prev.topics) registry.reconcile(next);
+      if (next.topics !== prev.topics || this.mayLead(next) !== this.mayLead(prev)) registry.reconcile(next);
       const me = next.brokers[config.brokerId];
       if (me && me.incarnation !== this.incarnation && this.actor.getSnapshot().matches('running')) {
         this.logger.error('another broker registered with this id; stopping service', { incarnation: me.incarnation });
@@ -277,6 +278,16 @@ export class Broker {
     if (this.deps.listen) this.parts.listener = await this.deps.listen(this.parts.handler);
   }
 
+  /**
+   * Whether this broker may lead partitions: only once registered as this incarnation and unfenced by the
+   * controller. Before that the metadata may still name it leader from its previous life, whose log a power
+   * loss may have cut short; leading then would hand out offsets its followers already hold other records at.
+   */
+  private mayLead(snapshot: ClusterSnapshot): boolean {
+    const me = snapshot.brokers[this.config.brokerId];
+    return me !== undefined && me.incarnation === this.incarnation && me.fenced !== true;
+  }
+
   private async register(): Promise<void> {
     const { config } = this;
     await this.parts.metadata!.registerBroker({
@@ -286,6 +297,8 @@ export class Broker {
       rack: config.rack,
       incarnation: this.incarnation,
       registeredAt: this.clock.wall(),
+      // Until the controller has voided what a previous life of this broker held (BrokerInfo.fenced).
+      fenced: true,
     });
     this.logger.info('broker registered and serving', { listen: `${config.host}:${this.port}`, rack: config.rack, incarnation: this.incarnation });
   }

@@ -26,6 +26,11 @@ export interface PartitionRegistryOptions {
   replication?: ReplicaReplication;
   /** A replica here started leading (PartitionReplicaOptions.onLeading). */
   onLeading?: (replica: PartitionReplica) => void;
+  /**
+   * Whether this broker may lead now (registered as itself and unfenced: BrokerInfo.fenced); while it may
+   * not, a partition the metadata says it leads is applied as having no leader. Absent: always.
+   */
+  mayLead?: (snapshot: ClusterSnapshot) => boolean;
 }
 
 function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogConfig> {
@@ -43,7 +48,7 @@ function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogCon
 }
 
 export class PartitionRegistry {
-  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica; applied: PartitionState }>();
+  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica; applied: PartitionState; mayLead: boolean }>();
   /** Pending deletions per directory key: a re-created topic waits for its predecessor's files to go. */
   private readonly deleting = new Map<string, Promise<void>>();
 
@@ -64,16 +69,20 @@ export class PartitionRegistry {
   /** Applies a metadata snapshot: creates, reassigns and deletes replicas. Returns once creations started. */
   reconcile(snapshot: ClusterSnapshot): void {
     const wanted = new Set<string>();
+    const mayLead = this.opts.mayLead?.(snapshot) ?? true;
+    const me = this.opts.brokerId;
     for (const topic of Object.values(snapshot.topics)) {
       for (const p of topic.partitions) {
         if (!p.replicas.includes(this.opts.brokerId)) continue;
         const key = PartitionRegistry.key(topic.name, p.partition);
         wanted.add(key);
         const existing = this.replicas.get(key);
-        if (existing && existing.topicId === topic.id && existing.applied === p) continue;
-        const assignment = { leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
+        if (existing && existing.topicId === topic.id && existing.applied === p && existing.mayLead === mayLead) continue;
+        const leader = p.leader === me && !mayLead ? -1 : p.leader;
+        const assignment = { leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
         if (existing && existing.topicId === topic.id) {
           existing.applied = p;
+          existing.mayLead = mayLead;
           existing.replica.assign(assignment);
           continue;
         }
@@ -95,7 +104,7 @@ export class PartitionRegistry {
           replication: this.opts.replication,
           onLeading: this.opts.onLeading,
         });
-        this.replicas.set(key, { topicId: topic.id, replica, applied: p });
+        this.replicas.set(key, { topicId: topic.id, replica, applied: p, mayLead });
         const pending = this.deleting.get(key);
         if (pending) void pending.then(() => replica.start());
         else replica.start();

@@ -237,7 +237,8 @@ export class ActiveController {
   }
 
   private view(topic: TopicInfo): ElectionView {
-    const live = new Set(Object.keys(this.opts.metadata.snapshot().brokers).map(Number));
+    // A fenced broker (just registered) counts as its dead previous life until its ISR places are gone.
+    const live = new Set(Object.values(this.opts.metadata.snapshot().brokers).filter((b) => b.fenced !== true).map((b) => b.id));
     const eligible = new Set([...live].filter((b) => !this.shuttingDown.has(b)));
     return { live, eligible, uncleanElection: uncleanElectionEnabled(topic) };
   }
@@ -253,12 +254,23 @@ export class ActiveController {
   }
 
   private async reconcile(): Promise<void> {
+    const fenced = Object.values(this.opts.metadata.snapshot().brokers).filter((b) => b.fenced === true);
     for (const topic of Object.values(this.opts.metadata.snapshot().topics)) {
       if (this.stopped) return;
       if (planTopic(topic, (p) => electPartition(p, this.view(topic))) === null) continue;
       const before = topic.partitions;
       const after = await this.writeTopic(topic.name, 'elect leaders', (t) => planTopic(t, (p) => electPartition(p, this.view(t))));
       if (after) this.logChanges(topic.name, after, before, 'leader election');
+    }
+    // Every topic is written without the brokers that were fenced when the pass began (KRaft's fencing of a
+    // registering broker): their previous lives' ISR places and leaderships are gone, so they may be unfenced
+    // and rejoin as followers that catch up. A broker that registered again meanwhile stays fenced (the
+    // incarnation must match), and its registration starts another pass.
+    for (const b of fenced) {
+      if (this.stopped) return;
+      if (await this.opts.metadata.unfenceBroker(b.id, b.incarnation, () => this.assertLease('unfence a broker'))) {
+        this.opts.logger.info('broker unfenced: it holds no ISR place or leadership of a previous life', { fencedBroker: b.id, incarnation: b.incarnation });
+      }
     }
   }
 
@@ -346,8 +358,9 @@ export class ActiveController {
     if (this.stopped || !this.opts.holdsLease()) throw new NotActiveControllerError(this.opts.brokerId, what);
   }
 
-  private registered(): Set<number> {
-    return new Set(Object.keys(this.opts.metadata.snapshot().brokers).map(Number));
+  /** Registered brokers that may join an ISR (not fenced): id → incarnation. */
+  private registered(): Map<number, string> {
+    return new Map(Object.values(this.opts.metadata.snapshot().brokers).filter((b) => b.fenced !== true).map((b) => [b.id, b.incarnation]));
   }
 
   /** Runs `fn` after the work before it; a failure is logged and the elections are retried shortly. */
@@ -357,8 +370,10 @@ export class ActiveController {
       try {
         await fn();
       } catch (err) {
-        if (err instanceof NotActiveControllerError || this.stopped) return;
-        this.opts.logger.error('controller work failed; retrying', { error: err as Error, cause: (err as Error).cause as Error });
+        if (this.stopped) return;
+        // The lease lapsed for a moment (a renewal slow to come back): this controller is stopped if it lost
+        // it for good, and must finish the pass if it renews, or a fenced broker would stay fenced.
+        if (!(err instanceof NotActiveControllerError)) this.opts.logger.error('controller work failed; retrying', { error: err as Error, cause: (err as Error).cause as Error });
         if (this.retryTimer === null) {
           this.retryTimer = this.opts.clock.setTimeout(() => {
             this.retryTimer = null;

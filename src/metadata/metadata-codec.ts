@@ -42,6 +42,7 @@ export function brokerProblem(v: unknown, expectedId?: number): string | null {
   if (v.rack !== null && typeof v.rack !== 'string') return 'rack is neither null nor a string';
   if (typeof v.incarnation !== 'string' || v.incarnation === '') return 'incarnation is not a non-empty string';
   if (typeof v.registeredAt !== 'number' || !Number.isFinite(v.registeredAt)) return 'registeredAt is not a number';
+  if (v.fenced !== undefined && typeof v.fenced !== 'boolean') return 'fenced is not a boolean';
   return null;
 }
 

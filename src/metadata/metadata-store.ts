@@ -167,6 +167,26 @@ export class MetadataStore {
   }
 
   /**
+   * Clears the `fenced` mark of a broker's registration, only if that incarnation is still the registered one
+   * (a broker that restarted meanwhile stays fenced). Says whether it did. The controller calls it.
+   */
+  async unfenceBroker(id: number, incarnation: string, guard: () => void = () => {}): Promise<boolean> {
+    const key = brokerKey(id);
+    let done = false;
+    await this.retryCas(key, `unfence broker ${id}`, async () => {
+      const e = await this.kv.get(key);
+      if (!e) return;
+      const d = decodeBroker(e.value, id);
+      if (!d.ok || d.value.incarnation !== incarnation || d.value.fenced !== true) return;
+      guard();
+      const rev = await this.kv.update(key, encodeJson({ ...d.value, fenced: false }), e.revision);
+      await this.seen(key, rev);
+      done = true;
+    });
+    return done;
+  }
+
+  /**
    * Removes a broker's registration. With `incarnation`, only that incarnation's: a broker shutting down
    * must not remove the registration of its own successor that started in the meantime.
    */

@@ -11,6 +11,13 @@ export interface BrokerInfo {
   /** A ULID minted at each broker start: tells a restarted broker from its previous life. */
   incarnation: string;
   registeredAt: number;
+  /**
+   * Set when the broker registers (every start, every re-registration), cleared by the controller once it has
+   * taken the broker out of every ISR and leadership its previous life held, as KRaft fences a registering
+   * broker: the previous process may have lost unsynced writes (a power loss), so its ISR places are void.
+   * A fenced broker leads nothing and joins no ISR. Absent in registrations written before it existed.
+   */
+  fenced?: boolean;
 }
 
 export interface PartitionState {

@@ -17,6 +17,17 @@ export interface AlterIsrRequest {
   leaderId: number;
   leaderEpoch: number;
   isr: number[];
+  /**
+   * The ISR the proposal was computed from: the controller refuses it (INVALID_UPDATE_VERSION) when the ISR
+   * changed meanwhile, as Kafka's partition epoch does, so a proposal made on a stale view cannot put back a
+   * member the controller took out (a broker that restarted, say).
+   */
+  fromIsr?: number[];
+  /**
+   * The incarnation of each member the proposal adds, as the leader saw it fetch (KIP-903's broker epoch):
+   * a member whose registration is a later incarnation is refused (INELIGIBLE_REPLICA).
+   */
+  added?: Record<string, string>;
 }
 
 export interface AlterIsrResponse {

@@ -15,7 +15,7 @@ import type { PartitionLog } from '../log/partition-log.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import type { ProposeIsr } from './isr-proposal.ts';
+import type { AlterIsrRequest, ProposeIsr } from './isr-proposal.ts';
 
 export interface FollowerState {
   /** -1 until the follower's first fetch in this epoch. */
@@ -131,7 +131,7 @@ export class LeaderReplication {
     const isr = this.opts.isr();
     if (isr.includes(replicaId) || !this.opts.replicas().includes(replicaId)) return;
     if (f.logEndOffset < this.opts.log.highWatermark || f.logEndOffset < this.opts.epochStartOffset) return;
-    this.propose([...isr, replicaId]);
+    this.propose([...isr, replicaId], { [replicaId]: f.incarnation });
   }
 
   /** Kafka's isr-expiration task: proposes out the ISR members not caught up for replica.lag.time.max.ms. */
@@ -171,7 +171,7 @@ export class LeaderReplication {
     }
   }
 
-  private propose(isr: number[]): void {
+  private propose(isr: number[], added?: Record<string, string>): void {
     const { proposeIsr, clock } = this.opts;
     const now = clock.wall();
     this.expirePending(now);
@@ -179,7 +179,7 @@ export class LeaderReplication {
     if (sameSet(isr, this.opts.isr())) return;
     const proposal: PendingProposal = { isr: [...isr].sort((a, b) => a - b), since: now };
     this.pending = proposal;
-    const req = { topic: this.opts.topic, partition: this.opts.partition, leaderId: this.opts.brokerId, leaderEpoch: this.opts.leaderEpoch, isr: proposal.isr };
+    const req: AlterIsrRequest = { topic: this.opts.topic, partition: this.opts.partition, leaderId: this.opts.brokerId, leaderEpoch: this.opts.leaderEpoch, isr: proposal.isr, fromIsr: [...this.opts.isr()], ...(added ? { added } : {}) };
     this.opts.logger.info('proposing an ISR change', { topic: req.topic, partition: req.partition, leaderEpoch: req.leaderEpoch, from: this.opts.isr(), to: req.isr });
     const dropped = (why: string, facts: Record<string, unknown>) => {
       if (this.pending !== proposal) return;

@@ -181,7 +181,7 @@ export class SimProducer {
       seq += count;
       // An idempotent producer that gave up on a batch cannot go on: its next sequence would not follow.
       if (!ok && this.opts.idempotent) return;
-      await sleep(clock, this.rng.int(2, 40));
+      await sleep(clock, this.rng.int(40, 600));
     }
   }
 
@@ -234,11 +234,11 @@ export class SimProducer {
         if (acks === -1) this.lastAckAt = clock.monotonic();
         return true;
       }
-      if (p && !RETRIABLE.has(p.errorCode)) {
-        if (idempotent && (p.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || p.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID)) {
-          // One batch in flight, sent again with its own sequence: the broker lost the producer's state.
-          this.violations.push({ kind: 'producer-state', message: `${this.opts.name} p${partition} seq ${seq}: error ${p.errorCode} from broker ${leader}` });
-        }
+      // A zombie leader (cut off, still believing it leads) may answer OUT_OF_ORDER_SEQUENCE_NUMBER: batches
+      // the real leader took never reached it. Kafka answers the same; the batch goes to the leader again. A
+      // real leader that kept refusing would stop this producer, which the liveness check catches.
+      const zombieAnswer = idempotent && p !== undefined && (p.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || p.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID);
+      if (p && !RETRIABLE.has(p.errorCode) && !zombieAnswer) {
         for (const r of records) r.status = 'failed';
         return false;
       }

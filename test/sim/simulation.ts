@@ -7,6 +7,7 @@ import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { readRecords } from '../../src/protocol/record-batch-reader.ts';
 import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
+import { createLogger } from '../../src/util/logger.ts';
 import type { PartitionLog } from '../../src/log/partition-log.ts';
 import { ClientNet, SimConsumer, SimProducer, sleep, type ClientViolation } from './clients.ts';
 import { Nemesis } from './nemesis.ts';
@@ -52,7 +53,17 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const net = new Network(clock, rng.fork('net'), trace);
   const bucket = new SimBucket(net, trace);
   const brokerCount = rng.int(3, 5);
-  const world = { clock, net, bucket, rng: rng.fork('brokers'), trace };
+  // With --trace, the brokers' own log lines (info and above) go into the trace, stamped with simulated time.
+  const logger = opts.trace
+    ? createLogger({
+        level: 'info',
+        sink: (line) => {
+          const { time: _time, level, msg, ...facts } = JSON.parse(line) as Record<string, unknown>;
+          trace.note(`${level} ${msg} ${JSON.stringify(facts)}`);
+        },
+      })
+    : undefined;
+  const world = { clock, net, bucket, rng: rng.fork('brokers'), trace, logger };
   const brokers = Array.from({ length: brokerCount }, (_, i) => new SimBroker(i + 1, world));
   const ids = brokers.map((b) => b.id);
   const violations: string[] = [];
@@ -119,7 +130,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable);
   if (opts.faults !== false) nemesis.start(faultsEnd);
 
-  // At most one leader per partition and leader epoch, ever: sampled every 20 ms of simulated time.
+  // At most one leader per partition and leader epoch, ever: sampled every 100 ms of simulated time.
   const leaderOfEpoch = new Map<string, number>();
   const sampler = clock.setInterval(() => {
     for (const b of brokers) {
@@ -132,7 +143,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
         else if (first !== b.id && violations.length < 50) violations.push(`two leaders: brokers ${first} and ${b.id} both led ${key}`);
       }
     }
-  }, 20);
+  }, 100);
 
   await runUntil(faultsEnd);
   nemesis.healAll();

@@ -27,6 +27,11 @@ export class Trace {
     if (this.lines) this.lines.push(`${t.toFixed(3).padStart(10)} ${kind} ${a} ${b} ${c}`.trimEnd());
   }
 
+  /** A line for the reader only (broker logs): kept with --trace, not part of the hash. */
+  note(text: string): void {
+    if (this.lines) this.lines.push(`${this.now().toFixed(3).padStart(10)} log ${text}`);
+  }
+
   hash(): string {
     return (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0');
   }

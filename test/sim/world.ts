@@ -150,7 +150,7 @@ export class Network {
 
   constructor(
     readonly clock: SimulatedClock,
-    private readonly rng: Rng,
+    readonly rng: Rng,
     private readonly trace: Trace,
     readonly maxPayload = 1024 * 1024,
   ) {}
@@ -191,8 +191,8 @@ export class Network {
     return true;
   }
 
-  /** The delay of one hop, or null when the message is lost. */
-  private hop(from: number, to: number): number | null {
+  /** The delay of a message from one node to another (through NATS), or null when it is lost. */
+  hop(from: number, to: number): number | null {
     this.messages++;
     if (!this.passes(from, to)) return null;
     const f = this.faults;
@@ -237,23 +237,27 @@ export class Network {
           };
           const copy = Buffer.from(payload);
           tr.add('req', node, subject, copy.length);
-          // To the NATS server first: it picks a live server of the subject, or answers "no responders".
-          net.send(node, NATS, () => {
-            const servers = (net.servers.get(subject) ?? []).filter((s) => s.life.alive);
-            if (servers.length === 0) return net.send(NATS, me, () => answer(() => reject(new TransportError('NO_RESPONDERS', subject))), false);
-            const server = servers.length === 1 ? servers[0]! : net.rng.pick(servers);
-            net.send(NATS, server, () => {
-              tr.add('serve', server.node, subject);
-              server.handler(Buffer.from(copy)).then(
-                (reply) => {
-                  if (!server.life.alive || reply.length > net.maxPayload) return;
-                  const r = Buffer.from(reply);
-                  net.send(server.node, me, () => answer(() => resolve(r)), false);
-                },
-                () => {},
-              );
-            }, true);
-          }, false);
+          // Through the NATS server, which picks a live server of the subject or answers "no responders" (one
+          // timer for the two hops: the server is picked as the request leaves, its life checked as it arrives).
+          const servers = (net.servers.get(subject) ?? []).filter((s) => s.life.alive);
+          if (servers.length === 0) {
+            const there = net.hop(node, NATS);
+            const back = there === null ? null : net.hop(NATS, node);
+            if (there !== null && back !== null) net.clock.setTimeout(() => life.run(() => answer(() => reject(new TransportError('NO_RESPONDERS', subject)))), there + back);
+            return;
+          }
+          const server = servers.length === 1 ? servers[0]! : net.rng.pick(servers);
+          net.send(node, server, () => {
+            tr.add('serve', server.node, subject);
+            server.handler(Buffer.from(copy)).then(
+              (reply) => {
+                if (!server.life.alive || reply.length > net.maxPayload) return;
+                const r = Buffer.from(reply);
+                net.send(server.node, me, () => answer(() => resolve(r)), false);
+              },
+              () => {},
+            );
+          }, true);
         });
       },
       serve(subject, handler, _options?: ServeOptions): TransportSubscription {
@@ -272,9 +276,7 @@ export class Network {
         if (!life.alive) return;
         const copy = Buffer.from(payload);
         tr.add('pub', node, subject, copy.length);
-        net.send(node, NATS, () => {
-          for (const s of [...(net.subscribers.get(subject) ?? [])]) if (s.life.alive) net.send(NATS, s, () => s.handler(Buffer.from(copy)), true);
-        }, false);
+        for (const s of [...(net.subscribers.get(subject) ?? [])]) if (s.life.alive) net.send(node, s, () => s.handler(Buffer.from(copy)), true);
       },
       subscribe(subject, handler): TransportSubscription {
         const s: Subscriber = { node, life, handler };

@@ -231,4 +231,75 @@ test('the same seed makes the same ids, the same leader and takes the same simul
   assert.is.not((await scenario(8)).incarnations[0], first.incarnations[0]);
 });
 
+test('a leader that restarts after a power loss is fenced: it leads nothing until the controller moved leadership and ISR away, then rejoins as a follower', async () => {
+  const cluster = memoryCluster({ seed: 5 });
+  const { brokers, stop } = await startBrokers(cluster);
+  let restarted: Broker | null = null;
+  try {
+    const [b1] = brokers;
+    const created = await ask(cluster, b1!, ApiKey.CreateTopics, 4, {
+      topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    });
+    assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
+    const before = b1!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+    const leaderId = before.leader;
+    const leader = brokers[leaderId - 1]!;
+    await drive(cluster, () => brokers.every((b) => b.services!.registry.get('orders', 0)?.log && b.services!.registry.get('orders', 0)?.role !== 'recovering' && b.services!.metadata.snapshot().brokers[b.config.brokerId]?.fenced === false), 'every replica open, every broker unfenced');
+    const produced = await ask(cluster, leader, ApiKey.Produce, 7, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 10_000,
+      topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batchOf('a', 3) }] }],
+    });
+    assert.is(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+
+    // The leader's machine loses power before its periodic flush: its log comes back empty. It restarts at
+    // once, well within its session timeout, so only its new registration tells the controller.
+    const crashed = leader.crash();
+    await drive(cluster, () => leader.actor.getSnapshot().status === 'done', 'the crash');
+    await crashed;
+    cluster.runtimeFor(leaderId).storage.crash();
+    const others = brokers.filter((b) => b !== leader);
+    restarted = createBroker(cluster.runtimeFor(leaderId), defaultBrokerConfig({ brokerId: leaderId, dataDir: `/data/b${leaderId}`, natsServers: [], port: 9090 + leaderId }), { logger: silentLogger });
+    let up = false;
+    void restarted.start().then(() => (up = true));
+    const newLife = restarted;
+    let ledWhileFenced = false;
+    const fenced = () => others[0]!.services!.metadata.snapshot().brokers[leaderId]?.fenced !== false;
+    await drive(cluster, () => {
+      if (newLife.services?.registry.get('orders', 0)?.role === 'leader' && fenced()) ledWhileFenced = true;
+      return up && !fenced();
+    }, 'the restarted broker registered and unfenced');
+    assert.is(ledWhileFenced, false, 'a fenced broker never leads');
+    const after = others[0]!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+    assert.is.not(after.leader, leaderId, 'leadership moved to a replica that kept the batch');
+    assert.ok(after.leaderEpoch > before.leaderEpoch, 'a new leader epoch fences the previous life');
+    assert.not.ok(after.isr.includes(leaderId) && newLife.services!.registry.get('orders', 0)!.log!.logEndOffset < 3, 'not in the ISR before it caught up');
+
+    // It catches up from the new leader and is proposed back into the ISR with its new incarnation.
+    await drive(cluster, () => others[0]!.services!.metadata.snapshot().topics['orders']!.partitions[0]!.isr.includes(leaderId), 'the restarted broker back in the ISR');
+    assert.is(newLife.services!.registry.get('orders', 0)!.log!.logEndOffset, 3, 'it holds the batch again');
+    const newLeader = brokers[after.leader - 1]!;
+    const fetched = await ask(cluster, newLeader, ApiKey.Fetch, 4, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+    });
+    assert.equal(recordsIn(fetched.responses[0]!.partitions[0]!.records!).map(([o, v]) => `${o}:${v}`), ['0:a-0', '1:a-1', '2:a-2']);
+  } finally {
+    if (restarted) {
+      const down = restarted.stop();
+      let done = false;
+      void down.then(() => (done = true));
+      await drive(cluster, () => done, 'the restarted broker to stop', 50);
+    }
+    await stop();
+  }
+});
+
 test.run();

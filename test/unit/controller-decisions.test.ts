@@ -85,8 +85,8 @@ test('planTopic writes only when some partition changes', () => {
 
 test('AlterIsr: the current leader at the current epoch commits; others are refused with Kafka error codes', () => {
   const cur = p(1, 3, [1, 2, 3]);
-  const reg = new Set([1, 2, 3]);
-  const req = (over: Partial<{ leaderId: number; leaderEpoch: number; isr: number[] }>) => ({ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: [1, 2], ...over });
+  const reg = new Map([[1, 'a1'], [2, 'a2'], [3, 'a3']]);
+  const req = (over: Partial<{ leaderId: number; leaderEpoch: number; isr: number[]; fromIsr: number[]; added: Record<string, string> }>) => ({ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: [1, 2], ...over });
   assert.equal(decideAlterIsr(cur, req({}), reg), { errorCode: 0, next: p(1, 3, [1, 2]) });
   assert.equal(decideAlterIsr(cur, req({ leaderEpoch: 2 }), reg), { errorCode: 74 }, 'FENCED_LEADER_EPOCH');
   assert.equal(decideAlterIsr(cur, req({ leaderEpoch: 4 }), reg), { errorCode: 74 });
@@ -94,10 +94,18 @@ test('AlterIsr: the current leader at the current epoch commits; others are refu
   assert.equal(decideAlterIsr(cur, req({ isr: [2, 3] }), reg), { errorCode: 42 }, 'the leader must stay in the ISR');
   assert.equal(decideAlterIsr(cur, req({ isr: [1, 4] }), reg), { errorCode: 42 }, 'not a replica');
   assert.equal(decideAlterIsr(cur, req({ isr: [1, 1] }), reg), { errorCode: 42 }, 'duplicates');
-  assert.equal(decideAlterIsr(cur, req({ isr: [1, 2, 3] }), new Set([1, 2])), { errorCode: 107 }, 'INELIGIBLE_REPLICA');
+  assert.equal(decideAlterIsr(cur, req({ isr: [1, 2, 3] }), new Map([[1, 'a1'], [2, 'a2']])), { errorCode: 107 }, 'INELIGIBLE_REPLICA');
+  // Kafka's partition epoch: a proposal computed from an ISR that changed since is refused.
+  assert.equal(decideAlterIsr(cur, req({ fromIsr: [1, 2, 3] }), reg), { errorCode: 0, next: p(1, 3, [1, 2]) });
+  assert.equal(decideAlterIsr(p(1, 3, [1, 3]), req({ fromIsr: [1, 2, 3], isr: [1, 2] }), reg), { errorCode: 95 }, 'INVALID_UPDATE_VERSION: the ISR moved on');
+  // KIP-903: a member added as the incarnation the leader saw fetch; a later incarnation has not caught up.
+  assert.equal(decideAlterIsr(p(1, 3, [1, 2]), req({ isr: [1, 2, 3], added: { 3: 'a3' } }), reg), { errorCode: 0, next: p(1, 3, [1, 2, 3]) });
+  assert.equal(decideAlterIsr(p(1, 3, [1, 2]), req({ isr: [1, 2, 3], added: { 3: 'old' } }), reg), { errorCode: 107 }, 'a restarted member');
   assert.equal(decideAlterIsr(null, req({}), reg), { errorCode: 3 });
   assert.equal(parseAlterIsrRequest({ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: [1] }), { topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: [1] });
   assert.is(parseAlterIsrRequest({ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: ['1'] }), null);
+  assert.equal(parseAlterIsrRequest({ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: [1, 2], fromIsr: [1], added: { 2: 'x' } })?.added, { 2: 'x' });
+  assert.is(parseAlterIsrRequest({ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 3, isr: [1], fromIsr: 'all' }), null);
   assert.is(parseAlterIsrRequest(null), null);
 });
 

@@ -345,7 +345,7 @@ test('a lagging follower is proposed out of the ISR; the HW then moves and acks=
     assert.equal(h.proposals, [], 'not lagging for replica.lag.time.max.ms yet');
     h.clock.advance(1_000);
     leader.maybeShrinkIsr();
-    assert.equal(h.proposals, [{ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 0, isr: [1, 2] }]);
+    assert.equal(h.proposals, [{ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 0, isr: [1, 2], fromIsr: [1, 2, 3] }], "the proposal names the ISR it was computed from (Kafka's partition epoch)");
     await settle();
     assert.equal(leader.isr, [1, 2]);
     await ack;

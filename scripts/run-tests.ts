@@ -3,7 +3,7 @@
 // Each test file runs in its own Node process (through tsx) so a crash, a leaked handle or a stuck
 // test in one file cannot take the others down; a file that exceeds its deadline is killed with its
 // whole process group and counted as failed. The type check (`tsc --noEmit`) counts as one test. Chaos and
-// browser files run one at a time; the others two at a time (KASTOR_TEST_JOBS).
+// browser files, and the simulation, run one at a time; the others two at a time (KASTOR_TEST_JOBS).
 //
 // Usage: tsx scripts/run-tests.ts [filter ...]   (filters are substrings of test file paths)
 import { spawn } from 'node:child_process';
@@ -16,7 +16,9 @@ const filters = process.argv.slice(2);
 const fileTimeoutMs = Number(process.env.KASTOR_TEST_TIMEOUT_MS ?? 240_000);
 /** Test files run at once, but for those under EXCLUSIVE (KASTOR_TEST_JOBS; 2 on this 2-core machine). */
 const jobs = Number(process.env.KASTOR_TEST_JOBS ?? 2);
-const EXCLUSIVE = [`${sep}chaos${sep}`, `${sep}browser${sep}`];
+const EXCLUSIVE = [`${sep}chaos${sep}`, `${sep}browser${sep}`, `${sep}sim${sep}`];
+/** Files that take longer than fileTimeoutMs by design: the simulation's thousand seeds. */
+const LONGER: Record<string, number> = { [`${sep}sim${sep}seeds.test.ts`]: 420_000 };
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -80,9 +82,10 @@ function parseUvu(output: string): { total: number; passed: number; skipped: num
 }
 
 async function runFile(file: string): Promise<Outcome> {
-  const r = await run(process.execPath, ['--import', 'tsx', file], fileTimeoutMs);
+  const timeoutMs = Object.entries(LONGER).find(([suffix]) => file.endsWith(suffix))?.[1] ?? fileTimeoutMs;
+  const r = await run(process.execPath, ['--import', 'tsx', file], timeoutMs);
   const counts = parseUvu(r.output);
-  if (r.timedOut) return { passed: counts?.passed ?? 0, failed: 1, output: r.output + `\n[timed out after ${fileTimeoutMs} ms]`, ms: r.ms };
+  if (r.timedOut) return { passed: counts?.passed ?? 0, failed: 1, output: r.output + `\n[timed out after ${timeoutMs} ms]`, ms: r.ms };
   if (!counts) return { passed: 0, failed: 1, output: r.output + `\n[no uvu summary; exit code ${r.code}]`, ms: r.ms };
   // A skipped test is a failing test here: nothing may be quietly skipped.
   let failed = counts.total - counts.passed;
@@ -119,7 +122,8 @@ async function main(): Promise<void> {
       console.log(`ok   ${name} (${o.passed} passed, ${o.ms} ms)`);
     }
   };
-  // Files that break processes on purpose or measure liveness by the wall clock (chaos, browser) run alone;
+  // Files that break processes on purpose or measure liveness by the wall clock (chaos, browser), and the
+  // simulation (which uses both cores itself), run alone;
   // the others, each with its own ports, directories and processes, run `jobs` at a time.
   const alone = files.filter((f) => EXCLUSIVE.some((dir) => f.includes(dir)));
   const shared = files.filter((f) => !alone.includes(f));

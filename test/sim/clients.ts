@@ -316,3 +316,216 @@ export class SimConsumer {
     }
   }
 }
+
+/** Kafka's consumer protocol (ConsumerProtocolSubscription/Assignment v0), as group members exchange it. */
+function encodeSubscription(topic: string): Buffer {
+  const name = Buffer.from(topic);
+  const b = Buffer.alloc(2 + 4 + 2 + name.length + 4);
+  b.writeInt16BE(0, 0);
+  b.writeInt32BE(1, 2);
+  b.writeInt16BE(name.length, 6);
+  name.copy(b, 8);
+  b.writeInt32BE(-1, 8 + name.length);
+  return b;
+}
+
+function encodeAssignment(topic: string, partitions: number[]): Buffer {
+  const name = Buffer.from(topic);
+  const b = Buffer.alloc(2 + 4 + 2 + name.length + 4 + 4 * partitions.length + 4);
+  let p = b.writeInt16BE(0, 0);
+  p = b.writeInt32BE(1, p);
+  p = b.writeInt16BE(name.length, p);
+  p += name.copy(b, p);
+  p = b.writeInt32BE(partitions.length, p);
+  for (const x of partitions) p = b.writeInt32BE(x, p);
+  b.writeInt32BE(-1, p);
+  return b;
+}
+
+function decodeAssignment(b: Buffer): number[] {
+  if (b.length < 6) return [];
+  let p = 2;
+  const topics = b.readInt32BE(p);
+  p += 4;
+  const out: number[] = [];
+  for (let t = 0; t < topics; t++) {
+    const len = b.readInt16BE(p);
+    p += 2 + len;
+    const n = b.readInt32BE(p);
+    p += 4;
+    for (let i = 0; i < n; i++, p += 4) out.push(b.readInt32BE(p));
+  }
+  return out;
+}
+
+/** Committed offsets as the group coordinators acknowledged them, for the invariants. */
+export class CommitLog {
+  /** partition → the highest offset whose commit was acknowledged (by any coordinator, in any generation). */
+  readonly acknowledged = new Map<number, number>();
+  /** `${coordinator}/${generation}/${partition}` → the highest offset acknowledged in that generation there. */
+  readonly inGeneration = new Map<string, number>();
+  commits = 0;
+  rebalances = 0;
+}
+
+/**
+ * A member of a consumer group (Kafka's classic protocol): finds the coordinator, joins, the leader assigns the
+ * partitions round-robin, members sync, then each reads its partitions from the committed offsets, commits
+ * what it read within its generation and heartbeats, rejoining when the coordinator says so. Within a
+ * generation, the committed offsets it reads back never go below one acknowledged before.
+ */
+export class SimGroupMember {
+  private memberId = '';
+  private generation = -1;
+  private coordinator: number | null = null;
+  private readonly meta: MetadataCache;
+
+  constructor(
+    private readonly net: ClientNet,
+    private readonly rng: Rng,
+    private readonly brokerIds: number[],
+    private readonly group: string,
+    private readonly topic: string,
+    private readonly partitions: number,
+    private readonly stopAt: number,
+    private readonly commits: CommitLog,
+    private readonly violations: ClientViolation[],
+  ) {
+    this.meta = new MetadataCache(net, rng, brokerIds, topic);
+  }
+
+  async run(): Promise<void> {
+    const clock = this.net.clock;
+    while (clock.monotonic() < this.stopAt) {
+      const assigned = await this.join();
+      if (assigned === null) {
+        await sleep(clock, this.rng.int(100, 500));
+        continue;
+      }
+      await this.consume(assigned);
+    }
+  }
+
+  private async findCoordinator(): Promise<number | null> {
+    const res = await this.net.request(this.rng.pick(this.brokerIds), ApiKey.FindCoordinator, 2, { key: this.group, keyType: 0 }, 2_000);
+    if (!res || res.errorCode !== ErrorCode.NONE || res.nodeId === undefined || res.nodeId < 0) return null;
+    return res.nodeId;
+  }
+
+  /** Joins and syncs: the partitions this member was given in its new generation, or null to try again. */
+  private async join(): Promise<number[] | null> {
+    this.coordinator = await this.findCoordinator();
+    if (this.coordinator === null) return null;
+    let res = await this.net.request(this.coordinator, ApiKey.JoinGroup, 5, {
+      groupId: this.group,
+      sessionTimeoutMs: 6_000,
+      rebalanceTimeoutMs: 6_000,
+      memberId: this.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'roundrobin', metadata: encodeSubscription(this.topic) }],
+    }, 10_000);
+    if (res?.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+      this.memberId = res.memberId;
+      return this.join();
+    }
+    if (!res || res.errorCode !== ErrorCode.NONE) {
+      if (res?.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
+      return null;
+    }
+    this.memberId = res.memberId;
+    this.generation = res.generationId;
+    this.commits.rebalances++;
+    const assignments = res.leader === res.memberId ? this.assign(res.members.map((m) => m.memberId)) : [];
+    const sync = await this.net.request(this.coordinator, ApiKey.SyncGroup, 3, {
+      groupId: this.group,
+      generationId: this.generation,
+      memberId: this.memberId,
+      groupInstanceId: null,
+      assignments,
+    }, 10_000);
+    if (!sync || sync.errorCode !== ErrorCode.NONE) return null;
+    return decodeAssignment(sync.assignment);
+  }
+
+  private assign(members: string[]): Array<{ memberId: string; assignment: Buffer }> {
+    const sorted = [...members].sort();
+    return sorted.map((memberId, i) => ({
+      memberId,
+      assignment: encodeAssignment(this.topic, Array.from({ length: this.partitions }, (_, p) => p).filter((p) => p % sorted.length === i)),
+    }));
+  }
+
+  /** Reads and commits the assigned partitions until the group rebalances or the run ends. */
+  private async consume(assigned: number[]): Promise<void> {
+    const clock = this.net.clock;
+    const coordinator = this.coordinator!;
+    const fetched = await this.net.request(coordinator, ApiKey.OffsetFetch, 5, { groupId: this.group, topics: [{ name: this.topic, partitionIndexes: assigned }] }, 3_000);
+    if (!fetched || (fetched.errorCode ?? 0) !== ErrorCode.NONE) return;
+    const positions = new Map<number, number>();
+    for (const p of fetched.topics?.[0]?.partitions ?? []) {
+      if (p.errorCode !== ErrorCode.NONE) return;
+      positions.set(p.partitionIndex, Math.max(0, Number(p.committedOffset)));
+    }
+    let lastBeat = clock.monotonic();
+    while (clock.monotonic() < this.stopAt) {
+      // Read a little from each partition, then commit where it got to, in this generation.
+      for (const partition of assigned) {
+        const leader = this.meta.leaderOf(partition) ?? (await this.meta.refresh(), this.meta.leaderOf(partition));
+        if (leader === null) continue;
+        const res = await this.net.request(leader, ApiKey.Fetch, 11, {
+          replicaId: -1, maxWaitMs: 200, minBytes: 1, maxBytes: 64 << 10, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+          topics: [{ topic: this.topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(positions.get(partition) ?? 0), logStartOffset: -1n, partitionMaxBytes: 64 << 10 }] }],
+          forgottenTopicsData: [], rackId: '',
+        }, 3_000);
+        const p = res?.responses[0]?.partitions[0];
+        if (!p || p.errorCode !== ErrorCode.NONE) {
+          await this.meta.refresh();
+          continue;
+        }
+        const data = p.records ?? Buffer.alloc(0);
+        let pos = 0;
+        while (pos + 12 <= data.length) {
+          const size = data.readInt32BE(pos + 8) + 12;
+          if (pos + size > data.length) break;
+          const last = data.readInt32BE(pos + 23) + Number(data.readBigInt64BE(pos));
+          positions.set(partition, Math.max(positions.get(partition) ?? 0, last + 1));
+          pos += size;
+        }
+      }
+      const commit = await this.net.request(coordinator, ApiKey.OffsetCommit, 7, {
+        groupId: this.group,
+        generationIdOrMemberEpoch: this.generation,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        topics: [{ name: this.topic, partitions: assigned.map((partition) => ({ partitionIndex: partition, committedOffset: BigInt(positions.get(partition) ?? 0), committedLeaderEpoch: -1, committedMetadata: null })) }],
+      }, 5_000);
+      if (!commit) return; // the coordinator is gone or slow: find it again
+      for (const p of commit.topics[0]?.partitions ?? []) {
+        if (p.errorCode !== ErrorCode.NONE) return; // a rebalance, a new coordinator: join again
+        const at = positions.get(p.partitionIndex) ?? 0;
+        const key = `${coordinator}/${this.generation}/${p.partitionIndex}`;
+        this.commits.acknowledged.set(p.partitionIndex, Math.max(this.commits.acknowledged.get(p.partitionIndex) ?? -1, at));
+        this.commits.inGeneration.set(key, Math.max(this.commits.inGeneration.get(key) ?? -1, at));
+        this.commits.commits++;
+      }
+      if (clock.monotonic() - lastBeat >= 1_000) {
+        lastBeat = clock.monotonic();
+        // Within a generation, a committed offset read back is never below one acknowledged before. (A zombie
+        // coordinator, cut off and still serving its own generation, may answer older offsets than the new
+        // coordinator took: Kafka's OffsetFetch reads a coordinator's cache too. Durability across
+        // coordinators is checked once the cluster is healed.)
+        const check = await this.net.request(coordinator, ApiKey.OffsetFetch, 5, { groupId: this.group, topics: [{ name: this.topic, partitionIndexes: assigned }] }, 3_000);
+        for (const p of check?.topics?.[0]?.partitions ?? []) {
+          const acked = this.commits.inGeneration.get(`${coordinator}/${this.generation}/${p.partitionIndex}`) ?? -1;
+          if (p.errorCode === ErrorCode.NONE && Number(p.committedOffset) < acked) {
+            this.violations.push({ kind: 'commit-went-back', message: `${this.group} ${this.topic}-${p.partitionIndex} generation ${this.generation}: committed offset ${p.committedOffset} read from broker ${coordinator}, after it acknowledged a commit of ${acked} in that generation (at ${clock.monotonic().toFixed(0)} ms)` });
+          }
+        }
+        const beat = await this.net.request(coordinator, ApiKey.Heartbeat, 3, { groupId: this.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: null }, 3_000);
+        if (!beat || beat.errorCode !== ErrorCode.NONE) return;
+      }
+      await sleep(clock, this.rng.int(100, 400));
+    }
+  }
+}

@@ -9,7 +9,7 @@ import { readRecords } from '../../src/protocol/record-batch-reader.ts';
 import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import type { PartitionLog } from '../../src/log/partition-log.ts';
-import { ClientNet, SimConsumer, SimProducer, sleep, type ClientViolation } from './clients.ts';
+import { ClientNet, CommitLog, SimConsumer, SimGroupMember, SimProducer, sleep, type ClientViolation } from './clients.ts';
 import { Nemesis } from './nemesis.ts';
 import { Rng } from './rng.ts';
 import { SimBroker } from './sim-broker.ts';
@@ -37,10 +37,11 @@ export interface SimResult {
   simulatedMs: number;
   wallMs: number;
   steps: number;
-  stats: { acked: number; sent: number; read: number; faults: string[] };
+  stats: { acked: number; sent: number; read: number; commits: number; rebalances: number; faults: string[] };
 }
 
 const TOPIC = 'orders';
+const GROUP = 'sim-group';
 /** Each run is bounded in steps as well as in simulated time: a livelock fails instead of hanging. */
 const MAX_STEPS = 20_000_000;
 
@@ -124,8 +125,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     new SimProducer(clientNet, crng.fork('p3'), ids, { name: crng.chance(0.5) ? 'one' : 'zero', topic: TOPIC, partitions, acks: crng.chance(0.5) ? 1 : 0, idempotent: false, stopAt }, clientViolations),
   ];
   const consumer = new SimConsumer(clientNet, crng.fork('c1'), ids, TOPIC, partitions, stopAt, clientViolations);
-  let workloadDone = false;
-  void Promise.all([...producers.map((p) => p.run()), consumer.run()]).then(() => (workloadDone = true));
+  const commits = new CommitLog();
+  const members = [1, 2].map((i) => new SimGroupMember(clientNet, crng.fork(`g${i}`), ids, GROUP, TOPIC, partitions, stopAt, commits, clientViolations));
+  void Promise.all([...producers.map((p) => p.run()), consumer.run(), ...members.map((m) => m.run())]);
 
   const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable);
   if (opts.faults !== false) nemesis.start(faultsEnd);
@@ -183,6 +185,13 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     for (const r of recordsOf(leaderBytes)) read.push({ topic: TOPIC, partition: p, offset: r.offset, value: r.value });
   }
   const sent = producers.flatMap((p) => p.sent);
+  /** Runs the world until a client request is answered (or given up). */
+  async function ask<T>(request: () => Promise<T>): Promise<T | undefined> {
+    let out: { v: T } | undefined;
+    void request().then((v) => (out = { v }));
+    await runUntil(clock.monotonic() + 15_000, () => out !== undefined);
+    return out?.v;
+  }
   const report = checkHistory({ sent, read, highWatermarks });
   if (!report.ok) violations.push(describeViolations(report));
   // What a consumer saw is committed: it is still there, at the same offset, at the end.
@@ -191,6 +200,21 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   for (const r of consumer.read) {
     const now = final.get(`${r.partition}@${r.offset}`);
     if (now !== r.value && dirty++ < 5) violations.push(`consumer read ${r.value} at ${TOPIC}-${r.partition}@${r.offset}, which the log now holds as ${now ?? 'nothing'}`);
+  }
+  // Every acknowledged commit survived the faults: the group's committed offsets are at least those.
+  let committed: Awaited<ReturnType<typeof clientNet.request<typeof ApiKey.OffsetFetch>>> = null;
+  for (let i = 0; i < 20 && !committed; i++) {
+    const found = await ask(() => clientNet.request(ids[i % ids.length]!, ApiKey.FindCoordinator, 2, { key: GROUP, keyType: 0 }, 2_000));
+    if (found && found.errorCode === ErrorCode.NONE && found.nodeId !== undefined && found.nodeId >= 0) {
+      const nodeId = found.nodeId;
+      const res = await ask(() => clientNet.request(nodeId, ApiKey.OffsetFetch, 5, { groupId: GROUP, topics: [{ name: TOPIC, partitionIndexes: Array.from({ length: partitions }, (_, p) => p) }] }, 3_000));
+      if (res && (res.errorCode ?? 0) === ErrorCode.NONE && res.topics?.[0]?.partitions.every((p) => p.errorCode === ErrorCode.NONE)) committed = res;
+    }
+  }
+  if (!committed && commits.commits > 0) violations.push('liveness: the group coordinator did not answer OffsetFetch after healing');
+  for (const p of committed?.topics?.[0]?.partitions ?? []) {
+    const acked = commits.acknowledged.get(p.partitionIndex) ?? -1;
+    if (Number(p.committedOffset) < acked) violations.push(`commit lost: ${GROUP} ${TOPIC}-${p.partitionIndex} has committed offset ${p.committedOffset} at the end, after a commit of ${acked} was acknowledged`);
   }
   for (const v of clientViolations.slice(0, 10)) violations.push(`${v.kind}: ${v.message}`);
 
@@ -206,7 +230,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     simulatedMs: clock.monotonic(),
     wallMs: Math.round(performance.now() - started),
     steps,
-    stats: { acked: report.stats.acked, sent: report.stats.sent, read: report.stats.read, faults: nemesis.applied },
+    stats: { acked: report.stats.acked, sent: report.stats.sent, read: report.stats.read, commits: commits.commits, rebalances: commits.rebalances, faults: nemesis.applied },
   };
 }
 

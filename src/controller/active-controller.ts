@@ -238,9 +238,11 @@ export class ActiveController {
 
   private view(topic: TopicInfo): ElectionView {
     // A fenced broker (just registered) counts as its dead previous life until its ISR places are gone.
-    const live = new Set(Object.values(this.opts.metadata.snapshot().brokers).filter((b) => b.fenced !== true).map((b) => b.id));
+    const brokers = Object.values(this.opts.metadata.snapshot().brokers);
+    const live = new Set(brokers.filter((b) => b.fenced !== true).map((b) => b.id));
+    const fenced = new Set(brokers.filter((b) => b.fenced === true).map((b) => b.id));
     const eligible = new Set([...live].filter((b) => !this.shuttingDown.has(b)));
-    return { live, eligible, uncleanElection: uncleanElectionEnabled(topic) };
+    return { live, eligible, uncleanElection: uncleanElectionEnabled(topic), fenced };
   }
 
   /** One reconcile pass at a time; changes during a pass queue exactly one more. */

@@ -5,7 +5,8 @@
 // - a partition whose leader is dead (not registered) or -1 gets the first replica, in replica order, that
 //   is in the ISR and alive; its new ISR is the old one minus dead brokers;
 // - if no ISR member is alive the ISR keeps one member (the last leader if it was in the ISR, so the
-//   replica most likely to hold every committed record comes back as leader) and the leader is -1 —
+//   replica most likely to hold every committed record comes back as leader; but not one that just restarted
+//   while another member is only down, as a restart may follow a power loss) and the leader is -1 —
 //   unless `unclean.leader.election.enable` is "true", then any live replica leads with ISR = [it];
 // - a dead follower leaves the ISR (only the ISR changes; Kafka would bump a partition epoch we lack);
 // - every leadership change, to -1 included, bumps leaderEpoch by one, fencing the old leader.
@@ -20,6 +21,12 @@ export interface ElectionView {
   eligible: ReadonlySet<number>;
   /** The topic's unclean.leader.election.enable. */
   uncleanElection: boolean;
+  /**
+   * Registered brokers the controller has not unfenced yet (just restarted): counted as dead, and, when the
+   * ISR must keep a member none of which is alive, passed over for one that did not restart, since a restart
+   * may follow a power loss that took the unsynced tail of its log.
+   */
+  fenced?: ReadonlySet<number>;
 }
 
 /** The partition after the controller's reaction to the live set, or null when nothing changes. */
@@ -38,15 +45,18 @@ export function electPartition(p: PartitionState, view: ElectionView): Partition
     if (any !== undefined) return { ...p, leader: any, leaderEpoch: p.leaderEpoch + 1, isr: [any] };
   }
   // No one may lead. Live ISR members (only ineligible ones can be left) stay; otherwise keep one member.
-  const isr = isrAlive.length > 0 ? isrAlive : lastIsrMember(p);
+  const isr = isrAlive.length > 0 ? isrAlive : lastIsrMember(p, view.fenced);
   const leaderEpoch = p.leader === -1 ? p.leaderEpoch : p.leaderEpoch + 1;
   if (p.leader === -1 && sameList(isr, p.isr)) return null;
   return { ...p, leader: -1, leaderEpoch, isr };
 }
 
-function lastIsrMember(p: PartitionState): number[] {
+function lastIsrMember(p: PartitionState, fenced: ReadonlySet<number> = new Set()): number[] {
   if (p.isr.length <= 1) return [...p.isr];
-  return p.leader !== -1 && p.isr.includes(p.leader) ? [p.leader] : [p.isr[p.isr.length - 1]!];
+  // A member that restarted (fenced) may have lost what it had not synced; one that is only down has its log.
+  const whole = p.isr.filter((b) => !fenced.has(b));
+  const from = whole.length > 0 ? whole : p.isr;
+  return p.leader !== -1 && from.includes(p.leader) ? [p.leader] : [from[from.length - 1]!];
 }
 
 /** Moves leadership and ISR membership away from `broker`, which asked to shut down; null when unchanged. */

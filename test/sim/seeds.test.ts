@@ -18,6 +18,7 @@ test(`${seeds} simulated seeds from ${from} pass every invariant`, async () => {
   const lines = out.trim().split('\n');
   const failing = lines.filter((l) => l.includes('"ok":false'));
   const summary = JSON.parse(lines.at(-1) ?? '{}') as { seeds?: number; failed?: number[]; wallS?: number; seedsPerS?: number; simulatedSPerWallS?: number };
+  for (const line of failing) console.log(line);
   console.log(`simulation: ${summary.seeds} seeds in ${summary.wallS} s (${summary.seedsPerS} seeds/s, ${summary.simulatedSPerWallS} simulated s per wall s)`);
   assert.equal(failing.slice(0, 5), [], 'every seed holds every invariant');
   assert.is(summary.seeds, seeds, 'every seed ran');

@@ -375,16 +375,16 @@ export class SimBucket {
     const net = this.net;
     const pending: KvWatchEvent[] = [];
     let draining = false;
-    // Delivery in order: one event in flight at a time; a cut link holds the rest until it heals.
+    // Delivery in order: what has arrived goes over in one delivery after a delay; a cut link holds it.
     const pump = () => {
       if (draining || pending.length === 0) return;
-      if (!me.life.alive) return queue.end();
+      if (!me.life.alive) return (inner.stop(), queue.end());
       draining = true;
       const retry = () => {
-        if (!me.life.alive) return queue.end();
+        if (!me.life.alive) return (inner.stop(), queue.end());
         if (!net.passes(NATS, me.node)) return void net.clock.setTimeout(retry, 50);
         net.clock.setTimeout(() => me.life.run(() => {
-          queue.push(pending.shift()!);
+          for (const ev of pending.splice(0)) queue.push(ev);
           draining = false;
           pump();
         }), 0.05 + 0.2 * (net.messages % 7) / 7);

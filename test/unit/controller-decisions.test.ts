@@ -49,6 +49,17 @@ test('election: no live ISR member keeps the last member and leaves the partitio
   assert.equal(electPartition(p(1, 2, [2, 3]), view([])), p(-1, 3, [3]), 'the old leader not in the ISR: its last member');
 });
 
+test('election: a restarted (fenced) leader is not the member kept while another ISR member is only down (seed 305)', () => {
+  // ISR [1, 2]: broker 2, the leader, lost power and registered again (fenced); broker 1 crashed with its log
+  // whole. Keeping 2 would elect a log cut short by the power loss once it is unfenced; 1 is kept and waited for.
+  const restarted = { ...view([3]), fenced: new Set([2]) };
+  assert.equal(electPartition(p(2, 2, [1, 2]), restarted), p(-1, 3, [1]));
+  assert.equal(electPartition(p(-1, 3, [1]), { ...view([2, 3]), fenced: new Set<number>() }), null, 'unfenced, 2 is outside the ISR: the partition waits for 1');
+  assert.equal(electPartition(p(-1, 3, [1]), view([1, 2, 3])), p(1, 4, [1]), '1 comes back and leads; 2 catches up from it');
+  // Every member restarted: the old leader is kept, as before.
+  assert.equal(electPartition(p(2, 2, [1, 2]), { ...view([3]), fenced: new Set([1, 2]) }), p(-1, 3, [2]));
+});
+
 test('election: the last ISR member coming back is elected', () => {
   assert.equal(electPartition(p(-1, 3, [1]), view([1, 3])), p(1, 4, [1]));
 });

@@ -259,9 +259,14 @@ export class ActiveController {
     const fenced = Object.values(this.opts.metadata.snapshot().brokers).filter((b) => b.fenced === true);
     for (const topic of Object.values(this.opts.metadata.snapshot().topics)) {
       if (this.stopped) return;
-      if (planTopic(topic, (p) => electPartition(p, this.view(topic))) === null) continue;
+      // One view per topic, not per partition: it lists the registered brokers twice over.
+      const view = this.view(topic);
+      if (planTopic(topic, (p) => electPartition(p, view)) === null) continue;
       const before = topic.partitions;
-      const after = await this.writeTopic(topic.name, 'elect leaders', (t) => planTopic(t, (p) => electPartition(p, this.view(t))));
+      const after = await this.writeTopic(topic.name, 'elect leaders', (t) => {
+        const current = this.view(t);
+        return planTopic(t, (p) => electPartition(p, current));
+      });
       if (after) this.logChanges(topic.name, after, before, 'leader election');
     }
     // Every topic is written without the brokers that were fenced when the pass began (KRaft's fencing of a

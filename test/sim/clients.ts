@@ -7,6 +7,7 @@ import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { buildRecordBatch } from '../../src/protocol/record-batch-builder.ts';
 import { readRecords } from '../../src/protocol/record-batch-reader.ts';
+import { batchPositions, readLastOffset } from '../../src/protocol/record-batch-layout.ts';
 import type { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import type { SentRecord, ReadRecord } from '../../src/testing/checker.ts';
 import type { Rng } from './rng.ts';
@@ -305,10 +306,8 @@ export class SimConsumer {
       }
       const hw = Number(p.highWatermark);
       const data = p.records ?? Buffer.alloc(0);
-      let pos = 0;
-      while (pos + 12 <= data.length) {
-        const size = data.readInt32BE(pos + 8) + 12;
-        if (pos + size > data.length) break; // a partial batch at the end of a bounded answer
+      // Whole batches only: a bounded answer may end with part of one.
+      for (const { pos, size } of batchPositions(data)) {
         for (const r of readRecords(data.subarray(pos, pos + size))) {
           if (r.offset < position) continue;
           if (r.offset !== position) this.violations.push({ kind: 'consumer-gap', message: `${this.topic}-${partition}: expected offset ${position}, read ${r.offset} from broker ${leader}` });
@@ -316,7 +315,6 @@ export class SimConsumer {
           this.read.push({ topic: this.topic, partition, offset: r.offset, value: r.value?.toString() ?? '' });
           position = r.offset + 1;
         }
-        pos += size;
       }
     }
   }
@@ -497,14 +495,7 @@ export class SimGroupMember {
           continue;
         }
         const data = p.records ?? Buffer.alloc(0);
-        let pos = 0;
-        while (pos + 12 <= data.length) {
-          const size = data.readInt32BE(pos + 8) + 12;
-          if (pos + size > data.length) break;
-          const last = data.readInt32BE(pos + 23) + Number(data.readBigInt64BE(pos));
-          positions.set(partition, Math.max(positions.get(partition) ?? 0, last + 1));
-          pos += size;
-        }
+        for (const { pos } of batchPositions(data)) positions.set(partition, Math.max(positions.get(partition) ?? 0, readLastOffset(data, pos) + 1));
       }
       const commit = await this.net.request(coordinator, ApiKey.OffsetCommit, 7, {
         groupId: this.group,

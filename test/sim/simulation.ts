@@ -6,6 +6,7 @@ import { checkHistory, describeViolations, type ReadRecord } from '../../src/tes
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { readRecords } from '../../src/protocol/record-batch-reader.ts';
+import { batchPositions } from '../../src/protocol/record-batch-layout.ts';
 import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import type { PartitionLog } from '../../src/log/partition-log.ts';
@@ -183,7 +184,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       const bytes = await readLog(x.replica!.log!, hw, () => runUntil(clock.monotonic()));
       if (!bytes.equals(leaderBytes)) violations.push(`replica of ${TOPIC}-${p} on broker ${x.id} differs from the leader's (broker ${leader.id}) below the high watermark ${hw}: ${firstDifference(bytes, leaderBytes)}`);
     }
-    for (const r of recordsOf(leaderBytes)) read.push({ topic: TOPIC, partition: p, offset: r.offset, value: r.value });
+    for (const { pos, size } of batchPositions(leaderBytes)) {
+      for (const r of readRecords(leaderBytes.subarray(pos, pos + size))) read.push({ topic: TOPIC, partition: p, offset: r.offset, value: r.value?.toString() ?? '' });
+    }
   }
   const sent = producers.flatMap((p) => p.sent);
   /** Runs the world until a client request is answered (or given up). */
@@ -280,17 +283,6 @@ async function readLog(log: PartitionLog, hw: number, pump: () => Promise<unknow
     offset = out.nextOffset;
   }
   return Buffer.concat(parts);
-}
-
-function recordsOf(data: Buffer): Array<{ offset: number; value: string }> {
-  const out: Array<{ offset: number; value: string }> = [];
-  let pos = 0;
-  while (pos + 12 <= data.length) {
-    const size = data.readInt32BE(pos + 8) + 12;
-    for (const r of readRecords(data.subarray(pos, pos + size))) out.push({ offset: r.offset, value: r.value?.toString() ?? '' });
-    pos += size;
-  }
-  return out;
 }
 
 function firstDifference(a: Buffer, b: Buffer): string {

@@ -216,7 +216,6 @@ export class Network {
   transportFor(node: number, life: Life, clock: NodeClock): Transport {
     const net = this;
     const me: Endpoint = { node, life };
-    const owned: Array<() => void> = [];
     const tr = this.trace;
     return {
       request(subject, payload, timeoutMs) {
@@ -261,16 +260,7 @@ export class Network {
         });
       },
       serve(subject, handler, _options?: ServeOptions): TransportSubscription {
-        const s: Server = { node, life, handler };
-        let list = net.servers.get(subject);
-        if (!list) net.servers.set(subject, (list = []));
-        list.push(s);
-        const stop = () => {
-          const i = list.indexOf(s);
-          if (i >= 0) list.splice(i, 1);
-        };
-        owned.push(stop);
-        return { stop };
+        return enlist(net.servers, subject, { node, life, handler });
       },
       publish(subject, payload) {
         if (!life.alive) return;
@@ -279,16 +269,7 @@ export class Network {
         for (const s of [...(net.subscribers.get(subject) ?? [])]) if (s.life.alive) net.send(node, s, () => s.handler(Buffer.from(copy)), true);
       },
       subscribe(subject, handler): TransportSubscription {
-        const s: Subscriber = { node, life, handler };
-        let list = net.subscribers.get(subject);
-        if (!list) net.subscribers.set(subject, (list = []));
-        list.push(s);
-        const stop = () => {
-          const i = list.indexOf(s);
-          if (i >= 0) list.splice(i, 1);
-        };
-        owned.push(stop);
-        return { stop };
+        return enlist(net.subscribers, subject, { node, life, handler });
       },
       onReconnect(fn) {
         let set = net.reconnectListeners.get(node);
@@ -309,6 +290,19 @@ export class Network {
   }
 }
 
+/** Adds `entry` to the subject's list (a server or a subscriber); stop() takes it out again. */
+function enlist<T>(lists: Map<string, T[]>, subject: string, entry: T): TransportSubscription {
+  let list = lists.get(subject);
+  if (!list) lists.set(subject, (list = []));
+  list.push(entry);
+  return {
+    stop: () => {
+      const i = list.indexOf(entry);
+      if (i >= 0) list.splice(i, 1);
+    },
+  };
+}
+
 /** How long a bucket request waits for its answer (the JetStream API timeout). */
 const KV_TIMEOUT_MS = 5_000;
 
@@ -317,7 +311,6 @@ export class SimBucket {
   readonly kv = new MemoryKv();
   /** Until when (monotonic ms) the bucket answers nothing (a stalled JetStream). */
   stalledUntil = 0;
-  writes = 0;
 
   constructor(
     private readonly net: Network,

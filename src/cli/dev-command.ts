@@ -4,18 +4,15 @@
 // Flags after `--` go to every broker (`kastor dev -- --num-partitions 4`), checked before anything starts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
 import { NatsServer } from '../testing/nats-server.ts';
 import { startStandaloneDashboard } from '../dashboard/observability.ts';
 import { DEFAULT_METADATA_BUCKET } from '../runtime/node/nats-kv.ts';
 import { createLogger } from '../util/logger.ts';
-import { BROKER_NODE_FLAGS } from './node-flags.ts';
+import { kastorNodeArgs, PACKAGE_ROOT } from './cli-entry.ts';
 import { BROKER_FLAGS } from './broker-command.ts';
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const DEV_FLAGS = {
   brokers: { type: 'number', description: 'number of brokers (auto-created topics get replication factor min(3, N))', default: 3, value: 'N' },
@@ -58,7 +55,7 @@ export async function devCommand(argv: string[]): Promise<number> {
   // nats-server (2.9) refuses `-sd` next to the file's own store_dir ("Duplicate 'store_dir'"): run a copy
   // without it, so the store lives under --data as the -sd flag says.
   const natsConf = join(dataDir, 'nats.conf');
-  writeFileSync(natsConf, readFileSync(join(repoRoot, 'nats.conf'), 'utf8').replace(/^\s*store_dir:.*$/m, ''));
+  writeFileSync(natsConf, readFileSync(join(PACKAGE_ROOT, 'nats.conf'), 'utf8').replace(/^\s*store_dir:.*$/m, ''));
   const nats = await NatsServer.start({ dir: join(dataDir, 'nats'), port: f['nats-port'], configFile: natsConf });
   console.log(`nats: ${nats.url} (store ${nats.storeDir})`);
 
@@ -92,7 +89,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     bootstrap.push(`${f.host}:${port}`);
     const child = spawn(
       process.execPath,
-      [...BROKER_NODE_FLAGS, join(repoRoot, 'bin', 'kastor.js'), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`,
+      [...kastorNodeArgs(), 'broker', '--id', String(i), '--listen', `${f.host}:${port}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`), '--http', `${f.host}:0`,
         '--default-replication-factor', String(Math.min(3, f.brokers)), ...brokerArgs],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -5,7 +5,7 @@
 // Every machine exported from machines/*.ts is found by reading that directory, so a new machine file
 // (controller.ts, group.ts) shows up in the dashboard without a change here.
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { toDirectedGraph } from 'xstate/graph';
 import type { AnyStateMachine } from 'xstate';
@@ -21,16 +21,19 @@ export interface Statechart {
 
 type GraphNode = ReturnType<typeof toDirectedGraph>;
 
-const machinesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'machines');
+const self = fileURLToPath(import.meta.url);
+const machinesDir = join(dirname(self), '..', '..', 'machines');
+/** `.ts` from the sources, `.js` in the compiled package (dist/machines/ beside dist/src/). */
+const moduleExtension = extname(self);
 
 function isMachine(v: unknown): v is AnyStateMachine {
   return typeof v === 'object' && v !== null && 'root' in v && 'config' in v && typeof (v as { transition?: unknown }).transition === 'function';
 }
 
-/** Every machine exported by machines/*.ts, by id. A file that fails to load is skipped (and reported). */
+/** Every machine exported by machines/*.ts (*.js when compiled), by id. A file that fails to load is skipped (and reported). */
 export async function loadMachines(dir = machinesDir, onError?: (file: string, err: unknown) => void): Promise<Map<string, AnyStateMachine>> {
   const out = new Map<string, AnyStateMachine>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort()) {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(moduleExtension) && !f.endsWith('.d.ts')).sort()) {
     try {
       const mod = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
       for (const v of Object.values(mod)) if (isMachine(v)) out.set(v.id, v);

@@ -3,12 +3,8 @@
 // die (SIGKILL) and start again on the same port and data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from './nats-server.ts';
-import { BROKER_NODE_FLAGS } from '../cli/node-flags.ts';
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { kastorNodeArgs } from '../cli/cli-entry.ts';
 
 export interface BrokerProcessOptions {
   id: number;
@@ -53,8 +49,7 @@ export class BrokerProcess {
 
   private launch(): Promise<void> {
     const args = [
-      ...BROKER_NODE_FLAGS,
-      join(repoRoot, 'bin', 'kastor.js'),
+      ...kastorNodeArgs(),
       'broker',
       '--id',
       String(this.opts.id),

@@ -13,10 +13,10 @@
 // cleanup.ts cover a test process that ends without calling it.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { NatsServer } from './nats-server.ts';
+import { kastorNodeArgs } from '../cli/cli-entry.ts';
 import { BrokerProcess } from './broker-process.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 import { createTopics, listLatestOffsets, type BrokerAddress, type TopicSpec } from './kafka-request.ts';
@@ -29,8 +29,6 @@ import { nodeClock } from '../runtime/node/node-clock.ts';
 import { nodeIds } from '../runtime/node/node-ids.ts';
 
 export type { TopicSpec } from './kafka-request.ts';
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface TestClusterOptions {
   /** Number of brokers, with ids 1..N (default 3). */
@@ -68,7 +66,7 @@ export type BrokerState = 'running' | 'paused' | 'killed' | 'stopped';
 let supportedFlags: Promise<Set<string>> | null = null;
 function brokerFlags(): Promise<Set<string>> {
   supportedFlags ??= new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'kastor.js'), 'broker', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [...kastorNodeArgs(), 'broker', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', () => resolve(new Set()));

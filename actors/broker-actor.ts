@@ -1,5 +1,5 @@
 // The broker actor: machines/broker.ts given its effects — the cluster metadata, the partition replicas,
-// the client listener, the periodic flush and retention work, and the control plane: heartbeats, the
+// the client listener, the periodic flush and retention passes (regions of the machine's running state), and the control plane: heartbeats, the
 // controller actor every broker runs (one of them holds the lease), and controlled shutdown before the logs
 // close.
 //
@@ -22,7 +22,7 @@ import { createRequestRouter } from '../src/broker/request-router.ts';
 import type { RequestHandler } from '../src/broker/request-handler.ts';
 import { GroupCoordinator } from '../src/group/group-coordinator.ts';
 import type { BrokerServices } from '../src/broker/broker-services.ts';
-import type { Runtime, TimerHandle, Transport } from '../src/runtime/runtime.ts';
+import type { Runtime, Transport } from '../src/runtime/runtime.ts';
 import type { Logger } from '../src/util/logger.ts';
 import { BrokerMetrics } from '../src/metrics/broker-metrics.ts';
 import { ActorDirectory } from '../src/inspect/actor-directory.ts';
@@ -32,6 +32,8 @@ import { ControllerLease } from '../src/metadata/controller-lease.ts';
 import { subjectsFor } from '../src/transport/subjects.ts';
 import { HeartbeatPublisher } from '../src/controller/heartbeat-publisher.ts';
 import { requestControlledShutdown } from '../src/controller/controlled-shutdown.ts';
+import { askController } from '../src/controller/controller-request.ts';
+import { REPLICA_OFFLINE_RETRY_ON, type ReplicaOfflineResponse } from '../src/controller/replica-offline.ts';
 import { ReplicationService, type ReplicationSettings } from '../src/replication/replication-service.ts';
 import { transportProposeIsr, type ProposeIsr } from '../src/replication/isr-proposal.ts';
 
@@ -58,6 +60,9 @@ export interface BrokerDeps {
 /** How often a changed log's checkpoints are written at most (Kafka's replica.high.watermark.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 5_000;
 
+/** How long a broker keeps asking the controller to move an offline replica's leadership away. */
+const REPLICA_OFFLINE_REPORT_MS = 30_000;
+
 /** What the periodic flush last made durable of one log. */
 interface LogPersisted {
   flushedEnd: number;
@@ -75,7 +80,6 @@ interface Parts {
   handler?: RequestHandler;
   listener?: ClientListener;
   unsubscribe?: () => void;
-  timers: TimerHandle[];
   services?: BrokerServices;
   lease?: ControllerLease;
   heartbeat?: HeartbeatPublisher;
@@ -92,10 +96,12 @@ export function createBroker(runtime: Runtime, config: BrokerConfig, deps: Broke
 export class Broker {
   readonly actor: Actor<typeof brokerMachine>;
   readonly incarnation: string;
-  private readonly parts: Parts = { timers: [] };
+  private readonly parts: Parts = {};
   private readonly clock: Runtime['clock'];
   private readonly logger: Logger;
   private readonly replicationDeps: BrokerDeps['replication'];
+  /** What the periodic flush last made durable of each log. */
+  private readonly persisted = new WeakMap<PartitionLog, LogPersisted>();
   /** Set by crash(): the broker vanishes without telling the cluster anything. */
   private crashed = false;
 
@@ -114,16 +120,23 @@ export class Broker {
         register: fromPromise(() => this.register()),
         reregister: fromPromise(() => this.reregister()),
         shutdown: fromPromise(() => this.shutdownParts()),
+        flushPass: fromPromise(() => this.flushPass()),
+        retentionPass: fromPromise(() => this.retentionPass()),
       },
       actions: {
-        startServing: () => this.startBackgroundWork(),
+        startServing: () => this.startControlPlane(),
         stopServing: () => void this.parts.listener?.stop(0),
       },
     });
     this.actor = createActor(machine, {
       systemId: `broker-${config.brokerId}`,
       clock: runtime.clock,
-      input: { brokerId: config.brokerId, incarnation: this.incarnation },
+      input: {
+        brokerId: config.brokerId,
+        incarnation: this.incarnation,
+        flushIntervalMs: config.flush === 'interval' ? config.flushIntervalMs : null,
+        retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+      },
       inspect: deps.inspect,
     });
   }
@@ -214,6 +227,7 @@ export class Broker {
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
       onLeading: (replica) => this.parts.services?.groups?.replicaLeads(replica.topic),
+      onOffline: (replica) => this.reportOfflineReplica(replica),
       mayLead: (snapshot) => this.mayLead(snapshot),
     });
     this.parts.registry = registry;
@@ -257,8 +271,10 @@ export class Broker {
       controllerId: (s: ClusterSnapshot) => s.controller?.brokerId ?? Math.min(...Object.keys(s.brokers).map(Number), config.brokerId),
     };
     this.parts.services = services;
-    // Local replicas recover their logs as soon as the metadata names them.
+    // Local replicas recover their logs as soon as the metadata names them; logs of topics deleted while this
+    // broker was away go.
     registry.reconcile(metadata.snapshot());
+    await registry.removeStrays(metadata.snapshot()).catch((err: unknown) => this.logger.error('removing logs of deleted topics failed', { error: err as Error }));
     services.groups?.start();
     services.actors.addSource(() => services.groups?.liveActors() ?? []);
     services.actors.provideGroups(() => services.groups?.summaries() ?? []);
@@ -320,64 +336,64 @@ export class Broker {
     }
   }
 
-  private startBackgroundWork(): void {
-    const registry = this.parts.registry!;
-    this.startControlPlane();
-    if (this.config.flush === 'interval') {
-      // One pass at a time, and only logs that changed: an idle broker with thousands of partitions must not
-      // fsync thousands of files a second, and two passes over one partition would race on its checkpoint's
-      // temporary file. A log's data is fsynced every pass it grew; its recovery-point and high-watermark
-      // checkpoints (two small files, each written, synced and renamed) at most every CHECKPOINT_INTERVAL_MS,
-      // as Kafka writes its high-watermark checkpoint every 5 s: a checkpoint behind the log only makes
-      // recovery scan a little more, and a restarted replica's high watermark a little older.
-      // The check is synchronous and allocates nothing for an unchanged log: the pass runs every second over
-      // every replica, and most of them are idle.
-      const seen = new WeakMap<PartitionLog, LogPersisted>();
-      let passRunning = false;
-      this.parts.timers.push(
-        this.clock.setInterval(() => {
-          if (passRunning) return;
-          const now = this.clock.wall();
-          const work: Array<{ r: PartitionReplica; log: PartitionLog; flush: boolean; checkpoint: boolean }> = [];
-          for (const r of registry.all()) {
-            const log = r.log;
-            if (!log) continue;
-            let p = seen.get(log);
-            if (!p) seen.set(log, (p = { flushedEnd: -1, end: -1, highWatermark: -1, start: -1, checkpointedAt: -Infinity }));
-            const flush = p.flushedEnd !== log.logEndOffset;
-            const checkpoint = (p.end !== log.logEndOffset || p.highWatermark !== log.highWatermark || p.start !== log.logStartOffset) && now - p.checkpointedAt >= CHECKPOINT_INTERVAL_MS;
-            if (flush || checkpoint) work.push({ r, log, flush, checkpoint });
-          }
-          if (work.length === 0) return;
-          passRunning = true;
-          const pass = work.map(async ({ r, log, flush, checkpoint }) => {
-            const p = seen.get(log)!;
-            const end = log.logEndOffset;
-            const highWatermark = log.highWatermark;
-            const start = log.logStartOffset;
-            try {
-              if (flush) {
-                await log.flush();
-                p.flushedEnd = end;
-              }
-              if (checkpoint) {
-                await log.checkpoint();
-                Object.assign(p, { end, highWatermark, start, checkpointedAt: now });
-              }
-            } catch (err) {
-              this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error });
-            }
-          });
-          void Promise.all(pass).finally(() => (passRunning = false));
-        }, this.config.flushIntervalMs),
-      );
+  /**
+   * One pass of the periodic flush (flush=interval; the machine's `flush` region runs one at a time), over the
+   * logs that changed only: an idle broker with thousands of partitions must not fsync thousands of files a
+   * second. A log's data is fsynced every pass it grew; its recovery-point and high-watermark checkpoints (two
+   * small files, each written, synced and renamed) at most every CHECKPOINT_INTERVAL_MS, as Kafka writes its
+   * high-watermark checkpoint every 5 s: a checkpoint behind the log only makes recovery scan a little more,
+   * and a restarted replica's high watermark a little older. The check is synchronous and allocates nothing
+   * for an unchanged log: most of the replicas are idle. An offline replica's log failed: nothing to flush.
+   */
+  private async flushPass(): Promise<void> {
+    const registry = this.parts.registry;
+    if (!registry) return;
+    const seen = this.persisted;
+    const now = this.clock.wall();
+    const work: Array<{ r: PartitionReplica; log: PartitionLog; flush: boolean; checkpoint: boolean }> = [];
+    for (const r of registry.all()) {
+      const log = r.log;
+      if (!log || r.role === 'offline') continue;
+      let p = seen.get(log);
+      if (!p) seen.set(log, (p = { flushedEnd: -1, end: -1, highWatermark: -1, start: -1, checkpointedAt: -Infinity }));
+      const flush = p.flushedEnd !== log.logEndOffset;
+      const checkpoint = (p.end !== log.logEndOffset || p.highWatermark !== log.highWatermark || p.start !== log.logStartOffset) && now - p.checkpointedAt >= CHECKPOINT_INTERVAL_MS;
+      if (flush || checkpoint) work.push({ r, log, flush, checkpoint });
     }
-    this.parts.timers.push(
-      this.clock.setInterval(() => {
-        for (const r of registry.all()) {
-          void r.log?.applyRetention(this.clock.wall()).catch((err: unknown) => this.logger.error('retention failed', { topic: r.topic, partition: r.partition, error: err as Error }));
+    await Promise.all(
+      work.map(async ({ r, log, flush, checkpoint }) => {
+        const p = seen.get(log)!;
+        const end = log.logEndOffset;
+        const highWatermark = log.highWatermark;
+        const start = log.logStartOffset;
+        try {
+          if (flush) {
+            await log.flush();
+            p.flushedEnd = end;
+          }
+          if (checkpoint) {
+            await log.checkpoint();
+            Object.assign(p, { end, highWatermark, start, checkpointedAt: now });
+          }
+        } catch (err) {
+          this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error });
         }
-      }, this.config.retentionCheckIntervalMs),
+      }),
+    );
+  }
+
+  /** One retention pass (the machine's `retention` region): segments past retention.ms/retention.bytes go. */
+  private async retentionPass(): Promise<void> {
+    const now = this.clock.wall();
+    await Promise.all(
+      (this.parts.registry?.all() ?? []).map(async (r) => {
+        if (r.role === 'offline') return;
+        try {
+          await r.log?.applyRetention(now);
+        } catch (err) {
+          this.logger.error('retention failed', { topic: r.topic, partition: r.partition, error: err as Error });
+        }
+      }),
     );
   }
 
@@ -414,6 +430,29 @@ export class Broker {
     this.parts.controller.start();
   }
 
+  /**
+   * A replica's log failed (machines/partition-replica.ts, `offline`): the controller is asked to move its
+   * leadership to another ISR member and drop it from the ISR (src/controller/replica-offline.ts), asked again
+   * while no controller answers or this broker is not registered yet, until the broker stops.
+   */
+  private reportOfflineReplica(replica: PartitionReplica): void {
+    if (this.crashed) return;
+    const { topic, partition } = replica;
+    void askController<ReplicaOfflineResponse>({
+      transport: this.runtime.transport,
+      subject: subjectsFor(this.config.metadataBucket).replicaOffline,
+      request: { brokerId: this.config.brokerId, incarnation: this.incarnation, topic, partition },
+      timeoutMs: REPLICA_OFFLINE_REPORT_MS,
+      clock: this.clock,
+      retryOn: REPLICA_OFFLINE_RETRY_ON,
+      abandoned: () => this.crashed || this.actor.getSnapshot().status !== 'active' || this.actor.getSnapshot().matches('shuttingDown'),
+    }).then((res) => {
+      if (res === null) this.logger.warn('no controller took the report of an offline replica; its leadership stays until a restart', { topic, partition });
+      else if (res.errorCode !== 0) this.logger.warn('the controller refused the report of an offline replica', { topic, partition, errorCode: res.errorCode });
+      else this.logger.info('offline replica reported to the controller', { topic, partition, leader: res.leader });
+    });
+  }
+
   /** Kafka's controlled shutdown: leaderships move to other ISR members while this broker still serves. */
   private async controlledShutdown(): Promise<void> {
     const me = this.parts.metadata?.snapshot().brokers[this.config.brokerId];
@@ -433,8 +472,6 @@ export class Broker {
   }
 
   private async shutdownParts(): Promise<void> {
-    for (const t of this.parts.timers) this.clock.clearInterval(t);
-    this.parts.timers = [];
     const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
       try {
         await fn();

@@ -6,12 +6,24 @@
 // registers again with the same incarnation, and keeps trying every REREGISTER_RETRY_MS until it is back:
 // a broker left unregistered would serve on, never to rejoin an in-sync replica set.
 //
+// While running, two more regions keep the logs: `flush` (with flush=interval, every flushIntervalMs a pass
+// fsyncs the logs that grew and writes the checkpoints that are due) and `retention` (every
+// retentionCheckIntervalMs a pass deletes segments past retention.ms/retention.bytes). Each pass is an
+// invoked actor and the next wait starts when it ends, so two passes never overlap and a slow disk slows
+// the passes instead of stacking them.
+//
 // Pure: actors/broker-actor.ts provides the effects.
 import { assign, setup, fromPromise } from 'xstate';
 
-export interface BrokerContext {
+export interface BrokerInput {
   brokerId: number;
   incarnation: string;
+  /** The periodic flush's interval; null when appends flush themselves (flush=always) or the OS does (never). */
+  flushIntervalMs: number | null;
+  retentionCheckIntervalMs: number;
+}
+
+export interface BrokerContext extends BrokerInput {
   error: string | null;
 }
 
@@ -24,13 +36,22 @@ export const brokerMachine = setup({
   types: {
     context: {} as BrokerContext,
     events: {} as BrokerEvent,
-    input: {} as { brokerId: number; incarnation: string },
+    input: {} as BrokerInput,
   },
   actors: {
     start: fromPromise<void, void>(async () => {}),
     register: fromPromise<void, void>(async () => {}),
     reregister: fromPromise<void, void>(async () => {}),
     shutdown: fromPromise<void, void>(async () => {}),
+    flushPass: fromPromise<void, void>(async () => {}),
+    retentionPass: fromPromise<void, void>(async () => {}),
+  },
+  delays: {
+    flushInterval: ({ context }) => context.flushIntervalMs ?? 0,
+    retentionCheckInterval: ({ context }) => context.retentionCheckIntervalMs,
+  },
+  guards: {
+    flushesOnInterval: ({ context }) => context.flushIntervalMs !== null,
   },
   actions: {
     startServing: () => {},
@@ -38,7 +59,7 @@ export const brokerMachine = setup({
   },
 }).createMachine({
   id: 'broker',
-  context: ({ input }) => ({ brokerId: input.brokerId, incarnation: input.incarnation, error: null }),
+  context: ({ input }) => ({ ...input, error: null }),
   initial: 'starting',
   states: {
     starting: {
@@ -59,16 +80,38 @@ export const brokerMachine = setup({
     },
     running: {
       entry: 'startServing',
-      initial: 'registered',
+      type: 'parallel',
       states: {
-        registered: {
-          on: { DEREGISTERED: 'reregistering' },
+        registration: {
+          initial: 'registered',
+          states: {
+            registered: {
+              on: { DEREGISTERED: 'reregistering' },
+            },
+            reregistering: {
+              invoke: { src: 'reregister', onDone: 'registered', onError: 'waitingToReregister' },
+            },
+            waitingToReregister: {
+              after: { [REREGISTER_RETRY_MS]: 'reregistering' },
+            },
+          },
         },
-        reregistering: {
-          invoke: { src: 'reregister', onDone: 'registered', onError: 'waitingToReregister' },
+        flush: {
+          initial: 'choosing',
+          states: {
+            choosing: { always: [{ guard: 'flushesOnInterval', target: 'waiting' }, { target: 'off' }] },
+            off: {},
+            waiting: { after: { flushInterval: 'flushing' } },
+            // A failed pass was logged by it; the next one tries again.
+            flushing: { invoke: { src: 'flushPass', onDone: 'waiting', onError: 'waiting' } },
+          },
         },
-        waitingToReregister: {
-          after: { [REREGISTER_RETRY_MS]: 'reregistering' },
+        retention: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { retentionCheckInterval: 'applying' } },
+            applying: { invoke: { src: 'retentionPass', onDone: 'waiting', onError: 'waiting' } },
+          },
         },
       },
       on: {

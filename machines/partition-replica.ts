@@ -7,6 +7,10 @@
 // Leadership follows Kafka's leader epochs: every assignment carries the partition's leader epoch, and an
 // assignment older than the one the replica already acts on is ignored, whatever state it is in, so a
 // delayed or replayed metadata update can never demote a newer leader (fencing).
+// A log that fails on I/O while the replica leads or follows (LOG_FAILED: a write or fsync failed, so what
+// is on disk is unknown) takes the replica offline, as Kafka takes a log dir offline: it stops leading or
+// following, answers KAFKA_STORAGE_ERROR, and `reportOffline` asks the controller to hand its leadership to
+// another ISR member and drop it from the ISR. It stays offline until a restart reopens and recovers the log.
 // Records never pass through this machine: it sees batch-level facts only (the high watermark moved).
 import { assign, setup, fromPromise } from 'xstate';
 
@@ -33,6 +37,7 @@ export interface PartitionReplicaContext {
 export type PartitionReplicaEvent =
   | ({ type: 'ASSIGNMENT' } & Assignment)
   | { type: 'HIGH_WATERMARK'; highWatermark: number; logEndOffset: number }
+  | { type: 'LOG_FAILED'; error: string }
   | { type: 'STOP' }
   | { type: 'DELETE' };
 
@@ -66,7 +71,8 @@ export const partitionReplicaMachine = setup({
     stopLeading: () => {},
     startFollowing: () => {},
     stopFollowing: () => {},
-    reportFailure: (_, _params: { error: string }) => {},
+    reportFailure: (_, _params: { error: string; when: 'recovery' | 'run' }) => {},
+    reportOffline: () => {},
   },
   guards: {
     isCurrentOrNewer: ({ context, event }) => event.type === 'ASSIGNMENT' && event.leaderEpoch >= context.leaderEpoch,
@@ -111,7 +117,7 @@ export const partitionReplicaMachine = setup({
           target: 'offline',
           actions: [
             assign({ error: ({ event }) => String((event.error as Error)?.message ?? event.error) }),
-            { type: 'reportFailure', params: ({ event }) => ({ error: String((event.error as Error)?.message ?? event.error) }) },
+            { type: 'reportFailure', params: ({ event }) => ({ error: String((event.error as Error)?.message ?? event.error), when: 'recovery' as const }) },
           ],
         },
       },
@@ -148,6 +154,10 @@ export const partitionReplicaMachine = setup({
             actions: assign(({ event }) => ({ isr: event.isr, replicas: event.replicas })),
           },
         ],
+        LOG_FAILED: {
+          target: 'offline',
+          actions: [assign({ error: ({ event }) => event.error }), { type: 'reportFailure', params: ({ event }) => ({ error: event.error, when: 'run' as const }) }],
+        },
         HIGH_WATERMARK: {
           actions: assign(({ event }) => ({ highWatermark: event.highWatermark, logEndOffset: event.logEndOffset })),
         },
@@ -174,13 +184,26 @@ export const partitionReplicaMachine = setup({
             actions: assign(({ event }) => ({ isr: event.isr, replicas: event.replicas })),
           },
         ],
+        LOG_FAILED: {
+          target: 'offline',
+          actions: [assign({ error: ({ event }) => event.error }), { type: 'reportFailure', params: ({ event }) => ({ error: event.error, when: 'run' as const }) }],
+        },
         HIGH_WATERMARK: {
           actions: assign(({ event }) => ({ highWatermark: event.highWatermark, logEndOffset: event.logEndOffset })),
         },
       },
     },
     offline: {
-      // A log that cannot be recovered stays offline (Kafka marks the log dir offline); the data is kept.
+      // A log that cannot be recovered, or failed at run time, stays offline (Kafka marks the log dir
+      // offline); the data is kept for the restart that recovers it. Assignments are still followed in the
+      // context, for the dashboard and for what a restart finds.
+      entry: 'reportOffline',
+      on: {
+        ASSIGNMENT: {
+          guard: 'isCurrentOrNewer',
+          actions: assign(({ event }) => ({ leader: event.leader, leaderEpoch: event.leaderEpoch, isr: event.isr, replicas: event.replicas })),
+        },
+      },
     },
     stopping: {
       invoke: {

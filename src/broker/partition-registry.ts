@@ -7,11 +7,13 @@
 // A topic re-created under the same name (a new topic id) first deletes the old replica's directory.
 // Snapshots share unchanged partitions (immer), so a partition whose state object is the one already
 // applied is skipped: a metadata change to one topic costs no events for the thousands of others.
+import { join } from 'node:path';
 import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/types.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { LogConfig } from '../log/partition-log.ts';
 import type { Storage } from '../log/storage.ts';
 import { PartitionReplica, type ReplicaReplication } from './partition-replica.ts';
+import { readPartitionTopicId } from '../log/partition-metadata.ts';
 import type { Logger } from '../util/logger.ts';
 
 export interface PartitionRegistryOptions {
@@ -26,6 +28,8 @@ export interface PartitionRegistryOptions {
   replication?: ReplicaReplication;
   /** A replica here started leading (PartitionReplicaOptions.onLeading). */
   onLeading?: (replica: PartitionReplica) => void;
+  /** A replica here went offline: its log failed (PartitionReplicaOptions.onOffline). */
+  onOffline?: (replica: PartitionReplica) => void;
   /**
    * Whether this broker may lead now (registered as itself and unfenced: BrokerInfo.fenced); while it may
    * not, a partition the metadata says it leads is applied as having no leader. Absent: always.
@@ -103,6 +107,7 @@ export class PartitionRegistry {
           logger: this.opts.logger,
           replication: this.opts.replication,
           onLeading: this.opts.onLeading,
+          onOffline: this.opts.onOffline,
         });
         this.replicas.set(key, { topicId: topic.id, replica, applied: p, mayLead });
         const pending = this.deleting.get(key);
@@ -125,6 +130,30 @@ export class PartitionRegistry {
     void chained.then(() => {
       if (this.deleting.get(key) === chained) this.deleting.delete(key);
     });
+  }
+
+  /**
+   * Deletes the directories of topics deleted while this broker did not see it (down, or cut off): a partition
+   * directory that no replica here uses and whose partition.metadata names a topic id the cluster no longer
+   * has (Kafka's stray logs). A directory without partition.metadata is left alone: nothing proves it stray.
+   * Run once the broker has the cluster metadata, at start. Returns the directories deleted.
+   */
+  async removeStrays(snapshot: ClusterSnapshot): Promise<string[]> {
+    const { storage, dataDir } = this.opts;
+    const ids = new Set(Object.values(snapshot.topics).map((t) => t.id));
+    const removed: string[] = [];
+    for (const name of await storage.list(dataDir)) {
+      if (!/^.+-\d+$/.test(name) || this.replicas.has(name) || this.deleting.has(name)) continue;
+      const dir = join(dataDir, name);
+      const topicId = await readPartitionTopicId(storage, dir).catch(() => null);
+      if (topicId === null || ids.has(topicId)) continue;
+      // Looked up again: a replica may have been created for it meanwhile.
+      if (this.replicas.has(name) || this.deleting.has(name)) continue;
+      await storage.removeDir(dir);
+      removed.push(name);
+      this.opts.logger.warn('deleted the log of a topic deleted while this broker did not see it', { dir: name, topicId });
+    }
+    return removed;
   }
 
   /** Waits until a replica is out of recovery (leader, follower or offline), or the deadline passes. */

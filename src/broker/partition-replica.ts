@@ -29,6 +29,7 @@ import type { LeaderNews } from '../replication/replication-server.ts';
 import type { ProposeIsr } from '../replication/isr-proposal.ts';
 import { readBatchHeader, setLogAppendTime } from '../protocol/record-batch-layout.ts';
 import { PartitionProducers } from '../producer-state/partition-producers.ts';
+import { readPartitionTopicId, writePartitionTopicId } from '../log/partition-metadata.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
 export interface ReplicaReplication {
@@ -62,6 +63,8 @@ export interface PartitionReplicaOptions {
   replication?: ReplicaReplication;
   /** Called once this replica leads, after the transition committed (the group coordinator loads its shard). */
   onLeading?: (replica: PartitionReplica) => void;
+  /** Called when this replica goes offline (its log failed): the broker asks the controller to move leadership away. */
+  onOffline?: (replica: PartitionReplica) => void;
 }
 
 interface AckWaiter {
@@ -130,7 +133,12 @@ export class PartitionReplica {
       },
       reportFailure: ({ system }, params) => {
         const { opts } = replicaOf(system);
-        opts.logger.error('partition replica offline: its log could not be recovered', { topic: opts.topic, partition: opts.partition, error: params.error });
+        const what = params.when === 'recovery' ? 'its log could not be recovered' : 'its log failed on I/O; a restart recovers it';
+        opts.logger.error(`partition replica offline: ${what}`, { topic: opts.topic, partition: opts.partition, error: params.error });
+      },
+      reportOffline: ({ system }) => {
+        const r = replicaOf(system);
+        r.opts.onOffline?.(r);
       },
     },
   });
@@ -221,13 +229,36 @@ export class PartitionReplica {
   }
 
   private async openLog(): Promise<PartitionLog> {
-    this.opening ??= PartitionLog.open({
-      dir: this.dir,
-      storage: this.opts.storage,
-      config: this.opts.logConfig,
-      clock: this.opts.clock,
-      onWarning: (msg, facts) => this.opts.logger.warn(msg, { topic: this.topic, partition: this.partition, ...facts }),
-    }).then((log) => (this.log = log));
+    this.opening ??= (async () => {
+      const { storage, topicId } = this.opts;
+      // A log left by an earlier topic of this name (deleted while this broker did not see it) is not this one's.
+      const written = await readPartitionTopicId(storage, this.dir);
+      if (written !== null && written !== topicId) {
+        this.opts.logger.warn('deleting the log of an earlier topic with this name (deleted and created again while this broker did not see it)', {
+          topic: this.topic, partition: this.partition, topicId, previousTopicId: written,
+        });
+        await storage.removeDir(this.dir);
+      }
+      // A directory from before partition.metadata existed is adopted as this topic's.
+      if (written !== topicId) {
+        await storage.mkdir(this.dir);
+        await writePartitionTopicId(storage, this.dir, topicId);
+      }
+      const log = await PartitionLog.open({
+        dir: this.dir,
+        storage,
+        config: this.opts.logConfig,
+        clock: this.opts.clock,
+        onWarning: (msg, facts) => this.opts.logger.warn(msg, { topic: this.topic, partition: this.partition, ...facts }),
+        // Called inside the log's failing operation: the actor hears of it once that operation has thrown.
+        onFailure: (cause) =>
+          queueMicrotask(() => {
+            if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'LOG_FAILED', error: String((cause as Error)?.message ?? cause) });
+          }),
+      });
+      this.log = log;
+      return log;
+    })();
     return this.opening;
   }
 
@@ -247,13 +278,13 @@ export class PartitionReplica {
   private onLeading(epoch: number, replicas: number[]): void {
     const log = this.log;
     if (!log) return;
-    // Kafka's leader-epoch cache: this epoch's records start at the current log end offset. Persisted now:
+    // Kafka's leader-epoch cache: this epoch's records start at the log end offset once the writes already
+    // queued are in (a follower append still in flight when leadership came would otherwise land after the
+    // epoch's start with its old epoch: beginEpoch takes its turn on the log's write chain). Persisted there:
     // the append path only persists epochs it adds itself, and a restart must not re-date this one.
-    if (log.epochs.latestEpoch() < epoch) {
-      log.epochs.assign(epoch, log.logEndOffset);
-      log.epochs.persist().catch((err: unknown) => this.opts.logger.error('persisting the leader epoch failed', { topic: this.topic, partition: this.partition, error: err as Error }));
-    }
-    const start = log.epochs.entries().find((e) => e.epoch === epoch)?.startOffset ?? log.logEndOffset;
+    log.beginEpoch(epoch).catch((err: unknown) => this.opts.logger.error('persisting the leader epoch failed', { topic: this.topic, partition: this.partition, error: err as Error }));
+    // Until beginEpoch has run, the log end (at or past the epoch's start: a follower is let in a little later).
+    const start = () => log.epochs.entries().find((e) => e.epoch === epoch)?.startOffset ?? log.logEndOffset;
     this.leading?.close();
     this.leading = new LeaderReplication({
       topic: this.topic,
@@ -300,7 +331,9 @@ export class PartitionReplica {
     if (this.leading && this.role === 'leader') this.leading.maybeShrink();
   }
 
-  private requireLeaderLog(): PartitionLog {
+  /** The log, when this replica leads; else the Kafka error that sends the client to look for the leader. */
+  leaderLog(): PartitionLog {
+    if (this.role === 'offline') throw this.offlineError();
     if (this.role !== 'leader' || !this.log) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.opts.brokerId} is not the leader of ${this.topic}-${this.partition}`, {
         topic: this.topic,
@@ -310,12 +343,21 @@ export class PartitionReplica {
     return this.log;
   }
 
+  /** What an offline replica answers (Kafka's KafkaStorageException): retriable, the client looks for the new leader. */
+  private offlineError(): KafkaError {
+    const error = this.actor.getSnapshot().context.error;
+    return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `the log of ${this.topic}-${this.partition} on broker ${this.opts.brokerId} is offline: ${error ?? 'I/O failure'}`, {
+      topic: this.topic,
+      partition: this.partition,
+    });
+  }
+
   /**
    * Validates and appends a produced records buffer as the leader. Resolves per acks: after the append
    * (0, 1) or once the high watermark passed the batch (-1).
    */
   async produce(records: Buffer, acks: number, timeoutMs: number): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
-    const log = this.requireLeaderLog();
+    const log = this.leaderLog();
     const check = validateBatch(records, 0, records.length);
     if (!check.ok) throw new KafkaError(check.errorCode, check.reason, { topic: this.topic, partition: this.partition });
     if (check.size !== records.length) {
@@ -379,6 +421,10 @@ export class PartitionReplica {
   }
 
   private waitForHighWatermark(offset: number, timeoutMs: number): Promise<void> {
+    // The ISR shrank below min.insync.replicas during the append: the high watermark waits for it to grow back.
+    if (this.isr.length < this.opts.minInsyncReplicas) {
+      return Promise.reject(new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`));
+    }
     return new Promise((resolve, reject) => {
       const waiter: AckWaiter = {
         offset,
@@ -405,24 +451,30 @@ export class PartitionReplica {
   /**
    * Recomputes the leader's high watermark over the maximal ISR's log end offsets; wakes consumer fetches
    * and acks=all producers. Followers take theirs from the leader (applyReplicaFetch).
+   *
+   * The high watermark stays where it is while the ISR is smaller than min.insync.replicas (KIP-966, Kafka 4):
+   * records that only a too-small ISR holds are not committed, so no consumer reads what one more failure could
+   * take back (acks=1 records included, which min.insync.replicas alone never protected). acks=all requests
+   * waiting then are refused with NOT_ENOUGH_REPLICAS_AFTER_APPEND, as Kafka's DelayedProduce answers.
    */
   advanceHighWatermark(): void {
     const log = this.log;
     const leading = this.leading;
     if (!log || !leading) return;
+    if (this.isr.length < this.opts.minInsyncReplicas) {
+      if (this.ackWaiters.length > 0) this.failAckWaiters(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`);
+      return;
+    }
     const hw = leading.highWatermarkCandidate();
     if (hw > log.highWatermark) {
       log.setHighWatermark(hw);
       this.reportHighWatermark();
       if (this.ackWaiters.length > 0) {
-        // Kafka's DelayedProduce: reaching the HW is not enough if the ISR shrank below min.insync.replicas.
-        const enough = this.isr.length >= this.opts.minInsyncReplicas;
         const still: AckWaiter[] = [];
         for (const w of this.ackWaiters) {
           if (w.offset < hw) {
             this.opts.clock.clearTimeout(w.timer);
-            if (enough) w.resolve();
-            else w.reject(new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`));
+            w.resolve();
           } else still.push(w);
         }
         this.ackWaiters = still;
@@ -442,7 +494,7 @@ export class PartitionReplica {
   serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse> {
     const log = this.log;
     const leading = this.leading;
-    if (this.role !== 'leader' || !log || !leading) return this.fetchAnswer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (this.role !== 'leader' || !log || !leading) return this.fetchAnswer(this.role === 'offline' ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NOT_LEADER_OR_FOLLOWER);
     if (p.topicId !== this.opts.topicId) return this.fetchAnswer(ErrorCode.UNKNOWN_TOPIC_ID);
     // KIP-320 fencing, both ways: an older epoch is a stale follower, a newer one a leader not told yet.
     if (p.currentLeaderEpoch < this.leaderEpoch) return this.fetchAnswer(ErrorCode.FENCED_LEADER_EPOCH);
@@ -526,7 +578,7 @@ export class PartitionReplica {
 
   /** Reads whole batches for a consumer: only below the high watermark, from the leader. */
   async fetch(offset: number, maxBytes: number): Promise<{ data: Buffer; highWatermark: number; logStartOffset: number }> {
-    const log = this.requireLeaderLog();
+    const log = this.leaderLog();
     const highWatermark = log.highWatermark;
     // Out of range means outside the log, as Kafka checks it: a new leader's high watermark may still be below
     // what its predecessor had exposed (it learns the ISR's progress from their next fetches), and a consumer

@@ -144,7 +144,10 @@ export class TopicAdmin {
     const bad = invalidTopicName(spec.name);
     if (bad) return this.fail(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     const snapshot = this.opts.metadata.snapshot();
-    if (snapshot.topics[spec.name]) return this.fail(ErrorCode.TOPIC_ALREADY_EXISTS, `topic "${spec.name}" already exists`);
+    // Only a dry run answers from this broker's view: it may not have seen a deletion yet (the compare-and-set
+    // create below is what decides, as Kafka's controller does), and a topic deleted through another broker
+    // must be creatable again at once.
+    if (spec.validateOnly && snapshot.topics[spec.name]) return this.fail(ErrorCode.TOPIC_ALREADY_EXISTS, `topic "${spec.name}" already exists`);
     const { errors } = resolveTopicConfig(spec.configs ?? {});
     if (errors.length > 0) return this.fail(ErrorCode.INVALID_CONFIG, errors.map((e) => e.message).join('; '));
 

@@ -19,6 +19,7 @@ import type { Logger } from '../util/logger.ts';
 import { decideAlterIsr, parseAlterIsrRequest, type AlterIsrDecision, type AlterIsrResponse } from './alter-isr.ts';
 import { parseControlledShutdownRequest, type ControlledShutdownResponse } from './controlled-shutdown.ts';
 import { NotActiveControllerError } from './errors.ts';
+import { parseReplicaOfflineRequest, type ReplicaOfflineResponse } from './replica-offline.ts';
 import {
   controllerWasStalled,
   expiredBrokers,
@@ -58,7 +59,16 @@ export interface ActiveControllerOptions {
 const QUEUE = 'kastor-controller';
 const RETRY_MS = 200;
 const encoder = new TextEncoder();
-const encodeJsonReply = (r: AlterIsrResponse | ControlledShutdownResponse): Uint8Array => encoder.encode(JSON.stringify(r));
+const encodeJsonReply = (r: AlterIsrResponse | ControlledShutdownResponse | ReplicaOfflineResponse): Uint8Array => encoder.encode(JSON.stringify(r));
+
+/** A request's JSON body, or undefined when it is not JSON (answered with INVALID_REQUEST). */
+function jsonOf(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString());
+  } catch {
+    return undefined;
+  }
+}
 
 export class ActiveController {
   private table: LivenessTable = new Map();
@@ -95,6 +105,7 @@ export class ActiveController {
       opts.transport.subscribe(opts.subjects.heartbeat, (payload) => this.onHeartbeat(payload)),
       opts.transport.serve(opts.subjects.alterIsr, async (payload) => encodeJsonReply(await this.onAlterIsr(payload)), { queue: QUEUE }),
       opts.transport.serve(opts.subjects.controlledShutdown, async (payload) => encodeJsonReply(await this.onControlledShutdown(payload)), { queue: QUEUE }),
+      opts.transport.serve(opts.subjects.replicaOffline, async (payload) => encodeJsonReply(await this.onReplicaOffline(payload)), { queue: QUEUE }),
     );
     this.scheduleCheck();
     if (opts.probe) {
@@ -284,12 +295,7 @@ export class ActiveController {
   // ---- requests ----
 
   private async onAlterIsr(payload: Buffer): Promise<AlterIsrResponse> {
-    let req = null;
-    try {
-      req = parseAlterIsrRequest(JSON.parse(payload.toString()));
-    } catch {
-      // not JSON
-    }
+    const req = parseAlterIsrRequest(jsonOf(payload));
     if (!req) return { errorCode: ErrorCode.INVALID_REQUEST };
     if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER };
     const r = req;
@@ -310,12 +316,7 @@ export class ActiveController {
   }
 
   private async onControlledShutdown(payload: Buffer): Promise<ControlledShutdownResponse> {
-    let req = null;
-    try {
-      req = parseControlledShutdownRequest(JSON.parse(payload.toString()));
-    } catch {
-      // not JSON
-    }
+    const req = parseControlledShutdownRequest(jsonOf(payload));
     if (!req) return { errorCode: ErrorCode.INVALID_REQUEST, remainingLeaderships: 0 };
     if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER, remainingLeaderships: 0 };
     const { brokerId, incarnation } = req;
@@ -336,6 +337,29 @@ export class ActiveController {
       return { errorCode: 0, remainingLeaderships: remaining };
     } catch (err) {
       return { errorCode: this.errorCodeOf(err, 'controlled shutdown', { shutdownBroker: brokerId }), remainingLeaderships: -1 };
+    }
+  }
+
+  /** A broker's replica whose log failed (replica-offline.ts): its leadership and ISR place move away. */
+  private async onReplicaOffline(payload: Buffer): Promise<ReplicaOfflineResponse> {
+    const req = parseReplicaOfflineRequest(jsonOf(payload));
+    if (!req) return { errorCode: ErrorCode.INVALID_REQUEST };
+    if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER };
+    const { brokerId, incarnation, topic, partition } = req;
+    if (this.opts.metadata.snapshot().brokers[brokerId]?.incarnation !== incarnation) return { errorCode: ErrorCode.STALE_BROKER_EPOCH };
+    const why = `offline replica on broker ${brokerId}`;
+    try {
+      const before = this.opts.metadata.snapshot().topics[topic]?.partitions;
+      if (!before?.[partition]) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      const after = await this.writeTopic(topic, why, (t) =>
+        planTopic(t, (p) => (p.partition === partition ? shutdownPartition(p, brokerId, this.view(t).eligible) : null)),
+      );
+      if (after) this.logChanges(topic, after, before, why);
+      const leader = this.opts.metadata.snapshot().topics[topic]?.partitions[partition]?.leader ?? -1;
+      if (leader === brokerId) this.opts.logger.warn('an offline replica keeps its leadership: no other ISR member can take it', { topic, partition, broker: brokerId });
+      return { errorCode: 0, leader };
+    } catch (err) {
+      return { errorCode: this.errorCodeOf(err, 'offline replica', { topic, partition, broker: brokerId }) };
     }
   }
 

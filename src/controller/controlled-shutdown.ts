@@ -7,7 +7,7 @@
 // The broker side waits a bounded time and proceeds anyway: a shutdown never hangs on a missing controller.
 import type { Clock } from '../runtime/clock.ts';
 import type { Transport } from '../runtime/transport.ts';
-import { ErrorCode } from '../protocol/generated/errors.ts';
+import { askController } from './controller-request.ts';
 
 export interface ControlledShutdownRequest {
   brokerId: number;
@@ -36,25 +36,7 @@ export interface RequestControlledShutdownOptions {
   clock: Clock;
 }
 
-/**
- * Asks the controller and waits for its answer; retries while nobody answers (the lease may be changing
- * hands, or answers NOT_CONTROLLER). Resolves with the response, or null when the deadline passed without one.
- */
+/** Asks the controller and waits for its answer (askController); null when the deadline passed without one. */
 export async function requestControlledShutdown(opts: RequestControlledShutdownOptions): Promise<ControlledShutdownResponse | null> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const deadline = opts.clock.monotonic() + timeoutMs;
-  const payload = new TextEncoder().encode(JSON.stringify(opts.request));
-  for (;;) {
-    const left = deadline - opts.clock.monotonic();
-    if (left <= 0) return null;
-    try {
-      const reply = await opts.transport.request(opts.subject, payload, Math.max(1, Math.min(left, 5_000)));
-      const res = JSON.parse(reply.toString()) as ControlledShutdownResponse;
-      // NOT_CONTROLLER comes from a holder that just lost the lease: ask again. Anything else is final.
-      if (res.errorCode !== ErrorCode.NOT_CONTROLLER) return res;
-    } catch {
-      // no responders or a timeout: fall through to the pause below and ask again
-    }
-    await new Promise<void>((resolve) => opts.clock.setTimeout(resolve, Math.min(100, Math.max(0, deadline - opts.clock.monotonic()))));
-  }
+  return askController<ControlledShutdownResponse>({ ...opts, timeoutMs: opts.timeoutMs ?? 10_000 });
 }

@@ -44,6 +44,11 @@ export interface PartitionLogOptions {
   config?: Partial<LogConfig>;
   clock: Pick<Clock, 'wall'>;
   onWarning?: (msg: string, facts: object) => void;
+  /**
+   * The log failed on I/O (the first failure only; every later operation throws LogFailedError): its
+   * replica goes offline until a restart reopens and recovers it.
+   */
+  onFailure?: (cause: unknown) => void;
 }
 
 export interface SegmentInfo {
@@ -78,6 +83,7 @@ export class PartitionLog {
     readonly config: LogConfig,
     private readonly clock: Pick<Clock, 'wall'>,
     private readonly warn: (msg: string, facts: object) => void,
+    private readonly onFailure: (cause: unknown) => void,
     private segments: Segment[],
     epochs: LeaderEpochCache,
     highWatermark: number,
@@ -111,7 +117,7 @@ export class PartitionLog {
     const segments = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
-    log = new PartitionLog(dir, storage, config, clock, warn, segments, epochs, hw);
+    log = new PartitionLog(dir, storage, config, clock, warn, opts.onFailure ?? (() => {}), segments, epochs, hw);
     const trimmed = epochs.truncateFromEnd(log.logEndOffset);
     if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
     return log;
@@ -146,6 +152,7 @@ export class PartitionLog {
     if (!this.failure) {
       this.failure = cause;
       this.warn('partition log failed on I/O; it must be reopened', { dir: this.dir, error: String(cause) });
+      this.onFailure(cause);
     }
     return new LogFailedError(this.dir, { cause });
   }
@@ -184,6 +191,18 @@ export class PartitionLog {
     return result;
   }
 
+  /**
+   * A new leader's epoch begins at the log end, after the writes already queued (a follower append still in
+   * flight when this replica was made leader), and is persisted. Nothing when the epoch is not newer.
+   */
+  async beginEpoch(epoch: number): Promise<void> {
+    await this.serialize(async () => {
+      if (this.epochs.latestEpoch() >= epoch) return;
+      this.epochs.assign(epoch, this.logEndOffset);
+      await this.epochs.persist();
+    });
+  }
+
   /** Follower append: batches already carry offsets, starting at the log end and contiguous. */
   async appendReplicated(buf: Buffer): Promise<{ lastOffset: number }> {
     const lastOffset = await this.serialize(async () => {
@@ -192,6 +211,10 @@ export class PartitionLog {
       let p = 0;
       const epochStarts: Array<[number, number]> = [];
       let latest = this.epochs.latestEpoch();
+      // The epoch this log already began at its end (this replica was made leader while the fetch that brought
+      // these batches was on its way): an older epoch's batch may not follow it, or the epoch history would
+      // say the new epoch starts where an old one's record sits. Kafka's partition lock keeps the two apart.
+      const begun = this.epochs.entries().at(-1);
       while (p < buf.length) {
         const size = this.checkedBatchSize(buf, p);
         const base = readBaseOffset(buf, p);
@@ -199,6 +222,9 @@ export class PartitionLog {
           throw new InvalidAppendError(`replicated batch starts at ${base}, expected ${expected}`, { dir: this.dir, offset: base, expected });
         }
         const epoch = buf.readInt32BE(p + PARTITION_LEADER_EPOCH_OFFSET);
+        if (begun && epoch < begun.epoch && base >= begun.startOffset) {
+          throw new InvalidAppendError(`replicated batch of leader epoch ${epoch} at ${base} follows the start of epoch ${begun.epoch} at ${begun.startOffset}`, { dir: this.dir, offset: base });
+        }
         if (epoch > latest) {
           epochStarts.push([epoch, base]);
           latest = epoch;

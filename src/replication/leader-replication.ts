@@ -33,7 +33,8 @@ export interface LeaderReplicationOptions {
   brokerId: number;
   leaderEpoch: number;
   /** First offset of this leader epoch in the leader's log (Kafka's leaderEpochStartOffset). */
-  epochStartOffset: number;
+  /** Where this leader's epoch starts in its log (a function: it is fixed once queued writes are in). */
+  epochStartOffset: () => number;
   log: PartitionLog;
   /** The committed assignment as the partition actor holds it now. */
   replicas: () => number[];
@@ -67,8 +68,9 @@ export class LeaderReplication {
 
   constructor(private readonly opts: LeaderReplicationOptions) {
     // Kafka resets follower state on becoming leader with lastCaughtUpTime = now: the new leader gives every
-    // follower a full lag period before judging it.
-    const now = opts.clock.wall();
+    // follower a full lag period before judging it. Times here are monotonic: a step of the wall clock must not
+    // make every follower look behind (Kafka reads the wall clock here).
+    const now = opts.clock.monotonic();
     for (const id of opts.initialReplicas) {
       if (id === opts.brokerId) continue;
       this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation: '' });
@@ -88,7 +90,7 @@ export class LeaderReplication {
 
   /** Records a follower's fetch from `fetchOffset`; may propose adding it to the ISR. */
   recordFetch(replicaId: number, incarnation: string, fetchOffset: number): void {
-    const now = this.opts.clock.wall();
+    const now = this.opts.clock.monotonic();
     const leaderEnd = this.opts.log.logEndOffset;
     let f = this.followers.get(replicaId);
     if (!f) {
@@ -112,7 +114,7 @@ export class LeaderReplication {
    */
   recordHeld(replicaId: number, fetchOffset: number): void {
     const f = this.followers.get(replicaId);
-    if (f && f.lastFetchLeaderLogEndOffset >= 0 && fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, this.opts.clock.wall());
+    if (f && f.lastFetchLeaderLogEndOffset >= 0 && fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, this.opts.clock.monotonic());
   }
 
   /** min LEO over the maximal ISR; a member that has not fetched in this epoch holds it where it is. */
@@ -130,13 +132,13 @@ export class LeaderReplication {
   private maybeExpand(replicaId: number, f: FollowerState): void {
     const isr = this.opts.isr();
     if (isr.includes(replicaId) || !this.opts.replicas().includes(replicaId)) return;
-    if (f.logEndOffset < this.opts.log.highWatermark || f.logEndOffset < this.opts.epochStartOffset) return;
+    if (f.logEndOffset < this.opts.log.highWatermark || f.logEndOffset < this.opts.epochStartOffset()) return;
     this.propose([...isr, replicaId], { [replicaId]: f.incarnation });
   }
 
   /** Kafka's isr-expiration task: proposes out the ISR members not caught up for replica.lag.time.max.ms. */
   maybeShrink(): void {
-    const now = this.opts.clock.wall();
+    const now = this.opts.clock.monotonic();
     this.expirePending(now);
     const isr = this.opts.isr();
     const leaderEnd = this.opts.log.logEndOffset;
@@ -173,7 +175,7 @@ export class LeaderReplication {
 
   private propose(isr: number[], added?: Record<string, string>): void {
     const { proposeIsr, clock } = this.opts;
-    const now = clock.wall();
+    const now = clock.monotonic();
     this.expirePending(now);
     if (!proposeIsr || this.closed || this.pending || now < this.retryAfter) return;
     if (sameSet(isr, this.opts.isr())) return;
@@ -184,7 +186,7 @@ export class LeaderReplication {
     const dropped = (why: string, facts: Record<string, unknown>) => {
       if (this.pending !== proposal) return;
       this.pending = null;
-      this.retryAfter = clock.wall() + (this.opts.proposalRetryMs ?? 1_000);
+      this.retryAfter = clock.monotonic() + (this.opts.proposalRetryMs ?? 1_000);
       this.opts.logger.warn(`ISR proposal dropped: ${why}`, { topic: req.topic, partition: req.partition, isr: req.isr, ...facts });
       this.opts.onChange();
     };
@@ -193,7 +195,7 @@ export class LeaderReplication {
         if (res.errorCode !== ErrorCode.NONE) return dropped('the controller refused it', { errorCode: res.errorCode });
         // Accepted: keep counting it as pending until the metadata shows it (or it expires).
         if (this.pending === proposal && sameSet(this.opts.isr(), proposal.isr)) this.pending = null;
-        else if (this.pending === proposal) proposal.since = clock.wall();
+        else if (this.pending === proposal) proposal.since = clock.monotonic();
       },
       (err: unknown) => dropped('the proposal failed', { error: err as Error }),
     );

@@ -12,6 +12,8 @@ export interface Subjects {
   alterIsr: string;
   /** Controlled shutdown: a broker asks the controller to move leadership away first (request/reply). */
   controlledShutdown: string;
+  /** A broker reports a replica whose log failed; the controller moves its leadership away (request/reply). */
+  replicaOffline: string;
   /** Broker `id` answers here while its NATS connection lives (the controller's crash probe). */
   alive(brokerId: number): string;
 }
@@ -28,6 +30,7 @@ export function subjectsFor(bucket: string): Subjects {
     replicaFetch: (leaderBrokerId) => `${prefix}.replica.fetch.${leaderBrokerId}`,
     alterIsr: `${prefix}.controller.alter-isr`,
     controlledShutdown: `${prefix}.controller.shutdown`,
+    replicaOffline: `${prefix}.controller.replica-offline`,
     alive: (brokerId) => `${prefix}.broker.alive.${brokerId}`,
   };
 }

@@ -17,15 +17,18 @@ export interface LoggerOptions {
   level?: LogLevel;
   bindings?: Record<string, unknown>;
   sink?: (line: string) => void;
+  /** The wall clock the lines are stamped with (ms since the epoch): the runtime's, e.g. simulated time. */
+  now?: () => number;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = RANK[opts.level ?? ((process.env.KASTOR_LOG_LEVEL as LogLevel) || 'info')] ?? RANK.info;
   const bindings = opts.bindings ?? {};
   const sink = opts.sink ?? ((line: string) => process.stderr.write(line + '\n'));
+  const now = opts.now ?? Date.now;
   const emit = (lvl: LogLevel, msg: string, facts?: Record<string, unknown>) => {
     if (RANK[lvl] < level) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...bindings };
+    const entry: Record<string, unknown> = { time: new Date(now()).toISOString(), level: lvl, msg, ...bindings };
     if (facts) {
       for (const [k, v] of Object.entries(facts)) {
         entry[k] = v instanceof Error ? { message: v.message, code: (v as { code?: unknown }).code } : typeof v === 'bigint' ? v.toString() : v;
@@ -38,7 +41,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (b) => createLogger({ level: opts.level, bindings: { ...bindings, ...b }, sink }),
+    child: (b) => createLogger({ level: opts.level, bindings: { ...bindings, ...b }, sink, now }),
   };
 }
 

@@ -139,6 +139,8 @@ export interface ProducerOptions {
   idempotent: boolean;
   /** Sends nothing new after this (monotonic ms); batches in flight keep retrying a while. */
   stopAt: number;
+  /** Stops after this many batches per partition (default: none, until stopAt). */
+  maxBatches?: number;
 }
 
 /** A producer: per partition, one batch in flight, sent again until answered or given up. */
@@ -180,7 +182,7 @@ export class SimProducer {
   private async partitionLoop(partition: number): Promise<void> {
     const clock = this.net.clock;
     let seq = 0;
-    while (clock.monotonic() < this.opts.stopAt) {
+    for (let batches = 0; clock.monotonic() < this.opts.stopAt && batches < (this.opts.maxBatches ?? Number.POSITIVE_INFINITY); batches++) {
       const count = this.rng.int(1, 3);
       const ids = Array.from({ length: count }, (_, i) => `${this.opts.name}/${partition}/${seq + i}`);
       const ok = await this.sendBatch(partition, ids, seq);

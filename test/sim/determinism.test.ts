@@ -37,6 +37,10 @@ const REGRESSIONS: Array<[number, string]> = [
   [243, 'a zombie leader answered OUT_OF_ORDER_SEQUENCE_NUMBER (the simulated producer now retries at the leader)'],
   [305, 'a leader that lost power came back as the ISR member kept while the other member, with its log whole, was down'],
   [319, 'a zombie group member read the next generation\'s commits (the check now ends with the generation)'],
+  [482, 'records that only a too-small ISR held were exposed and read, then lost (the high watermark now waits for min.insync.replicas, KIP-966)'],
+  [958, 'a follower append in flight when its replica became leader landed after the new epoch began, with its old epoch: followers truncated and refetched forever'],
+  [5, 'a topic deleted through one broker was refused as existing by another that had not seen the deletion'],
+  [9, 'the same'],
 ];
 
 for (const [seed, what] of REGRESSIONS) {

@@ -2,18 +2,25 @@
 // process (the page cache survives) and of a machine (unsynced bytes are lost, a torn tail may remain), pauses
 // (a zombie that wakes up believing it still leads), cuts between brokers and between a broker and NATS (both
 // ways or one way), bucket stalls, a wall clock stepped by seconds, slow disks, and turbulent networks
-// (drops, duplicates, long delays).
+// (drops, duplicates, long delays), and failing disks: fsyncs fail (EIO) for a while, the logs they hit go
+// offline and hand their leadership away, and the operator then restarts the machine, which loses what was not
+// synced (fsyncgate: after a failed fsync the kernel may have dropped the dirty pages).
 //
 // Kafka's acks=all promise holds while at most RF-1 replicas lose unsynced data (DESIGN.md "acks"), so a power
-// loss is drawn only when no other broker lost power in the last 20 s and every other broker runs.
+// loss (or a failing disk) is drawn only when no other broker lost power in the last 20 s, every other broker
+// runs, and every other broker that restarted has been seen back in the ISR of all its partitions since: the
+// controller cannot tell a process crash from a power loss, so a restarted broker counts as one that may have
+// lost its tail until it caught up, as in Kafka. (With one restarted broker not yet back and the last ISR
+// member losing power, Kafka 3.9 loses acknowledged records too, electing the last ISR member; KIP-966's
+// unclean recovery, which elects the longest log, would not. Kastor does not have it yet.)
 import type { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import type { Rng } from './rng.ts';
 import type { SimBroker } from './sim-broker.ts';
 import type { Trace } from './trace.ts';
 import { CALM, NATS, type Network, type SimBucket } from './world.ts';
 
-type Kind = 'crash' | 'power' | 'pause' | 'isolate' | 'one-way' | 'split' | 'stall' | 'clock' | 'slow-disk' | 'turbulence';
-const KINDS: Kind[] = ['crash', 'power', 'pause', 'isolate', 'one-way', 'split', 'stall', 'clock', 'slow-disk', 'turbulence'];
+type Kind = 'crash' | 'power' | 'pause' | 'isolate' | 'one-way' | 'split' | 'stall' | 'clock' | 'slow-disk' | 'turbulence' | 'disk-fail';
+const KINDS: Kind[] = ['crash', 'power', 'pause', 'isolate', 'one-way', 'split', 'stall', 'clock', 'slow-disk', 'turbulence', 'disk-fail'];
 
 export class Nemesis {
   readonly applied: string[] = [];
@@ -64,6 +71,22 @@ export class Nemesis {
     }
   }
 
+  /** Whether `b` may lose its unsynced data now without taking Kafka's promise past what it covers (see the top). */
+  private mayLoseData(b: SimBroker): boolean {
+    return this.clock.monotonic() - this.lastPowerLoss > 20_000 && this.brokers.every((x) => x === b || (x.running && x.checkWhole()));
+  }
+
+  /**
+   * After failing fsyncs, the operator restarts a machine whose logs went offline: a restart recovers them,
+   * losing what the failed syncs did not make durable (a power loss's effect on the disk).
+   */
+  private replaceFailedDisk(b: SimBroker): void {
+    if (!b.life.alive || !b.hasOfflineReplica) return;
+    this.trace.add('fault', `restart broker ${b.id}, whose logs went offline`);
+    b.crash(true);
+    this.restart(b);
+  }
+
   private inject(until: number): void {
     const kind = this.rng.pick(KINDS);
     const b = this.rng.pick(this.brokers);
@@ -85,7 +108,7 @@ export class Nemesis {
       case 'crash':
       case 'power': {
         if (!b.life.alive) return;
-        const power = kind === 'power' && this.clock.monotonic() - this.lastPowerLoss > 20_000 && this.brokers.every((x) => x === b || x.running);
+        const power = kind === 'power' && this.mayLoseData(b);
         if (power) this.lastPowerLoss = this.clock.monotonic();
         note(`${power ? 'power loss' : 'crash'} broker ${b.id} for ${lasting} ms`);
         b.crash(power);
@@ -141,6 +164,17 @@ export class Nemesis {
         b.diskFaults.slowMs = 200;
         later(() => (b.diskFaults.slowMs = 0));
         return;
+      case 'disk-fail': {
+        if (!b.running || !this.mayLoseData(b)) return;
+        this.lastPowerLoss = this.clock.monotonic();
+        note(`failing fsyncs on broker ${b.id} for ${lasting} ms`);
+        b.diskFaults.failSyncRate = 0.3;
+        later(() => {
+          b.diskFaults.failSyncRate = 0;
+          this.replaceFailedDisk(b);
+        });
+        return;
+      }
       case 'turbulence':
         note(`turbulent network for ${lasting} ms`);
         this.net.faults = { minLatencyMs: 0.05, maxLatencyMs: 3, slowRate: 0.01, slowMs: 300, dropRate: 0.01, duplicateRate: 0.01 };

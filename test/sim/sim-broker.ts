@@ -33,6 +33,12 @@ export class SimBroker {
   incarnations = 0;
   /** Set while start() has not resolved or failed. */
   starting = false;
+  /**
+   * Whether this machine's process, since it last started, has been seen unfenced and in the ISR of every
+   * partition it hosts (the first process counts as whole): until then the controller treats it as a replica
+   * that may have lost its log's tail (it cannot tell a process crash from a power loss), and so may the nemesis.
+   */
+  whole = true;
   private readonly dataDir: string;
 
   constructor(
@@ -55,6 +61,7 @@ export class SimBroker {
     this.life = new Life(this.id);
     this.clock = new NodeClock(world.clock, this.life, this.skew);
     this.incarnations++;
+    this.whole = this.incarnations === 1;
     const runtime: Runtime = {
       clock: this.clock,
       transport: world.net.transportFor(this.id, this.life, this.clock),
@@ -75,7 +82,9 @@ export class SimBroker {
     this.broker = broker;
     let last = '';
     broker.actor.subscribe((s) => {
-      const state = JSON.stringify(s.value);
+      // The registration's state only: the flush and retention regions change every pass.
+      const v = s.value;
+      const state = typeof v === 'string' ? v : JSON.stringify(Object.entries(v).map(([k, sub]) => [k, typeof sub === 'object' && sub !== null && 'registration' in sub ? sub.registration : sub]));
       if (state !== last) world.trace.add('broker', this.id, state);
       last = state;
     });
@@ -102,6 +111,23 @@ export class SimBroker {
       this.disk.crash({ keepUnsynced: (_path, unsynced) => (rng.chance(0.5) ? 0 : rng.int(0, unsynced)) });
     }
     this.world.trace.add('crash', this.id, power ? 'power' : 'process');
+  }
+
+  /** Whether this broker is `whole` (checked now if it was not yet): see the field. */
+  checkWhole(): boolean {
+    if (this.whole || !this.running) return this.whole;
+    const snapshot = this.broker!.services!.metadata.snapshot();
+    const me = snapshot.brokers[this.id];
+    if (!me || me.incarnation !== this.broker!.incarnation || me.fenced !== false) return false;
+    for (const t of Object.values(snapshot.topics)) {
+      for (const p of t.partitions) if (p.replicas.includes(this.id) && !p.isr.includes(this.id)) return false;
+    }
+    return (this.whole = true);
+  }
+
+  /** Whether any partition replica of this broker went offline (its log failed): a restart recovers it. */
+  get hasOfflineReplica(): boolean {
+    return this.broker?.services?.registry.all().some((r) => r.role === 'offline') ?? false;
   }
 
   pause(): void {

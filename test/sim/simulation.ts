@@ -12,6 +12,7 @@ import { createLogger } from '../../src/util/logger.ts';
 import type { PartitionLog } from '../../src/log/partition-log.ts';
 import { ClientNet, CommitLog, SimConsumer, SimGroupMember, SimProducer, sleep, type ClientViolation } from './clients.ts';
 import { Nemesis } from './nemesis.ts';
+import { CHURN_TOPIC, churnLeftovers, TopicChurn } from './churn.ts';
 import { Rng } from './rng.ts';
 import { SimBroker } from './sim-broker.ts';
 import { Trace } from './trace.ts';
@@ -38,7 +39,7 @@ export interface SimResult {
   simulatedMs: number;
   wallMs: number;
   steps: number;
-  stats: { acked: number; sent: number; read: number; commits: number; rebalances: number; faults: string[] };
+  stats: { acked: number; sent: number; read: number; commits: number; rebalances: number; churned: number; faults: string[] };
 }
 
 const TOPIC = 'orders';
@@ -60,6 +61,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const logger = opts.trace
     ? createLogger({
         level: 'info',
+        now: () => clock.wall(),
         sink: (line) => {
           const { time: _time, level, msg, ...facts } = JSON.parse(line) as Record<string, unknown>;
           trace.note(`${level} ${msg} ${JSON.stringify(facts)}`);
@@ -129,7 +131,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const consumer = new SimConsumer(clientNet, crng.fork('c1'), ids, TOPIC, partitions, stopAt, clientViolations);
   const commits = new CommitLog();
   const members = [1, 2].map((i) => new SimGroupMember(clientNet, crng.fork(`g${i}`), ids, GROUP, TOPIC, partitions, stopAt, commits, clientViolations));
-  void Promise.all([...producers.map((p) => p.run()), consumer.run(), ...members.map((m) => m.run())]);
+  // In half the runs, one topic name is created, written, read and deleted over and over (churn.ts).
+  const churn = crng.chance(0.5) && process.env.NOCHURN === undefined ? new TopicChurn(clientNet, crng.fork('churn'), ids, stopAt, clientViolations) : null;
+  void Promise.all([...producers.map((p) => p.run()), consumer.run(), ...members.map((m) => m.run()), churn?.run()]);
 
   const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable);
   if (opts.faults !== false) nemesis.start(faultsEnd);
@@ -141,7 +145,8 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       if (!b.life.alive || !b.broker?.services) continue;
       for (const r of b.broker.services.registry.all()) {
         if (r.role !== 'leader') continue;
-        const key = `${r.topic}-${r.partition}@${r.leaderEpoch}`;
+        // By topic id: a re-created topic (churn.ts) starts its epochs again.
+        const key = `${r.topic}-${r.partition}@${r.leaderEpoch} (topic id ${r.topicId})`;
         const first = leaderOfEpoch.get(key);
         if (first === undefined) leaderOfEpoch.set(key, b.id);
         else if (first !== b.id && violations.length < 50) violations.push(`two leaders: brokers ${first} and ${b.id} both led ${key}`);
@@ -157,7 +162,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
 
   // Liveness: after healing, every partition has a leader and a full in-sync replica set with every replica
   // caught up, and an acks=all producer got an answer since, within a bounded simulated time.
-  const settled = () => partitionsSettled(brokers, partitions);
+  // A deleted churn topic must be gone from every registry too (its directories are checked below).
+  const churnGone = () => !churn?.deleted || brokers.every((b) => !b.broker?.services?.registry.get(CHURN_TOPIC, 0));
+  const settled = () => partitionsSettled(brokers, partitions) && churnGone();
   const settleBy = Math.max(clock.monotonic(), durationMs) + 30_000;
   if (!(await runUntil(settleBy, settled))) violations.push(`liveness: 30 s after the run the cluster had not settled: ${describeSettle(brokers, partitions)}`);
   for (const p of producers) {
@@ -220,6 +227,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     const acked = commits.acknowledged.get(p.partitionIndex);
     if (acked && Number(p.committedOffset) < acked.offset) violations.push(`commit lost: ${GROUP} ${TOPIC}-${p.partitionIndex} has committed offset ${p.committedOffset} at the end, after a commit of ${acked.offset} was acknowledged in generation ${acked.generation}, the latest to commit it`);
   }
+  if (churn?.deleted) for (const v of await churnLeftovers(brokers, () => runUntil(clock.monotonic()))) violations.push(`churn: ${v}`);
   for (const v of clientViolations.slice(0, 10)) violations.push(`${v.kind}: ${v.message}`);
 
   nemesis.stop();
@@ -234,7 +242,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     simulatedMs: clock.monotonic(),
     wallMs: Math.round(performance.now() - started),
     steps,
-    stats: { acked: report.stats.acked, sent: report.stats.sent, read: report.stats.read, commits: commits.commits, rebalances: commits.rebalances, faults: nemesis.applied },
+    stats: { acked: report.stats.acked, sent: report.stats.sent, read: report.stats.read, commits: commits.commits, rebalances: commits.rebalances, churned: churn?.incarnations ?? 0, faults: nemesis.applied },
   };
 }
 
@@ -262,7 +270,8 @@ function describeSettle(brokers: SimBroker[], partitions: number): string {
     }
     for (let p = 0; p < partitions; p++) {
       const r = b.broker!.services!.registry.get(TOPIC, p);
-      out.push(`b${b.id} p${p}: ${r ? `${r.role} epoch ${r.leaderEpoch} isr [${r.isr}] leo ${r.log?.logEndOffset} hw ${r.log?.highWatermark}` : 'no replica'}`);
+      const epochs = r?.log?.epochs.entries().slice(-3).map((e) => `${e.epoch}@${e.startOffset}`).join(',');
+      out.push(`b${b.id} p${p}: ${r ? `${r.role} epoch ${r.leaderEpoch} isr [${r.isr}] leo ${r.log?.logEndOffset} hw ${r.log?.highWatermark} epochs ${epochs}` : 'no replica'}`);
     }
   }
   return out.join('; ');

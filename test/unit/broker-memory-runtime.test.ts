@@ -6,7 +6,9 @@
 // same ids and leader in the same simulated time. A produce that reaches a leader still opening the log of a
 // topic just auto-created waits for it (within the request's timeout) instead of being refused, the window
 // that reordered librdkafka's test 0005: each broker's disk holds the partition's directory creation until the
-// test lets it go.
+// test lets it go. A leader whose log fails on I/O goes offline: it answers KAFKA_STORAGE_ERROR and the
+// controller hands its leadership to another ISR member, which takes the next produce after the acknowledged
+// records.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBroker, type Broker } from '../../actors/broker-actor.ts';
@@ -16,6 +18,7 @@ import { decodeResponse, encodeRequest } from '../../src/protocol/frames.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import type { Storage } from '../../src/log/storage.ts';
+import { FaultyStorage } from '../../src/log/faulty-storage.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { batchOf, recordsIn } from '../helpers/log-fixtures.ts';
 
@@ -291,6 +294,107 @@ test('a leader that restarts after a power loss is fenced: it leads nothing unti
       topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
     });
     assert.equal(recordsIn(fetched.responses[0]!.partitions[0]!.records!).map(([o, v]) => `${o}:${v}`), ['0:a-0', '1:a-1', '2:a-2']);
+  } finally {
+    if (restarted) {
+      const down = restarted.stop();
+      let done = false;
+      void down.then(() => (done = true));
+      await drive(cluster, () => done, 'the restarted broker to stop', 50);
+    }
+    await stop();
+  }
+});
+
+function produceBatch(cluster: MemoryCluster, leader: Broker, prefix: string) {
+  return ask(cluster, leader, ApiKey.Produce, 7, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batchOf(prefix, 3) }] }],
+  }).then((r) => r.responses[0]!.partitionResponses[0]!);
+}
+
+test("a leader whose log fails on I/O goes offline, answers KAFKA_STORAGE_ERROR and hands its leadership to another ISR member", async () => {
+  const cluster = memoryCluster({ seed: 11 });
+  let broken = -1;
+  const { brokers, stop } = await startBrokers(
+    cluster,
+    (id, disk) => new FaultyStorage(disk, { tearWrite: (path) => (broken === id && path.includes('/orders-0/') ? 0 : null) }),
+    3,
+  );
+  try {
+    const [b1] = brokers;
+    const created = await ask(cluster, b1!, ApiKey.CreateTopics, 4, {
+      topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    });
+    assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
+    const before = b1!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+    const leader = brokers[before.leader - 1]!;
+    await drive(cluster, () => brokers.every((b) => b.services!.registry.get('orders', 0)?.log && b.services!.registry.get('orders', 0)?.role !== 'recovering' && b.services!.metadata.snapshot().brokers[b.config.brokerId]?.fenced === false), 'every replica open, every broker unfenced');
+    assert.is((await produceBatch(cluster, leader, 'a')).errorCode, ErrorCode.NONE);
+
+    broken = before.leader;
+    const refused = await produceBatch(cluster, leader, 'b');
+    assert.is(refused.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, 'the failed write is a storage error, not an unknown one');
+    const failed = leader.services!.registry.get('orders', 0)!;
+    await drive(cluster, () => failed.role === 'offline', 'the failed replica offline');
+    await drive(cluster, () => b1!.services!.metadata.snapshot().topics['orders']!.partitions[0]!.leader !== before.leader, 'leadership moved away');
+    const after = b1!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+    assert.ok(after.leader !== -1 && after.leaderEpoch > before.leaderEpoch, `a new leader in a new epoch: ${JSON.stringify(after)}`);
+    assert.not.ok(after.isr.includes(before.leader), 'the offline replica left the ISR');
+    assert.is(failed.role, 'offline', 'it stays offline (a restart recovers it), not following the new leader');
+
+    const newLeader = brokers[after.leader - 1]!;
+    await drive(cluster, () => newLeader.services!.registry.get('orders', 0)!.role === 'leader', 'the new leader leading');
+    const next = await produceBatch(cluster, newLeader, 'c');
+    assert.is(next.errorCode, ErrorCode.NONE);
+    assert.is(Number(next.baseOffset), 3, 'after the acknowledged batch');
+    const fetched = await ask(cluster, newLeader, ApiKey.Fetch, 4, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+    });
+    assert.equal(recordsIn(fetched.responses[0]!.partitions[0]!.records!).map(([, v]) => v), ['a-0', 'a-1', 'a-2', 'c-0', 'c-1', 'c-2']);
+    // The offline replica refuses clients with the storage error rather than pretending to lead or follow.
+    assert.is((await produceBatch(cluster, leader, 'd')).errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+  } finally {
+    broken = -1;
+    await stop();
+  }
+});
+
+/** Restarts broker `id` of `brokers` on its runtime (same disk) and waits until it serves. */
+async function restartBroker(cluster: MemoryCluster, id: number): Promise<Broker> {
+  const b = createBroker(cluster.runtimeFor(id), defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id }), { logger: silentLogger });
+  let up = false;
+  void b.start().then(() => (up = true));
+  await drive(cluster, () => up, `broker ${id} restarted`);
+  return b;
+}
+
+test('a broker away while its topic was deleted removes the stray directory when it starts again', async () => {
+  const cluster = memoryCluster({ seed: 21 });
+  const { brokers, stop } = await startBrokers(cluster, undefined, 3);
+  let restarted: Broker | null = null;
+  try {
+    const [b1, , b3] = brokers;
+    const created = await ask(cluster, b1!, ApiKey.CreateTopics, 4, { topics: [{ name: 'gone', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
+    await drive(cluster, () => brokers.every((b) => ['leader', 'follower'].includes(b.services!.registry.get('gone', 0)?.role ?? '')), 'the replicas open');
+    const crashed = b3!.crash();
+    await drive(cluster, () => b3!.actor.getSnapshot().status === 'done', 'broker 3 down');
+    await crashed;
+    const disk3 = cluster.runtimeFor(3).storage;
+    assert.ok((await disk3.list('/data/b3')).includes('gone-0'), "the topic is on the absent broker's disk");
+    const deleted = await ask(cluster, b1!, ApiKey.DeleteTopics, 4, { topicNames: ['gone'], timeoutMs: 10_000 });
+    assert.is(deleted.responses[0]!.errorCode, ErrorCode.NONE);
+    restarted = await restartBroker(cluster, 3);
+    assert.not.ok((await disk3.list('/data/b3')).includes('gone-0'), 'the stray directory of the deleted topic was removed at restart');
   } finally {
     if (restarted) {
       const down = restarted.stop();

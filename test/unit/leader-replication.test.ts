@@ -16,7 +16,7 @@ function leader() {
   const log = { logEndOffset: 5, highWatermark: 5 };
   const proposals: number[][] = [];
   const lr = new LeaderReplication({
-    topic: 't', partition: 0, brokerId: 1, leaderEpoch: 0, epochStartOffset: 0, log: log as unknown as PartitionLog,
+    topic: 't', partition: 0, brokerId: 1, leaderEpoch: 0, epochStartOffset: () => 0, log: log as unknown as PartitionLog,
     replicas: () => [1, 2, 3], initialReplicas: [1, 2, 3], isr: () => [1, 2, 3], clock, logger: silentLogger,
     replicaLagTimeMaxMs: LAG_MS, onChange: () => {},
     proposeIsr: async (req: AlterIsrRequest) => (proposals.push(req.isr), { errorCode: 0 }),

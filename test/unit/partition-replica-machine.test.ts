@@ -20,6 +20,9 @@ function start(assignment: Assignment, recover: () => Promise<{ logEndOffset: nu
     actions: {
       startLeading: ({ context }) => void calls.push(`lead@${context.leaderEpoch}`),
       startFollowing: ({ context }) => void calls.push(`follow@${context.leaderEpoch}`),
+      stopLeading: () => void calls.push('stop-leading'),
+      stopFollowing: () => void calls.push('stop-following'),
+      reportOffline: () => void calls.push('offline'),
     },
   });
   const actor = createActor(machine, { input: { topic: 't', partition: 0, brokerId: 1, assignment } }).start();
@@ -49,7 +52,7 @@ test('a newer epoch moves leadership; an older one is ignored in any state', asy
   actor.send({ type: 'ASSIGNMENT', ...a(3, 5) });
   assert.ok(actor.getSnapshot().matches('follower'));
   assert.is(actor.getSnapshot().context.leader, 3);
-  assert.equal(calls, ['follow@3', 'lead@4', 'follow@5']);
+  assert.equal(calls, ['follow@3', 'stop-following', 'lead@4', 'stop-leading', 'follow@5']);
 });
 
 test('an assignment that arrives during recovery is applied after it', async () => {
@@ -72,6 +75,25 @@ test('a log that cannot be recovered leaves the replica offline with the reason'
   });
   await waitFor(actor, (s) => s.matches('offline'));
   assert.match(actor.getSnapshot().context.error ?? '', /corrupt segment/);
+});
+
+test('a log that fails while leading or following takes the replica offline: it stops the role, reports once, and no assignment brings it back', async () => {
+  for (const [assignment, role, stop] of [[a(1, 0), 'leader', 'stop-leading'], [a(2, 0), 'follower', 'stop-following']] as const) {
+    const { actor, calls } = start(assignment);
+    await waitFor(actor, (s) => s.matches(role));
+    calls.length = 0;
+    actor.send({ type: 'LOG_FAILED', error: 'injected fsync failure' });
+    assert.ok(actor.getSnapshot().matches('offline'), role);
+    assert.equal(calls, [stop, 'offline']);
+    assert.is(actor.getSnapshot().context.error, 'injected fsync failure');
+    actor.send({ type: 'ASSIGNMENT', ...a(1, 1) });
+    actor.send({ type: 'ASSIGNMENT', ...a(3, 2) });
+    assert.ok(actor.getSnapshot().matches('offline'));
+    assert.is(actor.getSnapshot().context.leaderEpoch, 2, 'the assignments are still followed in the context');
+    assert.equal(calls, [stop, 'offline']);
+    actor.send({ type: 'STOP' });
+    await waitFor(actor, (s) => s.status === 'done');
+  }
 });
 
 test('STOP closes the log and DELETE deletes it, ending the actor', async () => {

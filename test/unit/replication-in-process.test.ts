@@ -3,6 +3,8 @@
 // that moves only when a test advances it), fetch rounds driven by hand (no fetch loops), and a fake
 // controller that commits ISR proposals by sending ASSIGNMENT.
 import { test } from 'uvu';
+import { readPartitionTopicId } from '../../src/log/partition-metadata.ts';
+import type { Storage } from '../../src/log/storage.ts';
 import * as assert from 'uvu/assert';
 import type { LogConfig } from '../../src/log/partition-log.ts';
 import { PartitionReplica } from '../../src/broker/partition-replica.ts';
@@ -204,7 +206,8 @@ test('a follower whose epoch ended where the leader\'s did, but named an epoch i
     for (const b of [2, 3, 2, 3]) await h.round(b, 1);
     // Broker 3 leads epoch 1 briefly without writing, then broker 2 leads epoch 2.
     h.assignAll(0, rf3(3, 1));
-    assert.is(h.replica(3).log!.epochs.latestEpoch(), 1);
+    // The epoch begins on the log's write chain, after anything queued before it.
+    await until(() => h.replica(3).log!.epochs.latestEpoch() === 1, 'epoch 1 begun on broker 3');
     h.assignAll(0, rf3(2, 2));
     await h.replica(2).produce(batchOf('b', 1), 1, 1000);
     for (let i = 0; i < 4; i++) {
@@ -468,6 +471,62 @@ test('acks=all answers NOT_ENOUGH_REPLICAS below min.insync.replicas, times out,
     h.assignAll(0, rf3(2, 1, [2, 3]));
     assert.is(await pending, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     assert.is(await codeOf(leader.produce(batchOf('d', 1), -1, 5_000)), ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  } finally {
+    await h.close();
+  }
+});
+
+test('below min.insync.replicas the high watermark stays (KIP-966): acks=1 records are not exposed, acks=all waiters are refused, and it moves once the ISR is back', async () => {
+  const h = harness([1, 2, 3], 1500, 2);
+  try {
+    await h.create(0, rf3(1, 0, [1, 2]));
+    const leader = h.replica(1);
+    const codeOf = (p: Promise<unknown>) => p.then(() => ErrorCode.NONE, (e: { errorCode?: number }) => e.errorCode ?? -2);
+    await h.round(2, 1);
+    const waiting = codeOf(leader.produce(batchOf('a', 2), -1, 60_000));
+    await until(() => leader.log!.logEndOffset === 2, 'the acks=all append');
+    // Broker 2 leaves the ISR before it fetched the batch: ISR [1] is below min.insync.replicas 2.
+    h.assignAll(0, rf3(1, 0, [1]));
+    assert.is(await waiting, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    await leader.produce(batchOf('b', 2), 1, 5_000);
+    assert.is(leader.log!.logEndOffset, 4);
+    assert.is(leader.log!.highWatermark, 0, 'records only the leader holds are not committed while the ISR is too small');
+    const fetched = await leader.fetch(0, 1 << 20);
+    assert.is(fetched.data.length, 0, 'a consumer reads nothing above the high watermark');
+    // Broker 2 catches up and is back in the ISR: the high watermark moves over everything both hold.
+    await h.round(2, 1);
+    h.assignAll(0, rf3(1, 0, [1, 2]));
+    await h.round(2, 1);
+    assert.is(leader.log!.highWatermark, 4);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a replica of a topic created again under the same name does not open the old topic\'s log left in its directory', async () => {
+  const h = harness([1]);
+  try {
+    await h.create(0, { leader: 1, leaderEpoch: 0, replicas: [1], isr: [1] });
+    const old = h.replica(1);
+    await old.produce(batchOf('old', 3), 1, 1_000);
+    const dir = old.dir;
+    await old.stop(false);
+    // The same directory, a new topic id: what a broker finds when the topic was deleted and created again
+    // while it was away.
+    const storage: Storage = old.opts.storage;
+    const fresh = new PartitionReplica({ ...old.opts, topicId: 'another-topic-id' });
+    fresh.start();
+    await until(() => fresh.role === 'leader', 'the new replica leading');
+    assert.is(fresh.log!.logEndOffset, 0, 'the old log was not opened as the new topic\'s');
+    assert.is(await readPartitionTopicId(storage, dir), 'another-topic-id');
+    await fresh.stop(false);
+    // The same topic id again: the log is kept.
+    const same = new PartitionReplica({ ...old.opts, topicId: 'another-topic-id' });
+    same.start();
+    await until(() => same.role === 'leader', 'the same topic reopened');
+    await same.produce(batchOf('new', 2), 1, 1_000);
+    assert.is(same.log!.logEndOffset, 2);
+    await same.stop(false);
   } finally {
     await h.close();
   }

@@ -24,8 +24,7 @@ export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest):
           let leaderEpoch = -1;
           try {
             const replica = localReplica(svc, t.name, p.partitionIndex, p.currentLeaderEpoch ?? -1);
-            const log = replica.log;
-            if (replica.role !== 'leader' || !log) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'not the leader');
+            const log = replica.leaderLog();
             leaderEpoch = replica.leaderEpoch;
             const ts = Number(p.timestamp);
             if (ts === EARLIEST) offset = log.logStartOffset;

@@ -1,13 +1,18 @@
 // `kastor broker`: one broker process. It serves Kafka clients until SIGTERM or SIGINT, then shuts down
 // cleanly (in-flight requests answered, logs flushed and closed, registration removed). A second signal
-// during shutdown exits at once.
+// during shutdown exits at once, and so does a shutdown that outlasts --shutdown-timeout-ms (NATS gone, a
+// disk hung): a service manager can count on the process ending. A broker that cannot start exits 1 with one
+// line on stderr saying what to do (startup-failure.ts), within seconds (--nats-connect-timeout-ms for NATS).
 import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
 import type { Broker } from '../../actors/broker-actor.ts';
-import { startNodeBroker } from '../runtime/node/node-broker.ts';
+import { DEFAULT_NATS_CONNECT_TIMEOUT_MS, startNodeBroker } from '../runtime/node/node-broker.ts';
+import { startupFailureLine } from './startup-failure.ts';
 import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
 import { createLogger } from '../util/logger.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 
 export const BROKER_FLAGS = {
   id: { type: 'number', description: 'broker id, a unique non-negative integer', required: true, value: 'N' },
@@ -28,7 +33,18 @@ export const BROKER_FLAGS = {
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
   http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },
   inspect: { type: 'string', description: 'send actor inspection events to a Stately inspector (bare --inspect: ws://localhost:8080)', value: '[URL]' },
+  'nats-connect-timeout-ms': { type: 'number', description: 'keep trying to reach NATS this long at start, then exit 1', default: DEFAULT_NATS_CONNECT_TIMEOUT_MS, value: 'MS' },
+  'shutdown-timeout-ms': { type: 'number', description: 'after SIGTERM/SIGINT, exit even if the clean shutdown has not finished by then', default: DEFAULT_SHUTDOWN_TIMEOUT_MS, value: 'MS' },
 } satisfies FlagSpecs;
+
+/**
+ * Ends the process with `code` once what it wrote is out: at once when nothing else keeps it alive, else (a
+ * NATS connection still reconnecting, a timer of a broker that failed half-started) shortly after.
+ */
+function exitSoon(code: number): number {
+  setTimeout(() => process.exit(code), 200).unref();
+  return code;
+}
 
 export async function brokerCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
@@ -40,7 +56,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
   if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError(`--log-level must be debug, info, warn or error`);
-  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms'] as const) {
+  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms'] as const) {
     if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
   }
   if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
@@ -80,32 +96,41 @@ export async function brokerCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     logger.info('shutting down', { signal });
+    const deadline = f['shutdown-timeout-ms'];
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting now', { signal, shutdownTimeoutMs: deadline });
+      process.exit(1);
+    }, deadline).unref();
     stopping = (observability?.stop() ?? Promise.resolve()).catch(() => {}).then(() => broker?.stop());
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   try {
-    broker = await startNodeBroker(config, { logger, inspect: inspector?.inspect });
+    broker = await startNodeBroker(config, { logger, inspect: inspector?.inspect, natsConnectTimeoutMs: f['nats-connect-timeout-ms'] });
   } catch (err) {
     logger.error('broker failed to start', { error: err as Error });
-    return 1;
+    inspector?.stop();
+    console.error(`kastor broker ${config.brokerId}: ${startupFailureLine(err)}`);
+    return exitSoon(1);
   }
   if (stopping) {
     // A signal came while it started: it stops now that it can.
     await broker.stop();
-    return 0;
+    return exitSoon(0);
   }
   try {
     observability = await startBrokerObservability(broker, { http, inspector, logger });
   } catch (err) {
     logger.error('the dashboard could not start', { http: f.http, error: err as Error });
     await broker.stop();
-    return 1;
+    const inUse = (err as { code?: string }).code === 'EADDRINUSE';
+    console.error(`kastor broker ${config.brokerId}: ${inUse ? `${f.http} is in use — choose another address with --http` : `the HTTP server could not start on ${f.http}: ${(err as Error).message}`}`);
+    return exitSoon(1);
   }
   const httpAddress = observability.http ? `${observability.http.host}:${observability.http.port}` : undefined;
   // "listening" on stdout tells scripts and tests the broker serves clients.
   console.log(JSON.stringify({ event: 'listening', brokerId: config.brokerId, host: config.advertisedHost, port: broker.port, http: httpAddress }));
   await new Promise<void>((resolve) => broker.actor.subscribe({ complete: () => resolve() }));
   if (stopping) await stopping;
-  return broker.actor.getSnapshot().context.error ? 1 : 0;
+  return exitSoon(broker.actor.getSnapshot().context.error ? 1 : 0);
 }

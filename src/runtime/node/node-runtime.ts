@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Runtime } from '../runtime.ts';
 import { connectNats, reconnectNotifier } from './nats-connection.ts';
 import { NatsKv } from './nats-kv.ts';
+import { connectNatsWithin } from './startup-checks.ts';
 import { natsTransport } from './nats-transport.ts';
 import { nodeClock } from './node-clock.ts';
 import { nodeIds } from './node-ids.ts';
@@ -28,10 +29,15 @@ export interface NodeRuntimeOptions {
   onHandlerError: (err: unknown) => void;
   /** Watching the connection's status failed (reconnects then go unnoticed): logged, never fatal. */
   onWatchError: (err: unknown) => void;
+  /** Keep trying the first connection this long before failing with NATS_UNREACHABLE (default: one attempt). */
+  connectBudgetMs?: number;
 }
 
 export async function createNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
-  const nc = await connectNats({ servers: opts.natsServers, name: opts.name });
+  const nc =
+    opts.connectBudgetMs === undefined
+      ? await connectNats({ servers: opts.natsServers, name: opts.name })
+      : await connectNatsWithin({ servers: opts.natsServers, name: opts.name, budgetMs: opts.connectBudgetMs });
   try {
     // One watch of the connection's status, shared by everything the transport serves: replication abandons
     // lost fetches, the controller trusts the crash probe only for brokers heard from since.

@@ -11,12 +11,12 @@ import { MessageEmitter, planMessage, showRange } from './protocol-gen/emit-mess
 import { HEADER_LINE, emitApiKeys, emitErrors, emitIndex, type ServedApi } from './protocol-gen/emit-tables.ts';
 import { loadErrors, loadMessages, type MessageSpec } from './protocol-gen/spec.ts';
 
-/** The APIs Kastor serves and the versions it advertises (Produce 0-2 are advertised but refused by the broker). */
+/** The APIs Kastor serves and the versions it advertises (Produce 0-2 and Fetch 0-3 in message formats v0/v1, converted). */
 export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['ApiVersions', 0, 3],
   ['Metadata', 0, 12],
   ['Produce', 0, 9],
-  ['Fetch', 4, 13],
+  ['Fetch', 0, 13],
   ['ListOffsets', 1, 7],
   ['CreateTopics', 0, 7],
   ['DeleteTopics', 0, 6],

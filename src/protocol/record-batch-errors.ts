@@ -30,3 +30,4 @@ export class RecordBatchError extends Error {
 export const CORRUPT_MESSAGE = 2;
 export const UNSUPPORTED_FOR_MESSAGE_FORMAT = 43;
 export const INVALID_RECORD = 87;
+export const UNSUPPORTED_COMPRESSION_TYPE = 76;

@@ -82,7 +82,7 @@ test('error table and version table', () => {
   assert.is(ERRORS[ErrorCode.NOT_LEADER_OR_FOLLOWER]!.retriable, true);
   assert.is(ERRORS[ErrorCode.MESSAGE_TOO_LARGE]!.retriable, false);
   assert.equal(SUPPORTED_VERSIONS[ApiKey.Produce], { min: 0, max: 9 });
-  assert.equal(SUPPORTED_VERSIONS[ApiKey.Fetch], { min: 4, max: 13 });
+  assert.equal(SUPPORTED_VERSIONS[ApiKey.Fetch], { min: 0, max: 13 }); // v0-v3 down-converted to message formats v0/v1
   assert.equal(SUPPORTED_VERSIONS[ApiKey.OffsetDelete], { min: 0, max: 0 });
   assert.equal(SUPPORTED_VERSIONS[ApiKey.CreatePartitions], { min: 0, max: 3 });
   assert.is(Object.keys(SUPPORTED_VERSIONS).length, 22);

@@ -3,6 +3,8 @@
 // and is answered as soon as any of its partitions gets new data, at max_wait_ms at the latest, or at once
 // when the client disconnects. The first partition with data always gets at least one whole batch, even past
 // max_bytes (KIP-74), so a batch larger than the limits never blocks a consumer.
+// Versions 0-3 cannot carry RecordBatch v2: their batches are down-converted to the message format the version
+// implies (v0 for Fetch v0-v1, v1 for v2-v3; message-set-convert.ts), as Kafka 3.9 does, within the same limits.
 // v13 addresses topics by id (KIP-516). Fetch sessions (KIP-227) are not kept: session id 0 tells the
 // client to send full requests.
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.ts';
@@ -12,6 +14,8 @@ import { errorCodeOf, KafkaError } from '../kafka-error.ts';
 import { localReplica } from './local-replica.ts';
 import { countRecords } from '../../metrics/batch-counts.ts';
 import type { ConnectionInfo } from '../request-handler.ts';
+import { recordBatchesToMessageSet } from '../../protocol/message-set-convert.ts';
+import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 
@@ -38,13 +42,31 @@ interface PartitionResult {
   records: Buffer | null;
 }
 
-async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number): Promise<{ results: PartitionResult[]; bytes: number }> {
+/** The message format a Fetch version reads: 0 and 1 for the versions before RecordBatch v2 (Fetch v4). */
+function messageFormatOf(apiVersion: number): 0 | 1 | 2 {
+  return apiVersion < 2 ? 0 : apiVersion < 4 ? 1 : 2;
+}
+
+/** Log bytes as the fetch's message format carries them, within maxBytes past the first batch (down-conversion). */
+function inFormat(data: Buffer, format: 0 | 1 | 2, fetchOffset: number, maxBytes: number): Buffer {
+  if (format === 2 || data.length === 0) return data;
+  try {
+    return recordBatchesToMessageSet(data, format, fetchOffset, maxBytes);
+  } catch (err) {
+    if (err instanceof RecordBatchError) throw new KafkaError(err.errorCode, err.message, { fetchOffset }, { cause: err });
+    throw err;
+  }
+}
+
+async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number, format: 0 | 1 | 2): Promise<{ results: PartitionResult[]; bytes: number; counts: number[] }> {
   let budget = maxBytes;
   let bytes = 0;
   const results: PartitionResult[] = [];
+  const counts: number[] = [];
   for (const t of targets) {
     let errorCode: number = ErrorCode.NONE;
     let records: Buffer | null = null;
+    let count = 0;
     let highWatermark = -1;
     let logStartOffset = -1;
     try {
@@ -59,10 +81,12 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
         const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1));
         highWatermark = r.highWatermark;
         logStartOffset = r.logStartOffset;
-        if (r.data.length > 0 && (bytes === 0 || r.data.length <= budget)) {
-          records = r.data;
-          bytes += r.data.length;
-          budget = Math.max(0, budget - r.data.length);
+        const data = inFormat(r.data, format, t.fetchOffset, Math.max(limit, 1));
+        if (data.length > 0 && (bytes === 0 || data.length <= budget)) {
+          records = data;
+          count = countRecords(r.data);
+          bytes += data.length;
+          budget = Math.max(0, budget - data.length);
         }
       } else {
         const log = replica.log;
@@ -87,8 +111,9 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
       preferredReadReplica: -1,
       records: records ?? Buffer.alloc(0),
     });
+    counts.push(count);
   }
-  return { results, bytes };
+  return { results, bytes, counts };
 }
 
 export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: number, conn: ConnectionInfo): Promise<FetchResponse> {
@@ -115,16 +140,18 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
   const minBytes = Math.max(0, req.minBytes);
   const deadline = svc.clock.wall() + Math.max(0, req.maxWaitMs);
 
-  let outcome = await readOnce(svc, targets, maxBytes);
+  const format = messageFormatOf(apiVersion);
+  let outcome = await readOnce(svc, targets, maxBytes, format);
   // Errors are answered at once: the client must learn of them (a moved leader, say) without waiting.
   while (outcome.bytes < minBytes && svc.clock.wall() < deadline && !conn.closed && outcome.results.every((r) => r.errorCode === ErrorCode.NONE)) {
     await waitForData(svc, targets, deadline - svc.clock.wall(), conn);
-    outcome = await readOnce(svc, targets, maxBytes);
+    outcome = await readOnce(svc, targets, maxBytes, format);
   }
 
   for (const [k, r] of outcome.results.entries()) {
     const topic = targets[k]!.topic;
-    if (topic !== null && r.records && r.records.length > 0) svc.metrics.fetched(topic, r.records.length, countRecords(r.records));
+    // Records as read from the log (a down-converted answer counts the batches it was made of).
+    if (topic !== null && r.records && r.records.length > 0) svc.metrics.fetched(topic, r.records.length, outcome.counts[k]!);
   }
   let i = 0;
   const responses = groups.map((g) => ({ topic: g.topic, topicId: g.topicId, partitions: outcome.results.slice(i, (i += g.count)) }));

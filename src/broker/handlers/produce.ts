@@ -1,7 +1,9 @@
 // Produce: validate and append each partition's record batch on its leader, answering per acks. Every
 // partition gets its own error code; one bad partition never fails the others (Tansu's rule).
-// Versions 0-2 are advertised (librdkafka stops compressing if Produce's advertised minimum is above 0) but
-// carry the old message formats, which Kastor does not store: they are answered with UNSUPPORTED_VERSION.
+// Versions 0-2 carry the old message formats v0/v1 (message sets); Kastor stores RecordBatch v2 only, so each
+// partition's message set is up-converted to one batch first (message-set-convert.ts), as Kafka 3.9's
+// LogValidator does with its log at message format v2. Kafka checks nothing more for v0-v2: a RecordBatch v2
+// sent at those versions is taken as it is.
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -9,8 +11,24 @@ import { KafkaError, errorCodeOf } from '../kafka-error.ts';
 import { CloseConnection } from '../request-handler.ts';
 import { leaderReplica } from './local-replica.ts';
 import { countRecords } from '../../metrics/batch-counts.ts';
+import { magicAt } from '../../protocol/message-set.ts';
+import { messageSetToRecordBatch } from '../../protocol/message-set-convert.ts';
+import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
 
+/** The first Produce version that carries RecordBatch v2 only. */
 const MIN_RECORD_BATCH_VERSION = 3;
+
+/** The records as RecordBatch v2: a v0/v1 message set of Produce v0-v2 converted, anything else as it is. */
+function asRecordBatch(records: Buffer, apiVersion: number): Buffer {
+  const magic = magicAt(records);
+  if (apiVersion >= MIN_RECORD_BATCH_VERSION || (magic !== 0 && magic !== 1)) return records;
+  try {
+    return messageSetToRecordBatch(records);
+  } catch (err) {
+    if (err instanceof RecordBatchError) throw new KafkaError(err.errorCode, err.message, {}, { cause: err });
+    throw err;
+  }
+}
 
 export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersion: number): Promise<ProduceResponse | null> {
   const acks = req.acks;
@@ -29,14 +47,12 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
           let logStartOffset = -1;
           let logAppendTime = -1;
           try {
-            if (apiVersion < MIN_RECORD_BATCH_VERSION) {
-              throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `Produce v${apiVersion} (message format v0/v1) is not supported; use v3 or later`);
-            }
             if (!validAcks) throw new KafkaError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
             const replica = await leaderReplica(svc, topic.name, p.index, left());
             if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
-            const r = await replica.produce(p.records, acks, left());
-            svc.metrics.produced(topic.name, p.records.length, countRecords(p.records));
+            const records = asRecordBatch(p.records, apiVersion);
+            const r = await replica.produce(records, acks, left());
+            svc.metrics.produced(topic.name, records.length, countRecords(records));
             baseOffset = r.baseOffset;
             logStartOffset = r.logStartOffset;
             logAppendTime = r.logAppendTime;

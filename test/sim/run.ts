@@ -101,7 +101,7 @@ async function main(): Promise<void> {
 }
 
 function summaryOf(r: SimResult) {
-  return { seed: r.seed, ok: r.ok, brokers: r.brokers, simulatedMs: r.simulatedMs, wallMs: r.wallMs, steps: r.steps, acked: r.stats.acked, sent: r.stats.sent, read: r.stats.read, commits: r.stats.commits, rebalances: r.stats.rebalances, churned: r.stats.churned, faults: r.stats.faults.length, hash: r.traceHash, violations: r.violations };
+  return { seed: r.seed, ok: r.ok, brokers: r.brokers, simulatedMs: r.simulatedMs, wallMs: r.wallMs, steps: r.steps, acked: r.stats.acked, sent: r.stats.sent, read: r.stats.read, commits: r.stats.commits, rebalances: r.stats.rebalances, churned: r.stats.churned, churnChecked: r.stats.churnChecked, faults: r.stats.faults.length, hash: r.traceHash, violations: r.violations };
 }
 
 await main();

@@ -17,7 +17,7 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['Metadata', 0, 12],
   ['Produce', 0, 9],
   ['Fetch', 0, 13],
-  ['ListOffsets', 1, 7],
+  ['ListOffsets', 0, 7],
   ['CreateTopics', 0, 7],
   ['DeleteTopics', 0, 6],
   ['DescribeConfigs', 0, 4],

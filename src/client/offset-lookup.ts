@@ -72,7 +72,7 @@ export async function lookupOffsets(cluster: Cluster, queries: OffsetQuery[], is
               retriable = err;
               continue;
             }
-            answers.set(keyOf(t.name, p.partitionIndex), { topic: t.name, partition: p.partitionIndex, offset: p.offset, timestamp: p.timestamp });
+            answers.set(keyOf(t.name, p.partitionIndex), { topic: t.name, partition: p.partitionIndex, offset: p.offset ?? -1n, timestamp: p.timestamp ?? -1n });
           }
         }
       }),

@@ -1,5 +1,6 @@
 // kcat (librdkafka) against a live broker process: metadata, keyed and unkeyed produce of 100k messages,
-// and consumption from the beginning, checked record by record.
+// and consumption from the beginning, checked record by record; and librdkafka speaking Kafka 0.8-0.10's protocol
+// (message formats v0/v1: Produce v0-v2, Fetch v0-v3, ListOffsets v0) with and without gzip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSingleBroker, run, type SingleBroker } from '../helpers/single-broker.ts';
@@ -61,6 +62,25 @@ test('kcat -P keyed messages: each key stays on one partition, in order; -L list
   assert.ok(new Set(partitionOfKey.values()).size > 1, 'keys spread over more than one partition');
   // librdkafka's murmur2 partitioner, the Java client's and Kastor's agree key by key.
   for (const [k, p] of partitionOfKey) assert.is(Number(p), partitionForKey(k, 3), `partition of ${k}`);
+});
+
+test('kcat as a 0.8/0.9/0.10 client (api.version.request=false): message formats v0 and v1, plain and gzip, both ways', async () => {
+  for (const [fallback, codec] of [['0.8.2.2', 'gzip'], ['0.9.0.0', 'none'], ['0.9.0.0', 'gzip'], ['0.10.0.0', 'none'], ['0.10.0.0', 'gzip']] as const) {
+    const topic = `kcat-legacy-${fallback.replace(/\./g, '_')}-${codec}`;
+    const legacy = ['-X', 'api.version.request=false', '-X', `broker.version.fallback=${fallback}`];
+    await run('kcat', ['-P', '-b', env.bootstrap, '-t', topic, '-p', '0', '-z', codec, '-K', ':', ...legacy], { input: 'k1:v1\nk2:v2\n:v3\n' });
+    const format = ['-o', 'beginning', '-e', '-q', '-f', '%o %k %s %T\n'];
+    const old = await run('kcat', ['-C', '-b', env.bootstrap, '-t', topic, '-p', '0', ...format, ...legacy]);
+    const now = await run('kcat', ['-C', '-b', env.bootstrap, '-t', topic, '-p', '0', ...format]);
+    const rows = (out: string) => out.trimEnd().split('\n').map((l) => l.split(' '));
+    const expected = [['0', 'k1', 'v1'], ['1', 'k2', 'v2'], ['2', '', 'v3']];
+    assert.equal(rows(old.stdout).map((r) => r.slice(0, 3)), expected, `${fallback} ${codec} read back by itself`);
+    assert.equal(rows(now.stdout).map((r) => r.slice(0, 3)), expected, `${fallback} ${codec} read back by a current client`);
+    // 0.10 (message format v1) carries the producer's timestamps; 0.8/0.9 (v0) none: -1 stored, 0 shown by a v0 reader.
+    const ts = rows(now.stdout).map((r) => Number(r[3]));
+    if (fallback === '0.10.0.0') assert.ok(ts.every((t) => t > 1_600_000_000_000), `timestamps ${ts}`);
+    else assert.equal(ts, [-1, -1, -1]);
+  }
 });
 
 test.run();

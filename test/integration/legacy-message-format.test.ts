@@ -1,7 +1,8 @@
 // Message formats v0 and v1 at a live broker, as Kafka 3.9 serves them with its log at format v2: Produce v0-v2
 // message sets (loose and gzip-wrapped) are stored as RecordBatch v2 and read back by a modern client (Fetch v12
-// and Kastor's consumer), and Fetch v0-v3 down-converts what any producer wrote. Timestamps follow the topic:
-// v1's CreateTime kept, v0's none (-1), LogAppendTime stamped by the broker. A bad CRC is CORRUPT_MESSAGE.
+// and Kastor's consumer), Fetch v0-v3 down-converts what any producer wrote, and ListOffsets v0 answers old-style
+// offset lists. Timestamps follow the topic: v1's CreateTime kept, v0's none (-1), LogAppendTime stamped by the
+// broker. A bad CRC is CORRUPT_MESSAGE.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gunzipSync } from 'node:zlib';
@@ -75,11 +76,12 @@ function legacyView(set: Buffer): Array<[number, number, number, string | null, 
   return out;
 }
 
-test('ApiVersions advertises Produce and Fetch from v0', async () => {
+test('ApiVersions advertises Produce, Fetch and ListOffsets from v0', async () => {
   const r = await conn.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'legacy-test', clientSoftwareVersion: '1' });
   const range = (k: number) => r.apiKeys.find((a) => a.apiKey === k)!;
   assert.is(range(ApiKey.Produce).minVersion, 0);
   assert.is(range(ApiKey.Fetch).minVersion, 0);
+  assert.is(range(ApiKey.ListOffsets).minVersion, 0);
 });
 
 test('Produce v0-v2 message sets, loose and gzip, are stored as record batches a modern Fetch reads', async () => {
@@ -168,6 +170,27 @@ test('a LogAppendTime topic stamps legacy messages (v0 too) with the broker time
   assert.equal(legacy.slice(1).map((m) => m[2]), [stamped, stamped]);
   const v1Messages = readMessages((await fetchAt('legacy-appended', 3, 0n)).records!);
   assert.ok(v1Messages.every((m) => (m.attributes & 8) !== 0), 'v1 messages carry the LogAppendTime type bit');
+});
+
+test('ListOffsets v0 (what legacy consumers ask for "beginning"/"end") answers old_style_offsets', async () => {
+  const r = await conn.request(ApiKey.ListOffsets, 0, {
+    replicaId: -1,
+    topics: [
+      {
+        name: 'legacy',
+        partitions: [
+          { partitionIndex: 0, timestamp: -2n, maxNumOffsets: 1 },
+          { partitionIndex: 0, timestamp: -1n, maxNumOffsets: 1 },
+          { partitionIndex: 0, timestamp: BigInt(T + 100), maxNumOffsets: 1 },
+          { partitionIndex: 0, timestamp: -1n, maxNumOffsets: 0 },
+          { partitionIndex: 7, timestamp: -1n, maxNumOffsets: 1 },
+        ],
+      },
+    ],
+  });
+  const ps = r.topics[0]!.partitions;
+  assert.equal(ps.map((p) => p.errorCode), [0, 0, 0, 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  assert.equal(ps.map((p) => p.oldStyleOffsets), [[0n], [11n], [7n], [], []]);
 });
 
 test('a legacy message with a bad CRC is CORRUPT_MESSAGE, and the partition keeps serving', async () => {

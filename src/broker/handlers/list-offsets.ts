@@ -1,6 +1,10 @@
 // ListOffsets: -2 = the log start offset (earliest), -1 = the high watermark (latest; with no transactions
 // it is also the last stable offset), -3 = the offset of the record with the largest timestamp (KIP-734),
 // and a timestamp = the first offset whose timestamp is at or after it, found through the time index.
+// v0 (the clients of message formats v0/v1, e.g. librdkafka with api.version.request=false) answers a list,
+// old_style_offsets, of at most max_num_offsets: [the offset] or [] where v1+ answers -1. Kafka 3.9 answers a
+// timestamp in v0 with the base offsets of the segments last modified before it (legacyFetchOffsetsBefore);
+// Kastor gives the offset v1 would, which a consumer may start from as well (-1 and -2 are the same in both).
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/generated/list-offsets.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -12,7 +16,7 @@ const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 
-export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest, apiVersion: number): Promise<ListOffsetsResponse> {
   const topics = await Promise.all(
     req.topics.map(async (t) => ({
       name: t.name,
@@ -51,7 +55,7 @@ export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest):
           return {
             partitionIndex: p.partitionIndex,
             errorCode,
-            oldStyleOffsets: [],
+            oldStyleOffsets: apiVersion === 0 && errorCode === ErrorCode.NONE && offset >= 0 && (p.maxNumOffsets ?? 1) > 0 ? [BigInt(offset)] : [],
             timestamp: BigInt(timestamp),
             offset: BigInt(offset),
             leaderEpoch,

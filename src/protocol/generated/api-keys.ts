@@ -284,7 +284,7 @@ export const FLEXIBLE_FROM: Record<number, number | null> = {
 export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = {
   0: { min: 0, max: 9 }, // Produce
   1: { min: 0, max: 13 }, // Fetch
-  2: { min: 1, max: 7 }, // ListOffsets
+  2: { min: 0, max: 7 }, // ListOffsets
   3: { min: 0, max: 12 }, // Metadata
   8: { min: 2, max: 8 }, // OffsetCommit
   9: { min: 1, max: 8 }, // OffsetFetch

@@ -105,6 +105,12 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  if (process.env.KASTOR_STOP_ON_STDIN_EOF === '1') {
+    // Started by `kastor dev` (dev-broker.ts): its end of the pipe closes when it dies; so does this broker.
+    process.stdin.on('error', () => {});
+    process.stdin.once('close', () => onSignal('stdin closed'));
+    process.stdin.resume();
+  }
   try {
     broker = await startNodeBroker(config, { logger, inspect: inspector?.inspect, natsConnectTimeoutMs: f['nats-connect-timeout-ms'] });
   } catch (err) {

@@ -42,7 +42,7 @@ test('flags after -- reach every broker: an auto-created topic gets --num-partit
   dirs.push(data);
   const port = await freePort();
   const natsPort = await freePort();
-  const dev = spawn(process.execPath, [bin, 'dev', '--brokers', '1', '--data', data, '--port-base', String(port), '--nats-port', String(natsPort), '--http', 'off', '--', '--num-partitions', '4'], {
+  const dev = spawn(process.execPath, [bin, 'dev', '--brokers', '1', '--data', data, '--port-base', String(port), '--nats-port', String(natsPort), '--http', 'off', '--http-port-base', '0', '--', '--num-partitions', '4'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(dev);

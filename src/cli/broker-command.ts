@@ -7,6 +7,7 @@ import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from 
 import type { Broker } from '../../actors/broker-actor.ts';
 import { DEFAULT_NATS_CONNECT_TIMEOUT_MS, startNodeBroker } from '../runtime/node/node-broker.ts';
 import { startupFailureLine } from './startup-failure.ts';
+import { startStartingServer, type StartingServer } from '../dashboard/starting-server.ts';
 import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
 import { createLogger } from '../util/logger.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
@@ -111,21 +112,35 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     process.stdin.once('close', () => onSignal('stdin closed'));
     process.stdin.resume();
   }
+  // The HTTP address answers /healthz and /readyz (503 "starting") from now on, and a taken one fails at once.
+  let starting: StartingServer | null = null;
+  if (http) {
+    try {
+      starting = await startStartingServer(http.host, http.port, () => 'starting: connecting to NATS, recovering logs, registering');
+    } catch (err) {
+      const inUse = (err as { code?: string }).code === 'EADDRINUSE';
+      console.error(`kastor broker ${config.brokerId}: ${inUse ? `${f.http} is in use — choose another address with --http` : `cannot serve HTTP on ${f.http}: ${(err as Error).message} — choose another address with --http`}`);
+      return exitSoon(1);
+    }
+  }
   try {
     broker = await startNodeBroker(config, { logger, inspect: inspector?.inspect, natsConnectTimeoutMs: f['nats-connect-timeout-ms'] });
   } catch (err) {
     logger.error('broker failed to start', { error: err as Error });
     inspector?.stop();
+    await starting?.close();
     console.error(`kastor broker ${config.brokerId}: ${startupFailureLine(err)}`);
     return exitSoon(1);
   }
+  await starting?.close();
   if (stopping) {
     // A signal came while it started: it stops now that it can.
     await broker.stop();
     return exitSoon(0);
   }
   try {
-    observability = await startBrokerObservability(broker, { http, inspector, logger });
+    // On the port the starting server held (the one the kernel chose for --http HOST:0).
+    observability = await startBrokerObservability(broker, { http: starting ? starting.address : undefined, inspector, logger });
   } catch (err) {
     logger.error('the dashboard could not start', { http: f.http, error: err as Error });
     await broker.stop();

@@ -3,6 +3,9 @@
 //
 //   GET /                                  the dashboard page
 //   GET /metrics                           this broker's Prometheus metrics (404 on a dashboard without a broker)
+//   GET /healthz                           200 while the process serves HTTP (liveness)
+//   GET /readyz                            200 once this broker is registered, serving and in sync, else 503;
+//                                          the body is one line saying why (readiness.ts; 404 without a broker)
 //   GET /api/cluster                       brokers (up/down), controller, topics/partitions, groups, throughput
 //   GET /api/events                        SSE: `cluster` with the same view whenever it changes (≤ 4/s) and every second
 //   GET /api/partitions                    this broker's replicas: role, epoch, offsets
@@ -29,6 +32,7 @@ import type { ReplicaStatus } from './broker-status.ts';
 import type { StatusBoard } from './status-board.ts';
 import { buildClusterView, type ClusterView } from './cluster-view.ts';
 import { openSse, type SseStream } from './sse.ts';
+import type { Readiness } from './readiness.ts';
 
 const staticDir = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
@@ -47,6 +51,7 @@ export interface LocalBroker {
   metrics: BrokerMetrics;
   hub: InspectionHub;
   replicas(): ReplicaStatus[];
+  readiness(): Readiness;
 }
 
 export interface DashboardServerOptions {
@@ -143,6 +148,12 @@ export class DashboardServer {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
       createReadStream(mermaidPath).pipe(res);
       return;
+    }
+    if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+    if (path === '/readyz') {
+      if (!this.opts.local) return send(res, 404, 'text/plain; charset=utf-8', 'this dashboard runs without a broker: ask each broker\n');
+      const r = this.opts.local.readiness();
+      return send(res, r.ready ? 200 : 503, 'text/plain; charset=utf-8', `${r.reason}\n`);
     }
     if (path === '/metrics') {
       if (!this.opts.local) return send(res, 404, 'text/plain', 'this dashboard runs without a broker: scrape each broker\n');

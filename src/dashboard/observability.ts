@@ -18,6 +18,7 @@ import type { Logger } from '../util/logger.ts';
 import { startStatusPublisher, type BrokerStatus, type ReplicaStatus } from './broker-status.ts';
 import { StatusBoard } from './status-board.ts';
 import { DashboardServer } from './dashboard-server.ts';
+import { brokerReadiness, type Readiness } from './readiness.ts';
 
 /** What observability needs of a running broker (actors/broker-actor.ts's Broker). */
 export interface ObservedBroker {
@@ -64,6 +65,17 @@ export function replicaStatuses(services: BrokerServices): ReplicaStatus[] {
   }));
 }
 
+export function readinessOf(broker: ObservedBroker, services: BrokerServices): Readiness {
+  const state = broker.actor.getSnapshot() as { status: string; matches(v: unknown): boolean };
+  return brokerReadiness({
+    brokerId: services.brokerId,
+    incarnation: broker.incarnation,
+    serving: state.status === 'active' && state.matches({ running: { registration: 'registered' } }),
+    snapshot: services.metadata.snapshot(),
+    offline: services.registry.all().filter((r) => r.role === 'offline'),
+  });
+}
+
 export async function startBrokerObservability(broker: ObservedBroker, opts: BrokerObservabilityOptions): Promise<BrokerObservability> {
   const services = broker.services;
   const transport = broker.transport;
@@ -99,7 +111,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
       metadata: services.metadata,
       board,
       machines: await statecharts(opts.logger),
-      local: { brokerId: services.brokerId, metrics: services.metrics, hub, replicas: () => replicaStatuses(services) },
+      local: { brokerId: services.brokerId, metrics: services.metrics, hub, replicas: () => replicaStatuses(services), readiness: () => readinessOf(broker, services) },
       logger: opts.logger,
     });
     const bound = await server.start();

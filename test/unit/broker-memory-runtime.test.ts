@@ -234,22 +234,28 @@ test('the same seed makes the same ids, the same leader and takes the same simul
   assert.is.not((await scenario(8)).incarnations[0], first.incarnations[0]);
 });
 
+/** Creates `orders` (one partition, three replicas) and waits until every replica is open and every broker unfenced. */
+async function createOrdersEverywhere(cluster: MemoryCluster, brokers: Broker[]) {
+  const b1 = brokers[0]!;
+  const created = await ask(cluster, b1, ApiKey.CreateTopics, 4, {
+    topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
+  await drive(cluster, () => brokers.every((b) => b.services!.registry.get('orders', 0)?.log && b.services!.registry.get('orders', 0)?.role !== 'recovering' && b.services!.metadata.snapshot().brokers[b.config.brokerId]?.fenced === false), 'every replica open, every broker unfenced');
+  return b1.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+}
+
 test('a leader that restarts after a power loss is fenced: it leads nothing until the controller moved leadership and ISR away, then rejoins as a follower', async () => {
   const cluster = memoryCluster({ seed: 5 });
   const { brokers, stop } = await startBrokers(cluster);
   let restarted: Broker | null = null;
   try {
     const [b1] = brokers;
-    const created = await ask(cluster, b1!, ApiKey.CreateTopics, 4, {
-      topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    });
-    assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
-    const before = b1!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+    const before = await createOrdersEverywhere(cluster, brokers);
     const leaderId = before.leader;
     const leader = brokers[leaderId - 1]!;
-    await drive(cluster, () => brokers.every((b) => b.services!.registry.get('orders', 0)?.log && b.services!.registry.get('orders', 0)?.role !== 'recovering' && b.services!.metadata.snapshot().brokers[b.config.brokerId]?.fenced === false), 'every replica open, every broker unfenced');
     const produced = await ask(cluster, leader, ApiKey.Produce, 7, {
       transactionalId: null,
       acks: -1,
@@ -324,15 +330,8 @@ test("a leader whose log fails on I/O goes offline, answers KAFKA_STORAGE_ERROR 
   );
   try {
     const [b1] = brokers;
-    const created = await ask(cluster, b1!, ApiKey.CreateTopics, 4, {
-      topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    });
-    assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
-    const before = b1!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
+    const before = await createOrdersEverywhere(cluster, brokers);
     const leader = brokers[before.leader - 1]!;
-    await drive(cluster, () => brokers.every((b) => b.services!.registry.get('orders', 0)?.log && b.services!.registry.get('orders', 0)?.role !== 'recovering' && b.services!.metadata.snapshot().brokers[b.config.brokerId]?.fenced === false), 'every replica open, every broker unfenced');
     assert.is((await produceBatch(cluster, leader, 'a')).errorCode, ErrorCode.NONE);
 
     broken = before.leader;

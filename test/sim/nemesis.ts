@@ -2,7 +2,7 @@
 // process (the page cache survives) and of a machine (unsynced bytes are lost, a torn tail may remain), pauses
 // (a zombie that wakes up believing it still leads), cuts between brokers and between a broker and NATS (both
 // ways or one way), bucket stalls, a wall clock stepped by seconds, slow disks, and turbulent networks
-// (drops, duplicates, long delays), and failing disks: fsyncs fail (EIO) for a while, the logs they hit go
+// (drops, duplicates, long delays), and failing disks: fsyncs fail (EIO) or the disk is full (ENOSPC) for a while, the logs they hit go
 // offline and hand their leadership away, and the operator then restarts the machine, which loses what was not
 // synced (fsyncgate: after a failed fsync the kernel may have dropped the dirty pages).
 //
@@ -66,6 +66,7 @@ export class Nemesis {
     for (const b of this.brokers) {
       b.diskFaults.slowMs = 0;
       b.diskFaults.failSyncRate = 0;
+      b.diskFaults.full = false;
       if (b.life.paused) b.resume();
       if (!b.life.alive && !b.starting) this.restart(b);
     }
@@ -167,10 +168,14 @@ export class Nemesis {
       case 'disk-fail': {
         if (!b.running || !this.mayLoseData(b)) return;
         this.lastPowerLoss = this.clock.monotonic();
-        note(`failing fsyncs on broker ${b.id} for ${lasting} ms`);
-        b.diskFaults.failSyncRate = 0.3;
+        // Half the time fsyncs fail (EIO), half the time the disk is full (ENOSPC on every write that grows a file).
+        const full = this.rng.chance(0.5);
+        note(`${full ? 'full disk' : 'failing fsyncs'} on broker ${b.id} for ${lasting} ms`);
+        if (full) b.diskFaults.full = true;
+        else b.diskFaults.failSyncRate = 0.3;
         later(() => {
           b.diskFaults.failSyncRate = 0;
+          b.diskFaults.full = false;
           this.replaceFailedDisk(b);
         });
         return;

@@ -20,12 +20,14 @@ export interface DiskFaults {
   slowMs: number;
   /** Chance that an fsync fails (EIO). */
   failSyncRate: number;
+  /** The disk is full: every write that extends a file fails (ENOSPC), nothing of it written. */
+  full: boolean;
 }
 
 export class SimBroker {
   readonly disk = new MemoryStorage();
   readonly skew = { ms: 0 };
-  readonly diskFaults: DiskFaults = { slowMs: 0, failSyncRate: 0 };
+  readonly diskFaults: DiskFaults = { slowMs: 0, failSyncRate: 0, full: false };
   life: Life;
   clock: NodeClock;
   broker: Broker | null = null;
@@ -154,6 +156,7 @@ export class SimBroker {
         guard(async () => {
           await slow();
           if (!life.alive) return never;
+          if (faults.full && pos + data.length > (await file.size())) throw new StorageError('injected ENOSPC: no space left on device', { path, op: 'write', code: 'ENOSPC' });
           return file.write(data, pos);
         }),
       sync: () =>

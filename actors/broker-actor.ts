@@ -239,6 +239,7 @@ export class Broker {
       brokerId: config.brokerId,
       numPartitions: config.numPartitions,
       defaultReplicationFactor: config.defaultReplicationFactor,
+      topicDefaults: config.topicDefaults,
       clock: this.clock,
       logger: this.logger,
     });

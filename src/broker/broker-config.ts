@@ -37,6 +37,8 @@ export interface BrokerConfig {
   crashProbe: boolean;
   /** controlled.shutdown: how long a stopping broker waits for the controller to move its leaderships. */
   controlledShutdownTimeoutMs: number;
+  /** Topic configs a topic created through this broker gets unless it sets them (Kafka's broker-level log.*, min.insync.replicas). */
+  topicDefaults: Record<string, string>;
 }
 
 /**
@@ -73,6 +75,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     controllerLeaseMs: DEFAULT_CONTROLLER_LEASE_MS,
     controlledShutdownTimeoutMs: 10_000,
     crashProbe: true,
+    topicDefaults: {},
     ...partial,
   };
 }

@@ -127,6 +127,8 @@ export interface TopicAdminOptions {
   brokerId: number;
   numPartitions: number;
   defaultReplicationFactor: number;
+  /** Topic configs every topic created here gets unless it sets them (server.properties' log.retention.ms, min.insync.replicas, ...: `kastor broker --config`). */
+  topicDefaults?: Record<string, string>;
   clock: Clock;
   /** New topic ids. */
   ids: Ids;
@@ -148,7 +150,8 @@ export class TopicAdmin {
     // create below is what decides, as Kafka's controller does), and a topic deleted through another broker
     // must be creatable again at once.
     if (spec.validateOnly && snapshot.topics[spec.name]) return this.fail(ErrorCode.TOPIC_ALREADY_EXISTS, `topic "${spec.name}" already exists`);
-    const { errors } = resolveTopicConfig(spec.configs ?? {});
+    const configs = { ...this.opts.topicDefaults, ...spec.configs };
+    const { errors } = resolveTopicConfig(configs);
     if (errors.length > 0) return this.fail(ErrorCode.INVALID_CONFIG, errors.map((e) => e.message).join('; '));
 
     const brokers = liveBrokerIds(snapshot);
@@ -191,7 +194,7 @@ export class TopicAdmin {
       name: spec.name,
       id: newTopicId(this.opts.ids.ulid()),
       partitions: replicaSets.map((replicas, partition) => ({ partition, replicas, leader: replicas[0], leaderEpoch: 0, isr: [...replicas] })),
-      config: spec.configs ?? {},
+      config: configs,
       createdAt: this.opts.clock.wall(),
     };
     if (spec.validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, topic };

@@ -3,7 +3,8 @@
 // during shutdown exits at once, and so does a shutdown that outlasts --shutdown-timeout-ms (NATS gone, a
 // disk hung): a service manager can count on the process ending. A broker that cannot start exits 1 with one
 // line on stderr saying what to do (startup-failure.ts), within seconds (--nats-connect-timeout-ms for NATS).
-import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
+import { helpText, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
+import { resolveBrokerFlags } from './broker-settings.ts';
 import type { Broker } from '../../actors/broker-actor.ts';
 import { DEFAULT_NATS_CONNECT_TIMEOUT_MS, startNodeBroker } from '../runtime/node/node-broker.ts';
 import { startupFailureLine } from './startup-failure.ts';
@@ -16,6 +17,7 @@ import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 
 export const BROKER_FLAGS = {
+  config: { type: 'string', description: "read settings from a file in Kafka's server.properties form (Kafka's keys, kastor.<flag>); flags override it, KASTOR_<FLAG> variables override both", value: 'FILE' },
   id: { type: 'number', description: 'broker id, a unique non-negative integer', required: true, value: 'N' },
   listen: { type: 'string', description: 'Kafka listener address', default: '127.0.0.1:9092', value: 'HOST:PORT' },
   advertise: { type: 'string', description: 'address clients are told to connect to (default: the listen address)', value: 'HOST:PORT' },
@@ -34,6 +36,7 @@ export const BROKER_FLAGS = {
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
   http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },
   inspect: { type: 'string', description: 'send actor inspection events to a Stately inspector (bare --inspect: ws://localhost:8080)', value: '[URL]' },
+  'topic-default': { type: 'string', description: 'a topic config every topic created through this broker gets unless it sets it (repeatable), e.g. retention.ms=86400000', value: 'KEY=VALUE' },
   'nats-connect-timeout-ms': { type: 'number', description: 'keep trying to reach NATS this long at start, then exit 1', default: DEFAULT_NATS_CONNECT_TIMEOUT_MS, value: 'MS' },
   'shutdown-timeout-ms': { type: 'number', description: 'after SIGTERM/SIGINT, exit even if the clean shutdown has not finished by then', default: DEFAULT_SHUTDOWN_TIMEOUT_MS, value: 'MS' },
 } satisfies FlagSpecs;
@@ -52,7 +55,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     console.log(helpText('broker', 'run one Kastor broker', BROKER_FLAGS));
     return 0;
   }
-  const f = parseFlags('broker', BROKER_FLAGS, normalizeInspectFlag(argv));
+  const { flags: f, topicDefaults } = resolveBrokerFlags(BROKER_FLAGS, normalizeInspectFlag(argv), process.env);
   if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" (see: kastor broker --help)`);
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
@@ -71,6 +74,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   const inspector = f.inspect ? createStatelyInspector(f.inspect, (err) => logger.debug('inspector send failed', { error: err as Error })) : undefined;
   const config = defaultBrokerConfig({
     brokerId: f.id,
+    topicDefaults,
     host: listen.host,
     port: listen.port,
     advertisedHost: advertise?.host,

@@ -1,4 +1,5 @@
-// A broker's life: starting (NATS, cluster metadata, local logs) → registering (its id and incarnation in
+// A broker's life: starting (NATS, cluster metadata, local logs; a failed start is abandoned: what it had
+// started is shut down before it ends as failed) → registering (its id and incarnation in
 // the metadata bucket) → running (serving Kafka clients) → shutting down → stopped. A broker whose
 // registration is taken over by another incarnation with the same id is fenced: it stops serving at
 // once, as a Kafka broker whose ZooKeeper session was lost. A running broker whose registration the
@@ -66,7 +67,7 @@ export const brokerMachine = setup({
       invoke: {
         src: 'start',
         onDone: 'registering',
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => String((event.error as Error)?.message ?? event.error) }) },
+        onError: { target: 'abandoning', actions: assign({ error: ({ event }) => String((event.error as Error)?.message ?? event.error) }) },
       },
       on: { SHUTDOWN: 'shuttingDown' },
     },
@@ -126,6 +127,11 @@ export const brokerMachine = setup({
     },
     shuttingDown: {
       invoke: { src: 'shutdown', onDone: 'stopped', onError: 'stopped' },
+    },
+    // A start that failed half-way releases what it had started (the metadata store, replicas, the listener)
+    // through the same shutdown, which skips what never started, then ends as failed.
+    abandoning: {
+      invoke: { src: 'shutdown', onDone: 'failed', onError: 'failed' },
     },
     stopped: { type: 'final' },
     failed: { type: 'final' },

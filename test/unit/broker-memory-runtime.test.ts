@@ -405,4 +405,31 @@ test('a broker away while its topic was deleted removes the stray directory when
   }
 });
 
+test('a start that fails half-way (its listener cannot bind) releases what it had started and ends as failed', async () => {
+  const cluster = memoryCluster({ seed: 31 });
+  const { brokers, stop } = await startBrokers(cluster, undefined, 3);
+  try {
+    await createOrdersEverywhere(cluster, brokers);
+    const crashed = brokers[0]!.crash();
+    await drive(cluster, () => brokers[0]!.actor.getSnapshot().status === 'done', 'broker 1 down');
+    await crashed;
+    const again = createBroker(cluster.runtimeFor(1), defaultBrokerConfig({ brokerId: 1, dataDir: '/data/b1', natsServers: [], port: 9091 }), {
+      logger: silentLogger,
+      listen: async () => {
+        throw new Error('127.0.0.1:9091 is in use');
+      },
+    });
+    let failure: Error | null = null;
+    void again.start().catch((err: Error) => (failure = err));
+    await drive(cluster, () => failure !== null, 'the failed start');
+    assert.match(String(failure), /in use/);
+    assert.ok(again.actor.getSnapshot().matches('failed'));
+    const replica = again.services!.registry.get('orders', 0);
+    assert.is(replica, undefined, 'its replicas were stopped');
+    assert.is(again.services!.registry.all().length, 0);
+  } finally {
+    await stop();
+  }
+});
+
 test.run();

@@ -1,4 +1,5 @@
 // A broker's configuration, with Kafka's names in comments where Kastor follows a Kafka setting.
+import type { ReplicaSelector } from './replica-selector.ts';
 
 export interface BrokerConfig {
   brokerId: number;
@@ -10,6 +11,8 @@ export interface BrokerConfig {
   advertisedPort: number;
   /** broker.rack: registered in the cluster metadata, reported by Metadata and DescribeCluster, and used by rack-aware replica placement. */
   rack: string | null;
+  /** replica.selector.class: 'rack-aware' (Kafka's RackAwareReplicaSelector) sends consumers to an in-sync follower in their rack (KIP-392); null: off, as in Kafka. */
+  replicaSelector: ReplicaSelector | null;
   natsServers: string[];
   dataDir: string;
   /** The JetStream key-value bucket holding the cluster metadata. */
@@ -62,6 +65,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     advertisedHost: partial.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
     advertisedPort: partial.advertisedPort ?? port,
     rack: null,
+    replicaSelector: null,
     metadataBucket: 'kastor-metadata',
     autoCreateTopics: true,
     numPartitions: 1,

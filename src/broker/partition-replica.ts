@@ -569,16 +569,24 @@ export class PartitionReplica {
       if (outcome.kind === 'reset') {
         this.opts.logger.warn('follower log ended before the leader\'s log start (deleted by retention); it starts over there', { topic: this.topic, partition: this.partition, leader: leaderId, leaderEpoch, from: end, to: outcome.to });
       }
-      if (log.highWatermark !== before) this.reportHighWatermark();
+      if (log.highWatermark !== before) {
+        this.reportHighWatermark();
+        // Consumers reading from this follower (KIP-392) wait for its high watermark.
+        wakeAll(this.dataWaiters);
+      }
       return outcome;
     });
     this.followerChain = run.catch(() => {});
     return run;
   }
 
-  /** Reads whole batches for a consumer: only below the high watermark, from the leader. */
-  async fetch(offset: number, maxBytes: number): Promise<{ data: Buffer; highWatermark: number; logStartOffset: number }> {
-    const log = this.leaderLog();
+  /**
+   * Reads whole batches for a consumer: only below the high watermark, from the leader, or with `fromFollower`
+   * (KIP-392: a consumer's Fetch v11+) from a follower too, below the follower's own high watermark; an offset
+   * past its log end is out of range there, and the client goes back to the leader (Kafka's Partition.readRecords).
+   */
+  async fetch(offset: number, maxBytes: number, fromFollower = false): Promise<{ data: Buffer; highWatermark: number; logStartOffset: number }> {
+    const log = fromFollower && this.role === 'follower' && this.log ? this.log : this.leaderLog();
     const highWatermark = log.highWatermark;
     // Out of range means outside the log, as Kafka checks it: a new leader's high watermark may still be below
     // what its predecessor had exposed (it learns the ISR's progress from their next fetches), and a consumer

@@ -11,6 +11,7 @@ import { startupFailureLine } from './startup-failure.ts';
 import { startStartingServer, type StartingServer } from '../dashboard/starting-server.ts';
 import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
 import { createLogger } from '../util/logger.ts';
+import { parseReplicaSelector, RACK_AWARE_SELECTOR_CLASS } from '../broker/replica-selector.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
 
@@ -22,6 +23,7 @@ export const BROKER_FLAGS = {
   listen: { type: 'string', description: 'Kafka listener address', default: '127.0.0.1:9092', value: 'HOST:PORT' },
   advertise: { type: 'string', description: 'address clients are told to connect to (default: the listen address)', value: 'HOST:PORT' },
   rack: { type: 'string', description: "broker.rack: this broker's rack (any non-empty name); when every broker has one, new topics put each partition's replicas on distinct racks", value: 'RACK' },
+  'replica-selector': { type: 'string', description: `replica.selector.class: 'rack-aware' (or ${RACK_AWARE_SELECTOR_CLASS}) sends a consumer with client.rack to an in-sync follower in its rack (KIP-392); off by default`, value: 'SELECTOR' },
   nats: { type: 'string', description: 'NATS server URL(s), comma-separated', default: 'nats://127.0.0.1:4322', value: 'URL' },
   data: { type: 'string', description: 'data directory for the partition logs', required: true, value: 'DIR' },
   flush: { type: 'string', description: "'interval' (fsync every --flush-interval-ms, relying on replication) or 'always' (fsync per append, group commit)", default: 'interval', value: 'POLICY' },
@@ -66,6 +68,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
   // Kafka accepts any string as broker.rack; an empty one would read as "no rack" to some clients and not to others.
   if (f.rack === '') throw new UsageError('--rack must be a non-empty rack name');
+  const replicaSelector = f['replica-selector'] === undefined ? null : parseReplicaSelector(f['replica-selector']);
+  if (f['replica-selector'] !== undefined && replicaSelector === null) throw new UsageError(`--replica-selector must be "rack-aware" or ${RACK_AWARE_SELECTOR_CLASS}, got "${f['replica-selector']}"`);
   const listen = parseHostPort('listen', f.listen);
   const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
   const http = f.http ? parseHostPort('http', f.http) : undefined;
@@ -80,6 +84,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     advertisedHost: advertise?.host,
     advertisedPort: advertise?.port,
     rack: f.rack,
+    replicaSelector,
     natsServers: f.nats.split(',').map((s) => s.trim()),
     dataDir: f.data,
     flush: f.flush,

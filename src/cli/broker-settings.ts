@@ -26,6 +26,7 @@ const KAFKA_KEYS: Record<string, { flag: string; value?: (v: string, key: string
   'default.replication.factor': { flag: 'default-replication-factor' },
   'auto.create.topics.enable': { flag: 'auto-create-topics' },
   'broker.rack': { flag: 'rack' },
+  'replica.selector.class': { flag: 'replica-selector' },
   'log.flush.interval.ms': { flag: 'flush-interval-ms' },
   'broker.session.timeout.ms': { flag: 'session-timeout-ms' },
   'broker.heartbeat.interval.ms': { flag: 'heartbeat-interval-ms' },

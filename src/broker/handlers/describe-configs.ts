@@ -5,6 +5,7 @@ import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../prot
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { describeTopicConfig } from '../../metadata/topic-config.ts';
+import { RACK_AWARE_SELECTOR_CLASS } from '../replica-selector.ts';
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -23,8 +24,10 @@ interface Entry {
 
 function brokerEntries(svc: BrokerServices): Entry[] {
   const c = svc.config;
-  const rows: Array<[string, string]> = [
+  const rows: Array<[string, string | null]> = [
     ['broker.id', String(c.brokerId)],
+    ['broker.rack', c.rack],
+    ['replica.selector.class', c.replicaSelector === 'rack-aware' ? RACK_AWARE_SELECTOR_CLASS : null],
     ['advertised.listeners', `PLAINTEXT://${c.advertisedHost}:${c.advertisedPort}`],
     ['log.dirs', c.dataDir],
     ['auto.create.topics.enable', String(c.autoCreateTopics)],

@@ -5,6 +5,9 @@
 // max_bytes (KIP-74), so a batch larger than the limits never blocks a consumer.
 // Versions 0-3 cannot carry RecordBatch v2: their batches are down-converted to the message format the version
 // implies (v0 for Fetch v0-v1, v1 for v2-v3; message-set-convert.ts), as Kafka 3.9 does, within the same limits.
+// Fetch from follower (KIP-392): a consumer's Fetch v11+ may be served by a follower, below the follower's own high
+// watermark; with replica.selector.class set, a leader answers a consumer in another rack than its own with
+// preferred_read_replica = an in-sync follower in the consumer's rack, and no records (replica-selector.ts).
 // v13 addresses topics by id (KIP-516). Fetch sessions (KIP-227) are not kept: session id 0 tells the
 // client to send full requests.
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.ts';
@@ -16,6 +19,8 @@ import { countRecords } from '../../metrics/batch-counts.ts';
 import type { ConnectionInfo } from '../request-handler.ts';
 import { recordBatchesToMessageSet } from '../../protocol/message-set-convert.ts';
 import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
+import { preferredReadReplica } from '../replica-selector.ts';
+import type { PartitionReplica } from '../partition-replica.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 
@@ -58,7 +63,29 @@ function inFormat(data: Buffer, format: 0 | 1 | 2, fetchOffset: number, maxBytes
   }
 }
 
-async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number, format: 0 | 1 | 2): Promise<{ results: PartitionResult[]; bytes: number; counts: number[] }> {
+/** What a Fetch says about who asks (KIP-392): a consumer's v11+ may read from followers, and carries its rack. */
+interface Reader {
+  fromFollower: boolean;
+  /** The client's rack when the leader may name a preferred read replica; null: read here. */
+  clientRack: string | null;
+}
+
+/** The follower the leader sends this consumer to (KIP-392), or -1 to read here. */
+function readReplicaFor(svc: BrokerServices, replica: PartitionReplica, reader: Reader, fetchOffset: number): number {
+  if (reader.clientRack === null || replica.role !== 'leader') return -1;
+  const brokers = svc.metadata.snapshot().brokers;
+  return preferredReadReplica({
+    leaderId: svc.brokerId,
+    clientRack: reader.clientRack,
+    fetchOffset,
+    isr: replica.isr,
+    followers: replica.followerStates(),
+    rackOf: (id) => brokers[id]?.rack,
+    now: svc.clock.monotonic(),
+  });
+}
+
+async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number, format: 0 | 1 | 2, reader: Reader): Promise<{ results: PartitionResult[]; bytes: number; counts: number[] }> {
   let budget = maxBytes;
   let bytes = 0;
   const results: PartitionResult[] = [];
@@ -69,6 +96,7 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
     let count = 0;
     let highWatermark = -1;
     let logStartOffset = -1;
+    let preferred = -1;
     try {
       if (t.topic === null) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${t.topicId}`);
       const replica = localReplica(svc, t.topic, t.partition, t.currentLeaderEpoch);
@@ -77,8 +105,14 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
       // and the response stays within max_bytes otherwise (a 1 MB fetch.max.bytes with 20 MB
       // max.partition.fetch.bytes gets about 1 MB, not 20).
       const limit = Math.min(t.partitionMaxBytes, budget);
-      if (limit > 0 || bytes === 0) {
-        const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1));
+      preferred = readReplicaFor(svc, replica, reader, t.fetchOffset);
+      if (preferred >= 0) {
+        // Kafka skips the read and answers the leader's offsets with the replica to go to.
+        const log = replica.leaderLog();
+        highWatermark = log.highWatermark;
+        logStartOffset = log.logStartOffset;
+      } else if (limit > 0 || bytes === 0) {
+        const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1), reader.fromFollower);
         highWatermark = r.highWatermark;
         logStartOffset = r.logStartOffset;
         const data = inFormat(r.data, format, t.fetchOffset, Math.max(limit, 1));
@@ -108,7 +142,7 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
       currentLeader: { leaderId: -1, leaderEpoch: -1 },
       snapshotId: { endOffset: -1n, epoch: -1 },
       abortedTransactions: [],
-      preferredReadReplica: -1,
+      preferredReadReplica: preferred,
       records: records ?? Buffer.alloc(0),
     });
     counts.push(count);
@@ -141,11 +175,19 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
   const deadline = svc.clock.wall() + Math.max(0, req.maxWaitMs);
 
   const format = messageFormatOf(apiVersion);
-  let outcome = await readOnce(svc, targets, maxBytes, format);
-  // Errors are answered at once: the client must learn of them (a moved leader, say) without waiting.
-  while (outcome.bytes < minBytes && svc.clock.wall() < deadline && !conn.closed && outcome.results.every((r) => r.errorCode === ErrorCode.NONE)) {
+  // Kafka's FetchParams: a consumer's Fetch v11+ carries client metadata, which lets followers serve it.
+  const consumerV11 = apiVersion >= 11 && req.replicaId < 0;
+  const reader: Reader = {
+    fromFollower: consumerV11,
+    clientRack: consumerV11 && svc.config.replicaSelector !== null ? (req.rackId ?? '') : null,
+  };
+  let outcome = await readOnce(svc, targets, maxBytes, format, reader);
+  // Errors and preferred read replicas are answered at once: the client must learn of them (a moved leader,
+  // say) without waiting.
+  const answerNow = () => outcome.results.some((r) => r.errorCode !== ErrorCode.NONE || r.preferredReadReplica >= 0);
+  while (outcome.bytes < minBytes && svc.clock.wall() < deadline && !conn.closed && !answerNow()) {
     await waitForData(svc, targets, deadline - svc.clock.wall(), conn);
-    outcome = await readOnce(svc, targets, maxBytes, format);
+    outcome = await readOnce(svc, targets, maxBytes, format, reader);
   }
 
   for (const [k, r] of outcome.results.entries()) {

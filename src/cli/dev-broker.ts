@@ -38,6 +38,8 @@ export class DevBroker {
   private child: ChildProcess | null = null;
   private exited: Promise<ExitHow> = Promise.resolve({ pid: undefined, code: 0, signal: null });
   lastStderrLine = '';
+  /** Stopped with SIGSTOP (from the dashboard) and not yet continued. */
+  paused = false;
   /** Called when a started process exits (whether or not it had become ready). */
   onExit: (how: ExitHow, wasListening: boolean) => void = () => {};
 
@@ -55,6 +57,7 @@ export class DevBroker {
   start(): Promise<Listening> {
     const child = spawn(process.execPath, this.opts.args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, KASTOR_STOP_ON_STDIN_EOF: '1' } });
     this.child = child;
+    this.paused = false;
     child.stdin!.on('error', () => {}); // a broker that died before reading its stdin
     this.lastStderrLine = '';
     let listening = false;
@@ -64,7 +67,10 @@ export class DevBroker {
     });
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
-        if (this.child === child) this.child = null;
+        if (this.child === child) {
+          this.child = null;
+          this.paused = false;
+        }
         child.stdin!.destroy();
         resolve({ pid: child.pid, code, signal });
       }),
@@ -92,11 +98,23 @@ export class DevBroker {
     });
   }
 
+  /** Sends a signal to the running process (false when none runs); SIGSTOP and SIGCONT set `paused`. */
+  signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): boolean {
+    const child = this.child;
+    if (!child) return false;
+    child.kill(signal);
+    if (signal === 'SIGSTOP') this.paused = true;
+    if (signal === 'SIGCONT') this.paused = false;
+    return true;
+  }
+
   /** SIGTERM and wait for the exit (SIGKILL after the timeout). */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');
+    // A paused broker (SIGSTOP from the dashboard) would keep the SIGTERM pending until the timeout.
+    child.kill('SIGCONT');
     const killer = setTimeout(() => child.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 30_000);
     await this.exited;
     clearTimeout(killer);

@@ -21,6 +21,7 @@ import { createLogger } from '../util/logger.ts';
 import { kastorNodeArgs, PACKAGE_ROOT } from './cli-entry.ts';
 import { BROKER_FLAGS } from './broker-command.ts';
 import { DevBroker, describeExit } from './dev-broker.ts';
+import { devControls } from './dev-controls.ts';
 import { startupFailureLine } from './startup-failure.ts';
 
 const DEV_FLAGS = {
@@ -137,13 +138,15 @@ export async function devCommand(argv: string[]): Promise<number> {
   console.log(`nats: ${nats.url} (store ${nats.storeDir})`);
 
   const brokers: DevBroker[] = [];
-  const restartTimers = new Set<NodeJS.Timeout>();
+  const restartTimers = new Map<number, NodeJS.Timeout>();
+  /** Brokers being restarted from the dashboard: their exit is not a death. */
+  const restarting = new Set<number>();
   let shuttingDown = false;
   let stopDashboard: () => Promise<void> = async () => {};
   const stopAll = async (code: number): Promise<never> => {
     if (!shuttingDown) {
       shuttingDown = true;
-      for (const t of restartTimers) clearTimeout(t);
+      for (const t of restartTimers.values()) clearTimeout(t);
       await stopDashboard().catch(() => {});
       await Promise.all(brokers.map((b) => b.stop()));
       await nats.stop();
@@ -158,8 +161,9 @@ export async function devCommand(argv: string[]): Promise<number> {
   const restartLater = (i: number, broker: DevBroker, failures: number) => {
     const delay = f['restart-delay-ms'] * 2 ** Math.min(failures, 4);
     const timer = setTimeout(() => {
-      restartTimers.delete(timer);
-      if (shuttingDown) return;
+      restartTimers.delete(i);
+      // Started meanwhile from the dashboard.
+      if (shuttingDown || broker.running || restarting.has(i)) return;
       broker.start().then(
         ({ pid, http }) => console.log(`broker ${i} restarted — ${describe(i, pid, http)}`),
         (err: Error) => {
@@ -169,7 +173,7 @@ export async function devCommand(argv: string[]): Promise<number> {
         },
       );
     }, delay);
-    restartTimers.add(timer);
+    restartTimers.set(i, timer);
   };
   const failedRestarts = new Map<number, number>();
   const servedOnce: boolean[] = [];
@@ -183,7 +187,7 @@ export async function devCommand(argv: string[]): Promise<number> {
     });
     broker.onExit = (how, wasListening) => {
       // Before the cluster was first ready, the failed start itself ends dev (below).
-      if (shuttingDown || !servedOnce[i - 1]) return;
+      if (shuttingDown || !servedOnce[i - 1] || restarting.has(i)) return;
       const failures = wasListening ? 0 : (failedRestarts.get(i) ?? 0) + 1;
       failedRestarts.set(i, failures);
       if (wasListening) console.error(`broker ${i} (pid ${how.pid}) died: ${describeExit(how)}${f.restart ? `; restarting it in ${f['restart-delay-ms']} ms` : '; left down (--restart=false)'}`);
@@ -212,7 +216,19 @@ export async function devCommand(argv: string[]): Promise<number> {
   console.log(`bootstrap servers: ${brokers.map((_, n) => `${f.host}:${kafkaPort(n + 1)}`).join(',')}`);
   if (dashboardAt) {
     try {
-      const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createLogger() });
+      // The dashboard's kill/pause/resume/restart buttons act on these brokers (dev only).
+      const dev = devControls({
+        brokers,
+        restarting,
+        cancelRestart: (i) => {
+          clearTimeout(restartTimers.get(i));
+          restartTimers.delete(i);
+        },
+        say: (line) => console.log(line),
+        describe: (i, l) => describe(i, l.pid, l.http),
+        shuttingDown: () => shuttingDown,
+      });
+      const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createLogger(), dev });
       stopDashboard = () => dashboard.stop();
       console.log(`dashboard: http://${dashboard.address.host}:${dashboard.address.port}/`);
     } catch (err) {

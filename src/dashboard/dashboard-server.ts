@@ -14,6 +14,7 @@
 //   GET /api/inspection                    observers attached and viewers connected on this broker
 //   GET /api/actors/:systemId/events       SSE: `snapshot`, `history`, then `transition` per event; observers
 //                                          are attached only while such a stream is open
+//   POST /api/dev/brokers/:id/:action      kastor dev only: kill, pause, resume or restart a broker (dev-routes.ts)
 //
 // Actors of another broker are served by that broker: the request is forwarded to the HTTP address its
 // status names. Runs inside a broker (`kastor broker --http`) or on its own (`kastor dev`'s dashboard).
@@ -33,6 +34,8 @@ import type { StatusBoard } from './status-board.ts';
 import { buildClusterView, type ClusterView } from './cluster-view.ts';
 import { openSse, type SseStream } from './sse.ts';
 import type { Readiness } from './readiness.ts';
+import { DevActionError, type DevBrokerState, type DevControls } from './dev-controls.ts';
+import { devRequestOf, devRequestRefusal, readJsonBody } from './dev-routes.ts';
 
 const staticDir = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
@@ -61,6 +64,8 @@ export interface DashboardServerOptions {
   board: StatusBoard;
   machines: Statechart[];
   local?: LocalBroker;
+  /** `kastor dev`'s hold on its brokers: the page's kill/pause/resume/restart buttons (never on a broker). */
+  dev?: DevControls;
   logger: Logger;
   clock?: () => number;
 }
@@ -129,9 +134,10 @@ export class DashboardServer {
     });
   }
 
-  /** The cluster as the page shows it. */
-  clusterView(): ClusterView {
-    return buildClusterView({ snapshot: this.opts.metadata.snapshot(), statuses: this.opts.board.all(), known: this.known, now: this.clock() });
+  /** The cluster as the page shows it; `dev` lists dev's broker processes (null outside `kastor dev`). */
+  clusterView(): ClusterView & { dev: DevBrokerState[] | null } {
+    const view = buildClusterView({ snapshot: this.opts.metadata.snapshot(), statuses: this.opts.board.all(), known: this.known, now: this.clock() });
+    return { ...view, dev: this.opts.dev?.brokers() ?? null };
   }
 
   private remember(s: ClusterSnapshot): void {
@@ -141,6 +147,8 @@ export class DashboardServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const path = url.pathname;
+    const dev = devRequestOf(path);
+    if (dev) return this.devAction(dev, req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'only GET\n');
     const file = STATIC[path];
     if (file) return send(res, 200, file.type, readFileSync(join(staticDir, file.file)));
@@ -179,6 +187,32 @@ export class DashboardServer {
       return m[2] ? this.actorEvents(systemId, req, res) : this.actor(systemId, res);
     }
     send(res, 404, 'text/plain', 'not found\n');
+  }
+
+  private async devAction(dev: NonNullable<ReturnType<typeof devRequestOf>>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const controls = this.opts.dev;
+    if (!controls) return json(res, { error: 'dev actions exist in kastor dev only' }, 404);
+    if (dev.kind === 'unknown') return json(res, { error: dev.why }, 404);
+    const refusal = devRequestRefusal(req);
+    if (refusal) return json(res, { error: refusal }, req.method === 'POST' ? 403 : 405);
+    let body: Record<string, unknown>;
+    try {
+      body = await readJsonBody(req);
+    } catch (err) {
+      return json(res, { error: (err as Error).message }, 400);
+    }
+    try {
+      if (dev.kind === 'broker') {
+        const done = await controls.act(dev.brokerId, dev.action);
+        this.scheduleClusterPush();
+        return json(res, { ok: true, message: done });
+      }
+      void body;
+      return json(res, { error: 'produce is not available here' }, 404);
+    } catch (err) {
+      if (err instanceof DevActionError) return json(res, { error: err.message }, 409);
+      throw err;
+    }
   }
 
   private clusterEvents(req: IncomingMessage, res: ServerResponse): void {

@@ -19,6 +19,7 @@ import { startStatusPublisher, type BrokerStatus, type ReplicaStatus } from './b
 import { StatusBoard } from './status-board.ts';
 import { DashboardServer } from './dashboard-server.ts';
 import { brokerReadiness, type Readiness } from './readiness.ts';
+import type { DevControls } from './dev-controls.ts';
 
 /** What observability needs of a running broker (actors/broker-actor.ts's Broker). */
 export interface ObservedBroker {
@@ -146,6 +147,8 @@ export interface StandaloneDashboardOptions {
   host: string;
   port: number;
   logger: Logger;
+  /** `kastor dev`'s brokers, for the page's kill/pause/resume/restart buttons. */
+  dev?: DevControls;
 }
 
 /** A dashboard without a broker: metadata and statuses from NATS, actors from the brokers' HTTP servers. */
@@ -156,7 +159,7 @@ export async function startStandaloneDashboard(opts: StandaloneDashboardOptions)
     const metadata = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, onWarning: (msg, facts) => opts.logger.warn(msg, facts) });
     const board = new StatusBoard();
     const stopListening = board.listen(natsTransport(nc), opts.bucket);
-    const server = new DashboardServer({ host: opts.host, port: opts.port, metadata, board, machines: await statecharts(opts.logger), logger: opts.logger });
+    const server = new DashboardServer({ host: opts.host, port: opts.port, metadata, board, machines: await statecharts(opts.logger), logger: opts.logger, dev: opts.dev });
     const address = await server.start();
     return {
       address,

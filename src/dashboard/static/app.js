@@ -27,9 +27,11 @@ function renderCluster(v) {
       <td class="num">${b.leaderOf}</td><td class="num">${b.replicas}</td>
       <td class="num">${fmt(b.rates.recordsInPerSec)}</td><td class="num">${fmt(b.rates.recordsOutPerSec)}</td><td class="num">${fmt(b.rates.bytesInPerSec)}</td>
       <td>${age(b.statusAgeMs)}</td>
-      <td>${b.http ? `<a href="http://${esc(b.http)}/" target="_blank" title="${esc(b.http)}">open</a> · <a href="http://${esc(b.http)}/metrics" target="_blank">metrics</a>` : '—'}</td></tr>`,
+      <td>${b.http ? `<a class="http" href="http://${esc(b.http)}/" target="_blank">${esc(b.http)}</a> · <a class="metrics" href="http://${esc(b.http)}/metrics" target="_blank">metrics</a> · <a href="http://${esc(b.http)}/readyz" target="_blank">readyz</a>` : '—'}</td>
+      ${devCell(v.dev, b.id)}</tr>`,
     )
     .join('');
+  document.body.classList.toggle('dev', Boolean(v.dev));
 
   const rows = [];
   for (const topic of v.topics) {
@@ -57,6 +59,33 @@ function renderCluster(v) {
   $('#rates').innerHTML =
     `<span class="in">in <b>${fmt(t.recordsInPerSec)}</b> rec/s</span><span class="outc">out <b>${fmt(t.recordsOutPerSec)}</b> rec/s</span>` +
     `<span class="in">${fmt(t.bytesInPerSec)} B/s</span><span class="outc">${fmt(t.bytesOutPerSec)} B/s</span>`;
+}
+
+// kastor dev only: the broker's process and buttons acting on it (POST /api/dev/brokers/:id/:action).
+function devCell(dev, id) {
+  if (!dev) return '';
+  const p = dev.find((d) => d.id === id);
+  if (!p) return '<td class="dev-only">—</td>';
+  const can = { kill: p.state === 'running' || p.state === 'paused', pause: p.state === 'running', resume: p.state === 'paused', restart: p.state !== 'restarting' };
+  const buttons = Object.entries(can)
+    .map(([action, ok]) => `<button type="button" data-action="${action}" data-broker="${id}" ${ok ? '' : 'disabled'}>${action}</button>`)
+    .join('');
+  return `<td class="dev-only" data-process="${esc(p.state)}"><span class="proc ${esc(p.state)}">${esc(p.state)}${p.pid ? ` · pid ${p.pid}` : ''}</span> ${buttons}</td>`;
+}
+
+async function devAction(button) {
+  const { action, broker } = button.dataset;
+  button.disabled = true;
+  $('#dev-message').textContent = `${action} broker ${broker}…`;
+  try {
+    const res = await fetch(`/api/dev/brokers/${broker}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const body = await res.json();
+    $('#dev-message').textContent = body.message ?? body.error ?? res.statusText;
+    $('#dev-message').dataset.ok = String(res.ok);
+  } catch (err) {
+    $('#dev-message').textContent = `could not ${action} broker ${broker}: ${err.message}`;
+    $('#dev-message').dataset.ok = 'false';
+  }
 }
 
 function drawSpark() {
@@ -163,6 +192,10 @@ function renderEvents() {
 
 async function main() {
   connectCluster();
+  $('#brokers').addEventListener('click', (e) => {
+    const button = e.target.closest('button[data-action]');
+    if (button) devAction(button);
+  });
   const charts = await (await fetch('/api/machines')).json();
   for (const c of charts) state.machines.set(c.id, c);
   await loadActors();

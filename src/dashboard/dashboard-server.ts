@@ -14,7 +14,10 @@
 //   GET /api/inspection                    observers attached and viewers connected on this broker
 //   GET /api/actors/:systemId/events       SSE: `snapshot`, `history`, then `transition` per event; observers
 //                                          are attached only while such a stream is open
+//   GET /api/records?topic=T&partition=P&from=offset|timestamp|start|end[&offset=O][&timestamp=MS][&limit=N][&waitMs=W]
+//                                          a page of a partition's records (record-browser.ts)
 //   POST /api/dev/brokers/:id/:action      kastor dev only: kill, pause, resume or restart a broker (dev-routes.ts)
+//   POST /api/dev/produce                  kastor dev only: {topic, partition?, key, value, headers} → its offset
 //
 // Actors of another broker are served by that broker: the request is forwarded to the HTTP address its
 // status names. Runs inside a broker (`kastor broker --http`) or on its own (`kastor dev`'s dashboard).
@@ -36,6 +39,7 @@ import { openSse, type SseStream } from './sse.ts';
 import type { Readiness } from './readiness.ts';
 import { DevActionError, type DevBrokerState, type DevControls } from './dev-controls.ts';
 import { devRequestOf, devRequestRefusal, readJsonBody } from './dev-routes.ts';
+import { RecordBrowser, type ProduceInput, type RecordPageQuery } from './record-browser.ts';
 
 const staticDir = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
@@ -46,6 +50,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/statechart.js': { file: 'statechart.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/records.html': { file: 'records.html', type: 'text/html; charset=utf-8' },
+  '/records.js': { file: 'records.js', type: 'text/javascript; charset=utf-8' },
 };
 
 /** The broker this server runs in, when it runs in one. */
@@ -81,9 +87,11 @@ export class DashboardServer {
   private tick: NodeJS.Timeout | null = null;
   private pending: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
+  private readonly records: RecordBrowser;
 
   constructor(private readonly opts: DashboardServerOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.records = new RecordBrowser(() => Object.values(opts.metadata.snapshot().brokers).map((b) => `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`));
   }
 
   /** Listens; resolves with the bound address (port 0 picks a free port). */
@@ -122,6 +130,7 @@ export class DashboardServer {
     if (this.tick) clearInterval(this.tick);
     if (this.pending) clearTimeout(this.pending);
     this.tick = this.pending = null;
+    await this.records.close();
     for (const s of [...this.streams]) s.end();
     for (const r of [...this.relays]) r.destroy();
     this.relays.clear();
@@ -174,6 +183,7 @@ export class DashboardServer {
       if (!this.opts.local) return json(res, { error: 'no broker here' }, 404);
       return json(res, { brokerId: this.opts.local.brokerId, replicas: this.opts.local.replicas() });
     }
+    if (path === '/api/records') return this.recordPage(url.searchParams, res);
     if (path === '/api/machines') return json(res, this.opts.machines);
     if (path === '/api/inspection') {
       // How much inspection this broker pays for right now: observers attached and viewers connected.
@@ -207,11 +217,26 @@ export class DashboardServer {
         this.scheduleClusterPush();
         return json(res, { ok: true, message: done });
       }
-      void body;
-      return json(res, { error: 'produce is not available here' }, 404);
+      const input = produceInput(body);
+      if (typeof input === 'string') return json(res, { error: input }, 400);
+      try {
+        return json(res, { ok: true, ...(await this.records.produce(input)) });
+      } catch (err) {
+        return json(res, { error: `could not produce to ${input.topic}: ${(err as Error).message}` }, 502);
+      }
     } catch (err) {
       if (err instanceof DevActionError) return json(res, { error: err.message }, 409);
       throw err;
+    }
+  }
+
+  private async recordPage(params: URLSearchParams, res: ServerResponse): Promise<void> {
+    const q = recordPageQuery(params);
+    if (typeof q === 'string') return json(res, { error: q }, 400);
+    try {
+      return json(res, await this.records.page(q));
+    } catch (err) {
+      return json(res, { error: `could not read ${q.topic}-${q.partition}: ${(err as Error).message}` }, 502);
     }
   }
 
@@ -309,6 +334,48 @@ export class DashboardServer {
     this.streams.add(stream);
     stream.onClose(() => this.streams.delete(stream));
   }
+}
+
+/** The query of /api/records, or what is wrong with it. */
+export function recordPageQuery(p: URLSearchParams): RecordPageQuery | string {
+  const topic = p.get('topic');
+  if (!topic) return 'topic is required';
+  const partition = Number(p.get('partition') ?? '0');
+  if (!Number.isInteger(partition) || partition < 0) return 'partition must be a partition number';
+  const limit = Number(p.get('limit') ?? '50');
+  const waitMs = Number(p.get('waitMs') ?? '0');
+  if (!Number.isFinite(limit) || limit < 1 || !Number.isFinite(waitMs) || waitMs < 0) return 'limit and waitMs must be positive numbers';
+  const from = p.get('from') ?? 'start';
+  let start: RecordPageQuery['from'];
+  if (from === 'start' || from === 'end') start = from;
+  else if (from === 'offset') {
+    const o = p.get('offset') ?? '';
+    if (!/^\d+$/.test(o)) return 'offset must be a non-negative integer';
+    start = { offset: BigInt(o) };
+  } else if (from === 'timestamp') {
+    const raw = p.get('timestamp') ?? '';
+    const t = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (!Number.isFinite(t)) return 'timestamp must be milliseconds since the epoch or a date';
+    start = { timestamp: t };
+  } else return `from must be offset, timestamp, start or end, not ${from}`;
+  return { topic, partition, from: start, limit, waitMs };
+}
+
+function produceInput(body: Record<string, unknown>): ProduceInput | string {
+  const { topic, partition, key, value, headers } = body;
+  if (typeof topic !== 'string' || !topic) return 'topic is required';
+  if (partition !== undefined && partition !== null && partition !== '' && !(Number.isInteger(Number(partition)) && Number(partition) >= 0)) return 'partition must be a partition number';
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  if (headers !== undefined && !Array.isArray(headers)) return 'headers must be a list of {key, value}';
+  const list = ((headers as unknown[]) ?? []).map((h) => h as { key?: unknown; value?: unknown });
+  if (list.some((h) => typeof h?.key !== 'string' || !h.key)) return 'every header needs a key';
+  return {
+    topic,
+    partition: partition === undefined || partition === null || partition === '' ? undefined : Number(partition),
+    key: text(key),
+    value: text(value),
+    headers: list.map((h) => ({ key: h.key as string, value: String(h.value ?? '') })),
+  };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {

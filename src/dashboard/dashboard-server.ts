@@ -16,6 +16,7 @@
 //                                          are attached only while such a stream is open
 //   GET /api/records?topic=T&partition=P&from=offset|timestamp|start|end[&offset=O][&timestamp=MS][&limit=N][&waitMs=W]
 //                                          a page of a partition's records (record-browser.ts)
+//   GET /api/groups/:groupId/lag           the group's lag per partition, sampled every few seconds (lag-history.ts)
 //   POST /api/dev/brokers/:id/:action      kastor dev only: kill, pause, resume or restart a broker (dev-routes.ts)
 //   POST /api/dev/produce                  kastor dev only: {topic, partition?, key, value, headers} → its offset
 //
@@ -39,6 +40,7 @@ import { openSse, type SseStream } from './sse.ts';
 import type { Readiness } from './readiness.ts';
 import { DevActionError, type DevBrokerState, type DevControls } from './dev-controls.ts';
 import { devRequestOf, devRequestRefusal, readJsonBody } from './dev-routes.ts';
+import { LagHistory } from './lag-history.ts';
 import { RecordBrowser, type ProduceInput, type RecordPageQuery } from './record-browser.ts';
 
 const staticDir = join(dirname(fileURLToPath(import.meta.url)), 'static');
@@ -74,6 +76,8 @@ export interface DashboardServerOptions {
   dev?: DevControls;
   logger: Logger;
   clock?: () => number;
+  /** How often consumer group lag is sampled for its chart (default 2000 ms). */
+  lagSampleMs?: number;
 }
 
 export class DashboardServer {
@@ -88,6 +92,8 @@ export class DashboardServer {
   private pending: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
   private readonly records: RecordBrowser;
+  private readonly lag = new LagHistory();
+  private lagTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: DashboardServerOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -104,6 +110,8 @@ export class DashboardServer {
       }),
       this.opts.board.onChange(() => this.scheduleClusterPush()),
     );
+    this.lagTimer = setInterval(() => this.lag.sample(this.clusterView().groups, this.clock()), this.opts.lagSampleMs ?? 2000);
+    this.lagTimer.unref();
     const server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
         this.opts.logger.error('dashboard request failed', { url: req.url, error: err as Error });
@@ -128,6 +136,8 @@ export class DashboardServer {
   async stop(): Promise<void> {
     for (const u of this.unsubscribes.splice(0)) u();
     if (this.tick) clearInterval(this.tick);
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.lagTimer = null;
     if (this.pending) clearTimeout(this.pending);
     this.tick = this.pending = null;
     await this.records.close();
@@ -185,6 +195,11 @@ export class DashboardServer {
     }
     if (path === '/api/records') return this.recordPage(url.searchParams, res);
     if (path === '/api/machines') return json(res, this.opts.machines);
+    const lag = /^\/api\/groups\/([^/]+)\/lag$/.exec(path);
+    if (lag) {
+      const groupId = decodeURIComponent(lag[1]!);
+      return json(res, this.lag.series(groupId) ?? { groupId, samples: [] });
+    }
     if (path === '/api/inspection') {
       // How much inspection this broker pays for right now: observers attached and viewers connected.
       const hub = this.opts.local?.hub;

@@ -50,7 +50,7 @@ function renderCluster(v) {
 
   $('#groups tbody').innerHTML =
     v.groups
-      .map((g) => `<tr data-group="${esc(g.groupId)}"><td>${esc(g.groupId)}</td><td>${g.coordinator}</td><td>${esc(g.state)}</td><td class="num">${g.generation}</td><td class="num">${g.members}</td><td class="num">${fmt(g.lag)}</td></tr>`)
+      .map((g) => `<tr data-group="${esc(g.groupId)}" class="${g.groupId === state.lagGroup ? 'selected' : ''}"><td>${esc(g.groupId)}</td><td>${g.coordinator}</td><td>${esc(g.state)}</td><td class="num">${g.generation}</td><td class="num">${g.members}</td><td class="num">${fmt(g.lag)}</td></tr>`)
       .join('') || '<tr><td colspan="6" class="empty">no consumer groups reported</td></tr>';
 
   samples.push({ at: v.generatedAt, inR: t.recordsInPerSec, outR: t.recordsOutPerSec });
@@ -59,6 +59,54 @@ function renderCluster(v) {
   $('#rates').innerHTML =
     `<span class="in">in <b>${fmt(t.recordsInPerSec)}</b> rec/s</span><span class="outc">out <b>${fmt(t.recordsOutPerSec)}</b> rec/s</span>` +
     `<span class="in">${fmt(t.bytesInPerSec)} B/s</span><span class="outc">${fmt(t.bytesOutPerSec)} B/s</span>`;
+}
+
+// A group's lag per partition over time (GET /api/groups/:id/lag, sampled by the server), as SVG polylines.
+const COLORS = ['#2459c7', '#c0262d', '#1f8a4c', '#b86e00', '#8b3fc1', '#0f8a8a', '#6b4e16', '#d6336c'];
+async function loadLag() {
+  const group = state.lagGroup;
+  if (!group) return;
+  let series;
+  try {
+    series = await (await fetch(`/api/groups/${encodeURIComponent(group)}/lag`)).json();
+  } catch {
+    return;
+  }
+  if (group !== state.lagGroup) return;
+  drawLag(series);
+}
+
+function drawLag(series) {
+  const samples = series.samples;
+  const svg = $('#lag-chart');
+  const keys = [...new Set(samples.flatMap((s) => Object.keys(s.lag)))].sort();
+  const totals = samples.map((s) => Object.values(s.lag).reduce((n, v) => n + (v ?? 0), 0));
+  const max = Math.max(1, ...samples.flatMap((s) => Object.values(s.lag).map((v) => v ?? 0)));
+  const t0 = samples[0]?.at ?? 0;
+  const span = Math.max(1, (samples.at(-1)?.at ?? 0) - t0);
+  const x = (at) => 40 + ((at - t0) / span) * 550;
+  const y = (v) => 150 - (v / max) * 140;
+  svg.dataset.samples = String(samples.length);
+  svg.dataset.maxTotal = String(Math.max(0, ...totals));
+  svg.dataset.lastTotal = samples.length ? String(totals.at(-1)) : '';
+  const lines = keys.map((k, i) => {
+    const pts = samples.filter((s) => s.lag[k] !== undefined && s.lag[k] !== null).map((s) => `${x(s.at).toFixed(1)},${y(s.lag[k]).toFixed(1)}`);
+    const last = samples.at(-1)?.lag[k];
+    return `<polyline data-partition="${esc(k)}" data-last="${last ?? ''}" points="${pts.join(' ')}" stroke="${COLORS[i % COLORS.length]}"/>`;
+  });
+  svg.innerHTML =
+    `<line x1="40" y1="150" x2="590" y2="150" class="axis"/><line x1="40" y1="10" x2="40" y2="150" class="axis"/>` +
+    `<text x="36" y="14" text-anchor="end">${fmt(max)}</text><text x="36" y="150" text-anchor="end">0</text>` +
+    `<text x="590" y="159" text-anchor="end">${samples.length ? `${Math.round(span / 1000)} s` : ''}</text>` +
+    lines.join('');
+  $('#lag-title').innerHTML = `group <b>${esc(series.groupId)}</b>: lag per partition, ${samples.length} samples, now <b id="lag-now">${samples.length ? fmt(totals.at(-1)) : '—'}</b>`;
+  $('#lag-legend').innerHTML = keys.map((k, i) => `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(k)}: ${fmt(samples.at(-1)?.lag[k])}</span>`).join('');
+}
+
+function selectGroup(groupId) {
+  state.lagGroup = groupId;
+  document.querySelectorAll('#groups tr[data-group]').forEach((tr) => tr.classList.toggle('selected', tr.dataset.group === groupId));
+  loadLag();
 }
 
 // kastor dev only: the broker's process and buttons acting on it (POST /api/dev/brokers/:id/:action).
@@ -192,6 +240,11 @@ function renderEvents() {
 
 async function main() {
   connectCluster();
+  $('#groups').addEventListener('click', (e) => {
+    const tr = e.target.closest('tr[data-group]');
+    if (tr) selectGroup(tr.dataset.group);
+  });
+  setInterval(loadLag, 2000);
   $('#brokers').addEventListener('click', (e) => {
     const button = e.target.closest('button[data-action]');
     if (button) devAction(button);

@@ -11,7 +11,8 @@
 //                                                 time is spent waiting, so CI's allow-list fits its budget)
 //
 // The cluster has what Kafka's test clusters have: auto-created topics with 4 partitions (num.partitions=4),
-// and a second one without auto-creation for the tests of the "noautocreate" scenario;
+// a rack per broker (RACK1-3) with replica.selector.class=RackAwareReplicaSelector (fetch from follower), and a
+// second one without auto-creation for the tests of the "noautocreate" scenario;
 // KAFKA_PATH points at bin/kafka, Kastor's versions of Kafka's scripts. The suite is told the broker is Kafka
 // 3.9.0 (TEST_KAFKA_VERSION), which gates tests by the features they need. Environment: LIBRDKAFKA_TARBALL (the
 // source), KASTOR_CACHE_DIR (where the build is kept, default /var/cache/kastor), LIBRDKAFKA_TEST_DEADLINE_S
@@ -35,6 +36,12 @@ const cacheRoot = process.env.KASTOR_CACHE_DIR ?? '/var/cache/kastor';
 const deadlineMs = Number(process.env.LIBRDKAFKA_TEST_DEADLINE_S ?? 300) * 1000;
 /** A test the allow-list calls slow (0113 takes nearly 10 minutes) gets at least this long. */
 const SLOW_DEADLINE_MS = 1_200_000;
+/**
+ * Each broker in a rack of its own, named as 0101 (fetch from follower) expects: it sets client.rack to RACK<id> of
+ * a follower and skips itself unless DescribeConfigs gives three distinct broker.rack values. With the
+ * RackAwareReplicaSelector, only consumers that set client.rack (0101, 0045's) are sent to followers.
+ */
+const RACKS: Record<number, string> = { 1: 'RACK1', 2: 'RACK2', 3: 'RACK3' };
 const allowListFile = fileURLToPath(new URL('./allow-list.txt', import.meta.url));
 
 function usage(message: string): never {
@@ -104,8 +111,12 @@ async function main(): Promise<number> {
     // One cluster per scenario the selected tests need: "noautocreate" is Kafka's auto.create.topics.enable=false.
     const envs = new Map<Scenario, NodeJS.ProcessEnv>();
     for (const scenario of SCENARIOS.filter((sc) => selected.some((t) => t.scenarios.includes(sc)))) {
-      const brokerArgs = ['--num-partitions', '4', '--default-replication-factor', '3', ...(scenario === 'noautocreate' ? ['--auto-create-topics=false'] : [])];
-      const cluster = await startTestCluster({ brokers: 3, brokerArgs });
+      const brokerArgs = [
+        '--num-partitions', '4', '--default-replication-factor', '3',
+        '--replica-selector', 'org.apache.kafka.common.replica.RackAwareReplicaSelector',
+        ...(scenario === 'noautocreate' ? ['--auto-create-topics=false'] : []),
+      ];
+      const cluster = await startTestCluster({ brokers: 3, brokerArgs, racks: RACKS });
       clusters.push(cluster);
       const conf = join(workDir, `test-${scenario}.conf`);
       writeFileSync(conf, [`metadata.broker.list=${cluster.bootstrapServers}`, 'test.timeout.multiplier=2', ''].join('\n'));

@@ -75,6 +75,8 @@ export class ReplicationServer {
   private wakeSub: { stop(): void } | null = null;
   private rotation = 0;
   private readonly held = new Set<Held>();
+  /** News per follower broker since this server started (news()), so a request being read cannot miss it. */
+  private readonly newsCount = new Map<number, Record<LeaderNews, number>>();
   /** Each follower's last request, as bytes and decoded. */
   private readonly lastRequests = new Map<number, { bytes: Buffer; req: ReplicaFetchRequest }>();
   /** Wakes that found no held request: follower → when. */
@@ -110,6 +112,12 @@ export class ReplicationServer {
    * carry the partition yet (it is still opening its log) gets an answer without it and asks again.
    */
   news(replicas: readonly number[], kind: LeaderNews): void {
+    // Counted whether or not a request is held: one being read now must not miss it (handle()).
+    for (const id of replicas) {
+      let n = this.newsCount.get(id);
+      if (!n) this.newsCount.set(id, (n = { data: 0, highWatermark: 0 }));
+      n[kind]++;
+    }
     if (this.held.size === 0) return;
     for (const h of this.held) {
       if (!replicas.includes(h.replicaId)) continue;
@@ -141,15 +149,23 @@ export class ReplicationServer {
       this.opts.logger.error('malformed replica fetch request', { error: err as Error });
       return encodeFetchResponse({ partitions: [] });
     }
+    // News that comes while the partitions are read (an append, a high watermark moving) finds no held request
+    // to answer: counted here, it shortens or skips the wait instead of being lost for up to maxWaitMs.
+    const before = this.newsCount.get(req.replicaId);
+    const data0 = before?.data ?? 0;
+    const hw0 = before?.highWatermark ?? 0;
     const first = await this.readAll(req, true);
     let results = first.results;
     const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
     const wokenAt = this.unheldWakes.get(req.replicaId);
     if (wokenAt !== undefined) this.unheldWakes.delete(req.replicaId);
     const woken = wokenAt !== undefined && this.opts.clock.monotonic() - wokenAt < WAKE_MEMORY_MS;
-    if (wait > 0 && this.sub && !first.urgent && !woken) {
+    const after = this.newsCount.get(req.replicaId);
+    const missedData = (after?.data ?? 0) !== data0;
+    const missedHw = (after?.highWatermark ?? 0) !== hw0;
+    if (wait > 0 && this.sub && !first.urgent && !woken && !missedData) {
       const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
-      await this.waitForData(req, results.length > 0 ? Math.min(wait, hwDelay) : wait, hwDelay);
+      await this.waitForData(req, results.length > 0 || missedHw ? Math.min(wait, hwDelay) : wait, hwDelay);
       results = (await this.readAll(req, false)).results;
     }
     this.served++;

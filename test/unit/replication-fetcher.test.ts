@@ -122,6 +122,40 @@ test('a newer high watermark is news: sent at once when the fetch asks behind it
   s.stop();
 });
 
+test('news that comes while a request is being read is not lost: the request is answered, not held for maxWaitMs', async () => {
+  for (const kind of ['data', 'highWatermark'] as const) {
+    // The leader's read takes a while (a log read from disk); the news comes while it runs.
+    const leader = new FakeLeader(10, true);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: LeaderTarget = {
+      serveReplicaFetch: async (replicaId, incarnation, p, maxBytes) => {
+        const r = await leader.serveReplicaFetch(replicaId, incarnation, p, maxBytes);
+        await gate;
+        return r;
+      },
+    };
+    const s = new ReplicationServer({
+      brokerId: 1, transport: new MemoryTransport(), clock: nodeClock, subject: 'fetch.1', lookup: () => slow,
+      maxResponseBytes: 1 << 20, partitionMaxBytes: 1 << 20, maxWaitCapMs: 5_000, logger: silentLogger,
+    });
+    s.start();
+    leader.server = s;
+    let answered = false;
+    const pending = ask(s, [0], 4_000, 0).then((r) => ((answered = true), r));
+    await new Promise((r) => setImmediate(r));
+    if (kind === 'data') leader.append();
+    else leader.advance(3);
+    release();
+    const t0 = Date.now();
+    const deadline = t0 + 2_000;
+    while (!answered && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(answered, `${kind} news during the read was lost: the request was held`);
+    await pending;
+    s.stop();
+  }
+});
+
 test('a follower that starts following another partition wakes the request its leader holds', async () => {
   const bus = new MemoryTransport();
   const leaders = new Map([[0, new FakeLeader(10, true)], [1, new FakeLeader(10, true)]]);

@@ -9,12 +9,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../src/testing/index.ts';
+import { freePortRun } from '../helpers/dev-process.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = fileURLToPath(new URL('./fixtures', import.meta.url));
@@ -82,25 +82,6 @@ async function mustRun(cmd: string, args: string[], cwd: string, timeoutMs: numb
   const r = await run(cmd, args, cwd, timeoutMs);
   assert.is(r.code, 0, `${cmd} ${args.join(' ')} exited with ${r.code}:\n${r.out.slice(-6000)}`);
   return r.out;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** The first of n consecutive free loopback ports (kastor dev puts broker i on port-base + i - 1). */
-async function freePortRun(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    let all = base + n - 1 < 65_536;
-    for (let p = base + 1; all && p < base + n; p++) all = await portFree(p);
-    if (all) return base;
-  }
-  throw new Error(`no ${n} consecutive free ports in 50 tries`);
 }
 
 let tarball = '';

@@ -301,12 +301,7 @@ test('a leader that restarts after a power loss is fenced: it leads nothing unti
     });
     assert.equal(recordsIn(fetched.responses[0]!.partitions[0]!.records!).map(([o, v]) => `${o}:${v}`), ['0:a-0', '1:a-1', '2:a-2']);
   } finally {
-    if (restarted) {
-      const down = restarted.stop();
-      let done = false;
-      void down.then(() => (done = true));
-      await drive(cluster, () => done, 'the restarted broker to stop', 50);
-    }
+    if (restarted) await stopBroker(cluster, restarted);
     await stop();
   }
 });
@@ -367,6 +362,13 @@ test("a leader whose log fails on I/O goes offline, answers KAFKA_STORAGE_ERROR 
   }
 });
 
+/** Stops one broker, moving the clock until it has. */
+async function stopBroker(cluster: MemoryCluster, broker: Broker): Promise<void> {
+  let done = false;
+  void broker.stop().then(() => (done = true));
+  await drive(cluster, () => done, `broker ${broker.config.brokerId} to stop`, 50);
+}
+
 /** Restarts broker `id` of `brokers` on its runtime (same disk) and waits until it serves. */
 async function restartBroker(cluster: MemoryCluster, id: number): Promise<Broker> {
   const b = createBroker(cluster.runtimeFor(id), defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id }), { logger: silentLogger });
@@ -395,12 +397,7 @@ test('a broker away while its topic was deleted removes the stray directory when
     restarted = await restartBroker(cluster, 3);
     assert.not.ok((await disk3.list('/data/b3')).includes('gone-0'), 'the stray directory of the deleted topic was removed at restart');
   } finally {
-    if (restarted) {
-      const down = restarted.stop();
-      let done = false;
-      void down.then(() => (done = true));
-      await drive(cluster, () => done, 'the restarted broker to stop', 50);
-    }
+    if (restarted) await stopBroker(cluster, restarted);
     await stop();
   }
 });

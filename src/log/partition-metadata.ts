@@ -2,7 +2,7 @@
 // directory belongs to. A topic deleted and created again under the same name gets a new id, so a replica that
 // missed the deletion (its broker was down or cut off) finds a log of another topic in the directory the new
 // one would use, and must not serve it as the new topic's. Written once when the log is first opened for a
-// topic id: "version: 0\ntopic_id: <id>\n", replaced by a rename of a temporary file.
+// topic id: "version: 0\ntopic_id: <id>\n", replaced atomically (temp file, sync, rename).
 import { join } from 'node:path';
 import type { Storage } from './storage.ts';
 
@@ -15,7 +15,8 @@ export async function readPartitionTopicId(storage: Storage, dir: string): Promi
   const file = await storage.open(path);
   try {
     const text = (await file.read(0, await file.size())).toString('utf8');
-    const match = /^version: 0\ntopic_id: (\S+)\n?$/.exec(text);
+    // Whole lines only: a torn file must read as none (adopted), never as another topic's id (deleted).
+    const match = /^version: 0\ntopic_id: (\S+)\n$/.exec(text);
     return match ? match[1]! : null;
   } finally {
     await file.close();
@@ -28,9 +29,8 @@ export async function writePartitionTopicId(storage: Storage, dir: string, topic
   const file = await storage.open(tmp, { create: true });
   try {
     await file.truncate(0);
-    // Not synced (Kafka flushes it lazily too): a crash that loses it leaves a directory without one, which the
-    // next open adopts, and an fsync per new partition doubled the time to create 3,000 of them.
     await file.write(Buffer.from(`version: 0\ntopic_id: ${topicId}\n`, 'utf8'), 0);
+    await file.sync();
   } finally {
     await file.close();
   }

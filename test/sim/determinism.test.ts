@@ -41,6 +41,8 @@ const REGRESSIONS: Array<[number, string]> = [
   [958, 'a follower append in flight when its replica became leader landed after the new epoch began, with its old epoch: followers truncated and refetched forever'],
   [5, 'a topic deleted through one broker was refused as existing by another that had not seen the deletion'],
   [9, 'the same'],
+  [52, 'a partition.metadata written without an fsync was torn by a power loss and read as another topic\'s id: the replica deleted its log'],
+  [509, 'the same, empty: an earlier incarnation\'s log adopted as the new topic\'s'],
 ];
 
 for (const [seed, what] of REGRESSIONS) {

@@ -5,6 +5,7 @@ export { createNodeRuntime, type NodeRuntime, type NodeRuntimeOptions } from './
 export { memoryCluster, type MemoryCluster, type MemoryRuntime } from './runtime/memory/memory-runtime.ts';
 export type { Runtime, Clock, Ids, Transport } from './runtime/runtime.ts';
 export { defaultBrokerConfig, type BrokerConfig } from './broker/broker-config.ts';
-export { createLogger, type Logger, type LogLevel } from './util/logger.ts';
+export { type Logger, type LogLevel } from './util/logger.ts';
+export { createNodeLogger as createLogger } from './runtime/node/node-logger.ts';
 export { buildRecordBatch, readRecords, validateBatch, type KafkaRecord } from './protocol/record-batch.ts';
 export { ErrorCode, ERRORS } from './protocol/generated/errors.ts';

@@ -10,7 +10,7 @@ import { DEFAULT_NATS_CONNECT_TIMEOUT_MS, startNodeBroker } from '../runtime/nod
 import { startupFailureLine } from './startup-failure.ts';
 import { startStartingServer, type StartingServer } from '../dashboard/starting-server.ts';
 import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
-import { createLogger } from '../util/logger.ts';
+import { createNodeLogger } from '../runtime/node/node-logger.ts';
 import { parseReplicaSelector, RACK_AWARE_SELECTOR_CLASS } from '../broker/replica-selector.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
@@ -74,7 +74,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
   const http = f.http ? parseHostPort('http', f.http) : undefined;
   if (f.inspect !== undefined && !/^wss?:\/\/./.test(f.inspect)) throw new UsageError(`--inspect must be a ws:// or wss:// URL, got "${f.inspect}"`);
-  const logger = createLogger({ level: f['log-level'] as 'info' });
+  const logger = createNodeLogger({ level: f['log-level'] as 'info' });
   const inspector = f.inspect ? createStatelyInspector(f.inspect, (err) => logger.debug('inspector send failed', { error: err as Error })) : undefined;
   const config = defaultBrokerConfig({
     brokerId: f.id,

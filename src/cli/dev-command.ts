@@ -17,7 +17,7 @@ import { NatsServer } from '../testing/nats-server.ts';
 import { startStandaloneDashboard } from '../dashboard/observability.ts';
 import { DEFAULT_METADATA_BUCKET } from '../runtime/node/nats-kv.ts';
 import { checkDataDir, checkListenAddress } from '../runtime/node/startup-checks.ts';
-import { createLogger } from '../util/logger.ts';
+import { createNodeLogger } from '../runtime/node/node-logger.ts';
 import { kastorNodeArgs, PACKAGE_ROOT } from './cli-entry.ts';
 import { BROKER_FLAGS } from './broker-command.ts';
 import { DevBroker, describeExit } from './dev-broker.ts';
@@ -143,13 +143,15 @@ export async function devCommand(argv: string[]): Promise<number> {
   const restarting = new Set<number>();
   let shuttingDown = false;
   let stopDashboard: () => Promise<void> = async () => {};
-  const stopAll = async (code: number): Promise<never> => {
+  /** Stops everything; a failure's line is printed after the others have stopped, so it is the last one. */
+  const stopAll = async (code: number, failure?: string): Promise<never> => {
     if (!shuttingDown) {
       shuttingDown = true;
       for (const t of restartTimers.values()) clearTimeout(t);
       await stopDashboard().catch(() => {});
       await Promise.all(brokers.map((b) => b.stop()));
       await nats.stop();
+      if (failure !== undefined) fail(failure);
       process.exit(code);
     }
     return new Promise<never>(() => {});
@@ -210,8 +212,7 @@ export async function devCommand(argv: string[]): Promise<number> {
   try {
     await Promise.all(firstStarts);
   } catch (err) {
-    fail((err as Error).message);
-    return stopAll(1);
+    return stopAll(1, (err as Error).message);
   }
   console.log(`bootstrap servers: ${brokers.map((_, n) => `${f.host}:${kafkaPort(n + 1)}`).join(',')}`);
   if (dashboardAt) {
@@ -228,12 +229,11 @@ export async function devCommand(argv: string[]): Promise<number> {
         describe: (i, l) => describe(i, l.pid, l.http),
         shuttingDown: () => shuttingDown,
       });
-      const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createLogger(), dev });
+      const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createNodeLogger(), dev });
       stopDashboard = () => dashboard.stop();
       console.log(`dashboard: http://${dashboard.address.host}:${dashboard.address.port}/`);
     } catch (err) {
-      fail(`the dashboard could not start on ${f.http}: ${(err as Error).message} — choose another address with --http`);
-      return stopAll(1);
+      return stopAll(1, `the dashboard could not start on ${f.http}: ${(err as Error).message} — choose another address with --http`);
     }
   }
   console.log('ready');

@@ -18,14 +18,15 @@ export interface LoggerOptions {
   bindings?: Record<string, unknown>;
   sink?: (line: string) => void;
   /** The wall clock the lines are stamped with (ms since the epoch): the runtime's, e.g. simulated time. */
-  now?: () => number;
+  now: () => number;
 }
 
-export function createLogger(opts: LoggerOptions = {}): Logger {
+/** A logger stamping lines with `opts.now`; on Node, createNodeLogger (src/runtime/node/node-logger.ts) gives the real clock. */
+export function createLogger(opts: LoggerOptions): Logger {
   const level = RANK[opts.level ?? ((process.env.KASTOR_LOG_LEVEL as LogLevel) || 'info')] ?? RANK.info;
   const bindings = opts.bindings ?? {};
   const sink = opts.sink ?? ((line: string) => process.stderr.write(line + '\n'));
-  const now = opts.now ?? Date.now;
+  const now = opts.now;
   const emit = (lvl: LogLevel, msg: string, facts?: Record<string, unknown>) => {
     if (RANK[lvl] < level) return;
     const entry: Record<string, unknown> = { time: new Date(now()).toISOString(), level: lvl, msg, ...bindings };

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestCluster, type TestCluster } from '../../src/testing/test-cluster.ts';
 import { startStandaloneDashboard } from '../../src/dashboard/observability.ts';
 import { DEFAULT_METADATA_BUCKET } from '../../src/runtime/node/nats-kv.ts';
-import { createLogger } from '../../src/util/logger.ts';
+import { createNodeLogger } from '../../src/runtime/node/node-logger.ts';
 
 const artifacts = join(process.cwd(), 'test-artifacts');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -26,7 +26,7 @@ let page: Page;
 test.before(async () => {
   mkdirSync(artifacts, { recursive: true });
   cluster = await startTestCluster({ brokers: 3, topics: [{ name: 'f', partitions: 3, replicationFactor: 3 }], brokerArgs: ['--http', '127.0.0.1:0'] });
-  dashboard = await startStandaloneDashboard({ natsServers: [cluster.natsUrl], bucket: DEFAULT_METADATA_BUCKET, host: '127.0.0.1', port: 0, logger: createLogger({ level: 'error' }) });
+  dashboard = await startStandaloneDashboard({ natsServers: [cluster.natsUrl], bucket: DEFAULT_METADATA_BUCKET, host: '127.0.0.1', port: 0, logger: createNodeLogger({ level: 'error' }) });
   base = `http://127.0.0.1:${dashboard.address.port}`;
   profile = mkdtempSync(join(tmpdir(), 'kastor-chromium-'));
   context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 1000 } });

@@ -17,7 +17,7 @@ import { NatsKv } from '../../src/runtime/node/nats-kv.ts';
 import { brokerKey } from '../../src/metadata/metadata-keys.ts';
 import type { ClusterSnapshot, PartitionState } from '../../src/metadata/types.ts';
 import type { AlterIsrResponse } from '../../src/controller/alter-isr.ts';
-import { createLogger } from '../../src/util/logger.ts';
+import { createNodeLogger } from '../../src/runtime/node/node-logger.ts';
 
 const LEASE_MS = 1000;
 const SESSION_MS = 1500;
@@ -47,7 +47,7 @@ interface Cluster {
 async function startCluster(ids = [1, 2, 3]): Promise<Cluster> {
   const bucket = `ctl-${process.pid}-${++bucketSeq}`;
   const logs: string[] = [];
-  const logger = createLogger({ level: 'info', sink: (line) => void (process.env.KASTOR_TEST_VERBOSE ? console.error(line) : logs.push(line)) });
+  const logger = createNodeLogger({ level: 'info', sink: (line) => void (process.env.KASTOR_TEST_VERBOSE ? console.error(line) : logs.push(line)) });
   const brokers = new Map<number, Broker>();
   const cluster: Cluster = {
     brokers,

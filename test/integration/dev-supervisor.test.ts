@@ -133,7 +133,7 @@ test('a broker that cannot start: dev repeats its line and exits 1, stopping the
   assert.is.not(exit, 'late', dev.output);
   assert.is((exit as { code: number }).code, 1, dev.output);
   const last = dev.lines.filter((l) => !l.startsWith('{')).at(-1)!;
-  assert.match(last, /^kastor dev: broker 2 could not start: data directory .*broker-2 is not writable: not a directory/);
+  assert.match(last, /^kastor dev: broker 2 could not start: data directory .*broker-2 is not writable: not a directory/, dev.output);
   for (const pid of dev.brokerPids().values()) assert.not.ok(alive(pid));
 });
 

@@ -15,7 +15,7 @@ import { BrokerProcess } from '../../src/testing/broker-process.ts';
 import type { Broker } from '../../actors/broker-actor.ts';
 import { startNodeBroker } from '../../src/runtime/node/node-broker.ts';
 import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
-import { createLogger } from '../../src/util/logger.ts';
+import { createNodeLogger } from '../../src/runtime/node/node-logger.ts';
 import { startBrokerObservability, type BrokerObservability } from '../../src/dashboard/observability.ts';
 import { BrokerConnection } from '../../src/client/broker-connection.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
@@ -63,8 +63,8 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kastor-dash-'));
   nats = await NatsServer.start({ dir: join(dir, 'nats') });
-  broker = await startNodeBroker(defaultBrokerConfig({ brokerId: 1, port: 0, dataDir: join(dir, 'b1'), natsServers: [nats.url] }), { logger: createLogger({ level: 'error' }) });
-  obs = await startBrokerObservability(broker, { http: { host: '127.0.0.1', port: 0 }, logger: createLogger({ level: 'error' }), statusIntervalMs: 200 });
+  broker = await startNodeBroker(defaultBrokerConfig({ brokerId: 1, port: 0, dataDir: join(dir, 'b1'), natsServers: [nats.url] }), { logger: createNodeLogger({ level: 'error' }) });
+  obs = await startBrokerObservability(broker, { http: { host: '127.0.0.1', port: 0 }, logger: createNodeLogger({ level: 'error' }), statusIntervalMs: 200 });
   base = `http://127.0.0.1:${obs.http!.port}`;
   conn = await BrokerConnection.connect({ host: '127.0.0.1', port: broker.port });
   const created = await conn.request(ApiKey.CreateTopics, 4, {

@@ -15,7 +15,7 @@ import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
 import { NatsServer } from '../../src/testing/nats-server.ts';
 import type { PartitionReplica } from '../../src/broker/partition-replica.ts';
 import type { ReplicationService } from '../../src/replication/replication-service.ts';
-import { createLogger } from '../../src/util/logger.ts';
+import { createNodeLogger } from '../../src/runtime/node/node-logger.ts';
 import { recordsIn } from '../helpers/log-fixtures.ts';
 
 const LAG_MS = 1500;
@@ -42,7 +42,7 @@ interface Cluster {
 
 async function startCluster(sessionTimeoutMs = 60_000): Promise<Cluster> {
   const bucket = `repl-${process.pid}-${++seq}`;
-  const logger = createLogger({ level: process.env.KASTOR_TEST_VERBOSE ? 'debug' : 'error', sink: (l) => void (process.env.KASTOR_TEST_VERBOSE && console.error(l)) });
+  const logger = createNodeLogger({ level: process.env.KASTOR_TEST_VERBOSE ? 'debug' : 'error', sink: (l) => void (process.env.KASTOR_TEST_VERBOSE && console.error(l)) });
   const brokers = new Map<number, Broker>();
   const close = async () => {
     await Promise.all([...brokers.values()].map((b) => b.crash().catch(() => {})));

@@ -21,6 +21,7 @@ const PACKAGE_ENTRY = 'src/index.ts';
 
 const EFFECTS: Array<[string, RegExp]> = [
   ['Date.now', /\bDate\.now\b/],
+  ['new Date() (the wall clock)', /\bnew Date\(\s*\)/],
   ['performance.now', /\bperformance\.now\b/],
   ['a global timer', /(?<![.\w])(setTimeout|setInterval|setImmediate)\s*\(/],
   ['Math.random', /\bMath\.random\b/],

@@ -24,6 +24,15 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['InitProducerId', 0, 4],
   ['DescribeCluster', 0, 1],
   ['CreatePartitions', 0, 3],
+  // Admin APIs of issue 18: each is advertised once its handler is in the router (ApiVersions lists only those).
+  ['AlterConfigs', 0, 2],
+  ['IncrementalAlterConfigs', 0, 1],
+  ['DeleteRecords', 0, 2],
+  ['DescribeLogDirs', 0, 4],
+  ['OffsetForLeaderEpoch', 0, 4],
+  ['ElectLeaders', 0, 2],
+  ['AlterPartitionReassignments', 0, 0],
+  ['ListPartitionReassignments', 0, 0],
   // Group APIs, served once the group coordinator lands.
   ['FindCoordinator', 0, 4],
   ['JoinGroup', 0, 9],
@@ -55,13 +64,18 @@ function imports(emitters: MessageEmitter[], code: string): string[] {
 }
 
 /** Generates request + response of one API (or one header) into a module's source text. */
-function emitModule(title: string, messages: Array<{ spec: MessageSpec; encode: string; decode: string }>, min: number, max: number): string {
+function emitModule(title: string, messages: Array<{ spec: MessageSpec; encode: string; decode: string }>, min: number, max: number, taken: Set<string>): string {
   const emitters = messages.map((m) => new MessageEmitter(planMessage(m.spec, { min, max })));
-  // Request and response may each define a struct of the same name: prefix both with their message name.
+  // Request and response may each define a struct of the same name, or one an earlier module exports (the
+  // index re-exports every module): prefix it with its message name. Earlier modules keep their names.
   const seen = new Map<string, number>();
   for (const e of emitters) for (const n of e.rawStructNames()) seen.set(n, (seen.get(n) ?? 0) + 1);
   emitters.forEach((e, i) => {
-    for (const n of e.rawStructNames()) if (seen.get(n)! > 1 || messages.some((m) => m.spec.name === n)) e.setRename(n, `${messages[i]!.spec.name}${n}`);
+    for (const n of e.rawStructNames()) {
+      const renamed = seen.get(n)! > 1 || messages.some((m) => m.spec.name === n) || taken.has(n);
+      if (renamed) e.setRename(n, `${messages[i]!.spec.name}${n}`);
+      taken.add(renamed ? `${messages[i]!.spec.name}${n}` : n);
+    }
   });
   const code = emitters.map((e, i) => e.emit(messages[i]!)).join('\n');
   return [HEADER_LINE, '//', `// ${title}, versions ${showRange({ min, max })}.`, ...imports(emitters, code), '', code].join('\n');
@@ -75,6 +89,7 @@ export function generate(protocolDir: string, outDir: string): string[] {
     return m;
   };
   const files = new Map<string, string>();
+  const taken = new Set<string>();
   const served: ServedApi[] = SERVED.map(([name, min, max]) => ({ name, apiKey: get(`${name}Request`).apiKey!, versions: { min, max }, file: kebab(name) }));
   for (const s of served) {
     const msgs = (['Request', 'Response'] as const).map((kind) => ({
@@ -82,11 +97,11 @@ export function generate(protocolDir: string, outDir: string): string[] {
       encode: `encode${s.name}${kind}`,
       decode: `decode${s.name}${kind}`,
     }));
-    files.set(`${s.file}.ts`, emitModule(`${s.name} (API key ${s.apiKey}) request and response`, msgs, s.versions.min, s.versions.max));
+    files.set(`${s.file}.ts`, emitModule(`${s.name} (API key ${s.apiKey}) request and response`, msgs, s.versions.min, s.versions.max, taken));
   }
   for (const h of ['RequestHeader', 'ResponseHeader']) {
     const spec = get(h);
-    files.set(`${kebab(h)}.ts`, emitModule(`${h}`, [{ spec, encode: `encode${h}`, decode: `decode${h}` }], spec.validVersions.min, spec.validVersions.max));
+    files.set(`${kebab(h)}.ts`, emitModule(`${h}`, [{ spec, encode: `encode${h}`, decode: `decode${h}` }], spec.validVersions.min, spec.validVersions.max, taken));
   }
   const requests = [...messages.values()].filter((m) => m.type === 'request');
   files.set('api-keys.ts', emitApiKeys(requests, served));

@@ -298,10 +298,18 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   18: { min: 0, max: 3 }, // ApiVersions
   19: { min: 0, max: 7 }, // CreateTopics
   20: { min: 0, max: 6 }, // DeleteTopics
+  21: { min: 0, max: 2 }, // DeleteRecords
   22: { min: 0, max: 4 }, // InitProducerId
+  23: { min: 0, max: 4 }, // OffsetForLeaderEpoch
   32: { min: 0, max: 4 }, // DescribeConfigs
+  33: { min: 0, max: 2 }, // AlterConfigs
+  35: { min: 0, max: 4 }, // DescribeLogDirs
   37: { min: 0, max: 3 }, // CreatePartitions
   42: { min: 0, max: 2 }, // DeleteGroups
+  43: { min: 0, max: 2 }, // ElectLeaders
+  44: { min: 0, max: 1 }, // IncrementalAlterConfigs
+  45: { min: 0, max: 0 }, // AlterPartitionReassignments
+  46: { min: 0, max: 0 }, // ListPartitionReassignments
   47: { min: 0, max: 0 }, // OffsetDelete
   60: { min: 0, max: 1 }, // DescribeCluster
 };

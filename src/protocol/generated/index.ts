@@ -19,10 +19,18 @@ import * as listGroups from './list-groups.ts';
 import * as apiVersions from './api-versions.ts';
 import * as createTopics from './create-topics.ts';
 import * as deleteTopics from './delete-topics.ts';
+import * as deleteRecords from './delete-records.ts';
 import * as initProducerId from './init-producer-id.ts';
+import * as offsetForLeaderEpoch from './offset-for-leader-epoch.ts';
 import * as describeConfigs from './describe-configs.ts';
+import * as alterConfigs from './alter-configs.ts';
+import * as describeLogDirs from './describe-log-dirs.ts';
 import * as createPartitions from './create-partitions.ts';
 import * as deleteGroups from './delete-groups.ts';
+import * as electLeaders from './elect-leaders.ts';
+import * as incrementalAlterConfigs from './incremental-alter-configs.ts';
+import * as alterPartitionReassignments from './alter-partition-reassignments.ts';
+import * as listPartitionReassignments from './list-partition-reassignments.ts';
 import * as offsetDelete from './offset-delete.ts';
 import * as describeCluster from './describe-cluster.ts';
 
@@ -44,10 +52,18 @@ export * from './list-groups.ts';
 export * from './api-versions.ts';
 export * from './create-topics.ts';
 export * from './delete-topics.ts';
+export * from './delete-records.ts';
 export * from './init-producer-id.ts';
+export * from './offset-for-leader-epoch.ts';
 export * from './describe-configs.ts';
+export * from './alter-configs.ts';
+export * from './describe-log-dirs.ts';
 export * from './create-partitions.ts';
 export * from './delete-groups.ts';
+export * from './elect-leaders.ts';
+export * from './incremental-alter-configs.ts';
+export * from './alter-partition-reassignments.ts';
+export * from './list-partition-reassignments.ts';
 export * from './offset-delete.ts';
 export * from './describe-cluster.ts';
 export * from './request-header.ts';
@@ -82,10 +98,18 @@ export interface RequestBodies {
   18: apiVersions.ApiVersionsRequest;
   19: createTopics.CreateTopicsRequest;
   20: deleteTopics.DeleteTopicsRequest;
+  21: deleteRecords.DeleteRecordsRequest;
   22: initProducerId.InitProducerIdRequest;
+  23: offsetForLeaderEpoch.OffsetForLeaderEpochRequest;
   32: describeConfigs.DescribeConfigsRequest;
+  33: alterConfigs.AlterConfigsRequest;
+  35: describeLogDirs.DescribeLogDirsRequest;
   37: createPartitions.CreatePartitionsRequest;
   42: deleteGroups.DeleteGroupsRequest;
+  43: electLeaders.ElectLeadersRequest;
+  44: incrementalAlterConfigs.IncrementalAlterConfigsRequest;
+  45: alterPartitionReassignments.AlterPartitionReassignmentsRequest;
+  46: listPartitionReassignments.ListPartitionReassignmentsRequest;
   47: offsetDelete.OffsetDeleteRequest;
   60: describeCluster.DescribeClusterRequest;
 }
@@ -108,10 +132,18 @@ export interface ResponseBodies {
   18: apiVersions.ApiVersionsResponse;
   19: createTopics.CreateTopicsResponse;
   20: deleteTopics.DeleteTopicsResponse;
+  21: deleteRecords.DeleteRecordsResponse;
   22: initProducerId.InitProducerIdResponse;
+  23: offsetForLeaderEpoch.OffsetForLeaderEpochResponse;
   32: describeConfigs.DescribeConfigsResponse;
+  33: alterConfigs.AlterConfigsResponse;
+  35: describeLogDirs.DescribeLogDirsResponse;
   37: createPartitions.CreatePartitionsResponse;
   42: deleteGroups.DeleteGroupsResponse;
+  43: electLeaders.ElectLeadersResponse;
+  44: incrementalAlterConfigs.IncrementalAlterConfigsResponse;
+  45: alterPartitionReassignments.AlterPartitionReassignmentsResponse;
+  46: listPartitionReassignments.ListPartitionReassignmentsResponse;
   47: offsetDelete.OffsetDeleteResponse;
   60: describeCluster.DescribeClusterResponse;
 }
@@ -200,15 +232,35 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     request: { encode: deleteTopics.encodeDeleteTopicsRequest, decode: deleteTopics.decodeDeleteTopicsRequest },
     response: { encode: deleteTopics.encodeDeleteTopicsResponse, decode: deleteTopics.decodeDeleteTopicsResponse },
   },
+  21: {
+    name: 'DeleteRecords',
+    request: { encode: deleteRecords.encodeDeleteRecordsRequest, decode: deleteRecords.decodeDeleteRecordsRequest },
+    response: { encode: deleteRecords.encodeDeleteRecordsResponse, decode: deleteRecords.decodeDeleteRecordsResponse },
+  },
   22: {
     name: 'InitProducerId',
     request: { encode: initProducerId.encodeInitProducerIdRequest, decode: initProducerId.decodeInitProducerIdRequest },
     response: { encode: initProducerId.encodeInitProducerIdResponse, decode: initProducerId.decodeInitProducerIdResponse },
   },
+  23: {
+    name: 'OffsetForLeaderEpoch',
+    request: { encode: offsetForLeaderEpoch.encodeOffsetForLeaderEpochRequest, decode: offsetForLeaderEpoch.decodeOffsetForLeaderEpochRequest },
+    response: { encode: offsetForLeaderEpoch.encodeOffsetForLeaderEpochResponse, decode: offsetForLeaderEpoch.decodeOffsetForLeaderEpochResponse },
+  },
   32: {
     name: 'DescribeConfigs',
     request: { encode: describeConfigs.encodeDescribeConfigsRequest, decode: describeConfigs.decodeDescribeConfigsRequest },
     response: { encode: describeConfigs.encodeDescribeConfigsResponse, decode: describeConfigs.decodeDescribeConfigsResponse },
+  },
+  33: {
+    name: 'AlterConfigs',
+    request: { encode: alterConfigs.encodeAlterConfigsRequest, decode: alterConfigs.decodeAlterConfigsRequest },
+    response: { encode: alterConfigs.encodeAlterConfigsResponse, decode: alterConfigs.decodeAlterConfigsResponse },
+  },
+  35: {
+    name: 'DescribeLogDirs',
+    request: { encode: describeLogDirs.encodeDescribeLogDirsRequest, decode: describeLogDirs.decodeDescribeLogDirsRequest },
+    response: { encode: describeLogDirs.encodeDescribeLogDirsResponse, decode: describeLogDirs.decodeDescribeLogDirsResponse },
   },
   37: {
     name: 'CreatePartitions',
@@ -219,6 +271,26 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     name: 'DeleteGroups',
     request: { encode: deleteGroups.encodeDeleteGroupsRequest, decode: deleteGroups.decodeDeleteGroupsRequest },
     response: { encode: deleteGroups.encodeDeleteGroupsResponse, decode: deleteGroups.decodeDeleteGroupsResponse },
+  },
+  43: {
+    name: 'ElectLeaders',
+    request: { encode: electLeaders.encodeElectLeadersRequest, decode: electLeaders.decodeElectLeadersRequest },
+    response: { encode: electLeaders.encodeElectLeadersResponse, decode: electLeaders.decodeElectLeadersResponse },
+  },
+  44: {
+    name: 'IncrementalAlterConfigs',
+    request: { encode: incrementalAlterConfigs.encodeIncrementalAlterConfigsRequest, decode: incrementalAlterConfigs.decodeIncrementalAlterConfigsRequest },
+    response: { encode: incrementalAlterConfigs.encodeIncrementalAlterConfigsResponse, decode: incrementalAlterConfigs.decodeIncrementalAlterConfigsResponse },
+  },
+  45: {
+    name: 'AlterPartitionReassignments',
+    request: { encode: alterPartitionReassignments.encodeAlterPartitionReassignmentsRequest, decode: alterPartitionReassignments.decodeAlterPartitionReassignmentsRequest },
+    response: { encode: alterPartitionReassignments.encodeAlterPartitionReassignmentsResponse, decode: alterPartitionReassignments.decodeAlterPartitionReassignmentsResponse },
+  },
+  46: {
+    name: 'ListPartitionReassignments',
+    request: { encode: listPartitionReassignments.encodeListPartitionReassignmentsRequest, decode: listPartitionReassignments.decodeListPartitionReassignmentsRequest },
+    response: { encode: listPartitionReassignments.encodeListPartitionReassignmentsResponse, decode: listPartitionReassignments.decodeListPartitionReassignmentsResponse },
   },
   47: {
     name: 'OffsetDelete',

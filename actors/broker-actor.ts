@@ -226,6 +226,7 @@ export class Broker {
       clock: this.clock,
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
+      topicDefaults: config.topicDefaults,
       onLeading: (replica) => this.parts.services?.groups?.replicaLeads(replica.topic),
       onOffline: (replica) => this.reportOfflineReplica(replica),
       mayLead: (snapshot) => this.mayLead(snapshot),
@@ -283,7 +284,9 @@ export class Broker {
       // Every controller lease renewal is a new snapshot (its revision moved) with the same topics: only a
       // change of the topics can concern the replicas, and a pass over thousands of them twice a second would
       // be most of an idle broker's work.
-      if (next.topics !== prev.topics || this.mayLead(next) !== this.mayLead(prev)) registry.reconcile(next);
+      // A dynamic broker config (AlterConfigs on a broker resource) changes the settings of every topic that
+      // has no override of its own.
+      if (next.topics !== prev.topics || next.brokerConfigs !== prev.brokerConfigs || this.mayLead(next) !== this.mayLead(prev)) registry.reconcile(next);
       const me = next.brokers[config.brokerId];
       if (me && me.incarnation !== this.incarnation && this.actor.getSnapshot().matches('running')) {
         this.logger.error('another broker registered with this id; stopping service', { incarnation: me.incarnation });

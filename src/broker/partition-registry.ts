@@ -12,7 +12,9 @@ import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/typ
 import type { Clock } from '../runtime/clock.ts';
 import type { LogConfig } from '../log/partition-log.ts';
 import type { Storage } from '../log/storage.ts';
-import { PartitionReplica, type ReplicaReplication } from './partition-replica.ts';
+import { PartitionReplica, type ReplicaReplication, type ReplicaSettings } from './partition-replica.ts';
+import { effectiveOverrides } from '../metadata/config-layers.ts';
+import { topicSettings } from '../metadata/topic-config.ts';
 import { readPartitionTopicId } from '../log/partition-metadata.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -24,6 +26,8 @@ export interface PartitionRegistryOptions {
   logger: Logger;
   /** Broker-wide log settings (flush policy); topic configs override retention and segments. */
   brokerLogConfig: Partial<LogConfig>;
+  /** The broker's static topic defaults (--topic-default): the layer under the dynamic broker configs. */
+  topicDefaults?: Readonly<Record<string, string>>;
   /** The broker's replication data plane (src/replication/replication-service.ts); absent: no replication. */
   replication?: ReplicaReplication;
   /** A replica here started leading (PartitionReplicaOptions.onLeading). */
@@ -37,22 +41,25 @@ export interface PartitionRegistryOptions {
   mayLead?: (snapshot: ClusterSnapshot) => boolean;
 }
 
-function logConfigOf(topic: TopicInfo, base: Partial<LogConfig>): Partial<LogConfig> {
-  const num = (key: string): number | undefined => (topic.config[key] !== undefined ? Number(topic.config[key]) : undefined);
-  const out: Partial<LogConfig> = { ...base };
-  const segmentBytes = num('segment.bytes');
-  const segmentMs = num('segment.ms');
-  const retentionMs = num('retention.ms');
-  const retentionBytes = num('retention.bytes');
-  if (segmentBytes !== undefined) out.segmentBytes = segmentBytes;
-  if (segmentMs !== undefined) out.segmentMs = segmentMs;
-  if (retentionMs !== undefined) out.retentionMs = retentionMs;
-  if (retentionBytes !== undefined) out.retentionBytes = retentionBytes;
-  return out;
+/**
+ * What a replica of `topic` acts on: the topic's overrides over this broker's dynamic configs, the cluster's,
+ * and the broker's static topic defaults (config-layers.ts), as typed settings.
+ */
+function replicaSettingsOf(topic: TopicInfo, snapshot: ClusterSnapshot, brokerId: number, opts: PartitionRegistryOptions): ReplicaSettings {
+  const layers = { topic: topic.config, broker: snapshot.brokerConfigs?.[String(brokerId)], clusterDefault: snapshot.brokerConfigs?.[''], static: opts.topicDefaults };
+  const s = topicSettings(effectiveOverrides(layers));
+  return {
+    logConfig: { ...opts.brokerLogConfig, segmentBytes: s.segmentBytes, segmentMs: s.segmentMs, retentionMs: s.retentionMs, retentionBytes: s.retentionBytes },
+    maxMessageBytes: s.maxMessageBytes,
+    minInsyncReplicas: s.minInsyncReplicas,
+    logAppendTime: s.timestampType === 'LogAppendTime',
+  };
 }
 
 export class PartitionRegistry {
-  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica; applied: PartitionState; mayLead: boolean }>();
+  private readonly replicas = new Map<string, { topicId: string; replica: PartitionReplica; applied: PartitionState; mayLead: boolean; settings: string }>();
+  /** Each topic's replica settings, and the config objects they were worked out from (immer keeps unchanged ones). */
+  private readonly settingsCache = new Map<string, { from: readonly unknown[]; settings: ReplicaSettings; key: string }>();
   /** Pending deletions per directory key: a re-created topic waits for its predecessor's files to go. */
   private readonly deleting = new Map<string, Promise<void>>();
 
@@ -76,11 +83,18 @@ export class PartitionRegistry {
     const mayLead = this.opts.mayLead?.(snapshot) ?? true;
     const me = this.opts.brokerId;
     for (const topic of Object.values(snapshot.topics)) {
+      let settings: { settings: ReplicaSettings; key: string } | undefined;
       for (const p of topic.partitions) {
         if (!p.replicas.includes(this.opts.brokerId)) continue;
         const key = PartitionRegistry.key(topic.name, p.partition);
         wanted.add(key);
         const existing = this.replicas.get(key);
+        settings ??= this.settingsFor(topic, snapshot);
+        if (existing && existing.topicId === topic.id && existing.settings !== settings.key) {
+          // A config change (the topic's or a broker-level default) reaches the running replica.
+          existing.settings = settings.key;
+          existing.replica.reconfigure(settings.settings);
+        }
         if (existing && existing.topicId === topic.id && existing.applied === p && existing.mayLead === mayLead) continue;
         const leader = p.leader === me && !mayLead ? -1 : p.leader;
         const assignment = { leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
@@ -99,17 +113,14 @@ export class PartitionRegistry {
           assignment,
           dataDir: this.opts.dataDir,
           storage: this.opts.storage,
-          logConfig: logConfigOf(topic, this.opts.brokerLogConfig),
-          maxMessageBytes: Number(topic.config['max.message.bytes'] ?? 1048588),
-          minInsyncReplicas: Number(topic.config['min.insync.replicas'] ?? 1),
-          logAppendTime: topic.config['message.timestamp.type'] === 'LogAppendTime',
+          ...settings.settings,
           clock: this.opts.clock,
           logger: this.opts.logger,
           replication: this.opts.replication,
           onLeading: this.opts.onLeading,
           onOffline: this.opts.onOffline,
         });
-        this.replicas.set(key, { topicId: topic.id, replica, applied: p, mayLead });
+        this.replicas.set(key, { topicId: topic.id, replica, applied: p, mayLead, settings: settings.key });
         const pending = this.deleting.get(key);
         if (pending) void pending.then(() => replica.start());
         else replica.start();
@@ -118,6 +129,18 @@ export class PartitionRegistry {
     for (const key of [...this.replicas.keys()]) {
       if (!wanted.has(key)) this.remove(key, true);
     }
+    for (const name of this.settingsCache.keys()) if (!snapshot.topics[name]) this.settingsCache.delete(name);
+  }
+
+  /** A topic's replica settings, worked out again only when one of the configs they come from changed. */
+  private settingsFor(topic: TopicInfo, snapshot: ClusterSnapshot): { settings: ReplicaSettings; key: string } {
+    const from = [topic.config, snapshot.brokerConfigs?.[String(this.opts.brokerId)], snapshot.brokerConfigs?.['']];
+    const cached = this.settingsCache.get(topic.name);
+    if (cached && cached.from.every((x, i) => x === from[i])) return cached;
+    const settings = replicaSettingsOf(topic, snapshot, this.opts.brokerId, this.opts);
+    const entry = { from, settings, key: JSON.stringify(settings) };
+    this.settingsCache.set(topic.name, entry);
+    return entry;
   }
 
   private remove(key: string, deleteData: boolean): void {

@@ -17,6 +17,7 @@ import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { join } from 'node:path';
 import { partitionReplicaMachine, type Assignment } from '../../machines/partition-replica.ts';
 import { PartitionLog, type LogConfig } from '../log/partition-log.ts';
+import { resolveLogConfig } from '../log/log-config.ts';
 import type { Storage } from '../log/storage.ts';
 import { validateBatch } from '../protocol/record-batch.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
@@ -44,6 +45,9 @@ export interface ReplicaReplication {
   /** The largest batch replication can carry (a leader refuses larger ones with MESSAGE_TOO_LARGE). */
   readonly maxBatchBytes?: number;
 }
+
+/** The settings of a replica that follow its topic's configs (and change with them at runtime). */
+export type ReplicaSettings = Pick<PartitionReplicaOptions, 'logConfig' | 'maxMessageBytes' | 'minInsyncReplicas' | 'logAppendTime'>;
 
 export interface PartitionReplicaOptions {
   topic: string;
@@ -148,6 +152,16 @@ export class PartitionReplica {
   }
   get partition(): number {
     return this.opts.partition;
+  }
+
+  /**
+   * A topic config changed at runtime (AlterConfigs, or a broker-level default; Kafka's
+   * LogManager.updateTopicConfig): later produces, appends, rolls and retention passes use the new settings.
+   * The log reads its config at each roll and retention pass, so its settings are replaced in place.
+   */
+  reconfigure(settings: ReplicaSettings): void {
+    Object.assign(this.opts, settings);
+    if (this.log) Object.assign(this.log.config, resolveLogConfig({ ...this.log.config, ...settings.logConfig }));
   }
 
   start(): void {

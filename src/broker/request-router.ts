@@ -32,6 +32,8 @@ import { describeGroups } from './handlers/describe-groups.ts';
 import { listGroups } from './handlers/list-groups.ts';
 import { deleteGroups } from './handlers/delete-groups.ts';
 import { offsetDelete } from './handlers/offset-delete.ts';
+import { alterConfigs } from './handlers/alter-configs.ts';
+import { incrementalAlterConfigs } from './handlers/incremental-alter-configs.ts';
 
 export interface RequestContext {
   apiVersion: number;
@@ -65,6 +67,8 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.ListGroups]: (svc, body) => listGroups(svc, body),
   [ApiKey.DeleteGroups]: (svc, body) => deleteGroups(svc, body),
   [ApiKey.OffsetDelete]: (svc, body) => offsetDelete(svc, body),
+  [ApiKey.AlterConfigs]: (svc, body) => alterConfigs(svc, body),
+  [ApiKey.IncrementalAlterConfigs]: (svc, body) => incrementalAlterConfigs(svc, body),
 };
 
 /** The version ranges of the APIs that have a handler. */

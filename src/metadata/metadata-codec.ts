@@ -85,6 +85,13 @@ export const decodeController = (bytes: Uint8Array, revision: number): Decoded<C
   // The lease value may carry more (incarnation, renewal times); the snapshot holds only who and which epoch.
   return d.ok ? { ok: true, value: { brokerId: d.value.brokerId, epoch: d.value.epoch ?? revision } } : d;
 };
+/** A broker config scope's value: `{ configs: { name: value } }`. */
+export const decodeBrokerConfigs = (bytes: Uint8Array): Decoded<Record<string, string>> => {
+  const d = decodeWith<{ configs: Record<string, string> }>(bytes, (v) =>
+    isObject(v) && isObject(v.configs) && Object.values(v.configs).every((x) => typeof x === 'string') ? null : 'configs is not a map of strings',
+  );
+  return d.ok ? { ok: true, value: d.value.configs } : d;
+};
 export const decodeClusterId = (bytes: Uint8Array): Decoded<string> => {
   const d = decodeWith<{ clusterId: string }>(bytes, (v) =>
     isObject(v) && typeof v.clusterId === 'string' && v.clusterId !== '' ? null : 'clusterId is not a non-empty string',

@@ -26,13 +26,14 @@ import type { KvChange, KvWatch, MetadataKv } from './kv.ts';
 import {
   brokerProblem,
   decodeBroker,
+  decodeBrokerConfigs,
   decodeClusterId,
   decodeController,
   decodeTopic,
   encodeJson,
   topicProblem,
 } from './metadata-codec.ts';
-import { brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
+import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
 import { mergeIntoDraft } from './merge-into-draft.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
@@ -61,7 +62,7 @@ interface Waiter {
   timer: unknown;
 }
 
-const EMPTY: ClusterSnapshot = freeze({ clusterId: '', brokers: {}, topics: {}, controller: null, revision: 0 }, true);
+const EMPTY: ClusterSnapshot = freeze({ clusterId: '', brokers: {}, topics: {}, controller: null, brokerConfigs: {}, revision: 0 }, true);
 
 export class MetadataStore {
   /** Settles when the initial replay of the bucket has been applied to the snapshot. */
@@ -256,6 +257,38 @@ export class MetadataStore {
   }
 
   /**
+   * Replaces the dynamic configs of a broker (`scope` its id as a string) or of the whole cluster (`scope` '')
+   * with `compute(current)`, by compare-and-set on the stored value: a lost compare-and-set computes again from
+   * the newer value, so `compute` must be pure (it may throw to refuse). Returns the configs written.
+   */
+  async updateBrokerConfigs(scope: string, compute: (current: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>> {
+    const key = brokerConfigKey(scope);
+    let result: Record<string, string> | undefined;
+    await this.retryCas(key, `update the configs of ${scope === '' ? 'the cluster default' : `broker ${scope}`}`, async () => {
+      const e = await this.kv.get(key);
+      let current: Record<string, string> = {};
+      if (e) {
+        const d = decodeBrokerConfigs(e.value);
+        if (!d.ok) throw new InvalidMetadataError(key, d.why);
+        current = d.value;
+      }
+      const next = compute(current);
+      const value = encodeJson({ configs: next });
+      if (e) await this.seen(key, await this.kv.update(key, value, e.revision));
+      else {
+        try {
+          await this.seen(key, await this.kv.create(key, value));
+        } catch (err) {
+          if (err instanceof KeyExistsError) throw new RevisionMismatchError(key, 0, err);
+          throw err;
+        }
+      }
+      result = next;
+    });
+    return result!;
+  }
+
+  /**
    * Reserves the next block of `size` producer ids for `brokerId` (Kafka's ProducerIdManager, KIP-730 style):
    * the `producer-ids` key holds the next free block start and moves forward by compare-and-set, so no two
    * brokers ever hand out the same id. Returns the block [start, end).
@@ -380,6 +413,16 @@ export class MetadataStore {
         if (c.value === null) return void delete draft.brokers[key.id];
         const d = decodeBroker(c.value, key.id);
         return d.ok ? void this.put(draft.brokers, key.id, d.value) : skip(d.why);
+      }
+      case 'broker-config': {
+        const configs = (draft.brokerConfigs ??= {});
+        if (c.value === null) return void delete configs[key.scope];
+        const d = decodeBrokerConfigs(c.value);
+        if (!d.ok) return skip(d.why);
+        // A rewrite with the same configs keeps the same object, so nothing downstream sees a change.
+        const cur = configs[key.scope];
+        if (!cur || JSON.stringify(cur) !== JSON.stringify(d.value)) configs[key.scope] = d.value;
+        return;
       }
       case 'topic': {
         if (c.value === null) return void delete draft.topics[key.name];

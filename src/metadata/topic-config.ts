@@ -58,6 +58,13 @@ const listOf = (allowed: string[]) => (v: string) => {
   return items.join(',');
 };
 
+/** A Kafka version as message.format.version takes it (0.10.0.0, 0.10.0-IV1, 2.8, 3.0-IV1). */
+const kafkaVersion = (v: string) => {
+  const t = v.trim();
+  if (!/^\d+\.\d+(\.\d+){0,2}(-IV\d+)?$/.test(t)) throw `${t} is not a Kafka version`;
+  return t;
+};
+
 const DEFS: Record<string, ConfigDef> = {
   'cleanup.policy': { type: 'LIST', default: 'delete', check: listOf(['compact', 'delete']), doc: 'Retention policy for old segments: delete (by time/size) and/or compact (by key).' },
   'compression.type': { type: 'STRING', default: 'producer', check: oneOf(['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer']), doc: 'Final compression of the topic; producer keeps what the producer sent.' },
@@ -70,6 +77,8 @@ const DEFS: Record<string, ConfigDef> = {
   'max.message.bytes': { type: 'INT', default: '1048588', check: int(0), doc: 'Largest record batch size allowed, after compression.' },
   'message.timestamp.after.max.ms': { type: 'LONG', default: LONG_MAX, check: long(0n), doc: 'Largest allowed lead of a CreateTime timestamp over the broker clock.' },
   'message.timestamp.before.max.ms': { type: 'LONG', default: LONG_MAX, check: long(0n), doc: 'Largest allowed lag of a CreateTime timestamp behind the broker clock.' },
+  // Deprecated since Kafka 3.0 and ignored there (batches stay RecordBatch v2), but still accepted and listed.
+  'message.format.version': { type: 'STRING', default: '3.0-IV1', check: kafkaVersion, doc: 'Deprecated and ignored: Kastor, as Kafka 3.0+, stores every batch in the format the producer sent (RecordBatch v2).' },
   'message.timestamp.type': { type: 'STRING', default: 'CreateTime', check: oneOf(['CreateTime', 'LogAppendTime']), doc: 'Whether record timestamps are the producer\'s (CreateTime) or the append time.' },
   'min.cleanable.dirty.ratio': { type: 'DOUBLE', default: '0.5', check: double(0, 1), doc: 'Share of uncompacted log that triggers compaction.' },
   'min.compaction.lag.ms': { type: 'LONG', default: '0', check: long(0n), doc: 'Shortest time a message stays uncompacted.' },
@@ -85,6 +94,17 @@ const DEFS: Record<string, ConfigDef> = {
 };
 
 export const TOPIC_CONFIG_NAMES: readonly string[] = Object.keys(DEFS).sort();
+
+/** A known topic config's type, default and documentation (undefined for an unknown key). */
+export function topicConfigDef(name: string): Readonly<Omit<ConfigDef, 'check'>> | undefined {
+  return Object.hasOwn(DEFS, name) ? DEFS[name] : undefined;
+}
+
+/** Checks one value of a known topic config: the normalized value, or the message naming the key. */
+export function checkTopicConfigValue(name: string, value: string): { value: string } | { error: string } {
+  const { config, errors } = resolveTopicConfig({ [name]: value });
+  return errors.length > 0 ? { error: errors[0]!.message } : { value: config[name]! };
+}
 
 /** One refused override; prints as its message, so a list of them joins into a readable text. */
 export class TopicConfigError {

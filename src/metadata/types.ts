@@ -54,6 +54,12 @@ export interface ClusterSnapshot {
   brokers: Readonly<Record<number, BrokerInfo>>;
   topics: Readonly<Record<string, TopicInfo>>;
   controller: ControllerInfo | null;
+  /**
+   * Dynamic broker configs (IncrementalAlterConfigs/AlterConfigs on a broker resource, KIP-226), by broker id
+   * as a string, and '' for the cluster-wide default: broker config names to values (config-layers.ts).
+   * Always present in a MetadataStore's snapshots; optional for snapshots built by hand (tests).
+   */
+  brokerConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** The highest key-value revision applied: every change up to it is reflected here. */
   revision: number;
 }

@@ -1,28 +1,37 @@
 // DescribeConfigs for topics (resource type 2) and brokers (4): every known key with its value, whether it is
-// a default, read-only or sensitive, and its source (v1+), so tools like kcat and Kafka's admin clients can
-// show a topic's effective configuration.
+// read-only or sensitive, and its source (v1+: the topic's override, this broker's or the cluster's dynamic
+// config, the broker's static one, or Kafka's default; config-layers.ts), with every layer that sets it as
+// synonyms when asked (include_synonyms), so kcat and Kafka's admin tools show where a value comes from.
+// A broker id shows its static configs and every dynamic one; the empty name (the cluster-wide default) only
+// the dynamic configs set there, as Kafka does.
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/generated/describe-configs.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
-import { describeTopicConfig } from '../../metadata/topic-config.ts';
+import { brokerConfigEntries, ConfigSource, topicConfigEntries, type ConfigLayers, type ConfigSynonym } from '../../metadata/config-layers.ts';
+import type { ClusterSnapshot } from '../../metadata/types.ts';
 import { RACK_AWARE_SELECTOR_CLASS } from '../replica-selector.ts';
+import { RESOURCE_BROKER as BROKER, RESOURCE_TOPIC as TOPIC } from '../config-admin.ts';
 
-const TOPIC = 2;
-const BROKER = 4;
-const SOURCE_DYNAMIC_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
+/** DescribeConfigs v3+ config_type values (ConfigDef.Type). */
+const CONFIG_TYPE: Record<string, number> = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7 };
 
 interface Entry {
   name: string;
   value: string | null;
   readOnly: boolean;
-  isDefault: boolean;
   sensitive: boolean;
   source: number;
+  synonyms: ConfigSynonym[];
+  type: number;
+  documentation: string | null;
 }
 
-function brokerEntries(svc: BrokerServices): Entry[] {
+/** The layers this broker resolves a topic's (or its own) configs from: its dynamic configs, the cluster's, its static ones. */
+export function brokerLayers(svc: BrokerServices, snapshot: ClusterSnapshot): ConfigLayers {
+  return { broker: snapshot.brokerConfigs?.[String(svc.brokerId)], clusterDefault: snapshot.brokerConfigs?.[''], static: svc.config.topicDefaults };
+}
+
+function staticEntries(svc: BrokerServices): Entry[] {
   const c = svc.config;
   const rows: Array<[string, string | null]> = [
     ['broker.id', String(c.brokerId)],
@@ -36,30 +45,29 @@ function brokerEntries(svc: BrokerServices): Entry[] {
     ['socket.request.max.bytes', String(c.maxRequestBytes)],
     ['log.flush.interval.ms', c.flush === 'always' ? '0' : String(c.flushIntervalMs)],
   ];
-  return rows.map(([name, value]) => ({ name, value, readOnly: true, isDefault: false, sensitive: false, source: SOURCE_STATIC_BROKER }));
+  return rows.map(([name, value]) => {
+    const source = ConfigSource.STATIC_BROKER_CONFIG;
+    return { name, value, readOnly: true, sensitive: false, source, synonyms: value === null ? [] : [{ name, value, source }], type: 0, documentation: null };
+  });
 }
 
 export function describeConfigs(svc: BrokerServices, req: DescribeConfigsRequest): DescribeConfigsResponse {
   const snapshot = svc.metadata.snapshot();
+  const layers = brokerLayers(svc, snapshot);
   const results = req.resources.map((res) => {
     const base = { resourceType: res.resourceType, resourceName: res.resourceName };
     let entries: Entry[];
     if (res.resourceType === TOPIC) {
       const topic = snapshot.topics[res.resourceName];
       if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic "${res.resourceName}" does not exist`, configs: [] };
-      entries = describeTopicConfig(topic.config).map((e) => ({
-        name: e.name,
-        value: e.sensitive ? null : e.value,
-        readOnly: e.readOnly,
-        isDefault: e.isDefault,
-        sensitive: e.sensitive,
-        source: e.isDefault ? SOURCE_DEFAULT : SOURCE_DYNAMIC_TOPIC,
-      }));
+      entries = topicConfigEntries({ ...layers, topic: topic.config }).map((e) => ({ ...e, readOnly: false, sensitive: false, type: CONFIG_TYPE[e.type] ?? 0 }));
     } else if (res.resourceType === BROKER) {
-      if (res.resourceName !== '' && res.resourceName !== String(svc.brokerId)) {
+      const clusterWide = res.resourceName === '';
+      if (!clusterWide && res.resourceName !== String(svc.brokerId)) {
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `ask broker ${res.resourceName} for its own configuration`, configs: [] };
       }
-      entries = brokerEntries(svc);
+      const dynamic = brokerConfigEntries(layers, clusterWide).map((e) => ({ ...e, readOnly: false, sensitive: false, type: CONFIG_TYPE[e.type] ?? 0 }));
+      entries = clusterWide ? dynamic : [...staticEntries(svc), ...dynamic];
     } else {
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${res.resourceType} is not supported (2 = topic, 4 = broker)`, configs: [] };
     }
@@ -71,14 +79,15 @@ export function describeConfigs(svc: BrokerServices, req: DescribeConfigsRequest
       errorMessage: null,
       configs: entries.map((e) => ({
         name: e.name,
-        value: e.value,
+        value: e.sensitive ? null : e.value,
         readOnly: e.readOnly,
-        isDefault: e.isDefault,
+        // v0's is_default; v1+ carry the source instead.
+        isDefault: e.source === ConfigSource.DEFAULT_CONFIG,
         configSource: e.source,
         isSensitive: e.sensitive,
-        synonyms: req.includeSynonyms ? [{ name: e.name, value: e.value, source: e.source }] : [],
-        configType: 0,
-        documentation: null,
+        synonyms: req.includeSynonyms ? e.synonyms : [],
+        configType: e.type,
+        documentation: req.includeDocumentation ? e.documentation : null,
       })),
     };
   });

@@ -1,0 +1,125 @@
+// Changing configs at runtime, the pure part: IncrementalAlterConfigs' SET/DELETE/APPEND/SUBTRACT and
+// AlterConfigs' whole-set replacement with Kafka's checks and error codes (config-alter.ts), and where each
+// effective value comes from, layer by layer, with its synonyms (config-layers.ts), as DescribeConfigs reports it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AlterOp, applyIncremental, ConfigRefused, replaceAll } from '../../src/metadata/config-alter.ts';
+import { brokerConfigEntries, ConfigSource, effectiveOverrides, topicConfigEntries } from '../../src/metadata/config-layers.ts';
+import { ErrorCode } from '../../src/protocol/generated/errors.ts';
+
+function refusal(fn: () => unknown): ConfigRefused {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigRefused) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigRefused');
+}
+
+test('SET, DELETE, APPEND and SUBTRACT on a topic, values normalized', () => {
+  const next = applyIncremental('topic', { 'retention.ms': '1000', 'segment.bytes': '16384' }, [
+    { name: 'retention.ms', op: AlterOp.SET, value: ' 5000 ' },
+    { name: 'segment.bytes', op: AlterOp.DELETE, value: null },
+    { name: 'cleanup.policy', op: AlterOp.APPEND, value: 'compact' },
+  ]);
+  assert.equal(next, { 'retention.ms': '5000', 'cleanup.policy': 'delete,compact' }, 'APPEND starts from the default (delete)');
+  const appendedTwice = applyIncremental('topic', next, [{ name: 'cleanup.policy', op: AlterOp.APPEND, value: 'compact' }]);
+  assert.is(appendedTwice['cleanup.policy'], 'delete,compact', 'an element already there is not added again');
+  const subtracted = applyIncremental('topic', next, [{ name: 'cleanup.policy', op: AlterOp.SUBTRACT, value: 'delete' }]);
+  assert.is(subtracted['cleanup.policy'], 'compact');
+  assert.equal(applyIncremental('topic', { 'retention.ms': '1' }, [{ name: 'nope.not.there', op: AlterOp.DELETE, value: null }]), { 'retention.ms': '1' }, 'deleting an absent key is fine');
+});
+
+test('unknown keys and bad values: INVALID_CONFIG naming the key', () => {
+  const unknown = refusal(() => applyIncremental('topic', {}, [{ name: 'retention.mss', op: AlterOp.SET, value: '1' }]));
+  assert.is(unknown.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.match(unknown.message, 'retention.mss');
+  const bad = refusal(() => applyIncremental('topic', {}, [{ name: 'min.insync.replicas', op: AlterOp.SET, value: 'two' }]));
+  assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.match(bad.message, 'Invalid value two for configuration min.insync.replicas');
+  const badList = refusal(() => applyIncremental('topic', {}, [{ name: 'cleanup.policy', op: AlterOp.APPEND, value: 'shred' }]));
+  assert.is(badList.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.match(badList.message, 'cleanup.policy');
+  const unknownAppend = refusal(() => applyIncremental('topic', {}, [{ name: 'no.such.list', op: AlterOp.APPEND, value: 'x' }]));
+  assert.is(unknownAppend.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.match(unknownAppend.message, 'no.such.list');
+});
+
+test('Kafka refuses duplicates, nulls, APPEND on a non-list and unknown operations with INVALID_REQUEST', () => {
+  const cases: Array<[() => unknown, string]> = [
+    [() => applyIncremental('topic', {}, [{ name: 'retention.ms', op: AlterOp.SET, value: '1' }, { name: 'retention.ms', op: AlterOp.DELETE, value: null }]), 'duplicate config keys'],
+    [() => applyIncremental('topic', {}, [{ name: 'retention.ms', op: AlterOp.SET, value: null }]), 'Null value'],
+    [() => applyIncremental('topic', {}, [{ name: 'retention.ms', op: AlterOp.APPEND, value: '1' }]), 'append is not allowed for config key: retention.ms'],
+    [() => applyIncremental('topic', {}, [{ name: 'retention.ms', op: 9, value: '1' }]), 'Unknown config operation 9'],
+    [() => replaceAll('topic', [{ name: 'retention.ms', value: '1' }, { name: 'retention.ms', value: '2' }]), 'duplicate config keys'],
+  ];
+  for (const [fn, message] of cases) {
+    const r = refusal(fn);
+    assert.is(r.errorCode, ErrorCode.INVALID_REQUEST, message);
+    assert.match(r.message, message);
+  }
+});
+
+test('AlterConfigs replaces the whole set: a key left out returns to its default', () => {
+  assert.equal(replaceAll('topic', [{ name: 'retention.ms', value: '100' }, { name: 'message.format.version', value: '0.10.0.0' }]), {
+    'retention.ms': '100',
+    'message.format.version': '0.10.0.0',
+  });
+  assert.equal(replaceAll('topic', []), {});
+});
+
+test('broker configs: only the dynamic ones, a static one refused as Kafka refuses it', () => {
+  assert.equal(applyIncremental('broker', {}, [{ name: 'log.retention.ms', op: AlterOp.SET, value: '60000' }, { name: 'min.insync.replicas', op: AlterOp.SET, value: '2' }]), {
+    'log.retention.ms': '60000',
+    'min.insync.replicas': '2',
+  });
+  const fixed = refusal(() => applyIncremental('broker', {}, [{ name: 'num.partitions', op: AlterOp.SET, value: '3' }]));
+  assert.is(fixed.errorCode, ErrorCode.INVALID_REQUEST);
+  assert.is(fixed.message, 'Cannot update these configs dynamically: Set(num.partitions)');
+  const bad = refusal(() => applyIncremental('broker', {}, [{ name: 'log.retention.ms', op: AlterOp.SET, value: '-5' }]));
+  assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.match(bad.message, 'configuration log.retention.ms');
+  const unknown = refusal(() => replaceAll('broker', [{ name: 'log.retention.weeks', value: '1' }]));
+  assert.is(unknown.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.match(unknown.message, 'log.retention.weeks');
+  assert.is(applyIncremental('broker', {}, [{ name: 'log.cleanup.policy', op: AlterOp.APPEND, value: 'compact' }])['log.cleanup.policy'], 'delete,compact', 'APPEND on a broker list config');
+});
+
+test('sources and synonyms: topic override, this broker, the cluster default, static, default', () => {
+  const layers = {
+    topic: { 'retention.ms': '1000' },
+    broker: { 'log.retention.ms': '2000', 'min.insync.replicas': '2' },
+    clusterDefault: { 'log.retention.ms': '3000', 'min.insync.replicas': '3', 'log.segment.bytes': '65536' },
+    static: { 'retention.ms': '4000', 'max.message.bytes': '2000000' },
+  };
+  const byName = new Map(topicConfigEntries(layers).map((e) => [e.name, e]));
+  const retention = byName.get('retention.ms')!;
+  assert.is(retention.value, '1000');
+  assert.is(retention.source, ConfigSource.DYNAMIC_TOPIC_CONFIG);
+  assert.equal(retention.synonyms, [
+    { name: 'retention.ms', value: '1000', source: ConfigSource.DYNAMIC_TOPIC_CONFIG },
+    { name: 'log.retention.ms', value: '2000', source: ConfigSource.DYNAMIC_BROKER_CONFIG },
+    { name: 'log.retention.ms', value: '3000', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+    { name: 'log.retention.ms', value: '4000', source: ConfigSource.STATIC_BROKER_CONFIG },
+    { name: 'log.retention.ms', value: '604800000', source: ConfigSource.DEFAULT_CONFIG },
+  ]);
+  assert.equal([byName.get('min.insync.replicas')!.value, byName.get('min.insync.replicas')!.source], ['2', ConfigSource.DYNAMIC_BROKER_CONFIG]);
+  assert.equal([byName.get('segment.bytes')!.value, byName.get('segment.bytes')!.source], ['65536', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG]);
+  assert.equal([byName.get('max.message.bytes')!.value, byName.get('max.message.bytes')!.source], ['2000000', ConfigSource.STATIC_BROKER_CONFIG]);
+  assert.equal([byName.get('flush.ms')!.source, byName.get('flush.ms')!.synonyms.length], [ConfigSource.DEFAULT_CONFIG, 1]);
+  assert.equal(effectiveOverrides(layers), { 'retention.ms': '1000', 'min.insync.replicas': '2', 'segment.bytes': '65536', 'max.message.bytes': '2000000' });
+
+  const broker = new Map(brokerConfigEntries(layers, false).map((e) => [e.name, e]));
+  assert.equal([broker.get('log.retention.ms')!.value, broker.get('log.retention.ms')!.source], ['2000', ConfigSource.DYNAMIC_BROKER_CONFIG]);
+  assert.equal([broker.get('message.max.bytes')!.value, broker.get('message.max.bytes')!.source], ['2000000', ConfigSource.STATIC_BROKER_CONFIG]);
+  assert.equal([broker.get('log.roll.ms')!.value, broker.get('log.roll.ms')!.source], ['604800000', ConfigSource.DEFAULT_CONFIG]);
+  const clusterWide = brokerConfigEntries(layers, true);
+  assert.equal(clusterWide.map((e) => [e.name, e.value, e.source]), [
+    ['log.retention.ms', '3000', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+    ['log.segment.bytes', '65536', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+    ['min.insync.replicas', '3', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+  ], 'the cluster-wide default resource shows only what is set there');
+});
+
+test.run();

@@ -1,6 +1,7 @@
 // A Storage wrapper that injects the faults a disk produces, for tests: torn writes (a prefix reaches
-// the file, then the call fails), failing fsync, added latency, and counters (syncs, writes) so tests can
-// assert group commit. Faults are decided by caller-supplied predicates, so a test stays deterministic.
+// the file, then the call fails), failing fsync, any mutating operation refused (a crash point), added
+// latency, and counters (syncs, writes) so tests can assert group commit. Faults are decided by
+// caller-supplied predicates, so a test stays deterministic.
 
 import type { Storage, StorageFile } from './storage.ts';
 import { StorageError } from './errors.ts';
@@ -12,7 +13,14 @@ export interface FaultPlan {
   tearWrite?: (path: string, data: Uint8Array, position: number) => number | null;
   /** Resolves before each write/sync completes; e.g. a promise a test releases. */
   delay?: (op: 'write' | 'sync', path: string) => Promise<void> | undefined;
+  /**
+   * Refuse this mutating operation before it does anything (a crash point: the test crashes the inner
+   * storage next). Asked for every write, sync, truncate, rename and unlink, in order.
+   */
+  failOp?: (op: MutatingOp, path: string) => boolean;
 }
+
+export type MutatingOp = 'write' | 'sync' | 'truncate' | 'rename' | 'unlink';
 
 export class FaultyStorage implements Storage {
   syncs = 0;
@@ -21,6 +29,10 @@ export class FaultyStorage implements Storage {
 
   constructor(readonly inner: Storage, public plan: FaultPlan = {}) {}
 
+  private refuse(op: MutatingOp, path: string): void {
+    if (this.plan.failOp?.(op, path)) throw new StorageError(`injected failure of ${op}`, { path, op, code: 'EIO' });
+  }
+
   async open(path: string, options?: { create?: boolean }): Promise<StorageFile> {
     const file = await this.inner.open(path, options);
     const self = this;
@@ -28,6 +40,7 @@ export class FaultyStorage implements Storage {
       read: (position, length) => file.read(position, length),
       async write(data, position) {
         await self.plan.delay?.('write', path);
+        self.refuse('write', path);
         self.writes++;
         const torn = self.plan.tearWrite?.(path, data, position);
         if (torn !== null && torn !== undefined) {
@@ -38,12 +51,16 @@ export class FaultyStorage implements Storage {
       },
       async sync() {
         await self.plan.delay?.('sync', path);
+        self.refuse('sync', path);
         self.syncs++;
         self.syncsByPath.set(path, (self.syncsByPath.get(path) ?? 0) + 1);
         if (self.plan.failSync?.(path)) throw new StorageError('injected fsync failure', { path, op: 'sync', code: 'EIO' });
         await file.sync();
       },
-      truncate: (size) => file.truncate(size),
+      async truncate(size) {
+        self.refuse('truncate', path);
+        await file.truncate(size);
+      },
       size: () => file.size(),
       close: () => file.close(),
     };
@@ -61,11 +78,13 @@ export class FaultyStorage implements Storage {
   mkdir(dir: string): Promise<void> {
     return this.inner.mkdir(dir);
   }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
+  async unlink(path: string): Promise<void> {
+    this.refuse('unlink', path);
+    await this.inner.unlink(path);
   }
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
+  async rename(from: string, to: string): Promise<void> {
+    this.refuse('rename', from);
+    await this.inner.rename(from, to);
   }
   removeDir(dir: string): Promise<void> {
     return this.inner.removeDir(dir);

@@ -1,13 +1,15 @@
 // Opening a partition directory: find the segments, trust the ones wholly before the recovery point
 // (loading their indexes, rebuilding any that are missing or inconsistent), and re-validate everything
 // from the segment holding the recovery point onwards, cutting a torn or corrupt tail at the last valid
-// batch. Corruption in data that was already flushed (below the recovery point) is never dropped: it is
-// a CorruptSegmentError naming the file and byte position.
+// batch; a log cleaner's segment swap cut short by a crash is finished or undone first. Corruption in data
+// that was already flushed (below the recovery point) is never dropped: it is a CorruptSegmentError naming
+// the file and byte position. Offsets must increase, with gaps allowed (a compacted log keeps its offsets).
 
 import { join } from 'node:path';
 import type { Storage } from './storage.ts';
 import { INDEX_SUFFIX, Segment, TIME_INDEX_SUFFIX, segmentName } from './segment.ts';
 import { CorruptSegmentError } from './errors.ts';
+import { completeSwaps } from './segment-swap.ts';
 
 export interface RecoveryContext {
   storage: Storage;
@@ -20,6 +22,8 @@ export interface RecoveryContext {
 
 export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> {
   const { storage, dir, warn } = ctx;
+  // A log cleaner's swap cut short: undone before its commit, completed after (segment-swap.ts).
+  await completeSwaps(storage, dir, warn);
   const names = await storage.list(dir);
   const bases = names
     .filter((n) => /^\d{20}\.log$/.test(n))
@@ -61,14 +65,16 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> 
       warn('rebuilding segment indexes', { file: seg.logPath, reason });
       const r = await seg.recover(0, base, ctx.indexIntervalBytes);
       if (r.invalid) throw new CorruptSegmentError(seg.logPath, r.invalid.pos, r.invalid.reason);
-      if (seg.nextOffset !== nextBase) {
+      // A cleaned segment may end before the next begins (its last batches removed), never after.
+      if (seg.nextOffset > nextBase) {
         throw new CorruptSegmentError(seg.logPath, seg.size, `segment ends at offset ${seg.nextOffset} but the next starts at ${nextBase}`);
       }
       rescanned.push(seg);
       continue;
     }
     const expected = i === 0 ? base : segments[i - 1]!.nextOffset;
-    if (base !== expected) {
+    // Compaction leaves gaps between segments too; only an overlap is wrong.
+    if (base < expected) {
       if (expected < ctx.recoveryPoint) {
         throw new CorruptSegmentError(seg.logPath, 0, `segment starts at ${base} but flushed data ends at ${expected}`);
       }

@@ -14,6 +14,7 @@ import { Segment } from './segment.ts';
 import { GroupCommit } from './group-commit.ts';
 import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import { recoverSegments } from './log-recovery.ts';
+import { commitSwap, discardCleaned, finishSwap } from './segment-swap.ts';
 import { resolveLogConfig, type LogConfig } from './log-config.ts';
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from './checkpoint.ts';
 import { CheckpointFormatError, InvalidAppendError, LogClosedError, LogFailedError, OffsetOutOfRangeError } from './errors.ts';
@@ -72,6 +73,8 @@ export class PartitionLog {
 
   private chain: Promise<unknown> = Promise.resolve();
   private readonly dirty = new Set<Segment>();
+  /** Segments the cleaner replaced, their files still open for reads that began before the swap. */
+  private readonly retired: Segment[] = [];
   private readonly commit: GroupCommit;
   private failure: unknown = null;
   private closed = false;
@@ -79,7 +82,7 @@ export class PartitionLog {
 
   private constructor(
     readonly dir: string,
-    private readonly storage: Storage,
+    readonly storage: Storage,
     readonly config: LogConfig,
     private readonly clock: Pick<Clock, 'wall'>,
     private readonly warn: (msg: string, facts: object) => void,
@@ -218,8 +221,9 @@ export class PartitionLog {
       while (p < buf.length) {
         const size = this.checkedBatchSize(buf, p);
         const base = readBaseOffset(buf, p);
-        if (base !== expected) {
-          throw new InvalidAppendError(`replicated batch starts at ${base}, expected ${expected}`, { dir: this.dir, offset: base, expected });
+        // The leader's log may be compacted: offsets increase, with gaps (Kafka checks only that they do not go back).
+        if (base < expected) {
+          throw new InvalidAppendError(`replicated batch starts at ${base}, expected at least ${expected}`, { dir: this.dir, offset: base, expected });
         }
         const epoch = buf.readInt32BE(p + PARTITION_LEADER_EPOCH_OFFSET);
         if (begun && epoch < begun.epoch && base >= begun.startOffset) {
@@ -374,6 +378,9 @@ export class PartitionLog {
       if (offset >= seg.nextOffset) continue;
       const r = await seg.read(offset, maxBytes, maxOffset, this.config.indexIntervalBytes);
       if (r.data.length > 0) return r;
+      // Nothing at or past offset in this segment (the cleaner removed its last batches, or all of them):
+      // the next segment holds the next batch. Anything else that read nothing stopped at maxOffset.
+      if (i + 1 < segments.length && (await seg.locate(offset)) === null) continue;
       break;
     }
     return { data: EMPTY, firstOffset: offset, nextOffset: offset };
@@ -508,6 +515,50 @@ export class PartitionLog {
     );
   }
 
+  /** The segments below the active one, oldest first: what the log cleaner may rewrite. */
+  sealedSegments(): readonly Segment[] {
+    return this.segments.slice(0, -1);
+  }
+
+  /**
+   * Puts the log cleaner's segment (written and synced as `<base>.*.cleaned` files) in place of `group`, a run of
+   * sealed segments starting at its base, crash-safe (segment-swap.ts). Returns false, discarding the cleaned
+   * files, when the run is no longer what it was (retention, a truncation or the log start moved meanwhile).
+   * Reads already under way keep the old segments' open files; they are closed at the next swap or at close.
+   */
+  replaceSegments(group: readonly Segment[], cleaned: Segment): Promise<boolean> {
+    return this.serialize(() =>
+      this.commit.exclusive(async () => {
+        this.ensureWritable();
+        const at = this.segments.indexOf(group[0]!);
+        const intact = at >= 0 && at + group.length < this.segments.length && group.every((g, i) => this.segments[at + i] === g);
+        const base = group[0]!.baseOffset;
+        if (!intact || cleaned.baseOffset !== base) {
+          await cleaned.close();
+          await discardCleaned(this.storage, this.dir, cleaned.baseOffset);
+          return false;
+        }
+        const end = this.segments[at + group.length]!.baseOffset;
+        await cleaned.close();
+        for (const r of this.retired.splice(0)) await r.close();
+        try {
+          await commitSwap(this.storage, this.dir, base, end);
+          await finishSwap(this.storage, this.dir, base, group.map((g) => g.baseOffset));
+          const seg = await Segment.open(this.storage, this.dir, base, this.clock.wall());
+          const bad = await seg.loadIndexes(end);
+          if (bad) throw new Error(`cleaned segment ${seg.logPath} has bad indexes: ${bad}`);
+          // A new array: a read iterating the old one finishes on the old segments.
+          this.segments = [...this.segments.slice(0, at), seg, ...this.segments.slice(at + group.length)];
+        } catch (e) {
+          throw this.fail(e);
+        }
+        for (const g of group) this.dirty.delete(g);
+        this.retired.push(...group);
+        return true;
+      }),
+    );
+  }
+
   /** Flushes (unless the log failed), writes checkpoints, closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -523,7 +574,7 @@ export class PartitionLog {
     }
     await this.chain;
     this.closed = true;
-    for (const s of this.segments) await s.close();
+    for (const s of [...this.segments, ...this.retired.splice(0)]) await s.close();
   }
 
   /** Closes the log and removes its directory. */
@@ -531,7 +582,7 @@ export class PartitionLog {
     await this.chain;
     await this.commit.exclusive(async () => {});
     this.closed = true;
-    for (const s of this.segments) await s.close();
+    for (const s of [...this.segments, ...this.retired.splice(0)]) await s.close();
     await this.storage.removeDir(this.dir);
   }
 }

@@ -53,21 +53,23 @@ export class Segment {
     readonly timeIndex: TimeIndex,
     /** Clock time the segment was created or opened: segment.ms rolls count from it. */
     readonly createdAt: number,
+    /** Appended to every file name: '.cleaned' while the log cleaner writes a segment's replacement. */
+    readonly suffix = '',
   ) {
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
   }
 
   get logPath(): string {
-    return join(this.dir, segmentName(this.baseOffset, LOG_SUFFIX));
+    return join(this.dir, segmentName(this.baseOffset, LOG_SUFFIX + this.suffix));
   }
 
-  static async open(storage: Storage, dir: string, baseOffset: number, now: number): Promise<Segment> {
-    const path = (s: string) => join(dir, segmentName(baseOffset, s));
+  static async open(storage: Storage, dir: string, baseOffset: number, now: number, suffix = ''): Promise<Segment> {
+    const path = (s: string) => join(dir, segmentName(baseOffset, s + suffix));
     const log = await storage.open(path(LOG_SUFFIX), { create: true });
     const index = new OffsetIndex(baseOffset, await storage.open(path(INDEX_SUFFIX), { create: true }), path(INDEX_SUFFIX));
     const time = new TimeIndex(baseOffset, await storage.open(path(TIME_INDEX_SUFFIX), { create: true }), path(TIME_INDEX_SUFFIX));
-    return new Segment(storage, dir, baseOffset, log, index, time, now);
+    return new Segment(storage, dir, baseOffset, log, index, time, now, suffix);
   }
 
   /**
@@ -226,9 +228,10 @@ export class Segment {
           const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
           if (size - BATCH_OVERHEAD >= MIN_BATCH_LENGTH && size > chunk.length - p && pos + p + size <= fileSize) break; // next chunk
         } else if (pos + chunk.length < fileSize) break;
-        const v = validateBatch(chunk, p, chunk.length);
+        const v = validateBatch(chunk, p, chunk.length, { allowEmpty: true });
         if (!v.ok) return this.stopAt(pos + p, v.reason);
-        if (v.header.baseOffset !== expected) return this.stopAt(pos + p, `batch baseOffset ${v.header.baseOffset}, expected ${expected}`);
+        // A compacted log has gaps (Kafka's cleaner keeps offsets): offsets only have to move forward.
+        if (v.header.baseOffset < expected) return this.stopAt(pos + p, `batch baseOffset ${v.header.baseOffset}, expected at least ${expected}`);
         this.noteBatch(pos + p, v.size, v.header.baseOffset, v.header.baseOffset + v.header.lastOffsetDelta, v.header.maxTimestamp, indexIntervalBytes);
         expected = this.nextOffset;
         p += v.size;
@@ -315,7 +318,7 @@ export class Segment {
   async delete(): Promise<void> {
     await this.close();
     for (const s of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
-      const p = join(this.dir, segmentName(this.baseOffset, s));
+      const p = join(this.dir, segmentName(this.baseOffset, s + this.suffix));
       if (await this.storage.exists(p)) await this.storage.unlink(p);
     }
   }

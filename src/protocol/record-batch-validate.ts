@@ -27,6 +27,11 @@ export type BatchValidation =
 export interface ValidateOptions {
   /** Also parse every record of an uncompressed batch and check the count (a cheap varint pass). */
   deep?: boolean;
+  /**
+   * Accept a batch of no records: the log cleaner keeps an active idempotent producer's last batch as an empty
+   * header (Kafka's RETAIN_EMPTY), so a log read back may hold them; a producer may never send one.
+   */
+  allowEmpty?: boolean;
 }
 
 function fail(errorCode: number, reason: string): BatchValidation {
@@ -52,7 +57,7 @@ export function validateBatch(buf: Buffer, pos = 0, end: number = buf.length, op
     return fail(CORRUPT_MESSAGE, `CRC-32C mismatch: stored ${stored.toString(16)}, computed ${computed.toString(16)}`);
   }
   const header = readBatchHeader(buf, pos);
-  if (header.recordsCount < 1) return fail(INVALID_RECORD, `recordsCount ${header.recordsCount}: a batch needs records`);
+  if (header.recordsCount < (options.allowEmpty ? 0 : 1)) return fail(INVALID_RECORD, `recordsCount ${header.recordsCount}: a batch needs records`);
   if (header.lastOffsetDelta < 0) return fail(INVALID_RECORD, `negative lastOffsetDelta ${header.lastOffsetDelta}`);
   if (header.lastOffsetDelta < header.recordsCount - 1) {
     return fail(INVALID_RECORD, `lastOffsetDelta ${header.lastOffsetDelta} leaves no room for ${header.recordsCount} records`);

@@ -165,7 +165,7 @@ test('retention by time and by bytes deletes whole old segments and advances the
   assert.is(bytes.log.segmentInfos().reduce((a, s) => a + s.size, 0), one * 4);
 });
 
-test('appendReplicated requires offsets contiguous from the log end and records epochs from batches', async () => {
+test('appendReplicated requires offsets from the log end on (gaps allowed: a compacted leader) and records epochs from batches', async () => {
   const { log } = await openLog();
   const b1 = batchOf('f', 3);
   setBaseOffset(b1, 0, 0);
@@ -175,10 +175,18 @@ test('appendReplicated requires offsets contiguous from the log end and records 
   setPartitionLeaderEpoch(b2, 0, 6);
   assert.equal(await log.appendReplicated(Buffer.concat([b1, b2])), { lastOffset: 4 });
   assert.equal(log.epochs.entries(), [{ epoch: 5, startOffset: 0 }, { epoch: 6, startOffset: 3 }]);
-  const gap = batchOf('h', 1);
-  setBaseOffset(gap, 0, 7);
-  await rejects(() => log.appendReplicated(gap), (e: unknown) => e instanceof InvalidAppendError && e.facts.expected === 5);
+  const back = batchOf('h', 1);
+  setBaseOffset(back, 0, 4);
+  setPartitionLeaderEpoch(back, 0, 6);
+  await rejects(() => log.appendReplicated(back), (e: unknown) => e instanceof InvalidAppendError && e.facts.expected === 5);
   assert.is(log.logEndOffset, 5);
+  // A leader's cleaner removed offsets 5 and 6: the follower's log has the same gap (Kafka's follower append).
+  const gap = batchOf('i', 1);
+  setBaseOffset(gap, 0, 7);
+  setPartitionLeaderEpoch(gap, 0, 6);
+  assert.equal(await log.appendReplicated(gap), { lastOffset: 7 });
+  assert.is(log.logEndOffset, 8);
+  assert.equal(recordsIn((await log.read(5, 100)).data), [[7, 'i-0']]);
 });
 
 test('high watermark and recovery point survive close and reopen via checkpoints', async () => {

@@ -1,0 +1,368 @@
+// Log compaction of one partition log, as Kafka's LogCleaner (Cleaner.doClean) does it.
+//
+// The log splits at the cleaner checkpoint (where the last cleaning ended) into a clean part and a dirty part.
+// Only sealed segments wholly below the high watermark (Kafka: the last stable offset) and older than
+// min.compaction.lag.ms can be cleaned: the first segment that is not bounds the dirty part (Kafka's first
+// uncleanable offset). A log is worth cleaning when dirty bytes / (clean + dirty) reaches
+// min.cleanable.dirty.ratio, when its oldest dirty record is older than max.compaction.lag.ms, or when a kept
+// tombstone's delete horizon has passed.
+//
+// A cleaning builds the offset map (latest offset per key) over the dirty part, then rewrites every segment
+// from the log start to the end of the mapped part, in groups of consecutive segments whose sizes add up to at
+// most segment.bytes, each group into one new segment swapped in crash-safe (segment-swap.ts). A record stays
+// when it is the latest for its key (and, for a tombstone, its batch's delete horizon has not passed: the
+// first cleaning that keeps a tombstone stamps now + delete.retention.ms on its batch, KIP-534). Keyless
+// records go, as Kafka drops them. Control batches stay whole. A batch emptied of records stays as an empty
+// header when it ends an active idempotent producer's history (its last sequence), and goes otherwise.
+// batch-filter.ts rewrites batches. Batches compressed with a codec Kastor cannot read (snappy, lz4, zstd) are
+// kept as written and their keys do not enter the map.
+//
+// Kafka keys its offset map by an MD5 of the key in a fixed buffer (log.cleaner.dedupe.buffer.size); this one
+// holds the key bytes in a Map of at most maxMapKeys entries: a dirty part with more keys is cleaned in passes,
+// each ending at the segment where the map filled.
+
+import { join } from 'node:path';
+import type { PartitionLog } from './partition-log.ts';
+import { Segment } from './segment.ts';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { CheckpointFormatError } from './errors.ts';
+import { discardCleaned } from './segment-swap.ts';
+import { cleanerRecords, deleteHorizonOf, isControlBatch, isFilterable, rebuildBatch, type CleanerRecord } from './batch-filter.ts';
+import { BATCH_HEADER_SIZE, BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, readBatchHeader, type BatchHeader } from '../protocol/record-batch-layout.ts';
+
+export const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
+
+/** The topic configs compaction follows (Kafka's names, typed). */
+export interface CompactionConfig {
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  deleteRetentionMs: number;
+}
+
+export const DEFAULT_COMPACTION_CONFIG: Readonly<CompactionConfig> = Object.freeze({
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  deleteRetentionMs: 86_400_000,
+});
+
+/** What the cleaner checkpoint keeps per log. */
+export interface CleanerCheckpoint {
+  /** The first offset not cleaned yet: where the dirty part starts. */
+  firstDirtyOffset: number;
+  /** The earliest delete horizon among the tombstones the last cleaning kept, -1 if none. */
+  tombstoneHorizon: number;
+}
+
+/** Where a log stands for the cleaner: the cleanable range and why (or whether) it needs cleaning. */
+export interface CleanableState {
+  firstDirtyOffset: number;
+  firstUncleanableOffset: number;
+  cleanBytes: number;
+  dirtyBytes: number;
+  /** dirtyBytes / (cleanBytes + dirtyBytes), 0 for an empty range. */
+  dirtyRatio: number;
+  /** The oldest dirty record is past max.compaction.lag.ms (Kafka's needCompactionNow). */
+  pastMaxLag: boolean;
+  /** A kept tombstone's delete horizon has passed. */
+  tombstonesDue: boolean;
+  /** Whether a cleaning now would do anything the configs ask for. */
+  needsCleaning: boolean;
+}
+
+export interface CleanOptions {
+  now: number;
+  config: CompactionConfig;
+  /** The last offset of each active idempotent producer's last batch, by producer id (the producer state). */
+  producerLastOffsets?: ReadonlyMap<number, number>;
+  /** Called with the bytes read or written so far, awaited: log.cleaner.io.max.bytes.per.second. */
+  throttle?: (bytes: number) => Promise<void>;
+  maxMapKeys?: number;
+  /** Clean even when the state says it is not needed (tests, a forced cleaning). */
+  force?: boolean;
+}
+
+export interface CleanResult {
+  /** Where the dirty part started and where this cleaning ended (the new checkpoint). */
+  firstDirtyOffset: number;
+  endOffset: number;
+  bytesRead: number;
+  bytesWritten: number;
+  recordsRead: number;
+  recordsRemoved: number;
+  segmentsReplaced: number;
+  /** The swap was refused because the log changed meanwhile (retention, truncation): try again later. */
+  aborted: boolean;
+}
+
+const READ_CHUNK = 1 << 20;
+const WRITE_CHUNK = 1 << 20;
+const DEFAULT_MAX_MAP_KEYS = 4_000_000;
+
+export async function readCleanerCheckpoint(log: PartitionLog): Promise<CleanerCheckpoint> {
+  let entries: string[] | null = null;
+  try {
+    entries = await readCheckpoint(log.storage, join(log.dir, CLEANER_CHECKPOINT));
+  } catch (e) {
+    if (!(e instanceof CheckpointFormatError)) throw e;
+  }
+  const [dirty, horizon] = (entries ?? []).map(Number);
+  return {
+    firstDirtyOffset: Number.isSafeInteger(dirty) && dirty! >= 0 ? dirty! : 0,
+    tombstoneHorizon: Number.isSafeInteger(horizon) ? horizon! : -1,
+  };
+}
+
+export function writeCleanerCheckpoint(log: PartitionLog, cp: CleanerCheckpoint): Promise<void> {
+  return writeCheckpoint(log.storage, join(log.dir, CLEANER_CHECKPOINT), [String(cp.firstDirtyOffset), String(cp.tombstoneHorizon)]);
+}
+
+/** The cleanable range of a log and whether it needs cleaning now (Kafka's LogCleanerManager.cleanableOffsets). */
+export async function cleanableState(log: PartitionLog, config: CompactionConfig, now: number, cp: CleanerCheckpoint): Promise<CleanableState> {
+  const sealed = log.sealedSegments();
+  // The active segment is never cleaned: it starts where the last sealed one ends.
+  let firstUncleanable = sealed.length === 0 ? log.logStartOffset : log.segmentInfos()[sealed.length]!.baseOffset;
+  for (const s of sealed) {
+    const tooRecent = config.minCompactionLagMs > 0 && s.maxTimestamp >= 0 && now - s.maxTimestamp < config.minCompactionLagMs;
+    if (s.nextOffset > log.highWatermark || tooRecent) {
+      firstUncleanable = s.baseOffset;
+      break;
+    }
+  }
+  // A checkpoint outside the log (retention moved its start, a truncation cut below it) starts again at the start.
+  let firstDirty = cp.firstDirtyOffset;
+  if (firstDirty < log.logStartOffset || firstDirty > log.logEndOffset) firstDirty = log.logStartOffset;
+  let cleanBytes = 0;
+  let dirtyBytes = 0;
+  let firstDirtySegment: Segment | undefined;
+  for (const s of sealed) {
+    if (s.baseOffset >= firstUncleanable) break;
+    if (s.nextOffset <= firstDirty) cleanBytes += s.size;
+    else {
+      dirtyBytes += s.size;
+      firstDirtySegment ??= s;
+    }
+  }
+  const total = cleanBytes + dirtyBytes;
+  const dirtyRatio = total === 0 ? 0 : dirtyBytes / total;
+  let pastMaxLag = false;
+  if (firstDirtySegment && firstDirtySegment.size > 0 && config.maxCompactionLagMs < Number.MAX_SAFE_INTEGER) {
+    const header = await firstDirtySegment.log.read(0, BATCH_HEADER_SIZE);
+    const earliest = header.length === BATCH_HEADER_SIZE ? readBatchHeader(header).maxTimestamp : -1;
+    pastMaxLag = earliest >= 0 && now - earliest > config.maxCompactionLagMs;
+  }
+  const tombstonesDue = cp.tombstoneHorizon >= 0 && now >= cp.tombstoneHorizon;
+  const needsCleaning = (dirtyBytes > 0 && (dirtyRatio >= config.minCleanableDirtyRatio || pastMaxLag)) || (tombstonesDue && total > 0);
+  return { firstDirtyOffset: firstDirty, firstUncleanableOffset: firstUncleanable, cleanBytes, dirtyBytes, dirtyRatio, pastMaxLag, tombstonesDue, needsCleaning };
+}
+
+/**
+ * Every whole batch of a segment, read in chunks; fn gets the chunk and the batch's position in it, and
+ * afterChunk (awaited) runs once a chunk's batches are done. Returns the bytes read.
+ */
+async function forEachSegmentBatch(
+  seg: Segment,
+  fn: (chunk: Buffer, pos: number, header: BatchHeader) => void,
+  afterChunk?: () => Promise<void>,
+): Promise<number> {
+  let filePos = 0;
+  let want = READ_CHUNK;
+  let read = 0;
+  while (filePos < seg.size) {
+    const chunk = await seg.log.read(filePos, Math.min(want, seg.size - filePos));
+    read += chunk.length;
+    let p = 0;
+    while (chunk.length - p >= BATCH_HEADER_SIZE) {
+      const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+      if (size > chunk.length - p) break;
+      fn(chunk, p, readBatchHeader(chunk, p));
+      p += size;
+    }
+    await afterChunk?.();
+    if (p === 0) {
+      if (chunk.length < BATCH_HEADER_SIZE) break;
+      want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+      continue;
+    }
+    filePos += p;
+    want = READ_CHUNK;
+  }
+  return read;
+}
+
+function keyOf(r: CleanerRecord): string | null {
+  return r.key === null ? null : r.key.toString('latin1');
+}
+
+/** Consecutive segments whose sizes add up to at most maxBytes (at least one each): Kafka's groupSegmentsBySize. */
+function groupBySize(segments: readonly Segment[], maxBytes: number): Segment[][] {
+  const groups: Segment[][] = [];
+  let group: Segment[] = [];
+  let bytes = 0;
+  for (const s of segments) {
+    const spanTooWide = group.length > 0 && s.nextOffset - group[0]!.baseOffset > 0x7fff_ffff;
+    if (group.length > 0 && (bytes + s.size > maxBytes || spanTooWide)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(s);
+    bytes += s.size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/**
+ * One cleaning of the log, or null when it needs none (unless forced). Throws on I/O failure (the log failed);
+ * a cleaning whose swap found the log changed ends early with aborted set.
+ */
+export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<CleanResult | null> {
+  const { now, config } = opts;
+  const cp = await readCleanerCheckpoint(log);
+  const state = await cleanableState(log, config, now, cp);
+  if (!opts.force && !state.needsCleaning) return null;
+  const result: CleanResult = {
+    firstDirtyOffset: state.firstDirtyOffset, endOffset: state.firstDirtyOffset,
+    bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsReplaced: 0, aborted: false,
+  };
+  const io = async (bytes: number) => {
+    await opts.throttle?.(bytes);
+  };
+  const sealed = log.sealedSegments().filter((s) => s.baseOffset < state.firstUncleanableOffset);
+
+  // The offset map over the dirty part, whole segments at a time.
+  const map = new Map<string, number>();
+  const maxKeys = opts.maxMapKeys ?? DEFAULT_MAX_MAP_KEYS;
+  let end = state.firstDirtyOffset;
+  for (let i = 0; i < sealed.length; i++) {
+    const seg = sealed[i]!;
+    if (seg.nextOffset <= state.firstDirtyOffset) continue;
+    const read = await forEachSegmentBatch(seg, (chunk, pos, h) => {
+      if (isControlBatch(h.attributes) || !isFilterable(h.attributes) || h.recordsCount === 0) return;
+      for (const r of cleanerRecords(chunk, pos)) {
+        const key = keyOf(r);
+        if (key !== null && r.offset >= state.firstDirtyOffset) map.set(key, r.offset);
+      }
+    });
+    result.bytesRead += read;
+    await io(read);
+    end = i + 1 < sealed.length ? sealed[i + 1]!.baseOffset : state.firstUncleanableOffset;
+    if (map.size >= maxKeys) break;
+  }
+
+  // Rewrite everything from the log start to the end of the mapped part.
+  const producerLast = opts.producerLastOffsets ?? new Map<number, number>();
+  let tombstoneHorizon = -1;
+  const noteHorizon = (h: number) => {
+    if (tombstoneHorizon < 0 || h < tombstoneHorizon) tombstoneHorizon = h;
+  };
+  const toClean = sealed.filter((s) => s.baseOffset < end);
+  for (const group of groupBySize(toClean, log.config.segmentBytes)) {
+    const base = group[0]!.baseOffset;
+    await discardCleaned(log.storage, log.dir, base);
+    const cleaned = await Segment.open(log.storage, log.dir, base, now, '.cleaned');
+    let changed = false;
+    try {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flushPending = async () => {
+        if (pendingBytes === 0) return;
+        await cleaned.append(pending.length === 1 ? pending[0]! : Buffer.concat(pending), log.config.indexIntervalBytes);
+        result.bytesWritten += pendingBytes;
+        await io(pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+      };
+      for (const seg of group) {
+        const read = await forEachSegmentBatch(
+          seg,
+          (chunk, pos, h) => {
+            const out = filterBatch(chunk, pos, h, map, producerLast, now, config.deleteRetentionMs, result, noteHorizon);
+            if (out === null) {
+              changed = true;
+              return;
+            }
+            if (out.rewritten) changed = true;
+            // Each chunk is a buffer of its own: a kept batch is a view of it, not a copy.
+            const bytes = out.rewritten ?? chunk.subarray(pos, pos + h.batchLength + BATCH_OVERHEAD);
+            pending.push(bytes);
+            pendingBytes += bytes.length;
+          },
+          async () => {
+            if (pendingBytes >= WRITE_CHUNK) await flushPending();
+          },
+        );
+        result.bytesRead += read;
+        await io(read);
+      }
+      await flushPending();
+      if (group.length > 1) changed = true;
+      if (!changed) {
+        await cleaned.close();
+        await discardCleaned(log.storage, log.dir, base);
+        continue;
+      }
+      cleaned.seal();
+      await cleaned.persistIndexes();
+      await cleaned.syncAll();
+    } catch (e) {
+      await cleaned.close();
+      await discardCleaned(log.storage, log.dir, base).catch(() => {});
+      throw e;
+    }
+    if (!(await log.replaceSegments(group, cleaned))) {
+      result.aborted = true;
+      return result;
+    }
+    result.segmentsReplaced += group.length;
+  }
+  result.endOffset = end;
+  await writeCleanerCheckpoint(log, { firstDirtyOffset: end, tombstoneHorizon });
+  return result;
+}
+
+/**
+ * The cleaner's verdict on one batch (Kafka's checkBatchRetention + shouldRetainRecord): null to drop it,
+ * { rewritten: null } to keep it as it is, or its rewritten bytes.
+ */
+function filterBatch(
+  chunk: Buffer,
+  pos: number,
+  h: BatchHeader,
+  map: ReadonlyMap<string, number>,
+  producerLast: ReadonlyMap<number, number>,
+  now: number,
+  deleteRetentionMs: number,
+  stats: CleanResult,
+  noteHorizon: (h: number) => void,
+): { rewritten: Buffer | null } | null {
+  // Control batches (transaction markers) stay; so do batches whose records cannot be read.
+  if (isControlBatch(h.attributes) || !isFilterable(h.attributes)) return { rewritten: null };
+  const lastOffset = h.baseOffset + h.lastOffsetDelta;
+  const holdsProducerState = h.producerId >= 0 && producerLast.get(h.producerId) === lastOffset;
+  if (h.recordsCount === 0) return holdsProducerState ? { rewritten: null } : null;
+  const records = cleanerRecords(chunk, pos);
+  stats.recordsRead += records.length;
+  const horizon = deleteHorizonOf(h);
+  const tombstonesExpired = horizon !== null && now >= horizon;
+  const kept: CleanerRecord[] = [];
+  let keptTombstone = false;
+  for (const r of records) {
+    const key = keyOf(r);
+    if (key === null) continue;
+    if (r.offset < (map.get(key) ?? -1)) continue;
+    if (r.isTombstone) {
+      if (tombstonesExpired) continue;
+      keptTombstone = true;
+    }
+    kept.push(r);
+  }
+  stats.recordsRemoved += records.length - kept.length;
+  const newHorizon = keptTombstone && horizon === null ? now + deleteRetentionMs : null;
+  if (keptTombstone) noteHorizon(horizon ?? newHorizon!);
+  if (kept.length === records.length && newHorizon === null) return { rewritten: null };
+  if (kept.length === 0 && !holdsProducerState) return null;
+  return { rewritten: rebuildBatch(chunk, pos, kept, newHorizon) };
+}

@@ -1,0 +1,300 @@
+// The log cleaner on PartitionLog over MemoryStorage: the latest record per key survives at its offset, batches
+// keep their base and last offsets and get valid CRCs, tombstones live until delete.retention.ms after the
+// cleaning that first kept them, min/max.compaction.lag.ms and min.cleanable.dirty.ratio decide what is cleaned,
+// the high watermark bounds it, gzip batches are compressed again, an idempotent producer's last sequence
+// survives as an empty batch, reads and replication cross the gaps, and a crash at every storage step of a
+// cleaning leaves the old log or the new one after recovery, never a mix.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PartitionLog, type LogConfig } from '../../src/log/partition-log.ts';
+import { MemoryStorage } from '../../src/log/memory-storage.ts';
+import { FaultyStorage } from '../../src/log/faulty-storage.ts';
+import type { Storage } from '../../src/log/storage.ts';
+import { cleanLog, cleanableState, readCleanerCheckpoint, DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from '../../src/log/log-cleaner.ts';
+import { DELETE_HORIZON_FLAG } from '../../src/log/batch-filter.ts';
+import { buildRecordBatch, forEachBatch, readBatchHeader, readRecords, validateBatch, type RecordInput } from '../../src/protocol/record-batch.ts';
+import { scanLog } from '../../src/producer-state/partition-producers.ts';
+
+const DIR = '/data/table-0';
+
+function clockAt(t: { now: number }) {
+  return { wall: () => t.now };
+}
+
+async function openLog(storage: Storage, t: { now: number }, config: Partial<LogConfig> = {}) {
+  return PartitionLog.open({ dir: DIR, storage, clock: clockAt(t), config: { segmentBytes: 400, indexIntervalBytes: 64, ...config } });
+}
+
+type Rec = [key: string | null, value: string | null];
+
+function batch(records: Rec[], opts: { timestamp?: number; gzip?: boolean; producerId?: number; baseSequence?: number } = {}): Buffer {
+  return buildRecordBatch({
+    records: records.map(([key, value]): RecordInput => ({ key, value })),
+    timestamp: opts.timestamp ?? 1_000,
+    compression: opts.gzip ? 'gzip' : 'none',
+    producerId: opts.producerId,
+    producerEpoch: opts.producerId === undefined ? undefined : 0,
+    baseSequence: opts.baseSequence,
+  });
+}
+
+interface Seen {
+  offset: number;
+  key: string | null;
+  value: string | null;
+  timestamp: number;
+}
+
+/** Every record of the log, checking every batch (CRC, counts) on the way. */
+async function contents(log: PartitionLog): Promise<{ records: Seen[]; batches: ReturnType<typeof readBatchHeader>[] }> {
+  const records: Seen[] = [];
+  const batches: ReturnType<typeof readBatchHeader>[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const r = await log.read(offset, 1 << 20);
+    if (r.data.length === 0) break;
+    forEachBatch(r.data, (pos, h) => {
+      const v = validateBatch(r.data, pos, r.data.length, { deep: true, allowEmpty: true });
+      assert.ok(v.ok, `batch at ${h.baseOffset} is valid: ${v.ok ? '' : v.reason}`);
+      batches.push(h);
+      for (const rec of readRecords(r.data, pos)) {
+        records.push({ offset: rec.offset, key: rec.key?.toString() ?? null, value: rec.value?.toString() ?? null, timestamp: rec.timestamp });
+      }
+    });
+    offset = r.nextOffset;
+  }
+  return { records, batches };
+}
+
+function latestPerKey(records: Seen[]): Seen[] {
+  const last = new Map<string | null, Seen>();
+  for (const r of records) if (r.key !== null) last.set(r.key, r);
+  return [...last.values()].sort((a, b) => a.offset - b.offset);
+}
+
+const compaction = (c: Partial<CompactionConfig> = {}): CompactionConfig => ({ ...DEFAULT_COMPACTION_CONFIG, ...c });
+
+/** Ten keys written five times each, one record per batch, then a batch that rolls a fresh active segment. */
+async function fillKeys(log: PartitionLog, t: { now: number }): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    for (let k = 0; k < 10; k++) await log.append(batch([[`k${k}`, `v${round}-${k}`]], { timestamp: t.now }), 0);
+  }
+}
+
+test('cleaning keeps the latest record per key at its offset, and the batches keep their offsets and valid CRCs', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t);
+  await fillKeys(log, t);
+  await log.append(batch([['k0', 'tail']]), 0);
+  log.setHighWatermark(log.logEndOffset);
+  const before = await contents(log);
+  const activeBase = log.segmentInfos().at(-1)!.baseOffset;
+  const r = await cleanLog(log, { now: t.now, config: compaction() });
+  assert.ok(r && !r.aborted);
+  assert.is(r.endOffset, activeBase, 'cleaned up to the active segment');
+  const after = await contents(log);
+  const cleanedPart = before.records.filter((x) => x.offset < activeBase);
+  const expected = [
+    ...latestPerKey(cleanedPart).filter((x) => !before.records.some((y) => y.key === x.key && y.offset > x.offset && y.offset < activeBase)),
+    ...before.records.filter((x) => x.offset >= activeBase),
+  ].sort((a, b) => a.offset - b.offset);
+  assert.equal(after.records, expected);
+  assert.ok(after.records.length < before.records.length);
+  for (const h of after.batches) {
+    const orig = before.batches.find((b) => b.baseOffset === h.baseOffset)!;
+    assert.ok(orig, `batch ${h.baseOffset} existed`);
+    assert.is(h.lastOffsetDelta, orig.lastOffsetDelta, 'last offset kept');
+  }
+  assert.equal((await readCleanerCheckpoint(log)).firstDirtyOffset, activeBase);
+  assert.is(log.logEndOffset, before.records.at(-1)!.offset + 1);
+  // Reads from every offset, gaps included, return the next batch at or after it.
+  for (let o = 0; o < log.logEndOffset; o++) {
+    const got = await log.read(o, 1);
+    const first = readRecords(got.data)[0]!;
+    assert.is(first.offset, after.records.find((x) => x.offset >= o)!.offset, `read from ${o}`);
+  }
+  // Reopened from scratch (no recovery point: every segment scanned), the log is the same.
+  await log.close();
+  const storage = (log as unknown as { storage: MemoryStorage }).storage;
+  await storage.unlink(`${DIR}/recovery-point-checkpoint`);
+  const again = await openLog(storage, t);
+  assert.equal((await contents(again)).records, after.records);
+  assert.is(again.logEndOffset, log.logEndOffset);
+});
+
+test('a second cleaning with few dirty bytes waits for min.cleanable.dirty.ratio; max.compaction.lag.ms forces it', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t);
+  await fillKeys(log, t);
+  log.setHighWatermark(log.logEndOffset);
+  assert.ok(await cleanLog(log, { now: t.now, config: compaction() }));
+  for (let k = 0; k < 12; k++) await log.append(batch([[`k${k % 3}`, `late-${k}`]], { timestamp: t.now }), 0);
+  log.setHighWatermark(log.logEndOffset);
+  const cp = await readCleanerCheckpoint(log);
+  const state = await cleanableState(log, compaction({ minCleanableDirtyRatio: 0.9 }), t.now, cp);
+  assert.ok(state.dirtyBytes > 0 && state.dirtyRatio < 0.9, `ratio ${state.dirtyRatio}`);
+  assert.is(await cleanLog(log, { now: t.now, config: compaction({ minCleanableDirtyRatio: 0.9 }) }), null);
+  t.now += 5_000;
+  assert.is(await cleanLog(log, { now: t.now, config: compaction({ minCleanableDirtyRatio: 0.9, maxCompactionLagMs: 10_000 }) }), null, 'not yet past the lag');
+  t.now += 6_000;
+  const forced = await cleanLog(log, { now: t.now, config: compaction({ minCleanableDirtyRatio: 0.9, maxCompactionLagMs: 10_000 }) });
+  assert.ok(forced && forced.recordsRemoved > 0, 'past max.compaction.lag.ms the log is cleaned whatever its dirty ratio');
+});
+
+test('min.compaction.lag.ms and the high watermark bound the cleanable part', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t);
+  await fillKeys(log, t);
+  t.now = 20_000;
+  for (let k = 0; k < 30; k++) await log.append(batch([[`k${k % 10}`, `new-${k}`]], { timestamp: t.now }), 0);
+  log.setHighWatermark(log.logEndOffset);
+  const newStart = (await contents(log)).records.find((r) => r.timestamp === 20_000)!.offset;
+  const lagged = await cleanableState(log, compaction({ minCompactionLagMs: 5_000 }), 21_000, await readCleanerCheckpoint(log));
+  assert.ok(lagged.firstUncleanableOffset <= newStart, 'segments younger than the lag are not cleanable');
+  const r = await cleanLog(log, { now: 21_000, config: compaction({ minCompactionLagMs: 5_000 }) });
+  assert.ok(r);
+  const after = await contents(log);
+  assert.equal(after.records.filter((x) => x.timestamp === 20_000).length, 30, 'the recent records all stay');
+  // The high watermark: nothing at or above it is cleaned.
+  const t2 = { now: 10_000 };
+  const log2 = await openLog(new MemoryStorage(), t2);
+  await fillKeys(log2, t2);
+  log2.setHighWatermark(5);
+  const s2 = await cleanableState(log2, compaction(), t2.now, await readCleanerCheckpoint(log2));
+  assert.ok(s2.firstUncleanableOffset <= 5);
+  await cleanLog(log2, { now: t2.now, config: compaction(), force: true });
+  assert.equal((await contents(log2)).records.filter((x) => x.offset >= 5).length, 45, 'nothing above the high watermark removed');
+});
+
+test('tombstones are kept with a delete horizon, then removed after delete.retention.ms; keyless records go', async () => {
+  const t = { now: 100_000 };
+  const log = await openLog(new MemoryStorage(), t);
+  await log.append(batch([['a', 'a1'], ['b', 'b1'], [null, 'nokey']], { timestamp: 50_000 }), 0);
+  await log.append(batch([['a', null], ['c', 'c1']], { timestamp: 60_000 }), 0);
+  for (let i = 0; i < 12; i++) await log.append(batch([[`f${i}`, 'x'.repeat(20)]], { timestamp: 70_000 }), 0);
+  log.setHighWatermark(log.logEndOffset);
+  const config = compaction({ deleteRetentionMs: 1_000 });
+  await cleanLog(log, { now: t.now, config, force: true });
+  let after = await contents(log);
+  const tomb = after.records.find((r) => r.key === 'a')!;
+  assert.equal([tomb.offset, tomb.value, tomb.timestamp], [3, null, 60_000], 'the tombstone stays, with its timestamp');
+  assert.not.ok(after.records.some((r) => r.value === 'a1' || r.value === 'nokey'));
+  const h = after.batches.find((b) => b.baseOffset === 3)!;
+  assert.ok(h.attributes & DELETE_HORIZON_FLAG, 'the batch carries its delete horizon');
+  assert.is(h.baseTimestamp, 101_000);
+  assert.is((await readCleanerCheckpoint(log)).tombstoneHorizon, 101_000);
+  assert.is(await cleanLog(log, { now: 100_999, config }), null, 'nothing due before the horizon');
+  const r = await cleanLog(log, { now: 101_000, config });
+  assert.ok(r, 'the horizon passing makes the log cleanable');
+  after = await contents(log);
+  assert.not.ok(after.records.some((r) => r.key === 'a'), 'the tombstone is gone');
+  assert.ok(after.records.some((r) => r.key === 'c' && r.offset === 4), 'its batch-mate stays at its offset');
+  assert.is((await readCleanerCheckpoint(log)).tombstoneHorizon, -1);
+});
+
+test('gzip batches are compressed again; an idempotent producer keeps its last sequence as an empty batch', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t);
+  await log.append(batch([['a', '1'], ['b', '1'], ['c', '1']], { gzip: true }), 0);
+  await log.append(batch([['p', '1'], ['q', '1']], { producerId: 7, baseSequence: 0 }), 0);
+  await log.append(batch([['p', '2'], ['q', '2']], { producerId: 7, baseSequence: 2 }), 0);
+  await log.append(batch([['a', '2'], ['b', '2'], ['p', '3'], ['q', '3']]), 0);
+  for (let i = 0; i < 10; i++) await log.append(batch([[`f${i}`, 'x'.repeat(30)]]), 0);
+  log.setHighWatermark(log.logEndOffset);
+  const producers = await scanLog(log);
+  const last = new Map(producers.entries().map((e) => [e.producerId, e.batches.at(-1)!.lastOffset]));
+  assert.equal([...last], [[7, 6]]);
+  await cleanLog(log, { now: t.now, config: compaction(), producerLastOffsets: last, force: true });
+  const after = await contents(log);
+  const gz = after.batches.find((b) => b.baseOffset === 0)!;
+  assert.is(gz.attributes & 7, 1, 'still gzip');
+  assert.equal([gz.recordsCount, gz.lastOffsetDelta], [1, 2]);
+  assert.equal(after.records.filter((r) => r.offset < 3).map((r) => [r.offset, r.key, r.value]), [[2, 'c', '1']]);
+  assert.not.ok(after.batches.some((b) => b.baseOffset === 3), "the producer's earlier batch, emptied, is gone");
+  const kept = after.batches.find((b) => b.baseOffset === 5)!;
+  assert.equal([kept.recordsCount, kept.lastOffsetDelta, kept.producerId, kept.baseSequence], [0, 1, 7, 2], 'its last batch stays empty with its sequence');
+  const rebuilt = await scanLog(log);
+  assert.equal(rebuilt.entry(7)!.batches.at(-1), { firstSeq: 2, lastSeq: 3, firstOffset: 5, lastOffset: 6, timestamp: 1_000 });
+  assert.is(rebuilt.check({ producerId: 7, producerEpoch: 0, baseSequence: 4, lastOffsetDelta: 0, maxTimestamp: 0 }).kind, 'append', 'the next sequence is still in order');
+});
+
+test('a follower replicates a cleaned log across its gaps; ListOffsets by time finds records past a gap', async () => {
+  const t = { now: 10_000 };
+  const leader = await openLog(new MemoryStorage(), t);
+  for (let round = 0; round < 5; round++) {
+    for (let k = 0; k < 10; k++) await leader.append(batch([[`k${k}`, `v${round}`]], { timestamp: 1_000 + round * 100 + k }), 0);
+  }
+  leader.setHighWatermark(leader.logEndOffset);
+  await cleanLog(leader, { now: t.now, config: compaction(), force: true });
+  const expected = await contents(leader);
+  const follower = await openLog(new MemoryStorage(), t);
+  let offset = 0;
+  while (offset < leader.logEndOffset) {
+    const r = await leader.read(offset, 300);
+    await follower.appendReplicated(Buffer.from(r.data));
+    offset = r.nextOffset;
+  }
+  assert.equal((await contents(follower)).records, expected.records);
+  assert.is(follower.logEndOffset, leader.logEndOffset);
+  const hit = await leader.offsetForTimestamp(1_105);
+  const firstAtOrAfter = expected.records.find((r) => r.timestamp >= 1_105)!;
+  assert.equal(hit, { offset: firstAtOrAfter.offset, timestamp: firstAtOrAfter.timestamp });
+});
+
+test('a crash at every storage step of a cleaning recovers to the old log or the cleaned one, never a mix', async () => {
+  const build = async (failAt: number) => {
+    const mem = new MemoryStorage();
+    const faulty = new FaultyStorage(mem);
+    const t = { now: 10_000 };
+    const log = await openLog(faulty, t, { segmentBytes: 300 });
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < 6; k++) await log.append(batch([[`k${k}`, round === 2 && k === 1 ? null : `v${round}-${k}`]], { timestamp: t.now }), 0);
+    }
+    await log.append(batch([['k0', 'tail']]), 0);
+    log.setHighWatermark(log.logEndOffset);
+    await log.flush();
+    await log.checkpoint();
+    const before = (await contents(log)).records;
+    const bases = log.segmentInfos().map((x) => x.baseOffset);
+    let ops = 0;
+    faulty.plan.failOp = () => ops++ >= failAt;
+    let failed = false;
+    try {
+      await cleanLog(log, { now: t.now, config: compaction(), force: true });
+    } catch {
+      failed = true;
+    }
+    const after = failed ? null : (await contents(log)).records;
+    mem.crash();
+    const reopened = await openLog(mem, t, { segmentBytes: 300 });
+    const recovered = (await contents(reopened)).records;
+    const leftovers = (await mem.list(DIR)).filter((n) => /\.(cleaned|swap|swapend|tmp)$/.test(n));
+    return { before, bases, after, recovered, failed, leftovers, ops, reopened };
+  };
+  const clean = await build(Number.MAX_SAFE_INTEGER);
+  assert.not.ok(clean.failed);
+  const cleaned = clean.after!;
+  assert.ok(cleaned.length < clean.before.length);
+  assert.equal(clean.recovered, cleaned);
+  let sawOld = 0;
+  let sawNew = 0;
+  for (let n = 0; n < clean.ops; n++) {
+    const r = await build(n);
+    assert.ok(r.failed, `step ${n} failed`);
+    assert.equal(r.leftovers, [], `no cleaner files left after recovery (step ${n})`);
+    // Each group of segments is swapped on its own (as Kafka does): the groups before the crash are cleaned,
+    // the one it hit is wholly old or wholly new, the later ones are old.
+    const same = (a: Seen[], b: Seen[]) => JSON.stringify(a) === JSON.stringify(b);
+    const split = r.bases.find((x) => same(r.recovered, [...cleaned.filter((c) => c.offset < x), ...r.before.filter((c) => c.offset >= x)]));
+    if (split === undefined) assert.unreachable(`crash at step ${n} recovered a mix: ${JSON.stringify(r.recovered.map((x) => x.offset))}`);
+    else if (split === r.bases[0]) sawOld++;
+    else if (same(r.recovered, cleaned)) sawNew++;
+    // The recovered log cleans to the same result.
+    r.reopened.setHighWatermark(r.reopened.logEndOffset);
+    await cleanLog(r.reopened, { now: 10_000, config: compaction(), force: true });
+    assert.equal((await contents(r.reopened)).records, cleaned, `cleaning again after a crash at step ${n}`);
+  }
+  assert.ok(sawOld > 0 && sawNew > 0, `both whole outcomes met (old ${sawOld}, new ${sawNew} of ${clean.ops} steps)`);
+});
+
+test.run();

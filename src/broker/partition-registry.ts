@@ -199,6 +199,12 @@ export class PartitionRegistry {
     });
   }
 
+  /** The data directory's file system size and free space (DescribeLogDirs); null where the storage cannot tell. */
+  async dataDirSpace(): Promise<{ totalBytes: number; usableBytes: number } | null> {
+    const { storage, dataDir } = this.opts;
+    return storage.space ? storage.space(dataDir) : null;
+  }
+
   /** Closes every log (clean shutdown: flushed and checkpointed). */
   async stopAll(): Promise<void> {
     const entries = [...this.replicas.values()];

@@ -31,6 +31,8 @@ import type { ProposeIsr } from '../replication/isr-proposal.ts';
 import { readBatchHeader, setLogAppendTime } from '../protocol/record-batch-layout.ts';
 import { PartitionProducers } from '../producer-state/partition-producers.ts';
 import { readPartitionTopicId, writePartitionTopicId } from '../log/partition-metadata.ts';
+import { DeleteRecordsWaiters } from '../replication/delete-records-waiters.ts';
+import { OffsetOutOfRangeError } from '../log/errors.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
 export interface ReplicaReplication {
@@ -98,6 +100,8 @@ export class PartitionReplica {
   private opening: Promise<PartitionLog> | null = null;
   /** The idempotent producers' state (KIP-98), kept on leader and followers alike; rebuilt on open. */
   readonly producers = new PartitionProducers();
+  /** DeleteRecords requests waiting for the ISR's log start (Kafka's DelayedDeleteRecords). */
+  private readonly deleteWaiters: DeleteRecordsWaiters;
 
   constructor(readonly opts: PartitionReplicaOptions) {
     this.dir = join(opts.dataDir, `${opts.topic}-${opts.partition}`);
@@ -107,6 +111,7 @@ export class PartitionReplica {
     });
     // Each replica is a root actor, with an actor system of its own: the effects find their replica by it.
     replicaOfSystem.set(this.actor.system, this);
+    this.deleteWaiters = new DeleteRecordsWaiters(opts.clock, () => this.leading?.lowWatermark() ?? -1);
   }
 
   /**
@@ -207,6 +212,7 @@ export class PartitionReplica {
       // A committed ISR change (ours or the controller's) may settle a proposal and move the HW.
       this.leading.onIsrChanged(this.isr);
       this.advanceHighWatermark();
+      this.deleteWaiters.check();
     }
   }
 
@@ -278,6 +284,7 @@ export class PartitionReplica {
 
   private async closeLog(deleteData: boolean): Promise<void> {
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
+    this.deleteWaiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
     wakeAll(this.dataWaiters);
     this.leaderNews('data');
     await this.followerChain;
@@ -327,7 +334,30 @@ export class PartitionReplica {
     this.leading?.close();
     this.leading = null;
     this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
+    this.deleteWaiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
     this.leaderNews('data');
+  }
+
+  /**
+   * DeleteRecords on the leader (Kafka's Partition.deleteRecordsOnLeader and DelayedDeleteRecords): moves the
+   * log start to `offset` (-1: the high watermark), never past the high watermark (OFFSET_OUT_OF_RANGE), then
+   * waits at most `timeoutMs` for the in-sync followers to move theirs (they learn it from their next fetch
+   * answer). Resolves with the low watermark.
+   */
+  async deleteRecords(offset: number, timeoutMs: number): Promise<number> {
+    const log = this.leaderLog();
+    const target = offset === -1 ? log.highWatermark : offset;
+    if (target < 0) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is not an offset or -1 (the high watermark)`, { topic: this.topic, partition: this.partition });
+    try {
+      await log.advanceLogStartOffset(target);
+    } catch (err) {
+      if (!(err instanceof OffsetOutOfRangeError)) throw err;
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${target} is past the high watermark ${log.highWatermark} of ${this.topic}-${this.partition}`, { topic: this.topic, partition: this.partition, offset: target });
+    }
+    if (this.role !== 'leader' || !this.leading) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `leadership of ${this.topic}-${this.partition} moved during the deletion`);
+    // The followers' held fetches answer now, carrying the new log start.
+    this.leaderNews('data');
+    return this.deleteWaiters.wait(target, timeoutMs);
   }
 
   /** Follower state as the leader sees it (metrics, dashboard, tests); empty unless leading. */
@@ -526,10 +556,13 @@ export class PartitionReplica {
     if (p.fetchOffset > log.logEndOffset) return { ...this.fetchAnswer(ErrorCode.NONE), divergingEpoch: { epoch: -1, endOffset: log.logEndOffset } };
     if (p.fetchOffset < log.logStartOffset) return this.fetchAnswer(ErrorCode.OFFSET_OUT_OF_RANGE);
     if (record) {
-      leading.recordFetch(replicaId, incarnation, p.fetchOffset);
+      leading.recordFetch(replicaId, incarnation, p.fetchOffset, p.logStartOffset);
       this.advanceHighWatermark();
+      this.deleteWaiters.check();
     } else leading.recordHeld(replicaId, p.fetchOffset);
-    if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) return log.highWatermark > p.highWatermark ? this.fetchAnswer(ErrorCode.NONE) : null;
+    if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) {
+      return log.highWatermark > p.highWatermark || log.logStartOffset > p.logStartOffset ? this.fetchAnswer(ErrorCode.NONE) : null;
+    }
     return log.read(p.fetchOffset, maxBytes).then((r) => ({ ...this.fetchAnswer(ErrorCode.NONE), records: r.data }));
   }
 
@@ -549,10 +582,10 @@ export class PartitionReplica {
   }
 
   /** What a follower fetch for this replica asks: from its log end, with its latest epoch; null if no log. */
-  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number; highWatermark: number } | null {
+  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number; highWatermark: number; logStartOffset: number } | null {
     const log = this.log;
     if (!log) return null;
-    return { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.epochs.latestEpoch(), highWatermark: log.highWatermark };
+    return { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.epochs.latestEpoch(), highWatermark: log.highWatermark, logStartOffset: log.logStartOffset };
   }
 
   /**

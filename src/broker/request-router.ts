@@ -32,6 +32,9 @@ import { describeGroups } from './handlers/describe-groups.ts';
 import { listGroups } from './handlers/list-groups.ts';
 import { deleteGroups } from './handlers/delete-groups.ts';
 import { offsetDelete } from './handlers/offset-delete.ts';
+import { deleteRecords } from './handlers/delete-records.ts';
+import { describeLogDirs } from './handlers/describe-log-dirs.ts';
+import { offsetForLeaderEpoch } from './handlers/offset-for-leader-epoch.ts';
 import { alterConfigs } from './handlers/alter-configs.ts';
 import { incrementalAlterConfigs } from './handlers/incremental-alter-configs.ts';
 
@@ -67,6 +70,9 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.ListGroups]: (svc, body) => listGroups(svc, body),
   [ApiKey.DeleteGroups]: (svc, body) => deleteGroups(svc, body),
   [ApiKey.OffsetDelete]: (svc, body) => offsetDelete(svc, body),
+  [ApiKey.DeleteRecords]: (svc, body) => deleteRecords(svc, body),
+  [ApiKey.DescribeLogDirs]: (svc, body) => describeLogDirs(svc, body),
+  [ApiKey.OffsetForLeaderEpoch]: (svc, body) => offsetForLeaderEpoch(svc, body),
   [ApiKey.AlterConfigs]: (svc, body) => alterConfigs(svc, body),
   [ApiKey.IncrementalAlterConfigs]: (svc, body) => incrementalAlterConfigs(svc, body),
 };

@@ -38,6 +38,12 @@ export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts';
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-checkpoint';
 export const HIGH_WATERMARK_CHECKPOINT = 'high-watermark-checkpoint';
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
+/**
+ * Where the log starts when DeleteRecords (or a leader's log start, on a follower) moved it inside the first
+ * segment: Kafka's log-start-offset-checkpoint, kept here per partition directory. Without it, a restart
+ * would start the log at its first segment's base offset again and bring deleted records back.
+ */
+export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
 
 export interface PartitionLogOptions {
   dir: string;
@@ -90,9 +96,11 @@ export class PartitionLog {
     private segments: Segment[],
     epochs: LeaderEpochCache,
     highWatermark: number,
+    logStartCheckpoint: number,
   ) {
-    this.logStartOffset = segments[0]!.baseOffset;
     this.logEndOffset = this.active.nextOffset;
+    // A checkpoint past the log end (a crash lost unsynced data below it) starts the log at its end.
+    this.logStartOffset = Math.min(Math.max(segments[0]!.baseOffset, logStartCheckpoint), this.logEndOffset);
     this.recoveryPoint = this.logEndOffset;
     this.highWatermark = Math.min(Math.max(highWatermark, this.logStartOffset), this.logEndOffset);
     this.epochs = epochs;
@@ -117,10 +125,11 @@ export class PartitionLog {
     };
     const recoveryPoint = (await readOffset(RECOVERY_POINT_CHECKPOINT)) ?? 0;
     const hw = (await readOffset(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
+    const logStart = (await readOffset(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
     const segments = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
-    log = new PartitionLog(dir, storage, config, clock, warn, opts.onFailure ?? (() => {}), segments, epochs, hw);
+    log = new PartitionLog(dir, storage, config, clock, warn, opts.onFailure ?? (() => {}), segments, epochs, hw, logStart);
     const trimmed = epochs.truncateFromEnd(log.logEndOffset);
     if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
     return log;
@@ -431,6 +440,11 @@ export class PartitionLog {
         }
         // Deleted segments left the dirty set as they went; earlier ones may still hold unsynced bytes.
         this.logEndOffset = this.active.nextOffset;
+        // Kafka lowers the log start with a truncation below it (DeleteRecords had moved it inside a segment).
+        if (this.logStartOffset > this.logEndOffset) {
+          this.logStartOffset = this.logEndOffset;
+          await this.persistLogStart();
+        }
         this.commit.lowerTo(this.logEndOffset);
         this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
         this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
@@ -468,12 +482,52 @@ export class PartitionLog {
 
   /** Deletes every segment and opens an empty one at `offset`, where the log now starts (callers hold the log lock). */
   private async startEmptyAt(offset: number): Promise<void> {
+    // Persisted first: a crash midway leaves a checkpoint that the next open bounds by the log end.
+    if (offset !== this.logStartOffset) await writeOffsetCheckpoint(this.storage, join(this.dir, LOG_START_OFFSET_CHECKPOINT), offset);
     for (const seg of this.segments.splice(0)) {
       this.dirty.delete(seg);
       await seg.delete();
     }
     this.segments.push(await Segment.open(this.storage, this.dir, offset, this.clock.wall()));
     this.logStartOffset = offset;
+  }
+
+  private persistLogStart(): Promise<void> {
+    return writeOffsetCheckpoint(this.storage, join(this.dir, LOG_START_OFFSET_CHECKPOINT), this.logStartOffset);
+  }
+
+  /**
+   * Moves the log start up to `offset` (Kafka's maybeIncrementLogStartOffset: DeleteRecords on a leader, the
+   * leader's log start on a follower), never past the high watermark (OffsetOutOfRangeError). The new start is
+   * checkpointed before this resolves, so a restart never brings the records below it back; whole segments
+   * below it are deleted (never the active one), as Kafka's deleteLogStartOffsetBreachedSegments. An offset at
+   * or below the current start changes nothing. Resolves with the log start offset.
+   */
+  advanceLogStartOffset(offset: number): Promise<number> {
+    return this.serialize(() =>
+      this.commit.exclusive(async () => {
+        this.ensureWritable();
+        if (offset <= this.logStartOffset) return this.logStartOffset;
+        if (offset > this.highWatermark) {
+          throw new OffsetOutOfRangeError({ dir: this.dir, offset, logStartOffset: this.logStartOffset, logEndOffset: this.highWatermark });
+        }
+        try {
+          this.logStartOffset = offset;
+          await this.persistLogStart();
+          let n = 0;
+          while (n < this.segments.length - 1 && this.segments[n + 1]!.baseOffset <= offset) n++;
+          for (const seg of this.segments.splice(0, n)) {
+            this.dirty.delete(seg);
+            await seg.delete();
+          }
+          this.recoveryPoint = Math.max(this.recoveryPoint, this.segments[0]!.baseOffset);
+          if (this.epochs.truncateFromStart(offset)) await this.epochs.persist();
+        } catch (e) {
+          throw this.fail(e);
+        }
+        return this.logStartOffset;
+      }),
+    );
   }
 
   /** Deletes whole old segments past retention.ms / retention.bytes (never the active one). */
@@ -498,7 +552,7 @@ export class PartitionLog {
         }
         if (n === 0) return { deletedSegments: 0 };
         const doomed = this.segments.splice(0, n);
-        this.logStartOffset = this.segments[0]!.baseOffset;
+        this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
         this.highWatermark = Math.max(this.highWatermark, this.logStartOffset);
         this.recoveryPoint = Math.max(this.recoveryPoint, this.logStartOffset);
         try {

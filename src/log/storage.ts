@@ -33,4 +33,6 @@ export interface Storage {
   rename(from: string, to: string): Promise<void>;
   /** Removes a directory and everything under it. */
   removeDir(dir: string): Promise<void>;
+  /** The size and free space of the file system holding dir (DescribeLogDirs v4); absent where unknown. */
+  space?(dir: string): Promise<{ totalBytes: number; usableBytes: number }>;
 }

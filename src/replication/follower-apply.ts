@@ -3,7 +3,9 @@
 // diverge, else append the leader's batches as they are and take the leader's high watermark.
 //
 // A follower whose log ends before the leader's log start (OFFSET_OUT_OF_RANGE) empties its log and starts it
-// again there, as Kafka's fetcher does when the leader's retention deleted what it would fetch next.
+// again there, as Kafka's fetcher does when the leader's retention deleted what it would fetch next. Otherwise
+// its log start follows the leader's (DeleteRecords), bounded by its own high watermark, as Kafka's
+// processPartitionData does with maybeIncrementLogStartOffset(leaderLogStartOffset).
 //
 // Truncation follows Kafka's OffsetsForLeaderEpoch rules (KIP-101/KIP-279): the follower cuts at the end of
 // the diverging epoch on whichever side ends first; when its own history has no entry for that epoch it cuts
@@ -75,6 +77,8 @@ export async function applyFetchedPartition(log: PartitionLog, res: ReplicaFetch
   // A follower's HW is the leader's, never past what it holds itself.
   const hw = Math.min(res.highWatermark, log.logEndOffset);
   if (hw > log.highWatermark) log.setHighWatermark(hw);
+  const start = Math.min(res.logStartOffset, log.highWatermark);
+  if (start > log.logStartOffset) await log.advanceLogStartOffset(start);
   return outcome;
 }
 

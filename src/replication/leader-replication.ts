@@ -25,6 +25,8 @@ export interface FollowerState {
   /** The leader's log end offset when this follower last fetched. */
   lastFetchLeaderLogEndOffset: number;
   incarnation: string;
+  /** The follower's log start offset from its last fetch (-1 or absent before one): DeleteRecords' low watermark. */
+  logStartOffset?: number;
 }
 
 export interface LeaderReplicationOptions {
@@ -73,7 +75,7 @@ export class LeaderReplication {
     const now = opts.clock.monotonic();
     for (const id of opts.initialReplicas) {
       if (id === opts.brokerId) continue;
-      this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation: '' });
+      this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation: '', logStartOffset: -1 });
     }
   }
 
@@ -88,13 +90,13 @@ export class LeaderReplication {
     return [...new Set([...isr, ...this.pending.isr])];
   }
 
-  /** Records a follower's fetch from `fetchOffset`; may propose adding it to the ISR. */
-  recordFetch(replicaId: number, incarnation: string, fetchOffset: number): void {
+  /** Records a follower's fetch from `fetchOffset` with its log start; may propose adding it to the ISR. */
+  recordFetch(replicaId: number, incarnation: string, fetchOffset: number, logStartOffset = -1): void {
     const now = this.opts.clock.monotonic();
     const leaderEnd = this.opts.log.logEndOffset;
     let f = this.followers.get(replicaId);
     if (!f) {
-      f = { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation };
+      f = { logEndOffset: -1, lastCaughtUpTime: now, lastFetchTime: -1, lastFetchLeaderLogEndOffset: -1, incarnation, logStartOffset };
       this.followers.set(replicaId, f);
     }
     if (fetchOffset >= leaderEnd) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, now);
@@ -103,6 +105,7 @@ export class LeaderReplication {
     f.lastFetchLeaderLogEndOffset = leaderEnd;
     f.lastFetchTime = now;
     f.incarnation = incarnation;
+    f.logStartOffset = logStartOffset;
     this.maybeExpand(replicaId, f);
   }
 
@@ -127,6 +130,19 @@ export class LeaderReplication {
       hw = Math.min(hw, leo);
     }
     return hw;
+  }
+
+  /**
+   * Kafka's lowWatermarkIfLeader: the smallest log start offset over the leader and the ISR's followers (one
+   * that has not fetched in this epoch counts as -1), what a DeleteRecords answer reports as done everywhere.
+   */
+  lowWatermark(): number {
+    let low = this.opts.log.logStartOffset;
+    for (const id of this.opts.isr()) {
+      if (id === this.opts.brokerId) continue;
+      low = Math.min(low, this.followers.get(id)?.logStartOffset ?? -1);
+    }
+    return low;
   }
 
   private maybeExpand(replicaId: number, f: FollowerState): void {

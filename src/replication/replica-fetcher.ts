@@ -22,7 +22,7 @@ export interface FollowerTarget {
   readonly topic: string;
   readonly partition: number;
   readonly topicId: string;
-  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number; highWatermark: number } | null;
+  followerFetchPosition(): { fetchOffset: number; lastFetchedEpoch: number; highWatermark: number; logStartOffset: number } | null;
   applyReplicaFetch(leaderId: number, leaderEpoch: number, res: ReplicaFetchPartitionResponse, fetchOffset: number): Promise<unknown>;
 }
 
@@ -169,7 +169,7 @@ export class ReplicaFetcher {
       f.sentOffset = pos.fetchOffset;
       req.partitions.push({
         topic: f.target.topic, partition: f.target.partition, topicId: f.target.topicId, fetchOffset: pos.fetchOffset,
-        lastFetchedEpoch: pos.lastFetchedEpoch, currentLeaderEpoch: f.leaderEpoch, highWatermark: pos.highWatermark,
+        lastFetchedEpoch: pos.lastFetchedEpoch, currentLeaderEpoch: f.leaderEpoch, highWatermark: pos.highWatermark, logStartOffset: pos.logStartOffset,
       });
     }
     if (sent.length === 0) return false;

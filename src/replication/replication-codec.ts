@@ -7,7 +7,7 @@
 // are two int32 halves (offsets are safe integers and -1 sentinels survive); records are u32 length + bytes.
 // Pure: no I/O, safe on any input (a malformed message throws ReplicationCodecError, never a RangeError).
 
-export const REPLICATION_CODEC_VERSION = 2;
+export const REPLICATION_CODEC_VERSION = 3;
 const TWO_32 = 2 ** 32;
 
 export interface ReplicaFetchPartition {
@@ -24,6 +24,9 @@ export interface ReplicaFetchPartition {
   /** The follower's high watermark: the leader leaves a partition out of its answer when it has nothing newer
    *  (no records, no error, no divergence, the same high watermark), as Kafka's incremental fetch (KIP-227). */
   highWatermark: number;
+  /** The follower's log start offset: the leader's DeleteRecords waits for the ISR's (Kafka's follower Fetch
+   *  carries it for DelayedDeleteRecords), and answers a follower whose start is behind its own. */
+  logStartOffset: number;
 }
 
 export interface ReplicaFetchRequest {
@@ -173,7 +176,7 @@ const strSize = (s: string) => 2 + Buffer.byteLength(s, 'utf8');
 
 export function encodeFetchRequest(req: ReplicaFetchRequest): Buffer {
   let size = 1 + 4 + strSize(req.incarnation) + 4 + 4 + 4;
-  for (const p of req.partitions) size += strSize(p.topic) + 4 + strSize(p.topicId) + 8 + 4 + 4 + 8;
+  for (const p of req.partitions) size += strSize(p.topic) + 4 + strSize(p.topicId) + 8 + 4 + 4 + 8 + 8;
   const w = new Writer(Buffer.allocUnsafe(size));
   w.u8(REPLICATION_CODEC_VERSION);
   w.i32(req.replicaId);
@@ -189,6 +192,7 @@ export function encodeFetchRequest(req: ReplicaFetchRequest): Buffer {
     w.i32(p.lastFetchedEpoch);
     w.i32(p.currentLeaderEpoch);
     w.i64(p.highWatermark);
+    w.i64(p.logStartOffset);
   }
   return w.buf;
 }
@@ -200,10 +204,10 @@ export function decodeFetchRequest(buf: Buffer): ReplicaFetchRequest {
   const incarnation = r.str();
   const maxWaitMs = r.i32();
   const maxBytes = r.i32();
-  const n = r.count(32);
+  const n = r.count(40);
   const partitions: ReplicaFetchPartition[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    partitions[i] = { topic: r.str(), partition: r.i32(), topicId: r.str(), fetchOffset: r.i64(), lastFetchedEpoch: r.i32(), currentLeaderEpoch: r.i32(), highWatermark: r.i64() };
+    partitions[i] = { topic: r.str(), partition: r.i32(), topicId: r.str(), fetchOffset: r.i64(), lastFetchedEpoch: r.i32(), currentLeaderEpoch: r.i32(), highWatermark: r.i64(), logStartOffset: r.i64() };
   }
   r.end();
   return { replicaId, incarnation, maxWaitMs, maxBytes, partitions };

@@ -224,7 +224,8 @@ export class ReplicationServer {
     for (let i = 0; i < n; i++) {
       const r = results[i];
       if (r === undefined) continue;
-      const u = r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined;
+      // A log start the follower has not reached yet (DeleteRecords) is news a DeleteRecords request waits on.
+      const u = r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined || r.logStartOffset > req.partitions[i]!.logStartOffset;
       urgent ||= u;
       if (u || r.highWatermark > req.partitions[i]!.highWatermark) out.push(r);
     }

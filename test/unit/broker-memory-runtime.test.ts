@@ -13,44 +13,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBroker, type Broker } from '../../actors/broker-actor.ts';
 import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
-import { memoryCluster, type MemoryCluster } from '../../src/runtime/memory/memory-runtime.ts';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.ts';
+import { memoryCluster } from '../../src/runtime/memory/memory-runtime.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import type { Storage } from '../../src/log/storage.ts';
 import { FaultyStorage } from '../../src/log/faulty-storage.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { batchOf, recordsIn } from '../helpers/log-fixtures.ts';
-
-/** Turns of the event loop, each followed by `stepMs` of simulated time, until `cond` holds. */
-async function drive(cluster: MemoryCluster, cond: () => boolean, what: string, stepMs = 10): Promise<number> {
-  const started = cluster.clock.monotonic();
-  const deadline = Date.now() + 10_000; // real time: a hang fails the test instead of the file's deadline
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${cluster.clock.monotonic() - started} simulated ms)`);
-    await new Promise((r) => setImmediate(r));
-    cluster.clock.advance(stepMs);
-  }
-  return cluster.clock.monotonic() - started;
-}
-
-/** One request through a broker's router, not waited for: `answer()` is its decoded response once there. */
-function send<K extends number>(broker: Broker, apiKey: K, version: number, body: Parameters<typeof encodeRequest<K>>[4]) {
-  const frame = encodeRequest(apiKey, version, 7, 'sim', body);
-  let answer: Buffer | null | undefined;
-  void Promise.resolve(broker.requestHandler!(frame.subarray(4), { id: 1, remote: 'sim:1', closed: false })).then((r) => (answer = r));
-  return {
-    answered: () => answer !== undefined,
-    answer: () => decodeResponse(apiKey, version, answer!.subarray(4)).body,
-  };
-}
-
-/** One request through a broker's router; the clock moves until it is answered. */
-async function ask<K extends number>(cluster: MemoryCluster, broker: Broker, apiKey: K, version: number, body: Parameters<typeof encodeRequest<K>>[4]) {
-  const pending = send(broker, apiKey, version, body);
-  await drive(cluster, pending.answered, `the answer to API key ${apiKey}`);
-  return pending.answer();
-}
+import { ask, createOrdersEverywhere, drive, produceBatch, restartBroker, send, startBrokers, stopBroker } from '../helpers/memory-brokers.ts';
 
 /** A disk that holds the creation of directories named `name` until `open()` (a partition's log opens with it). */
 function gatedDisk(inner: Storage, name: string): { storage: Storage; open: () => void } {
@@ -70,28 +40,6 @@ function gatedDisk(inner: Storage, name: string): { storage: Storage; open: () =
     removeDir: (dir) => inner.removeDir(dir),
   };
   return { storage, open };
-}
-
-/** Three brokers on one memory cluster, started, registered and with a controller; `stop` stops them. */
-async function startBrokers(cluster: MemoryCluster, storageOf: (id: number, disk: Storage) => Storage = (_, disk) => disk, replicationFactor = 1) {
-  const brokers = [1, 2, 3].map((id) => {
-    const runtime = cluster.runtimeFor(id);
-    const config = defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id, defaultReplicationFactor: replicationFactor });
-    return createBroker({ ...runtime, storage: storageOf(id, runtime.storage) }, config, { logger: silentLogger });
-  });
-  const started = Promise.all(brokers.map((b) => b.start()));
-  let up = false;
-  void started.then(() => (up = true));
-  await drive(cluster, () => up, 'the brokers to start');
-  await drive(cluster, () => brokers.every((b) => Object.keys(b.services!.metadata.snapshot().brokers).length === 3 && b.services!.metadata.snapshot().controller !== null), 'registrations and a controller');
-  const stop = async () => {
-    const stopped = Promise.all(brokers.map((b) => b.stop()));
-    let down = false;
-    void stopped.then(() => (down = true));
-    await drive(cluster, () => down, 'the brokers to stop', 50);
-    for (const b of brokers) assert.is(b.actor.getSnapshot().status, 'done');
-  };
-  return { brokers, stop };
 }
 
 /** What one run decided: ids made from the seed and the clock, the leader elected, the simulated time taken. */
@@ -234,19 +182,6 @@ test('the same seed makes the same ids, the same leader and takes the same simul
   assert.is.not((await scenario(8)).incarnations[0], first.incarnations[0]);
 });
 
-/** Creates `orders` (one partition, three replicas) and waits until every replica is open and every broker unfenced. */
-async function createOrdersEverywhere(cluster: MemoryCluster, brokers: Broker[]) {
-  const b1 = brokers[0]!;
-  const created = await ask(cluster, b1, ApiKey.CreateTopics, 4, {
-    topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
-    timeoutMs: 10_000,
-    validateOnly: false,
-  });
-  assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
-  await drive(cluster, () => brokers.every((b) => b.services!.registry.get('orders', 0)?.log && b.services!.registry.get('orders', 0)?.role !== 'recovering' && b.services!.metadata.snapshot().brokers[b.config.brokerId]?.fenced === false), 'every replica open, every broker unfenced');
-  return b1.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
-}
-
 test('a leader that restarts after a power loss is fenced: it leads nothing until the controller moved leadership and ISR away, then rejoins as a follower', async () => {
   const cluster = memoryCluster({ seed: 5 });
   const { brokers, stop } = await startBrokers(cluster);
@@ -306,15 +241,6 @@ test('a leader that restarts after a power loss is fenced: it leads nothing unti
   }
 });
 
-function produceBatch(cluster: MemoryCluster, leader: Broker, prefix: string) {
-  return ask(cluster, leader, ApiKey.Produce, 7, {
-    transactionalId: null,
-    acks: -1,
-    timeoutMs: 10_000,
-    topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batchOf(prefix, 3) }] }],
-  }).then((r) => r.responses[0]!.partitionResponses[0]!);
-}
-
 test("a leader whose log fails on I/O goes offline, answers KAFKA_STORAGE_ERROR and hands its leadership to another ISR member", async () => {
   const cluster = memoryCluster({ seed: 11 });
   let broken = -1;
@@ -361,22 +287,6 @@ test("a leader whose log fails on I/O goes offline, answers KAFKA_STORAGE_ERROR 
     await stop();
   }
 });
-
-/** Stops one broker, moving the clock until it has. */
-async function stopBroker(cluster: MemoryCluster, broker: Broker): Promise<void> {
-  let done = false;
-  void broker.stop().then(() => (done = true));
-  await drive(cluster, () => done, `broker ${broker.config.brokerId} to stop`, 50);
-}
-
-/** Restarts broker `id` of `brokers` on its runtime (same disk) and waits until it serves. */
-async function restartBroker(cluster: MemoryCluster, id: number): Promise<Broker> {
-  const b = createBroker(cluster.runtimeFor(id), defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id }), { logger: silentLogger });
-  let up = false;
-  void b.start().then(() => (up = true));
-  await drive(cluster, () => up, `broker ${id} restarted`);
-  return b;
-}
 
 test('a broker away while its topic was deleted removes the stray directory when it starts again', async () => {
   const cluster = memoryCluster({ seed: 21 });

@@ -20,8 +20,8 @@ const request: ReplicaFetchRequest = {
   maxWaitMs: 500,
   maxBytes: 4 * 1024 * 1024,
   partitions: [
-    { topic: 'orders', partition: 0, topicId: 'a'.repeat(32), fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0, highWatermark: -1 },
-    { topic: 'bestellungen-ü', partition: 7, topicId: '0123456789abcdef0123456789abcdef', fetchOffset: 2 ** 50 + 3, lastFetchedEpoch: 12, currentLeaderEpoch: 13, highWatermark: 2 ** 50 },
+    { topic: 'orders', partition: 0, topicId: 'a'.repeat(32), fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0, highWatermark: -1, logStartOffset: 0 },
+    { topic: 'bestellungen-ü', partition: 7, topicId: '0123456789abcdef0123456789abcdef', fetchOffset: 2 ** 50 + 3, lastFetchedEpoch: 12, currentLeaderEpoch: 13, highWatermark: 2 ** 50, logStartOffset: 2 ** 49 },
   ],
 };
 

@@ -57,7 +57,7 @@ const ask = async (s: ReplicationServer, partitions: number[], maxWaitMs = 0, fo
       await s.handle(
         encodeFetchRequest({
           replicaId: 2, incarnation: 'i', maxWaitMs, maxBytes: 1 << 30,
-          partitions: partitions.map((p) => ({ topic: 't', partition: p, topicId: 'x', fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0, highWatermark: followerHighWatermark })),
+          partitions: partitions.map((p) => ({ topic: 't', partition: p, topicId: 'x', fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: 0, highWatermark: followerHighWatermark, logStartOffset: 0 })),
         }),
       ),
     ),
@@ -215,7 +215,7 @@ class FakeFollower implements FollowerTarget {
     readonly partition: number,
   ) {}
   followerFetchPosition() {
-    return { fetchOffset: 0, lastFetchedEpoch: -1, highWatermark: 0 };
+    return { fetchOffset: 0, lastFetchedEpoch: -1, highWatermark: 0, logStartOffset: 0 };
   }
   async applyReplicaFetch(_leader: number, epoch: number, res: ReplicaFetchPartitionResponse) {
     this.applied.push({ epoch, res });

@@ -428,7 +428,7 @@ test('fencing: stale and future epochs are refused per partition, others in the 
           await server.handle(
             encodeFetchRequest({
               replicaId: 3, incarnation: 'x', maxWaitMs: 0, maxBytes: 1 << 20,
-              partitions: parts.map((p) => ({ topic: 't', partition: p.partition, topicId: TOPIC_ID, fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: p.epoch, highWatermark: -1 })),
+              partitions: parts.map((p) => ({ topic: 't', partition: p.partition, topicId: TOPIC_ID, fetchOffset: 0, lastFetchedEpoch: -1, currentLeaderEpoch: p.epoch, highWatermark: -1, logStartOffset: 0 })),
             }),
           ),
         ),
@@ -569,6 +569,55 @@ test('a consumer between the high watermark and the log end gets an empty answer
     } catch (err) {
       assert.is((err as { errorCode?: number }).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
     }
+  } finally {
+    await h.close();
+  }
+});
+
+test('DeleteRecords: the leader moves its log start, the followers follow from their fetch answers, the low watermark waits for the ISR', async () => {
+  const h = harness([1, 2, 3], 1500, 1, { logConfig: { segmentBytes: 300 } });
+  try {
+    await h.create(0, rf3(1, 0));
+    const leader = h.replica(1);
+    for (let i = 0; i < 8; i++) await leader.produce(batchOf(`r${i}`, 5), 1, 1000);
+    for (let i = 0; i < 20 && leader.log!.highWatermark < 40; i++) for (const b of [2, 3]) await h.round(b, 1);
+    for (const b of [2, 3]) await h.round(b, 1);
+    assert.is(leader.log!.highWatermark, 40);
+    try {
+      await leader.deleteRecords(41, 1000);
+      assert.unreachable('past the high watermark');
+    } catch (err) {
+      assert.is((err as { errorCode?: number }).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    }
+    let low = -1;
+    const done = leader.deleteRecords(23, 10_000).then((l) => (low = l));
+    await until(() => leader.log!.logStartOffset === 23, 'the leader log start');
+    await settle();
+    assert.is(low, -1, 'no follower has taken the new start yet');
+    await h.round(2, 1); // broker 2 learns the start from the answer
+    assert.is(h.replica(2).log!.logStartOffset, 23);
+    await h.round(2, 1); // and reports it
+    await h.round(3, 1);
+    await settle();
+    assert.is(low, -1, 'broker 3 has not reported it yet');
+    await h.round(3, 1);
+    await done;
+    assert.is(low, 23);
+    assert.ok(h.replica(3).log!.segmentInfos()[0]!.baseOffset > 0, 'the follower deleted whole segments below the start');
+    // A follower elected leader keeps the start: a consumer below it is out of range there.
+    h.assignAll(0, rf3(2, 1, [2, 3]));
+    try {
+      await h.replica(2).fetch(22, 1 << 20);
+      assert.unreachable('below the new leader log start');
+    } catch (err) {
+      assert.is((err as { errorCode?: number }).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    }
+    assert.is(recordsIn((await h.replica(2).fetch(23, 1 << 20)).data).find(([o]) => o >= 23)?.[0], 23);
+    // -1 deletes up to the high watermark; a follower that never fetches again makes the request time out.
+    const timedOut = h.replica(2).deleteRecords(-1, 500).catch((e: { errorCode?: number }) => e.errorCode);
+    await until(() => h.replica(2).log!.logStartOffset === h.replica(2).log!.highWatermark, 'the new leader log start');
+    h.clock.advance(500);
+    assert.is(await timedOut, ErrorCode.REQUEST_TIMED_OUT);
   } finally {
     await h.close();
   }

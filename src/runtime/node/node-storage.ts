@@ -11,7 +11,7 @@
 // runs on the event loop.
 
 import { readSync, writeSync } from 'node:fs';
-import { open, mkdir, readdir, rename, rm, stat, unlink, access } from 'node:fs/promises';
+import { open, mkdir, readdir, rename, rm, stat, statfs, unlink, access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Storage, StorageFile } from '../../log/storage.ts';
@@ -134,5 +134,11 @@ export class NodeStorage implements Storage {
 
   async removeDir(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true });
+  }
+
+  /** As Java's FileStore: total = blocks, usable = blocks available to an unprivileged user. */
+  async space(dir: string): Promise<{ totalBytes: number; usableBytes: number }> {
+    const s = await statfs(dir);
+    return { totalBytes: s.blocks * s.bsize, usableBytes: s.bavail * s.bsize };
   }
 }

@@ -17,6 +17,8 @@ import type { BrokerConfig } from '../src/broker/broker-config.ts';
 import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../src/metadata/types.ts';
 import { PartitionRegistry } from '../src/broker/partition-registry.ts';
+import { LogCleanerManager } from '../src/broker/log-cleaner-manager.ts';
+import { effectiveOverrides } from '../src/metadata/config-layers.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
 import type { RequestHandler } from '../src/broker/request-handler.ts';
@@ -104,6 +106,8 @@ export class Broker {
   private readonly persisted = new WeakMap<PartitionLog, LogPersisted>();
   /** Set by crash(): the broker vanishes without telling the cluster anything. */
   private crashed = false;
+  /** Log compaction of this broker's replicas (the `cleaner` region's passes). */
+  readonly cleaner: LogCleanerManager;
 
   constructor(
     readonly runtime: Runtime,
@@ -114,6 +118,18 @@ export class Broker {
     this.incarnation = runtime.ids.ulid();
     this.logger = deps.logger.child({ broker: config.brokerId });
     this.replicationDeps = deps.replication;
+    this.cleaner = new LogCleanerManager({
+      clock: this.clock,
+      logger: this.logger.child({ component: 'log-cleaner' }),
+      ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
+      topicConfig: (topic) => {
+        const snapshot = this.parts.metadata?.snapshot();
+        const t = snapshot?.topics[topic];
+        if (!snapshot || !t) return null;
+        const id = String(config.brokerId);
+        return effectiveOverrides({ topic: t.config, broker: snapshot.brokerConfigs?.[id], clusterDefault: snapshot.brokerConfigs?.[''], static: config.topicDefaults });
+      },
+    });
     const machine = brokerMachine.provide({
       actors: {
         start: fromPromise(() => this.startParts()),
@@ -122,6 +138,7 @@ export class Broker {
         shutdown: fromPromise(() => this.shutdownParts()),
         flushPass: fromPromise(() => this.flushPass()),
         retentionPass: fromPromise(() => this.retentionPass()),
+        cleanerPass: fromPromise(() => this.cleanerPass()),
       },
       actions: {
         startServing: () => this.startControlPlane(),
@@ -136,6 +153,7 @@ export class Broker {
         incarnation: this.incarnation,
         flushIntervalMs: config.flush === 'interval' ? config.flushIntervalMs : null,
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+        cleanerBackoffMs: config.logCleanerEnable ? config.logCleanerBackoffMs : null,
       },
       inspect: deps.inspect,
     });
@@ -268,6 +286,7 @@ export class Broker {
         snapshot: () => metadata.snapshot(),
         replicas: () => registry.all(),
         subscribe: (fn) => metadata.subscribe(fn),
+        cleaner: () => this.cleaner.stats,
       }),
       actors: new ActorDirectory(() => brokerActors({ brokerId: config.brokerId, actor: this.actor, controller: () => this.parts.controller?.actor, replicas: () => registry.all() })),
       controllerId: (s: ClusterSnapshot) => s.controller?.brokerId ?? Math.min(...Object.keys(s.brokers).map(Number), config.brokerId),
@@ -399,6 +418,14 @@ export class Broker {
         }
       }),
     );
+  }
+
+  /** One log cleaner pass (the machine's `cleaner` region): the local compacted log most in need is cleaned. */
+  private async cleanerPass(): Promise<boolean> {
+    const registry = this.parts.registry;
+    if (!registry) return false;
+    const report = await this.cleaner.pass(registry.all());
+    return report !== null && !report.result.aborted;
   }
 
   /** Heartbeats and the controller actor: started once the broker is registered and serving. */

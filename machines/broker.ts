@@ -9,7 +9,9 @@
 //
 // While running, two more regions keep the logs: `flush` (with flush=interval, every flushIntervalMs a pass
 // fsyncs the logs that grew and writes the checkpoints that are due) and `retention` (every
-// retentionCheckIntervalMs a pass deletes segments past retention.ms/retention.bytes). Each pass is an
+// retentionCheckIntervalMs a pass deletes segments past retention.ms/retention.bytes), and `cleaner` (log
+// compaction: a pass cleans the local compacted log most in need, the next follows at once when it cleaned one,
+// else after log.cleaner.backoff.ms). Each pass is an
 // invoked actor and the next wait starts when it ends, so two passes never overlap and a slow disk slows
 // the passes instead of stacking them.
 //
@@ -22,6 +24,8 @@ export interface BrokerInput {
   /** The periodic flush's interval; null when appends flush themselves (flush=always) or the OS does (never). */
   flushIntervalMs: number | null;
   retentionCheckIntervalMs: number;
+  /** log.cleaner.backoff.ms: the wait after a cleaner pass that found nothing to clean; null: no cleaner (log.cleaner.enable=false). */
+  cleanerBackoffMs?: number | null;
 }
 
 export interface BrokerContext extends BrokerInput {
@@ -46,13 +50,17 @@ export const brokerMachine = setup({
     shutdown: fromPromise<void, void>(async () => {}),
     flushPass: fromPromise<void, void>(async () => {}),
     retentionPass: fromPromise<void, void>(async () => {}),
+    /** Resolves true when it cleaned a log (the next pass starts at once), false when none needed it. */
+    cleanerPass: fromPromise<boolean, void>(async () => false),
   },
   delays: {
     flushInterval: ({ context }) => context.flushIntervalMs ?? 0,
     retentionCheckInterval: ({ context }) => context.retentionCheckIntervalMs,
+    cleanerBackoff: ({ context }) => context.cleanerBackoffMs ?? 0,
   },
   guards: {
     flushesOnInterval: ({ context }) => context.flushIntervalMs !== null,
+    cleanerEnabled: ({ context }) => context.cleanerBackoffMs !== null && context.cleanerBackoffMs !== undefined,
   },
   actions: {
     startServing: () => {},
@@ -112,6 +120,22 @@ export const brokerMachine = setup({
           states: {
             waiting: { after: { retentionCheckInterval: 'applying' } },
             applying: { invoke: { src: 'retentionPass', onDone: 'waiting', onError: 'waiting' } },
+          },
+        },
+        cleaner: {
+          initial: 'choosing',
+          states: {
+            choosing: { always: [{ guard: 'cleanerEnabled', target: 'waiting' }, { target: 'off' }] },
+            off: {},
+            waiting: { after: { cleanerBackoff: 'cleaning' } },
+            // Like Kafka's cleaner thread: after a log was cleaned the next pass starts at once, else after the backoff.
+            cleaning: {
+              invoke: {
+                src: 'cleanerPass',
+                onDone: [{ guard: ({ event }) => event.output === true, target: 'cleaning', reenter: true }, { target: 'waiting' }],
+                onError: 'waiting',
+              },
+            },
           },
         },
       },

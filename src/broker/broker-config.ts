@@ -30,6 +30,12 @@ export interface BrokerConfig {
   maxRequestBytes: number;
   /** How often the retention check runs (log.retention.check.interval.ms). */
   retentionCheckIntervalMs: number;
+  /** log.cleaner.enable: compact the logs of topics with cleanup.policy=compact. */
+  logCleanerEnable: boolean;
+  /** log.cleaner.backoff.ms: the cleaner's wait when no log needs cleaning. */
+  logCleanerBackoffMs: number;
+  /** log.cleaner.io.max.bytes.per.second: the cleaner's reads and writes together, at most (Infinity: unbounded). */
+  logCleanerIoMaxBytesPerSecond: number;
   /** broker.session.timeout.ms: a broker silent this long is declared dead by the controller (Kafka: 9 s). */
   sessionTimeoutMs: number;
   /** broker.heartbeat.interval.ms: how often this broker tells the controller it is alive. */
@@ -74,6 +80,9 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     flushIntervalMs: 1000,
     maxRequestBytes: 100 * 1024 * 1024,
     retentionCheckIntervalMs: 300_000,
+    logCleanerEnable: true,
+    logCleanerBackoffMs: 15_000,
+    logCleanerIoMaxBytesPerSecond: Infinity,
     sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     controllerLeaseMs: DEFAULT_CONTROLLER_LEASE_MS,

@@ -15,6 +15,7 @@ import type { Storage } from '../log/storage.ts';
 import { PartitionReplica, type ReplicaReplication, type ReplicaSettings } from './partition-replica.ts';
 import { effectiveOverrides } from '../metadata/config-layers.ts';
 import { topicSettings } from '../metadata/topic-config.ts';
+import { compactionConfigOf } from './log-cleaner-manager.ts';
 import { readPartitionTopicId } from '../log/partition-metadata.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -47,9 +48,15 @@ export interface PartitionRegistryOptions {
  */
 function replicaSettingsOf(topic: TopicInfo, snapshot: ClusterSnapshot, brokerId: number, opts: PartitionRegistryOptions): ReplicaSettings {
   const layers = { topic: topic.config, broker: snapshot.brokerConfigs?.[String(brokerId)], clusterDefault: snapshot.brokerConfigs?.[''], static: opts.topicDefaults };
-  const s = topicSettings(effectiveOverrides(layers));
+  const overrides = effectiveOverrides(layers);
+  const s = topicSettings(overrides);
+  // Kafka's LogConfig: a compact-only topic deletes nothing by time or size, and a compacted topic rolls its
+  // active segment by max.compaction.lag.ms too (maxSegmentMs), so the cleaner can reach its records in time.
+  const deletes = s.cleanupPolicy.includes('delete');
+  const compaction = compactionConfigOf(overrides);
+  const segmentMs = compaction ? Math.min(s.segmentMs, compaction.maxCompactionLagMs) : s.segmentMs;
   return {
-    logConfig: { ...opts.brokerLogConfig, segmentBytes: s.segmentBytes, segmentMs: s.segmentMs, retentionMs: s.retentionMs, retentionBytes: s.retentionBytes },
+    logConfig: { ...opts.brokerLogConfig, segmentBytes: s.segmentBytes, segmentMs, retentionMs: deletes ? s.retentionMs : -1, retentionBytes: deletes ? s.retentionBytes : -1 },
     maxMessageBytes: s.maxMessageBytes,
     minInsyncReplicas: s.minInsyncReplicas,
     logAppendTime: s.timestampType === 'LogAppendTime',

@@ -35,6 +35,9 @@ export const BROKER_FLAGS = {
   'heartbeat-interval-ms': { type: 'number', description: 'how often the broker sends a heartbeat to the controller', default: DEFAULT_HEARTBEAT_INTERVAL_MS, value: 'MS' },
   'controller-lease-ms': { type: 'number', description: 'TTL of the controller lease (renewed every TTL/4)', default: DEFAULT_CONTROLLER_LEASE_MS, value: 'MS' },
   'crash-probe': { type: 'boolean', description: 'the controller deregisters a broker whose NATS connection closed at once, not after the session timeout (--crash-probe=false: heartbeats only)', default: true },
+  'log-cleaner': { type: 'boolean', description: 'log.cleaner.enable: compact the topics with cleanup.policy=compact (--log-cleaner=false to turn off)', default: true },
+  'log-cleaner-backoff-ms': { type: 'number', description: 'log.cleaner.backoff.ms: how long the cleaner waits when no log needs cleaning', default: 15_000, value: 'MS' },
+  'log-cleaner-io-max-bytes-per-second': { type: 'number', description: "log.cleaner.io.max.bytes.per.second: the cleaner's reads and writes together, at most (default unbounded)", value: 'BYTES' },
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
   http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },
   inspect: { type: 'string', description: 'send actor inspection events to a Stately inspector (bare --inspect: ws://localhost:8080)', value: '[URL]' },
@@ -65,6 +68,9 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms'] as const) {
     if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
   }
+  if (!Number.isFinite(f['log-cleaner-backoff-ms']) || f['log-cleaner-backoff-ms'] <= 0) throw new UsageError(`--log-cleaner-backoff-ms must be a positive number of milliseconds, got ${f['log-cleaner-backoff-ms']}`);
+  const cleanerIo = f['log-cleaner-io-max-bytes-per-second'];
+  if (cleanerIo !== undefined && !(cleanerIo > 0)) throw new UsageError(`--log-cleaner-io-max-bytes-per-second must be a positive number of bytes, got ${cleanerIo}`);
   if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
   // Kafka accepts any string as broker.rack; an empty one would read as "no rack" to some clients and not to others.
   if (f.rack === '') throw new UsageError('--rack must be a non-empty rack name');
@@ -96,6 +102,9 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     sessionTimeoutMs: f['session-timeout-ms'],
     heartbeatIntervalMs: f['heartbeat-interval-ms'],
     controllerLeaseMs: f['controller-lease-ms'],
+    logCleanerEnable: f['log-cleaner'],
+    logCleanerBackoffMs: f['log-cleaner-backoff-ms'],
+    logCleanerIoMaxBytesPerSecond: cleanerIo,
   });
   let broker: Broker | null = null;
   let observability: BrokerObservability | null = null;

@@ -30,6 +30,9 @@ const KAFKA_KEYS: Record<string, { flag: string; value?: (v: string, key: string
   'log.flush.interval.ms': { flag: 'flush-interval-ms' },
   'broker.session.timeout.ms': { flag: 'session-timeout-ms' },
   'broker.heartbeat.interval.ms': { flag: 'heartbeat-interval-ms' },
+  'log.cleaner.enable': { flag: 'log-cleaner' },
+  'log.cleaner.backoff.ms': { flag: 'log-cleaner-backoff-ms' },
+  'log.cleaner.io.max.bytes.per.second': { flag: 'log-cleaner-io-max-bytes-per-second' },
 };
 
 /** Kafka's broker-level defaults of topic configs: server.properties key → topic config key (and unit). */

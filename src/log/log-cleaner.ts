@@ -92,6 +92,8 @@ export interface CleanResult {
   recordsRead: number;
   recordsRemoved: number;
   segmentsReplaced: number;
+  /** The earliest delete horizon of the tombstones kept, -1 if none (the checkpoint's). */
+  tombstoneHorizon: number;
   /** The swap was refused because the log changed meanwhile (retention, truncation): try again later. */
   aborted: boolean;
 }
@@ -225,7 +227,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
   if (!opts.force && !state.needsCleaning) return null;
   const result: CleanResult = {
     firstDirtyOffset: state.firstDirtyOffset, endOffset: state.firstDirtyOffset,
-    bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsReplaced: 0, aborted: false,
+    bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsReplaced: 0, tombstoneHorizon: -1, aborted: false,
   };
   const io = async (bytes: number) => {
     await opts.throttle?.(bytes);
@@ -319,6 +321,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
     result.segmentsReplaced += group.length;
   }
   result.endOffset = end;
+  result.tombstoneHorizon = tombstoneHorizon;
   await writeCleanerCheckpoint(log, { firstDirtyOffset: end, tombstoneHorizon });
   return result;
 }

@@ -26,6 +26,8 @@ export interface BrokerMetricsSources {
   replicas(): Iterable<ReplicaFacts>;
   /** Metadata changes with the previous snapshot (MetadataStore.subscribe), for the ISR and election counters. */
   subscribe?(fn: (next: ClusterSnapshot, prev: ClusterSnapshot) => void): () => void;
+  /** The log cleaner's totals (src/broker/log-cleaner-manager.ts), for its metrics. */
+  cleaner?(): { cleanings: number; bytesRead: number; bytesWritten: number; recordsRemoved: number; maxDirtyRatio: number; lastCleaningMs: number; uncleanable: ReadonlySet<string> };
   /** Process metrics (CPU, memory, event loop lag); off when several brokers share a process (default true). */
   processMetrics?: boolean;
 }
@@ -132,6 +134,27 @@ export class BrokerMetrics {
         for (const r of src.replicas()) if (r.log) this.set({ topic: r.topic, partition: String(r.partition), role: r.role }, r.log.logEndOffset);
       },
     });
+    const cleaner = src.cleaner;
+    if (cleaner) {
+      // Kafka's LogCleaner and LogCleanerManager metrics (max-dirty-percent, max-clean-time-secs,
+      // uncleanable-partitions-count), plus what the cleaner moved and removed.
+      const gauge = (name: string, help: string, read: () => number) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(read());
+          },
+        });
+      gauge('kastor_log_cleaner_max_dirty_ratio', 'Highest dirty ratio among the compacted logs at the last cleaner pass (Kafka max-dirty-percent / 100)', () => cleaner().maxDirtyRatio);
+      gauge('kastor_log_cleaner_last_clean_seconds', 'Duration of the last log cleaning (Kafka max-clean-time-secs)', () => cleaner().lastCleaningMs / 1000);
+      gauge('kastor_log_cleaner_uncleanable_partitions', 'Local logs whose last cleaning failed (Kafka uncleanable-partitions-count)', () => cleaner().uncleanable.size);
+      gauge('kastor_log_cleaner_cleanings', 'Log cleanings done since start', () => cleaner().cleanings);
+      gauge('kastor_log_cleaner_read_bytes', 'Bytes the log cleaner read since start', () => cleaner().bytesRead);
+      gauge('kastor_log_cleaner_written_bytes', 'Bytes the log cleaner wrote since start', () => cleaner().bytesWritten);
+      gauge('kastor_log_cleaner_removed_records', 'Records the log cleaner removed since start', () => cleaner().recordsRemoved);
+    }
     new Gauge({
       name: 'kastor_partition_high_watermark',
       help: 'High watermark of each local replica',

@@ -1,0 +1,135 @@
+// The broker's log cleaner: a pass cleans the compacted local log most in need (leader or follower alike) and
+// leaves topics without cleanup.policy=compact alone; log.cleaner.io.max.bytes.per.second holds a cleaning to
+// that rate on the runtime's clock; the broker machine's `cleaner` region runs a pass after the backoff, the
+// next at once after a pass that cleaned a log, and none with the cleaner off.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createActor, fromPromise, SimulatedClock as XStateClock } from 'xstate';
+import { brokerMachine } from '../../machines/broker.ts';
+import { LogCleanerManager, compactionConfigOf, type CleanerReplica } from '../../src/broker/log-cleaner-manager.ts';
+import { PartitionLog } from '../../src/log/partition-log.ts';
+import { cleanLog } from '../../src/log/log-cleaner.ts';
+import { MemoryStorage } from '../../src/log/memory-storage.ts';
+import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
+import { buildRecordBatch, forEachBatch, readRecords } from '../../src/protocol/record-batch.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+
+async function logWith(dir: string, clock: SimulatedClock, keys: number, rounds: number): Promise<PartitionLog> {
+  const log = await PartitionLog.open({ dir, storage: new MemoryStorage(), clock, config: { segmentBytes: 1_000 } });
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < keys; k++) await log.append(buildRecordBatch({ timestamp: clock.wall(), records: [{ key: `k${k}`, value: `v${r}`.padEnd(40, '.') }] }), 0);
+  }
+  log.setHighWatermark(log.logEndOffset);
+  return log;
+}
+
+async function count(log: PartitionLog): Promise<number> {
+  let n = 0;
+  const { data } = await log.read(log.logStartOffset, 1 << 24);
+  forEachBatch(data, (pos) => (n += readRecords(data, pos).length));
+  return n;
+}
+
+const replica = (topic: string, log: PartitionLog, role = 'leader'): CleanerReplica => ({ topic, partition: 0, log, role, producers: { table: { entries: () => [] } } });
+
+test('compaction configs come from the topic config; only compact policies are cleaned', () => {
+  assert.is(compactionConfigOf({}), null);
+  assert.is(compactionConfigOf({ 'cleanup.policy': 'delete' }), null);
+  assert.equal(compactionConfigOf({ 'cleanup.policy': 'compact,delete', 'min.cleanable.dirty.ratio': '0.1', 'delete.retention.ms': '5' }), {
+    minCleanableDirtyRatio: 0.1, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, deleteRetentionMs: 5,
+  });
+});
+
+test('a pass cleans the dirtiest compacted log, followers too; a topic without compact is left alone', async () => {
+  const clock = new SimulatedClock();
+  const configs: Record<string, Record<string, string>> = { a: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1' }, b: { 'cleanup.policy': 'compact' }, plain: {} };
+  // a: cleaned once, then written again: about half of it is dirty. b: never cleaned, all dirty.
+  const a = await logWith('/a-0', clock, 40, 1);
+  await cleanLog(a, { now: clock.wall(), config: compactionConfigOf(configs.a!)!, force: true });
+  for (let k = 0; k < 40; k++) await a.append(buildRecordBatch({ timestamp: clock.wall(), records: [{ key: `k${k}`, value: 'again'.padEnd(40, '.') }] }), 0);
+  a.setHighWatermark(a.logEndOffset);
+  const b = await logWith('/b-0', clock, 5, 12);
+  const plain = await logWith('/plain-0', clock, 5, 12);
+  const manager = new LogCleanerManager({ clock, logger: silentLogger, ioMaxBytesPerSecond: Infinity, topicConfig: (t) => configs[t] ?? null });
+  const replicas = [replica('a', a), replica('b', b, 'follower'), replica('plain', plain), replica('a', a, 'offline')];
+  const before = { a: await count(a), b: await count(b), plain: await count(plain) };
+  const first = await manager.pass(replicas);
+  assert.ok(first);
+  assert.is(first.topic, 'b', 'the follower log with the higher dirty ratio goes first');
+  assert.is(first.dirtyRatio, 1);
+  assert.ok((await count(b)) < before.b);
+  assert.is(await count(a), before.a);
+  const second = await manager.pass(replicas);
+  assert.is(second?.topic, 'a');
+  assert.ok((await count(a)) < before.a);
+  assert.is(await manager.pass(replicas), null, 'nothing dirty left');
+  assert.is(await count(plain), before.plain, 'cleanup.policy=delete is never compacted');
+  assert.is(manager.stats.cleanings, 2);
+  assert.ok(manager.stats.recordsRemoved > 0 && manager.stats.bytesWritten > 0);
+});
+
+test('log.cleaner.io.max.bytes.per.second holds a cleaning to its rate on the runtime clock', async () => {
+  const clock = new SimulatedClock();
+  const log = await logWith('/t-0', clock, 20, 10);
+  const rate = 20_000;
+  const manager = new LogCleanerManager({ clock, logger: silentLogger, ioMaxBytesPerSecond: rate, topicConfig: () => ({ 'cleanup.policy': 'compact' }) });
+  const started = clock.monotonic();
+  let done = false;
+  const pass = manager.pass([replica('t', log)]).finally(() => (done = true));
+  // Drive the simulated clock: each throttle wait is a timer.
+  for (let i = 0; i < 10_000 && !done; i++) {
+    await new Promise<void>((r) => setImmediate(r));
+    if (clock.nextDue() !== null) clock.step();
+  }
+  const report = await pass;
+  assert.ok(report);
+  const moved = report.result.bytesRead + report.result.bytesWritten;
+  const took = clock.monotonic() - started;
+  const expected = (moved / rate) * 1000;
+  assert.ok(took >= expected * 0.8 && took <= expected * 1.2 + 50, `moved ${moved} B in ${took} ms of clock time, expected ~${expected.toFixed(0)} ms`);
+});
+
+function startMachine(cleanerBackoffMs: number | null, passes: boolean[]) {
+  const clock = new XStateClock();
+  let runs = 0;
+  const machine = brokerMachine.provide({
+    actors: {
+      flushPass: fromPromise(async () => {}),
+      retentionPass: fromPromise(async () => {}),
+      cleanerPass: fromPromise(async () => passes[runs++] ?? false),
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: { brokerId: 1, incarnation: 'i', flushIntervalMs: null, retentionCheckIntervalMs: 1_000_000, cleanerBackoffMs },
+  }).start();
+  return { actor, clock, runs: () => runs };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+};
+
+test("the broker machine's cleaner region: after the backoff, at once after a pass that cleaned, never when off", async () => {
+  const m = startMachine(500, [true, true, false, false]);
+  await settle();
+  assert.ok(m.actor.getSnapshot().matches({ running: { cleaner: 'waiting' } }), JSON.stringify(m.actor.getSnapshot().value));
+  m.clock.increment(499);
+  await settle();
+  assert.is(m.runs(), 0);
+  m.clock.increment(1);
+  await settle();
+  assert.is(m.runs(), 3, 'two passes that cleaned are followed at once; the third found nothing');
+  assert.ok(m.actor.getSnapshot().matches({ running: { cleaner: 'waiting' } }));
+  m.clock.increment(500);
+  await settle();
+  assert.is(m.runs(), 4);
+  const off = startMachine(null, [true]);
+  await settle();
+  off.clock.increment(100_000);
+  await settle();
+  assert.ok(off.actor.getSnapshot().matches({ running: { cleaner: 'off' } }));
+  assert.is(off.runs(), 0);
+});
+
+test.run();

@@ -289,6 +289,8 @@ export class Broker {
         cleaner: () => this.cleaner.stats,
       }),
       actors: new ActorDirectory(() => brokerActors({ brokerId: config.brokerId, actor: this.actor, controller: () => this.parts.controller?.actor, replicas: () => registry.all() })),
+      askController: (subject, request, timeoutMs) =>
+        askController({ transport: runtime.transport, subject: subjects[subject], request, timeoutMs, clock: this.clock, abandoned: () => this.crashed || this.actor.getSnapshot().status !== 'active' }),
       controllerId: (s: ClusterSnapshot) => s.controller?.brokerId ?? Math.min(...Object.keys(s.brokers).map(Number), config.brokerId),
     };
     this.parts.services = services;

@@ -30,6 +30,11 @@ export interface BrokerServices {
   readonly metrics: BrokerMetrics;
   /** Live actors the dashboard can show; other parts add theirs with `actors.register(...)`. */
   readonly actors: ActorDirectory;
+  /**
+   * Asks the active controller (src/controller/controller-request.ts askController) on one of its request
+   * subjects, asking again while none answers; null once `timeoutMs` passed without an answer.
+   */
+  askController<R extends { errorCode: number }>(subject: 'electLeaders' | 'reassignPartitions', request: object, timeoutMs: number): Promise<R | null>;
   /** Kafka's controller id as clients see it: the active controller, else the lowest live broker. */
   controllerId(snapshot: ClusterSnapshot): number;
 }

@@ -165,23 +165,30 @@ export class PartitionRegistry {
   /**
    * Deletes the directories of topics deleted while this broker did not see it (down, or cut off): a partition
    * directory that no replica here uses and whose partition.metadata names a topic id the cluster no longer
-   * has (Kafka's stray logs). A directory without partition.metadata is left alone: nothing proves it stray.
-   * Run once the broker has the cluster metadata, at start. Returns the directories deleted.
+   * has (Kafka's stray logs) — or names the topic the cluster has, but whose partition was reassigned away from
+   * this broker meanwhile (KIP-455: a removed replica's log goes). A directory without partition.metadata is
+   * left alone: nothing proves it stray. Run once the broker has the cluster metadata, at start. Returns the
+   * directories deleted.
    */
   async removeStrays(snapshot: ClusterSnapshot): Promise<string[]> {
     const { storage, dataDir } = this.opts;
     const ids = new Set(Object.values(snapshot.topics).map((t) => t.id));
     const removed: string[] = [];
     for (const name of await storage.list(dataDir)) {
-      if (!/^.+-\d+$/.test(name) || this.replicas.has(name) || this.deleting.has(name)) continue;
+      const m = /^(.+)-(\d+)$/.exec(name);
+      if (!m || this.replicas.has(name) || this.deleting.has(name)) continue;
       const dir = join(dataDir, name);
       const topicId = await readPartitionTopicId(storage, dir).catch(() => null);
-      if (topicId === null || ids.has(topicId)) continue;
+      if (topicId === null) continue;
+      const topic = snapshot.topics[m[1]!];
+      const reassignedAway = topic?.id === topicId && topic.partitions[Number(m[2])]?.replicas.includes(this.opts.brokerId) === false;
+      if (ids.has(topicId) && !reassignedAway) continue;
       // Looked up again: a replica may have been created for it meanwhile.
       if (this.replicas.has(name) || this.deleting.has(name)) continue;
       await storage.removeDir(dir);
       removed.push(name);
-      this.opts.logger.warn('deleted the log of a topic deleted while this broker did not see it', { dir: name, topicId });
+      const why = reassignedAway ? 'a partition reassigned away from this broker' : 'a topic deleted';
+      this.opts.logger.warn(`deleted the log of ${why} while this broker did not see it`, { dir: name, topicId });
     }
     return removed;
   }

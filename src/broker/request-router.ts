@@ -37,6 +37,9 @@ import { describeLogDirs } from './handlers/describe-log-dirs.ts';
 import { offsetForLeaderEpoch } from './handlers/offset-for-leader-epoch.ts';
 import { alterConfigs } from './handlers/alter-configs.ts';
 import { incrementalAlterConfigs } from './handlers/incremental-alter-configs.ts';
+import { electLeaders } from './handlers/elect-leaders.ts';
+import { alterPartitionReassignments } from './handlers/alter-partition-reassignments.ts';
+import { listPartitionReassignments } from './handlers/list-partition-reassignments.ts';
 
 export interface RequestContext {
   apiVersion: number;
@@ -75,6 +78,9 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.OffsetForLeaderEpoch]: (svc, body) => offsetForLeaderEpoch(svc, body),
   [ApiKey.AlterConfigs]: (svc, body) => alterConfigs(svc, body),
   [ApiKey.IncrementalAlterConfigs]: (svc, body) => incrementalAlterConfigs(svc, body),
+  [ApiKey.ElectLeaders]: (svc, body, ctx) => electLeaders(svc, body, ctx.apiVersion),
+  [ApiKey.AlterPartitionReassignments]: (svc, body) => alterPartitionReassignments(svc, body),
+  [ApiKey.ListPartitionReassignments]: (svc, body) => listPartitionReassignments(svc, body),
 };
 
 /** The version ranges of the APIs that have a handler. */

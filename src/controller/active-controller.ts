@@ -30,7 +30,9 @@ import {
   type LivenessTable,
 } from './liveness.ts';
 import { PROBE_STRIKES, type LivenessProbe } from './liveness-probe.ts';
-import { electPartition, planTopic, shutdownPartition, uncleanElectionEnabled, type ElectionView } from './partition-election.ts';
+import { planTopic, shutdownPartition, uncleanElectionEnabled, type ElectionView } from './partition-election.ts';
+import { decideElection, ElectionType, parseElectLeadersRequest, type ElectLeadersResponse, type PartitionOutcome } from './elect-leaders.ts';
+import { decideReassignment, parseReassignPartitionsRequest, reconcilePartition, type ReassignPartitionsResponse } from './reassignment.ts';
 
 export interface ActiveControllerOptions {
   brokerId: number;
@@ -59,7 +61,11 @@ export interface ActiveControllerOptions {
 const QUEUE = 'kastor-controller';
 const RETRY_MS = 200;
 const encoder = new TextEncoder();
-const encodeJsonReply = (r: AlterIsrResponse | ControlledShutdownResponse | ReplicaOfflineResponse): Uint8Array => encoder.encode(JSON.stringify(r));
+const encodeJsonReply = (r: AlterIsrResponse | ControlledShutdownResponse | ReplicaOfflineResponse | ElectLeadersResponse | ReassignPartitionsResponse): Uint8Array =>
+  encoder.encode(JSON.stringify(r));
+
+/** One partition's answer to an operator's request: the partition to write (null: none), or an error. */
+type OperatorDecision = { errorCode: 0; next: PartitionState | null } | { errorCode: number; errorMessage: string };
 
 /** A request's JSON body, or undefined when it is not JSON (answered with INVALID_REQUEST). */
 function jsonOf(payload: Buffer): unknown {
@@ -106,6 +112,8 @@ export class ActiveController {
       opts.transport.serve(opts.subjects.alterIsr, async (payload) => encodeJsonReply(await this.onAlterIsr(payload)), { queue: QUEUE }),
       opts.transport.serve(opts.subjects.controlledShutdown, async (payload) => encodeJsonReply(await this.onControlledShutdown(payload)), { queue: QUEUE }),
       opts.transport.serve(opts.subjects.replicaOffline, async (payload) => encodeJsonReply(await this.onReplicaOffline(payload)), { queue: QUEUE }),
+      opts.transport.serve(opts.subjects.electLeaders, async (payload) => encodeJsonReply(await this.onElectLeaders(payload)), { queue: QUEUE }),
+      opts.transport.serve(opts.subjects.reassignPartitions, async (payload) => encodeJsonReply(await this.onReassignPartitions(payload)), { queue: QUEUE }),
     );
     this.scheduleCheck();
     if (opts.probe) {
@@ -272,13 +280,14 @@ export class ActiveController {
       if (this.stopped) return;
       // One view per topic, not per partition: it lists the registered brokers twice over.
       const view = this.view(topic);
-      if (planTopic(topic, (p) => electPartition(p, view)) === null) continue;
+      // Elections, and the completion of reassignments whose target replicas are all in the ISR.
+      if (planTopic(topic, (p) => reconcilePartition(p, view)) === null) continue;
       const before = topic.partitions;
       const after = await this.writeTopic(topic.name, 'elect leaders', (t) => {
         const current = this.view(t);
-        return planTopic(t, (p) => electPartition(p, current));
+        return planTopic(t, (p) => reconcilePartition(p, current));
       });
-      if (after) this.logChanges(topic.name, after, before, 'leader election');
+      if (after) this.logChanges(topic.name, after, before, 'leader election or reassignment');
     }
     // Every topic is written without the brokers that were fenced when the pass began (KRaft's fencing of a
     // registering broker): their previous lives' ISR places and leaderships are gone, so they may be unfenced
@@ -363,6 +372,66 @@ export class ActiveController {
     }
   }
 
+  /** ElectLeaders (elect-leaders.ts): preferred or unclean elections an operator asked for. */
+  private async onElectLeaders(payload: Buffer): Promise<ElectLeadersResponse> {
+    const req = parseElectLeadersRequest(jsonOf(payload));
+    if (!req) return { errorCode: ErrorCode.INVALID_REQUEST };
+    if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER };
+    const what = req.electionType === ElectionType.PREFERRED ? 'preferred leader election' : 'unclean leader election';
+    const results = await this.decideForOperator(req.partitions, what, (p, t) => decideElection(p, req.electionType, this.view(t)));
+    // Asked for every partition: those already led as asked are left out (Kafka's controller does the same).
+    const shown = req.partitions === null ? results.filter((r) => r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) : results;
+    return { errorCode: 0, results: shown, revision: this.opts.metadata.snapshot().revision };
+  }
+
+  /** AlterPartitionReassignments (reassignment.ts): start, change or cancel reassignments. */
+  private async onReassignPartitions(payload: Buffer): Promise<ReassignPartitionsResponse> {
+    const req = parseReassignPartitionsRequest(jsonOf(payload));
+    if (!req) return { errorCode: ErrorCode.INVALID_REQUEST };
+    if (!this.opts.holdsLease() || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER };
+    const targets = new Map(req.partitions.map((r) => [`${r.topic}\0${r.partition}`, r.replicas]));
+    const registered = new Set(Object.keys(this.opts.metadata.snapshot().brokers).map(Number));
+    const results = await this.decideForOperator(req.partitions, 'partition reassignment', (p, t) =>
+      decideReassignment(p, targets.get(`${t.name}\0${p.partition}`) ?? null, registered, this.view(t)),
+    );
+    return { errorCode: 0, results, revision: this.opts.metadata.snapshot().revision };
+  }
+
+  /**
+   * Decides each partition asked for (null: every partition) on the latest stored topic and writes each topic
+   * once by compare-and-set; answers per partition, UNKNOWN_TOPIC_OR_PARTITION for what does not exist.
+   */
+  private async decideForOperator(refs: Array<{ topic: string; partition: number }> | null, what: string, decide: (p: PartitionState, t: TopicInfo) => OperatorDecision): Promise<PartitionOutcome[]> {
+    const byTopic = new Map<string, Set<number> | null>();
+    if (refs === null) for (const name of Object.keys(this.opts.metadata.snapshot().topics)) byTopic.set(name, null);
+    else for (const r of refs) byTopic.set(r.topic, (byTopic.get(r.topic) ?? new Set()).add(r.partition));
+    const results: PartitionOutcome[] = [];
+    for (const [topic, wanted] of byTopic) {
+      const outcomes = new Map<number, PartitionOutcome>();
+      const before = this.opts.metadata.snapshot().topics[topic]?.partitions;
+      try {
+        const after = await this.writeTopic(topic, what, (t) => {
+          outcomes.clear(); // a lost compare-and-set decides again on the fresh value
+          return planTopic(t, (p) => {
+            if (wanted !== null && !wanted.has(p.partition)) return null;
+            const d = decide(p, t);
+            outcomes.set(p.partition, { topic, partition: p.partition, errorCode: d.errorCode, errorMessage: 'errorMessage' in d ? d.errorMessage : null });
+            return 'next' in d ? d.next : null;
+          });
+        });
+        if (after && before) this.logChanges(topic, after, before, what);
+      } catch (err) {
+        const errorCode = this.errorCodeOf(err, what, { topic });
+        for (const partition of wanted ?? []) outcomes.set(partition, { topic, partition, errorCode, errorMessage: null });
+      }
+      for (const partition of wanted ?? []) {
+        if (!outcomes.has(partition)) results.push({ topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no partition ${topic}-${partition}` });
+      }
+      results.push(...outcomes.values());
+    }
+    return results;
+  }
+
   // ---- writing ----
 
   /**
@@ -425,8 +494,9 @@ export class ActiveController {
   private logChanges(topic: string, after: PartitionState[], before: readonly PartitionState[], why: string): void {
     for (const p of after) {
       const b = before[p.partition];
-      if (b && b.leader === p.leader && b.leaderEpoch === p.leaderEpoch && b.isr.join() === p.isr.join()) continue;
-      this.opts.logger.info(`partition changed by ${why}`, { topic, partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr, previousLeader: b?.leader, previousIsr: b?.isr });
+      if (b && b.leader === p.leader && b.leaderEpoch === p.leaderEpoch && b.isr.join() === p.isr.join() && b.replicas.join() === p.replicas.join()) continue;
+      const replicas = b && b.replicas.join() !== p.replicas.join() ? { replicas: p.replicas, previousReplicas: b.replicas, adding: p.addingReplicas, removing: p.removingReplicas } : {};
+      this.opts.logger.info(`partition changed by ${why}`, { topic, partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr, previousLeader: b?.leader, previousIsr: b?.isr, ...replicas });
     }
   }
 }

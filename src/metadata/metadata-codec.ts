@@ -62,6 +62,11 @@ export function topicProblem(v: unknown, expectedName?: string): string | null {
     if (!Number.isSafeInteger(p.leader) || (p.leader as number) < -1) return `partition ${i}: leader is not a broker id or -1`;
     if (!isInt(p.leaderEpoch, 0)) return `partition ${i}: leaderEpoch is not a non-negative integer`;
     if (!isIdList(p.isr)) return `partition ${i}: isr is not a list of distinct broker ids`;
+    for (const field of ['addingReplicas', 'removingReplicas'] as const) {
+      const v = p[field];
+      if (v === undefined) continue;
+      if (!isIdList(v) || !v.every((b) => (p.replicas as number[]).includes(b))) return `partition ${i}: ${field} are not distinct members of replicas`;
+    }
   }
   if (!isObject(v.config) || !Object.values(v.config).every((x) => typeof x === 'string')) return 'config is not a map of strings';
   if (typeof v.createdAt !== 'number' || !Number.isFinite(v.createdAt)) return 'createdAt is not a number';

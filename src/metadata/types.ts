@@ -29,6 +29,13 @@ export interface PartitionState {
   /** Bumped at every leadership change; requests stamped with an older epoch are fenced. */
   leaderEpoch: number;
   isr: number[];
+  /**
+   * An ongoing reassignment (KIP-455), as Kafka records it: `replicas` is then the target set followed by the
+   * original replicas leaving it, `addingReplicas` the target's new members (catching up as followers) and
+   * `removingReplicas` the originals outside the target. Absent (or empty) when none is ongoing.
+   */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 export interface TopicInfo {

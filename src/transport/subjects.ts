@@ -14,6 +14,10 @@ export interface Subjects {
   controlledShutdown: string;
   /** A broker reports a replica whose log failed; the controller moves its leadership away (request/reply). */
   replicaOffline: string;
+  /** ElectLeaders: a broker forwards an operator's election to the controller (request/reply). */
+  electLeaders: string;
+  /** AlterPartitionReassignments: a broker forwards an operator's reassignments to the controller (request/reply). */
+  reassignPartitions: string;
   /** Broker `id` answers here while its NATS connection lives (the controller's crash probe). */
   alive(brokerId: number): string;
 }
@@ -31,6 +35,8 @@ export function subjectsFor(bucket: string): Subjects {
     alterIsr: `${prefix}.controller.alter-isr`,
     controlledShutdown: `${prefix}.controller.shutdown`,
     replicaOffline: `${prefix}.controller.replica-offline`,
+    electLeaders: `${prefix}.controller.elect-leaders`,
+    reassignPartitions: `${prefix}.controller.reassign-partitions`,
     alive: (brokerId) => `${prefix}.broker.alive.${brokerId}`,
   };
 }

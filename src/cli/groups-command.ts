@@ -1,23 +1,48 @@
-// `kastor groups list|describe GROUP`: what kafka-consumer-groups.sh shows. `list` asks every broker for the
-// groups it coordinates (ListGroups) and merges them; `describe` finds the group's coordinator
-// (FindCoordinator), shows its state and members with their assignments (DescribeGroups, the consumer
-// protocol's assignment decoded), its committed offsets (OffsetFetch) and the lag against each partition's
-// log end (ListOffsets latest at the partition leader). Speaks the protocol through BrokerConnection.
+// `kastor groups list|describe GROUP|reset-offsets GROUP|delete GROUP`: what kafka-consumer-groups.sh does.
+// `list` asks every broker for the groups it coordinates (ListGroups) and merges them; `describe` finds the
+// group's coordinator (FindCoordinator), shows its state and members with their assignments (DescribeGroups,
+// the consumer protocol's assignment decoded), its committed offsets (OffsetFetch) and the lag against each
+// partition's log end (ListOffsets latest at the partition leader). Speaks the protocol through
+// BrokerConnection. `reset-offsets` plans and writes new committed offsets with kafka-consumer-groups.sh's
+// --reset-offsets logic (kafka-tools/consumer-groups-reset.ts: only for a group without active members, offsets
+// clamped to the log), writing unless --dry-run; `delete` removes an empty group and its offsets (DeleteGroups).
 import { BrokerConnection } from '../client/broker-connection.ts';
+import { Kafka } from '../client/index.ts';
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import { ERRORS } from '../protocol/generated/errors.ts';
 import { decodeAssignment } from '../group/consumer-protocol.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
+import { commitGroupOffsets, parseDateTime, planGroupReset, type ResetSpec } from './kafka-tools/consumer-groups-reset.ts';
+import { deleteGroupAt, groupsView } from './kafka-tools/groups-cluster.ts';
+import { stringifyJson } from './topic-command.ts';
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'a broker to connect to', default: '127.0.0.1:9092', value: 'HOST:PORT' },
+  'bootstrap-server': { type: 'string', description: 'the same as --bootstrap (Kafka\'s name)', value: 'HOST:PORT' },
   json: { type: 'boolean', description: 'print JSON instead of text' },
+  topic: { type: 'string', description: 'reset-offsets: the topic (T: every partition, T:0,2: those)', value: 'T' },
+  'to-earliest': { type: 'boolean', description: 'reset-offsets: to each partition\'s log start' },
+  'to-latest': { type: 'boolean', description: 'reset-offsets: to each partition\'s log end (high watermark)' },
+  'to-datetime': { type: 'string', description: 'reset-offsets: to the first offset at or after this time', value: 'YYYY-MM-DDTHH:mm:SS[.sss][Z|+hh:mm]' },
+  'shift-by': { type: 'string', description: 'reset-offsets: move the committed offsets by N (negative: back)', value: 'N' },
+  'to-offset': { type: 'string', description: 'reset-offsets: to this offset (clamped to the log)', value: 'N' },
+  'dry-run': { type: 'boolean', description: 'reset-offsets: print the new offsets without writing them' },
 } satisfies FlagSpecs;
 
-const SUMMARY = 'list consumer groups, describe one (members, assignment, committed offsets, lag)';
+const SUMMARY = 'list consumer groups, describe one (members, assignment, committed offsets, lag), reset its offsets, delete it';
+
+const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'shift-by', 'to-offset'] as const;
 
 export function groupsHelp(): string {
-  return [helpText('groups', SUMMARY, FLAGS), '', 'Subcommands:', '  list', '  describe GROUP'].join('\n');
+  return [
+    helpText('groups', SUMMARY, FLAGS),
+    '',
+    'Subcommands:',
+    '  list',
+    '  describe GROUP',
+    '  reset-offsets GROUP --topic T (--to-earliest|--to-latest|--to-datetime ISO|--shift-by N|--to-offset N) [--dry-run]',
+    '  delete GROUP   an empty group, with its committed offsets',
+  ].join('\n');
 }
 
 export interface GroupListing {
@@ -181,9 +206,14 @@ export async function groupsCommand(argv: string[]): Promise<number> {
   }
   const f = parseFlags('groups', FLAGS, argv);
   const [sub, group] = f._;
-  if (sub !== 'list' && sub !== 'describe') throw new UsageError(`groups needs a subcommand: list or describe GROUP (see: kastor groups --help)`);
-  if (sub === 'describe' && !group) throw new UsageError('groups describe needs a GROUP');
-  const { host, port } = parseHostPort(f.bootstrap);
+  if (sub !== 'list' && sub !== 'describe' && sub !== 'reset-offsets' && sub !== 'delete') {
+    throw new UsageError(`groups needs a subcommand: list, describe GROUP, reset-offsets GROUP or delete GROUP (see: kastor groups --help)`);
+  }
+  if (sub !== 'list' && !group) throw new UsageError(`groups ${sub} needs a GROUP`);
+  const bootstrap = f['bootstrap-server'] ?? f.bootstrap;
+  if (sub === 'reset-offsets') return resetGroupOffsets(bootstrap, group!, f);
+  if (sub === 'delete') return deleteGroup(bootstrap, group!, f.json);
+  const { host, port } = parseHostPort(bootstrap);
   const cluster = new Cluster(await BrokerConnection.connect({ host, port, clientId: 'kastor-groups' }));
   try {
     await cluster.refresh();
@@ -199,5 +229,69 @@ export async function groupsCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await cluster.close();
+  }
+}
+
+type GroupsFlags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+
+function adminAt(bootstrap: string) {
+  parseHostPort(bootstrap);
+  return new Kafka({ bootstrap: [bootstrap], clientId: 'kastor-groups', retry: { retries: 3, maxBackoffMs: 1000 } }).admin();
+}
+
+async function resetGroupOffsets(bootstrap: string, group: string, f: GroupsFlags): Promise<number> {
+  const chosen = SCENARIOS.filter((s) => f[s] !== undefined && f[s] !== false);
+  if (chosen.length !== 1) throw new UsageError('groups reset-offsets needs exactly one of --to-earliest, --to-latest, --to-datetime ISO, --shift-by N, --to-offset N');
+  if (!f.topic) throw new UsageError('groups reset-offsets needs --topic T');
+  const scenario = chosen[0]!;
+  const spec: ResetSpec = { scenario, topics: [f.topic], notice: (line) => console.error(line) };
+  if (scenario === 'to-datetime') {
+    try {
+      spec.when = parseDateTime(f['to-datetime']);
+    } catch (err) {
+      throw new UsageError(`--to-datetime: ${(err as Error).message}`);
+    }
+  }
+  if (scenario === 'shift-by' || scenario === 'to-offset') {
+    const raw = f[scenario];
+    if (!/^[-+]?\d+$/.test(raw)) throw new UsageError(`--${scenario} must be a whole number, got "${raw}"`);
+    spec.number = Number(raw);
+  }
+  const admin = adminAt(bootstrap);
+  try {
+    const view = groupsView(admin.cluster);
+    await view.refresh();
+    const planned = await planGroupReset(admin, view, group, spec);
+    if ('error' in planned) {
+      console.error(planned.error);
+      return 1;
+    }
+    if (!f['dry-run'] && planned.offsets.length > 0) await commitGroupOffsets(admin, group, planned.offsets);
+    if (f.json) {
+      console.log(stringifyJson({ group, dryRun: f['dry-run'] ?? false, offsets: planned.offsets }));
+      return 0;
+    }
+    const w = Math.max(5, ...planned.offsets.map((o) => o.topic.length));
+    console.log(`${'TOPIC'.padEnd(w)}  PARTITION  NEW-OFFSET`);
+    for (const o of planned.offsets) console.log(`${o.topic.padEnd(w)}  ${String(o.partition).padEnd(9)}  ${o.offset}`);
+    console.log(f['dry-run'] ? '(dry run: nothing written)' : `reset ${planned.offsets.length} partition(s) of group ${group}`);
+    return 0;
+  } finally {
+    await admin.close();
+  }
+}
+
+async function deleteGroup(bootstrap: string, group: string, json: boolean): Promise<number> {
+  const admin = adminAt(bootstrap);
+  try {
+    const code = await deleteGroupAt(admin.cluster, group);
+    if (code !== 0) {
+      console.error(`cannot delete group ${group}: ${errorName(code)}${ERRORS[code]?.message ? ` (${ERRORS[code]!.message})` : ''}`);
+      return 1;
+    }
+    console.log(json ? stringifyJson({ deleted: group }) : `deleted group ${group}`);
+    return 0;
+  } finally {
+    await admin.close();
   }
 }

@@ -4,6 +4,7 @@
 import { Kafka } from '../client/index.ts';
 import type { TopicDescription } from '../client/admin.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
+import { topicDeleteRecordsCommand } from './topic-delete-records-command.ts';
 
 const SUBCOMMANDS = ['create', 'alter', 'list', 'describe', 'delete'] as const;
 
@@ -30,6 +31,7 @@ export function topicHelp(): string {
     '  list',
     '  describe [NAME ...]   partitions, leaders, replicas, ISR and configs (all topics when no name)',
     '  delete NAME ...',
+    '  delete-records NAME --partition P --before OFFSET   deletes the records below OFFSET (-1: the high watermark)',
   ].join('\n');
 }
 
@@ -60,6 +62,7 @@ export async function topicCommand(argv: string[]): Promise<number> {
   }
   const [sub, ...restArgv] = argv;
   if (!sub || sub.startsWith('--')) throw new UsageError(`"topic" needs a subcommand (${SUBCOMMANDS.join(', ')}; see: kastor topic --help)`);
+  if (sub === 'delete-records') return topicDeleteRecordsCommand(restArgv);
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown topic subcommand "${sub}" (subcommands: ${SUBCOMMANDS.join(', ')}; see: kastor topic --help)`);
   const { values: configArgs, rest } = takeRepeated(restArgv, 'config');
   const f = parseFlags(`topic ${sub}`, FLAGS, rest);

@@ -41,6 +41,16 @@ const CONFIG_RESOURCE_TOPIC = 2;
 /** DescribeConfigs v1+ configSource DEFAULT_CONFIG (v0 had an isDefault flag instead). */
 const CONFIG_SOURCE_DEFAULT = 5;
 
+/** One log directory of one broker (describeLogDirs); sizes in bytes, -1n where unknown. */
+export interface LogDirDescription {
+  broker: number;
+  logDir: string;
+  errorCode: number;
+  totalBytes: bigint;
+  usableBytes: bigint;
+  partitions: Array<{ topic: string; partition: number; size: bigint; offsetLag: bigint; isFuture: boolean }>;
+}
+
 export class Admin {
   readonly cluster: Cluster;
 
@@ -196,6 +206,69 @@ export class Admin {
     const meta = await this.cluster.topic(topic, { refresh: true });
     const answers = await lookupOffsets(this.cluster, meta.partitions.map((p) => ({ topic, partition: p.partition, timestamp: BigInt(timestamp) })));
     return answers.map((a) => ({ partition: a.partition, offset: a.offset, timestamp: a.timestamp }));
+  }
+
+  /**
+   * Deletes the records of `topic` below each given offset (DeleteRecords, KIP-107; -1n: below the high
+   * watermark), at each partition's leader, retried where leadership moved. Resolves with each partition's low
+   * watermark: the log start every in-sync replica has reached.
+   */
+  async deleteRecords(topic: string, offsets: Array<{ partition: number; offset: bigint }>, opts: { timeoutMs?: number } = {}): Promise<Array<{ partition: number; lowWatermark: bigint }>> {
+    const done = new Map<number, bigint>();
+    await this.cluster.withRetry('DeleteRecords', async () => {
+      const byLeader = new Map<number, Array<{ partition: number; offset: bigint }>>();
+      for (const o of offsets) {
+        if (done.has(o.partition)) continue;
+        const leader = await this.cluster.leaderOf(topic, o.partition);
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), o]);
+      }
+      let retriable: KafkaProtocolError | null = null;
+      await Promise.all(
+        [...byLeader].map(async ([leader, list]) => {
+          const { body } = await this.cluster.send(await this.cluster.nodeConnection(leader), ApiKey.DeleteRecords, () => ({
+            topics: [{ name: topic, partitions: list.map((o) => ({ partitionIndex: o.partition, offset: o.offset })) }],
+            timeoutMs: opts.timeoutMs ?? 30_000,
+          }));
+          for (const p of body.topics.flatMap((t) => t.partitions)) {
+            if (p.errorCode === 0) {
+              done.set(p.partitionIndex, p.lowWatermark);
+              continue;
+            }
+            const err = new KafkaProtocolError(p.errorCode, { topic, partition: p.partitionIndex, broker: leader });
+            if (!err.retriable) throw err;
+            this.cluster.invalidate([topic]);
+            retriable = err;
+          }
+        }),
+      );
+      if (retriable) throw retriable;
+    });
+    return offsets.map((o) => ({ partition: o.partition, lowWatermark: done.get(o.partition)! }));
+  }
+
+  /** Every broker's log directories with each partition replica's size on disk (DescribeLogDirs, KIP-113). */
+  async describeLogDirs(partitions: Array<{ topic: string; partition: number }> | null = null): Promise<LogDirDescription[]> {
+    await this.cluster.refreshMetadata([]);
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    const wanted = partitions && [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps }));
+    const perBroker = await Promise.all(
+      [...this.cluster.brokers.keys()].sort((a, b) => a - b).map(async (broker) => {
+        const { body } = await this.cluster.withRetry('DescribeLogDirs', async () =>
+          this.cluster.send(await this.cluster.nodeConnection(broker), ApiKey.DescribeLogDirs, () => ({ topics: wanted && wanted.map((t) => ({ topic: t.topic, partitions: t.partitions })) })),
+        );
+        if (body.errorCode) throw new KafkaProtocolError(body.errorCode, { message: `DescribeLogDirs failed on broker ${broker}` });
+        return body.results.map((r) => ({
+          broker,
+          logDir: r.logDir,
+          errorCode: r.errorCode,
+          totalBytes: r.totalBytes ?? -1n,
+          usableBytes: r.usableBytes ?? -1n,
+          partitions: r.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, size: p.partitionSize, offsetLag: p.offsetLag, isFuture: p.isFutureKey }))),
+        }));
+      }),
+    );
+    return perBroker.flat();
   }
 
   async close(): Promise<void> {

@@ -74,6 +74,8 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.CreatePartitions]: [0, 3],
   [ApiKey.DescribeCluster]: [0, 1],
   [ApiKey.InitProducerId]: [0, 4],
+  [ApiKey.DeleteRecords]: [0, 2],
+  [ApiKey.DescribeLogDirs]: [0, 4],
 };
 
 /** Parses `host:port[,host:port]` (or a list of them) into addresses; IPv6 hosts go in brackets. */

@@ -6,7 +6,8 @@
 // coordinator — and Kastor's — accept for a group without members.
 //
 // Scenarios: --to-earliest, --to-latest, --to-current, --to-offset N, --shift-by N, --to-datetime,
-// --by-duration. Refused with one line: --from-file and --export.
+// --by-duration. Refused with one line: --from-file and --export. `kastor groups reset-offsets` plans and
+// writes with the same functions (planGroupReset, commitGroupOffsets).
 import type { Admin } from '../../client/admin.ts';
 import { KafkaProtocolError } from '../../client/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-keys.ts';
@@ -37,6 +38,30 @@ interface Target {
   partition: number;
 }
 
+/** What to reset a group to: one scenario, the partitions (`T` or `T:0,2` specs, or 'all' committed ones). */
+export interface ResetSpec {
+  scenario: 'to-earliest' | 'to-latest' | 'to-current' | 'to-offset' | 'shift-by' | 'to-datetime' | 'by-duration';
+  topics: string[] | 'all';
+  /** to-datetime / by-duration: the time in ms. */
+  when?: number;
+  /** to-offset / shift-by. */
+  number?: number;
+  /** Where the notices of clamped offsets go (Kafka prints them on stdout). */
+  notice?: (line: string) => void;
+}
+
+/**
+ * The new offsets of one group's partitions, or why it cannot be reset: only a group without active members
+ * (Empty, or one that does not exist: Dead) can, as Kafka's GroupOffsetsResetter requires.
+ */
+export async function planGroupReset(admin: Admin, view: GroupsCluster, group: string, spec: ResetSpec): Promise<{ error: string } | { offsets: Array<Target & { offset: bigint }> }> {
+  const d = await describeGroupOf(view, group);
+  if (d.state !== 'Empty' && d.state !== 'Dead') return { error: `Assignments can only be reset if the group '${group}' is inactive, but the current state is ${d.state}.` };
+  const committed = new Map(d.offsets.filter((o) => o.committed !== null).map((o) => [`${o.topic}:${o.partition}`, BigInt(o.committed!)]));
+  const targets = spec.topics === 'all' ? d.offsets.filter((o) => o.committed !== null).map(({ topic, partition }) => ({ topic, partition })) : await topicTargets(admin, spec.topics);
+  return { offsets: await newOffsets(admin, spec.scenario, targets, committed, spec) };
+}
+
 export async function resetOffsets(admin: Admin, view: GroupsCluster, opts: ParsedOptions, groups: string[]): Promise<boolean> {
   const scenarios = SCENARIOS.filter((s) => opts.has(s));
   if (scenarios.length !== 1) throw new ToolError(`Option [reset-offsets] takes exactly one of these options: ${SCENARIOS.map((s) => `[${s}]`).join(', ')}`);
@@ -53,17 +78,16 @@ export async function resetOffsets(admin: Admin, view: GroupsCluster, opts: Pars
 
   let ok = true;
   const plan: Array<{ group: string; topic: string; partition: number; offset: bigint }> = [];
+  const spec: ResetSpec = { scenario: scenario as ResetSpec['scenario'], topics: opts.has('all-topics') ? 'all' : opts.all('topic'), when, number };
   for (const group of groups) {
-    const d = await describeGroupOf(view, group);
-    if (d.state !== 'Empty' && d.state !== 'Dead') {
-      console.error(`\nError: Assignments can only be reset if the group '${group}' is inactive, but the current state is ${d.state}.`);
+    const planned = await planGroupReset(admin, view, group, spec);
+    if ('error' in planned) {
+      console.error(`\nError: ${planned.error}`);
       ok = false;
       continue;
     }
-    const committed = new Map(d.offsets.filter((o) => o.committed !== null).map((o) => [`${o.topic}:${o.partition}`, BigInt(o.committed!)]));
-    const targets = opts.has('all-topics') ? d.offsets.filter((o) => o.committed !== null).map(({ topic, partition }) => ({ topic, partition })) : await topicTargets(admin, opts.all('topic'));
-    const offsets = await newOffsets(admin, scenario, targets, committed, { when, number });
-    if (execute && offsets.length > 0) await commit(admin, group, offsets);
+    const { offsets } = planned;
+    if (execute && offsets.length > 0) await commitGroupOffsets(admin, group, offsets);
     plan.push(...offsets.map((o) => ({ group, ...o })));
   }
   if (plan.length > 0) {
@@ -93,7 +117,8 @@ async function topicTargets(admin: Admin, specs: string[]): Promise<Target[]> {
   return out;
 }
 
-async function newOffsets(admin: Admin, scenario: string, targets: Target[], committed: Map<string, bigint>, args: { when?: number; number?: number }): Promise<Array<Target & { offset: bigint }>> {
+async function newOffsets(admin: Admin, scenario: string, targets: Target[], committed: Map<string, bigint>, args: Pick<ResetSpec, 'when' | 'number' | 'notice'>): Promise<Array<Target & { offset: bigint }>> {
+  const notice = args.notice ?? ((line: string) => console.log(line));
   const topics = [...new Set(targets.map((t) => t.topic))];
   const bounds = new Map<string, { earliest: bigint; latest: bigint }>();
   const byTime = new Map<string, bigint>();
@@ -124,30 +149,31 @@ async function newOffsets(admin: Admin, scenario: string, targets: Target[], com
         break;
       }
       case 'to-offset':
-        offset = clamp(BigInt(args.number!), earliest, latest, key);
+        offset = clamp(BigInt(args.number!), earliest, latest, key, notice);
         break;
       default: // shift-by
         if (current === undefined) throw new ToolError(`Cannot shift offset for partition ${t.topic}-${t.partition} since there is no current committed offset`);
-        offset = clamp(current + BigInt(args.number!), earliest, latest, key);
+        offset = clamp(current + BigInt(args.number!), earliest, latest, key, notice);
     }
     return { ...t, offset };
   });
 }
 
-function clamp(offset: bigint, earliest: bigint, latest: bigint, key: string): bigint {
+function clamp(offset: bigint, earliest: bigint, latest: bigint, key: string, notice: (line: string) => void): bigint {
   const tp = key.replace(/:(\d+)$/, '-$1');
   if (offset > latest) {
-    console.log(`New offset (${offset}) is higher than latest offset for topic partition ${tp}. Value will be set to ${latest}`);
+    notice(`New offset (${offset}) is higher than latest offset for topic partition ${tp}. Value will be set to ${latest}`);
     return latest;
   }
   if (offset < earliest) {
-    console.log(`New offset (${offset}) is lower than earliest offset for topic partition ${tp}. Value will be set to ${earliest}`);
+    notice(`New offset (${offset}) is lower than earliest offset for topic partition ${tp}. Value will be set to ${earliest}`);
     return earliest;
   }
   return offset;
 }
 
-async function commit(admin: Admin, group: string, offsets: Array<Target & { offset: bigint }>): Promise<void> {
+/** Writes a group's offsets: an OffsetCommit with generation -1 and no member id, at the group's coordinator. */
+export async function commitGroupOffsets(admin: Admin, group: string, offsets: Array<Target & { offset: bigint }>): Promise<void> {
   const byTopic = new Map<string, Array<Target & { offset: bigint }>>();
   for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
   const coordinator = await coordinatorOf(admin.cluster, group);

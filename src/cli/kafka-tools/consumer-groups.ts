@@ -9,12 +9,11 @@
 // --from-file and --export.
 import { Kafka } from '../../client/index.ts';
 import type { Admin } from '../../client/admin.ts';
-import { ApiKey } from '../../protocol/generated/api-keys.ts';
 import { ERRORS } from '../../protocol/generated/errors.ts';
 import { describeGroupOf, listGroupsOf, type GroupDescription } from '../groups-command.ts';
 import { helpOrVersion, ToolError, checkCommon, connectionOptions, kafkaMessage, onlyWith, oneAction, parseOptions, type OptionSpecs, type ParsedOptions } from './options.ts';
 import { RESET_OPTIONS, resetOffsets } from './consumer-groups-reset.ts';
-import { coordinatorOf, groupsView, type GroupsCluster } from './groups-cluster.ts';
+import { deleteGroupAt, groupsView, type GroupsCluster } from './groups-cluster.ts';
 
 const ACTIONS = ['list', 'describe', 'delete', 'reset-offsets', 'delete-offsets'];
 const STATES = ['PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'];
@@ -120,9 +119,7 @@ const RUN: Record<string, (admin: Admin, view: GroupsCluster, opts: ParsedOption
   async delete(admin, view, opts) {
     const results = new Map<string, number>();
     for (const groupId of await groupIds(view, opts)) {
-      const coordinator = await coordinatorOf(admin.cluster, groupId);
-      const res = await coordinator.conn.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] });
-      results.set(groupId, res.results[0]?.errorCode ?? 0);
+      results.set(groupId, await deleteGroupAt(admin.cluster, groupId));
     }
     const quoted = (ids: string[]) => ids.map((g) => `'${g}'`).join(', ');
     const deleted = [...results].filter(([, code]) => code === 0).map(([g]) => g);

@@ -33,6 +33,13 @@ export function groupsView(cluster: ClientCluster): GroupsCluster {
   return view as unknown as GroupsCluster;
 }
 
+/** Deletes a group with its committed offsets at its coordinator (DeleteGroups); resolves with the group's error code. */
+export async function deleteGroupAt(cluster: ClientCluster, groupId: string): Promise<number> {
+  const coordinator = await coordinatorOf(cluster, groupId);
+  const res = await coordinator.conn.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] });
+  return res.results[0]?.errorCode ?? 0;
+}
+
 /** The connection to a group's coordinator (FindCoordinator), retried while the coordinator is loading or moving. */
 export async function coordinatorOf(cluster: ClientCluster, groupId: string) {
   return cluster.withRetry(`FindCoordinator for ${groupId}`, async () => {

@@ -17,8 +17,7 @@ import type { BrokerConfig } from '../src/broker/broker-config.ts';
 import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../src/metadata/types.ts';
 import { PartitionRegistry } from '../src/broker/partition-registry.ts';
-import { LogCleanerManager } from '../src/broker/log-cleaner-manager.ts';
-import { effectiveOverrides } from '../src/metadata/config-layers.ts';
+import { LogCleanerManager, topicOverridesOf } from '../src/broker/log-cleaner-manager.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
 import type { RequestHandler } from '../src/broker/request-handler.ts';
@@ -124,10 +123,7 @@ export class Broker {
       ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
       topicConfig: (topic) => {
         const snapshot = this.parts.metadata?.snapshot();
-        const t = snapshot?.topics[topic];
-        if (!snapshot || !t) return null;
-        const id = String(config.brokerId);
-        return effectiveOverrides({ topic: t.config, broker: snapshot.brokerConfigs?.[id], clusterDefault: snapshot.brokerConfigs?.[''], static: config.topicDefaults });
+        return snapshot ? topicOverridesOf(snapshot, topic, config.brokerId, config.topicDefaults) : null;
       },
     });
     const machine = brokerMachine.provide({

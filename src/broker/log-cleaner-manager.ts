@@ -13,6 +13,8 @@ import type { Logger } from '../util/logger.ts';
 import type { PartitionLog } from '../log/partition-log.ts';
 import { cleanLog, cleanableState, readCleanerCheckpoint, type CleanResult, type CleanerCheckpoint, type CompactionConfig } from '../log/log-cleaner.ts';
 import { effectiveTopicConfig } from '../metadata/topic-config.ts';
+import { effectiveOverrides } from '../metadata/config-layers.ts';
+import type { ClusterSnapshot, TopicInfo } from '../metadata/types.ts';
 
 /** A local replica as the cleaner sees it. */
 export interface CleanerReplica {
@@ -60,6 +62,33 @@ export function compactionConfigOf(overrides: Record<string, string>): Compactio
     maxCompactionLagMs: num('max.compaction.lag.ms', Number.MAX_SAFE_INTEGER),
     deleteRetentionMs: num('delete.retention.ms', 86_400_000),
   };
+}
+
+/**
+ * A topic's effective overrides on this broker (its own over the broker's and the cluster's dynamic configs and
+ * the broker's static topic defaults: config-layers.ts), or null when the snapshot has no such topic.
+ */
+export function topicOverridesOf(snapshot: ClusterSnapshot, topic: string, brokerId: number, staticDefaults: Record<string, string>): Record<string, string> | null {
+  const t = snapshot.topics[topic];
+  if (!t) return null;
+  return effectiveOverrides({ topic: t.config, broker: snapshot.brokerConfigs?.[String(brokerId)], clusterDefault: snapshot.brokerConfigs?.[''], static: staticDefaults });
+}
+
+const compactedCache = new WeakMap<TopicInfo, { brokerConfigs: unknown; compacted: boolean }>();
+
+/**
+ * Whether a topic is compacted (cleanup.policy holds compact), cached per topic and broker-config object: the
+ * produce path asks for every partition it appends to.
+ */
+export function isCompactedTopic(snapshot: ClusterSnapshot, topic: string, brokerId: number, staticDefaults: Record<string, string>): boolean {
+  const t = snapshot.topics[topic];
+  if (!t) return false;
+  const hit = compactedCache.get(t);
+  if (hit && hit.brokerConfigs === snapshot.brokerConfigs) return hit.compacted;
+  const overrides = topicOverridesOf(snapshot, topic, brokerId, staticDefaults);
+  const compacted = overrides !== null && compactionConfigOf(overrides) !== null;
+  compactedCache.set(t, { brokerConfigs: snapshot.brokerConfigs, compacted });
+  return compacted;
 }
 
 /** Holds a byte stream to maxBytesPerSecond by sleeping on the clock (Kafka's Throttler, 1 s periods). */

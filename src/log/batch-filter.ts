@@ -145,3 +145,13 @@ export function rebuildBatch(buf: Buffer, pos: number, kept: CleanerRecord[], de
   out.writeUInt32BE(crc32c(out, CRC_START, out.length), CRC_OFFSET);
   return out;
 }
+
+/**
+ * The index of the first record without a key in the batch at pos, or -1 (none, or records Kastor cannot
+ * read: snappy, lz4, zstd). Kafka's LogValidator refuses such a record on a compacted topic.
+ */
+export function keylessRecordIndex(buf: Buffer, pos = 0): number {
+  const h = readBatchHeader(buf, pos);
+  if (isControlBatch(h.attributes) || !isFilterable(h.attributes)) return -1;
+  return cleanerRecords(buf, pos).findIndex((r) => r.key === null);
+}

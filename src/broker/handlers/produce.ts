@@ -3,7 +3,7 @@
 // Versions 0-2 carry the old message formats v0/v1 (message sets); Kastor stores RecordBatch v2 only, so each
 // partition's message set is up-converted to one batch first (message-set-convert.ts), as Kafka 3.9's
 // LogValidator does with its log at message format v2. Kafka checks nothing more for v0-v2: a RecordBatch v2
-// sent at those versions is taken as it is.
+// sent at those versions is taken as it is. A compacted topic refuses records without a key (INVALID_RECORD).
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -14,6 +14,8 @@ import { countRecords } from '../../metrics/batch-counts.ts';
 import { magicAt } from '../../protocol/message-set.ts';
 import { messageSetToRecordBatch } from '../../protocol/message-set-convert.ts';
 import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
+import { keylessRecordIndex } from '../../log/batch-filter.ts';
+import { isCompactedTopic } from '../log-cleaner-manager.ts';
 
 /** The first Produce version that carries RecordBatch v2 only. */
 const MIN_RECORD_BATCH_VERSION = 3;
@@ -27,6 +29,22 @@ function asRecordBatch(records: Buffer, apiVersion: number): Buffer {
   } catch (err) {
     if (err instanceof RecordBatchError) throw new KafkaError(err.errorCode, err.message, {}, { cause: err });
     throw err;
+  }
+}
+
+/**
+ * Kafka's LogValidator on a compacted topic: a record without a key is refused with INVALID_RECORD (the cleaner
+ * could never tell what it supersedes). Records that do not parse are left to the replica's validation.
+ */
+function refuseKeyless(records: Buffer, topic: string, partition: number): void {
+  let index = -1;
+  try {
+    index = keylessRecordIndex(records);
+  } catch {
+    return;
+  }
+  if (index >= 0) {
+    throw new KafkaError(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${topic}-${partition}.`, { topic, partition, recordIndex: index });
   }
 }
 
@@ -51,6 +69,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
             const replica = await leaderReplica(svc, topic.name, p.index, left());
             if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
             const records = asRecordBatch(p.records, apiVersion);
+            if (isCompactedTopic(svc.metadata.snapshot(), topic.name, svc.brokerId, svc.config.topicDefaults)) refuseKeyless(records, topic.name, p.index);
             const r = await replica.produce(records, acks, left());
             svc.metrics.produced(topic.name, records.length, countRecords(records));
             baseOffset = r.baseOffset;

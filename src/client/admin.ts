@@ -37,6 +37,24 @@ export interface PartitionOffsets {
   latest: bigint;
 }
 
+export interface TopicPartitionRef {
+  topic: string;
+  partition: number;
+}
+
+/** One partition's answer to electLeaders or alterPartitionReassignments (errorCode 0: done). */
+export interface PartitionResult extends TopicPartitionRef {
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/** An ongoing reassignment (KIP-455): the whole current replica set, and the replicas being added and removed. */
+export interface PartitionReassignment extends TopicPartitionRef {
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
 const CONFIG_RESOURCE_TOPIC = 2;
 /** DescribeConfigs v1+ configSource DEFAULT_CONFIG (v0 had an isDefault flag instead). */
 const CONFIG_SOURCE_DEFAULT = 5;
@@ -271,6 +289,60 @@ export class Admin {
     return perBroker.flat();
   }
 
+  /**
+   * Leader elections (ElectLeaders, KIP-460): 'preferred' moves leadership to each partition's first replica
+   * when it is in the ISR; 'unclean' gives a partition without a leader to a live replica, even outside the
+   * ISR. `partitions` null (the default): every partition, and then only those that needed an election are
+   * answered. Resolves with each partition's result (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ...).
+   */
+  async electLeaders(opts: { type?: 'preferred' | 'unclean'; partitions?: TopicPartitionRef[] | null; timeoutMs?: number } = {}): Promise<PartitionResult[]> {
+    const electionType = opts.type === 'unclean' ? 1 : 0;
+    const topicPartitions = groupPartitions(opts.partitions ?? null);
+    const { body } = await this.cluster.withRetry('ElectLeaders', async () =>
+      this.cluster.send(await this.cluster.anyConnection(), ApiKey.ElectLeaders, (v) => {
+        if (v < 1 && electionType !== 0) throw new KafkaClientError('UNSUPPORTED_VERSION', 'the broker knows only preferred elections (ElectLeaders v0)');
+        return { electionType, topicPartitions, timeoutMs: opts.timeoutMs ?? 60_000 };
+      }),
+    );
+    if (body.errorCode) throw new KafkaProtocolError(body.errorCode, { message: 'ElectLeaders failed' });
+    if (topicPartitions) this.cluster.invalidate(topicPartitions.map((t) => t.topic));
+    return body.replicaElectionResults.flatMap((t) => t.partitionResult.map((p) => ({ topic: t.topic, partition: p.partitionId, errorCode: p.errorCode, errorMessage: p.errorMessage })));
+  }
+
+  /**
+   * Starts (a replica list), changes, or cancels (null) partition reassignments (AlterPartitionReassignments,
+   * KIP-455). Resolves once the controller has recorded them, with each partition's result; the data moves
+   * afterwards: listPartitionReassignments shows the ones still ongoing.
+   */
+  async alterPartitionReassignments(reassignments: Array<TopicPartitionRef & { replicas: number[] | null }>, opts: { timeoutMs?: number } = {}): Promise<PartitionResult[]> {
+    const topics = new Map<string, Array<{ partitionIndex: number; replicas: number[] | null }>>();
+    for (const r of reassignments) topics.set(r.topic, [...(topics.get(r.topic) ?? []), { partitionIndex: r.partition, replicas: r.replicas }]);
+    const { body } = await this.cluster.withRetry('AlterPartitionReassignments', async () =>
+      this.cluster.send(await this.cluster.anyConnection(), ApiKey.AlterPartitionReassignments, () => ({
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+      })),
+    );
+    if (body.errorCode) throw new KafkaProtocolError(body.errorCode, { message: body.errorMessage ?? 'AlterPartitionReassignments failed' });
+    this.cluster.invalidate([...topics.keys()]);
+    return body.responses.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode, errorMessage: p.errorMessage })));
+  }
+
+  /** The ongoing reassignments (ListPartitionReassignments), of the given partitions or (null) of all. */
+  async listPartitionReassignments(partitions: TopicPartitionRef[] | null = null, opts: { timeoutMs?: number } = {}): Promise<PartitionReassignment[]> {
+    const topics = groupPartitions(partitions);
+    const { body } = await this.cluster.withRetry('ListPartitionReassignments', async () =>
+      this.cluster.send(await this.cluster.anyConnection(), ApiKey.ListPartitionReassignments, () => ({
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        topics: topics ? topics.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })) : null,
+      })),
+    );
+    if (body.errorCode) throw new KafkaProtocolError(body.errorCode, { message: body.errorMessage ?? 'ListPartitionReassignments failed' });
+    return body.topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas })),
+    );
+  }
+
   async close(): Promise<void> {
     await this.cluster.close();
   }
@@ -301,4 +373,12 @@ export class Admin {
       await this.cluster.backoff(Math.min(attempt, 3));
     }
   }
+}
+
+/** Partitions grouped by topic, as the protocol carries them (null stays null: all). */
+function groupPartitions(refs: TopicPartitionRef[] | null): Array<{ topic: string; partitions: number[] }> | null {
+  if (refs === null) return null;
+  const topics = new Map<string, number[]>();
+  for (const r of refs) topics.set(r.topic, [...(topics.get(r.topic) ?? []), r.partition]);
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }

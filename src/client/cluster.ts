@@ -76,6 +76,9 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.InitProducerId]: [0, 4],
   [ApiKey.DeleteRecords]: [0, 2],
   [ApiKey.DescribeLogDirs]: [0, 4],
+  [ApiKey.ElectLeaders]: [0, 2],
+  [ApiKey.AlterPartitionReassignments]: [0, 0],
+  [ApiKey.ListPartitionReassignments]: [0, 0],
 };
 
 /** Parses `host:port[,host:port]` (or a list of them) into addresses; IPv6 hosts go in brackets. */

@@ -8,32 +8,15 @@
 // - A broker down while its replica was reassigned away deletes the stale directory when it starts again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createBroker, type Broker } from '../../actors/broker-actor.ts';
+import { createBroker } from '../../actors/broker-actor.ts';
 import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
-import { memoryCluster, type MemoryCluster } from '../../src/runtime/memory/memory-runtime.ts';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.ts';
+import { memoryCluster } from '../../src/runtime/memory/memory-runtime.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { subjectsFor } from '../../src/transport/subjects.ts';
 import { batchOf } from '../helpers/log-fixtures.ts';
-
-async function drive(cluster: MemoryCluster, cond: () => boolean, what: string, stepMs = 10): Promise<void> {
-  const deadline = Date.now() + 20_000; // real time: a hang fails the test instead of the file's deadline
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-    cluster.clock.advance(stepMs);
-  }
-}
-
-async function ask<K extends number>(cluster: MemoryCluster, broker: Broker, apiKey: K, version: number, body: Parameters<typeof encodeRequest<K>>[4]) {
-  const frame = encodeRequest(apiKey, version, 7, 'reassign', body);
-  let answer: Buffer | null | undefined;
-  void Promise.resolve(broker.requestHandler!(frame.subarray(4), { id: 1, remote: 'reassign:1', closed: false })).then((r) => (answer = r));
-  await drive(cluster, () => answer !== undefined, `the answer to API key ${apiKey}`);
-  return decodeResponse(apiKey, version, answer!.subarray(4)).body;
-}
+import { ask, drive } from '../helpers/memory-brokers.ts';
 
 /** Four brokers; `moving` (one partition) on [o1, o2], none of them the controller, 150 records committed. */
 async function setUp(seed: number) {

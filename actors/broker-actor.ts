@@ -455,6 +455,7 @@ export class Broker {
       clock: this.clock,
       logger: this.logger.child({ actor: 'controller' }),
       probe: config.crashProbe ? transportLivenessProbe(transport, subjects.alive, 300) : undefined,
+      leaderBalance: config.autoLeaderRebalance ? { intervalMs: config.leaderImbalanceCheckIntervalMs, imbalancePercentage: config.leaderImbalancePerBrokerPercentage } : undefined,
     });
     this.parts.controller.start();
   }

@@ -6,6 +6,7 @@
 // Lease validity is also checked on this broker's monotonic clock at every controller write, not only by
 // the machine's timers: a broker frozen past its hold limit (SIGSTOP, a long GC pause) runs overdue timers
 // in arbitrary order when it wakes, and must not write anything before the machine has stepped down.
+import type { LeaderBalanceSettings } from '../src/controller/leader-balance.ts';
 import { DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../src/broker/broker-config.ts';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { controllerMachine } from '../machines/controller.ts';
@@ -43,6 +44,8 @@ export interface ControllerActorOptions {
   logger: Logger;
   /** Fast crash detection while active (src/controller/liveness-probe.ts). */
   probe?: LivenessProbe;
+  /** Automatic preferred-leader balancing while active (src/controller/leader-balance.ts); absent: off. */
+  leaderBalance?: LeaderBalanceSettings;
 }
 
 export class ControllerActor {
@@ -218,6 +221,7 @@ export class ControllerActor {
       logger: this.opts.logger.child({ controllerEpoch: epoch }),
       probe: this.opts.probe,
       knownGone: this.holderGone === null ? [] : [this.holderGone],
+      leaderBalance: this.opts.leaderBalance,
     });
     this.holderGone = null;
     this.active = active;

@@ -44,6 +44,12 @@ export interface BrokerConfig {
   controllerLeaseMs: number;
   /** Fast crash detection (src/controller/liveness-probe.ts): the session timeout still covers frozen or cut-off brokers. */
   crashProbe: boolean;
+  /** auto.leader.rebalance.enable: the controller gives leadership back to preferred replicas (src/controller/leader-balance.ts). */
+  autoLeaderRebalance: boolean;
+  /** leader.imbalance.check.interval.seconds, in ms (Kafka: 300 s). */
+  leaderImbalanceCheckIntervalMs: number;
+  /** leader.imbalance.per.broker.percentage: a broker is rebalanced once more than this share of its preferred partitions are led elsewhere. */
+  leaderImbalancePerBrokerPercentage: number;
   /** controlled.shutdown: how long a stopping broker waits for the controller to move its leaderships. */
   controlledShutdownTimeoutMs: number;
   /** Topic configs a topic created through this broker gets unless it sets them (Kafka's broker-level log.*, min.insync.replicas). */
@@ -88,6 +94,9 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     controllerLeaseMs: DEFAULT_CONTROLLER_LEASE_MS,
     controlledShutdownTimeoutMs: 10_000,
     crashProbe: true,
+    autoLeaderRebalance: true,
+    leaderImbalanceCheckIntervalMs: 300_000,
+    leaderImbalancePerBrokerPercentage: 10,
     topicDefaults: {},
     ...partial,
   };

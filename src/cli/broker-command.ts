@@ -35,6 +35,9 @@ export const BROKER_FLAGS = {
   'heartbeat-interval-ms': { type: 'number', description: 'how often the broker sends a heartbeat to the controller', default: DEFAULT_HEARTBEAT_INTERVAL_MS, value: 'MS' },
   'controller-lease-ms': { type: 'number', description: 'TTL of the controller lease (renewed every TTL/4)', default: DEFAULT_CONTROLLER_LEASE_MS, value: 'MS' },
   'crash-probe': { type: 'boolean', description: 'the controller deregisters a broker whose NATS connection closed at once, not after the session timeout (--crash-probe=false: heartbeats only)', default: true },
+  'auto-leader-rebalance': { type: 'boolean', description: 'auto.leader.rebalance.enable: the controller moves leadership back to preferred replicas (--auto-leader-rebalance=false to turn off)', default: true },
+  'leader-imbalance-check-interval-ms': { type: 'number', description: 'leader.imbalance.check.interval: how often the controller looks for leaders off their preferred replica', default: 300_000, value: 'MS' },
+  'leader-imbalance-per-broker-percentage': { type: 'number', description: "leader.imbalance.per.broker.percentage: the share of a broker's preferred partitions led elsewhere that starts a rebalance", default: 10, value: 'PCT' },
   'log-cleaner': { type: 'boolean', description: 'log.cleaner.enable: compact the topics with cleanup.policy=compact (--log-cleaner=false to turn off)', default: true },
   'log-cleaner-backoff-ms': { type: 'number', description: 'log.cleaner.backoff.ms: how long the cleaner waits when no log needs cleaning', default: 15_000, value: 'MS' },
   'log-cleaner-io-max-bytes-per-second': { type: 'number', description: "log.cleaner.io.max.bytes.per.second: the cleaner's reads and writes together, at most (default unbounded)", value: 'BYTES' },
@@ -65,12 +68,14 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
   if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError(`--log-level must be debug, info, warn or error`);
-  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms'] as const) {
+  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms', 'leader-imbalance-check-interval-ms'] as const) {
     if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
   }
   if (!Number.isFinite(f['log-cleaner-backoff-ms']) || f['log-cleaner-backoff-ms'] <= 0) throw new UsageError(`--log-cleaner-backoff-ms must be a positive number of milliseconds, got ${f['log-cleaner-backoff-ms']}`);
   const cleanerIo = f['log-cleaner-io-max-bytes-per-second'];
   if (cleanerIo !== undefined && !(cleanerIo > 0)) throw new UsageError(`--log-cleaner-io-max-bytes-per-second must be a positive number of bytes, got ${cleanerIo}`);
+  const imbalance = f['leader-imbalance-per-broker-percentage'];
+  if (!(imbalance >= 0 && imbalance <= 100)) throw new UsageError(`--leader-imbalance-per-broker-percentage must be 0 to 100, got ${imbalance}`);
   if (f['heartbeat-interval-ms'] >= f['session-timeout-ms']) throw new UsageError('--heartbeat-interval-ms must be smaller than --session-timeout-ms');
   // Kafka accepts any string as broker.rack; an empty one would read as "no rack" to some clients and not to others.
   if (f.rack === '') throw new UsageError('--rack must be a non-empty rack name');
@@ -102,6 +107,9 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     sessionTimeoutMs: f['session-timeout-ms'],
     heartbeatIntervalMs: f['heartbeat-interval-ms'],
     controllerLeaseMs: f['controller-lease-ms'],
+    autoLeaderRebalance: f['auto-leader-rebalance'],
+    leaderImbalanceCheckIntervalMs: f['leader-imbalance-check-interval-ms'],
+    leaderImbalancePerBrokerPercentage: imbalance,
     logCleanerEnable: f['log-cleaner'],
     logCleanerBackoffMs: f['log-cleaner-backoff-ms'],
     logCleanerIoMaxBytesPerSecond: cleanerIo,

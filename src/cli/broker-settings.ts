@@ -30,6 +30,9 @@ const KAFKA_KEYS: Record<string, { flag: string; value?: (v: string, key: string
   'log.flush.interval.ms': { flag: 'flush-interval-ms' },
   'broker.session.timeout.ms': { flag: 'session-timeout-ms' },
   'broker.heartbeat.interval.ms': { flag: 'heartbeat-interval-ms' },
+  'auto.leader.rebalance.enable': { flag: 'auto-leader-rebalance' },
+  'leader.imbalance.check.interval.seconds': { flag: 'leader-imbalance-check-interval-ms', value: (v, k) => secondsAsMs(v, k) },
+  'leader.imbalance.per.broker.percentage': { flag: 'leader-imbalance-per-broker-percentage' },
   'log.cleaner.enable': { flag: 'log-cleaner' },
   'log.cleaner.backoff.ms': { flag: 'log-cleaner-backoff-ms' },
   'log.cleaner.io.max.bytes.per.second': { flag: 'log-cleaner-io-max-bytes-per-second' },
@@ -50,6 +53,13 @@ const TOPIC_DEFAULT_KEYS: Record<string, { topicKey: string; factor?: number }> 
   'log.cleanup.policy': { topicKey: 'cleanup.policy' },
   'compression.type': { topicKey: 'compression.type' },
 };
+
+/** A number of seconds (Kafka's *.seconds keys) as the milliseconds Kastor's flag takes. */
+function secondsAsMs(v: string, key: string): string {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${key}: expected a positive number of seconds, got "${v}"`);
+  return String(n * 1000);
+}
 
 /** Kafka's `PLAINTEXT://host:9092` as Kastor's HOST:PORT (one PLAINTEXT listener; an empty host is `empty`). */
 function listener(v: string, key: string, empty: string): string {

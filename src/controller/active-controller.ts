@@ -33,6 +33,7 @@ import { PROBE_STRIKES, type LivenessProbe } from './liveness-probe.ts';
 import { planTopic, shutdownPartition, uncleanElectionEnabled, type ElectionView } from './partition-election.ts';
 import { decideElection, ElectionType, parseElectLeadersRequest, type ElectLeadersResponse, type PartitionOutcome } from './elect-leaders.ts';
 import { decideReassignment, parseReassignPartitionsRequest, reconcilePartition, type ReassignPartitionsResponse } from './reassignment.ts';
+import { partitionsToRebalance, type LeaderBalanceSettings } from './leader-balance.ts';
 
 export interface ActiveControllerOptions {
   brokerId: number;
@@ -55,6 +56,8 @@ export interface ActiveControllerOptions {
   probeSilenceMs?: number;
   /** Brokers already known dead (the previous controller, found gone by the probe that led to this takeover). */
   knownGone?: number[];
+  /** Automatic preferred-leader balancing (leader-balance.ts); absent: off. */
+  leaderBalance?: LeaderBalanceSettings;
 }
 
 /** Subscribers of controller requests share this queue group, so even an overlap during a handover answers once. */
@@ -93,6 +96,7 @@ export class ActiveController {
   private readonly heard = new Map<number, string>();
   private readonly strikes = new Map<number, number>();
   private probeTimer: unknown = null;
+  private balanceTimer: unknown = null;
   private probing = false;
   private stopWatchingReconnects: (() => void) | null = null;
 
@@ -128,6 +132,7 @@ export class ActiveController {
       if (registered && id !== opts.brokerId) this.deregisterDead({ brokerId: id, incarnation: registered.incarnation }, 'it was the controller and its NATS connection is gone (crash probe)');
     }
     this.requestReconcile();
+    this.scheduleLeaderBalance();
     opts.logger.info('controller active', { epoch: opts.epoch });
   }
 
@@ -141,6 +146,7 @@ export class ActiveController {
     if (this.timer !== null) this.opts.clock.clearTimeout(this.timer);
     if (this.retryTimer !== null) this.opts.clock.clearTimeout(this.retryTimer);
     if (this.probeTimer !== null) this.opts.clock.clearTimeout(this.probeTimer);
+    if (this.balanceTimer !== null) this.opts.clock.clearTimeout(this.balanceTimer);
     this.stopWatchingReconnects?.();
     this.opts.logger.info('controller no longer active', { epoch: this.opts.epoch });
     await this.work;
@@ -298,6 +304,37 @@ export class ActiveController {
       if (await this.opts.metadata.unfenceBroker(b.id, b.incarnation, () => this.assertLease('unfence a broker'))) {
         this.opts.logger.info('broker unfenced: it holds no ISR place or leadership of a previous life', { fencedBroker: b.id, incarnation: b.incarnation });
       }
+    }
+  }
+
+  // ---- preferred leaders ----
+
+  private scheduleLeaderBalance(): void {
+    const settings = this.opts.leaderBalance;
+    if (!settings) return;
+    this.balanceTimer = this.opts.clock.setTimeout(() => {
+      if (this.stopped) return;
+      this.enqueue(() => this.balanceLeaders(settings));
+      this.scheduleLeaderBalance();
+    }, settings.intervalMs);
+  }
+
+  /** Kafka's auto leader rebalance: preferred elections for the partitions of imbalanced brokers. */
+  private async balanceLeaders(settings: LeaderBalanceSettings): Promise<void> {
+    const topics = Object.values(this.opts.metadata.snapshot().topics);
+    if (topics.length === 0) return;
+    const wanted = partitionsToRebalance(topics, this.view(topics[0]!), settings.imbalancePercentage);
+    for (const [name, partitions] of wanted) {
+      if (this.stopped) return;
+      const before = this.opts.metadata.snapshot().topics[name]?.partitions;
+      const after = await this.writeTopic(name, 'preferred leader rebalance', (t) =>
+        planTopic(t, (p) => {
+          if (!partitions.has(p.partition)) return null;
+          const d = decideElection(p, ElectionType.PREFERRED, this.view(t));
+          return 'next' in d ? d.next : null;
+        }),
+      );
+      if (after && before) this.logChanges(name, after, before, 'automatic preferred leader rebalance');
     }
   }
 

@@ -6,10 +6,12 @@
 //   epoch, o1 deletes its replica and its directory, and n's log holds the same bytes as o2's. Then
 //   ElectLeaders PREFERRED after reordering the replicas to [n, o2] moves leadership to n.
 // - A broker down while its replica was reassigned away deletes the stale directory when it starts again.
+// - Automatic preferred-leader balancing: after a controlled shutdown moved leadership off the preferred
+//   replica and it came back in sync, the controller's next imbalance check gives it back, unasked.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBroker } from '../../actors/broker-actor.ts';
-import { defaultBrokerConfig } from '../../src/broker/broker-config.ts';
+import { defaultBrokerConfig, type BrokerConfig } from '../../src/broker/broker-config.ts';
 import { memoryCluster } from '../../src/runtime/memory/memory-runtime.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
@@ -19,9 +21,9 @@ import { batchOf } from '../helpers/log-fixtures.ts';
 import { ask, drive } from '../helpers/memory-brokers.ts';
 
 /** Four brokers; `moving` (one partition) on [o1, o2], none of them the controller, 150 records committed. */
-async function setUp(seed: number) {
+async function setUp(seed: number, config: Partial<BrokerConfig> = {}) {
   const cluster = memoryCluster({ seed });
-  const start = (id: number) => createBroker(cluster.runtimeFor(id), defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id }), { logger: silentLogger });
+  const start = (id: number) => createBroker(cluster.runtimeFor(id), defaultBrokerConfig({ brokerId: id, dataDir: `/data/b${id}`, natsServers: [], port: 9090 + id, ...config }), { logger: silentLogger });
   const brokers = [1, 2, 3, 4].map(start);
   const byId = (id: number) => brokers[id - 1]!;
   let up = false;
@@ -132,6 +134,23 @@ test('a broker down while its replica was reassigned away deletes the directory 
     await restart(o1);
     assert.not.ok((await dirsOf(o1)).includes('moving-0'), 'removed at restart: the partition is no longer assigned there');
     assert.ok((await dirsOf(n)).includes('moving-0'));
+  } finally {
+    await stop();
+  }
+});
+
+test('auto leader rebalance gives leadership back to the preferred replica once it is back in the ISR', async () => {
+  const { cluster, byId, stop, o1, o2, partition, restart } = await setUp(457, { leaderImbalanceCheckIntervalMs: 2_000 });
+  try {
+    let stopped = false;
+    void byId(o1).stop().then(() => (stopped = true));
+    await drive(cluster, () => stopped && partition().leader === o2, 'o2 to lead after o1 shut down');
+    const epoch = partition().leaderEpoch;
+    await restart(o1);
+    await drive(cluster, () => partition().isr.includes(o1), 'o1 back in the ISR');
+    const waited = await drive(cluster, () => partition().leader === o1, 'the preferred replica to lead again', 20);
+    assert.is(partition().leaderEpoch, epoch + 1);
+    assert.ok(waited <= 2_000 + 500, `within one imbalance check (${waited} simulated ms)`);
   } finally {
     await stop();
   }

@@ -16,8 +16,11 @@ import {
   reconcilePartition,
   targetReplicas,
 } from '../../src/controller/reassignment.ts';
+import { partitionsToRebalance } from '../../src/controller/leader-balance.ts';
 import { topicProblem } from '../../src/metadata/metadata-codec.ts';
-import type { PartitionState } from '../../src/metadata/types.ts';
+import type { PartitionState, TopicInfo } from '../../src/metadata/types.ts';
+import { BROKER_FLAGS } from '../../src/cli/broker-command.ts';
+import { resolveBrokerFlags } from '../../src/cli/broker-settings.ts';
 
 const p = (leader: number, leaderEpoch: number, isr: number[], replicas = [1, 2, 3], extra: Partial<PartitionState> = {}): PartitionState => ({ partition: 0, replicas, leader, leaderEpoch, isr, ...extra });
 const view = (live: number[], ineligible: number[] = []): ElectionView => ({ live: new Set(live), eligible: new Set(live.filter((b) => !ineligible.includes(b))), uncleanElection: false });
@@ -117,6 +120,25 @@ test('AlterPartitionReassignments controller request: parsed or refused', () => 
   });
   assert.is(parseReassignPartitionsRequest({ partitions: [{ topic: 't', partition: 0, replicas: ['1'] }] }), null);
   assert.is(parseReassignPartitionsRequest({}), null);
+});
+
+test('auto leader rebalance: a broker with more than the imbalance share of its preferred partitions led elsewhere gets them back', () => {
+  const topic = (name: string, partitions: PartitionState[]): TopicInfo => ({ name, id: '0'.repeat(32), partitions: partitions.map((q, i) => ({ ...q, partition: i })), config: {}, createdAt: 0 });
+  // Broker 1 prefers 10 partitions and leads 9: 10 % is not more than 10 %. Broker 2 prefers 2 and leads none.
+  const ones = Array.from({ length: 10 }, (_, i) => p(i === 0 ? 3 : 1, 0, [1, 3], [1, 3]));
+  const twos = [p(3, 0, [2, 3], [2, 3]), p(3, 0, [3], [2, 3])];
+  const plan = partitionsToRebalance([topic('a', ones), topic('b', twos)], view([1, 2, 3]), 10);
+  assert.equal([...plan], [['b', new Set([0])]], "only broker 2's, and only where it is in the ISR");
+  assert.equal([...partitionsToRebalance([topic('a', ones)], view([1, 2, 3]), 5)], [['a', new Set([0])]], 'a lower threshold takes broker 1 too');
+  assert.equal([...partitionsToRebalance([topic('b', twos)], view([1, 3]), 10)], [], 'not to a dead broker');
+  const reassigning = p(3, 0, [2, 3], [2, 3, 4], { addingReplicas: [4], removingReplicas: [] });
+  assert.equal([...partitionsToRebalance([topic('c', [reassigning])], view([1, 2, 3, 4]), 10)], [], 'not during a reassignment');
+});
+
+test("server.properties' auto.leader.rebalance.enable and leader.imbalance.* keys reach the broker flags", () => {
+  const props = 'auto.leader.rebalance.enable=false\nleader.imbalance.check.interval.seconds=30\nleader.imbalance.per.broker.percentage=25\n';
+  const { flags } = resolveBrokerFlags(BROKER_FLAGS, ['--config', 'server.properties', '--id', '1', '--data', '/d'], {}, () => props);
+  assert.equal([flags['auto-leader-rebalance'], flags['leader-imbalance-check-interval-ms'], flags['leader-imbalance-per-broker-percentage']], [false, 30_000, 25]);
 });
 
 test.run();

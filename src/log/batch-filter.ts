@@ -66,6 +66,40 @@ export function deleteHorizonOf(h: Pick<BatchHeader, 'attributes' | 'baseTimesta
   return (h.attributes & DELETE_HORIZON_FLAG) !== 0 ? h.baseTimestamp : null;
 }
 
+/** What scanRecordKeys reports per record; one object, reused for every record (no allocation per record). */
+export interface RecordKeyView {
+  index: number;
+  offsetDelta: number;
+  /** Key bytes are body[keyStart, keyStart + keyLength); keyLength -1 for a keyless record. */
+  keyStart: number;
+  keyLength: number;
+  isTombstone: boolean;
+}
+
+/**
+ * Walks the records of an uncompressed records body (recordsBody) without allocating: the cleaner's fast path,
+ * which only needs each record's offset and key to build its offset map and to decide what stays.
+ */
+export function scanRecordKeys(body: Buffer, count: number, fn: (r: RecordKeyView) => void): void {
+  const cur: ByteCursor = { pos: 0 };
+  const view: RecordKeyView = { index: 0, offsetDelta: 0, keyStart: 0, keyLength: -1, isTombstone: false };
+  for (let i = 0; i < count; i++) {
+    const length = readVarint(body, cur);
+    const end = cur.pos + length;
+    if (length < 0 || end > body.length) throw new Error(`record ${i} overruns its batch`);
+    cur.pos += 1;
+    readVarlong(body, cur);
+    view.index = i;
+    view.offsetDelta = readVarint(body, cur);
+    view.keyLength = readVarint(body, cur);
+    view.keyStart = cur.pos;
+    if (view.keyLength > 0) cur.pos += view.keyLength;
+    view.isTombstone = readVarint(body, cur) < 0;
+    fn(view);
+    cur.pos = end;
+  }
+}
+
 /** Every record of the filterable batch at pos (records of a LogAppendTime batch take its max timestamp). */
 export function cleanerRecords(buf: Buffer, pos = 0): CleanerRecord[] {
   const h = readBatchHeader(buf, pos);

@@ -17,9 +17,10 @@
 // batch-filter.ts rewrites batches. Batches compressed with a codec Kastor cannot read (snappy, lz4, zstd) are
 // kept as written and their keys do not enter the map.
 //
-// Kafka keys its offset map by an MD5 of the key in a fixed buffer (log.cleaner.dedupe.buffer.size); this one
-// holds the key bytes in a Map of at most maxMapKeys entries: a dirty part with more keys is cleaned in passes,
-// each ending at the segment where the map filled.
+// The offset map (offset-map.ts) holds the key bytes themselves, at most maxMapKeys of them (Kafka bounds its
+// MD5-keyed map by log.cleaner.dedupe.buffer.size): a dirty part with more keys is cleaned in several passes,
+// each ending at the segment where the map filled. The rewrite reads only the batches of the dirty part that
+// keep a record (their headers are noted during the map pass).
 
 import { join } from 'node:path';
 import type { PartitionLog } from './partition-log.ts';
@@ -27,7 +28,9 @@ import { Segment } from './segment.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { CheckpointFormatError } from './errors.ts';
 import { discardCleaned } from './segment-swap.ts';
-import { cleanerRecords, deleteHorizonOf, isControlBatch, isFilterable, rebuildBatch, type CleanerRecord } from './batch-filter.ts';
+import { OffsetMap } from './offset-map.ts';
+import { cleanerRecords, deleteHorizonOf, isControlBatch, isFilterable, rebuildBatch, scanRecordKeys } from './batch-filter.ts';
+import { recordsBody } from '../protocol/record-batch-reader.ts';
 import { BATCH_HEADER_SIZE, BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, readBatchHeader, type BatchHeader } from '../protocol/record-batch-layout.ts';
 
 export const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
@@ -101,6 +104,8 @@ export interface CleanResult {
 const READ_CHUNK = 1 << 20;
 const WRITE_CHUNK = 1 << 20;
 const DEFAULT_MAX_MAP_KEYS = 4_000_000;
+/** Batch headers kept between the two passes at most (about 60 bytes each); past it, segments are read whole. */
+const MAX_BATCH_REFS = 2_000_000;
 
 export async function readCleanerCheckpoint(log: PartitionLog): Promise<CleanerCheckpoint> {
   let entries: string[] | null = null;
@@ -165,36 +170,45 @@ export async function cleanableState(log: PartitionLog, config: CompactionConfig
  */
 async function forEachSegmentBatch(
   seg: Segment,
-  fn: (chunk: Buffer, pos: number, header: BatchHeader) => void,
+  fn: (chunk: Buffer, pos: number, header: BatchHeader, filePos: number) => void,
   afterChunk?: () => Promise<void>,
 ): Promise<number> {
+  // The next chunk is read while this one is processed. A batch cut at a chunk's end is carried over and
+  // completed from the head of the next chunk (only its own bytes are copied).
+  const size = seg.size;
   let filePos = 0;
-  let want = READ_CHUNK;
-  let read = 0;
-  while (filePos < seg.size) {
-    const chunk = await seg.log.read(filePos, Math.min(want, seg.size - filePos));
-    read += chunk.length;
+  let next: Promise<Buffer> | null = size > 0 ? seg.log.read(0, Math.min(READ_CHUNK, size)) : null;
+  let carry: Buffer | null = null;
+  while (next) {
+    let data = await next;
+    if (data.length === 0) break;
+    let dataPos = filePos;
+    filePos += data.length;
+    next = filePos < size ? seg.log.read(filePos, Math.min(READ_CHUNK, size - filePos)) : null;
+    while (carry && data.length > 0) {
+      const whole = carry.length >= BATCH_HEADER_SIZE;
+      const need = (whole ? carry.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD : BATCH_HEADER_SIZE) - carry.length;
+      const take = Math.min(need, data.length);
+      carry = Buffer.concat([carry, data.subarray(0, take)]);
+      data = data.subarray(take);
+      dataPos += take;
+      if (whole && take === need) {
+        fn(carry, 0, readBatchHeader(carry, 0), dataPos - carry.length);
+        carry = null;
+      }
+    }
     let p = 0;
-    while (chunk.length - p >= BATCH_HEADER_SIZE) {
-      const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
-      if (size > chunk.length - p) break;
-      fn(chunk, p, readBatchHeader(chunk, p));
-      p += size;
+    while (data.length - p >= BATCH_HEADER_SIZE) {
+      const batchSize = data.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+      if (batchSize > data.length - p) break;
+      fn(data, p, readBatchHeader(data, p), dataPos + p);
+      p += batchSize;
     }
+    if (p < data.length) carry = carry ? Buffer.concat([carry, data.subarray(p)]) : data.subarray(p);
     await afterChunk?.();
-    if (p === 0) {
-      if (chunk.length < BATCH_HEADER_SIZE) break;
-      want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
-      continue;
-    }
-    filePos += p;
-    want = READ_CHUNK;
   }
-  return read;
-}
-
-function keyOf(r: CleanerRecord): string | null {
-  return r.key === null ? null : r.key.toString('latin1');
+  await next?.catch(() => {});
+  return filePos;
 }
 
 /** Consecutive segments whose sizes add up to at most maxBytes (at least one each): Kafka's groupSegmentsBySize. */
@@ -235,24 +249,39 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
   const sealed = log.sealedSegments().filter((s) => s.baseOffset < state.firstUncleanableOffset);
 
   // The offset map over the dirty part, whole segments at a time.
-  const map = new Map<string, number>();
+  const map = new OffsetMap();
   const maxKeys = opts.maxMapKeys ?? DEFAULT_MAX_MAP_KEYS;
   let end = state.firstDirtyOffset;
+  // The batch headers of the segments wholly in the dirty part, so the rewrite reads only the batches that keep something.
+  const headers = new Map<Segment, BatchRefs>();
+  let refsLeft = MAX_BATCH_REFS;
   for (let i = 0; i < sealed.length; i++) {
     const seg = sealed[i]!;
     if (seg.nextOffset <= state.firstDirtyOffset) continue;
-    const read = await forEachSegmentBatch(seg, (chunk, pos, h) => {
+    const refs = seg.baseOffset >= state.firstDirtyOffset && refsLeft > 0 ? new BatchRefs() : null;
+    const read = await forEachSegmentBatch(seg, (chunk, pos, h, filePos) => {
+      refs?.add(filePos, h);
       if (isControlBatch(h.attributes) || !isFilterable(h.attributes) || h.recordsCount === 0) return;
-      for (const r of cleanerRecords(chunk, pos)) {
-        const key = keyOf(r);
-        if (key !== null && r.offset >= state.firstDirtyOffset) map.set(key, r.offset);
-      }
+      const body = recordsBody(chunk, pos);
+      scanRecordKeys(body, h.recordsCount, (r) => {
+        const offset = h.baseOffset + r.offsetDelta;
+        if (r.keyLength >= 0 && offset >= state.firstDirtyOffset) map.set(body, r.keyStart, r.keyLength, offset);
+      });
     });
     result.bytesRead += read;
     await io(read);
+    if (refs) {
+      headers.set(seg, refs);
+      refsLeft -= refs.length;
+    }
     end = i + 1 < sealed.length ? sealed[i + 1]!.baseOffset : state.firstUncleanableOffset;
     if (map.size >= maxKeys) break;
   }
+
+  // The records of the dirty part that stay are exactly the map's offsets (the latest of each key): a batch
+  // wholly in the dirty part holding none of them goes without reading its records.
+  const keptDirty = map.sortedOffsets();
+  const dirtyFrom = state.firstDirtyOffset;
 
   // Rewrite everything from the log start to the end of the mapped part.
   const producerLast = opts.producerLastOffsets ?? new Map<number, number>();
@@ -277,25 +306,50 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
         pending = [];
         pendingBytes = 0;
       };
+      const handle = (chunk: Buffer, pos: number, h: BatchHeader) => {
+        const out =
+          h.baseOffset >= dirtyFrom && !isControlBatch(h.attributes) && isFilterable(h.attributes) && !holdsAny(keptDirty, h.baseOffset, h.baseOffset + h.lastOffsetDelta)
+            ? dropWhole(chunk, pos, h, producerLast, result)
+            : filterBatch(chunk, pos, h, map, producerLast, now, config.deleteRetentionMs, result, noteHorizon);
+        if (out === null) {
+          changed = true;
+          return;
+        }
+        if (out.rewritten) changed = true;
+        // Each chunk is a buffer of its own: a kept batch is a view of it, not a copy.
+        const bytes = out.rewritten ?? chunk.subarray(pos, pos + h.batchLength + BATCH_OVERHEAD);
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+      };
       for (const seg of group) {
-        const read = await forEachSegmentBatch(
-          seg,
-          (chunk, pos, h) => {
-            const out = filterBatch(chunk, pos, h, map, producerLast, now, config.deleteRetentionMs, result, noteHorizon);
-            if (out === null) {
+        const refs = headers.get(seg);
+        if (refs) {
+          // Wholly dirty: only the runs of batches that keep a record (or must stay) are read.
+          const needed = (i: number) =>
+            refs.mustRead(i) || holdsAny(keptDirty, refs.base[i]!, refs.last[i]!) || (refs.producerId[i]! >= 0 && producerLast.get(refs.producerId[i]!) === refs.last[i]);
+          for (let i = 0; i < refs.length; ) {
+            if (!needed(i)) {
+              result.recordsRead += refs.count[i]!;
+              result.recordsRemoved += refs.count[i]!;
               changed = true;
-              return;
+              i++;
+              continue;
             }
-            if (out.rewritten) changed = true;
-            // Each chunk is a buffer of its own: a kept batch is a view of it, not a copy.
-            const bytes = out.rewritten ?? chunk.subarray(pos, pos + h.batchLength + BATCH_OVERHEAD);
-            pending.push(bytes);
-            pendingBytes += bytes.length;
-          },
-          async () => {
+            let j = i;
+            let bytes = 0;
+            while (j < refs.length && needed(j) && (j === i || bytes + refs.size[j]! <= READ_CHUNK) && refs.pos[j] === refs.pos[i]! + bytes) bytes += refs.size[j++]!;
+            const chunk = await seg.log.read(refs.pos[i]!, bytes);
+            result.bytesRead += chunk.length;
+            await io(chunk.length);
+            for (let k = i, p = 0; k < j; p += refs.size[k++]!) handle(chunk, p, readBatchHeader(chunk, p));
             if (pendingBytes >= WRITE_CHUNK) await flushPending();
-          },
-        );
+            i = j;
+          }
+          continue;
+        }
+        const read = await forEachSegmentBatch(seg, handle, async () => {
+          if (pendingBytes >= WRITE_CHUNK) await flushPending();
+        });
         result.bytesRead += read;
         await io(read);
       }
@@ -327,6 +381,60 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
 }
 
 /**
+ * The headers of a segment's batches, as struct-of-arrays (a few numbers per batch): what the rewrite needs to
+ * decide which batches to read at all.
+ */
+class BatchRefs {
+  readonly pos: number[] = [];
+  readonly size: number[] = [];
+  readonly base: number[] = [];
+  readonly last: number[] = [];
+  readonly count: number[] = [];
+  readonly producerId: number[] = [];
+  /** Control batches, batches Kastor cannot read and empty ones are always read (the filter decides). */
+  private readonly always: boolean[] = [];
+
+  get length(): number {
+    return this.pos.length;
+  }
+
+  add(filePos: number, h: BatchHeader): void {
+    this.pos.push(filePos);
+    this.size.push(h.batchLength + BATCH_OVERHEAD);
+    this.base.push(h.baseOffset);
+    this.last.push(h.baseOffset + h.lastOffsetDelta);
+    this.count.push(h.recordsCount);
+    this.producerId.push(h.producerId);
+    this.always.push(isControlBatch(h.attributes) || !isFilterable(h.attributes) || h.recordsCount === 0);
+  }
+
+  mustRead(i: number): boolean {
+    return this.always[i]!;
+  }
+}
+
+/** Whether the sorted offsets hold one in [from, to]. */
+function holdsAny(sorted: Float64Array, from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo]! <= to;
+}
+
+/** A batch none of whose records stays: dropped, or kept as an empty header when it holds an active producer's last sequence. */
+function dropWhole(chunk: Buffer, pos: number, h: BatchHeader, producerLast: ReadonlyMap<number, number>, stats: CleanResult): { rewritten: Buffer | null } | null {
+  stats.recordsRead += h.recordsCount;
+  stats.recordsRemoved += h.recordsCount;
+  const holdsProducerState = h.producerId >= 0 && producerLast.get(h.producerId) === h.baseOffset + h.lastOffsetDelta;
+  if (!holdsProducerState) return null;
+  return h.recordsCount === 0 ? { rewritten: null } : { rewritten: rebuildBatch(chunk, pos, [], null) };
+}
+
+/**
  * The cleaner's verdict on one batch (Kafka's checkBatchRetention + shouldRetainRecord): null to drop it,
  * { rewritten: null } to keep it as it is, or its rewritten bytes.
  */
@@ -334,7 +442,7 @@ function filterBatch(
   chunk: Buffer,
   pos: number,
   h: BatchHeader,
-  map: ReadonlyMap<string, number>,
+  map: OffsetMap,
   producerLast: ReadonlyMap<number, number>,
   now: number,
   deleteRetentionMs: number,
@@ -346,26 +454,30 @@ function filterBatch(
   const lastOffset = h.baseOffset + h.lastOffsetDelta;
   const holdsProducerState = h.producerId >= 0 && producerLast.get(h.producerId) === lastOffset;
   if (h.recordsCount === 0) return holdsProducerState ? { rewritten: null } : null;
-  const records = cleanerRecords(chunk, pos);
-  stats.recordsRead += records.length;
   const horizon = deleteHorizonOf(h);
   const tombstonesExpired = horizon !== null && now >= horizon;
-  const kept: CleanerRecord[] = [];
+  // Decided on the raw records first (no allocation per record): most batches are kept or dropped whole.
+  const body = recordsBody(chunk, pos);
+  const keep = new Uint8Array(h.recordsCount);
+  let keptCount = 0;
   let keptTombstone = false;
-  for (const r of records) {
-    const key = keyOf(r);
-    if (key === null) continue;
-    if (r.offset < (map.get(key) ?? -1)) continue;
+  scanRecordKeys(body, h.recordsCount, (r) => {
+    if (r.keyLength < 0) return;
+    // A key the map does not hold (-1) was last written in the clean part: its record stays.
+    if (h.baseOffset + r.offsetDelta < map.get(body, r.keyStart, r.keyLength)) return;
     if (r.isTombstone) {
-      if (tombstonesExpired) continue;
+      if (tombstonesExpired) return;
       keptTombstone = true;
     }
-    kept.push(r);
-  }
-  stats.recordsRemoved += records.length - kept.length;
+    keep[r.index] = 1;
+    keptCount++;
+  });
+  stats.recordsRead += h.recordsCount;
+  stats.recordsRemoved += h.recordsCount - keptCount;
   const newHorizon = keptTombstone && horizon === null ? now + deleteRetentionMs : null;
   if (keptTombstone) noteHorizon(horizon ?? newHorizon!);
-  if (kept.length === records.length && newHorizon === null) return { rewritten: null };
-  if (kept.length === 0 && !holdsProducerState) return null;
+  if (keptCount === h.recordsCount && newHorizon === null) return { rewritten: null };
+  if (keptCount === 0 && !holdsProducerState) return null;
+  const kept = cleanerRecords(chunk, pos).filter((_, i) => keep[i] === 1);
   return { rewritten: rebuildBatch(chunk, pos, kept, newHorizon) };
 }

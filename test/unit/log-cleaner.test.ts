@@ -2,7 +2,8 @@
 // keep their base and last offsets and get valid CRCs, tombstones live until delete.retention.ms after the
 // cleaning that first kept them, min/max.compaction.lag.ms and min.cleanable.dirty.ratio decide what is cleaned,
 // the high watermark bounds it, gzip batches are compressed again, an idempotent producer's last sequence
-// survives as an empty batch, reads and replication cross the gaps, and a crash at every storage step of a
+// survives as an empty batch, reads and replication cross the gaps, the offset map is exact, segments larger
+// than the cleaner's read chunk are cleaned alike, and a crash at every storage step of a
 // cleaning leaves the old log or the new one after recovery, never a mix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +13,7 @@ import { FaultyStorage } from '../../src/log/faulty-storage.ts';
 import type { Storage } from '../../src/log/storage.ts';
 import { cleanLog, cleanableState, readCleanerCheckpoint, DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from '../../src/log/log-cleaner.ts';
 import { DELETE_HORIZON_FLAG } from '../../src/log/batch-filter.ts';
+import { OffsetMap } from '../../src/log/offset-map.ts';
 import { buildRecordBatch, forEachBatch, readBatchHeader, readRecords, validateBatch, type RecordInput } from '../../src/protocol/record-batch.ts';
 import { scanLog } from '../../src/producer-state/partition-producers.ts';
 
@@ -239,6 +241,46 @@ test('a follower replicates a cleaned log across its gaps; ListOffsets by time f
   const hit = await leader.offsetForTimestamp(1_105);
   const firstAtOrAfter = expected.records.find((r) => r.timestamp >= 1_105)!;
   assert.equal(hit, { offset: firstAtOrAfter.offset, timestamp: firstAtOrAfter.timestamp });
+});
+
+test('the offset map keeps the latest offset of every key exactly, through growth', () => {
+  const map = new OffsetMap();
+  const keys = Array.from({ length: 50_000 }, (_, i) => Buffer.from(`key-${i}`));
+  const arena = Buffer.concat([Buffer.from('xx'), ...keys]);
+  let at = 2;
+  const spans = keys.map((k) => {
+    const span = [at, k.length] as const;
+    at += k.length;
+    return span;
+  });
+  spans.forEach(([start, len], i) => map.set(arena, start, len, i));
+  spans.forEach(([start, len], i) => i % 3 === 0 && map.set(arena, start, len, 100_000 + i));
+  assert.is(map.size, keys.length);
+  spans.forEach(([start, len], i) => assert.is(map.get(arena, start, len), i % 3 === 0 ? 100_000 + i : i));
+  assert.is(map.get(Buffer.from('key-50000'), 0, 9), -1, 'an unknown key');
+  assert.is(map.get(Buffer.from('key-1'), 0, 4), -1, 'a prefix of a key is another key');
+  const sorted = map.sortedOffsets();
+  assert.is(sorted.length, keys.length);
+  assert.ok(sorted.every((v, i) => i === 0 || sorted[i - 1]! < v));
+});
+
+test('segments larger than the read chunk: batches cut between chunks are cleaned like the others', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t, { segmentBytes: 3 << 20 });
+  const value = 'x'.repeat(700);
+  for (let b = 0; b < 60; b++) {
+    await log.append(batch(Array.from({ length: 100 }, (_, i): Rec => [`k${(b * 100 + i) % 37}`, `${b}-${i}-${value}`])), 0);
+  }
+  await log.append(batch([['last', 'roll']]), 0);
+  log.setHighWatermark(log.logEndOffset);
+  assert.ok(log.segmentInfos()[0]!.size > 2 << 20, 'a segment of more than two read chunks');
+  const before = await contents(log);
+  const activeBase = log.segmentInfos().at(-1)!.baseOffset;
+  await cleanLog(log, { now: t.now, config: compaction(), force: true });
+  const after = await contents(log);
+  const sealedPart = before.records.filter((r) => r.offset < activeBase);
+  const expected = [...latestPerKey(sealedPart), ...before.records.filter((r) => r.offset >= activeBase)].sort((a, b) => a.offset - b.offset);
+  assert.equal(after.records, expected);
 });
 
 test('a crash at every storage step of a cleaning recovers to the old log or the cleaned one, never a mix', async () => {

@@ -8,6 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka as KafkaJS, logLevel, type Admin as KafkaJSAdmin } from 'kafkajs';
 import { startTestCluster, type TestCluster } from '../../src/testing/test-cluster.ts';
 import { Kafka } from '../../src/client/index.ts';
@@ -16,6 +19,19 @@ import { runProcess } from '../helpers/run-process.ts';
 
 const TOPIC = 'dr';
 const bin = fileURLToPath(new URL('../../bin/kastor.js', import.meta.url));
+const deleteRecordsScript = fileURLToPath(new URL('../../bin/kafka/kafka-delete-records.sh', import.meta.url));
+
+/** kafka-delete-records.sh with an offset JSON file of these partitions. */
+async function kafkaDeleteRecords(bootstrap: string, partitions: Array<{ topic: string; partition: number; offset: number }>) {
+  const dir = mkdtempSync(join(tmpdir(), 'kastor-delete-records-'));
+  try {
+    const file = join(dir, 'offsets.json');
+    writeFileSync(file, JSON.stringify({ partitions, version: 1 }));
+    return await runProcess(deleteRecordsScript, ['--bootstrap-server', bootstrap, '--offset-json-file', file], { timeoutMs: 30_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 async function firstOffsetByKcat(bootstrap: string): Promise<number> {
   const { stdout } = await run('kcat', ['-C', '-b', bootstrap, '-t', TOPIC, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o\n']);
@@ -88,6 +104,15 @@ test('deleteTopicRecords reaches every replica: each later leader, a restarted o
     const one = await kastor(['topic', 'delete-records', TOPIC, '--partition', '0', '--before', '150', '--json', '--bootstrap', bootstrap]);
     assert.equal(JSON.parse(one), { topic: TOPIC, partition: 0, lowWatermark: '150' });
     assert.is(await firstOffsetByKcat(bootstrap), 150);
+    const script = await kafkaDeleteRecords(bootstrap, [{ topic: TOPIC, partition: 0, offset: 170 }]);
+    assert.is(script.code, 0, script.stderr);
+    assert.is(script.stdout, `Executing records delete operation\nRecords delete operation completed:\npartition: ${TOPIC}-0\tlow_watermark: 170\n`);
+    const past = await kafkaDeleteRecords(bootstrap, [{ topic: TOPIC, partition: 0, offset: 1_000_000 }]);
+    assert.match(past.stdout, /partition: dr-0\terror: The requested offset is not within the range of offsets/);
+    const dup = await kafkaDeleteRecords(bootstrap, [{ topic: TOPIC, partition: 0, offset: 1 }, { topic: TOPIC, partition: 0, offset: 2 }]);
+    assert.is(dup.code, 1);
+    assert.match(dup.stderr, /duplicate topic partitions: dr-0/);
+    assert.is(await lowOf(admin), 170);
   } finally {
     await admin?.disconnect().catch(() => {});
     await cluster?.close();

@@ -1,7 +1,7 @@
 // DeleteRecords, DescribeLogDirs and OffsetForLeaderEpoch through the brokers' request routers, three whole
 // brokers on the memory runtime (one partition, three replicas): the deletion moves every replica's log start
 // and is answered with the ISR's low watermark, consumers below it get OFFSET_OUT_OF_RANGE and ListOffsets
-// earliest answers it, the next leader starts there too; DescribeLogDirs lists each replica's bytes; and
+// earliest answers it, the next leader starts there too, a compacted topic refuses it; DescribeLogDirs lists each replica's bytes; and
 // OffsetForLeaderEpoch answers from the leader's epoch history once the partition has had two leader epochs,
 // with KIP-320's fencing errors.
 import { test } from 'uvu';
@@ -54,6 +54,14 @@ test('DeleteRecords, DescribeLogDirs and OffsetForLeaderEpoch over two leader ep
     assert.is((await deleteBefore(cluster, leader, 4, 'nope')).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.is((await deleteBefore(cluster, leader, 10)).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE, 'past the high watermark');
     assert.is((await deleteBefore(cluster, leader, -7)).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    const compacted = await ask(cluster, leader, ApiKey.CreateTopics, 4, {
+      topics: [{ name: 'table', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [leader.config.brokerId] }], configs: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    });
+    assert.is(compacted.topics[0]!.errorCode, ErrorCode.NONE);
+    await drive(cluster, () => leader.services!.registry.get('table', 0)?.role === 'leader', 'the compacted topic led');
+    assert.is((await deleteBefore(cluster, leader, 0, 'table')).errorCode, ErrorCode.POLICY_VIOLATION, 'a compacted topic keeps its records');
     const deleted = await deleteBefore(cluster, leader, 4);
     assert.equal([deleted.errorCode, deleted.lowWatermark], [ErrorCode.NONE, 4n]);
     for (const b of brokers) assert.is(b.services!.registry.get('orders', 0)!.log!.logStartOffset, 4, `broker ${b.config.brokerId} moved its log start`);

@@ -11,6 +11,7 @@ import type { BrokerServices } from '../broker-services.ts';
 import { errorCodeOf, KafkaError } from '../kafka-error.ts';
 import { topicSettings } from '../../metadata/topic-config.ts';
 import { localReplica } from './local-replica.ts';
+import { topicOverridesOf } from '../log-cleaner-manager.ts';
 
 export async function deleteRecords(svc: BrokerServices, req: DeleteRecordsRequest): Promise<DeleteRecordsResponse> {
   const timeoutMs = Math.max(req.timeoutMs, 0);
@@ -21,9 +22,10 @@ export async function deleteRecords(svc: BrokerServices, req: DeleteRecordsReque
         t.partitions.map(async (p) => {
           try {
             const replica = localReplica(svc, t.name, p.partitionIndex);
-            const config = svc.metadata.snapshot().topics[t.name]?.config ?? {};
-            if (!topicSettings(config).cleanupPolicy.includes('delete')) {
-              throw new KafkaError(ErrorCode.POLICY_VIOLATION, `records of ${t.name} cannot be deleted: its cleanup.policy is ${config['cleanup.policy']}`);
+            // The effective policy: the topic's own over the broker-level defaults (log.cleanup.policy).
+            const settings = topicSettings(topicOverridesOf(svc.metadata.snapshot(), t.name, svc.brokerId, svc.config.topicDefaults) ?? {});
+            if (!settings.cleanupPolicy.includes('delete')) {
+              throw new KafkaError(ErrorCode.POLICY_VIOLATION, `records of ${t.name} cannot be deleted: its cleanup.policy is ${settings.cleanupPolicy.join(',')}`);
             }
             const lowWatermark = await replica.deleteRecords(Number(p.offset), timeoutMs);
             return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(lowWatermark), errorCode: ErrorCode.NONE };

@@ -5,12 +5,14 @@ import { kafkaTopics } from './topics.ts';
 import { kafkaConfigs } from './configs.ts';
 import { kafkaConsumerGroups } from './consumer-groups.ts';
 import { kafkaAcls } from './acls.ts';
+import { kafkaDeleteRecords } from './delete-records.ts';
 
 const TOOLS: Record<string, (argv: string[]) => Promise<number>> = {
   topics: kafkaTopics,
   configs: kafkaConfigs,
   'consumer-groups': kafkaConsumerGroups,
   acls: kafkaAcls,
+  'delete-records': kafkaDeleteRecords,
 };
 
 export async function kafkaToolCommand(argv: string[]): Promise<number> {

@@ -11,7 +11,8 @@
 //   and v0 over the wire) brings it back in a new epoch; asked again it is ELECTION_NOT_NEEDED; UNCLEAN on a
 //   led partition is ELECTION_NOT_NEEDED.
 // - `kastor cluster reassign --plan` moves a partition and reports progress until done;
-//   `kastor cluster elect-leaders --json` answers per partition.
+//   `kastor cluster elect-leaders --json` answers per partition; `kastor cluster rebalance` evens out replicas and
+//   preferred leaders over the brokers (its --dry-run changes nothing).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -184,6 +185,40 @@ test('kastor cluster reassign --plan moves a partition with progress on stderr; 
   const bad = await runProcess(process.execPath, [bin, 'cluster', 'elect-leaders', '--partition', '0', '--bootstrap', cluster.bootstrapServers], { timeoutMs: 30_000 });
   assert.is(bad.code, 2);
   assert.match(bad.stderr, '--partition needs --topic');
+});
+
+test('kastor cluster rebalance evens out replicas and preferred leaders across the brokers', async () => {
+  const counts = () => {
+    const replicas = new Map(cluster.brokers.map((id) => [id, 0]));
+    const preferred = new Map(cluster.brokers.map((id) => [id, 0]));
+    for (const t of Object.values(cluster.metadata().topics)) {
+      for (const p of t.partitions) {
+        for (const r of p.replicas) replicas.set(r, replicas.get(r)! + 1);
+        preferred.set(p.replicas[0]!, preferred.get(p.replicas[0]!)! + 1);
+      }
+    }
+    return { replicas: [...replicas.values()], preferred: [...preferred.values()] };
+  };
+  const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+  const kastor = (args: string[]) => runProcess(process.execPath, [bin, 'cluster', 'rebalance', ...args, '--bootstrap', cluster.bootstrapServers], { timeoutMs: 60_000 });
+  const dry = await kastor(['--dry-run', '--json']);
+  assert.is(dry.code, 0, dry.stderr);
+  const plan = JSON.parse(dry.stdout);
+  const before = counts();
+  assert.ok(spread(before.replicas) > 1, `the earlier tests left the brokers uneven: ${JSON.stringify(before)}`);
+  assert.ok(plan.partitions.length > 0);
+  assert.equal(counts(), before, '--dry-run changes nothing');
+  const run = await kastor([]);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, 'reassignment done');
+  const after = counts();
+  assert.ok(spread(after.replicas) <= 1 && spread(after.preferred) <= 1, `even: ${JSON.stringify(after)}`);
+  // The preferred election that follows: each moved partition is led by its first replica.
+  for (const e of plan.partitions as Array<{ topic: string; partition: number; replicas: number[] }>) {
+    assert.is(cluster.partitionState(e.topic, e.partition).leader, e.replicas[0], `${e.topic}-${e.partition}`);
+  }
+  const again = await kastor(['--dry-run']);
+  assert.match(again.stdout, 'already even');
 });
 
 test.run();

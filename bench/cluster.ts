@@ -28,12 +28,18 @@
 // Lines: case "produce-acks-all-rf3" (kcat vs JetStream R3 publish, with vs_jetstream and target 8) and case
 // "ack-latency-probe" (both probes' p50/p99, vs_jetstream = JetStream p50 ÷ Kastor p50, so >1 means Kastor is
 // faster).
+// The peer is measured twice: through the Node client (`jetstream`, `vs_jetstream`) and through NATS's own Go
+// client (bench/jetstream-go-peer.ts: nats.go's async publish with the same window right after the Node publish in
+// each round, and a one-js.Publish-at-a-time probe after --probe-warmup unmeasured ones; `jetstream_go` and
+// `vs_jetstream_go`, in the same direction as `vs_jetstream`), on the same R3 cluster. Without Go installed the Go
+// figures are null and one stderr line says how to install it.
 import { performance } from 'node:perf_hooks';
 import { NatsCluster } from '../src/testing/nats-cluster.ts';
 import { listLatestOffsets, fetchMetadata } from '../src/testing/kafka-request.ts';
 import { Kafka } from '../src/client/index.ts';
 import { kcatProduce, kcatCleanup, type KcatResult } from './kcat-load.ts';
 import { jetstreamPublish, jetstreamDeleteStream, type JetStreamPublishResult } from './jetstream-peer.ts';
+import { goPeer, goPublish, goSyncProbe } from './jetstream-go-peer.ts';
 import { DirectCluster, print, round, percentile, intFlag, rssMiB } from './cluster-kit.ts';
 
 const TOPIC = 'bench-cluster';
@@ -106,6 +112,7 @@ export async function run(args: string[]): Promise<void> {
   let kastor: DirectCluster | null = null;
   let natsCluster: NatsCluster | null = null;
   try {
+    goPeer();
     // ---- both clusters, side by side ----
     kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-cluster-' });
     const config = { 'min.insync.replicas': '2' };
@@ -125,6 +132,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const produces: KcatResult[] = [];
     const publishes: JetStreamPublishResult[] = [];
+    const goPublishes: (JetStreamPublishResult | null)[] = [];
     for (let r = 1; r <= rounds; r++) {
       try {
         produces.push(await kcatProduce({ ...produceOpts, topic: topicOf(r), records }));
@@ -137,6 +145,8 @@ export async function run(args: string[]): Promise<void> {
       if (stored !== records) throw new Error(`${topicOf(r)} holds ${stored} records after producing ${records}`);
       publishes.push(await jetstreamPublish({ ...jsOpts, records, window }));
       log(`round ${r}: jetstream R3 publish: ${publishes[r - 1]!.records_per_s} records/s (${publishes[r - 1]!.seconds} s)`);
+      goPublishes.push(await goPublish({ ...jsOpts, records, window }));
+      if (goPublishes[r - 1]) log(`round ${r}: jetstream R3 publish (go): ${goPublishes[r - 1]!.records_per_s} records/s (${goPublishes[r - 1]!.seconds} s)`);
     }
     const kLat = await kastorProbe(kastor.bootstrap, probe, probeWarmup, partitions, recordBytes);
     log(`kastor probe: p50 ${round(percentile(kLat, 0.5), 3)} ms`);
@@ -144,10 +154,14 @@ export async function run(args: string[]): Promise<void> {
     kastor = null;
     if (probeWarmup > 0) await jetstreamPublish({ ...jsOpts, records: probeWarmup, window: 1 });
     const jsProbe = await jetstreamPublish({ ...jsOpts, records: probe, window: 1 });
+    const goProbe = await goSyncProbe({ ...jsOpts, records: probe, warmup: probeWarmup });
     await jetstreamDeleteStream(natsCluster.urls, STREAM);
 
     const ratios = produces.map((k, i) => round(k.records_per_s / publishes[i]!.records_per_s));
     const vs = round(median(ratios));
+    // The Go peer ran in every round or in none (it is built once, before the first).
+    const goPubs = goPublishes.every((g) => g !== null) ? (goPublishes as JetStreamPublishResult[]) : null;
+    const goRatios = goPubs?.map((g, i) => round(produces[i]!.records_per_s / g.records_per_s)) ?? null;
     const med = (xs: { records_per_s: number; mb_per_s: number; seconds: number }[]) => ({
       records_per_s: Math.round(median(xs.map((x) => x.records_per_s))),
       mb_per_s: round(median(xs.map((x) => x.mb_per_s))),
@@ -184,8 +198,18 @@ export async function run(args: string[]): Promise<void> {
       rounds,
       records_per_s_rounds: produces.map((x) => x.records_per_s),
       jetstream_records_per_s_rounds: publishes.map((x) => x.records_per_s),
+      jetstream_go: goPubs && {
+        replicas: 3,
+        window,
+        ...med(goPubs),
+        p50_ms: round(median(goPubs.map((x) => x.p50_ms)), 3),
+        p99_ms: round(median(goPubs.map((x) => x.p99_ms)), 3),
+      },
+      jetstream_go_records_per_s_rounds: goPubs && goPubs.map((x) => x.records_per_s),
       vs_jetstream: vs,
       vs_jetstream_rounds: ratios,
+      vs_jetstream_go: goRatios && round(median(goRatios)),
+      vs_jetstream_go_rounds: goRatios,
       target: TARGET,
       meets_target: vs >= TARGET,
     });
@@ -195,12 +219,14 @@ export async function run(args: string[]): Promise<void> {
       case: 'ack-latency-probe',
       samples: probe,
       record_bytes: recordBytes,
-      what: 'one record at a time, unloaded: Kastor client acks=all send() to resolve; JetStream R3 publish to PubAck (window 1)',
+      what: 'one record at a time, unloaded: Kastor client acks=all send() to resolve; JetStream R3 publish to PubAck (Node: window 1; Go: js.Publish)',
       p50_ms: round(kp50, 3),
       p99_ms: round(percentile(kLat, 0.99), 3),
       records_per_s: Math.round(probe / (kLat.reduce((a, b) => a + b, 0) / 1000)),
       jetstream: { p50_ms: jsProbe.p50_ms, p99_ms: jsProbe.p99_ms, records_per_s: jsProbe.records_per_s },
+      jetstream_go: goProbe && { p50_ms: goProbe.p50_ms, p99_ms: goProbe.p99_ms, records_per_s: goProbe.records_per_s },
       vs_jetstream: round(jsProbe.p50_ms / kp50),
+      vs_jetstream_go: goProbe && round(goProbe.p50_ms / kp50),
     });
     log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
   } finally {

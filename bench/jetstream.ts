@@ -4,10 +4,14 @@
 //
 //   npx tsx bench/run.ts jetstream [--records N] [--record-bytes B] [--window W] [--r3]
 //
-// One JSON line per case on stdout: r1-publish, r1-consume, and with --r3 r3-publish, r3-consume.
+// One JSON line per case on stdout: r1-publish, r1-consume, and with --r3 r3-publish, r3-consume, through the Node
+// client; then the same cases through NATS's own Go client (bench/jetstream-go-peer.ts) with `client: "go"`, and a
+// go-only r1-sync / r3-sync (one js.Publish at a time, the latency probe of bench cluster). Without Go installed
+// the Go lines are left out and one stderr line says how to install it.
 import { NatsServer } from '../src/testing/nats-server.ts';
 import { NatsCluster } from '../src/testing/nats-cluster.ts';
 import { jetstreamPublish, jetstreamConsume, jetstreamDeleteStream } from './jetstream-peer.ts';
+import { goPublish, goConsume, goSyncProbe } from './jetstream-go-peer.ts';
 
 interface Args {
   records: number;
@@ -53,6 +57,15 @@ async function measure(label: 'r1' | 'r3', url: string | string[], a: Args): Pro
   print({ ...common, case: `${label}-publish`, window: a.window, ...pub });
   const con = await jetstreamConsume({ url, stream, records: a.records });
   print({ ...common, case: `${label}-consume`, ...con });
+
+  const goOpts = { url, stream, subject: `bench.${label}`, replicas: label === 'r1' ? (1 as const) : (3 as const), records: a.records, recordBytes: a.recordBytes, window: a.window };
+  const goPub = await goPublish(goOpts);
+  if (goPub) {
+    print({ ...common, client: 'go', case: `${label}-publish`, window: a.window, ...goPub });
+    print({ ...common, client: 'go', case: `${label}-consume`, ...(await goConsume(goOpts))! });
+    const probe = Math.min(a.records, 1000);
+    print({ ...common, records: probe, client: 'go', case: `${label}-sync`, ...(await goSyncProbe({ ...goOpts, records: probe, warmup: 100 }))! });
+  }
   await jetstreamDeleteStream(url, stream);
 }
 

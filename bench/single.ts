@@ -8,6 +8,10 @@
 // One JSON line per case on stdout: "produce-acks1" (vs JetStream publish) and "consume" (vs JetStream consume),
 // with `vs_jetstream` = Kastor records/s ÷ JetStream records/s and the issue's target ratio (4x produce, 8x
 // consume). Progress and the broker's log on failure go to stderr.
+// The peer is measured twice in each round: through the Node client (the `jetstream_*` figures and `vs_jetstream`)
+// and through NATS's own Go client (bench/jetstream-go-peer.ts: nats.go's async publish with the same window and
+// its ordered consumer; `jetstream_go_*` and `vs_jetstream_go`, Kastor's records/s ÷ the Go peer's). Without Go
+// installed the Go figures are null and one stderr line says how to install it.
 // --rounds R repeats the measurement R times, Kastor then JetStream each time, on fresh topics and streams; the
 // figures are medians and `vs_jetstream` is the median of the per-round ratios (listed in `vs_jetstream_rounds`),
 // since on a shared machine the load changes between rounds more than within one.
@@ -34,6 +38,7 @@ import {
   type JetStreamPublishResult,
   type JetStreamConsumeResult,
 } from './jetstream-peer.ts';
+import { goPeer, goPublish, goConsume } from './jetstream-go-peer.ts';
 
 interface Args {
   records: number;
@@ -222,6 +227,9 @@ interface Round {
   kcatStartS: number;
   publish: JetStreamPublishResult;
   jsConsume: JetStreamConsumeResult;
+  /** The Go peer's figures (bench/jetstream-go-peer.ts), null when Go or nats.go is not installed. */
+  goPublish: JetStreamPublishResult | null;
+  goConsume: JetStreamConsumeResult | null;
 }
 
 /** One round: Kastor produce and consume of a fresh topic, then JetStream publish and consume of a fresh stream. */
@@ -276,7 +284,13 @@ async function measureRound(a: Args, r: number, brokers: string, url: string, br
   const jsConsume = await jetstreamConsume({ url, stream: STREAM, records: a.records, timeoutMs: STEP_TIMEOUT_MS });
   log(`${tag}jetstream consume: ${jsConsume.records_per_s} records/s (${jsConsume.seconds} s)`);
   await jetstreamDeleteStream(url, STREAM);
-  return { produce, consume, kcatStartS, publish, jsConsume };
+
+  const goOpts = { url, stream: STREAM, subject: SUBJECT, replicas: 1 as const, records: a.records, recordBytes: a.recordBytes, window: a.window, timeoutMs: STEP_TIMEOUT_MS };
+  const goPub = await goPublish(goOpts);
+  const goCon = goPub && (await goConsume(goOpts));
+  if (goPub && goCon) log(`${tag}jetstream (go) publish: ${goPub.records_per_s} records/s, consume: ${goCon.records_per_s} records/s`);
+  await jetstreamDeleteStream(url, STREAM);
+  return { produce, consume, kcatStartS, publish, jsConsume, goPublish: goPub, goConsume: goCon };
 }
 
 /**
@@ -288,10 +302,14 @@ function caseLine(
   name: keyof typeof TARGETS,
   kastor: KcatResult[],
   peer: { records_per_s: number; mb_per_s: number }[],
+  goPeer: ({ records_per_s: number; mb_per_s: number } | null)[],
   extra: Record<string, unknown>,
 ): Record<string, unknown> {
   const ratios = kastor.map((k, i) => k.records_per_s / peer[i]!.records_per_s);
   const vs = round2(median(ratios));
+  // The Go peer ran in every round or in none (it is built once, before the first).
+  const go = goPeer.every((g) => g !== null) ? goPeer : null;
+  const goRatios = go?.map((g, i) => kastor[i]!.records_per_s / g.records_per_s);
   return {
     bench: 'single',
     case: name,
@@ -304,9 +322,13 @@ function caseLine(
     seconds: Number(median(kastor.map((k) => k.seconds)).toFixed(3)),
     jetstream_records_per_s: Math.round(median(peer.map((p) => p.records_per_s))),
     jetstream_mb_per_s: round2(median(peer.map((p) => p.mb_per_s))),
+    jetstream_go_records_per_s: go && Math.round(median(go.map((g) => g.records_per_s))),
+    jetstream_go_mb_per_s: go && round2(median(go.map((g) => g.mb_per_s))),
     ...extra,
     vs_jetstream: vs,
     ...(a.rounds > 1 ? { vs_jetstream_rounds: ratios.map(round2) } : {}),
+    vs_jetstream_go: goRatios ? round2(median(goRatios)) : null,
+    ...(a.rounds > 1 && goRatios ? { vs_jetstream_go_rounds: goRatios.map(round2) } : {}),
     target_vs_jetstream: TARGETS[name],
     meets_target: vs >= TARGETS[name],
   };
@@ -332,6 +354,7 @@ export async function run(args: string[]): Promise<void> {
       `${a.records} records of ${a.recordBytes} B, kcat acks=1 into 1 partition; JetStream R1 window ${a.window}` +
         (a.rounds > 1 ? `; ${a.rounds} rounds` : ''),
     );
+    goPeer();
     res.nats = await NatsServer.start();
     res.dataDir = mkdtempSync(join(tmpdir(), 'kastor-bench-single-'));
     // --advertise is given explicitly although it equals the listen address: without it the broker registers
@@ -356,15 +379,19 @@ export async function run(args: string[]): Promise<void> {
     for (let r = 1; r <= a.rounds; r++) rounds.push(await measureRound(a, r, brokers, res.nats.url, res.broker));
 
     const pubs = rounds.map((x) => x.publish);
+    const goPubs = rounds.flatMap((x) => (x.goPublish ? [x.goPublish] : []));
+    const ms = (xs: number[]) => (xs.length ? Number(median(xs).toFixed(3)) : null);
     print(
-      caseLine(a, 'produce-acks1', rounds.map((x) => x.produce), pubs, {
-        jetstream_p50_ms: Number(median(pubs.map((p) => p.p50_ms)).toFixed(3)),
-        jetstream_p99_ms: Number(median(pubs.map((p) => p.p99_ms)).toFixed(3)),
+      caseLine(a, 'produce-acks1', rounds.map((x) => x.produce), pubs, rounds.map((x) => x.goPublish), {
+        jetstream_p50_ms: ms(pubs.map((p) => p.p50_ms)),
+        jetstream_p99_ms: ms(pubs.map((p) => p.p99_ms)),
+        jetstream_go_p50_ms: ms(goPubs.map((p) => p.p50_ms)),
+        jetstream_go_p99_ms: ms(goPubs.map((p) => p.p99_ms)),
         jetstream_window: a.window,
       }),
     );
     print(
-      caseLine(a, 'consume', rounds.map((x) => x.consume), rounds.map((x) => x.jsConsume), {
+      caseLine(a, 'consume', rounds.map((x) => x.consume), rounds.map((x) => x.jsConsume), rounds.map((x) => x.goConsume), {
         consume_from: a.offset0 ? '0' : 'beginning',
         kcat_start_s: Number(median(rounds.map((x) => x.kcatStartS)).toFixed(3)),
       }),

@@ -13,6 +13,8 @@
 // - `kastor cluster reassign --plan` moves a partition and reports progress until done;
 //   `kastor cluster elect-leaders --json` answers per partition; `kastor cluster rebalance` evens out replicas and
 //   preferred leaders over the brokers (its --dry-run changes nothing).
+// - Kafka's kafka-reassign-partitions.sh (--execute printing the rollback JSON, --verify, --list, --cancel) and
+//   kafka-leader-election.sh move a partition and its leadership.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { runProcess } from '../helpers/run-process.ts';
 import { until } from '../helpers/until.ts';
 
 const bin = fileURLToPath(new URL('../../bin/kastor.js', import.meta.url));
+const kafkaBin = fileURLToPath(new URL('../../bin/kafka', import.meta.url));
 let cluster: TestCluster;
 let admin: Admin;
 let kjs: KafkaJS;
@@ -219,6 +222,39 @@ test('kastor cluster rebalance evens out replicas and preferred leaders across t
   }
   const again = await kastor(['--dry-run']);
   assert.match(again.stdout, 'already even');
+});
+
+test("Kafka's kafka-reassign-partitions.sh (--execute, --verify, --list, --cancel) and kafka-leader-election.sh", async () => {
+  const topic = 'scripts';
+  await createOn(topic, [a, c]);
+  const script = (name: string, args: string[]) => runProcess(join(kafkaBin, `kafka-${name}.sh`), ['--bootstrap-server', cluster.bootstrapServers, ...args], { timeoutMs: 60_000 });
+  const plan = join(dir, 'scripts-plan.json');
+  writeFileSync(plan, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [b, c], log_dirs: ['any', 'any'] }] }));
+  const executed = await script('reassign-partitions', ['--reassignment-json-file', plan, '--execute']);
+  assert.is(executed.code, 0, executed.stderr);
+  assert.match(executed.stdout, `Current partition replica assignment\n\n{"version":1,"partitions":[{"topic":"${topic}","partition":0,"replicas":[${a},${c}],"log_dirs":["any","any"]}]}`);
+  assert.match(executed.stdout, `Successfully started partition reassignment for ${topic}-0`);
+  await until('--verify to say complete', async () => (await script('reassign-partitions', ['--reassignment-json-file', plan, '--verify'])).stdout.includes(`Reassignment of partition ${topic}-0 is completed.`), 30_000, 200);
+  assert.equal(cluster.partitionState(topic, 0).replicas, [b, c]);
+  assert.match((await script('reassign-partitions', ['--list'])).stdout, 'No partition reassignments found.');
+  assert.match((await script('reassign-partitions', ['--reassignment-json-file', plan, '--cancel'])).stdout, 'None of the specified partition reassignments are active.');
+  const generate = await script('reassign-partitions', ['--generate']);
+  assert.is(generate.code, 1);
+  assert.match(generate.stderr, 'kastor cluster rebalance --dry-run');
+  // Reordered to [c, b] (done at once), c leads; then b, the first of [b, c] again, is elected.
+  writeFileSync(plan, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [c, b] }] }));
+  assert.is((await script('reassign-partitions', ['--reassignment-json-file', plan, '--execute'])).code, 0);
+  const leader = cluster.partitionState(topic, 0).leader;
+  const elect = (args: string[]) => script('leader-election', ['--election-type', 'PREFERRED', ...args]);
+  const first = await elect(['--topic', topic, '--partition', '0']);
+  assert.is(first.code, 0, first.stderr);
+  if (leader === c) assert.match(first.stdout, `Valid replica already elected for partitions ${topic}-0`);
+  else assert.match(first.stdout, `Successfully completed leader election (PREFERRED) for partitions ${topic}-0`);
+  assert.is(cluster.partitionState(topic, 0).leader, c);
+  assert.is((await elect(['--all-topic-partitions'])).code, 0);
+  const both = await elect(['--topic', topic, '--all-topic-partitions']);
+  assert.is(both.code, 1);
+  assert.match(both.stderr, 'One and only one of the following options is required');
 });
 
 test.run();

@@ -6,6 +6,8 @@ import { kafkaConfigs } from './configs.ts';
 import { kafkaConsumerGroups } from './consumer-groups.ts';
 import { kafkaAcls } from './acls.ts';
 import { kafkaDeleteRecords } from './delete-records.ts';
+import { kafkaLeaderElection } from './leader-election.ts';
+import { kafkaReassignPartitions } from './reassign-partitions.ts';
 
 const TOOLS: Record<string, (argv: string[]) => Promise<number>> = {
   topics: kafkaTopics,
@@ -13,6 +15,8 @@ const TOOLS: Record<string, (argv: string[]) => Promise<number>> = {
   'consumer-groups': kafkaConsumerGroups,
   acls: kafkaAcls,
   'delete-records': kafkaDeleteRecords,
+  'leader-election': kafkaLeaderElection,
+  'reassign-partitions': kafkaReassignPartitions,
 };
 
 export async function kafkaToolCommand(argv: string[]): Promise<number> {

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Kafka's kafka-reassign-partitions.sh, answered by Kastor (README: "Kafka's scripts"). Resolves the repository through
+# this script's real path, so it works from any directory, through PATH and through symlinks ($KAFKA_PATH/bin).
+here=$(dirname "$(readlink -f "$0")")
+exec node "$here/../kastor.js" kafka-tool reassign-partitions "$@"

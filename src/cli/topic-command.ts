@@ -1,12 +1,13 @@
-// `kastor topic create|alter|list|describe|delete`: what kafka-topics.sh does, through Kastor's admin client.
+// `kastor topic create|alter|config|list|describe|delete`: what kafka-topics.sh does, through Kastor's admin client.
 // Human-readable output by default, `--json` for scripts; a cluster that cannot be reached is one line on
 // stderr and exit code 1 (main.ts), a bad flag exit code 2.
 import { Kafka } from '../client/index.ts';
 import type { TopicDescription } from '../client/admin.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
+import { topicConfigCommand } from './topic-config-command.ts';
 import { topicDeleteRecordsCommand } from './topic-delete-records-command.ts';
 
-const SUBCOMMANDS = ['create', 'alter', 'list', 'describe', 'delete'] as const;
+const SUBCOMMANDS = ['create', 'alter', 'config', 'list', 'describe', 'delete'] as const;
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'brokers to connect to, comma-separated', default: '127.0.0.1:9092', value: 'HOST:PORT[,..]' },
@@ -28,6 +29,7 @@ export function topicHelp(): string {
     'Subcommands:',
     '  create NAME    --partitions N --replication-factor R [--config k=v ...]',
     '  alter NAME     --partitions N   adds partitions up to N (a topic never loses partitions)',
+    '  config NAME    [--set k=v ...] [--delete k ...]   changes configs at runtime, prints those not at their default',
     '  list',
     '  describe [NAME ...]   partitions, leaders, replicas, ISR and configs (all topics when no name)',
     '  delete NAME ...',
@@ -64,6 +66,7 @@ export async function topicCommand(argv: string[]): Promise<number> {
   if (!sub || sub.startsWith('--')) throw new UsageError(`"topic" needs a subcommand (${SUBCOMMANDS.join(', ')}; see: kastor topic --help)`);
   if (sub === 'delete-records') return topicDeleteRecordsCommand(restArgv);
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown topic subcommand "${sub}" (subcommands: ${SUBCOMMANDS.join(', ')}; see: kastor topic --help)`);
+  if (sub === 'config') return topicConfigCommand(restArgv);
   const { values: configArgs, rest } = takeRepeated(restArgv, 'config');
   const f = parseFlags(`topic ${sub}`, FLAGS, rest);
   const names = [...(f.topic ? [f.topic] : []), ...f._];

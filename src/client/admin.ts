@@ -22,8 +22,28 @@ export interface TopicDescription {
   isInternal: boolean;
   partitions: PartitionMetadata[];
   /** Present when describeTopics was asked for configs (the default). */
-  configs?: Record<string, { value: string | null; isDefault: boolean; readOnly: boolean; isSensitive: boolean }>;
+  configs?: Record<string, { value: string | null; isDefault: boolean; readOnly: boolean; isSensitive: boolean; source?: ConfigSourceName }>;
 }
+
+/** Where a config value comes from (DescribeConfigs v1+ config_source). */
+export type ConfigSourceName = 'DYNAMIC_TOPIC_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_DEFAULT_BROKER_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DEFAULT_CONFIG' | 'UNKNOWN';
+const SOURCE_NAMES: Record<number, ConfigSourceName> = { 1: 'DYNAMIC_TOPIC_CONFIG', 2: 'DYNAMIC_BROKER_CONFIG', 3: 'DYNAMIC_DEFAULT_BROKER_CONFIG', 4: 'STATIC_BROKER_CONFIG', 5: 'DEFAULT_CONFIG' };
+
+/** A topic, or a broker: its id, or '' for the cluster-wide default of every broker. */
+export interface ConfigResource {
+  type: 'topic' | 'broker';
+  name: string;
+}
+
+/** One IncrementalAlterConfigs operation; append and subtract work on list configs (cleanup.policy). */
+export interface ConfigOperation {
+  name: string;
+  op: 'set' | 'delete' | 'append' | 'subtract';
+  value?: string;
+}
+
+const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
+const CONFIG_RESOURCE_BROKER = 4;
 
 export interface ClusterDescription {
   clusterId: string | null;
@@ -184,10 +204,40 @@ export class Admin {
     for (const r of body.results) {
       if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, { topic: r.resourceName, message: r.errorMessage });
       const configs: NonNullable<TopicDescription['configs']> = {};
-      for (const c of r.configs) configs[c.name] = { value: c.value, isDefault: version >= 1 ? c.configSource === CONFIG_SOURCE_DEFAULT : (c.isDefault ?? false), readOnly: c.readOnly, isSensitive: c.isSensitive };
+      for (const c of r.configs) {
+        const source = version >= 1 ? (SOURCE_NAMES[c.configSource ?? -1] ?? 'UNKNOWN') : undefined;
+        configs[c.name] = { value: c.value, isDefault: version >= 1 ? c.configSource === CONFIG_SOURCE_DEFAULT : (c.isDefault ?? false), readOnly: c.readOnly, isSensitive: c.isSensitive, source };
+      }
       out.set(r.resourceName, configs);
     }
     return out;
+  }
+
+  /**
+   * Changes some configs of topics or brokers (IncrementalAlterConfigs, KIP-339), keeping the others; the change
+   * takes effect on running partitions. The first refused resource fails with its KafkaProtocolError (INVALID_CONFIG
+   * naming the key, UNKNOWN_TOPIC_OR_PARTITION, ...); the others are applied.
+   */
+  async incrementalAlterConfigs(resources: Array<ConfigResource & { ops: ConfigOperation[] }>, opts: { validateOnly?: boolean } = {}): Promise<void> {
+    await this.alter(ApiKey.IncrementalAlterConfigs, 'IncrementalAlterConfigs', resources, opts.validateOnly ?? false, (r) =>
+      r.ops.map((o) => ({ name: o.name, configOperation: CONFIG_OPS[o.op], value: o.op === 'delete' ? null : (o.value ?? '') })),
+    );
+  }
+
+  /** Replaces the whole config set of topics or brokers (AlterConfigs: a key left out returns to its default). */
+  async alterConfigs(resources: Array<ConfigResource & { configs: Record<string, string> }>, opts: { validateOnly?: boolean } = {}): Promise<void> {
+    await this.alter(ApiKey.AlterConfigs, 'AlterConfigs', resources, opts.validateOnly ?? false, (r) => Object.entries(r.configs).map(([name, value]) => ({ name, value })));
+  }
+
+  private async alter<R extends ConfigResource, C>(apiKey: typeof ApiKey.AlterConfigs | typeof ApiKey.IncrementalAlterConfigs, what: string, resources: R[], validateOnly: boolean, configs: (r: R) => C[]): Promise<void> {
+    const { body } = await this.cluster.withRetry(what, async () =>
+      this.cluster.send(await this.cluster.anyConnection(), apiKey, () => ({
+        resources: resources.map((r) => ({ resourceType: r.type === 'topic' ? CONFIG_RESOURCE_TOPIC : CONFIG_RESOURCE_BROKER, resourceName: r.name, configs: configs(r) as never })),
+        validateOnly,
+      })),
+    );
+    const failed = body.responses.find((r) => r.errorCode !== 0);
+    if (failed) throw new KafkaProtocolError(failed.errorCode, { ...(failed.resourceType === CONFIG_RESOURCE_TOPIC ? { topic: failed.resourceName } : {}), message: failed.errorMessage });
   }
 
   /** Brokers, controller and cluster id (DescribeCluster, or Metadata where a broker lacks it). */

@@ -71,6 +71,8 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.CreateTopics]: [2, 7],
   [ApiKey.DeleteTopics]: [1, 6],
   [ApiKey.DescribeConfigs]: [1, 4],
+  [ApiKey.AlterConfigs]: [0, 2],
+  [ApiKey.IncrementalAlterConfigs]: [0, 1],
   [ApiKey.CreatePartitions]: [0, 3],
   [ApiKey.DescribeCluster]: [0, 1],
   [ApiKey.InitProducerId]: [0, 4],

@@ -3,8 +3,8 @@
 // symlink), from a working directory outside the repository, some through /bin/sh -c with a quoted topic.
 // Checks Kafka's output and exit codes: topics created with configs and broker defaults, described, listed and
 // deleted; partitions added with --alter (and a decrease refused with Kafka's message); configs described; a
-// KafkaJS group's offsets and lag described, reset and the group deleted; ACLs, --alter of configs, ZooKeeper
-// and unknown flags refused with one line and exit 1.
+// KafkaJS group's offsets and lag described, reset and the group deleted; configs altered (topic and broker
+// defaults); ACLs, ZooKeeper and unknown flags refused with one line and exit 1.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runProcess, type ProcessResult } from '../helpers/run-process.ts';
@@ -135,25 +135,51 @@ test('kafka-topics.sh through /bin/sh with a quoted name, through PATH and a sym
   assertRefused(withSasl, /security\.protocol=SASL_SSL .*not supported.*PLAINTEXT only/, 'a SASL_SSL --command-config');
 });
 
-test('kafka-configs.sh: --describe of a topic (dynamic, --all) and of a broker; --alter is refused', async () => {
+test('kafka-configs.sh: --describe of a topic (dynamic, --all) and of a broker; --alter of a topic and of the broker defaults', async () => {
   await ok('topics', ['--create', '--topic', 'conf', '--partitions', '1', '--config', 'message.timestamp.type=LogAppendTime']);
-  const [dynamic, all, shorthand, broker, altered] = await Promise.all([
+  const [dynamic, all, shorthand, broker] = await Promise.all([
     ok('configs', ['--describe', '--entity-type', 'topics', '--entity-name', 'conf']),
     ok('configs', ['--describe', '--entity-type', 'topics', '--entity-name', 'conf', '--all']),
     ok('configs', ['--describe', '--topic', 'conf']),
     ok('configs', ['--describe', '--entity-type', 'brokers', '--entity-name', '1', '--all']),
-    kafka('configs', ['--alter', '--entity-type', 'topics', '--entity-name', 'conf', '--add-config', 'retention.ms=1000']),
   ]);
-  const expected = 'Dynamic configs for topic conf are:\n  message.timestamp.type=LogAppendTime sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:message.timestamp.type=LogAppendTime}\n';
+  const expected = 'Dynamic configs for topic conf are:\n  message.timestamp.type=LogAppendTime sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:message.timestamp.type=LogAppendTime, DEFAULT_CONFIG:log.message.timestamp.type=CreateTime}\n';
   assert.is(dynamic.stdout, expected);
   assert.is(shorthand.stdout, expected, '--topic X is --entity-type topics --entity-name X');
   assert.match(all.stdout, /^All configs for topic conf are:\n/);
-  assert.match(all.stdout, '\n  retention.ms=604800000 sensitive=false synonyms={DEFAULT_CONFIG:retention.ms=604800000}\n');
+  assert.match(all.stdout, '\n  retention.ms=604800000 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.ms=604800000}\n');
   assert.match(all.stdout, '\n  message.timestamp.type=LogAppendTime sensitive=false');
   assert.match(broker.stdout, /^All configs for broker 1 are:\n/);
   assert.match(broker.stdout, '\n  broker.id=1 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=1}\n');
   assert.match(broker.stdout, '\n  num.partitions=2 ');
-  assertRefused(altered, /--alter is not supported yet: Kastor serves neither IncrementalAlterConfigs nor AlterConfigs/, 'kafka-configs --alter');
+
+  // --alter as Kafka 3.9's ConfigCommand: brackets group a list value; --delete-config of a key not set is refused.
+  const altered = await ok('configs', ['--alter', '--entity-type', 'topics', '--entity-name', 'conf', '--add-config', 'retention.ms=1000,cleanup.policy=[compact,delete]', '--delete-config', 'message.timestamp.type']);
+  assert.is(altered.stdout, 'Completed updating config for topic conf.\n');
+  assert.is((await ok('configs', ['--describe', '--topic', 'conf'])).stdout, [
+    'Dynamic configs for topic conf are:',
+    '  cleanup.policy=compact,delete sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact,delete, DEFAULT_CONFIG:log.cleanup.policy=delete}',
+    '  retention.ms=1000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=1000, DEFAULT_CONFIG:log.retention.ms=604800000}',
+    '',
+  ].join('\n'));
+  // Refusals as Kafka prints them: "Error while executing config command with args ..." and the error's line.
+  const failed = async (args: string[], expected: RegExp) => {
+    const r = await kafka('configs', args);
+    assert.is(r.code, 1, `${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /^Error while executing config command with args /);
+    assert.match(r.stderr, expected);
+  };
+  await failed(['--alter', '--topic', 'conf', '--delete-config', 'segment.ms'], /Invalid config\(s\): segment.ms/);
+  await failed(['--alter', '--topic', 'conf', '--add-config', 'retention.mss=5'], /INVALID_CONFIG.*retention.mss/);
+  const defaults = await ok('configs', ['--alter', '--entity-type', 'brokers', '--entity-default', '--add-config', 'log.retention.ms=7200000']);
+  assert.is(defaults.stdout, 'Completed updating default config for brokers in the cluster.\n');
+  assert.is((await ok('configs', ['--describe', '--entity-type', 'brokers', '--entity-default'])).stdout, [
+    'Default configs for brokers in the cluster are:',
+    '  log.retention.ms=7200000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=7200000, DEFAULT_CONFIG:log.retention.ms=604800000}',
+    '',
+  ].join('\n'));
+  await failed(['--alter', '--broker', '1', '--add-config', 'num.partitions=3'], /Cannot update these configs dynamically: Set\(num.partitions\)/);
+  await ok('configs', ['--alter', '--entity-type', 'brokers', '--entity-default', '--delete-config', 'log.retention.ms']);
 });
 
 test('kafka-consumer-groups.sh: list and describe a group with committed offsets and lag, reset its offsets, delete it', async () => {

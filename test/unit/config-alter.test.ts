@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { AlterOp, applyIncremental, ConfigRefused, replaceAll } from '../../src/metadata/config-alter.ts';
 import { brokerConfigEntries, ConfigSource, effectiveOverrides, topicConfigEntries } from '../../src/metadata/config-layers.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
+import { parseAddConfig } from '../../src/cli/kafka-tools/configs.ts';
 
 function refusal(fn: () => unknown): ConfigRefused {
   try {
@@ -120,6 +121,15 @@ test('sources and synonyms: topic override, this broker, the cluster default, st
     ['log.segment.bytes', '65536', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
     ['min.insync.replicas', '3', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
   ], 'the cluster-wide default resource shows only what is set there');
+});
+
+test("kafka-configs.sh's --add-config: commas inside square brackets belong to a list value", () => {
+  assert.equal(parseAddConfig('retention.ms=1000,cleanup.policy=[compact,delete],segment.ms=5'), [
+    ['retention.ms', '1000'],
+    ['cleanup.policy', 'compact,delete'],
+    ['segment.ms', '5'],
+  ]);
+  assert.throws(() => parseAddConfig('retention.ms'), /key=val/);
 });
 
 test.run();

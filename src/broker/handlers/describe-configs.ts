@@ -27,7 +27,7 @@ interface Entry {
 }
 
 /** The layers this broker resolves a topic's (or its own) configs from: its dynamic configs, the cluster's, its static ones. */
-export function brokerLayers(svc: BrokerServices, snapshot: ClusterSnapshot): ConfigLayers {
+function brokerLayers(svc: BrokerServices, snapshot: ClusterSnapshot): ConfigLayers {
   return { broker: snapshot.brokerConfigs?.[String(svc.brokerId)], clusterDefault: snapshot.brokerConfigs?.[''], static: svc.config.topicDefaults };
 }
 

@@ -6,6 +6,7 @@
 //   epoch, o1 deletes its replica and its directory, and n's log holds the same bytes as o2's. Then
 //   ElectLeaders PREFERRED after reordering the replicas to [n, o2] moves leadership to n.
 // - A broker down while its replica was reassigned away deletes the stale directory when it starts again.
+// - A replica added after DeleteRecords moved the log start to 100 starts its log at 100.
 // - Automatic preferred-leader balancing: after a controlled shutdown moved leadership off the preferred
 //   replica and it came back in sync, the controller's next imbalance check gives it back, unasked.
 import { test } from 'uvu';
@@ -151,6 +152,23 @@ test('auto leader rebalance gives leadership back to the preferred replica once 
     const waited = await drive(cluster, () => partition().leader === o1, 'the preferred replica to lead again', 20);
     assert.is(partition().leaderEpoch, epoch + 1);
     assert.ok(waited <= 2_000 + 500, `within one imbalance check (${waited} simulated ms)`);
+  } finally {
+    await stop();
+  }
+});
+
+test('a replica added to a partition whose records were deleted up to an offset starts its log there', async () => {
+  const { cluster, byId, stop, o1, o2, n, replica, partition, reassign } = await setUp(458);
+  try {
+    const deleted = await ask(cluster, byId(o1), ApiKey.DeleteRecords, 2, { topics: [{ name: 'moving', partitions: [{ partitionIndex: 0, offset: 100n }] }], timeoutMs: 10_000 });
+    assert.is(deleted.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    assert.is((await reassign([o2, n])).responses[0]!.partitions[0]!.errorCode, 0);
+    await drive(cluster, () => partition().addingReplicas === undefined, 'the reassignment to complete', 20);
+    const log = replica(n)!.log!;
+    assert.equal([log.logStartOffset, log.logEndOffset], [100, 150], "n's log holds offsets 100-149 only");
+    const bytes = async (id: number) => (await replica(id)!.log!.read(100, 1 << 20)).data;
+    await drive(cluster, () => replica(o2)?.role === 'leader', 'o2 to lead');
+    assert.ok((await bytes(n)).equals(await bytes(o2)), "n's log is byte-identical to o2's from offset 100");
   } finally {
     await stop();
   }

@@ -155,8 +155,11 @@ test('npx kastor dev --brokers 3 reaches ready, serves kastor/client and its das
   });
   assert.match(out, `bootstrap servers: 127.0.0.1:${portBase},127.0.0.1:${portBase + 1},127.0.0.1:${portBase + 2}`);
 
+  // Copied into the project: run from test/package/fixtures, `kastor/client` would resolve to this checkout
+  // (a package's self-reference), not to the installed tarball.
+  cpSync(join(fixtures, 'client.mjs'), join(app, 'client.mjs'));
   const client = JSON.parse(
-    (await mustRun(process.execPath, [join(fixtures, 'client.mjs'), `127.0.0.1:${portBase}`, 'pack-client'], app, 60_000)).trim().split('\n').at(-1)!,
+    (await mustRun(process.execPath, ['client.mjs', `127.0.0.1:${portBase}`, 'pack-client'], app, 60_000)).trim().split('\n').at(-1)!,
   ) as { lastOffset: string; values: string[]; partitionForKey: string; buildRecordBatch: string; unknownTopic: number };
   assert.is(client.lastOffset, '99');
   assert.equal(client.values, Array.from({ length: 100 }, (_, i) => `v${i}`));

@@ -18,6 +18,8 @@ function refusal(fn: () => unknown): ConfigRefused {
   throw new Error('expected a ConfigRefused');
 }
 
+const op = (name: string, operation: number, value: string | null) => ({ name, op: operation, value });
+
 test('SET, DELETE, APPEND and SUBTRACT on a topic, values normalized', () => {
   const next = applyIncremental('topic', { 'retention.ms': '1000', 'segment.bytes': '16384' }, [
     { name: 'retention.ms', op: AlterOp.SET, value: ' 5000 ' },
@@ -33,18 +35,17 @@ test('SET, DELETE, APPEND and SUBTRACT on a topic, values normalized', () => {
 });
 
 test('unknown keys and bad values: INVALID_CONFIG naming the key', () => {
-  const unknown = refusal(() => applyIncremental('topic', {}, [{ name: 'retention.mss', op: AlterOp.SET, value: '1' }]));
-  assert.is(unknown.errorCode, ErrorCode.INVALID_CONFIG);
-  assert.match(unknown.message, 'retention.mss');
-  const bad = refusal(() => applyIncremental('topic', {}, [{ name: 'min.insync.replicas', op: AlterOp.SET, value: 'two' }]));
-  assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG);
-  assert.match(bad.message, 'Invalid value two for configuration min.insync.replicas');
-  const badList = refusal(() => applyIncremental('topic', {}, [{ name: 'cleanup.policy', op: AlterOp.APPEND, value: 'shred' }]));
-  assert.is(badList.errorCode, ErrorCode.INVALID_CONFIG);
-  assert.match(badList.message, 'cleanup.policy');
-  const unknownAppend = refusal(() => applyIncremental('topic', {}, [{ name: 'no.such.list', op: AlterOp.APPEND, value: 'x' }]));
-  assert.is(unknownAppend.errorCode, ErrorCode.INVALID_CONFIG);
-  assert.match(unknownAppend.message, 'no.such.list');
+  const cases: Array<[ReturnType<typeof op>, string]> = [
+    [op('retention.mss', AlterOp.SET, '1'), 'retention.mss'],
+    [op('min.insync.replicas', AlterOp.SET, 'two'), 'Invalid value two for configuration min.insync.replicas'],
+    [op('cleanup.policy', AlterOp.APPEND, 'shred'), 'cleanup.policy'],
+    [op('no.such.list', AlterOp.APPEND, 'x'), 'no.such.list'],
+  ];
+  for (const [o, message] of cases) {
+    const r = refusal(() => applyIncremental('topic', {}, [o]));
+    assert.is(r.errorCode, ErrorCode.INVALID_CONFIG, message);
+    assert.match(r.message, message);
+  }
 });
 
 test('Kafka refuses duplicates, nulls, APPEND on a non-list and unknown operations with INVALID_REQUEST', () => {

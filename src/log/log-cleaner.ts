@@ -137,8 +137,9 @@ export async function cleanableState(log: PartitionLog, config: CompactionConfig
       break;
     }
   }
-  // A checkpoint outside the log (retention moved its start, a truncation cut below it) starts again at the start.
-  let firstDirty = cp.firstDirtyOffset;
+  // A checkpoint outside the log (retention moved its start, a truncation cut below it) starts again at the start;
+  // one above a truncation point starts there (the records appended since are new).
+  let firstDirty = Math.min(cp.firstDirtyOffset, log.truncatedTo);
   if (firstDirty < log.logStartOffset || firstDirty > log.logEndOffset) firstDirty = log.logStartOffset;
   let cleanBytes = 0;
   let dirtyBytes = 0;
@@ -237,6 +238,12 @@ function groupBySize(segments: readonly Segment[], maxBytes: number): Segment[][
 export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<CleanResult | null> {
   const { now, config } = opts;
   const cp = await readCleanerCheckpoint(log);
+  if (log.truncatedTo < cp.firstDirtyOffset) {
+    // Persisted before the truncation is forgotten, so a cleaning cut short still starts from it next time.
+    cp.firstDirtyOffset = log.truncatedTo;
+    await writeCleanerCheckpoint(log, cp);
+  }
+  log.truncatedTo = Infinity;
   const state = await cleanableState(log, config, now, cp);
   if (!opts.force && !state.needsCleaning) return null;
   const result: CleanResult = {

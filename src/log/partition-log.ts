@@ -81,6 +81,11 @@ export class PartitionLog {
   private readonly dirty = new Set<Segment>();
   /** Segments the cleaner replaced, their files still open for reads that began before the swap. */
   private readonly retired: Segment[] = [];
+  /**
+   * The lowest offset a truncation cut the log to since the log cleaner last looked (Infinity: none): records
+   * appended there since are new to the cleaner even below its checkpoint (Kafka's maybeTruncateCheckpoint).
+   */
+  truncatedTo = Infinity;
   private readonly commit: GroupCommit;
   private failure: unknown = null;
   private closed = false;
@@ -423,6 +428,7 @@ export class PartitionLog {
       this.commit.exclusive(async () => {
         this.ensureWritable();
         if (offset >= this.logEndOffset) return;
+        this.truncatedTo = Math.min(this.truncatedTo, offset);
         try {
           if (offset <= this.segments[0]!.baseOffset) {
             await this.startEmptyAt(offset);

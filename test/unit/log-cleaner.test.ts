@@ -14,7 +14,7 @@ import type { Storage } from '../../src/log/storage.ts';
 import { cleanLog, cleanableState, readCleanerCheckpoint, DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from '../../src/log/log-cleaner.ts';
 import { DELETE_HORIZON_FLAG } from '../../src/log/batch-filter.ts';
 import { OffsetMap } from '../../src/log/offset-map.ts';
-import { buildRecordBatch, forEachBatch, readBatchHeader, readRecords, validateBatch, type RecordInput } from '../../src/protocol/record-batch.ts';
+import { buildRecordBatch, forEachBatch, readBatchHeader, readRecords, setBaseOffset, setPartitionLeaderEpoch, validateBatch, type RecordInput } from '../../src/protocol/record-batch.ts';
 import { scanLog } from '../../src/producer-state/partition-producers.ts';
 
 const DIR = '/data/table-0';
@@ -262,6 +262,34 @@ test('the offset map keeps the latest offset of every key exactly, through growt
   const sorted = map.sortedOffsets();
   assert.is(sorted.length, keys.length);
   assert.ok(sorted.every((v, i) => i === 0 || sorted[i - 1]! < v));
+});
+
+test('records appended after a truncation below the cleaner checkpoint are dirty again', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t);
+  for (let i = 0; i < 40; i++) await log.append(batch([[`u${i}`, `unique-${i}`]]), 0);
+  log.setHighWatermark(log.logEndOffset);
+  await cleanLog(log, { now: t.now, config: compaction(), force: true });
+  const cp = (await readCleanerCheckpoint(log)).firstDirtyOffset;
+  assert.ok(cp > 20, `checkpoint ${cp}`);
+  // A follower cut back to 20 and given other records there by its new leader.
+  await log.truncateTo(20);
+  for (let i = 0; i < 40; i++) {
+    // u0..u4 again below the old checkpoint only; other keys past it.
+    const b = batch([20 + i < cp ? [`u${i % 5}`, `replaced-${i}`] : [`z${i}`, 'other']]);
+    setBaseOffset(b, 0, 20 + i);
+    setPartitionLeaderEpoch(b, 0, 0);
+    await log.appendReplicated(b);
+  }
+  log.setHighWatermark(log.logEndOffset);
+  assert.ok(log.logEndOffset > cp);
+  await cleanLog(log, { now: t.now, config: compaction(), force: true });
+  const after = (await contents(log)).records;
+  const activeBase = log.segmentInfos().at(-1)!.baseOffset;
+  for (const key of ['u0', 'u1', 'u2', 'u3', 'u4']) {
+    assert.ok(after.filter((r) => r.key === key && r.offset < activeBase).length <= 1, `${key} once below the active segment`);
+    assert.not.ok(after.some((r) => r.key === key && r.value!.startsWith('unique')), `the old ${key} is superseded`);
+  }
 });
 
 test('segments larger than the read chunk: batches cut between chunks are cleaned like the others', async () => {

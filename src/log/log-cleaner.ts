@@ -301,11 +301,32 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
     const base = group[0]!.baseOffset;
     await discardCleaned(log.storage, log.dir, base);
     const cleaned = await Segment.open(log.storage, log.dir, base, now, '.cleaned');
-    let changed = false;
+    let changed = group.length > 1;
+    // A lone segment is written out only from its first change on: until then its kept batches are the file's
+    // own leading bytes (their sizes noted here), copied over only if a change comes; an unchanged segment
+    // (most of a compacted log's clean part, at most cleanings) costs no write at all.
+    let unchangedPrefix: number[] | null = changed ? null : [];
+    const copyUnchangedPrefix = async () => {
+      const sizes = unchangedPrefix ?? [];
+      unchangedPrefix = null;
+      for (let i = 0, pos = 0; i < sizes.length; ) {
+        let bytes = 0;
+        let j = i;
+        while (j < sizes.length && (j === i || bytes + sizes[j]! <= WRITE_CHUNK)) bytes += sizes[j++]!;
+        const buf = await group[0]!.log.read(pos, bytes);
+        await cleaned.append(buf, log.config.indexIntervalBytes);
+        result.bytesRead += bytes;
+        result.bytesWritten += bytes;
+        await io(2 * bytes);
+        pos += bytes;
+        i = j;
+      }
+    };
     try {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       const flushPending = async () => {
+        if (changed && unchangedPrefix) await copyUnchangedPrefix();
         if (pendingBytes === 0) return;
         await cleaned.append(pending.length === 1 ? pending[0]! : Buffer.concat(pending), log.config.indexIntervalBytes);
         result.bytesWritten += pendingBytes;
@@ -318,11 +339,12 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
           h.baseOffset >= dirtyFrom && !isControlBatch(h.attributes) && isFilterable(h.attributes) && !holdsAny(keptDirty, h.baseOffset, h.baseOffset + h.lastOffsetDelta)
             ? dropWhole(chunk, pos, h, producerLast, result)
             : filterBatch(chunk, pos, h, map, producerLast, now, config.deleteRetentionMs, result, noteHorizon);
-        if (out === null) {
-          changed = true;
+        if (out === null || out.rewritten) changed = true;
+        if (out === null) return;
+        if (!changed) {
+          unchangedPrefix!.push(h.batchLength + BATCH_OVERHEAD);
           return;
         }
-        if (out.rewritten) changed = true;
         // Each chunk is a buffer of its own: a kept batch is a view of it, not a copy.
         const bytes = out.rewritten ?? chunk.subarray(pos, pos + h.batchLength + BATCH_OVERHEAD);
         pending.push(bytes);
@@ -361,7 +383,6 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
         await io(read);
       }
       await flushPending();
-      if (group.length > 1) changed = true;
       if (!changed) {
         await cleaned.close();
         await discardCleaned(log.storage, log.dir, base);

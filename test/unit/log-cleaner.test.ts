@@ -130,6 +130,12 @@ test('a second cleaning with few dirty bytes waits for min.cleanable.dirty.ratio
   await fillKeys(log, t);
   log.setHighWatermark(log.logEndOffset);
   assert.ok(await cleanLog(log, { now: t.now, config: compaction() }));
+  // The next cleaning merges the shrunken segments (groups of up to segment.bytes); after that, nothing changes.
+  const merged = await cleanLog(log, { now: t.now, config: compaction(), force: true });
+  assert.equal(merged!.recordsRemoved, 0);
+  assert.ok(log.sealedSegments().length < merged!.segmentsReplaced, 'small cleaned segments merged');
+  const again = await cleanLog(log, { now: t.now, config: compaction(), force: true });
+  assert.equal([again!.bytesWritten, again!.segmentsReplaced, again!.recordsRemoved], [0, 0, 0], 'a cleaning that changes nothing writes nothing');
   for (let k = 0; k < 12; k++) await log.append(batch([[`k${k % 3}`, `late-${k}`]], { timestamp: t.now }), 0);
   log.setHighWatermark(log.logEndOffset);
   const cp = await readCleanerCheckpoint(log);
@@ -191,6 +197,7 @@ test('tombstones are kept with a delete horizon, then removed after delete.reten
   after = await contents(log);
   assert.not.ok(after.records.some((r) => r.key === 'a'), 'the tombstone is gone');
   assert.ok(after.records.some((r) => r.key === 'c' && r.offset === 4), 'its batch-mate stays at its offset');
+  assert.ok(after.records.some((r) => r.key === 'b' && r.value === 'b1' && r.offset === 1), 'the unchanged batch before it is copied over');
   assert.is((await readCleanerCheckpoint(log)).tombstoneHorizon, -1);
 });
 

@@ -23,6 +23,7 @@ import { buildRecordBatch } from '../src/protocol/record-batch-builder.ts';
 import { cleanLog, DEFAULT_COMPACTION_CONFIG } from '../src/log/log-cleaner.ts';
 import { loadOffsetsPartition } from '../src/group/offsets-loader.ts';
 import { encodeOffset, offsetKey } from '../src/group/offsets-record-format.ts';
+import { parseNumberFlags } from './log.ts';
 
 interface Args {
   mb: number;
@@ -36,18 +37,9 @@ interface Args {
 }
 
 function parseArgs(args: string[]): Args {
-  const out: Args = { mb: 128, keys: 1000, batchKib: 16, recordBytes: 100, commits: 1_000_000, groups: 100, partitions: 10, rounds: 3 };
-  const flags: Record<string, keyof Args> = {
+  return parseNumberFlags(args, { mb: 128, keys: 1000, batchKib: 16, recordBytes: 100, commits: 1_000_000, groups: 100, partitions: 10, rounds: 3 }, {
     '--mb': 'mb', '--keys': 'keys', '--batch-kib': 'batchKib', '--record-bytes': 'recordBytes', '--commits': 'commits', '--groups': 'groups', '--partitions': 'partitions', '--rounds': 'rounds',
-  };
-  for (let i = 0; i < args.length; i++) {
-    const key = flags[args[i]!];
-    const v = Number(args[i + 1]);
-    if (!key || !(v > 0)) throw new Error(`bad argument ${args[i]} ${args[i + 1]}`);
-    out[key] = v;
-    i++;
-  }
-  return out;
+  });
 }
 
 const MB = 1024 * 1024;
@@ -105,7 +97,8 @@ async function benchClean(root: string, a: Args, label: string): Promise<void> {
   const results: Array<{ cleanMs: number; rawMs: number; bytes: number; written: number; removed: number; read: number; records: number }> = [];
   for (let r = 0; r < a.rounds; r++) {
     const dir = join(root, `clean-${r}`);
-    const log = await openLog(dir, 16 * MB);
+    // About eight segments whatever the size (at most 16 MiB each), so the log is cleanable below its active one.
+    const log = await openLog(dir, Math.min(16 * MB, Math.max(MB, Math.floor((a.mb * MB) / 8))));
     await fillKeyed(log, a, a.mb * MB);
     await log.append(buildRecordBatch({ timestamp: 1, records: [{ key: 'last', value: 'roll' }] }), 0);
     log.setHighWatermark(log.logEndOffset);

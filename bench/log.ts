@@ -28,15 +28,19 @@ interface Args {
 }
 
 function parseArgs(args: string[]): Args {
-  const out: Args = { mb: 200, alwaysMb: 16, appenders: 8, batchKib: 16, recordBytes: 100, rounds: 3 };
-  const flags: Record<string, keyof Args> = {
+  return parseNumberFlags(args, { mb: 200, alwaysMb: 16, appenders: 8, batchKib: 16, recordBytes: 100, rounds: 3 }, {
     '--mb': 'mb', '--always-mb': 'alwaysMb', '--appenders': 'appenders', '--batch-kib': 'batchKib', '--record-bytes': 'recordBytes', '--rounds': 'rounds',
-  };
+  });
+}
+
+/** `--flag N` pairs over defaults: every flag named in `flags`, every value a positive number. */
+export function parseNumberFlags<T extends Record<string, number>>(args: string[], defaults: T, flags: Record<string, keyof T>): T {
+  const out = { ...defaults };
   for (let i = 0; i < args.length; i++) {
     const key = flags[args[i]!];
     const v = Number(args[i + 1]);
     if (!key || !(v > 0)) throw new Error(`bad argument ${args[i]} ${args[i + 1]}`);
-    out[key] = v;
+    out[key] = v as T[keyof T];
     i++;
   }
   return out;

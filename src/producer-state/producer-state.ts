@@ -1,6 +1,8 @@
-// The idempotent producer's state on one partition replica (KIP-98 without transactions; Kafka's
+// The idempotent and transactional producers' state on one partition replica (KIP-98; Kafka's
 // ProducerStateManager / ProducerAppendInfo): for each producer id seen in the log, its epoch and the
-// metadata of its last five batches. The leader checks every idempotent batch against it before appending
+// metadata of its last five batches; the first offset of each producer's open transaction (a transactional
+// batch opens one, a COMMIT or ABORT marker closes it), from which the last stable offset follows; and the
+// aborted-transaction index (src/log/txn-index.ts), an entry per ABORT marker. The leader checks every idempotent batch against it before appending
 // (stale epoch, sequence gap, or a retry of a batch already stored, which is answered with the original
 // offsets and not appended again); leader and followers alike apply every appended batch to it, so a new
 // leader already holds the state when it takes over. It is rebuilt by scanning the log on open and after a
@@ -8,6 +10,9 @@
 //
 // Pure: no I/O, no clock. Batches with producerId -1 (non-idempotent producers) never touch it.
 import { ErrorCode } from '../protocol/generated/errors.ts';
+import { AbortedTxnIndex } from '../log/txn-index.ts';
+import type { TxnMarker } from '../log/txn-marker.ts';
+import { TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
 
 /** Kafka keeps the metadata of this many recent batches per producer (the client's max in-flight limit). */
 export const PRODUCER_BATCH_HISTORY = 5;
@@ -20,6 +25,8 @@ export interface ProducerBatch {
   baseSequence: number;
   lastOffsetDelta: number;
   maxTimestamp: number;
+  /** The batch attributes (bit 4: transactional); absent counts as 0. */
+  attributes?: number;
 }
 
 export interface BatchMetadata {
@@ -35,6 +42,8 @@ export interface ProducerEntry {
   epoch: number;
   /** Oldest first, at most PRODUCER_BATCH_HISTORY. */
   batches: BatchMetadata[];
+  /** The coordinator epoch of the last marker written for this producer (-1: none). */
+  coordinatorEpoch: number;
 }
 
 export type ProducerCheck =
@@ -55,6 +64,15 @@ export function inSequence(lastSeq: number, nextSeq: number): boolean {
 
 export class ProducerStateTable {
   private readonly producers = new Map<number, ProducerEntry>();
+  /**
+   * Each producer's open transaction: its first offset. Offsets are applied in log order, so the map's
+   * insertion order is first-offset order and its first value is the earliest open transaction.
+   */
+  private readonly ongoing = new Map<number, number>();
+  /** Transactions whose marker the high watermark has not passed yet (marker order): still unstable. */
+  private unreplicated: Array<{ firstOffset: number; lastOffset: number }> = [];
+  /** One entry per ABORT marker applied. */
+  readonly aborted = new AbortedTxnIndex();
   /** Batches below this offset have been applied; applying them again changes nothing. */
   nextOffset = 0;
 
@@ -70,9 +88,54 @@ export class ProducerStateTable {
     return [...this.producers.values()];
   }
 
+  /** The first offset of the earliest open transaction, or null. */
+  private earliestOpen(): number | null {
+    const first = this.ongoing.values().next();
+    return first.done ? null : first.value;
+  }
+
+  /** The first offset of the producer's open transaction, or null. */
+  openTransaction(producerId: number): number | null {
+    return this.ongoing.get(producerId) ?? null;
+  }
+
+  /**
+   * The last stable offset (Kafka's firstUnstableOffset bounded by the high watermark): the first offset of the
+   * earliest transaction still open, or of one whose marker is not yet below the high watermark (a marker a
+   * leader change could still lose), else the high watermark. The high watermark only rises between rebuilds,
+   * so transactions whose marker it passed are forgotten here.
+   */
+  lastStableOffset(highWatermark: number): number {
+    let i = 0;
+    while (i < this.unreplicated.length && this.unreplicated[i]!.lastOffset < highWatermark) i++;
+    if (i > 0) this.unreplicated = this.unreplicated.slice(i);
+    let lso = Math.min(highWatermark, this.earliestOpen() ?? Infinity);
+    for (const t of this.unreplicated) lso = Math.min(lso, t.firstOffset);
+    return lso;
+  }
+
+  /**
+   * The leader's verdict on a transaction marker before it is appended (Kafka's appendEndTxnMarker checks): an
+   * epoch older than the producer's is fenced, and so is a coordinator epoch older than the last marker's.
+   */
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): ProducerCheck {
+    const e = this.producers.get(producerId);
+    if (!e) return { kind: 'append' };
+    if (producerEpoch < e.epoch) {
+      return fail(ErrorCode.INVALID_PRODUCER_EPOCH, `marker of producer ${producerId} has epoch ${producerEpoch}, older than the current epoch ${e.epoch}`);
+    }
+    if (coordinatorEpoch < e.coordinatorEpoch) {
+      return fail(ErrorCode.TRANSACTION_COORDINATOR_FENCED, `marker of producer ${producerId} comes from coordinator epoch ${coordinatorEpoch}, older than ${e.coordinatorEpoch}`);
+    }
+    return { kind: 'append' };
+  }
+
   /** The leader's verdict on a produced batch, before it is appended. */
   check(b: ProducerBatch): ProducerCheck {
     if (b.producerId < 0) return { kind: 'append' };
+    if (!isTransactional(b) && this.ongoing.has(b.producerId)) {
+      return fail(ErrorCode.INVALID_TXN_STATE, `producer ${b.producerId} has an open transaction: its batches must be transactional`);
+    }
     if (b.baseSequence < 0) {
       return fail(ErrorCode.INVALID_RECORD, `batch of producer ${b.producerId} carries a producer id but no sequence number (${b.baseSequence})`);
     }
@@ -109,19 +172,46 @@ export class ProducerStateTable {
    * Records a batch stored at firstOffset (a leader append, a replicated batch, or the log scan on open).
    * Batches below nextOffset were applied already and are ignored, so a batch seen twice counts once.
    */
-  apply(b: ProducerBatch, firstOffset: number): void {
+  apply(b: ProducerBatch, firstOffset: number, marker: TxnMarker | null = null): void {
     if (firstOffset < this.nextOffset) return;
     const lastOffset = firstOffset + b.lastOffsetDelta;
     this.nextOffset = lastOffset + 1;
+    if (marker) {
+      if (b.producerId >= 0) this.endTransaction(b, firstOffset, marker);
+      return;
+    }
     if (b.producerId < 0 || b.baseSequence < 0) return;
+    if (isTransactional(b) && !this.ongoing.has(b.producerId)) this.ongoing.set(b.producerId, firstOffset);
     let e = this.producers.get(b.producerId);
     if (!e || e.epoch !== b.producerEpoch) {
-      e = { producerId: b.producerId, epoch: b.producerEpoch, batches: [] };
+      e = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
       this.producers.set(b.producerId, e);
     }
     e.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.lastOffsetDelta), firstOffset, lastOffset, timestamp: b.maxTimestamp });
     if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
   }
+
+  /**
+   * A marker at `offset` ends the producer's open transaction (one with no records ends at the marker itself, as
+   * Kafka's CompletedTxn does) and records the marker's epochs; an ABORT goes into the aborted-transaction index.
+   */
+  private endTransaction(b: ProducerBatch, offset: number, marker: TxnMarker): void {
+    const e = this.producers.get(b.producerId);
+    if (!e || e.epoch !== b.producerEpoch) {
+      this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: marker.coordinatorEpoch });
+    } else e.coordinatorEpoch = marker.coordinatorEpoch;
+    const firstOffset = this.ongoing.get(b.producerId) ?? offset;
+    this.ongoing.delete(b.producerId);
+    this.unreplicated.push({ firstOffset, lastOffset: offset });
+    if (marker.type === 'ABORT') {
+      const lastStableOffset = this.earliestOpen() ?? offset + 1;
+      this.aborted.append({ producerId: b.producerId, firstOffset, lastOffset: offset, lastStableOffset });
+    }
+  }
+}
+
+function isTransactional(b: ProducerBatch): boolean {
+  return ((b.attributes ?? 0) & TRANSACTIONAL_FLAG) !== 0;
 }
 
 function fail(errorCode: number, message: string): ProducerCheck {

@@ -24,6 +24,7 @@ import {
   PRODUCER_ID_OFFSET,
   RECORDS_COUNT_OFFSET,
   TRANSACTIONAL_FLAG,
+  CONTROL_FLAG,
   setBaseOffset,
   writeInt64,
 } from './record-batch-layout.ts';
@@ -51,6 +52,8 @@ export interface BuildBatchOptions {
   /** Base timestamp and the default for records without one. */
   timestamp?: number;
   isTransactional?: boolean;
+  /** A control batch (attribute bit 5): transaction markers (src/log/txn-marker.ts). */
+  isControl?: boolean;
 }
 
 function bytesLen(v: Bytes | undefined): number {
@@ -120,7 +123,7 @@ export function buildRecordBatch(opts: BuildBatchOptions): Buffer {
   buf.writeInt32BE(buf.length - BATCH_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  buf.writeInt16BE((gzip ? 1 : 0) | (opts.isTransactional ? TRANSACTIONAL_FLAG : 0), ATTRIBUTES_OFFSET);
+  buf.writeInt16BE((gzip ? 1 : 0) | (opts.isTransactional ? TRANSACTIONAL_FLAG : 0) | (opts.isControl ? CONTROL_FLAG : 0), ATTRIBUTES_OFFSET);
   buf.writeInt32BE(n - 1, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTimestamp);
   writeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTimestamp);

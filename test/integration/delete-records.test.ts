@@ -73,6 +73,7 @@ test('deleteTopicRecords reaches every replica: each later leader, a restarted o
       const a = kastorAdmin();
       try {
         const dirs = await a.describeLogDirs([{ topic: TOPIC, partition: 0 }]);
+        for (const d of dirs) assert.ok(d.totalBytes > 0n && d.usableBytes > 0n && d.usableBytes <= d.totalBytes, `broker ${d.broker}'s file system: ${d.usableBytes} of ${d.totalBytes} bytes usable`);
         return new Map(dirs.map((d) => [d.broker, Number(d.partitions.find((p) => p.topic === TOPIC)?.size ?? -1)]));
       } finally {
         await a.close();

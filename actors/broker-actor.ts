@@ -8,6 +8,7 @@
 // whatever `listen` attaches in front of its request router (the Kafka TCP listener in a broker process,
 // src/runtime/node/node-broker.ts; nothing, or a simulator feeding frames, in one process). So several
 // brokers run in one process, on real NATS or on the memory runtime. The actor's systemId is `broker-<id>`.
+import type { BrokerEndpoint } from '../src/security/listeners.ts';
 import type { PartitionReplica } from '../src/broker/partition-replica.ts';
 import type { PartitionLog } from '../src/log/partition-log.ts';
 import { transportLivenessProbe, serveLivenessProbe } from '../src/controller/liveness-probe.ts';
@@ -42,6 +43,8 @@ import { transportProposeIsr, type ProposeIsr } from '../src/replication/isr-pro
 export interface ClientListener {
   /** The port clients reach (the bound one when the config asked for port 0). */
   readonly port: number;
+  /** Every listener's advertised address (bound ports resolved), registered for Metadata to answer per listener. */
+  readonly endpoints?: BrokerEndpoint[];
   /** Stops taking connections; requests in flight get up to `graceMs` to be answered. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -182,6 +185,11 @@ export class Broker {
 
   get port(): number {
     return this.parts.listener?.port ?? this.config.port;
+  }
+
+  /** Every listener's advertised endpoint, once listening. */
+  get endpoints(): BrokerEndpoint[] | undefined {
+    return this.parts.listener?.endpoints;
   }
 
   get services(): BrokerServices | undefined {
@@ -332,6 +340,7 @@ export class Broker {
       host: config.advertisedHost,
       port: config.port === 0 && this.parts.listener ? this.parts.listener.port : config.advertisedPort,
       rack: config.rack,
+      endpoints: this.parts.listener?.endpoints,
       incarnation: this.incarnation,
       registeredAt: this.clock.wall(),
       // Until the controller has voided what a previous life of this broker held (BrokerInfo.fenced).

@@ -33,6 +33,11 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['ElectLeaders', 0, 2],
   ['AlterPartitionReassignments', 0, 0],
   ['ListPartitionReassignments', 0, 0],
+  // Authentication (issue 19): SASL on SASL_PLAINTEXT and SASL_SSL listeners, SCRAM credentials in the metadata.
+  ['SaslHandshake', 0, 1],
+  ['SaslAuthenticate', 0, 2],
+  ['DescribeUserScramCredentials', 0, 0],
+  ['AlterUserScramCredentials', 0, 0],
   // Group APIs, served once the group coordinator lands.
   ['FindCoordinator', 0, 4],
   ['JoinGroup', 0, 9],

@@ -1,5 +1,21 @@
 // A broker's configuration, with Kafka's names in comments where Kastor follows a Kafka setting.
 import type { ReplicaSelector } from './replica-selector.ts';
+import { DEFAULT_LISTENER, type ListenerSpec } from '../security/listeners.ts';
+import type { SaslMechanism } from '../security/sasl-mechanisms.ts';
+
+/** ssl.client.auth: whether a TLS listener asks for a client certificate, and whether it must be there. */
+export type SslClientAuth = 'none' | 'requested' | 'required';
+
+/** The PEM files of the TLS listeners (Kafka's PEM keystore and truststore). */
+export interface TlsSettings {
+  /** The certificate chain (ssl.keystore.location with ssl.keystore.type=PEM); may hold the key too. */
+  certFile: string;
+  /** The private key (default: the one in certFile). */
+  keyFile: string;
+  /** CA certificates client certificates are checked against (ssl.truststore.location). */
+  caFile: string | null;
+  clientAuth: SslClientAuth;
+}
 
 export interface BrokerConfig {
   brokerId: number;
@@ -9,6 +25,17 @@ export interface BrokerConfig {
   /** Address clients are told to use (Kafka's advertised.listeners); defaults to host:port. */
   advertisedHost: string;
   advertisedPort: number;
+  /**
+   * listeners / advertised.listeners / listener.security.protocol.map, resolved (src/security/listeners.ts);
+   * empty: one PLAINTEXT listener on host:port advertised as advertisedHost:advertisedPort.
+   */
+  listeners: ListenerSpec[];
+  /** The TLS settings of SSL and SASL_SSL listeners. */
+  tls: TlsSettings | null;
+  /** sasl.enabled.mechanisms */
+  saslMechanisms: SaslMechanism[];
+  /** connections.max.reauth.ms: a SASL session's lifetime (KIP-368); 0: sessions never expire. */
+  connectionsMaxReauthMs: number;
   /** broker.rack: registered in the cluster metadata, reported by Metadata and DescribeCluster, and used by rack-aware replica placement. */
   rack: string | null;
   /** replica.selector.class: 'rack-aware' (Kafka's RackAwareReplicaSelector) sends consumers to an in-sync follower in their rack (KIP-392); null: off, as in Kafka. */
@@ -76,6 +103,10 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     port,
     advertisedHost: partial.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
     advertisedPort: partial.advertisedPort ?? port,
+    listeners: [],
+    tls: null,
+    saslMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    connectionsMaxReauthMs: 0,
     rack: null,
     replicaSelector: null,
     metadataBucket: 'kastor-metadata',
@@ -100,4 +131,10 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     topicDefaults: {},
     ...partial,
   };
+}
+
+/** The broker's listeners: the configured ones, or the one PLAINTEXT listener of host:port. */
+export function listenersOf(c: BrokerConfig): ListenerSpec[] {
+  if (c.listeners.length > 0) return c.listeners;
+  return [{ name: DEFAULT_LISTENER, securityProtocol: 'PLAINTEXT', host: c.host, port: c.port, advertisedHost: c.advertisedHost, advertisedPort: c.advertisedPort }];
 }

@@ -12,6 +12,7 @@
 import { FrameSplitter, type FrameError } from '../protocol/frame-splitter.ts';
 import type { Logger } from '../util/logger.ts';
 import { CloseConnection, type ConnectionInfo, type RequestHandler } from './request-handler.ts';
+import type { ConnectionSecurity } from '../security/connection-security.ts';
 
 /** Where a connection's responses go, and how its byte source is paused (a socket in a broker process). */
 export interface ConnectionSink {
@@ -33,6 +34,8 @@ export interface ClientConnectionOptions {
   maxRequestBytes: number;
   /** Requests handled at once before reading pauses. */
   maxInFlight: number;
+  /** The connection's listener, principal and SASL state. */
+  security?: ConnectionSecurity;
 }
 
 interface Pending {
@@ -45,6 +48,7 @@ export class ClientConnection implements ConnectionInfo {
   private readonly splitter: FrameSplitter;
   private readonly queue: Pending[] = [];
   private paused = false;
+  private ending: string | null = null;
 
   constructor(
     readonly id: number,
@@ -58,9 +62,17 @@ export class ClientConnection implements ConnectionInfo {
     return this.sink.remote;
   }
 
+  get security(): ConnectionSecurity | undefined {
+    return this.opts.security;
+  }
+
+  closeAfterResponses(reason: string): void {
+    this.ending ??= reason;
+  }
+
   /** Bytes from the client, in order. */
   receive(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ending !== null) return;
     let frames: Buffer[];
     try {
       frames = this.splitter.push(chunk);
@@ -69,7 +81,7 @@ export class ClientConnection implements ConnectionInfo {
       this.close('bad frame', { code: e.code, size: e.size, error: e.message });
       return;
     }
-    for (const frame of frames) this.dispatch(frame);
+    for (const frame of frames) if (this.ending === null) this.dispatch(frame);
     if (!this.paused && this.queue.length >= this.opts.maxInFlight) {
       this.paused = true;
       this.sink.pause();
@@ -108,6 +120,7 @@ export class ClientConnection implements ConnectionInfo {
       const head = this.queue.shift()!;
       if (head.response && !this.closed) this.sink.write(head.response);
     }
+    if (this.ending !== null && this.queue.length === 0) this.close(this.ending);
     if (this.paused && this.queue.length < this.opts.maxInFlight / 2 && !this.closed) {
       this.paused = false;
       this.sink.resume();

@@ -40,6 +40,11 @@ import { incrementalAlterConfigs } from './handlers/incremental-alter-configs.ts
 import { electLeaders } from './handlers/elect-leaders.ts';
 import { alterPartitionReassignments } from './handlers/alter-partition-reassignments.ts';
 import { listPartitionReassignments } from './handlers/list-partition-reassignments.ts';
+import { saslHandshake } from './handlers/sasl-handshake.ts';
+import { saslAuthenticate, rawSaslToken } from './handlers/sasl-authenticate.ts';
+import { describeUserScramCredentials } from './handlers/describe-user-scram-credentials.ts';
+import { alterUserScramCredentials } from './handlers/alter-user-scram-credentials.ts';
+import { refusal } from '../security/sasl-server.ts';
 
 export interface RequestContext {
   apiVersion: number;
@@ -52,7 +57,7 @@ type Handler = (svc: BrokerServices, body: any, ctx: RequestContext) => unknown 
 
 const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.ApiVersions]: () => apiVersionsResponse(served()),
-  [ApiKey.Metadata]: (svc, body, ctx) => metadata(svc, body, ctx.apiVersion),
+  [ApiKey.Metadata]: (svc, body, ctx) => metadata(svc, body, ctx.apiVersion, ctx.conn.security?.listener),
   [ApiKey.Produce]: (svc, body, ctx) => produce(svc, body, ctx.apiVersion),
   [ApiKey.Fetch]: (svc, body, ctx) => fetch(svc, body, ctx.apiVersion, ctx.conn),
   [ApiKey.ListOffsets]: (svc, body, ctx) => listOffsets(svc, body, ctx.apiVersion),
@@ -60,9 +65,9 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.DeleteTopics]: (svc, body, ctx) => deleteTopics(svc, body, ctx.apiVersion),
   [ApiKey.DescribeConfigs]: (svc, body) => describeConfigs(svc, body),
   [ApiKey.InitProducerId]: (svc, body, ctx) => initProducerId(svc, body, ctx.clientId),
-  [ApiKey.DescribeCluster]: (svc, body) => describeCluster(svc, body),
+  [ApiKey.DescribeCluster]: (svc, body, ctx) => describeCluster(svc, body, ctx.conn.security?.listener),
   [ApiKey.CreatePartitions]: (svc, body) => createPartitions(svc, body),
-  [ApiKey.FindCoordinator]: (svc, body, ctx) => findCoordinator(svc, body, ctx.apiVersion),
+  [ApiKey.FindCoordinator]: (svc, body, ctx) => findCoordinator(svc, body, ctx.apiVersion, ctx.conn.security?.listener),
   [ApiKey.JoinGroup]: (svc, body, ctx) => joinGroup(svc, body, ctx),
   [ApiKey.SyncGroup]: (svc, body) => syncGroup(svc, body),
   [ApiKey.Heartbeat]: (svc, body) => heartbeat(svc, body),
@@ -81,7 +86,13 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.ElectLeaders]: (svc, body, ctx) => electLeaders(svc, body, ctx.apiVersion),
   [ApiKey.AlterPartitionReassignments]: (svc, body) => alterPartitionReassignments(svc, body),
   [ApiKey.ListPartitionReassignments]: (svc, body) => listPartitionReassignments(svc, body),
+  [ApiKey.SaslHandshake]: (_svc, body, ctx) => saslHandshake(body, ctx),
+  [ApiKey.SaslAuthenticate]: (svc, body, ctx) => saslAuthenticate(svc, body, ctx),
+  [ApiKey.DescribeUserScramCredentials]: (svc, body) => describeUserScramCredentials(svc, body),
+  [ApiKey.AlterUserScramCredentials]: (svc, body, ctx) => alterUserScramCredentials(svc, body, ctx),
 };
+
+const SASL_GATE_KEYS = { apiVersions: ApiKey.ApiVersions, saslHandshake: ApiKey.SaslHandshake, saslAuthenticate: ApiKey.SaslAuthenticate };
 
 /** The version ranges of the APIs that have a handler. */
 export function served(): Record<number, { min: number; max: number }> {
@@ -92,8 +103,12 @@ export function served(): Record<number, { min: number; max: number }> {
 
 export function createRequestRouter(svc: BrokerServices): RequestHandler {
   return async (frame, conn) => {
+    if (conn.security?.sasl?.rawTokens) return rawSaslToken(svc, frame, { conn });
     const head = peekRequestHeader(frame);
     const name = API_NAMES[head.apiKey] ?? `api key ${head.apiKey}`;
+    // SASL listeners: nothing but ApiVersions and SASL before authentication, nothing after the session expired.
+    const refused = refusal(conn.security, head.apiKey, svc.clock.wall(), SASL_GATE_KEYS);
+    if (refused) throw new CloseConnection(`${refused}: ${name} refused`, { ...head, principal: conn.security?.principal });
     const handler = HANDLERS[head.apiKey];
     const range = SUPPORTED_VERSIONS[head.apiKey];
     if (!handler || !range) throw new CloseConnection(`${name} is not served by Kastor`, { ...head });

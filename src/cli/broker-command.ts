@@ -3,7 +3,7 @@
 // during shutdown exits at once, and so does a shutdown that outlasts --shutdown-timeout-ms (NATS gone, a
 // disk hung): a service manager can count on the process ending. A broker that cannot start exits 1 with one
 // line on stderr saying what to do (startup-failure.ts), within seconds (--nats-connect-timeout-ms for NATS).
-import { helpText, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
+import { helpText, parseHostPort, UsageError, type FlagSpecs, type ParsedFlags } from './args.ts';
 import { resolveBrokerFlags } from './broker-settings.ts';
 import type { Broker } from '../../actors/broker-actor.ts';
 import { DEFAULT_NATS_CONNECT_TIMEOUT_MS, startNodeBroker } from '../runtime/node/node-broker.ts';
@@ -14,6 +14,9 @@ import { createNodeLogger } from '../runtime/node/node-logger.ts';
 import { parseReplicaSelector, RACK_AWARE_SELECTOR_CLASS } from '../broker/replica-selector.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
+import { resolveListeners } from '../security/listeners.ts';
+import { parseSaslMechanisms } from '../security/sasl-mechanisms.ts';
+import type { BrokerConfig, SslClientAuth } from '../broker/broker-config.ts';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 
@@ -22,6 +25,17 @@ export const BROKER_FLAGS = {
   id: { type: 'number', description: 'broker id, a unique non-negative integer', required: true, value: 'N' },
   listen: { type: 'string', description: 'Kafka listener address', default: '127.0.0.1:9092', value: 'HOST:PORT' },
   advertise: { type: 'string', description: 'address clients are told to connect to (default: the listen address)', value: 'HOST:PORT' },
+  listeners: { type: 'string', description: "listeners: Kafka's named listeners, NAME://HOST:PORT,... (replaces --listen), e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9093", value: 'LIST' },
+  'advertised-listeners': { type: 'string', description: 'advertised.listeners: what clients of each listener are told, NAME://HOST:PORT,... (default: the bind address)', value: 'LIST' },
+  'listener-security-protocol-map': { type: 'string', description: 'listener.security.protocol.map: NAME:PROTOCOL,... (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL); a listener named after a protocol uses it', value: 'MAP' },
+  'ssl-cert': { type: 'string', description: 'ssl.keystore.location (PEM): the certificate chain of SSL/SASL_SSL listeners, may hold the key too; reloaded when it changes or on SIGHUP', value: 'FILE' },
+  'ssl-key': { type: 'string', description: 'the unencrypted PEM private key (default: the one in --ssl-cert)', value: 'FILE' },
+  'ssl-ca': { type: 'string', description: 'ssl.truststore.location (PEM): CA certificates client certificates must chain to', value: 'FILE' },
+  'ssl-client-auth': { type: 'string', description: 'ssl.client.auth: none, requested or required (mTLS: the principal is User:<certificate subject>)', default: 'none', value: 'MODE' },
+  'ssl-keystore-type': { type: 'string', description: 'ssl.keystore.type: PEM (the only one Kastor reads)', default: 'PEM', value: 'TYPE' },
+  'ssl-truststore-type': { type: 'string', description: 'ssl.truststore.type: PEM (the only one Kastor reads)', default: 'PEM', value: 'TYPE' },
+  'sasl-enabled-mechanisms': { type: 'string', description: 'sasl.enabled.mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (users: kastor users create)', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', value: 'LIST' },
+  'connections-max-reauth-ms': { type: 'number', description: 'connections.max.reauth.ms: SASL session lifetime (KIP-368); after it a connection must re-authenticate or is closed; 0: no limit', default: 0, value: 'MS' },
   rack: { type: 'string', description: "broker.rack: this broker's rack (any non-empty name); when every broker has one, new topics put each partition's replicas on distinct racks", value: 'RACK' },
   'replica-selector': { type: 'string', description: `replica.selector.class: 'rack-aware' (or ${RACK_AWARE_SELECTOR_CLASS}) sends a consumer with client.rack to an in-sync follower in its rack (KIP-392); off by default`, value: 'SELECTOR' },
   nats: { type: 'string', description: 'NATS server URL(s), comma-separated', default: 'nats://127.0.0.1:4322', value: 'URL' },
@@ -83,6 +97,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (f['replica-selector'] !== undefined && replicaSelector === null) throw new UsageError(`--replica-selector must be "rack-aware" or ${RACK_AWARE_SELECTOR_CLASS}, got "${f['replica-selector']}"`);
   const listen = parseHostPort('listen', f.listen);
   const advertise = f.advertise ? parseHostPort('advertise', f.advertise) : undefined;
+  const security = securityConfig(f);
+  const first = security.listeners[0];
   const http = f.http ? parseHostPort('http', f.http) : undefined;
   if (f.inspect !== undefined && !/^wss?:\/\/./.test(f.inspect)) throw new UsageError(`--inspect must be a ws:// or wss:// URL, got "${f.inspect}"`);
   const logger = createNodeLogger({ level: f['log-level'] as 'info' });
@@ -90,10 +106,11 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   const config = defaultBrokerConfig({
     brokerId: f.id,
     topicDefaults,
-    host: listen.host,
-    port: listen.port,
-    advertisedHost: advertise?.host,
-    advertisedPort: advertise?.port,
+    host: first?.host ?? listen.host,
+    port: first?.port ?? listen.port,
+    advertisedHost: first?.advertisedHost ?? advertise?.host,
+    advertisedPort: first?.advertisedPort ?? advertise?.port,
+    ...security,
     rack: f.rack,
     replicaSelector,
     natsServers: f.nats.split(',').map((s) => s.trim()),
@@ -176,8 +193,33 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   }
   const httpAddress = observability.http ? `${observability.http.host}:${observability.http.port}` : undefined;
   // "listening" on stdout tells scripts and tests the broker serves clients.
-  console.log(JSON.stringify({ event: 'listening', brokerId: config.brokerId, host: config.advertisedHost, port: broker.port, http: httpAddress }));
+  console.log(JSON.stringify({ event: 'listening', brokerId: config.brokerId, host: config.advertisedHost, port: broker.port, http: httpAddress, listeners: broker.endpoints }));
   await new Promise<void>((resolve) => broker.actor.subscribe({ complete: () => resolve() }));
   if (stopping) await stopping;
   return exitSoon(broker.actor.getSnapshot().context.error ? 1 : 0);
+}
+
+/** The listeners, TLS and SASL settings of the flags; a bad one is a UsageError naming its flag. */
+function securityConfig(f: ParsedFlags<typeof BROKER_FLAGS>): Pick<BrokerConfig, 'listeners' | 'tls' | 'saslMechanisms' | 'connectionsMaxReauthMs'> {
+  const check = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw new UsageError(`--${(err as Error).message.replace(/^([a-z.]+):/, (_, k: string) => k.replace(/\./g, '-') + ':')}`);
+    }
+  };
+  if (f['advertised-listeners'] && !f.listeners) throw new UsageError('--advertised-listeners needs --listeners (with --listen, use --advertise)');
+  if (f.advertise && f.listeners) throw new UsageError('--advertise goes with --listen; with --listeners, use --advertised-listeners');
+  const listeners = f.listeners ? check(() => resolveListeners(f.listeners!, f['advertised-listeners'], f['listener-security-protocol-map'])) : [];
+  const clientAuth = f['ssl-client-auth'];
+  if (!['none', 'requested', 'required'].includes(clientAuth)) throw new UsageError(`--ssl-client-auth must be none, requested or required, got "${clientAuth}"`);
+  for (const flag of ['ssl-keystore-type', 'ssl-truststore-type'] as const) {
+    if (f[flag].toUpperCase() !== 'PEM') throw new UsageError(`--${flag}: Kastor reads PEM files only, got "${f[flag]}"`);
+  }
+  if (f['ssl-key'] && !f['ssl-cert']) throw new UsageError('--ssl-key needs --ssl-cert');
+  if (clientAuth !== 'none' && !f['ssl-ca']) throw new UsageError(`--ssl-client-auth ${clientAuth} needs --ssl-ca (the CA client certificates are checked against)`);
+  const tls = f['ssl-cert'] ? { certFile: f['ssl-cert'], keyFile: f['ssl-key'] ?? f['ssl-cert'], caFile: f['ssl-ca'] ?? null, clientAuth: clientAuth as SslClientAuth } : null;
+  const reauth = f['connections-max-reauth-ms'];
+  if (!Number.isSafeInteger(reauth) || reauth < 0) throw new UsageError(`--connections-max-reauth-ms must be a non-negative number of milliseconds, got ${reauth}`);
+  return { listeners, tls, saslMechanisms: check(() => parseSaslMechanisms(f['sasl-enabled-mechanisms'])), connectionsMaxReauthMs: reauth };
 }

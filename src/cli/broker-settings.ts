@@ -18,8 +18,16 @@ import { resolveTopicConfig } from '../metadata/topic-config.ts';
 const KAFKA_KEYS: Record<string, { flag: string; value?: (v: string, key: string) => string }> = {
   'node.id': { flag: 'id' },
   'broker.id': { flag: 'id' },
-  listeners: { flag: 'listen', value: (v, k) => listener(v, k, '0.0.0.0') },
-  'advertised.listeners': { flag: 'advertise', value: (v, k) => listener(v, k, '') },
+  listeners: { flag: 'listeners' },
+  'advertised.listeners': { flag: 'advertised-listeners' },
+  'listener.security.protocol.map': { flag: 'listener-security-protocol-map' },
+  'ssl.keystore.location': { flag: 'ssl-cert' },
+  'ssl.keystore.type': { flag: 'ssl-keystore-type', value: (v, k) => pemOnly(v, k) },
+  'ssl.truststore.location': { flag: 'ssl-ca' },
+  'ssl.truststore.type': { flag: 'ssl-truststore-type', value: (v, k) => pemOnly(v, k) },
+  'ssl.client.auth': { flag: 'ssl-client-auth' },
+  'sasl.enabled.mechanisms': { flag: 'sasl-enabled-mechanisms' },
+  'connections.max.reauth.ms': { flag: 'connections-max-reauth-ms' },
   'log.dirs': { flag: 'data', value: (v, k) => oneDir(v, k) },
   'log.dir': { flag: 'data', value: (v, k) => oneDir(v, k) },
   'num.partitions': { flag: 'num-partitions' },
@@ -61,16 +69,9 @@ function secondsAsMs(v: string, key: string): string {
   return String(n * 1000);
 }
 
-/** Kafka's `PLAINTEXT://host:9092` as Kastor's HOST:PORT (one PLAINTEXT listener; an empty host is `empty`). */
-function listener(v: string, key: string, empty: string): string {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length !== 1) throw new UsageError(`${key}: Kastor serves one listener, got "${v}"`);
-  const m = /^(?:([A-Za-z_]+):\/\/)?(\[[^\]]*\]|[^:]*):(\d+)$/.exec(items[0]!);
-  if (!m) throw new UsageError(`${key}: expected PLAINTEXT://HOST:PORT, got "${v}"`);
-  if (m[1] && m[1].toUpperCase() !== 'PLAINTEXT') throw new UsageError(`${key}: Kastor has no TLS or SASL yet; only a PLAINTEXT listener, got "${m[1]}"`);
-  const host = m[2] || empty;
-  if (!host) throw new UsageError(`${key}: needs a host, got "${v}"`);
-  return `${host}:${m[3]}`;
+function pemOnly(v: string, key: string): string {
+  if (v.toUpperCase() !== 'PEM') throw new UsageError(`${key}: Kastor reads PEM files only, got "${v}"`);
+  return v;
 }
 
 function oneDir(v: string, key: string): string {
@@ -150,7 +151,13 @@ export function brokerArgv(argv: string[], env: NodeJS.ProcessEnv, specs: FlagSp
     }
     fromFile = propertiesToFlags(text, file, specs);
   }
-  return [...fromFile, ...argv, ...environmentToFlags(env, specs)];
+  const fromEnv = environmentToFlags(env, specs);
+  // --listen on the command line (or from the environment) is the broker's one listener: it overrides the
+  // file's listeners as any flag overrides the file.
+  if ([...argv, ...fromEnv].some((a) => a === '--listen' || a.startsWith('--listen='))) {
+    fromFile = fromFile.filter((a) => !/^--(listeners|advertised-listeners|listener-security-protocol-map)=/.test(a));
+  }
+  return [...fromFile, ...argv, ...fromEnv];
 }
 
 /** Pulls every `--topic-default KEY=VALUE` out of argv (repeatable, the last per key wins) and checks them as topic configs. */

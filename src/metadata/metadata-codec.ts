@@ -33,6 +33,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isInt = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 const isIdList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => isInt(x, 0)) && new Set(v).size === v.length;
 
+const isEndpoint = (e: unknown): boolean =>
+  isObject(e) && typeof e.listener === 'string' && e.listener !== '' && typeof e.securityProtocol === 'string' && typeof e.host === 'string' && e.host !== '' && isInt(e.port, 0) && (e.port as number) <= 65535;
+
 export function brokerProblem(v: unknown, expectedId?: number): string | null {
   if (!isObject(v)) return 'not an object';
   if (!isInt(v.id, 0)) return 'id is not a non-negative integer';
@@ -43,6 +46,7 @@ export function brokerProblem(v: unknown, expectedId?: number): string | null {
   if (typeof v.incarnation !== 'string' || v.incarnation === '') return 'incarnation is not a non-empty string';
   if (typeof v.registeredAt !== 'number' || !Number.isFinite(v.registeredAt)) return 'registeredAt is not a number';
   if (v.fenced !== undefined && typeof v.fenced !== 'boolean') return 'fenced is not a boolean';
+  if (v.endpoints !== undefined && !(Array.isArray(v.endpoints) && v.endpoints.every(isEndpoint))) return 'endpoints is not a list of { listener, securityProtocol, host, port }';
   return null;
 }
 

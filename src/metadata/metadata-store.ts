@@ -289,6 +289,39 @@ export class MetadataStore {
   }
 
   /**
+   * A key outside the snapshot (SCRAM credentials: src/security/scram-credentials.ts), read from the bucket;
+   * with `prefix`, the keys under it. Such keys are read where they are used, not watched.
+   */
+  async readOther(key: string): Promise<Uint8Array | null> {
+    this.assertOpen();
+    return (await this.kv.get(key))?.value ?? null;
+  }
+
+  async otherKeys(prefix: string): Promise<string[]> {
+    this.assertOpen();
+    return this.kv.keys(prefix);
+  }
+
+  /** Compare-and-set of a key outside the snapshot: `compute` (pure, retried on a conflict) maps its value to the next one, null deleting it. */
+  async updateOther(key: string, compute: (current: Uint8Array | null) => Uint8Array | null): Promise<void> {
+    await this.retryCas(key, `update ${key}`, async () => {
+      const e = await this.kv.get(key);
+      const next = compute(e?.value ?? null);
+      if (next === null) {
+        if (e) await this.kv.delete(key, e.revision);
+      } else if (e) await this.kv.update(key, next, e.revision);
+      else {
+        try {
+          await this.kv.create(key, next);
+        } catch (err) {
+          if (err instanceof KeyExistsError) throw new RevisionMismatchError(key, 0, err);
+          throw err;
+        }
+      }
+    });
+  }
+
+  /**
    * Reserves the next block of `size` producer ids for `brokerId` (Kafka's ProducerIdManager, KIP-730 style):
    * the `producer-ids` key holds the next free block start and moves forward by compare-and-set, so no two
    * brokers ever hand out the same id. Returns the block [start, end).

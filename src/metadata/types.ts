@@ -18,6 +18,11 @@ export interface BrokerInfo {
    * A fenced broker leads nothing and joins no ISR. Absent in registrations written before it existed.
    */
   fenced?: boolean;
+  /**
+   * Every listener's advertised address (src/security/listeners.ts), as Kafka's registrations carry one endpoint
+   * per listener; `host`/`port` above are the first's. Absent in registrations written before listeners existed.
+   */
+  endpoints?: Array<{ listener: string; securityProtocol: string; host: string; port: number }>;
 }
 
 export interface PartitionState {

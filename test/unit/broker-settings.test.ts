@@ -29,8 +29,13 @@ const read = (files: Record<string, string>) => (path: string) => {
 test('Kafka keys, topic defaults and kastor.* keys from the file', () => {
   const { flags: f, topicDefaults } = resolveBrokerFlags(BROKER_FLAGS, ['--config', 'server.properties'], {}, read({ 'server.properties': FILE }));
   assert.is(f.id, 3);
-  assert.is(f.listen, '0.0.0.0:9093');
-  assert.is(f.advertise, 'kafka-3.example:9093');
+  assert.is(f.listeners, 'PLAINTEXT://:9093');
+  assert.is(f['advertised-listeners'], 'PLAINTEXT://kafka-3.example:9093');
+  // --listen on the command line replaces the file's listeners, as a flag overrides the file.
+  const byFlag = resolveBrokerFlags(BROKER_FLAGS, ['--config', 'server.properties', '--listen', '127.0.0.1:9999'], {}, read({ 'server.properties': FILE })).flags;
+  assert.is(byFlag.listeners, undefined);
+  assert.is(byFlag['advertised-listeners'], undefined);
+  assert.is(byFlag.listen, '127.0.0.1:9999');
   assert.is(f.data, '/var/lib/kastor');
   assert.is(f['num-partitions'], 6);
   assert.is(f['default-replication-factor'], 3);
@@ -69,7 +74,7 @@ test('an unknown key, a bad value or an unreadable file is one error naming it',
   };
   fails('node.id=1\nlog.dirs=/d\nzookeeper.connect=localhost:2181\n', /^s\.properties line 3: unknown key "zookeeper\.connect"/);
   fails('kastor.no-such-flag=1\n', /unknown key "kastor\.no-such-flag"/);
-  fails('listeners=SSL://:9093\n', /line 1: listeners: Kastor has no TLS or SASL yet/);
+  fails('ssl.keystore.type=JKS\n', /line 1: ssl\.keystore\.type: Kastor reads PEM files only, got "JKS"/);
   fails('log.dirs=/a,/b\n', /Kastor uses one data directory/);
   fails('node.id=1\nlog.dirs=/d\nnum.partitions=many\n', /--num-partitions must be a number, got "many"/);
   fails('node.id=1\nlog.dirs=/d\nmin.insync.replicas=0\n', /topic default .*min\.insync\.replicas/);

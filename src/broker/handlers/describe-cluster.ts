@@ -2,8 +2,10 @@
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/describe-cluster.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
+import { endpointFor } from '../../security/listeners.ts';
 
-export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest): DescribeClusterResponse {
+/** `listener`: the one the client came in on, whose addresses it is told. */
+export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest, listener?: string): DescribeClusterResponse {
   const snapshot = svc.metadata.snapshot();
   // Endpoint type 1 = brokers; 2 = controllers (KRaft), which Kastor does not expose separately.
   if (req.endpointType !== undefined && req.endpointType !== 1) {
@@ -25,7 +27,10 @@ export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest
     endpointType: 1,
     clusterId: snapshot.clusterId,
     controllerId: svc.controllerId(snapshot),
-    brokers: Object.values(snapshot.brokers).map((b) => ({ brokerId: b.id, host: b.host, port: b.port, rack: b.rack })),
+    brokers: Object.values(snapshot.brokers).flatMap((b) => {
+      const at = endpointFor(b, listener);
+      return at ? [{ brokerId: b.id, host: at.host, port: at.port, rack: b.rack }] : [];
+    }),
     clusterAuthorizedOperations: -2147483648,
   } as DescribeClusterResponse;
 }

@@ -6,11 +6,12 @@ import type { FindCoordinatorRequest, FindCoordinatorResponse, Coordinator } fro
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { OFFSETS_TOPIC } from '../../group/offsets-topic.ts';
+import { endpointFor } from '../../security/listeners.ts';
 
 const GROUP_KEY = 0;
 const LOAD_WAIT_MS = 5000;
 
-async function findOne(svc: BrokerServices, key: string, keyType: number): Promise<Coordinator> {
+async function findOne(svc: BrokerServices, key: string, keyType: number, listener: string | undefined): Promise<Coordinator> {
   const fail = (errorCode: number, errorMessage: string): Coordinator => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
   const groups = svc.groups;
   if (keyType !== GROUP_KEY) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, `key type ${keyType} is not served: Kastor has group coordinators only`);
@@ -25,15 +26,18 @@ async function findOne(svc: BrokerServices, key: string, keyType: number): Promi
   if (leader === svc.brokerId && !(await groups.waitLoaded(partition, LOAD_WAIT_MS))) {
     return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC}-${partition} is still loading`);
   }
-  return { key, nodeId: broker.id, host: broker.host, port: broker.port, errorCode: ErrorCode.NONE, errorMessage: null };
+  const at = endpointFor(broker, listener);
+  if (!at) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, `broker ${broker.id}, the coordinator, has no listener ${listener}`);
+  return { key, nodeId: broker.id, host: at.host, port: at.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
-export async function findCoordinator(svc: BrokerServices, req: FindCoordinatorRequest, version: number): Promise<FindCoordinatorResponse> {
+/** `listener`: the one the client came in on, whose address of the coordinator it is told. */
+export async function findCoordinator(svc: BrokerServices, req: FindCoordinatorRequest, version: number, listener?: string): Promise<FindCoordinatorResponse> {
   const keyType = req.keyType ?? GROUP_KEY;
   if (version >= 4) {
-    const coordinators = await Promise.all((req.coordinatorKeys ?? []).map((k) => findOne(svc, k, keyType)));
+    const coordinators = await Promise.all((req.coordinatorKeys ?? []).map((k) => findOne(svc, k, keyType, listener)));
     return { throttleTimeMs: 0, coordinators };
   }
-  const c = await findOne(svc, req.key ?? '', keyType);
+  const c = await findOne(svc, req.key ?? '', keyType, listener);
   return { throttleTimeMs: 0, errorCode: c.errorCode, errorMessage: c.errorMessage, nodeId: c.nodeId, host: c.host, port: c.port };
 }

@@ -8,6 +8,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { ClusterSnapshot, TopicInfo } from '../../metadata/types.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { invalidTopicName } from '../topic-admin.ts';
+import { endpointFor } from '../../security/listeners.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 const AUTO_CREATE_WAIT_MS = 5_000;
@@ -39,7 +40,8 @@ function errorEntry(name: string | null, topicId: string, errorCode: number) {
   return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 };
 }
 
-export async function metadata(svc: BrokerServices, req: MetadataRequest, apiVersion: number): Promise<MetadataResponse> {
+/** `listener`: the one the client came in on, whose addresses it is told (brokers without it are left out, as Kafka does). */
+export async function metadata(svc: BrokerServices, req: MetadataRequest, apiVersion: number, listener?: string): Promise<MetadataResponse> {
   let snapshot = svc.metadata.snapshot();
   // v0: an empty list means all topics; v1+: null means all topics and an empty list means none.
   const all = req.topics === null || (apiVersion === 0 && req.topics.length === 0);
@@ -85,7 +87,10 @@ export async function metadata(svc: BrokerServices, req: MetadataRequest, apiVer
     throttleTimeMs: 0,
     brokers: Object.values(snapshot.brokers)
       .sort((a, b) => a.id - b.id)
-      .map((b) => ({ nodeId: b.id, host: b.host, port: b.port, rack: b.rack })),
+      .flatMap((b) => {
+        const at = endpointFor(b, listener);
+        return at ? [{ nodeId: b.id, host: at.host, port: at.port, rack: b.rack }] : [];
+      }),
     clusterId: snapshot.clusterId,
     controllerId: svc.controllerId(snapshot),
     topics,

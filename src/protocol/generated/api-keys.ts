@@ -295,6 +295,7 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   14: { min: 0, max: 5 }, // SyncGroup
   15: { min: 0, max: 5 }, // DescribeGroups
   16: { min: 0, max: 4 }, // ListGroups
+  17: { min: 0, max: 1 }, // SaslHandshake
   18: { min: 0, max: 3 }, // ApiVersions
   19: { min: 0, max: 7 }, // CreateTopics
   20: { min: 0, max: 6 }, // DeleteTopics
@@ -304,6 +305,7 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   32: { min: 0, max: 4 }, // DescribeConfigs
   33: { min: 0, max: 2 }, // AlterConfigs
   35: { min: 0, max: 4 }, // DescribeLogDirs
+  36: { min: 0, max: 2 }, // SaslAuthenticate
   37: { min: 0, max: 3 }, // CreatePartitions
   42: { min: 0, max: 2 }, // DeleteGroups
   43: { min: 0, max: 2 }, // ElectLeaders
@@ -311,5 +313,7 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   45: { min: 0, max: 0 }, // AlterPartitionReassignments
   46: { min: 0, max: 0 }, // ListPartitionReassignments
   47: { min: 0, max: 0 }, // OffsetDelete
+  50: { min: 0, max: 0 }, // DescribeUserScramCredentials
+  51: { min: 0, max: 0 }, // AlterUserScramCredentials
   60: { min: 0, max: 1 }, // DescribeCluster
 };

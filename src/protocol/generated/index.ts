@@ -16,6 +16,7 @@ import * as leaveGroup from './leave-group.ts';
 import * as syncGroup from './sync-group.ts';
 import * as describeGroups from './describe-groups.ts';
 import * as listGroups from './list-groups.ts';
+import * as saslHandshake from './sasl-handshake.ts';
 import * as apiVersions from './api-versions.ts';
 import * as createTopics from './create-topics.ts';
 import * as deleteTopics from './delete-topics.ts';
@@ -25,6 +26,7 @@ import * as offsetForLeaderEpoch from './offset-for-leader-epoch.ts';
 import * as describeConfigs from './describe-configs.ts';
 import * as alterConfigs from './alter-configs.ts';
 import * as describeLogDirs from './describe-log-dirs.ts';
+import * as saslAuthenticate from './sasl-authenticate.ts';
 import * as createPartitions from './create-partitions.ts';
 import * as deleteGroups from './delete-groups.ts';
 import * as electLeaders from './elect-leaders.ts';
@@ -32,6 +34,8 @@ import * as incrementalAlterConfigs from './incremental-alter-configs.ts';
 import * as alterPartitionReassignments from './alter-partition-reassignments.ts';
 import * as listPartitionReassignments from './list-partition-reassignments.ts';
 import * as offsetDelete from './offset-delete.ts';
+import * as describeUserScramCredentials from './describe-user-scram-credentials.ts';
+import * as alterUserScramCredentials from './alter-user-scram-credentials.ts';
 import * as describeCluster from './describe-cluster.ts';
 
 export { ApiKey, API_NAMES, FLEXIBLE_FROM, SUPPORTED_VERSIONS } from './api-keys.ts';
@@ -49,6 +53,7 @@ export * from './leave-group.ts';
 export * from './sync-group.ts';
 export * from './describe-groups.ts';
 export * from './list-groups.ts';
+export * from './sasl-handshake.ts';
 export * from './api-versions.ts';
 export * from './create-topics.ts';
 export * from './delete-topics.ts';
@@ -58,6 +63,7 @@ export * from './offset-for-leader-epoch.ts';
 export * from './describe-configs.ts';
 export * from './alter-configs.ts';
 export * from './describe-log-dirs.ts';
+export * from './sasl-authenticate.ts';
 export * from './create-partitions.ts';
 export * from './delete-groups.ts';
 export * from './elect-leaders.ts';
@@ -65,6 +71,8 @@ export * from './incremental-alter-configs.ts';
 export * from './alter-partition-reassignments.ts';
 export * from './list-partition-reassignments.ts';
 export * from './offset-delete.ts';
+export * from './describe-user-scram-credentials.ts';
+export * from './alter-user-scram-credentials.ts';
 export * from './describe-cluster.ts';
 export * from './request-header.ts';
 export * from './response-header.ts';
@@ -95,6 +103,7 @@ export interface RequestBodies {
   14: syncGroup.SyncGroupRequest;
   15: describeGroups.DescribeGroupsRequest;
   16: listGroups.ListGroupsRequest;
+  17: saslHandshake.SaslHandshakeRequest;
   18: apiVersions.ApiVersionsRequest;
   19: createTopics.CreateTopicsRequest;
   20: deleteTopics.DeleteTopicsRequest;
@@ -104,6 +113,7 @@ export interface RequestBodies {
   32: describeConfigs.DescribeConfigsRequest;
   33: alterConfigs.AlterConfigsRequest;
   35: describeLogDirs.DescribeLogDirsRequest;
+  36: saslAuthenticate.SaslAuthenticateRequest;
   37: createPartitions.CreatePartitionsRequest;
   42: deleteGroups.DeleteGroupsRequest;
   43: electLeaders.ElectLeadersRequest;
@@ -111,6 +121,8 @@ export interface RequestBodies {
   45: alterPartitionReassignments.AlterPartitionReassignmentsRequest;
   46: listPartitionReassignments.ListPartitionReassignmentsRequest;
   47: offsetDelete.OffsetDeleteRequest;
+  50: describeUserScramCredentials.DescribeUserScramCredentialsRequest;
+  51: alterUserScramCredentials.AlterUserScramCredentialsRequest;
   60: describeCluster.DescribeClusterRequest;
 }
 
@@ -129,6 +141,7 @@ export interface ResponseBodies {
   14: syncGroup.SyncGroupResponse;
   15: describeGroups.DescribeGroupsResponse;
   16: listGroups.ListGroupsResponse;
+  17: saslHandshake.SaslHandshakeResponse;
   18: apiVersions.ApiVersionsResponse;
   19: createTopics.CreateTopicsResponse;
   20: deleteTopics.DeleteTopicsResponse;
@@ -138,6 +151,7 @@ export interface ResponseBodies {
   32: describeConfigs.DescribeConfigsResponse;
   33: alterConfigs.AlterConfigsResponse;
   35: describeLogDirs.DescribeLogDirsResponse;
+  36: saslAuthenticate.SaslAuthenticateResponse;
   37: createPartitions.CreatePartitionsResponse;
   42: deleteGroups.DeleteGroupsResponse;
   43: electLeaders.ElectLeadersResponse;
@@ -145,6 +159,8 @@ export interface ResponseBodies {
   45: alterPartitionReassignments.AlterPartitionReassignmentsResponse;
   46: listPartitionReassignments.ListPartitionReassignmentsResponse;
   47: offsetDelete.OffsetDeleteResponse;
+  50: describeUserScramCredentials.DescribeUserScramCredentialsResponse;
+  51: alterUserScramCredentials.AlterUserScramCredentialsResponse;
   60: describeCluster.DescribeClusterResponse;
 }
 
@@ -217,6 +233,11 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     request: { encode: listGroups.encodeListGroupsRequest, decode: listGroups.decodeListGroupsRequest },
     response: { encode: listGroups.encodeListGroupsResponse, decode: listGroups.decodeListGroupsResponse },
   },
+  17: {
+    name: 'SaslHandshake',
+    request: { encode: saslHandshake.encodeSaslHandshakeRequest, decode: saslHandshake.decodeSaslHandshakeRequest },
+    response: { encode: saslHandshake.encodeSaslHandshakeResponse, decode: saslHandshake.decodeSaslHandshakeResponse },
+  },
   18: {
     name: 'ApiVersions',
     request: { encode: apiVersions.encodeApiVersionsRequest, decode: apiVersions.decodeApiVersionsRequest },
@@ -262,6 +283,11 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     request: { encode: describeLogDirs.encodeDescribeLogDirsRequest, decode: describeLogDirs.decodeDescribeLogDirsRequest },
     response: { encode: describeLogDirs.encodeDescribeLogDirsResponse, decode: describeLogDirs.decodeDescribeLogDirsResponse },
   },
+  36: {
+    name: 'SaslAuthenticate',
+    request: { encode: saslAuthenticate.encodeSaslAuthenticateRequest, decode: saslAuthenticate.decodeSaslAuthenticateRequest },
+    response: { encode: saslAuthenticate.encodeSaslAuthenticateResponse, decode: saslAuthenticate.decodeSaslAuthenticateResponse },
+  },
   37: {
     name: 'CreatePartitions',
     request: { encode: createPartitions.encodeCreatePartitionsRequest, decode: createPartitions.decodeCreatePartitionsRequest },
@@ -296,6 +322,16 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     name: 'OffsetDelete',
     request: { encode: offsetDelete.encodeOffsetDeleteRequest, decode: offsetDelete.decodeOffsetDeleteRequest },
     response: { encode: offsetDelete.encodeOffsetDeleteResponse, decode: offsetDelete.decodeOffsetDeleteResponse },
+  },
+  50: {
+    name: 'DescribeUserScramCredentials',
+    request: { encode: describeUserScramCredentials.encodeDescribeUserScramCredentialsRequest, decode: describeUserScramCredentials.decodeDescribeUserScramCredentialsRequest },
+    response: { encode: describeUserScramCredentials.encodeDescribeUserScramCredentialsResponse, decode: describeUserScramCredentials.decodeDescribeUserScramCredentialsResponse },
+  },
+  51: {
+    name: 'AlterUserScramCredentials',
+    request: { encode: alterUserScramCredentials.encodeAlterUserScramCredentialsRequest, decode: alterUserScramCredentials.decodeAlterUserScramCredentialsRequest },
+    response: { encode: alterUserScramCredentials.encodeAlterUserScramCredentialsResponse, decode: alterUserScramCredentials.decodeAlterUserScramCredentialsResponse },
   },
   60: {
     name: 'DescribeCluster',

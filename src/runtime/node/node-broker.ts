@@ -7,8 +7,13 @@
 // stop, gives way to a plain close when NATS is gone or slow (a connection left reconnecting forever would keep
 // the process alive after "broker stopped").
 import { createBroker, type Broker, type BrokerDeps } from '../../../actors/broker-actor.ts';
-import type { BrokerConfig } from '../../broker/broker-config.ts';
+import { listenersOf, type BrokerConfig } from '../../broker/broker-config.ts';
 import { KafkaListener } from './kafka-listener.ts';
+import type { RequestHandler } from '../../broker/request-handler.ts';
+import type { Logger } from '../../util/logger.ts';
+import { usesSasl, usesTls, type BrokerEndpoint } from '../../security/listeners.ts';
+import { AuthFailureThrottle } from '../../security/auth-failure-throttle.ts';
+import { readTlsFiles, watchTlsFiles } from './tls-files.ts';
 import { createNodeRuntime } from './node-runtime.ts';
 import { BrokerStartError, checkDataDir, checkListenAddress, listenError } from './startup-checks.ts';
 
@@ -25,8 +30,20 @@ export const DEFAULT_NATS_CONNECT_TIMEOUT_MS = 10_000;
 export async function startNodeBroker(config: BrokerConfig, deps: NodeBrokerDeps): Promise<Broker> {
   const { natsConnectTimeoutMs = DEFAULT_NATS_CONNECT_TIMEOUT_MS, drainTimeoutMs = 2_000, ...brokerDeps } = deps;
   const logger = deps.logger.child({ broker: config.brokerId });
-  await checkListenAddress(config.host, config.port);
+  const listeners = listenersOf(config);
+  for (const l of listeners) await checkListenAddress(l.host, l.port);
   await checkDataDir(config.dataDir);
+  // Certificates are read before anything starts: a missing or mismatched file is a start failure, not a
+  // listener that fails every handshake.
+  let tlsOptions: ReturnType<typeof readTlsFiles> | undefined;
+  if (listeners.some((l) => usesTls(l.securityProtocol))) {
+    if (!config.tls) throw new BrokerStartError('START_FAILED', 'an SSL or SASL_SSL listener needs --ssl-cert (and --ssl-key unless the certificate file holds the key)', { reason: 'no TLS certificate' });
+    try {
+      tlsOptions = readTlsFiles(config.tls);
+    } catch (err) {
+      throw new BrokerStartError('START_FAILED', (err as Error).message, { reason: (err as Error).message });
+    }
+  }
   const runtime = await createNodeRuntime({
     natsServers: config.natsServers,
     name: `kastor-broker-${config.brokerId}`,
@@ -55,14 +72,8 @@ export async function startNodeBroker(config: BrokerConfig, deps: NodeBrokerDeps
       },
     },
     listen: async (handler) => {
-      const listener = new KafkaListener({ host: config.host, port: config.port, handler, logger, maxRequestBytes: config.maxRequestBytes });
-      try {
-        await listener.start();
-      } catch (err) {
-        bindFailure = listenError(err, config.host, config.port);
-        throw bindFailure ?? err;
-      }
-      return listener;
+      const started = await startListeners(config, handler, logger, tlsOptions, (err, host, port) => (bindFailure = listenError(err, host, port)));
+      return started;
     },
   });
   try {
@@ -74,4 +85,54 @@ export async function startNodeBroker(config: BrokerConfig, deps: NodeBrokerDeps
     throw new BrokerStartError('START_FAILED', (err as Error).message, { reason: (err as Error).message }, { cause: err });
   }
   return broker;
+}
+
+/**
+ * Every listener of the broker (listeners.ts), one KafkaListener each, as one ClientListener: the first's port,
+ * every listener's advertised endpoint (bound ports resolved) for the registration, certificates reloaded into
+ * every TLS listener, and a stop that stops them all. Failed logins are throttled per address across listeners.
+ */
+async function startListeners(
+  config: BrokerConfig,
+  handler: RequestHandler,
+  logger: Logger,
+  tlsOptions: ReturnType<typeof readTlsFiles> | undefined,
+  onBindFailure: (err: unknown, host: string, port: number) => Error | null,
+): Promise<{ port: number; endpoints: BrokerEndpoint[]; stop(graceMs?: number): Promise<void> }> {
+  const throttle = new AuthFailureThrottle();
+  const started: KafkaListener[] = [];
+  const endpoints: BrokerEndpoint[] = [];
+  let stopWatching = () => {};
+  const stopAll = async (graceMs?: number) => {
+    stopWatching();
+    await Promise.all(started.map((l) => l.stop(graceMs)));
+  };
+  for (const spec of listenersOf(config)) {
+    const listener = new KafkaListener({
+      host: spec.host,
+      port: spec.port,
+      handler,
+      logger,
+      maxRequestBytes: config.maxRequestBytes,
+      name: spec.name,
+      securityProtocol: spec.securityProtocol,
+      tls: usesTls(spec.securityProtocol) && tlsOptions && config.tls ? { options: tlsOptions, clientAuth: config.tls.clientAuth } : undefined,
+      sasl: usesSasl(spec.securityProtocol) ? { mechanisms: config.saslMechanisms, reauthMs: config.connectionsMaxReauthMs, throttle } : undefined,
+    });
+    try {
+      await listener.start();
+    } catch (err) {
+      await stopAll(0);
+      throw onBindFailure(err, spec.host, spec.port) ?? err;
+    }
+    started.push(listener);
+    endpoints.push({ listener: spec.name, securityProtocol: spec.securityProtocol, host: spec.advertisedHost, port: spec.port === 0 ? listener.port : spec.advertisedPort });
+    if (listenersOf(config).length > 1 || spec.securityProtocol !== 'PLAINTEXT') logger.info('listener started', { listener: spec.name, securityProtocol: spec.securityProtocol, bind: `${spec.host}:${listener.port}`, advertised: `${endpoints.at(-1)!.host}:${endpoints.at(-1)!.port}` });
+  }
+  if (config.tls && started.some((l) => usesTls(l.securityProtocol))) {
+    stopWatching = watchTlsFiles(config.tls, logger, (options) => {
+      for (const l of started) if (usesTls(l.securityProtocol)) l.setSecureContext(options);
+    });
+  }
+  return { port: started[0]!.port, endpoints, stop: stopAll };
 }

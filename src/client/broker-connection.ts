@@ -2,6 +2,7 @@
 // correlation ids and matched to their responses, which a broker returns in request order. Built on
 // src/protocol only; the producer, consumer and admin of Kastor's client sit on top of it.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { encodeRequest, decodeResponse } from '../protocol/frames.ts';
 import type { RequestBodies, ResponseBodies } from '../protocol/generated/index.ts';
 import { FrameSplitter } from '../protocol/frame-splitter.ts';
@@ -33,6 +34,8 @@ export interface BrokerConnectionOptions {
   clientId?: string;
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Speak TLS (an SSL or SASL_SSL listener): CA, client certificate and key as node:tls takes them. */
+  tls?: TlsConnectionOptions;
 }
 
 export class BrokerConnection {
@@ -60,13 +63,13 @@ export class BrokerConnection {
 
   static connect(opts: BrokerConnectionOptions): Promise<BrokerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect(opts.port, opts.host);
+      const socket = opts.tls ? connectTls({ servername: isIp(opts.host) ? undefined : opts.host, ...opts.tls, host: opts.host, port: opts.port }) : connect(opts.port, opts.host);
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ConnectionError('CONNECT_FAILED', `could not connect to ${opts.host}:${opts.port} within ${opts.connectTimeoutMs ?? 10_000} ms`));
       }, opts.connectTimeoutMs ?? 10_000);
-      socket.once('connect', () => {
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(new BrokerConnection(socket, opts));
@@ -139,3 +142,5 @@ export class BrokerConnection {
     this.fail(new ConnectionError('CONNECTION_CLOSED', `connection to ${this.address} was closed by the client`));
   }
 }
+
+const isIp = (host: string) => /^[\d.]+$/.test(host) || host.includes(':');

@@ -7,7 +7,8 @@
 //
 // Each producer, consumer and admin owns its own Cluster, so a consumer's long-polling Fetch never sits in
 // front of a producer's request on one pipelined connection.
-import { BrokerConnection, ConnectionError } from './broker-connection.ts';
+import { BrokerConnection, ConnectionError, type BrokerConnectionOptions } from './broker-connection.ts';
+import { authenticate, SaslAuthenticationError, type SaslOptions } from './sasl-client.ts';
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { RequestBodies, ResponseBodies } from '../protocol/generated/index.ts';
 import type { MetadataResponse } from '../protocol/generated/metadata.ts';
@@ -34,6 +35,10 @@ export interface ClusterOptions {
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
   retry?: RetryOptions;
+  /** TLS to SSL and SASL_SSL listeners (CA, client certificate and key as node:tls takes them). */
+  tls?: BrokerConnectionOptions['tls'];
+  /** SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) to SASL_PLAINTEXT and SASL_SSL listeners. */
+  sasl?: SaslOptions;
 }
 
 export interface BrokerInfo {
@@ -81,6 +86,8 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.ElectLeaders]: [0, 2],
   [ApiKey.AlterPartitionReassignments]: [0, 0],
   [ApiKey.ListPartitionReassignments]: [0, 0],
+  [ApiKey.DescribeUserScramCredentials]: [0, 0],
+  [ApiKey.AlterUserScramCredentials]: [0, 0],
 };
 
 /** Parses `host:port[,host:port]` (or a list of them) into addresses; IPv6 hosts go in brackets. */
@@ -136,11 +143,13 @@ export class Cluster {
         clientId: this.opts.clientId ?? 'kastor-client',
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000,
         requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000,
+        tls: this.opts.tls,
       });
       try {
         const res = await conn.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'kastor-client', clientSoftwareVersion: '0.1.0' });
         const versions = new Map<number, [number, number]>();
         for (const k of res.apiKeys) versions.set(k.apiKey, [k.minVersion, k.maxVersion]);
+        if (this.opts.sasl) await authenticate(conn, versions, this.opts.sasl);
         this.everConnected = true;
         return { conn, versions };
       } catch (err) {
@@ -182,6 +191,8 @@ export class Cluster {
       try {
         return await this.live(c);
       } catch (err) {
+        // A refused login is the answer, not an unreachable broker: another broker would refuse it too.
+        if (err instanceof SaslAuthenticationError) throw err;
         lastErr = err;
         failures.push(`${c.host}:${c.port} (${(err as Error).message.replace(/^could not connect to \S+: /, '')})`);
       }

@@ -7,4 +7,6 @@ export { Admin, type NewTopic, type TopicDescription, type ClusterDescription, t
 export { Cluster, parseBootstrap, type ClusterOptions, type RetryOptions, type BrokerInfo, type TopicMetadata, type PartitionMetadata } from './cluster.ts';
 export { KafkaProtocolError, KafkaClientError, ConnectionError, isRetriable, type KafkaClientErrorCode } from './errors.ts';
 export { BrokerConnection } from './broker-connection.ts';
+export { SaslAuthenticationError, type SaslOptions } from './sasl-client.ts';
+export { describeScramUsers, upsertScramUser, deleteScramUser, type ScramUser } from './scram-users.ts';
 export { murmur2, partitionForKey } from './partitioner.ts';

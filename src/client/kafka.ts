@@ -12,6 +12,10 @@ export interface KafkaOptions {
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
   retry?: RetryOptions;
+  /** TLS to SSL/SASL_SSL listeners, e.g. `{ ca: readFileSync('ca.pem') }`. */
+  tls?: ClusterOptions['tls'];
+  /** SASL login on SASL_PLAINTEXT/SASL_SSL listeners: `{ mechanism: 'SCRAM-SHA-256', username, password }`. */
+  sasl?: ClusterOptions['sasl'];
 }
 
 export class Kafka {

@@ -1,0 +1,67 @@
+// A broker process with every kind of listener, for the security suites: PLAINTEXT on loopback (the one
+// BrokerProcess itself waits on), SASL_SSL, SASL_PLAINTEXT and SSL, each on its own free port; certificates
+// made for the run (test-certs.ts); users made through `kastor users create` (the password on stdin).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatsServer, freePort } from '../../src/testing/nats-server.ts';
+import { BrokerProcess } from '../../src/testing/broker-process.ts';
+import { kastorNodeArgs } from '../../src/cli/cli-entry.ts';
+import { makeTestCerts, type TestCerts } from './test-certs.ts';
+import { run } from './single-broker.ts';
+
+export interface SecureBroker {
+  nats: NatsServer;
+  broker: BrokerProcess;
+  certs: TestCerts;
+  ports: { plaintext: number; saslSsl: number; saslPlaintext: number; ssl: number };
+  /** `kastor users create NAME --mechanism M` with the password on stdin, through the PLAINTEXT listener. */
+  createUser(name: string, password: string, mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startSecureBroker(extraArgs: string[] = []): Promise<SecureBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'kastor-secure-'));
+  const certs = await makeTestCerts();
+  const ports = { plaintext: await freePort(), saslSsl: await freePort(), saslPlaintext: await freePort(), ssl: await freePort() };
+  const nats = await NatsServer.start({ dir: join(dir, 'nats') });
+  let broker: BrokerProcess;
+  try {
+    broker = await BrokerProcess.start({
+      id: 1,
+      natsUrl: nats.url,
+      dataDir: join(dir, 'broker-1'),
+      port: ports.plaintext,
+      extraArgs: [
+        '--listeners',
+        `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_SSL://127.0.0.1:${ports.saslSsl},SASL_PLAINTEXT://127.0.0.1:${ports.saslPlaintext},SSL://127.0.0.1:${ports.ssl}`,
+        '--ssl-cert', certs.serverCert,
+        '--ssl-key', certs.serverKey,
+        '--ssl-ca', certs.ca,
+        '--ssl-client-auth', 'requested',
+        ...extraArgs,
+      ],
+    });
+  } catch (err) {
+    await nats.dispose();
+    certs.remove();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    nats,
+    broker,
+    certs,
+    ports,
+    async createUser(name, password, mechanism) {
+      const { stdout } = await run(process.execPath, [...kastorNodeArgs(), 'users', 'create', name, '--mechanism', mechanism, '--bootstrap', `127.0.0.1:${ports.plaintext}`], { input: `${password}\n` });
+      return stdout;
+    },
+    async close() {
+      await broker.kill();
+      await nats.dispose();
+      certs.remove();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

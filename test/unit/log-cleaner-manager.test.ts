@@ -1,7 +1,7 @@
 // The broker's log cleaner: a pass cleans the compacted local log most in need (leader or follower alike) and
 // leaves topics without cleanup.policy=compact alone; log.cleaner.io.max.bytes.per.second holds a cleaning to
 // that rate on the runtime's clock; the broker machine's `cleaner` region runs a pass after the backoff, the
-// next at once after a pass that cleaned a log, and none with the cleaner off.
+// next at once after a pass that cleaned a log, and none with the cleaner off; the broker's metrics show its totals.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, SimulatedClock as XStateClock } from 'xstate';
@@ -13,6 +13,8 @@ import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import { buildRecordBatch, forEachBatch, readRecords } from '../../src/protocol/record-batch.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
+import type { ClusterSnapshot } from '../../src/metadata/types.ts';
 
 async function logWith(dir: string, clock: SimulatedClock, keys: number, rounds: number): Promise<PartitionLog> {
   const log = await PartitionLog.open({ dir, storage: new MemoryStorage(), clock, config: { segmentBytes: 1_000 } });
@@ -66,6 +68,12 @@ test('a pass cleans the dirtiest compacted log, followers too; a topic without c
   assert.is(await count(plain), before.plain, 'cleanup.policy=delete is never compacted');
   assert.is(manager.stats.cleanings, 2);
   assert.ok(manager.stats.recordsRemoved > 0 && manager.stats.bytesWritten > 0);
+  // The broker's /metrics read the cleaner's totals.
+  const metrics = new BrokerMetrics({ brokerId: 1, snapshot: () => ({ topics: {}, brokers: {} }) as unknown as ClusterSnapshot, replicas: () => [], processMetrics: false, cleaner: () => manager.stats });
+  const body = (await metrics.exposition()).body;
+  assert.match(body, /kastor_log_cleaner_cleanings\{broker="1"\} 2/);
+  assert.match(body, new RegExp(`kastor_log_cleaner_removed_records\\{broker="1"\\} ${manager.stats.recordsRemoved}`));
+  assert.match(body, /kastor_log_cleaner_max_dirty_ratio\{broker="1"\} 0/);
 });
 
 test('log.cleaner.io.max.bytes.per.second holds a cleaning to its rate on the runtime clock', async () => {

@@ -4,6 +4,10 @@
 // private nats-server the broker uses for its metadata (the peer at its best: pipelined publish, ordered consumer).
 //
 //   npx tsx bench/run.ts single [--records N] [--record-bytes B] [--window W] [--warmup N] [--rounds R] [--offset0]
+//                               [--tls] [--sasl]
+//
+// --tls / --sasl also measure kcat over an SSL / SASL_SSL (SCRAM-SHA-512) listener of the same broker in each
+// round, printing "produce-acks1-ssl", "consume-sasl_ssl", ... lines with `vs_plaintext` (bench/single-secure.ts).
 //
 // One JSON line per case on stdout: "produce-acks1" (vs JetStream publish) and "consume" (vs JetStream consume),
 // with `vs_jetstream` = Kastor records/s ÷ JetStream records/s and the issue's target ratio (4x produce, 8x
@@ -39,6 +43,7 @@ import {
   type JetStreamConsumeResult,
 } from './jetstream-peer.ts';
 import { goPeer, goPublish, goConsume } from './jetstream-go-peer.ts';
+import { createBenchUser, measureSecure, secureSetup, SECURE_TARGET, type SecureProtocol, type SecureSetup } from './single-secure.ts';
 
 interface Args {
   records: number;
@@ -52,6 +57,8 @@ interface Args {
   rounds: number;
   /** Consume from the absolute offset 0 instead of "beginning" (which librdkafka resolves with ListOffsets). */
   offset0: boolean;
+  /** Also over these listeners (--tls: SSL, --sasl: SASL_SSL). */
+  secure: SecureProtocol[];
 }
 
 /** The issue's targets: Kastor's records/s as a multiple of JetStream's. */
@@ -64,7 +71,7 @@ const SUBJECT = 'bench.single';
 const STEP_TIMEOUT_MS = 300_000;
 
 export function parseArgs(args: string[]): Args {
-  const out: Args = { records: 1_000_000, recordBytes: 100, window: 1000, warmup: 1000, rounds: 1, offset0: false };
+  const out: Args = { records: 1_000_000, recordBytes: 100, window: 1000, warmup: 1000, rounds: 1, offset0: false, secure: [] };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got ${v}`);
@@ -78,6 +85,8 @@ export function parseArgs(args: string[]): Args {
     else if (a === '--warmup') out.warmup = int(a, args[++i], 0);
     else if (a === '--rounds') out.rounds = int(a, args[++i], 1);
     else if (a === '--offset0') out.offset0 = true;
+    else if (a === '--tls') out.secure.push('SSL');
+    else if (a === '--sasl') out.secure.push('SASL_SSL');
     else throw new Error(`unknown argument ${a} (use --records N, --record-bytes B, --window W, --warmup N, --rounds R, --offset0)`);
   }
   if (out.recordBytes > 999_999) throw new Error(`--record-bytes must be at most 999999 (kcat's line buffer), got ${out.recordBytes}`);
@@ -168,6 +177,8 @@ class Resources {
   /** The broker's own process: bin/kastor.js's child (BrokerProcess only knows the wrapper). */
   brokerChildPids: number[] = [];
   dataDir: string | null = null;
+  /** The run's certificates (--tls, --sasl). */
+  certs: { remove(): void } | null = null;
   private closing: Promise<void> | null = null;
 
   close(): Promise<void> {
@@ -201,6 +212,7 @@ class Resources {
     }
     if (this.nats) await step(() => this.nats!.dispose());
     if (this.dataDir) await step(() => rmSync(this.dataDir!, { recursive: true, force: true }));
+    if (this.certs) await step(() => this.certs!.remove());
     await step(() => kcatCleanup());
     for (const err of errors) log(`cleanup: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -230,10 +242,12 @@ interface Round {
   /** The Go peer's figures (bench/jetstream-go-peer.ts), null when Go or nats.go is not installed. */
   goPublish: JetStreamPublishResult | null;
   goConsume: JetStreamConsumeResult | null;
+  /** The same produce and consume over each secured listener. */
+  secure: Partial<Record<SecureProtocol, { produce: KcatResult; consume: KcatResult }>>;
 }
 
 /** One round: Kastor produce and consume of a fresh topic, then JetStream publish and consume of a fresh stream. */
-async function measureRound(a: Args, r: number, brokers: string, url: string, broker: BrokerProcess): Promise<Round> {
+async function measureRound(a: Args, r: number, brokers: string, url: string, broker: BrokerProcess, secure: SecureSetup | null): Promise<Round> {
   const topic = a.rounds > 1 ? `${TOPIC}-${r}` : TOPIC;
   const tag = a.rounds > 1 ? `round ${r}: ` : '';
   let produce: KcatResult;
@@ -269,6 +283,15 @@ async function measureRound(a: Args, r: number, brokers: string, url: string, br
   } catch (err) {
     throw new Error(`${err instanceof Error ? err.message : String(err)}${lastLogs(broker)}`, { cause: err });
   }
+  const secured: Round['secure'] = {};
+  for (const protocol of a.secure) {
+    try {
+      secured[protocol] = await measureSecure(secure!, protocol, { topic: `${topic}-${protocol.toLowerCase()}`, records: a.records, recordBytes: a.recordBytes, timeoutMs: STEP_TIMEOUT_MS, createTopic: (t) => createTopic(brokers, t) });
+    } catch (err) {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}${lastLogs(broker)}`, { cause: err });
+    }
+    log(`${tag}kastor over ${protocol}: produce ${secured[protocol]!.produce.records_per_s} records/s, consume ${secured[protocol]!.consume.records_per_s} records/s`);
+  }
 
   const publish = await jetstreamPublish({
     url,
@@ -290,7 +313,7 @@ async function measureRound(a: Args, r: number, brokers: string, url: string, br
   const goCon = goPub && (await goConsume(goOpts));
   if (goPub && goCon) log(`${tag}jetstream (go) publish: ${goPub.records_per_s} records/s, consume: ${goCon.records_per_s} records/s`);
   await jetstreamDeleteStream(url, STREAM);
-  return { produce, consume, kcatStartS, publish, jsConsume, goPublish: goPub, goConsume: goCon };
+  return { produce, consume, kcatStartS, publish, jsConsume, goPublish: goPub, goConsume: goCon, secure: secured };
 }
 
 /**
@@ -360,13 +383,16 @@ export async function run(args: string[]): Promise<void> {
     // --advertise is given explicitly although it equals the listen address: without it the broker registers
     // with an undefined host (defaultBrokerConfig spreads `advertisedHost: undefined` over its default).
     const port = await freePort();
+    const secure = a.secure.length > 0 ? await secureSetup(a.secure, port) : null;
+    res.certs = secure?.certs ?? null;
     res.broker = await BrokerProcess.start({
       id: 1,
       natsUrl: res.nats.url,
       dataDir: res.dataDir,
       port,
-      extraArgs: ['--advertise', `127.0.0.1:${port}`],
+      extraArgs: secure ? secure.brokerArgs : ['--advertise', `127.0.0.1:${port}`],
     });
+    if (a.secure.includes('SASL_SSL')) await createBenchUser(`127.0.0.1:${port}`);
     res.brokerChildPids = childPids(res.broker.pid);
     const brokers = res.broker.bootstrap;
     log(`nats ${res.nats.url}, broker 1 at ${brokers}, data ${res.dataDir}`);
@@ -376,7 +402,7 @@ export async function run(args: string[]): Promise<void> {
     }
 
     const rounds: Round[] = [];
-    for (let r = 1; r <= a.rounds; r++) rounds.push(await measureRound(a, r, brokers, res.nats.url, res.broker));
+    for (let r = 1; r <= a.rounds; r++) rounds.push(await measureRound(a, r, brokers, res.nats.url, res.broker, secure));
 
     const pubs = rounds.map((x) => x.publish);
     const goPubs = rounds.flatMap((x) => (x.goPublish ? [x.goPublish] : []));
@@ -396,6 +422,27 @@ export async function run(args: string[]): Promise<void> {
         kcat_start_s: Number(median(rounds.map((x) => x.kcatStartS)).toFixed(3)),
       }),
     );
+    for (const protocol of a.secure) {
+      for (const step of ['produce', 'consume'] as const) {
+        const secured = rounds.map((x) => x.secure[protocol]![step]);
+        const ratios = secured.map((s, i) => s.records_per_s / rounds[i]![step].records_per_s);
+        const vs = round2(median(ratios));
+        print({
+          bench: 'single',
+          case: `${step === 'produce' ? 'produce-acks1' : 'consume'}-${protocol.toLowerCase()}`,
+          records: a.records,
+          record_bytes: a.recordBytes,
+          partitions: 1,
+          ...(a.rounds > 1 ? { rounds: a.rounds, vs_plaintext_rounds: ratios.map(round2) } : {}),
+          records_per_s: Math.round(median(secured.map((s) => s.records_per_s))),
+          mb_per_s: round2(median(secured.map((s) => s.mb_per_s))),
+          plaintext_records_per_s: Math.round(median(rounds.map((x) => x[step].records_per_s))),
+          vs_plaintext: vs,
+          target_vs_plaintext: SECURE_TARGET,
+          meets_target: vs >= SECURE_TARGET,
+        });
+      }
+    }
   } finally {
     await res.close();
     if (!signalled) {

@@ -544,10 +544,11 @@ export class PartitionLog {
         const candidates = this.segments.length - 1;
         let n = 0;
         if (retentionMs >= 0) {
-          // Segments without timestamps (-1) are never aged out.
+          // Segments without timestamps (-1) are never aged out; one the log cleaner emptied (compact,delete)
+          // holds nothing to keep and must not hold back the ones after it.
           while (n < candidates) {
             const seg = this.segments[n]!;
-            if (seg.maxTimestamp < 0 || now - seg.maxTimestamp <= retentionMs) break;
+            if (seg.size > 0 && (seg.maxTimestamp < 0 || now - seg.maxTimestamp <= retentionMs)) break;
             n++;
           }
         }

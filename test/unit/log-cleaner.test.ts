@@ -299,6 +299,21 @@ test('records appended after a truncation below the cleaner checkpoint are dirty
   }
 });
 
+test('compact,delete: segments the cleaner emptied do not hold back time retention', async () => {
+  const t = { now: 10_000 };
+  const log = await openLog(new MemoryStorage(), t, { retentionMs: 5_000 });
+  await fillKeys(log, t);
+  t.now = 20_000;
+  for (let k = 0; k < 10; k++) await log.append(batch([[`k${k}`, 'new'.padEnd(40, '.')]], { timestamp: t.now }), 0);
+  log.setHighWatermark(log.logEndOffset);
+  await cleanLog(log, { now: t.now, config: compaction(), force: true });
+  assert.is(log.segmentInfos()[0]!.size, 0, 'the first segments were emptied');
+  t.now = 21_000;
+  const { deletedSegments } = await log.applyRetention(t.now);
+  assert.ok(deletedSegments > 0);
+  assert.ok(log.segmentInfos()[0]!.size > 0, 'retention went past the empty segments to the first that holds records');
+});
+
 test('segments larger than the read chunk: batches cut between chunks are cleaned like the others', async () => {
   const t = { now: 10_000 };
   const log = await openLog(new MemoryStorage(), t, { segmentBytes: 3 << 20 });

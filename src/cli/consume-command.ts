@@ -5,9 +5,11 @@
 import { Kafka, type ConsumerBatch, type ConsumerRecord, type StartOffset } from '../client/index.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
 import { parseBootstrapFlag } from './topic-command.ts';
+import { CLIENT_SECURITY_FLAGS, clientSecurityOptions } from './client-security.ts';
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'brokers to connect to, comma-separated', default: '127.0.0.1:9092', value: 'HOST:PORT[,..]' },
+  ...CLIENT_SECURITY_FLAGS,
   topic: { type: 'string', description: 'topic to read', required: true, value: 'NAME' },
   partition: { type: 'number', description: 'read only this partition (default: all)', value: 'P' },
   'from-beginning': { type: 'boolean', description: 'start at the earliest offset (default: only new records)' },
@@ -37,7 +39,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
   if (max !== undefined && !(Number.isInteger(max) && max >= 1)) throw new UsageError(`--max must be a whole number >= 1, got ${max}`);
   const start: StartOffset = f['from-beginning'] ? 'earliest' : f.offset !== undefined ? BigInt(f.offset) : f.timestamp !== undefined ? { timestamp: f.timestamp } : 'latest';
 
-  const kafka = new Kafka({ bootstrap: parseBootstrapFlag(f.bootstrap), clientId: 'kastor-cli', retry: { retries: 3, maxBackoffMs: 1000 } });
+  const kafka = new Kafka({ bootstrap: parseBootstrapFlag(f.bootstrap), clientId: 'kastor-cli', retry: { retries: 3, maxBackoffMs: 1000 }, ...clientSecurityOptions(f, process.env) });
   const admin = kafka.admin();
   const consumer = kafka.consumer({ maxWaitMs: f['max-wait-ms'], autoOffsetReset: 'earliest' });
   const stop = () => void consumer.close();

@@ -7,9 +7,11 @@ import { createInterface } from 'node:readline';
 import { Kafka, type ProducerMessage, type RecordMetadata } from '../client/index.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
 import { parseBootstrapFlag } from './topic-command.ts';
+import { CLIENT_SECURITY_FLAGS, clientSecurityOptions } from './client-security.ts';
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'brokers to connect to, comma-separated', default: '127.0.0.1:9092', value: 'HOST:PORT[,..]' },
+  ...CLIENT_SECURITY_FLAGS,
   topic: { type: 'string', description: 'topic to produce to', required: true, value: 'NAME' },
   file: { type: 'string', description: 'read lines from this file instead of stdin', value: 'PATH' },
   'key-separator': { type: 'string', description: 'split each line into key and value at the first SEP (TAB for a tab)', value: 'SEP' },
@@ -41,7 +43,7 @@ export async function produceCommand(argv: string[]): Promise<number> {
   if (sep === '') throw new UsageError('--key-separator must not be empty');
   const bootstrap = parseBootstrapFlag(f.bootstrap);
 
-  const kafka = new Kafka({ bootstrap, clientId: 'kastor-cli', retry: { retries: 5, maxBackoffMs: 1000 } });
+  const kafka = new Kafka({ bootstrap, clientId: 'kastor-cli', retry: { retries: 5, maxBackoffMs: 1000 }, ...clientSecurityOptions(f, process.env) });
   const producer = kafka.producer({ acks, compression: f.compression, lingerMs: f['linger-ms'] });
   const log = (line: string) => {
     if (!f.quiet) process.stderr.write(`${line}\n`);

@@ -6,11 +6,13 @@ import type { TopicDescription } from '../client/admin.ts';
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
 import { topicConfigCommand } from './topic-config-command.ts';
 import { topicDeleteRecordsCommand } from './topic-delete-records-command.ts';
+import { CLIENT_SECURITY_FLAGS, clientSecurityOptions } from './client-security.ts';
 
 const SUBCOMMANDS = ['create', 'alter', 'config', 'list', 'describe', 'delete'] as const;
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'brokers to connect to, comma-separated', default: '127.0.0.1:9092', value: 'HOST:PORT[,..]' },
+  ...CLIENT_SECURITY_FLAGS,
   topic: { type: 'string', description: 'topic name (or give it as an argument)', value: 'NAME' },
   partitions: { type: 'number', description: 'create: partition count (default: the broker\'s num.partitions); alter: the new, higher count', value: 'N' },
   'replication-factor': { type: 'number', description: 'create: replicas per partition (default: the broker\'s default)', value: 'N' },
@@ -85,7 +87,7 @@ export async function topicCommand(argv: string[]): Promise<number> {
     if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${flag} must be a whole number >= 1, got ${n}`);
   }
 
-  const kafka = new Kafka({ bootstrap: parseBootstrapFlag(f.bootstrap), clientId: 'kastor-cli', retry: { retries: 3, maxBackoffMs: 1000 } });
+  const kafka = new Kafka({ bootstrap: parseBootstrapFlag(f.bootstrap), clientId: 'kastor-cli', retry: { retries: 3, maxBackoffMs: 1000 }, ...clientSecurityOptions(f, process.env) });
   const admin = kafka.admin();
   try {
     switch (sub) {

@@ -11,6 +11,8 @@ import { Kafka, BrokerConnection, SaslAuthenticationError } from '../../src/clie
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.ts';
 import { until } from '../helpers/until.ts';
+import { run } from '../helpers/single-broker.ts';
+import { kastorNodeArgs } from '../../src/cli/cli-entry.ts';
 
 const LIFETIME_MS = 1500;
 let env: SecureBroker;
@@ -50,6 +52,23 @@ test("Kastor's client: SCRAM-SHA-256 and PLAIN over TLS; a wrong password is a S
     assert.match((err as Error).message, /invalid credentials with SASL mechanism SCRAM-SHA-256/);
   } finally {
     await bad.close();
+  }
+});
+
+test('the CLI over SASL_SSL: produce, consume and topic list with --security-protocol and KASTOR_SASL_PASSWORD', async () => {
+  const security = ['--bootstrap', `127.0.0.1:${env.ports.saslSsl}`, '--security-protocol', 'SASL_SSL', '--sasl-mechanism', 'SCRAM-SHA-256', '--sasl-username', 'carol', '--ssl-ca', env.certs.ca];
+  const processEnv = { ...process.env, KASTOR_SASL_PASSWORD: 'carol-pw' };
+  const kastor = (args: string[], input = '') => run(process.execPath, [...kastorNodeArgs(), ...args, ...security], { input, env: processEnv });
+  await kastor(['produce', '--topic', 'cli-sasl'], 'one\ntwo\nthree\n');
+  const { stdout } = await kastor(['consume', '--topic', 'cli-sasl', '--from-beginning', '--exit-at-end']);
+  assert.equal(stdout.trim().split('\n'), ['one', 'two', 'three']);
+  assert.match((await kastor(['topic', 'list'])).stdout, /cli-sasl/);
+  // Without the password: one line saying where it goes, exit 2.
+  try {
+    await run(process.execPath, [...kastorNodeArgs(), 'topic', 'list', ...security], { env: { ...process.env, KASTOR_SASL_PASSWORD: undefined } });
+    assert.unreachable('ran without a password');
+  } catch (err) {
+    assert.match((err as Error).message, /set KASTOR_SASL_PASSWORD/);
   }
 });
 

@@ -20,7 +20,7 @@
 // The offset map (offset-map.ts) holds the key bytes themselves, at most maxMapKeys of them (Kafka bounds its
 // MD5-keyed map by log.cleaner.dedupe.buffer.size): a dirty part with more keys is cleaned in several passes,
 // each ending at the segment where the map filled. The rewrite reads only the batches of the dirty part that
-// keep a record (their headers are noted during the map pass).
+// keep a record (their headers are noted during the map pass; segment-batches.ts reads segments).
 
 import { join } from 'node:path';
 import type { PartitionLog } from './partition-log.ts';
@@ -29,9 +29,10 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { CheckpointFormatError } from './errors.ts';
 import { discardCleaned } from './segment-swap.ts';
 import { OffsetMap } from './offset-map.ts';
+import { BatchRefs, forEachSegmentBatch, READ_CHUNK } from './segment-batches.ts';
 import { cleanerRecords, deleteHorizonOf, isControlBatch, isFilterable, rebuildBatch, scanRecordKeys } from './batch-filter.ts';
 import { recordsBody } from '../protocol/record-batch-reader.ts';
-import { BATCH_HEADER_SIZE, BATCH_LENGTH_OFFSET, BATCH_OVERHEAD, readBatchHeader, type BatchHeader } from '../protocol/record-batch-layout.ts';
+import { BATCH_HEADER_SIZE, BATCH_OVERHEAD, readBatchHeader, type BatchHeader } from '../protocol/record-batch-layout.ts';
 
 export const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
 
@@ -101,7 +102,6 @@ export interface CleanResult {
   aborted: boolean;
 }
 
-const READ_CHUNK = 1 << 20;
 const WRITE_CHUNK = 1 << 20;
 const DEFAULT_MAX_MAP_KEYS = 4_000_000;
 /** Batch headers kept between the two passes at most (about 60 bytes each); past it, segments are read whole. */
@@ -163,53 +163,6 @@ export async function cleanableState(log: PartitionLog, config: CompactionConfig
   const tombstonesDue = cp.tombstoneHorizon >= 0 && now >= cp.tombstoneHorizon;
   const needsCleaning = (dirtyBytes > 0 && (dirtyRatio >= config.minCleanableDirtyRatio || pastMaxLag)) || (tombstonesDue && total > 0);
   return { firstDirtyOffset: firstDirty, firstUncleanableOffset: firstUncleanable, cleanBytes, dirtyBytes, dirtyRatio, pastMaxLag, tombstonesDue, needsCleaning };
-}
-
-/**
- * Every whole batch of a segment, read in chunks; fn gets the chunk and the batch's position in it, and
- * afterChunk (awaited) runs once a chunk's batches are done. Returns the bytes read.
- */
-async function forEachSegmentBatch(
-  seg: Segment,
-  fn: (chunk: Buffer, pos: number, header: BatchHeader, filePos: number) => void,
-  afterChunk?: () => Promise<void>,
-): Promise<number> {
-  // The next chunk is read while this one is processed. A batch cut at a chunk's end is carried over and
-  // completed from the head of the next chunk (only its own bytes are copied).
-  const size = seg.size;
-  let filePos = 0;
-  let next: Promise<Buffer> | null = size > 0 ? seg.log.read(0, Math.min(READ_CHUNK, size)) : null;
-  let carry: Buffer | null = null;
-  while (next) {
-    let data = await next;
-    if (data.length === 0) break;
-    let dataPos = filePos;
-    filePos += data.length;
-    next = filePos < size ? seg.log.read(filePos, Math.min(READ_CHUNK, size - filePos)) : null;
-    while (carry && data.length > 0) {
-      const whole = carry.length >= BATCH_HEADER_SIZE;
-      const need = (whole ? carry.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD : BATCH_HEADER_SIZE) - carry.length;
-      const take = Math.min(need, data.length);
-      carry = Buffer.concat([carry, data.subarray(0, take)]);
-      data = data.subarray(take);
-      dataPos += take;
-      if (whole && take === need) {
-        fn(carry, 0, readBatchHeader(carry, 0), dataPos - carry.length);
-        carry = null;
-      }
-    }
-    let p = 0;
-    while (data.length - p >= BATCH_HEADER_SIZE) {
-      const batchSize = data.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
-      if (batchSize > data.length - p) break;
-      fn(data, p, readBatchHeader(data, p), dataPos + p);
-      p += batchSize;
-    }
-    if (p < data.length) carry = carry ? Buffer.concat([carry, data.subarray(p)]) : data.subarray(p);
-    await afterChunk?.();
-  }
-  await next?.catch(() => {});
-  return filePos;
 }
 
 /** Consecutive segments whose sizes add up to at most maxBytes (at least one each): Kafka's groupSegmentsBySize. */
@@ -406,39 +359,6 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
   result.tombstoneHorizon = tombstoneHorizon;
   await writeCleanerCheckpoint(log, { firstDirtyOffset: end, tombstoneHorizon });
   return result;
-}
-
-/**
- * The headers of a segment's batches, as struct-of-arrays (a few numbers per batch): what the rewrite needs to
- * decide which batches to read at all.
- */
-class BatchRefs {
-  readonly pos: number[] = [];
-  readonly size: number[] = [];
-  readonly base: number[] = [];
-  readonly last: number[] = [];
-  readonly count: number[] = [];
-  readonly producerId: number[] = [];
-  /** Control batches, batches Kastor cannot read and empty ones are always read (the filter decides). */
-  private readonly always: boolean[] = [];
-
-  get length(): number {
-    return this.pos.length;
-  }
-
-  add(filePos: number, h: BatchHeader): void {
-    this.pos.push(filePos);
-    this.size.push(h.batchLength + BATCH_OVERHEAD);
-    this.base.push(h.baseOffset);
-    this.last.push(h.baseOffset + h.lastOffsetDelta);
-    this.count.push(h.recordsCount);
-    this.producerId.push(h.producerId);
-    this.always.push(isControlBatch(h.attributes) || !isFilterable(h.attributes) || h.recordsCount === 0);
-  }
-
-  mustRead(i: number): boolean {
-    return this.always[i]!;
-  }
 }
 
 /** Whether the sorted offsets hold one in [from, to]. */

@@ -72,6 +72,24 @@ test('the CLI over SASL_SSL: produce, consume and topic list with --security-pro
   }
 });
 
+test("DescribeConfigs of the broker shows every listener, its advertised address and protocol", async () => {
+  const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: env.ports.plaintext });
+  try {
+    const res = await conn.request(ApiKey.DescribeConfigs, 4, {
+      resources: [{ resourceType: 4, resourceName: '1', configurationKeys: ['advertised.listeners', 'listener.security.protocol.map', 'connections.max.reauth.ms'] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const value = (name: string) => res.results[0]!.configs.find((c) => c.name === name)?.value;
+    const p = env.ports;
+    assert.is(value('advertised.listeners'), `PLAINTEXT://127.0.0.1:${p.plaintext},SASL_SSL://127.0.0.1:${p.saslSsl},SASL_PLAINTEXT://127.0.0.1:${p.saslPlaintext},SSL://127.0.0.1:${p.ssl}`);
+    assert.is(value('listener.security.protocol.map'), 'PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL');
+    assert.is(value('connections.max.reauth.ms'), String(LIFETIME_MS));
+  } finally {
+    conn.close();
+  }
+});
+
 async function login(conn: BrokerConnection): Promise<bigint> {
   const hs = await conn.request(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
   assert.is(hs.errorCode, 0);

@@ -11,6 +11,7 @@ import { brokerConfigEntries, ConfigSource, topicConfigEntries, type ConfigLayer
 import type { ClusterSnapshot } from '../../metadata/types.ts';
 import { RACK_AWARE_SELECTOR_CLASS } from '../replica-selector.ts';
 import { RESOURCE_BROKER as BROKER, RESOURCE_TOPIC as TOPIC } from '../config-admin.ts';
+import { listenersOf } from '../broker-config.ts';
 
 /** DescribeConfigs v3+ config_type values (ConfigDef.Type). */
 const CONFIG_TYPE: Record<string, number> = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7 };
@@ -37,7 +38,12 @@ function staticEntries(svc: BrokerServices): Entry[] {
     ['broker.id', String(c.brokerId)],
     ['broker.rack', c.rack],
     ['replica.selector.class', c.replicaSelector === 'rack-aware' ? RACK_AWARE_SELECTOR_CLASS : null],
-    ['advertised.listeners', `PLAINTEXT://${c.advertisedHost}:${c.advertisedPort}`],
+    ['listeners', listenersOf(c).map((l) => `${l.name}://${l.host}:${l.port}`).join(',')],
+    ['advertised.listeners', listenersOf(c).map((l) => `${l.name}://${l.advertisedHost}:${l.advertisedPort}`).join(',')],
+    ['listener.security.protocol.map', listenersOf(c).map((l) => `${l.name}:${l.securityProtocol}`).join(',')],
+    ['ssl.client.auth', c.tls?.clientAuth ?? 'none'],
+    ['sasl.enabled.mechanisms', c.saslMechanisms.join(',')],
+    ['connections.max.reauth.ms', String(c.connectionsMaxReauthMs)],
     ['log.dirs', c.dataDir],
     ['auto.create.topics.enable', String(c.autoCreateTopics)],
     ['num.partitions', String(c.numPartitions)],

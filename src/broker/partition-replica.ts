@@ -28,7 +28,9 @@ import { applyFetchedPartition, type ApplyOutcome } from '../replication/followe
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
 import type { LeaderNews } from '../replication/replication-server.ts';
 import type { ProposeIsr } from '../replication/isr-proposal.ts';
-import { readBatchHeader, setLogAppendTime } from '../protocol/record-batch-layout.ts';
+import { CONTROL_FLAG, readBatchHeader, setLogAppendTime, TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
+import { buildTxnMarkerBatch, type TxnMarker } from '../log/txn-marker.ts';
+import type { AbortedTxn } from '../log/txn-index.ts';
 import { PartitionProducers } from '../producer-state/partition-producers.ts';
 import { readPartitionTopicId, writePartitionTopicId } from '../log/partition-metadata.ts';
 import { DeleteRecordsWaiters } from '../replication/delete-records-waiters.ts';
@@ -398,12 +400,22 @@ export class PartitionReplica {
 
   /**
    * Validates and appends a produced records buffer as the leader. Resolves per acks: after the append
-   * (0, 1) or once the high watermark passed the batch (-1).
+   * (0, 1) or once the high watermark passed the batch (-1). A transactional batch is refused with
+   * INVALID_TXN_STATE unless its transaction was verified with the coordinator (KIP-890's verification; there is
+   * no coordinator yet, so clients' transactional batches are refused), and a control batch always (only
+   * appendTxnMarker writes markers), as Kafka's LogValidator refuses them from clients (INVALID_RECORD).
    */
-  async produce(records: Buffer, acks: number, timeoutMs: number): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
+  async produce(records: Buffer, acks: number, timeoutMs: number, transactionVerified = false): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
     const log = this.leaderLog();
     const check = validateBatch(records, 0, records.length);
     if (!check.ok) throw new KafkaError(check.errorCode, check.reason, { topic: this.topic, partition: this.partition });
+    const attributes = readBatchHeader(records, 0).attributes;
+    if ((attributes & CONTROL_FLAG) !== 0) {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, 'control batches (transaction markers) are not accepted from clients', { topic: this.topic, partition: this.partition });
+    }
+    if ((attributes & TRANSACTIONAL_FLAG) !== 0 && !transactionVerified) {
+      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch for ${this.topic}-${this.partition} without a transaction verified by a transaction coordinator`, { topic: this.topic, partition: this.partition });
+    }
     if (check.size !== records.length) {
       // Produce v3+ carries exactly one batch per partition.
       throw new KafkaError(ErrorCode.INVALID_RECORD, 'a produce request must carry exactly one record batch per partition', {
@@ -453,6 +465,12 @@ export class PartitionReplica {
             this.producers.table.apply(header, r.baseOffset);
             return r;
           });
+    await this.acknowledge(epoch, lastOffset, acks, timeoutMs);
+    return { baseOffset, logStartOffset: log.logStartOffset, logAppendTime };
+  }
+
+  /** After a leader append of epoch `epoch` ending at lastOffset: replication news, and the wait acks asks for. */
+  private async acknowledge(epoch: number, lastOffset: number, acks: number, timeoutMs: number): Promise<void> {
     if (this.role !== 'leader' || this.leaderEpoch !== epoch) {
       // Leadership moved while the append waited its turn: the write is not acknowledged (acks=1 included);
       // the new leader's history decides whether it survives, and the next replica fetch truncates it if not.
@@ -460,8 +478,39 @@ export class PartitionReplica {
     }
     this.leaderNews('data');
     this.advanceHighWatermark();
-    if (acks === -1 && log.highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
-    return { baseOffset, logStartOffset: log.logStartOffset, logAppendTime };
+    if (acks === -1 && this.leaderLog().highWatermark <= lastOffset) await this.waitForHighWatermark(lastOffset, timeoutMs);
+  }
+
+  /**
+   * Appends a COMMIT or ABORT marker for the producer as the leader (the partition's part of Kafka's
+   * WriteTxnMarkers), through the normal replicated append; resolves with its offset once the high watermark
+   * passed it (acks=all). Fenced as Kafka's appendEndTxnMarker: an older producer epoch (INVALID_PRODUCER_EPOCH)
+   * or coordinator epoch (TRANSACTION_COORDINATOR_FENCED).
+   */
+  async appendTxnMarker(producerId: number, producerEpoch: number, marker: TxnMarker, timeoutMs: number): Promise<number> {
+    const log = this.leaderLog();
+    if (this.isr.length < this.opts.minInsyncReplicas) {
+      throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);
+    }
+    const records = buildTxnMarkerBatch(producerId, producerEpoch, marker, this.opts.clock.wall());
+    const epoch = this.leaderEpoch;
+    const offset = await this.producers.exclusive(async () => {
+      const verdict = this.producers.table.checkMarker(producerId, producerEpoch, marker.coordinatorEpoch);
+      if (verdict.kind === 'error') throw new KafkaError(verdict.errorCode, verdict.message, { topic: this.topic, partition: this.partition, producerId });
+      const r = await log.append(records, epoch);
+      this.producers.table.apply(readBatchHeader(records, 0), r.baseOffset, marker);
+      return r.baseOffset;
+    });
+    await this.acknowledge(epoch, offset, -1, timeoutMs);
+    return offset;
+  }
+
+  /**
+   * The last stable offset of this replica's log (KIP-98): below the first offset of the earliest transaction not
+   * yet decided below the high watermark, else the high watermark; never below the log start.
+   */
+  lastStableOffset(log: PartitionLog): number {
+    return Math.max(log.logStartOffset, this.producers.table.lastStableOffset(log.highWatermark));
   }
 
   private waitForHighWatermark(offset: number, timeoutMs: number): Promise<void> {
@@ -632,9 +681,13 @@ export class PartitionReplica {
    * (KIP-392: a consumer's Fetch v11+) from a follower too, below the follower's own high watermark; an offset
    * past its log end is out of range there, and the client goes back to the leader (Kafka's Partition.readRecords).
    */
-  async fetch(offset: number, maxBytes: number, fromFollower = false): Promise<{ data: Buffer; highWatermark: number; logStartOffset: number }> {
+  async fetch(offset: number, maxBytes: number, fromFollower = false, readCommitted = false): Promise<ConsumerRead> {
     const log = fromFollower && this.role === 'follower' && this.log ? this.log : this.leaderLog();
     const highWatermark = log.highWatermark;
+    const lastStableOffset = this.lastStableOffset(log);
+    // read_committed reads below the last stable offset only, as Kafka bounds the fetch by it.
+    const upper = readCommitted ? lastStableOffset : highWatermark;
+    const answer = { highWatermark, lastStableOffset, logStartOffset: log.logStartOffset };
     // Out of range means outside the log, as Kafka checks it: a new leader's high watermark may still be below
     // what its predecessor had exposed (it learns the ISR's progress from their next fetches), and a consumer
     // already there must get an empty answer, not a reset of its position.
@@ -645,9 +698,12 @@ export class PartitionReplica {
         offset,
       });
     }
-    if (offset >= highWatermark) return { data: EMPTY, highWatermark, logStartOffset: log.logStartOffset };
-    const r = await log.read(offset, maxBytes, highWatermark);
-    return { data: r.data, highWatermark, logStartOffset: log.logStartOffset };
+    if (offset >= upper) return { data: EMPTY, ...answer, abortedTransactions: [] };
+    const r = await log.read(offset, maxBytes, upper);
+    // The aborted transactions with records among those returned, for the consumer to drop (Kafka's fetch of
+    // read_committed collects them from the .txnindex for [fetch offset, end of the data)).
+    const abortedTransactions = readCommitted && r.data.length > 0 ? this.producers.table.aborted.overlapping(offset, r.nextOffset) : [];
+    return { data: r.data, ...answer, abortedTransactions };
   }
 
   /** Calls `fn` once when new data may be readable (high watermark moved) or the replica stops. */
@@ -658,6 +714,16 @@ export class PartitionReplica {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A consumer's read: the records and the offsets the Fetch answer carries. */
+export interface ConsumerRead {
+  data: Buffer;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  /** read_committed: the aborted transactions overlapping the records returned; [] otherwise. */
+  abortedTransactions: readonly AbortedTxn[];
+}
 /** How often at most a replica reports its high watermark to its actor. */
 const HIGH_WATERMARK_REPORT_MS = 100;
 

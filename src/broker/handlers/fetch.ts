@@ -8,6 +8,9 @@
 // Fetch from follower (KIP-392): a consumer's Fetch v11+ may be served by a follower, below the follower's own high
 // watermark; with replica.selector.class set, a leader answers a consumer in another rack than its own with
 // preferred_read_replica = an in-sync follower in the consumer's rack, and no records (replica-selector.ts).
+// isolation_level 1 (read_committed, KIP-98) reads below the last stable offset only and is answered the aborted
+// transactions among the records returned; every answer carries the real last stable offset (the high watermark
+// on a partition with no open transaction).
 // v13 addresses topics by id (KIP-516). Fetch sessions (KIP-227) are not kept: session id 0 tells the
 // client to send full requests.
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.ts';
@@ -21,6 +24,7 @@ import { recordBatchesToMessageSet } from '../../protocol/message-set-convert.ts
 import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
 import { preferredReadReplica } from '../replica-selector.ts';
 import type { PartitionReplica } from '../partition-replica.ts';
+import type { AbortedTxn } from '../../log/txn-index.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 
@@ -66,6 +70,8 @@ function inFormat(data: Buffer, format: 0 | 1 | 2, fetchOffset: number, maxBytes
 /** What a Fetch says about who asks (KIP-392): a consumer's v11+ may read from followers, and carries its rack. */
 interface Reader {
   fromFollower: boolean;
+  /** isolation_level 1 (Fetch v4+). */
+  readCommitted: boolean;
   /** The client's rack when the leader may name a preferred read replica; null: read here. */
   clientRack: string | null;
 }
@@ -95,8 +101,10 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
     let records: Buffer | null = null;
     let count = 0;
     let highWatermark = -1;
+    let lastStableOffset = -1;
     let logStartOffset = -1;
     let preferred = -1;
+    let aborted: readonly AbortedTxn[] = [];
     try {
       if (t.topic === null) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${t.topicId}`);
       const replica = localReplica(svc, t.topic, t.partition, t.currentLeaderEpoch);
@@ -110,14 +118,17 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
         // Kafka skips the read and answers the leader's offsets with the replica to go to.
         const log = replica.leaderLog();
         highWatermark = log.highWatermark;
+        lastStableOffset = replica.lastStableOffset(log);
         logStartOffset = log.logStartOffset;
       } else if (limit > 0 || bytes === 0) {
-        const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1), reader.fromFollower);
+        const r = await replica.fetch(t.fetchOffset, Math.max(limit, 1), reader.fromFollower, reader.readCommitted);
         highWatermark = r.highWatermark;
+        lastStableOffset = r.lastStableOffset;
         logStartOffset = r.logStartOffset;
         const data = inFormat(r.data, format, t.fetchOffset, Math.max(limit, 1));
         if (data.length > 0 && (bytes === 0 || data.length <= budget)) {
           records = data;
+          aborted = r.abortedTransactions;
           count = countRecords(r.data);
           bytes += data.length;
           budget = Math.max(0, budget - data.length);
@@ -125,6 +136,7 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
       } else {
         const log = replica.log;
         highWatermark = log?.highWatermark ?? -1;
+        lastStableOffset = log ? replica.lastStableOffset(log) : -1;
         logStartOffset = log?.logStartOffset ?? -1;
       }
     } catch (err) {
@@ -135,13 +147,12 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
       partitionIndex: t.partition,
       errorCode,
       highWatermark: BigInt(highWatermark),
-      // No transactions yet: the last stable offset is the high watermark.
-      lastStableOffset: BigInt(highWatermark),
+      lastStableOffset: BigInt(lastStableOffset),
       logStartOffset: BigInt(logStartOffset),
       divergingEpoch: { epoch: -1, endOffset: -1n },
       currentLeader: { leaderId: -1, leaderEpoch: -1 },
       snapshotId: { endOffset: -1n, epoch: -1 },
-      abortedTransactions: [],
+      abortedTransactions: aborted.map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) })),
       preferredReadReplica: preferred,
       records: records ?? Buffer.alloc(0),
     });
@@ -179,6 +190,7 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
   const consumerV11 = apiVersion >= 11 && req.replicaId < 0;
   const reader: Reader = {
     fromFollower: consumerV11,
+    readCommitted: (req.isolationLevel ?? 0) === 1,
     clientRack: consumerV11 && svc.config.replicaSelector !== null ? (req.rackId ?? '') : null,
   };
   let outcome = await readOnce(svc, targets, maxBytes, format, reader);

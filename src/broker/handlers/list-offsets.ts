@@ -1,6 +1,7 @@
-// ListOffsets: -2 = the log start offset (earliest), -1 = the high watermark (latest; with no transactions
-// it is also the last stable offset), -3 = the offset of the record with the largest timestamp (KIP-734),
-// and a timestamp = the first offset whose timestamp is at or after it, found through the time index.
+// ListOffsets: -2 = the log start offset (earliest), -1 = the high watermark (latest), -3 = the offset of the
+// record with the largest timestamp (KIP-734), and a timestamp = the first offset whose timestamp is at or after
+// it, found through the time index. With isolation_level 1 (read_committed, v2+) latest is the last stable offset
+// (KIP-98), which also bounds a timestamp's answer, as Kafka's lastFetchableOffset.
 // v0 (the clients of message formats v0/v1, e.g. librdkafka with api.version.request=false) answers a list,
 // old_style_offsets, of at most max_num_offsets: [the offset] or [] where v1+ answers -1. Kafka 3.9 answers a
 // timestamp in v0 with the base offsets of the segments last modified before it (legacyFetchOffsetsBefore);
@@ -31,8 +32,10 @@ export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest, 
             const log = replica.leaderLog();
             leaderEpoch = replica.leaderEpoch;
             const ts = Number(p.timestamp);
+            // Kafka's lastFetchableOffset: what a consumer of this isolation level may read up to.
+            const fetchable = (req.isolationLevel ?? 0) === 1 ? replica.lastStableOffset(log) : log.highWatermark;
             if (ts === EARLIEST) offset = log.logStartOffset;
-            else if (ts === LATEST) offset = log.highWatermark;
+            else if (ts === LATEST) offset = fetchable;
             else if (ts === MAX_TIMESTAMP) {
               const found = await maxTimestampOffset(log, log.highWatermark);
               if (found) {
@@ -41,7 +44,7 @@ export async function listOffsets(svc: BrokerServices, req: ListOffsetsRequest, 
               }
             } else if (ts >= 0) {
               const found = await log.offsetForTimestamp(ts);
-              if (found && found.offset < log.highWatermark) {
+              if (found && found.offset < fetchable) {
                 offset = found.offset;
                 timestamp = found.timestamp;
               }

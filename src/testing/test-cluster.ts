@@ -15,7 +15,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { NatsServer } from './nats-server.ts';
+import { NatsServer, freePort } from './nats-server.ts';
+import { Kafka } from '../client/kafka.ts';
+import { upsertScramUser } from '../client/scram-users.ts';
 import { kastorNodeArgs } from '../cli/cli-entry.ts';
 import { BrokerProcess } from './broker-process.ts';
 import { TcpProxy } from './tcp-proxy.ts';
@@ -54,6 +56,21 @@ export interface TestClusterOptions {
   racks?: Record<number, string>;
   /** Receives every broker's stderr lines, prefixed with its id. */
   onBrokerLog?: (brokerId: number, line: string) => void;
+  /**
+   * A second listener on every broker, beside the PLAINTEXT one the harness itself talks to: SSL, SASL_SSL or
+   * SASL_PLAINTEXT (PEM files for the TLS ones), and SCRAM users to create (name → password, with SCRAM-SHA-256
+   * and SCRAM-SHA-512; PLAIN logins check against them). Clients reach it at `secureBootstrapServers`.
+   */
+  secureListener?: SecureListenerOptions;
+}
+
+export interface SecureListenerOptions {
+  protocol: 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  clientAuth?: 'none' | 'requested' | 'required';
+  users?: Record<string, string>;
 }
 
 export interface WaitOptions {
@@ -87,6 +104,8 @@ interface Member {
   proxy: TcpProxy;
   dataDir: string;
   state: BrokerState;
+  /** The port of the secure listener (secureListener), 0 without one. */
+  securePort: number;
 }
 
 export class TestCluster {
@@ -165,13 +184,16 @@ export class TestCluster {
         const proxy = await TcpProxy.start({ targetHost: target.host, targetPort: target.port });
         const dataDir = join(this.dataDir, `broker-${id}`);
         // Registered before the process starts so close() finds the proxy even if the broker fails to start.
-        const member: Member = { id, process: null as unknown as BrokerProcess, proxy, dataDir, state: 'stopped' };
+        const member: Member = { id, process: null as unknown as BrokerProcess, proxy, dataDir, state: 'stopped', securePort: 0 };
         this.members.set(id, member);
+        const port = await freePort();
+        const own = this.opts.secureListener ? await this.secureListenerArgs(member, port) : [];
         member.process = await BrokerProcess.start({
           id,
           natsUrl: proxy.url,
           dataDir,
-          extraArgs: this.opts.racks?.[id] !== undefined ? [...args, '--rack', this.opts.racks[id]] : args,
+          port,
+          extraArgs: [...args, ...own, ...(this.opts.racks?.[id] !== undefined ? ['--rack', this.opts.racks[id]] : [])],
           startTimeoutMs: left(deadline),
           onLog: this.opts.onBrokerLog ? (line) => this.opts.onBrokerLog!(id, line) : undefined,
         });
@@ -181,6 +203,7 @@ export class TestCluster {
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await this.pollUntil((snap) => this.brokers.every((id) => snap.brokers[id] !== undefined), left(deadline), () => 'every broker registered');
+    await this.createUsers();
     const topics = this.opts.topics ?? [];
     if (topics.length > 0) {
       const results = await createTopics(this.addressOf(this.brokers[0]!), topics, Math.min(30_000, left(deadline)));
@@ -215,6 +238,38 @@ export class TestCluster {
         await delay(50);
       }
     }
+  }
+
+  /** The flags of a broker's secure listener, on a port of its own kept across restarts. */
+  private async secureListenerArgs(member: Member, plainPort: number): Promise<string[]> {
+    const o = this.opts.secureListener!;
+    member.securePort = await freePort();
+    const args = ['--listeners', `PLAINTEXT://127.0.0.1:${plainPort},${o.protocol}://127.0.0.1:${member.securePort}`];
+    if (o.certFile) args.push('--ssl-cert', o.certFile);
+    if (o.keyFile) args.push('--ssl-key', o.keyFile);
+    if (o.caFile) args.push('--ssl-ca', o.caFile);
+    if (o.clientAuth) args.push('--ssl-client-auth', o.clientAuth);
+    return args;
+  }
+
+  /** secureListener.users, through the PLAINTEXT listener (AlterUserScramCredentials). */
+  private async createUsers(): Promise<void> {
+    const users = Object.entries(this.opts.secureListener?.users ?? {});
+    if (users.length === 0) return;
+    const admin = new Kafka({ bootstrap: this.bootstrapServers, clientId: 'kastor-testing' }).admin();
+    try {
+      for (const [name, password] of users) {
+        for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) await upsertScramUser(admin.cluster, name, mechanism, password, 4096);
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** The secure listener of every broker (secureListener), "127.0.0.1:s1,127.0.0.1:s2,...". */
+  get secureBootstrapServers(): string {
+    if (!this.opts.secureListener) throw new Error('this cluster has no secure listener (TestClusterOptions.secureListener)');
+    return this.brokers.map((id) => `127.0.0.1:${this.member(id).securePort}`).join(',');
   }
 
   /** "127.0.0.1:p1,127.0.0.1:p2,...": every broker, whether or not it is running now. */

@@ -65,3 +65,28 @@ export async function startSecureBroker(extraArgs: string[] = []): Promise<Secur
     },
   };
 }
+
+/** kcat's flags for the SASL_SSL listener as `user`. */
+export function kcatSaslSsl(env: SecureBroker, user: string, password: string, mechanism = 'SCRAM-SHA-512'): string[] {
+  return [
+    '-b', `127.0.0.1:${env.ports.saslSsl}`,
+    '-X', 'security.protocol=SASL_SSL', '-X', `sasl.mechanisms=${mechanism}`, '-X', `sasl.username=${user}`, '-X', `sasl.password=${password}`,
+    '-X', `ssl.ca.location=${env.certs.ca}`,
+  ];
+}
+
+/** The error text of `p`, which must reject. */
+export async function failureOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return String((err as Error).message);
+  }
+  throw new Error('expected a failure, and it succeeded');
+}
+
+/** Throws unless the PLAINTEXT listener still answers Metadata. */
+export async function assertStillServing(env: SecureBroker): Promise<void> {
+  const { stdout } = await run('kcat', ['-L', '-b', `127.0.0.1:${env.ports.plaintext}`, '-m', '5']);
+  if (!/broker 1 at 127\.0\.0\.1:/.test(stdout)) throw new Error(`the broker no longer answers Metadata:\n${stdout}`);
+}

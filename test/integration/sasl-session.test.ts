@@ -2,7 +2,7 @@
 // PLAIN over TLS with src/client (Metadata/DescribeCluster answering the SASL_SSL address), the SASL session
 // lifetime (connections.max.reauth.ms, KIP-368: sessionLifetimeMs told to the client; a request after expiry
 // closes the connection; a re-authentication before it extends the session), and certificates replaced on disk
-// taken up by new TLS connections without a restart.
+// taken up by new TLS connections without a restart (on change, and on SIGHUP).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -140,7 +140,12 @@ test('a replaced certificate is served to new connections without a restart', as
   copyFileSync(env.certs.nextServerKey, env.certs.serverKey);
   copyFileSync(env.certs.nextServerCert, env.certs.serverCert);
   await until('new connections get the new certificate', async () => (await subjectCN()) === 'reloaded.localhost', 15_000, 200);
-  assert.ok(env.broker.logs.some((l) => l.includes('TLS certificates reloaded')));
+  assert.ok(env.broker.logs.some((l) => l.includes('TLS certificates reloaded') && l.includes('file changed')));
+  // SIGHUP reads them again too (and does not stop the broker).
+  process.kill(env.broker.pid!, 'SIGHUP');
+  await until('the SIGHUP reload logged', () => env.broker.logs.some((l) => l.includes('TLS certificates reloaded') && l.includes('SIGHUP')), 5000);
+  assert.is(await subjectCN(), 'reloaded.localhost');
+  assert.ok(env.broker.running);
 });
 
 test.run();

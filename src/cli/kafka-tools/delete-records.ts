@@ -1,9 +1,8 @@
 // kafka-delete-records.sh, as Kafka 3.9's DeleteRecordsCommand: --offset-json-file names the partitions and the
 // offset to delete below (-1: the high watermark), `{"partitions":[{"topic":"t","partition":0,"offset":10}],
 // "version":1}`; each partition is answered with its low watermark, or the error that refused it.
-import { readFileSync } from 'node:fs';
 import { Kafka } from '../../client/index.ts';
-import { checkCommon, connectionOptions, helpOrVersion, kafkaMessage, parseOptions, ToolError, type OptionSpecs } from './options.ts';
+import { checkCommon, readOptionFile, connectionOptions, helpOrVersion, kafkaMessage, parseOptions, ToolError, type OptionSpecs } from './options.ts';
 
 const SPECS: OptionSpecs = {
   'offset-json-file': { value: 'Offset json file path', description: 'REQUIRED: the partitions and offsets, {"partitions":[{"topic":"t","partition":0,"offset":10}],"version":1}' },
@@ -52,13 +51,7 @@ export async function kafkaDeleteRecords(argv: string[]): Promise<number> {
     if (!opts.has('bootstrap-server')) throw new ToolError('Missing required argument "[bootstrap-server]"');
     const file = opts.value('offset-json-file');
     if (file === undefined) throw new ToolError('Missing required argument "[offset-json-file]"');
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ToolError(`cannot read --offset-json-file ${file}: ${(err as Error).message}`);
-    }
-    const wanted = parseOffsetJson(text);
+    const wanted = parseOffsetJson(readOptionFile('offset-json-file', file));
     admin = new Kafka(connectionOptions(opts, 'kafka-delete-records')).admin();
     console.log('Executing records delete operation');
     const results = await Promise.all(

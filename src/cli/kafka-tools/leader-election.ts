@@ -2,10 +2,9 @@
 // partition (--topic with --partition), every partition (--all-topic-partitions) or those of a JSON file
 // (--path-to-json-file, {"partitions":[{"topic":"t","partition":0}]}). Prints the partitions elected, those
 // whose valid leader was already there, and each failure; exit 1 when one failed. Kastor's Admin electLeaders.
-import { readFileSync } from 'node:fs';
 import { Kafka } from '../../client/index.ts';
 import { ERRORS } from '../../protocol/generated/errors.ts';
-import { checkCommon, connectionOptions, helpOrVersion, kafkaMessage, parseOptions, ParsedOptions, ToolError, type OptionSpecs } from './options.ts';
+import { checkCommon, readOptionFile, connectionOptions, helpOrVersion, kafkaMessage, parseOptions, ParsedOptions, ToolError, type OptionSpecs } from './options.ts';
 
 const SPECS: OptionSpecs = {
   'election-type': { value: 'PREFERRED|UNCLEAN', description: 'REQUIRED: the type of election: the preferred replica, or any live replica of a partition without a leader' },
@@ -30,9 +29,10 @@ function partitionsOf(opts: ParsedOptions): Array<{ topic: string; partition: nu
     return [{ topic: opts.value('topic')!, partition: Number(p) }];
   }
   const file = opts.value('path-to-json-file')!;
+  const text = readOptionFile('path-to-json-file', file);
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(text);
   } catch (err) {
     throw new ToolError(`cannot read --path-to-json-file ${file}: ${(err as Error).message}`);
   }

@@ -7,7 +7,7 @@
 // each tool prints as one line and exit code 1 (Kafka's tools exit 1 on bad options too).
 //
 // The connection comes from --bootstrap-server and --command-config (a Java properties file of admin
-// client settings). Kastor speaks PLAINTEXT only, so a file asking for TLS or SASL is refused rather than
+// client settings). These scripts speak PLAINTEXT only (TLS and SASL are for Kastor's own CLI so far), so a file asking for TLS or SASL is refused rather than
 // silently connecting without them; the client settings Kastor's client has no use for are ignored, as
 // Kafka's admin client ignores unknown ones.
 import { readFileSync } from 'node:fs';
@@ -182,15 +182,10 @@ export function connectionOptions(opts: ParsedOptions, clientId: string): KafkaO
   const settings: KafkaOptions = { bootstrap: servers, clientId, retry: { retries: 3, maxBackoffMs: 1000 } };
   const file = opts.value('command-config');
   if (file === undefined) return settings;
-  let props: Map<string, string>;
-  try {
-    props = parseProperties(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ToolError(`cannot read --command-config ${file}: ${(err as Error).message}`);
-  }
+  const props = parseProperties(readOptionFile('command-config', file));
   const protocol = props.get('security.protocol');
   if (protocol !== undefined && protocol.toUpperCase() !== 'PLAINTEXT') {
-    throw new ToolError(`security.protocol=${protocol} in ${file} is not supported: Kastor has no TLS or SASL yet and speaks PLAINTEXT only`);
+    throw new ToolError(`security.protocol=${protocol} in ${file} is not supported: these scripts speak PLAINTEXT only (Kastor's own CLI takes TLS and SASL); point --bootstrap-server at a PLAINTEXT listener`);
   }
   const clientIdProp = props.get('client.id');
   if (clientIdProp) settings.clientId = clientIdProp;
@@ -211,4 +206,13 @@ export function kafkaMessage(err: unknown): string {
   }
   if (err instanceof KafkaClientError || err instanceof ConnectionError) return err.message;
   return (err as Error)?.message ?? String(err);
+}
+
+/** The text of the file an option names; one that cannot be read is a ToolError naming the option. */
+export function readOptionFile(option: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ToolError(`cannot read --${option} ${file}: ${(err as Error).message}`);
+  }
 }

@@ -5,13 +5,12 @@
 // ones of the file to their original replicas; --list shows every ongoing one. --generate is refused: `kastor
 // cluster rebalance --dry-run` proposes a plan. Throttles do not exist in Kastor: --throttle is refused,
 // --preserve-throttles accepted and moot. Kastor's Admin alter/listPartitionReassignments.
-import { readFileSync } from 'node:fs';
 import { Kafka } from '../../client/index.ts';
 import type { Admin } from '../../client/admin.ts';
 import { ERRORS } from '../../protocol/generated/errors.ts';
 import { UsageError } from '../args.ts';
 import { parsePlan, type PlanEntry } from '../reassignment-plan.ts';
-import { checkCommon, connectionOptions, helpOrVersion, kafkaMessage, oneAction, onlyWith, parseOptions, ToolError, type OptionSpecs } from './options.ts';
+import { checkCommon, readOptionFile, connectionOptions, helpOrVersion, kafkaMessage, oneAction, onlyWith, parseOptions, ToolError, type OptionSpecs } from './options.ts';
 
 const SPECS: OptionSpecs = {
   'reassignment-json-file': { value: 'manual assignment json file path', description: 'the partitions and their new replicas: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}' },
@@ -32,12 +31,7 @@ const errorText = (r: { errorCode: number; errorMessage: string | null }) => `${
 
 function readPlan(file: string | undefined): PlanEntry[] {
   if (file === undefined) throw new ToolError('Missing required argument "[reassignment-json-file]"');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ToolError(`cannot read --reassignment-json-file ${file}: ${(err as Error).message}`);
-  }
+  const text = readOptionFile('reassignment-json-file', file);
   try {
     return parsePlan(text, file);
   } catch (err) {

@@ -274,15 +274,7 @@ export class MetadataStore {
       }
       const next = compute(current);
       const value = encodeJson({ configs: next });
-      if (e) await this.seen(key, await this.kv.update(key, value, e.revision));
-      else {
-        try {
-          await this.seen(key, await this.kv.create(key, value));
-        } catch (err) {
-          if (err instanceof KeyExistsError) throw new RevisionMismatchError(key, 0, err);
-          throw err;
-        }
-      }
+      await this.seen(key, await this.writeOver(key, e, value));
       result = next;
     });
     return result!;
@@ -309,15 +301,7 @@ export class MetadataStore {
       const next = compute(e?.value ?? null);
       if (next === null) {
         if (e) await this.kv.delete(key, e.revision);
-      } else if (e) await this.kv.update(key, next, e.revision);
-      else {
-        try {
-          await this.kv.create(key, next);
-        } catch (err) {
-          if (err instanceof KeyExistsError) throw new RevisionMismatchError(key, 0, err);
-          throw err;
-        }
-      }
+      } else await this.writeOver(key, e, next);
     });
   }
 
@@ -341,16 +325,7 @@ export class MetadataStore {
       }
       const end = start + size;
       const value = encodeJson({ nextBlockStart: end, lastBlock: { brokerId, start, end } });
-      if (e) await this.kv.update(PRODUCER_IDS_KEY, value, e.revision);
-      else {
-        try {
-          await this.kv.create(PRODUCER_IDS_KEY, value);
-        } catch (err) {
-          // Another broker created it first: the same as a lost compare-and-set.
-          if (err instanceof KeyExistsError) throw new RevisionMismatchError(PRODUCER_IDS_KEY, 0, err);
-          throw err;
-        }
-      }
+      await this.writeOver(PRODUCER_IDS_KEY, e, value);
       block = { start, end };
     });
     return block!;
@@ -519,6 +494,21 @@ export class MetadataStore {
   }
 
   // ---- helpers ----
+
+  /**
+   * Writes `value` over the entry read as `e` by compare-and-set: an update at its revision, or a create when
+   * there was none (another writer creating it first is the same as a lost compare-and-set). Returns the
+   * new revision.
+   */
+  private async writeOver(key: string, e: { revision: number } | null | undefined, value: Uint8Array): Promise<number> {
+    if (e) return this.kv.update(key, value, e.revision);
+    try {
+      return await this.kv.create(key, value);
+    } catch (err) {
+      if (err instanceof KeyExistsError) throw new RevisionMismatchError(key, 0, err);
+      throw err;
+    }
+  }
 
   private async retryCas(key: string, what: string, attempt: () => Promise<void>): Promise<void> {
     const max = this.opts.maxUpdateAttempts ?? 16;

@@ -16,6 +16,7 @@ import { startTestCluster, type TestCluster } from '../../src/testing/test-clust
 import { Kafka } from '../../src/client/index.ts';
 import { run } from '../helpers/single-broker.ts';
 import { runProcess } from '../helpers/run-process.ts';
+import { until } from '../helpers/until.ts';
 
 const TOPIC = 'dr';
 const bin = fileURLToPath(new URL('../../bin/kastor.js', import.meta.url));
@@ -35,7 +36,19 @@ async function kafkaDeleteRecords(bootstrap: string, partitions: Array<{ topic: 
 
 async function firstOffsetByKcat(bootstrap: string): Promise<number> {
   const { stdout } = await run('kcat', ['-C', '-b', bootstrap, '-t', TOPIC, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o\n']);
-  return Number(stdout.split('\n')[0]);
+  const first = stdout.split('\n')[0]!;
+  assert.ok(first !== '', 'kcat read no record from the beginning (an empty read is not offset 0)');
+  return Number(first);
+}
+
+/**
+ * Waits until the partition's leader exposes every record produced (`end`): a new leader's high watermark is
+ * what it had learned as a follower, and it moves only once its ISR confirms the rest (Kafka's rule), or the
+ * controller drops a dead member from the ISR. Until then a consumer reading from the beginning sees nothing
+ * past it.
+ */
+async function waitForHighWatermark(admin: KafkaJSAdmin, end: number): Promise<void> {
+  await until(`the leader's high watermark to reach ${end}`, async () => Number((await admin.fetchTopicOffsets(TOPIC))[0]!.high) === end, 30_000);
 }
 
 async function lowOf(admin: KafkaJSAdmin): Promise<number> {
@@ -93,6 +106,7 @@ test('deleteTopicRecords reaches every replica: each later leader, a restarted o
     const first = await cluster.killLeader(TOPIC, 0);
     const second = await cluster.waitForLeader(TOPIC, 0, { notBroker: first });
     assert.is(await lowOf(admin), 125, `broker ${second} as leader`);
+    await waitForHighWatermark(admin, 200);
     assert.is(await firstOffsetByKcat(bootstrap), 125);
     await cluster.restartBroker(first);
     await cluster.waitForInSync(TOPIC, { timeoutMs: 30_000 });
@@ -101,6 +115,7 @@ test('deleteTopicRecords reaches every replica: each later leader, a restarted o
     }
     assert.is(await cluster.waitForLeader(TOPIC, 0, { timeoutMs: 30_000 }), first);
     assert.is(await lowOf(admin), 125, `the restarted broker ${first} as leader`);
+    await waitForHighWatermark(admin, 200);
     assert.is(await firstOffsetByKcat(bootstrap), 125);
     const one = await kastor(['topic', 'delete-records', TOPIC, '--partition', '0', '--before', '150', '--json', '--bootstrap', bootstrap]);
     assert.equal(JSON.parse(one), { topic: TOPIC, partition: 0, lowWatermark: '150' });

@@ -50,6 +50,12 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['ListGroups', 0, 4],
   ['DeleteGroups', 0, 2],
   ['OffsetDelete', 0, 0],
+  // Transactions (issue 17, KIP-98 with KIP-890 part 1 on the broker side). Clients' versions only: v4 of
+  // AddPartitionsToTxn is the brokers' batched verify form, and v4 of the others adds TRANSACTION_ABORTABLE.
+  ['AddPartitionsToTxn', 0, 3],
+  ['AddOffsetsToTxn', 0, 3],
+  ['EndTxn', 0, 3],
+  ['TxnOffsetCommit', 0, 3],
 ];
 
 export function kebab(name: string): string {

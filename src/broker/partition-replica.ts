@@ -37,6 +37,14 @@ import { DeleteRecordsWaiters } from '../replication/delete-records-waiters.ts';
 import { OffsetOutOfRangeError } from '../log/errors.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
+
+export interface ProduceOptions {
+  /** 'coordinator': a group or transaction coordinator's own write (no sequence checks, no verification). */
+  origin?: 'client' | 'coordinator';
+  /** A client's transactional batch verified with the coordinator: the verificationGuard taken before asking. */
+  verified?: number;
+}
+
 export interface ReplicaReplication {
   /** This replica now follows `leaderId` in `leaderEpoch`: fetch for it. */
   follow(replica: PartitionReplica, leaderId: number, leaderEpoch: number): void;
@@ -400,21 +408,21 @@ export class PartitionReplica {
 
   /**
    * Validates and appends a produced records buffer as the leader. Resolves per acks: after the append
-   * (0, 1) or once the high watermark passed the batch (-1). A transactional batch is refused with
-   * INVALID_TXN_STATE unless its transaction was verified with the coordinator (KIP-890's verification; there is
-   * no coordinator yet, so clients' transactional batches are refused), and a control batch always (only
-   * appendTxnMarker writes markers), as Kafka's LogValidator refuses them from clients (INVALID_RECORD).
+   * (0, 1) or once the high watermark passed the batch (-1). A control batch is always refused (only
+   * appendTxnMarker writes markers), as Kafka's LogValidator refuses them from clients (INVALID_RECORD). A
+   * client's transactional batch is refused with INVALID_TXN_STATE unless the producer's transaction is already
+   * open on this partition or the caller verified it with the transaction coordinator (KIP-890 part 1:
+   * `verified`, the producer's marker count taken before asking, so a marker written meanwhile voids it). A
+   * coordinator's own write (`origin: 'coordinator'`: TxnOffsetCommit's offsets) skips the sequence checks, as
+   * Kafka's AppendOrigin.COORDINATOR does.
    */
-  async produce(records: Buffer, acks: number, timeoutMs: number, transactionVerified = false): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
+  async produce(records: Buffer, acks: number, timeoutMs: number, opts: ProduceOptions = {}): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
     const log = this.leaderLog();
     const check = validateBatch(records, 0, records.length);
     if (!check.ok) throw new KafkaError(check.errorCode, check.reason, { topic: this.topic, partition: this.partition });
     const attributes = readBatchHeader(records, 0).attributes;
     if ((attributes & CONTROL_FLAG) !== 0) {
       throw new KafkaError(ErrorCode.INVALID_RECORD, 'control batches (transaction markers) are not accepted from clients', { topic: this.topic, partition: this.partition });
-    }
-    if ((attributes & TRANSACTIONAL_FLAG) !== 0 && !transactionVerified) {
-      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch for ${this.topic}-${this.partition} without a transaction verified by a transaction coordinator`, { topic: this.topic, partition: this.partition });
     }
     if (check.size !== records.length) {
       // Produce v3+ carries exactly one batch per partition.
@@ -451,7 +459,8 @@ export class PartitionReplica {
       header.producerId < 0
         ? await log.append(records, epoch)
         : await this.producers.exclusive(async () => {
-            const verdict = this.producers.table.check(header);
+            const verdict = this.producers.table.check(header, opts.origin ?? 'client');
+            if (verdict.kind === 'append' && (attributes & TRANSACTIONAL_FLAG) !== 0) this.checkVerified(header.producerId, opts);
             if (verdict.kind === 'error') {
               throw new KafkaError(verdict.errorCode, verdict.message, { topic: this.topic, partition: this.partition, producerId: header.producerId });
             }
@@ -467,6 +476,28 @@ export class PartitionReplica {
           });
     await this.acknowledge(epoch, lastOffset, acks, timeoutMs);
     return { baseOffset, logStartOffset: log.logStartOffset, logAppendTime };
+  }
+
+  /**
+   * KIP-890 part 1: a transactional batch that would open a transaction here must have been verified with the
+   * coordinator, and no marker for its producer may have landed since (a late batch of an ended transaction
+   * would otherwise open a hanging one). The coordinator's own writes are verified by construction.
+   */
+  private checkVerified(producerId: number, opts: ProduceOptions): void {
+    if (opts.origin === 'coordinator') return;
+    const table = this.producers.table;
+    if (table.openTransaction(producerId) !== null) return;
+    if (opts.verified === undefined) {
+      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch of producer ${producerId} for ${this.topic}-${this.partition}: the partition is not part of a verified transaction`, { topic: this.topic, partition: this.partition, producerId });
+    }
+    if (table.markerCount(producerId) !== opts.verified) {
+      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch of producer ${producerId} for ${this.topic}-${this.partition}: its transaction ended while it was verified`, { topic: this.topic, partition: this.partition, producerId });
+    }
+  }
+
+  /** The producer's marker count on this partition, taken before asking the coordinator to verify (KIP-890). */
+  verificationGuard(producerId: number): number {
+    return this.producers.table.markerCount(producerId);
   }
 
   /** After a leader append of epoch `epoch` ending at lastOffset: replication news, and the wait acks asks for. */

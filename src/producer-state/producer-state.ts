@@ -71,6 +71,8 @@ export class ProducerStateTable {
   private readonly ongoing = new Map<number, number>();
   /** Transactions whose marker the high watermark has not passed yet (marker order): still unstable. */
   private unreplicated: Array<{ firstOffset: number; lastOffset: number }> = [];
+  /** Markers applied per producer. */
+  private readonly markers = new Map<number, number>();
   /** One entry per ABORT marker applied. */
   readonly aborted = new AbortedTxnIndex();
   /** Batches below this offset have been applied; applying them again changes nothing. */
@@ -92,6 +94,11 @@ export class ProducerStateTable {
   private earliestOpen(): number | null {
     const first = this.ongoing.values().next();
     return first.done ? null : first.value;
+  }
+
+  /** How many markers of this producer were applied (KIP-890's verification guard: a change voids a verification). */
+  markerCount(producerId: number): number {
+    return this.markers.get(producerId) ?? 0;
   }
 
   /** The first offset of the producer's open transaction, or null. */
@@ -130,11 +137,19 @@ export class ProducerStateTable {
     return { kind: 'append' };
   }
 
-  /** The leader's verdict on a produced batch, before it is appended. */
-  check(b: ProducerBatch): ProducerCheck {
+  /**
+   * The leader's verdict on a produced batch, before it is appended. A coordinator's write (TxnOffsetCommit's
+   * offsets, which carry no sequence) is checked for its epoch only, as Kafka's AppendOrigin.COORDINATOR.
+   */
+  check(b: ProducerBatch, origin: 'client' | 'coordinator' = 'client'): ProducerCheck {
     if (b.producerId < 0) return { kind: 'append' };
     if (!isTransactional(b) && this.ongoing.has(b.producerId)) {
       return fail(ErrorCode.INVALID_TXN_STATE, `producer ${b.producerId} has an open transaction: its batches must be transactional`);
+    }
+    if (origin === 'coordinator') {
+      const current = this.producers.get(b.producerId)?.epoch ?? -1;
+      if (b.producerEpoch < current) return fail(ErrorCode.INVALID_PRODUCER_EPOCH, `producer ${b.producerId} epoch ${b.producerEpoch} is older than the current epoch ${current}`);
+      return { kind: 'append' };
     }
     if (b.baseSequence < 0) {
       return fail(ErrorCode.INVALID_RECORD, `batch of producer ${b.producerId} carries a producer id but no sequence number (${b.baseSequence})`);
@@ -180,8 +195,14 @@ export class ProducerStateTable {
       if (b.producerId >= 0) this.endTransaction(b, firstOffset, marker);
       return;
     }
-    if (b.producerId < 0 || b.baseSequence < 0) return;
+    if (b.producerId < 0) return;
     if (isTransactional(b) && !this.ongoing.has(b.producerId)) this.ongoing.set(b.producerId, firstOffset);
+    // A coordinator's transactional write carries no sequence: it opens the transaction, no batch history.
+    if (b.baseSequence < 0) {
+      const known = this.producers.get(b.producerId);
+      if (!known || known.epoch < b.producerEpoch) this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: known?.coordinatorEpoch ?? -1 });
+      return;
+    }
     let e = this.producers.get(b.producerId);
     if (!e || e.epoch !== b.producerEpoch) {
       e = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
@@ -196,6 +217,7 @@ export class ProducerStateTable {
    * Kafka's CompletedTxn does) and records the marker's epochs; an ABORT goes into the aborted-transaction index.
    */
   private endTransaction(b: ProducerBatch, offset: number, marker: TxnMarker): void {
+    this.markers.set(b.producerId, (this.markers.get(b.producerId) ?? 0) + 1);
     const e = this.producers.get(b.producerId);
     if (!e || e.epoch !== b.producerEpoch) {
       this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: marker.coordinatorEpoch });

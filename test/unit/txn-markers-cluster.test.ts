@@ -77,14 +77,14 @@ test('read_committed on the leader and, after a leader change, on the new one: L
     const replica = leader.services!.registry.get('orders', 0)!;
     assert.is((await produceBatch(cluster, leader, 'a')).errorCode, ErrorCode.NONE); // 0-2
 
-    // Clients cannot write transactions before a coordinator exists, nor markers ever.
+    // A transactional batch the coordinator did not verify is refused (KIP-890 part 1), and a marker from a client always.
     const refused = async (records: Buffer) =>
       (await ask(cluster, leader, ApiKey.Produce, 7, { transactionalId: null, acks: -1, timeoutMs: 10_000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records }] }] })).responses[0]!.partitionResponses[0]!.errorCode;
     assert.is(await refused(txnBatch(500, 1)), ErrorCode.INVALID_TXN_STATE);
     assert.is(await refused(buildTxnMarkerBatch(500, 0, { type: 'ABORT', coordinatorEpoch: 0 }, 1000)), ErrorCode.INVALID_RECORD);
 
     // Producer 1000's transaction (verified, as the coordinator's KIP-890 check will allow): 3-4.
-    await settle(cluster, replica.produce(txnBatch(1000, 2), -1, 10_000, true), 'the transactional append');
+    await settle(cluster, replica.produce(txnBatch(1000, 2), -1, 10_000, { verified: 0 }), 'the transactional append');
     let c = await fetchFrom(cluster, leader, 0, READ_COMMITTED);
     assert.equal([c.highWatermark, c.lastStableOffset, c.end, c.aborted], [5, 3, 3, []], 'read_committed stops at the open transaction');
     const u = await fetchFrom(cluster, leader, 0, READ_UNCOMMITTED);
@@ -99,7 +99,7 @@ test('read_committed on the leader and, after a leader change, on the new one: L
     assert.equal([c.highWatermark, c.lastStableOffset, c.end, c.controls, c.aborted], [6, 6, 6, [5], [[1000, 3]]]);
 
     // Producer 2000's transaction 6-7 is committed at 8; producer 1000's stale epoch and coordinator are fenced.
-    await settle(cluster, replica.produce(txnBatch(2000, 2), -1, 10_000, true), 'the second transactional append');
+    await settle(cluster, replica.produce(txnBatch(2000, 2), -1, 10_000, { verified: 0 }), 'the second transactional append');
     assert.equal([await latest(cluster, leader, READ_COMMITTED), await latest(cluster, leader, READ_UNCOMMITTED)], [6, 8]);
     await settle(cluster, markers(leader.services!, 2000, 'COMMIT', 1), 'the COMMIT marker');
     const stale = await settle(cluster, markers(leader.services!, 2000, 'COMMIT', 0), 'a marker of an older coordinator');
@@ -119,7 +119,7 @@ test('read_committed on the leader and, after a leader change, on the new one: L
     }
 
     // A third transaction opens (9), then the leader stops: the new leader holds it open too.
-    await settle(cluster, replica.produce(txnBatch(3000, 1), -1, 10_000, true), 'the third transactional append');
+    await settle(cluster, replica.produce(txnBatch(3000, 1), -1, 10_000, { verified: 0 }), 'the third transactional append');
     await stopBroker(cluster, leader);
     const now = () => followers[0]!.services!.metadata.snapshot().topics['orders']!.partitions[0]!;
     await drive(cluster, () => now().leader !== first.leader && now().leader > 0 && brokers[now().leader - 1]!.services!.registry.get('orders', 0)?.role === 'leader', 'a new leader');

@@ -302,6 +302,10 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   21: { min: 0, max: 2 }, // DeleteRecords
   22: { min: 0, max: 4 }, // InitProducerId
   23: { min: 0, max: 4 }, // OffsetForLeaderEpoch
+  24: { min: 0, max: 3 }, // AddPartitionsToTxn
+  25: { min: 0, max: 3 }, // AddOffsetsToTxn
+  26: { min: 0, max: 3 }, // EndTxn
+  28: { min: 0, max: 3 }, // TxnOffsetCommit
   32: { min: 0, max: 4 }, // DescribeConfigs
   33: { min: 0, max: 2 }, // AlterConfigs
   35: { min: 0, max: 4 }, // DescribeLogDirs

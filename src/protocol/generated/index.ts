@@ -23,6 +23,10 @@ import * as deleteTopics from './delete-topics.ts';
 import * as deleteRecords from './delete-records.ts';
 import * as initProducerId from './init-producer-id.ts';
 import * as offsetForLeaderEpoch from './offset-for-leader-epoch.ts';
+import * as addPartitionsToTxn from './add-partitions-to-txn.ts';
+import * as addOffsetsToTxn from './add-offsets-to-txn.ts';
+import * as endTxn from './end-txn.ts';
+import * as txnOffsetCommit from './txn-offset-commit.ts';
 import * as describeConfigs from './describe-configs.ts';
 import * as alterConfigs from './alter-configs.ts';
 import * as describeLogDirs from './describe-log-dirs.ts';
@@ -60,6 +64,10 @@ export * from './delete-topics.ts';
 export * from './delete-records.ts';
 export * from './init-producer-id.ts';
 export * from './offset-for-leader-epoch.ts';
+export * from './add-partitions-to-txn.ts';
+export * from './add-offsets-to-txn.ts';
+export * from './end-txn.ts';
+export * from './txn-offset-commit.ts';
 export * from './describe-configs.ts';
 export * from './alter-configs.ts';
 export * from './describe-log-dirs.ts';
@@ -110,6 +118,10 @@ export interface RequestBodies {
   21: deleteRecords.DeleteRecordsRequest;
   22: initProducerId.InitProducerIdRequest;
   23: offsetForLeaderEpoch.OffsetForLeaderEpochRequest;
+  24: addPartitionsToTxn.AddPartitionsToTxnRequest;
+  25: addOffsetsToTxn.AddOffsetsToTxnRequest;
+  26: endTxn.EndTxnRequest;
+  28: txnOffsetCommit.TxnOffsetCommitRequest;
   32: describeConfigs.DescribeConfigsRequest;
   33: alterConfigs.AlterConfigsRequest;
   35: describeLogDirs.DescribeLogDirsRequest;
@@ -148,6 +160,10 @@ export interface ResponseBodies {
   21: deleteRecords.DeleteRecordsResponse;
   22: initProducerId.InitProducerIdResponse;
   23: offsetForLeaderEpoch.OffsetForLeaderEpochResponse;
+  24: addPartitionsToTxn.AddPartitionsToTxnResponse;
+  25: addOffsetsToTxn.AddOffsetsToTxnResponse;
+  26: endTxn.EndTxnResponse;
+  28: txnOffsetCommit.TxnOffsetCommitResponse;
   32: describeConfigs.DescribeConfigsResponse;
   33: alterConfigs.AlterConfigsResponse;
   35: describeLogDirs.DescribeLogDirsResponse;
@@ -267,6 +283,26 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     name: 'OffsetForLeaderEpoch',
     request: { encode: offsetForLeaderEpoch.encodeOffsetForLeaderEpochRequest, decode: offsetForLeaderEpoch.decodeOffsetForLeaderEpochRequest },
     response: { encode: offsetForLeaderEpoch.encodeOffsetForLeaderEpochResponse, decode: offsetForLeaderEpoch.decodeOffsetForLeaderEpochResponse },
+  },
+  24: {
+    name: 'AddPartitionsToTxn',
+    request: { encode: addPartitionsToTxn.encodeAddPartitionsToTxnRequest, decode: addPartitionsToTxn.decodeAddPartitionsToTxnRequest },
+    response: { encode: addPartitionsToTxn.encodeAddPartitionsToTxnResponse, decode: addPartitionsToTxn.decodeAddPartitionsToTxnResponse },
+  },
+  25: {
+    name: 'AddOffsetsToTxn',
+    request: { encode: addOffsetsToTxn.encodeAddOffsetsToTxnRequest, decode: addOffsetsToTxn.decodeAddOffsetsToTxnRequest },
+    response: { encode: addOffsetsToTxn.encodeAddOffsetsToTxnResponse, decode: addOffsetsToTxn.decodeAddOffsetsToTxnResponse },
+  },
+  26: {
+    name: 'EndTxn',
+    request: { encode: endTxn.encodeEndTxnRequest, decode: endTxn.decodeEndTxnRequest },
+    response: { encode: endTxn.encodeEndTxnResponse, decode: endTxn.decodeEndTxnResponse },
+  },
+  28: {
+    name: 'TxnOffsetCommit',
+    request: { encode: txnOffsetCommit.encodeTxnOffsetCommitRequest, decode: txnOffsetCommit.decodeTxnOffsetCommitRequest },
+    response: { encode: txnOffsetCommit.encodeTxnOffsetCommitResponse, decode: txnOffsetCommit.decodeTxnOffsetCommitResponse },
   },
   32: {
     name: 'DescribeConfigs',

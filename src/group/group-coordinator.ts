@@ -5,7 +5,9 @@
 // COORDINATOR_LOAD_IN_PROGRESS meanwhile) and drops them when it stops (NOT_COORDINATOR from then on).
 //
 // Group requests go to the group's actor (one event per request); committed offsets are plain data in the
-// shard's cache, written through the partition with acks=all before they become visible.
+// shard's cache, written through the partition with acks=all before they become visible. Offsets written in a
+// transaction (TxnOffsetCommit) become visible when the marker writer reports the producer's marker on the
+// partition (completeTransaction).
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import type { PartitionRegistry } from '../broker/partition-registry.ts';
@@ -48,6 +50,8 @@ export type Routed = { shard: CoordinatorShard; errorCode?: undefined } | { shar
 interface Loading {
   leaderEpoch: number;
   done: Promise<void>;
+  /** Markers written while the partition loads, applied once it has: the loader may have read past them or not. */
+  completions: Array<{ producerId: number; committed: boolean }>;
 }
 
 export class GroupCoordinator {
@@ -123,6 +127,18 @@ export class GroupCoordinator {
       return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
     }
     return { errorCode: ErrorCode.NOT_COORDINATOR };
+  }
+
+  /**
+   * A transaction marker of the producer was appended on this __consumer_offsets partition (txn-markers.ts):
+   * its pending offsets there become visible (COMMIT) or are dropped (ABORT), as Kafka's
+   * GroupCoordinator.scheduleHandleTxnCompletion. Applying one again is harmless: the producer cannot write new
+   * transactional offsets here before every marker of its transaction was written (CONCURRENT_TRANSACTIONS).
+   */
+  completeTransaction(partition: number, producerId: number, committed: boolean): void {
+    const shard = this.shards.get(partition);
+    if (shard) shard.completeTransaction(producerId, committed);
+    else this.loading.get(partition)?.completions.push({ producerId, committed });
   }
 
   /** Every shard this broker has loaded (ListGroups answers for the groups this broker coordinates). */
@@ -219,7 +235,7 @@ export class GroupCoordinator {
 
   private load(partition: number, leaderEpoch: number): void {
     const replica = this.opts.registry.get(OFFSETS_TOPIC, partition)!;
-    const entry = { leaderEpoch } as Loading;
+    const entry = { leaderEpoch, completions: [] as Loading['completions'] } as Loading;
     this.loading.set(partition, entry);
     entry.done = (async () => {
       const started = this.opts.clock.wall();
@@ -239,6 +255,7 @@ export class GroupCoordinator {
           onRebalance: this.opts.onRebalance,
         });
         shard.adopt(loaded);
+        for (const c of entry.completions) shard.completeTransaction(c.producerId, c.committed);
         this.loading.delete(partition);
         this.shards.set(partition, shard);
         this.opts.logger.info('coordinating the groups of an offsets partition', {

@@ -8,18 +8,12 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/g
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { commitErrorFor } from '../../group/group-rules.ts';
-import type { CommittedOffset } from '../../group/offsets-record-format.ts';
+import { commitAnswer, offsetsToCommit, routeGroup } from './offsets-to-commit.ts';
 
 export async function offsetCommit(svc: BrokerServices, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
-  const codes = new Map<string, number>();
-  const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-  const respond = (fallback: number): OffsetCommitResponse => ({
-    throttleTimeMs: 0,
-    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes.get(keyOf(t.name, p.partitionIndex)) ?? fallback })) })),
-  });
-  const groups = svc.groups;
-  if (!groups) return respond(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-  const routed = groups.route(req.groupId);
+  const refused = new Map<string, number>();
+  const respond = (outcome: number): OffsetCommitResponse => ({ throttleTimeMs: 0, topics: commitAnswer(req.topics, refused, outcome) });
+  const routed = routeGroup(svc, req.groupId);
   if (!routed.shard) return respond(routed.errorCode);
   const shard = routed.shard;
   const group = shard.group(req.groupId);
@@ -30,24 +24,7 @@ export async function offsetCommit(svc: BrokerServices, req: OffsetCommitRequest
   });
   if (check !== ErrorCode.NONE) return respond(check);
 
-  const snapshot = svc.metadata.snapshot();
-  const now = svc.clock.wall();
-  const commits: Array<{ topic: string; partition: number; value: CommittedOffset }> = [];
-  for (const t of req.topics) {
-    const topic = snapshot.topics[t.name];
-    for (const p of t.partitions) {
-      const key = keyOf(t.name, p.partitionIndex);
-      if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) codes.set(key, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > groups.settings.maxMetadataBytes) codes.set(key, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-      else {
-        commits.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          value: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata ?? '', commitTimestamp: now },
-        });
-      }
-    }
-  }
+  const commits = offsetsToCommit(svc, req.topics, refused);
   if (commits.length === 0) return respond(ErrorCode.NONE);
   // A simple consumer's first commit creates the (Empty) group, as Kafka does.
   if (!group) shard.getOrCreateGroup(req.groupId);

@@ -23,6 +23,9 @@ import { TopicAdmin } from '../src/broker/topic-admin.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
 import type { RequestHandler } from '../src/broker/request-handler.ts';
 import { GroupCoordinator } from '../src/group/group-coordinator.ts';
+import { TxnCoordinator } from '../src/txn/txn-coordinator.ts';
+import { writeTxnMarkers } from '../src/broker/txn-markers.ts';
+import { PRODUCER_ID_BLOCK_SIZE, ProducerIdAllocator } from '../src/producer-state/producer-id-allocator.ts';
 import type { BrokerServices } from '../src/broker/broker-services.ts';
 import type { Runtime, Transport } from '../src/runtime/runtime.ts';
 import type { Logger } from '../src/util/logger.ts';
@@ -249,7 +252,10 @@ export class Broker {
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },
       topicDefaults: config.topicDefaults,
-      onLeading: (replica) => this.parts.services?.groups?.replicaLeads(replica.topic),
+      onLeading: (replica) => {
+        this.parts.services?.groups?.replicaLeads(replica.topic);
+        this.parts.services?.txn?.replicaLeads(replica.topic);
+      },
       onOffline: (replica) => this.reportOfflineReplica(replica),
       mayLead: (snapshot) => this.mayLead(snapshot),
     });
@@ -285,6 +291,19 @@ export class Broker {
         clock: this.clock,
         onRebalance: () => this.parts.services?.metrics.groupRebalances.inc(),
       }),
+      txn: new TxnCoordinator({
+        brokerId: config.brokerId,
+        metadata,
+        registry,
+        topics,
+        logger: this.logger.child({ part: 'txn' }),
+        clock: this.clock,
+        transport: runtime.transport,
+        subjects,
+        allocateProducerId: () => services.producerIds.allocate(),
+        writeLocalMarkers: (markers, timeoutMs) => writeTxnMarkers(services, markers, timeoutMs),
+      }),
+      producerIds: new ProducerIdAllocator(() => metadata.reserveProducerIdBlock(config.brokerId, PRODUCER_ID_BLOCK_SIZE)),
       metrics: new BrokerMetrics({
         brokerId: config.brokerId,
         snapshot: () => metadata.snapshot(),
@@ -303,6 +322,7 @@ export class Broker {
     registry.reconcile(metadata.snapshot());
     await registry.removeStrays(metadata.snapshot()).catch((err: unknown) => this.logger.error('removing logs of deleted topics failed', { error: err as Error }));
     services.groups?.start();
+    services.txn?.start();
     services.actors.addSource(() => services.groups?.liveActors() ?? []);
     services.actors.provideGroups(() => services.groups?.summaries() ?? []);
     this.parts.unsubscribe = metadata.subscribe((next, prev) => {
@@ -523,6 +543,7 @@ export class Broker {
     this.parts.unsubscribe?.();
     await step('stopping replication', () => this.parts.replication?.stop());
     await step('stopping the group coordinator', () => this.parts.services?.groups?.stop());
+    await step('stopping the transaction coordinator', () => this.parts.services?.txn?.stop());
     await step('closing logs', () => this.parts.registry?.stopAll());
     this.parts.heartbeat?.stop();
     this.parts.alive?.stop();

@@ -10,6 +10,8 @@ import type { PartitionRegistry } from './partition-registry.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 import type { Logger } from '../util/logger.ts';
 import type { GroupCoordinator } from '../group/group-coordinator.ts';
+import type { TxnCoordinator } from '../txn/txn-coordinator.ts';
+import type { ProducerIdAllocator } from '../producer-state/producer-id-allocator.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import type { ActorDirectory } from '../inspect/actor-directory.ts';
 
@@ -26,6 +28,10 @@ export interface BrokerServices {
   readonly ids: Ids;
   /** Kafka's group coordinator (consumer groups, committed offsets); absent where a broker runs none. */
   readonly groups?: GroupCoordinator;
+  /** Kafka's transaction coordinator (src/txn); absent where a broker runs none. */
+  readonly txn?: TxnCoordinator;
+  /** Producer ids from this broker's blocks reserved in the metadata (idempotent and transactional producers). */
+  readonly producerIds: ProducerIdAllocator;
   /** This broker's Prometheus metrics (its own registry); e.g. `metrics.groupRebalances.inc()`. */
   readonly metrics: BrokerMetrics;
   /** Live actors the dashboard can show; other parts add theirs with `actors.register(...)`. */

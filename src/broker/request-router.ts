@@ -19,6 +19,10 @@ import { createTopics } from './handlers/create-topics.ts';
 import { deleteTopics } from './handlers/delete-topics.ts';
 import { describeConfigs } from './handlers/describe-configs.ts';
 import { initProducerId } from './handlers/init-producer-id.ts';
+import { addPartitionsToTxn } from './handlers/add-partitions-to-txn.ts';
+import { addOffsetsToTxn } from './handlers/add-offsets-to-txn.ts';
+import { endTxn } from './handlers/end-txn.ts';
+import { txnOffsetCommit } from './handlers/txn-offset-commit.ts';
 import { describeCluster } from './handlers/describe-cluster.ts';
 import { createPartitions } from './handlers/create-partitions.ts';
 import { findCoordinator } from './handlers/find-coordinator.ts';
@@ -64,7 +68,11 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.CreateTopics]: (svc, body) => createTopics(svc, body),
   [ApiKey.DeleteTopics]: (svc, body, ctx) => deleteTopics(svc, body, ctx.apiVersion),
   [ApiKey.DescribeConfigs]: (svc, body) => describeConfigs(svc, body),
-  [ApiKey.InitProducerId]: (svc, body, ctx) => initProducerId(svc, body, ctx.clientId),
+  [ApiKey.InitProducerId]: (svc, body, ctx) => initProducerId(svc, body, ctx.apiVersion, ctx.clientId),
+  [ApiKey.AddPartitionsToTxn]: (svc, body, ctx) => addPartitionsToTxn(svc, body, ctx.apiVersion),
+  [ApiKey.AddOffsetsToTxn]: (svc, body, ctx) => addOffsetsToTxn(svc, body, ctx.apiVersion),
+  [ApiKey.EndTxn]: (svc, body, ctx) => endTxn(svc, body, ctx.apiVersion),
+  [ApiKey.TxnOffsetCommit]: (svc, body, ctx) => txnOffsetCommit(svc, body, ctx.apiVersion),
   [ApiKey.DescribeCluster]: (svc, body, ctx) => describeCluster(svc, body, ctx.conn.security?.listener),
   [ApiKey.CreatePartitions]: (svc, body) => createPartitions(svc, body),
   [ApiKey.FindCoordinator]: (svc, body, ctx) => findCoordinator(svc, body, ctx.apiVersion, ctx.conn.security?.listener),

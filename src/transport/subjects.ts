@@ -18,6 +18,10 @@ export interface Subjects {
   electLeaders: string;
   /** AlterPartitionReassignments: a broker forwards an operator's reassignments to the controller (request/reply). */
   reassignPartitions: string;
+  /** Transaction markers for partitions led by broker `id`, from transaction coordinators (request/reply). */
+  txnMarkers(leaderBrokerId: number): string;
+  /** KIP-890 verification: a partition leader asks the transaction coordinator on broker `id` (request/reply). */
+  txnVerify(coordinatorBrokerId: number): string;
   /** Broker `id` answers here while its NATS connection lives (the controller's crash probe). */
   alive(brokerId: number): string;
 }
@@ -37,6 +41,8 @@ export function subjectsFor(bucket: string): Subjects {
     replicaOffline: `${prefix}.controller.replica-offline`,
     electLeaders: `${prefix}.controller.elect-leaders`,
     reassignPartitions: `${prefix}.controller.reassign-partitions`,
+    txnMarkers: (leaderBrokerId) => `${prefix}.txn.markers.${leaderBrokerId}`,
+    txnVerify: (coordinatorBrokerId) => `${prefix}.txn.verify.${coordinatorBrokerId}`,
     alive: (brokerId) => `${prefix}.broker.alive.${brokerId}`,
   };
 }

@@ -1,7 +1,7 @@
 // Real clients with idempotence on (KIP-98) against a live broker: KafkaJS 2.2.4 with
 // `idempotent: true, maxInFlightRequests: 1` (InitProducerId v1) and kcat on librdkafka with
-// `enable.idempotence=true`; everything is read back with kcat, once each and in order. KafkaJS with a
-// transactionalId fails clearly instead of hanging.
+// `enable.idempotence=true`; everything is read back with kcat, once each and in order. (Transactions:
+// kafkajs-transactions.test.ts.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -66,22 +66,6 @@ test('kcat with enable.idempotence=true: every record once, in order per partiti
   assert.equal(p1, ['one', 'two']);
   const ids = await storedProducerIds({ host: '127.0.0.1', port: env.broker.port }, 'idem-kcat', 0);
   assert.ok(ids.length > 0 && ids.every((id) => id >= 0), `librdkafka batches carry a producer id: ${ids.slice(0, 5).join(',')}`);
-});
-
-test('a KafkaJS transactional producer fails clearly (transactions are not served)', async () => {
-  const producer = kafka.producer({ transactionalId: 'tx-compat', idempotent: true, maxInFlightRequests: 1 });
-  let failed: Error | null = null;
-  try {
-    await producer.connect();
-    await producer.transaction();
-  } catch (err) {
-    failed = err as Error;
-  } finally {
-    await producer.disconnect().catch(() => {});
-  }
-  // KafkaJS stops at FindCoordinator(TRANSACTION): the broker has group coordinators only.
-  assert.ok(failed, 'the transactional producer must not succeed');
-  assert.match(failed!.message, /coordinator|not supported/i);
 });
 
 test.run();

@@ -53,14 +53,16 @@ test.after(async () => {
   await env?.close();
 });
 
-test('FindCoordinator v4 batches keys; v0 answers one; both name this broker', async () => {
+test('FindCoordinator v4 batches keys; v0 answers one; both name this broker, for groups and transactions', async () => {
   const v4 = await conn.request(ApiKey.FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['ga', 'gb'] });
   assert.equal(v4.coordinators!.map((c) => [c.key, c.errorCode, c.nodeId, c.port]), [['ga', 0, 1, env.broker.port], ['gb', 0, 1, env.broker.port]]);
   const v0 = await conn.request(ApiKey.FindCoordinator, 0, { key: 'ga' });
   assert.is(v0.errorCode, ErrorCode.NONE);
   assert.is(v0.port, env.broker.port);
   const txn = await conn.request(ApiKey.FindCoordinator, 3, { key: 'tx', keyType: 1 });
-  assert.is(txn.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no transaction coordinator');
+  assert.equal([txn.errorCode, txn.nodeId, txn.port], [ErrorCode.NONE, 1, env.broker.port], 'the transaction coordinator (__transaction_state created on first use)');
+  const unknownType = await conn.request(ApiKey.FindCoordinator, 3, { key: 'x', keyType: 7 });
+  assert.is(unknownType.errorCode, ErrorCode.INVALID_REQUEST);
 });
 
 test('a group over the wire: MEMBER_ID_REQUIRED, join, sync, heartbeat, commits, fetches, describe, list, leave, delete', async () => {

@@ -100,9 +100,17 @@ test('InitProducerId hands out distinct ids at epoch 0 and bumps the epoch of a 
   pid = Number(a.producerId);
 });
 
-test('a transactional InitProducerId is refused with UNSUPPORTED_VERSION', async () => {
+test('a transactional InitProducerId goes to the coordinator: NOT_COORDINATOR before FindCoordinator created it, a timeout past the maximum refused', async () => {
   const r = await initProducerId(conn, 1, -1n, -1, 'tx-1');
-  assert.is(r.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+  assert.is(r.errorCode, ErrorCode.NOT_COORDINATOR);
+  const tooLong = await conn.request(ApiKey.InitProducerId, 1, { transactionalId: 'tx-1', transactionTimeoutMs: 900_001, producerId: -1n, producerEpoch: -1 });
+  assert.is(tooLong.errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+  const found = await conn.request(ApiKey.FindCoordinator, 1, { key: 'tx-1', keyType: 1 });
+  assert.is(found.errorCode, ErrorCode.NONE);
+  const first = await initProducerId(conn, 1, -1n, -1, 'tx-1');
+  assert.equal([first.errorCode, first.producerEpoch], [ErrorCode.NONE, 0]);
+  const again = await initProducerId(conn, 1, -1n, -1, 'tx-1');
+  assert.equal([again.errorCode, again.producerId, again.producerEpoch], [ErrorCode.NONE, first.producerId, 1], 'the same id, the next epoch');
 });
 
 test('the same idempotent batch sent twice is stored once; both answers carry its offset', async () => {

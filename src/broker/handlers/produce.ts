@@ -4,6 +4,7 @@
 // partition's message set is up-converted to one batch first (message-set-convert.ts), as Kafka 3.9's
 // LogValidator does with its log at message format v2. Kafka checks nothing more for v0-v2: a RecordBatch v2
 // sent at those versions is taken as it is. A compacted topic refuses records without a key (INVALID_RECORD).
+// A transaction's first batch on a partition is verified with its coordinator first (KIP-890, txn-verification.ts).
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -16,6 +17,7 @@ import { messageSetToRecordBatch } from '../../protocol/message-set-convert.ts';
 import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
 import { keylessRecordIndex } from '../../log/batch-filter.ts';
 import { isCompactedTopic } from '../log-cleaner-manager.ts';
+import { verifyTransactionalBatch } from '../../txn/txn-verification.ts';
 
 /** The first Produce version that carries RecordBatch v2 only. */
 const MIN_RECORD_BATCH_VERSION = 3;
@@ -70,7 +72,8 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
             if (!p.records || p.records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty records');
             const records = asRecordBatch(p.records, apiVersion);
             if (isCompactedTopic(svc.metadata.snapshot(), topic.name, svc.brokerId, svc.config.topicDefaults)) refuseKeyless(records, topic.name, p.index);
-            const r = await replica.produce(records, acks, left());
+            const verified = await verifyTransactionalBatch(svc, req.transactionalId, replica, records);
+            const r = await replica.produce(records, acks, left(), verified);
             svc.metrics.produced(topic.name, records.length, countRecords(records));
             baseOffset = r.baseOffset;
             logStartOffset = r.logStartOffset;

@@ -43,14 +43,16 @@ export interface InternalTopicShardsOptions<S extends Shard> {
 
 export type Routed<S> = { shard: S; errorCode?: undefined } | { shard?: undefined; errorCode: number };
 
-interface Loading {
+interface Loading<S> {
   leaderEpoch: number;
   done: Promise<void>;
+  /** Work for the shard that arrived while it loaded, applied once it has, before anyone else sees it. */
+  queued: Array<(shard: S) => void>;
 }
 
 export class InternalTopicShards<S extends Shard> {
   private readonly shards = new Map<number, S>();
-  private readonly loading = new Map<number, Loading>();
+  private readonly loading = new Map<number, Loading<S>>();
   private creating: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private timer: TimerHandle | null = null;
@@ -104,6 +106,16 @@ export class InternalTopicShards<S extends Shard> {
       return loaded ? { shard: loaded } : { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
     }
     return { errorCode: ErrorCode.NOT_COORDINATOR };
+  }
+
+  /**
+   * Runs fn on the partition's shard: now if it is loaded, once it is if it is loading (the loader may or may
+   * not have read what fn reacts to, so fn must be harmless to apply twice), never if this broker does not lead it.
+   */
+  withShard(partition: number, fn: (shard: S) => void): void {
+    const shard = this.shards.get(partition);
+    if (shard) fn(shard);
+    else this.loading.get(partition)?.queued.push(fn);
   }
 
   /** Every shard this broker has loaded. */
@@ -176,7 +188,7 @@ export class InternalTopicShards<S extends Shard> {
   }
 
   private load(partition: number, replica: PartitionReplica, leaderEpoch: number): void {
-    const entry = { leaderEpoch } as Loading;
+    const entry = { leaderEpoch, queued: [] } as unknown as Loading<S>;
     this.loading.set(partition, entry);
     const { topic, what } = this.opts;
     entry.done = (async () => {
@@ -184,6 +196,7 @@ export class InternalTopicShards<S extends Shard> {
       try {
         const shard = await this.opts.load(partition, replica, leaderEpoch);
         if (this.loading.get(partition) !== entry || this.stopped) return shard.unload(); // leadership moved meanwhile
+        for (const fn of entry.queued) fn(shard);
         this.loading.delete(partition);
         this.shards.set(partition, shard);
         this.opts.logger.info(`coordinating the ${what} of a partition`, { topic, partition, leaderEpoch, ms: this.opts.clock.wall() - started });

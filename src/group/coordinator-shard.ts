@@ -71,6 +71,14 @@ export class CoordinatorShard {
 
   constructor(readonly opts: ShardOptions) {}
 
+  get replica(): PartitionReplica {
+    return this.opts.replica;
+  }
+
+  get leaderEpoch(): number {
+    return this.opts.leaderEpoch;
+  }
+
   /** Fills the shard from what the loader read; every group found becomes an actor (offset-only groups are Empty). */
   adopt(loaded: LoadedPartition): void {
     for (const [group, offsets] of loaded.offsets) if (offsets.size > 0) this.offsets.set(group, offsets);

@@ -56,6 +56,10 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['AddOffsetsToTxn', 0, 3],
   ['EndTxn', 0, 3],
   ['TxnOffsetCommit', 0, 3],
+  // Transactions' operator APIs (KIP-664): what the coordinators and partition leaders hold.
+  ['DescribeTransactions', 0, 0],
+  ['ListTransactions', 0, 1],
+  ['DescribeProducers', 0, 0],
 ];
 
 export function kebab(name: string): string {

@@ -23,6 +23,9 @@ import { addPartitionsToTxn } from './handlers/add-partitions-to-txn.ts';
 import { addOffsetsToTxn } from './handlers/add-offsets-to-txn.ts';
 import { endTxn } from './handlers/end-txn.ts';
 import { txnOffsetCommit } from './handlers/txn-offset-commit.ts';
+import { describeTransactions } from './handlers/describe-transactions.ts';
+import { listTransactions } from './handlers/list-transactions.ts';
+import { describeProducers } from './handlers/describe-producers.ts';
 import { describeCluster } from './handlers/describe-cluster.ts';
 import { createPartitions } from './handlers/create-partitions.ts';
 import { findCoordinator } from './handlers/find-coordinator.ts';
@@ -73,6 +76,9 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.AddOffsetsToTxn]: (svc, body, ctx) => addOffsetsToTxn(svc, body, ctx.apiVersion),
   [ApiKey.EndTxn]: (svc, body, ctx) => endTxn(svc, body, ctx.apiVersion),
   [ApiKey.TxnOffsetCommit]: (svc, body, ctx) => txnOffsetCommit(svc, body, ctx.apiVersion),
+  [ApiKey.DescribeTransactions]: (svc, body) => describeTransactions(svc, body),
+  [ApiKey.ListTransactions]: (svc, body) => listTransactions(svc, body),
+  [ApiKey.DescribeProducers]: (svc, body) => describeProducers(svc, body),
   [ApiKey.DescribeCluster]: (svc, body, ctx) => describeCluster(svc, body, ctx.conn.security?.listener),
   [ApiKey.CreatePartitions]: (svc, body) => createPartitions(svc, body),
   [ApiKey.FindCoordinator]: (svc, body, ctx) => findCoordinator(svc, body, ctx.apiVersion, ctx.conn.security?.listener),

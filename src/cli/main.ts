@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; run: () => Promise<Run> }> = {
   consume: { summary: 'print records of a topic', run: async () => (await import('./consume-command.ts')).consumeCommand },
   cluster: { summary: 'cluster status: brokers, controller, under-replicated and offline partitions', run: async () => (await import('./cluster-command.ts')).clusterCommand },
   groups: { summary: 'list consumer groups, describe one (members, assignment, committed offsets, lag)', run: async () => (await import('./groups-command.ts')).groupsCommand },
+  transactions: { summary: 'list transactions, describe them, show a partition\'s producers (KIP-664)', run: async () => (await import('./transactions-command.ts')).transactionsCommand },
   users: { summary: 'SASL/SCRAM users: create, list, delete (the password from stdin or a prompt)', run: async () => (await import('./users-command.ts')).usersCommand },
 };
 

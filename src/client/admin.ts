@@ -2,7 +2,12 @@
 // and configs), the cluster (brokers, controller, cluster id) and partition offsets (earliest, latest, for a
 // time). CreateTopics, CreatePartitions and DeleteTopics go to the controller, as Kafka requires; per-topic errors come back
 // as KafkaProtocolError with the topic named, never as a lost response.
+// Transactions (KIP-664, as Kafka's Admin.listTransactions / describeTransactions / describeProducers): listed
+// by asking every broker for the ones it coordinates, described at each transactional id's coordinator
+// (FindCoordinator key type 1), a partition's producers at its leader.
 import { ApiKey } from '../protocol/generated/api-keys.ts';
+import type { RequestBodies, ResponseBodies } from '../protocol/generated/index.ts';
+import { ERRORS } from '../protocol/generated/errors.ts';
 import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionMetadata } from './cluster.ts';
 import { KafkaClientError, KafkaProtocolError } from './errors.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, lookupOffsets } from './offset-lookup.ts';
@@ -88,6 +93,52 @@ export interface LogDirDescription {
   usableBytes: bigint;
   partitions: Array<{ topic: string; partition: number; size: bigint; offsetLag: bigint; isFuture: boolean }>;
 }
+
+/** A transaction as its coordinator lists it (listTransactions). */
+export interface TransactionListing {
+  transactionalId: string;
+  producerId: bigint;
+  /** Kafka's state name: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, ... */
+  state: string;
+  coordinator: number;
+}
+
+/** A transactional id's state at its coordinator (describeTransactions). */
+export interface TransactionDescription {
+  transactionalId: string;
+  coordinator: number;
+  state: string;
+  producerId: bigint;
+  producerEpoch: number;
+  timeoutMs: number;
+  /** When the open transaction started (ms since the epoch); -1 when none is open. */
+  startTimeMs: number;
+  /** The partitions in the open transaction. */
+  topics: Array<{ topic: string; partitions: number[] }>;
+}
+
+/** A producer as a partition's leader holds it (describeProducers). */
+export interface ProducerDescription {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  /** The first offset of the producer's open transaction on the partition; -1 when none is open. */
+  currentTxnStartOffset: bigint;
+}
+
+/**
+ * The versions of KIP-664's APIs this admin speaks (ListTransactions v1 adds the duration filter). Kept here
+ * rather than in the cluster's table: only the admin sends them.
+ */
+const TXN_ADMIN_VERSIONS = {
+  [ApiKey.ListTransactions]: [0, 1],
+  [ApiKey.DescribeTransactions]: [0, 0],
+  [ApiKey.DescribeProducers]: [0, 0],
+  [ApiKey.FindCoordinator]: [1, 3],
+} as const;
+const TRANSACTION_KEY_TYPE = 1;
 
 export class Admin {
   readonly cluster: Cluster;
@@ -391,6 +442,107 @@ export class Admin {
     return body.topics.flatMap((t) =>
       t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas })),
     );
+  }
+
+  /**
+   * The transactions every broker coordinates (ListTransactions, KIP-664), merged and sorted by id. Filters, as
+   * Kafka's ListTransactionsOptions: states (Kafka's names, matched exactly), producer ids, and durationMs
+   * (only transactions open longer than that; needs ListTransactions v1).
+   */
+  async listTransactions(filters: { states?: string[]; producerIds?: Array<bigint | number>; durationMs?: number } = {}): Promise<TransactionListing[]> {
+    await this.cluster.refreshMetadata([]);
+    const perBroker = await Promise.all(
+      [...this.cluster.brokers.keys()].sort((a, b) => a - b).map(async (broker) =>
+        this.cluster.withRetry(`ListTransactions at broker ${broker}`, async () => {
+          const { body } = await this.sendTxnAdmin(await this.cluster.nodeConnection(broker), ApiKey.ListTransactions, (v) => {
+            if (v < 1 && filters.durationMs !== undefined) throw new KafkaClientError('UNSUPPORTED_VERSION', `broker ${broker} has no duration filter (ListTransactions v0)`);
+            return {
+              stateFilters: filters.states ?? [],
+              producerIdFilters: (filters.producerIds ?? []).map((id) => BigInt(id)),
+              ...(v >= 1 ? { durationFilter: BigInt(filters.durationMs ?? -1) } : {}),
+            };
+          });
+          if (body.errorCode) throw new KafkaProtocolError(body.errorCode, { broker, message: `ListTransactions failed on broker ${broker}` });
+          return body.transactionStates.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, state: t.transactionState, coordinator: broker }));
+        }),
+      ),
+    );
+    return perBroker.flat().sort((a, b) => a.transactionalId.localeCompare(b.transactionalId));
+  }
+
+  /**
+   * Each transactional id's state at its coordinator (FindCoordinator key type 1, then DescribeTransactions,
+   * KIP-664), found again while the coordinator moves or loads. An id no coordinator holds is a
+   * KafkaProtocolError TRANSACTIONAL_ID_NOT_FOUND naming it.
+   */
+  async describeTransactions(transactionalIds: string[]): Promise<TransactionDescription[]> {
+    return Promise.all(
+      transactionalIds.map((id) =>
+        this.cluster.withRetry(`DescribeTransactions of ${id}`, async () => {
+          const coordinator = await this.transactionCoordinator(id);
+          const { body } = await this.sendTxnAdmin(await this.cluster.nodeConnection(coordinator), ApiKey.DescribeTransactions, () => ({ transactionalIds: [id] }));
+          const t = body.transactionStates.find((s) => s.transactionalId === id);
+          if (!t) throw new KafkaProtocolError(-1, { broker: coordinator, message: `broker ${coordinator} did not describe transactional id "${id}"` });
+          if (t.errorCode) throw new KafkaProtocolError(t.errorCode, { broker: coordinator, message: `transactional id "${id}": ${ERRORS[t.errorCode]?.message ?? 'refused'}` });
+          return {
+            transactionalId: id,
+            coordinator,
+            state: t.transactionState,
+            producerId: t.producerId,
+            producerEpoch: t.producerEpoch,
+            timeoutMs: t.transactionTimeoutMs,
+            startTimeMs: Number(t.transactionStartTimeMs),
+            topics: t.topics.map((x) => ({ topic: x.topic, partitions: x.partitions })),
+          };
+        }),
+      ),
+    );
+  }
+
+  /** The producers a partition's leader holds (DescribeProducers, KIP-664), retried where leadership moved. */
+  async describeProducers(topic: string, partition: number): Promise<ProducerDescription[]> {
+    return this.cluster.withRetry(`DescribeProducers of ${topic}-${partition}`, async () => {
+      const leader = await this.cluster.leaderOf(topic, partition);
+      const { body } = await this.sendTxnAdmin(await this.cluster.nodeConnection(leader), ApiKey.DescribeProducers, () => ({ topics: [{ name: topic, partitionIndexes: [partition] }] }));
+      const p = body.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partitionIndex === partition);
+      if (!p) throw new KafkaProtocolError(-1, { topic, partition, broker: leader, message: `broker ${leader} did not describe the producers of ${topic}-${partition}` });
+      if (p.errorCode) {
+        const err = new KafkaProtocolError(p.errorCode, { topic, partition, broker: leader, message: p.errorMessage ?? undefined });
+        if (err.retriable) this.cluster.invalidate([topic]);
+        throw err;
+      }
+      return p.activeProducers.map((a) => ({
+        producerId: a.producerId,
+        producerEpoch: a.producerEpoch,
+        lastSequence: a.lastSequence,
+        lastTimestamp: Number(a.lastTimestamp),
+        coordinatorEpoch: a.coordinatorEpoch,
+        currentTxnStartOffset: a.currentTxnStartOffset,
+      }));
+    });
+  }
+
+  /** The broker coordinating a transactional id (FindCoordinator key type 1); coordinator errors are retriable. */
+  private async transactionCoordinator(transactionalId: string): Promise<number> {
+    const { body } = await this.sendTxnAdmin(await this.cluster.anyConnection(), ApiKey.FindCoordinator, () => ({ key: transactionalId, keyType: TRANSACTION_KEY_TYPE }));
+    if (body.errorCode) throw new KafkaProtocolError(body.errorCode!, { message: body.errorMessage ?? `no coordinator for transactional id "${transactionalId}"` });
+    if (!this.cluster.brokers.has(body.nodeId!)) await this.cluster.refreshMetadata([]);
+    return body.nodeId!;
+  }
+
+  /** Sends one of KIP-664's requests at the newest version both this admin and the broker speak. */
+  private async sendTxnAdmin<K extends keyof typeof TXN_ADMIN_VERSIONS & keyof RequestBodies & keyof ResponseBodies>(
+    nc: Awaited<ReturnType<Cluster['nodeConnection']>>,
+    apiKey: K,
+    build: (version: number) => RequestBodies[K],
+  ): Promise<{ version: number; body: ResponseBodies[K] }> {
+    const [min, max] = TXN_ADMIN_VERSIONS[apiKey];
+    const theirs = nc.versions.get(apiKey);
+    if (!theirs || Math.max(min, theirs[0]) > Math.min(max, theirs[1])) {
+      throw new KafkaClientError('UNSUPPORTED_VERSION', `broker ${nc.conn.address} serves API ${apiKey} at versions ${theirs ? theirs.join('-') : 'none'}; this admin speaks ${min}-${max}`);
+    }
+    const version = Math.min(max, theirs[1]);
+    return { version, body: await nc.conn.request(apiKey, version, build(version)) };
   }
 
   async close(): Promise<void> {

@@ -320,4 +320,7 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   50: { min: 0, max: 0 }, // DescribeUserScramCredentials
   51: { min: 0, max: 0 }, // AlterUserScramCredentials
   60: { min: 0, max: 1 }, // DescribeCluster
+  61: { min: 0, max: 0 }, // DescribeProducers
+  65: { min: 0, max: 0 }, // DescribeTransactions
+  66: { min: 0, max: 1 }, // ListTransactions
 };

@@ -41,6 +41,9 @@ import * as offsetDelete from './offset-delete.ts';
 import * as describeUserScramCredentials from './describe-user-scram-credentials.ts';
 import * as alterUserScramCredentials from './alter-user-scram-credentials.ts';
 import * as describeCluster from './describe-cluster.ts';
+import * as describeProducers from './describe-producers.ts';
+import * as describeTransactions from './describe-transactions.ts';
+import * as listTransactions from './list-transactions.ts';
 
 export { ApiKey, API_NAMES, FLEXIBLE_FROM, SUPPORTED_VERSIONS } from './api-keys.ts';
 export { ErrorCode, ERRORS } from './errors.ts';
@@ -82,6 +85,9 @@ export * from './offset-delete.ts';
 export * from './describe-user-scram-credentials.ts';
 export * from './alter-user-scram-credentials.ts';
 export * from './describe-cluster.ts';
+export * from './describe-producers.ts';
+export * from './describe-transactions.ts';
+export * from './list-transactions.ts';
 export * from './request-header.ts';
 export * from './response-header.ts';
 
@@ -136,6 +142,9 @@ export interface RequestBodies {
   50: describeUserScramCredentials.DescribeUserScramCredentialsRequest;
   51: alterUserScramCredentials.AlterUserScramCredentialsRequest;
   60: describeCluster.DescribeClusterRequest;
+  61: describeProducers.DescribeProducersRequest;
+  65: describeTransactions.DescribeTransactionsRequest;
+  66: listTransactions.ListTransactionsRequest;
 }
 
 /** Response body type by API key. */
@@ -178,6 +187,9 @@ export interface ResponseBodies {
   50: describeUserScramCredentials.DescribeUserScramCredentialsResponse;
   51: alterUserScramCredentials.AlterUserScramCredentialsResponse;
   60: describeCluster.DescribeClusterResponse;
+  61: describeProducers.DescribeProducersResponse;
+  65: describeTransactions.DescribeTransactionsResponse;
+  66: listTransactions.ListTransactionsResponse;
 }
 
 export type ServedApiKey = keyof RequestBodies;
@@ -373,6 +385,21 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     name: 'DescribeCluster',
     request: { encode: describeCluster.encodeDescribeClusterRequest, decode: describeCluster.decodeDescribeClusterRequest },
     response: { encode: describeCluster.encodeDescribeClusterResponse, decode: describeCluster.decodeDescribeClusterResponse },
+  },
+  61: {
+    name: 'DescribeProducers',
+    request: { encode: describeProducers.encodeDescribeProducersRequest, decode: describeProducers.decodeDescribeProducersRequest },
+    response: { encode: describeProducers.encodeDescribeProducersResponse, decode: describeProducers.decodeDescribeProducersResponse },
+  },
+  65: {
+    name: 'DescribeTransactions',
+    request: { encode: describeTransactions.encodeDescribeTransactionsRequest, decode: describeTransactions.decodeDescribeTransactionsRequest },
+    response: { encode: describeTransactions.encodeDescribeTransactionsResponse, decode: describeTransactions.decodeDescribeTransactionsResponse },
+  },
+  66: {
+    name: 'ListTransactions',
+    request: { encode: listTransactions.encodeListTransactionsRequest, decode: listTransactions.decodeListTransactionsRequest },
+    response: { encode: listTransactions.encodeListTransactionsResponse, decode: listTransactions.decodeListTransactionsResponse },
   },
 };
 

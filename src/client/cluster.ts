@@ -81,6 +81,11 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.CreatePartitions]: [0, 3],
   [ApiKey.DescribeCluster]: [0, 1],
   [ApiKey.InitProducerId]: [0, 4],
+  [ApiKey.FindCoordinator]: [1, 4],
+  [ApiKey.AddPartitionsToTxn]: [0, 3],
+  [ApiKey.AddOffsetsToTxn]: [0, 3],
+  [ApiKey.EndTxn]: [0, 3],
+  [ApiKey.TxnOffsetCommit]: [0, 3],
   [ApiKey.DeleteRecords]: [0, 2],
   [ApiKey.DescribeLogDirs]: [0, 4],
   [ApiKey.ElectLeaders]: [0, 2],
@@ -101,7 +106,7 @@ export function parseBootstrap(bootstrap: string | string[]): HostPort[] {
   });
 }
 
-interface NodeConnection {
+export interface NodeConnection {
   conn: BrokerConnection;
   versions: Map<number, [number, number]>;
 }
@@ -179,6 +184,11 @@ export class Cluster {
     const b = this.brokers.get(nodeId);
     if (!b) throw new KafkaProtocolError(8 /* BROKER_NOT_AVAILABLE */, { broker: nodeId, message: `broker ${nodeId} is not in the cluster metadata` });
     return this.live(b);
+  }
+
+  /** A broker named by a FindCoordinator answer, reachable before the next metadata refresh names it. */
+  learnBroker(nodeId: number, host: string, port: number): void {
+    if (!this.brokers.has(nodeId)) this.brokers.set(nodeId, { nodeId, host, port, rack: null });
   }
 
   /** A connection to any broker: known brokers first, then the bootstrap list. */

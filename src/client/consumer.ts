@@ -448,7 +448,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       const records: ConsumerRecord[] = [];
       let next: bigint;
       try {
-        next = decodeRecords(p.records, e.offset, records);
+        next = decodeRecords(p.records, e.offset, records, this.isolation() === 1 ? (p.abortedTransactions ?? []) : undefined);
       } catch (cause) {
         this.failure = new KafkaClientError('CORRUPT_RECORDS', `records of ${s.topic}-${s.partition} at offset ${e.offset} do not decode: ${(cause as Error).message}`, s, { cause });
         continue;

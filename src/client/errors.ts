@@ -53,7 +53,9 @@ export type KafkaClientErrorCode =
   /** The broker serves none of the versions of an API this client speaks. */
   | 'UNSUPPORTED_VERSION'
   /** The records of a fetched batch do not decode (corrupt or an unsupported compression codec). */
-  | 'CORRUPT_RECORDS';
+  | 'CORRUPT_RECORDS'
+  /** A transactional producer's call out of order (send outside a transaction, commit without one). */
+  | 'INVALID_TXN_STATE';
 
 const RETRIABLE_CLIENT_CODES = new Set<KafkaClientErrorCode>(['BROKERS_UNREACHABLE']);
 

@@ -6,7 +6,8 @@
 // sequence 0, as the Java client does for an idempotent producer.
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { Cluster } from './cluster.ts';
-import { KafkaProtocolError } from './errors.ts';
+import { KafkaClientError, KafkaProtocolError } from './errors.ts';
+import type { TransactionManager } from './transactions.ts';
 
 const INT32_MAX = 0x7fff_ffff;
 export const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
@@ -19,9 +20,20 @@ export class ProducerIdentity {
   private readonly sequences = new Map<string, number>();
   private pending: Promise<void> | null = null;
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(
+    private readonly cluster: Cluster,
+    /** A transactional producer's id and epoch come from its coordinator. */
+    private readonly txn: TransactionManager | null = null,
+  ) {}
 
   get ready(): boolean {
+    const txn = this.txn;
+    if (txn && (this.producerId !== txn.producerId || this.epoch !== txn.epoch)) {
+      // initTransactions() gave a new id or epoch: every partition starts again at sequence 0.
+      this.producerId = txn.producerId;
+      this.epoch = txn.epoch;
+      this.sequences.clear();
+    }
     return this.producerId >= 0;
   }
 
@@ -32,6 +44,12 @@ export class ProducerIdentity {
 
   /** InitProducerId (with retries); with `bump`, asks for the next epoch of the current id. */
   init(bump = false): Promise<void> {
+    if (this.txn) {
+      // initTransactions() set the id: the broker's epoch bump after a sequence error is not a transactional
+      // producer's to ask for (the Java client aborts the transaction instead).
+      if (!this.ready) return Promise.reject(new KafkaClientError('INVALID_TXN_STATE', 'initTransactions() must be called before sending'));
+      return Promise.resolve();
+    }
     this.pending ??= this.cluster
       .withRetry('InitProducerId', async () => {
         const nc = await this.cluster.anyConnection();

@@ -18,6 +18,7 @@ import type { ProduceResponse } from '../protocol/generated/produce.ts';
 import { partitionForKey } from './partitioner.ts';
 import { Cluster, type ClusterOptions, type RetryOptions, type TopicMetadata } from './cluster.ts';
 import { ConnectionError, KafkaClientError, KafkaProtocolError, isRetriable } from './errors.ts';
+import { TransactionManager, type OffsetToCommit } from './transactions.ts';
 import { ProducerIdentity, needsEpochBump } from './idempotence.ts';
 
 type Bytes = Buffer | string | null;
@@ -49,6 +50,14 @@ export interface ProducerOptions {
    * one batch per partition is in flight at a time, so retries never reorder.
    */
   idempotent?: boolean;
+  /**
+   * Makes the producer transactional (KIP-98; implies idempotent): initTransactions() once, then records are
+   * sent between beginTransaction() and commitTransaction() / abortTransaction(); a later producer with the
+   * same id fences this one.
+   */
+  transactionalId?: string;
+  /** transaction.timeout.ms: the coordinator aborts a transaction open longer (default 60 s). */
+  transactionTimeoutMs?: number;
   retry?: RetryOptions;
 }
 
@@ -139,6 +148,8 @@ export class Producer {
   private readonly identity: ProducerIdentity | null;
   /** Partitions (`topic\0partition`) with a batch in flight: at most one each when idempotent. */
   private readonly busy = new Set<string>();
+  /** The transaction state when transactional; null otherwise. */
+  private readonly txn: TransactionManager | null;
 
   constructor(
     clusterOptions: ClusterOptions,
@@ -148,10 +159,12 @@ export class Producer {
     const acks = options.acks ?? 'all';
     this.acks = acks === 'all' ? -1 : acks;
     if (![0, 1, -1].includes(this.acks)) throw new KafkaClientError('INVALID_ARGUMENT', `acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
-    if (options.idempotent && this.acks !== -1) {
-      throw new KafkaClientError('INVALID_ARGUMENT', `the idempotent producer needs acks 'all', got ${String(acks)}`);
+    const idempotent = options.idempotent || options.transactionalId !== undefined;
+    if (idempotent && this.acks !== -1) {
+      throw new KafkaClientError('INVALID_ARGUMENT', `the ${options.transactionalId !== undefined ? 'transactional' : 'idempotent'} producer needs acks 'all', got ${String(acks)}`);
     }
-    this.identity = options.idempotent ? new ProducerIdentity(this.cluster) : null;
+    this.txn = options.transactionalId !== undefined ? new TransactionManager(this.cluster, options.transactionalId, options.transactionTimeoutMs ?? 60_000) : null;
+    this.identity = idempotent ? new ProducerIdentity(this.cluster, this.txn) : null;
     this.lingerMs = options.lingerMs ?? 0;
     this.batchSize = options.batchSize ?? 1024 * 1024;
     this.maxInFlight = options.maxInFlightRequests ?? 5;
@@ -179,6 +192,7 @@ export class Producer {
 
   private async enqueue(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (this.closed) throw new KafkaClientError('CLIENT_CLOSED', 'the producer was closed');
+    this.txn?.assert(['in-transaction'], 'send');
     const { topic, messages } = record;
     if (messages.length === 0) return [];
     while (this.bufferedBytes > this.maxBuffered) await new Promise<void>((r) => this.spaceWaiters.push(r));
@@ -348,6 +362,10 @@ export class Producer {
           const key = `${head.topic}\0${head.partition}`;
           if (this.identity && this.busy.has(key)) continue;
           const readyNow = head.retryAt <= now && (head.full || this.forceSend > 0 || this.closed || head.createdAt + this.lingerMs <= now);
+          if (readyNow && this.txn && !this.txn.isAdded(head.topic, head.partition)) {
+            this.addToTransaction(head.topic, head.partition);
+            continue;
+          }
           if (readyNow) {
             batches.push(q.shift()!);
             if (this.identity) this.busy.add(key);
@@ -374,6 +392,53 @@ export class Producer {
         }
       },
     );
+  }
+
+  /** A partition joins the open transaction before its first batch; a failure fails its buffered records. */
+  private addToTransaction(topic: string, partition: number): void {
+    const txn = this.txn!;
+    txn.addPartition(topic, partition).then(
+      () => this.scheduleDrain(),
+      (err: Error) => {
+        const key = `${topic}\0${partition}`;
+        const q = this.queues.get(key);
+        this.queues.delete(key);
+        for (const b of q ?? []) this.fail(b, txn.failure(err));
+      },
+    );
+  }
+
+  /** Transactional producer: gets the producer id and epoch from the transactional id's coordinator. */
+  async initTransactions(): Promise<void> {
+    if (!this.txn) throw new KafkaClientError('INVALID_ARGUMENT', 'initTransactions needs a transactionalId');
+    await this.txn.init();
+  }
+
+  beginTransaction(): void {
+    if (!this.txn) throw new KafkaClientError('INVALID_ARGUMENT', 'beginTransaction needs a transactionalId');
+    this.txn.begin();
+  }
+
+  /** Commits the group's offsets with the open transaction (consume-transform-produce). */
+  async sendOffsets(groupId: string, offsets: OffsetToCommit[]): Promise<void> {
+    if (!this.txn) throw new KafkaClientError('INVALID_ARGUMENT', 'sendOffsets needs a transactionalId');
+    await this.txn.sendOffsets(groupId, offsets);
+  }
+
+  /** Flushes the transaction's records, then commits it: all of them become visible to read_committed consumers. */
+  async commitTransaction(): Promise<void> {
+    if (!this.txn) throw new KafkaClientError('INVALID_ARGUMENT', 'commitTransaction needs a transactionalId');
+    this.txn.assert(['in-transaction'], 'commitTransaction');
+    await this.flush();
+    await this.txn.end(true);
+  }
+
+  /** Aborts the open transaction: none of its records is ever visible to read_committed consumers. */
+  async abortTransaction(): Promise<void> {
+    if (!this.txn) throw new KafkaClientError('INVALID_ARGUMENT', 'abortTransaction needs a transactionalId');
+    this.txn.assert(['in-transaction'], 'abortTransaction');
+    await Promise.allSettled([...this.pending]);
+    await this.txn.end(false);
   }
 
   private refreshLeaders(topics: string[]): void {
@@ -413,6 +478,7 @@ export class Producer {
         b.built = buildRecordBatch({
           records: b.records, compression, timestamp: b.records[0]!.timestamp,
           producerId: identity.producerId, producerEpoch: identity.epoch, baseSequence: identity.takeSequence(b.topic, b.partition, b.records.length),
+          isTransactional: this.txn !== null,
         });
       }
       b.built ??= buildRecordBatch({ records: b.records, compression, timestamp: b.records[0]!.timestamp });
@@ -421,7 +487,7 @@ export class Producer {
       list.push({ index: b.partition, records: b.built });
     }
     const body = (_v: number) => ({
-      transactionalId: null,
+      transactionalId: this.txn?.transactionalId ?? null,
       acks: this.acks,
       timeoutMs: this.options.timeoutMs ?? 30_000,
       topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
@@ -497,7 +563,7 @@ export class Producer {
       this.identity!.init(true).then(() => this.scheduleDrain(), () => this.scheduleDrain());
     }
     if ((!isRetriable(err) && !bump) || this.cluster.isClosed || b.attempts > this.cluster.retryOptions.retries || expired) {
-      this.fail(b, err as Error);
+      this.fail(b, this.txn ? this.txn.failure(err as Error) : (err as Error));
       return;
     }
     // Leadership may have moved: forget the topic's leaders so drain() refreshes before resending.

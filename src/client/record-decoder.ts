@@ -5,7 +5,14 @@
 // decompressed by recordsBody (gzip; other codecs raise UnsupportedCompressionError). Control batches
 // (transaction markers) are skipped, as Kafka's consumer does.
 import { recordsBody, type KafkaRecordHeader } from '../protocol/record-batch-reader.ts';
-import { CONTROL_FLAG, TIMESTAMP_TYPE_LOG_APPEND, batchPositions, readBatchHeader } from '../protocol/record-batch-layout.ts';
+import { CONTROL_FLAG, TIMESTAMP_TYPE_LOG_APPEND, TRANSACTIONAL_FLAG, batchPositions, readBatchHeader } from '../protocol/record-batch-layout.ts';
+import { readTxnMarker } from '../log/txn-marker.ts';
+
+/** An aborted transaction a read_committed Fetch answer names: its producer and first offset. */
+export interface AbortedTransaction {
+  producerId: bigint;
+  firstOffset: bigint;
+}
 
 export interface DecodedRecord {
   offset: bigint;
@@ -55,15 +62,24 @@ class Cursor {
  * Appends the records at or after `fromOffset` of every whole batch in `records` to `out`, and returns the
  * offset after the last batch seen (fromOffset when there was none). Throws on records that do not parse.
  */
-export function decodeRecords(records: Buffer, fromOffset: bigint, out: DecodedRecord[]): bigint {
+export function decodeRecords(records: Buffer, fromOffset: bigint, out: DecodedRecord[], aborted?: readonly AbortedTransaction[]): bigint {
   let next = fromOffset;
   const from = Number(fromOffset);
+  // read_committed (KIP-98, as the Java client's Fetcher): a producer's transactional batches are skipped from
+  // the first offset of an aborted transaction of its up to that transaction's ABORT marker.
+  const pending = aborted ? [...aborted].sort((a, b) => Number(a.firstOffset - b.firstOffset)) : [];
+  const abortedProducers = new Set<number>();
   for (const { pos } of batchPositions(records)) {
     const h = readBatchHeader(records, pos);
     const lastOffset = h.baseOffset + h.lastOffsetDelta;
+    while (pending.length > 0 && Number(pending[0]!.firstOffset) <= lastOffset) abortedProducers.add(Number(pending.shift()!.producerId));
     if (lastOffset < from) continue;
     if (lastOffset + 1 > Number(next)) next = BigInt(lastOffset + 1);
-    if (h.attributes & CONTROL_FLAG) continue;
+    if (h.attributes & CONTROL_FLAG) {
+      if (readTxnMarker(records, pos)?.type === 'ABORT') abortedProducers.delete(h.producerId);
+      continue;
+    }
+    if (h.attributes & TRANSACTIONAL_FLAG && abortedProducers.has(h.producerId)) continue;
     const logAppendTime = (h.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
     const cur = new Cursor(recordsBody(records, pos));
     for (let i = 0; i < h.recordsCount; i++) {

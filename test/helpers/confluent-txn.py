@@ -7,6 +7,7 @@
 #   confluent-txn.py commit-abort BOOTSTRAP TOPIC      commit, abort, commit, each to every partition of TOPIC
 #   confluent-txn.py ctp BOOTSTRAP IN OUT GROUP         consume-transform-produce with send_offsets_to_transaction
 #   confluent-txn.py fence BOOTSTRAP TOPIC              a second producer with the same transactional.id
+#   confluent-txn.py pipelined BOOTSTRAP TOPIC N        transactions whose first batches on a partition are pipelined
 #   confluent-txn.py read BOOTSTRAP TOPIC ISOLATION N   every record of TOPIC's N partitions, to their end
 import json
 import sys
@@ -29,7 +30,7 @@ def error_facts(err):
     }
 
 
-def transactional_producer(bootstrap, txn_id, deliveries):
+def transactional_producer(bootstrap, txn_id, deliveries, more=None):
     conf = {
         'bootstrap.servers': bootstrap,
         'transactional.id': txn_id,
@@ -37,6 +38,7 @@ def transactional_producer(bootstrap, txn_id, deliveries):
         'linger.ms': 5,
         'message.timeout.ms': 20000,
     }
+    conf.update(more or {})
     producer = Producer(conf)
 
     def on_delivery(err, msg):
@@ -180,6 +182,27 @@ def fence(bootstrap, topic):
     return out
 
 
+def pipelined(bootstrap, topic, partitions):
+    # One record per batch (batch.num.messages=1) and up to 5 Produce requests in flight: a transaction's first
+    # batches on a partition reach its leader back to back, before the first one is verified with the coordinator
+    # (KIP-890) and appended. Every one must be appended in order, none refused as out of sequence.
+    deliveries = []
+    producer, on_delivery = transactional_producer(bootstrap, 'py-tx-pipelined', deliveries, {'batch.num.messages': 1})
+    producer.init_transactions(TIMEOUT_S)
+    errors = []
+    for t in range(8):
+        producer.begin_transaction()
+        for i in range(6):
+            producer.produce(topic, value=('t%d-%d' % (t, i)).encode(), partition=t % partitions, on_delivery=on_delivery)
+        try:
+            producer.commit_transaction(TIMEOUT_S)
+        except KafkaException as e:
+            errors.append(error_facts(e.args[0]))
+            break
+    producer.flush(TIMEOUT_S)
+    return {'deliveries': deliveries, 'errors': errors}
+
+
 def read(bootstrap, topic, isolation, partitions):
     consumer = Consumer({
         'bootstrap.servers': bootstrap,
@@ -219,6 +242,8 @@ def main():
         out = ctp(args[0], args[1], args[2], args[3])
     elif mode == 'fence':
         out = fence(args[0], args[1])
+    elif mode == 'pipelined':
+        out = pipelined(args[0], args[1], int(args[2]))
     elif mode == 'read':
         out = read(args[0], args[1], args[2], int(args[3]))
     else:

@@ -16,6 +16,8 @@ const TRANSACTION_KEY = 1;
 const GROUP_KEY = 0;
 /** Errors after which the coordinator is looked up again. */
 const COORDINATOR_MOVED: number[] = [ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE];
+const CONCURRENT_BACKOFF_MS = 5;
+const CONCURRENT_RETRIES = 100;
 const FATAL: number[] = [ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.INVALID_PRODUCER_ID_MAPPING];
 
 export type TxnClientState = 'uninitialized' | 'ready' | 'in-transaction' | 'ending' | 'fatal';
@@ -187,7 +189,13 @@ export class TransactionManager {
         this.coordinator = null;
         throw err;
       }
-      const { body } = await call(await this.cluster.nodeConnection(nodeId));
+      let body = (await call(await this.cluster.nodeConnection(nodeId))).body;
+      // The previous transaction's markers are being written (a few ms): ask again soon rather than after the
+      // general retry backoff, as the Java client does (20 ms for CONCURRENT_TRANSACTIONS), a bounded number of times.
+      for (let i = 0; i < CONCURRENT_RETRIES && body.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS; i++) {
+        await new Promise((r) => setTimeout(r, CONCURRENT_BACKOFF_MS));
+        body = (await call(await this.cluster.nodeConnection(nodeId))).body;
+      }
       if (body.errorCode === ErrorCode.NONE) {
         if (what === 'AddOffsetsToTxn') this.offsetsAdded = true;
         return body;

@@ -310,6 +310,13 @@ export class Broker {
         replicas: () => registry.all(),
         subscribe: (fn) => metadata.subscribe(fn),
         cleaner: () => this.cleaner.stats,
+        transactions: () => {
+          const counts: Record<string, number> = {};
+          for (const shard of this.parts.services?.txn?.shards.loaded() ?? []) for (const m of shard.txns.values()) counts[m.state] = (counts[m.state] ?? 0) + 1;
+          return counts;
+        },
+        lastStableOffsetLag: () =>
+          [...registry.all()].flatMap((r) => (r.role === 'leader' && r.log ? [{ topic: r.topic, partition: r.partition, lag: r.log.highWatermark - r.lastStableOffset(r.log) }] : [])),
       }),
       actors: new ActorDirectory(() => brokerActors({ brokerId: config.brokerId, actor: this.actor, controller: () => this.parts.controller?.actor, replicas: () => registry.all() })),
       askController: (subject, request, timeoutMs) =>

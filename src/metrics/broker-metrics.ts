@@ -28,6 +28,10 @@ export interface BrokerMetricsSources {
   subscribe?(fn: (next: ClusterSnapshot, prev: ClusterSnapshot) => void): () => void;
   /** The log cleaner's totals (src/broker/log-cleaner-manager.ts), for its metrics. */
   cleaner?(): { cleanings: number; bytesRead: number; bytesWritten: number; recordsRemoved: number; maxDirtyRatio: number; lastCleaningMs: number; uncleanable: ReadonlySet<string> };
+  /** Transactions this broker coordinates, per state (Kafka's names), for kastor_transactions. */
+  transactions?(): Record<string, number>;
+  /** High watermark minus last stable offset of each partition this broker leads (open transactions hold it back). */
+  lastStableOffsetLag?(): Array<{ topic: string; partition: number; lag: number }>;
   /** Process metrics (CPU, memory, event loop lag); off when several brokers share a process (default true). */
   processMetrics?: boolean;
 }
@@ -154,6 +158,32 @@ export class BrokerMetrics {
       gauge('kastor_log_cleaner_read_bytes', 'Bytes the log cleaner read since start', () => cleaner().bytesRead);
       gauge('kastor_log_cleaner_written_bytes', 'Bytes the log cleaner wrote since start', () => cleaner().bytesWritten);
       gauge('kastor_log_cleaner_removed_records', 'Records the log cleaner removed since start', () => cleaner().recordsRemoved);
+    }
+    const transactions = src.transactions;
+    if (transactions) {
+      new Gauge({
+        name: 'kastor_transactions',
+        help: 'Transactional ids this broker coordinates, per state (Ongoing: open transactions)',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [state, n] of Object.entries(transactions())) this.set({ state }, n);
+        },
+      });
+    }
+    const lsoLag = src.lastStableOffsetLag;
+    if (lsoLag) {
+      new Gauge({
+        name: 'kastor_partition_last_stable_offset_lag',
+        help: 'High watermark minus last stable offset of each partition this broker leads: records read_committed consumers wait for',
+        labelNames: ['topic', 'partition'],
+        registers,
+        collect() {
+          this.reset();
+          for (const l of lsoLag()) this.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+        },
+      });
     }
     new Gauge({
       name: 'kastor_partition_high_watermark',

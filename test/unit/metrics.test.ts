@@ -62,7 +62,14 @@ test('records are counted from batch headers; a trailing partial batch is not co
 test('scrape-time gauges, data-path counters and counters from successive snapshots', async () => {
   let current = snapshot([part(0, 1, 0, [1, 2, 3], [1, 2, 3]), part(1, 2, 0, [2, 1, 3], [2, 1]), part(2, 1, 0, [1, 2], [1])]);
   const replicas: ReplicaFacts[] = [{ topic: 't', partition: 0, role: 'leader', log: { logEndOffset: 12, highWatermark: 10, logStartOffset: 0 } }];
-  const m = new BrokerMetrics({ brokerId: 1, snapshot: () => current, replicas: () => replicas, processMetrics: false });
+  const m = new BrokerMetrics({
+    brokerId: 1,
+    snapshot: () => current,
+    replicas: () => replicas,
+    processMetrics: false,
+    transactions: () => ({ Ongoing: 2, CompleteCommit: 1 }),
+    lastStableOffsetLag: () => [{ topic: 't', partition: 0, lag: 7 }],
+  });
   m.produced('t', 100, 3);
   m.produced('t', 50, 2);
   m.fetched('t', 150, 5);
@@ -75,6 +82,8 @@ test('scrape-time gauges, data-path counters and counters from successive snapsh
   assert.is(value(f, 'kastor_bytes_in_total', { topic: 't' }), 150);
   assert.is(value(f, 'kastor_records_out_total', { topic: 't' }), 5);
   assert.is(value(f, 'kastor_requests_total', { api: 'Produce' }), 1);
+  assert.is(value(f, 'kastor_transactions', { state: 'Ongoing' }), 2);
+  assert.is(value(f, 'kastor_partition_last_stable_offset_lag', { topic: 't', partition: '0' }), 7);
   assert.is(value(f, 'kastor_request_failures_total', { api: 'Fetch' }), 1);
   // parse-prometheus-text-format merges histogram series whose `le` is not the last label (prom-client puts
   // it first), so the per-API count is read from its `_count` line.

@@ -6,7 +6,6 @@
 // by asking every broker for the ones it coordinates, described at each transactional id's coordinator
 // (FindCoordinator key type 1), a partition's producers at its leader.
 import { ApiKey } from '../protocol/generated/api-keys.ts';
-import type { RequestBodies, ResponseBodies } from '../protocol/generated/index.ts';
 import { ERRORS } from '../protocol/generated/errors.ts';
 import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionMetadata } from './cluster.ts';
 import { KafkaClientError, KafkaProtocolError } from './errors.ts';
@@ -128,16 +127,6 @@ export interface ProducerDescription {
   currentTxnStartOffset: bigint;
 }
 
-/**
- * The versions of KIP-664's APIs this admin speaks (ListTransactions v1 adds the duration filter). Kept here
- * rather than in the cluster's table: only the admin sends them.
- */
-const TXN_ADMIN_VERSIONS = {
-  [ApiKey.ListTransactions]: [0, 1],
-  [ApiKey.DescribeTransactions]: [0, 0],
-  [ApiKey.DescribeProducers]: [0, 0],
-  [ApiKey.FindCoordinator]: [1, 3],
-} as const;
 const TRANSACTION_KEY_TYPE = 1;
 
 export class Admin {
@@ -454,7 +443,7 @@ export class Admin {
     const perBroker = await Promise.all(
       [...this.cluster.brokers.keys()].sort((a, b) => a - b).map(async (broker) =>
         this.cluster.withRetry(`ListTransactions at broker ${broker}`, async () => {
-          const { body } = await this.sendTxnAdmin(await this.cluster.nodeConnection(broker), ApiKey.ListTransactions, (v) => {
+          const { body } = await this.cluster.send(await this.cluster.nodeConnection(broker), ApiKey.ListTransactions, (v) => {
             if (v < 1 && filters.durationMs !== undefined) throw new KafkaClientError('UNSUPPORTED_VERSION', `broker ${broker} has no duration filter (ListTransactions v0)`);
             return {
               stateFilters: filters.states ?? [],
@@ -479,8 +468,8 @@ export class Admin {
     return Promise.all(
       transactionalIds.map((id) =>
         this.cluster.withRetry(`DescribeTransactions of ${id}`, async () => {
-          const coordinator = await this.transactionCoordinator(id);
-          const { body } = await this.sendTxnAdmin(await this.cluster.nodeConnection(coordinator), ApiKey.DescribeTransactions, () => ({ transactionalIds: [id] }));
+          const coordinator = await this.cluster.findCoordinator(id, TRANSACTION_KEY_TYPE);
+          const { body } = await this.cluster.send(await this.cluster.nodeConnection(coordinator), ApiKey.DescribeTransactions, () => ({ transactionalIds: [id] }));
           const t = body.transactionStates.find((s) => s.transactionalId === id);
           if (!t) throw new KafkaProtocolError(-1, { broker: coordinator, message: `broker ${coordinator} did not describe transactional id "${id}"` });
           if (t.errorCode) throw new KafkaProtocolError(t.errorCode, { broker: coordinator, message: `transactional id "${id}": ${ERRORS[t.errorCode]?.message ?? 'refused'}` });
@@ -503,7 +492,7 @@ export class Admin {
   async describeProducers(topic: string, partition: number): Promise<ProducerDescription[]> {
     return this.cluster.withRetry(`DescribeProducers of ${topic}-${partition}`, async () => {
       const leader = await this.cluster.leaderOf(topic, partition);
-      const { body } = await this.sendTxnAdmin(await this.cluster.nodeConnection(leader), ApiKey.DescribeProducers, () => ({ topics: [{ name: topic, partitionIndexes: [partition] }] }));
+      const { body } = await this.cluster.send(await this.cluster.nodeConnection(leader), ApiKey.DescribeProducers, () => ({ topics: [{ name: topic, partitionIndexes: [partition] }] }));
       const p = body.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partitionIndex === partition);
       if (!p) throw new KafkaProtocolError(-1, { topic, partition, broker: leader, message: `broker ${leader} did not describe the producers of ${topic}-${partition}` });
       if (p.errorCode) {
@@ -520,29 +509,6 @@ export class Admin {
         currentTxnStartOffset: a.currentTxnStartOffset,
       }));
     });
-  }
-
-  /** The broker coordinating a transactional id (FindCoordinator key type 1); coordinator errors are retriable. */
-  private async transactionCoordinator(transactionalId: string): Promise<number> {
-    const { body } = await this.sendTxnAdmin(await this.cluster.anyConnection(), ApiKey.FindCoordinator, () => ({ key: transactionalId, keyType: TRANSACTION_KEY_TYPE }));
-    if (body.errorCode) throw new KafkaProtocolError(body.errorCode!, { message: body.errorMessage ?? `no coordinator for transactional id "${transactionalId}"` });
-    if (!this.cluster.brokers.has(body.nodeId!)) await this.cluster.refreshMetadata([]);
-    return body.nodeId!;
-  }
-
-  /** Sends one of KIP-664's requests at the newest version both this admin and the broker speak. */
-  private async sendTxnAdmin<K extends keyof typeof TXN_ADMIN_VERSIONS & keyof RequestBodies & keyof ResponseBodies>(
-    nc: Awaited<ReturnType<Cluster['nodeConnection']>>,
-    apiKey: K,
-    build: (version: number) => RequestBodies[K],
-  ): Promise<{ version: number; body: ResponseBodies[K] }> {
-    const [min, max] = TXN_ADMIN_VERSIONS[apiKey];
-    const theirs = nc.versions.get(apiKey);
-    if (!theirs || Math.max(min, theirs[0]) > Math.min(max, theirs[1])) {
-      throw new KafkaClientError('UNSUPPORTED_VERSION', `broker ${nc.conn.address} serves API ${apiKey} at versions ${theirs ? theirs.join('-') : 'none'}; this admin speaks ${min}-${max}`);
-    }
-    const version = Math.min(max, theirs[1]);
-    return { version, body: await nc.conn.request(apiKey, version, build(version)) };
   }
 
   async close(): Promise<void> {

@@ -86,6 +86,9 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.AddOffsetsToTxn]: [0, 3],
   [ApiKey.EndTxn]: [0, 3],
   [ApiKey.TxnOffsetCommit]: [0, 3],
+  [ApiKey.ListTransactions]: [0, 1],
+  [ApiKey.DescribeTransactions]: [0, 0],
+  [ApiKey.DescribeProducers]: [0, 0],
   [ApiKey.DeleteRecords]: [0, 2],
   [ApiKey.DescribeLogDirs]: [0, 4],
   [ApiKey.ElectLeaders]: [0, 2],
@@ -186,9 +189,18 @@ export class Cluster {
     return this.live(b);
   }
 
-  /** A broker named by a FindCoordinator answer, reachable before the next metadata refresh names it. */
-  learnBroker(nodeId: number, host: string, port: number): void {
-    if (!this.brokers.has(nodeId)) this.brokers.set(nodeId, { nodeId, host, port, rack: null });
+  /**
+   * FindCoordinator (key type 0: a group, 1: a transactional id): the coordinator's node id, its address known
+   * from the answer before the next metadata refresh names it. Coordinator errors come back as retriable
+   * KafkaProtocolErrors, for withRetry.
+   */
+  async findCoordinator(key: string, keyType: 0 | 1): Promise<number> {
+    const nc = await this.anyConnection();
+    const { version, body } = await this.send(nc, ApiKey.FindCoordinator, (v) => (v >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType }));
+    const c = version >= 4 ? body.coordinators![0]! : { errorCode: body.errorCode!, errorMessage: body.errorMessage ?? null, nodeId: body.nodeId!, host: body.host!, port: body.port! };
+    if (c.errorCode !== 0) throw new KafkaProtocolError(c.errorCode, { message: c.errorMessage ?? `FindCoordinator for ${key}` });
+    if (!this.brokers.has(c.nodeId)) this.brokers.set(c.nodeId, { nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
+    return c.nodeId;
   }
 
   /** A connection to any broker: known brokers first, then the bootstrap list. */

@@ -12,8 +12,8 @@ import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Cluster, NodeConnection } from './cluster.ts';
 import { KafkaClientError, KafkaProtocolError } from './errors.ts';
 
-const TRANSACTION_KEY = 1;
-const GROUP_KEY = 0;
+const TRANSACTION_KEY = 1 as const;
+const GROUP_KEY = 0 as const;
 /** Errors after which the coordinator is looked up again. */
 const COORDINATOR_MOVED: number[] = [ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE];
 const CONCURRENT_BACKOFF_MS = 5;
@@ -107,7 +107,7 @@ export class TransactionManager {
     for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
     let groupCoordinator: Promise<number> | null = null;
     await this.cluster.withRetry('TxnOffsetCommit', async () => {
-      groupCoordinator ??= this.findCoordinator(groupId, GROUP_KEY);
+      groupCoordinator ??= this.cluster.findCoordinator(groupId, GROUP_KEY);
       const nc = await this.cluster.nodeConnection(await groupCoordinator);
       const { body } = await this.cluster.send(nc, ApiKey.TxnOffsetCommit, () => ({
         transactionalId: this.transactionalId,
@@ -181,7 +181,7 @@ export class TransactionManager {
   /** Runs a coordinator request with retries: coordinator moves look it up again, CONCURRENT_TRANSACTIONS waits. */
   private async atCoordinator<B extends { errorCode: number }>(what: string, call: (nc: NodeConnection) => Promise<{ version: number; body: B }>): Promise<B> {
     return this.cluster.withRetry(what, async () => {
-      this.coordinator ??= this.findCoordinator(this.transactionalId, TRANSACTION_KEY);
+      this.coordinator ??= this.cluster.findCoordinator(this.transactionalId, TRANSACTION_KEY);
       let nodeId: number;
       try {
         nodeId = await this.coordinator;
@@ -204,15 +204,5 @@ export class TransactionManager {
       // Kafka marks the coordinator errors and CONCURRENT_TRANSACTIONS retriable: withRetry asks again.
       throw this.fencedBy(new KafkaProtocolError(body.errorCode, { message: `${what} for transactional id ${this.transactionalId} failed` }));
     });
-  }
-
-  /** FindCoordinator for a transactional id or a group: the coordinator's node id (its address joins the metadata). */
-  private async findCoordinator(key: string, keyType: number): Promise<number> {
-    const nc = await this.cluster.anyConnection();
-    const { version, body } = await this.cluster.send(nc, ApiKey.FindCoordinator, (v) => (v >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType }));
-    const c = version >= 4 ? body.coordinators![0]! : { errorCode: body.errorCode!, nodeId: body.nodeId!, host: body.host!, port: body.port! };
-    if (c.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(c.errorCode, { message: `FindCoordinator for ${key}` });
-    this.cluster.learnBroker(c.nodeId, c.host, c.port);
-    return c.nodeId;
   }
 }

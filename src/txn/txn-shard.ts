@@ -12,7 +12,7 @@ import { buildRecordBatch } from '../protocol/record-batch.ts';
 import type { Logger } from '../util/logger.ts';
 import { coordinatorErrorOf } from '../group/coordinator-shard.ts';
 import { encodeTxn, txnKey } from './txn-log-format.ts';
-import { completed, decideAdd, decideEnd, decideInit, mayTransition, timedOut, verifyPartition, type Decision, type TxnMetadata } from './txn-metadata.ts';
+import { completed, decideAdd, decideEnd, decideInit, MAX_PRODUCER_EPOCH, mayTransition, timedOut, verifyPartition, type Decision, type TxnMetadata } from './txn-metadata.ts';
 import type { TxnMarkerType } from '../log/txn-marker.ts';
 
 export interface TxnShardOptions {
@@ -80,7 +80,7 @@ export class TxnShard {
         return { errorCode: code, producerId: code === ErrorCode.NONE ? producerId : -1, producerEpoch: code === ErrorCode.NONE ? 0 : -1 };
       }
       let newId = -1;
-      if (m.producerEpoch >= 0x7ffe) newId = await this.opts.allocateProducerId();
+      if (m.producerEpoch >= MAX_PRODUCER_EPOCH) newId = await this.opts.allocateProducerId(); // decideInit gives the exhausted id a new one
       const d = decideInit(m, timeoutMs, now, () => newId);
       if (d.errorCode !== undefined) return { errorCode: d.errorCode, producerId: -1, producerEpoch: -1 };
       const code = await this.persist(m, d.next!);

@@ -20,3 +20,15 @@ export {
   type ReplicaLogReport,
   type ReplicaBatch,
 } from './checker.ts';
+export {
+  checkTxnHistory,
+  describeTxnViolations,
+  type AttemptedTxn,
+  type TxnOutcome,
+  type TxnRecordSent,
+  type TxnGroupOffset,
+  type TxnHistoryInput,
+  type TxnHistoryReport,
+  type TxnViolation,
+  type TxnViolationKind,
+} from './txn-checker.ts';

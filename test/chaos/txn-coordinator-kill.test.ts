@@ -1,0 +1,55 @@
+// SIGKILL the transaction coordinator of a transactional id while Kastor's transactional producer streams
+// transactions (2-3 partitions each, the group's offset sent with each, every 5th aborted) to an RF=3 topic on 3
+// brokers, then restart it: another broker loads the id's state from __transaction_state and the producer goes on
+// (re-initialising when it must). Afterwards a read_committed consumer sees every committed transaction whole, no
+// aborted record, every unknown-outcome transaction all or nothing, each partition in production order without
+// duplicates, and the group's offset is the last committed transaction's (txn-checker.ts).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { TestCluster } from '../../src/testing/index.ts';
+import { pollUntil, startChaosCluster, step } from '../helpers/chaos-workload.ts';
+import { startTxnWorkload, verifyTxns } from '../helpers/chaos-txn-workload.ts';
+import { coordinatorOf } from '../helpers/txn-requests.ts';
+
+const TOPIC = 'chaos-txn';
+const TXN_ID = 'chaos-txn-app';
+const GROUP = `${TXN_ID}-group`;
+let cluster: TestCluster | undefined;
+test.after(async () => {
+  await cluster?.close();
+});
+
+test('killing the transaction coordinator mid-stream breaks no transaction', async () => {
+  cluster = await startChaosCluster(TOPIC);
+  const c = cluster;
+  step('cluster up');
+  const w = startTxnWorkload(c, { topic: TOPIC, partitions: 3, transactionalId: TXN_ID, groupId: GROUP, maxMs: 60_000 });
+  const progress = () => `${w.committed()} committed, ${w.aborted()} aborted of ${w.transactions.length}; last errors: ${w.errors.slice(-3).join(' | ')}`;
+  let killedAt = 0;
+  let killed = -1;
+  try {
+    await pollUntil(() => `20 committed transactions (${progress()})`, () => w.committed() >= 20, 20_000);
+    killed = await coordinatorOf(c, TXN_ID);
+    await c.killBroker(killed);
+    killedAt = Date.now();
+    step(`killed broker ${killed}, the coordinator of ${TXN_ID}, with ${progress()}`);
+    await pollUntil(() => `10 transactions committed after the kill (${progress()})`, () => w.committed(killedAt) >= 10, 30_000);
+    step(`after the kill: ${w.committed(killedAt)} committed (coordinator now ${await coordinatorOf(c, TXN_ID)})`);
+    await c.restartBroker(killed);
+    await c.waitForInSync(undefined, { timeoutMs: 30_000 });
+    const restarted = Date.now();
+    await pollUntil(() => `10 transactions committed after the restart (${progress()})`, () => w.committed(restarted) >= 10, 20_000);
+    step(`after the restart: ${w.committed(restarted)} committed`);
+  } finally {
+    await w.stop();
+  }
+  step(`workload stopped: ${progress()}; producers ${w.producers()}`);
+  const v = await verifyTxns(c, w, { topic: TOPIC, partitions: 3, groupId: GROUP });
+  const after = w.committed(killedAt);
+  console.log(JSON.stringify({ scenario: 'txn-coordinator-kill', killed, ...v.report.stats, committedAfterKill: after, ends: v.ends, groupOffset: v.groupOffsets[0]?.offset, producers: w.producers(), errors: w.errors.length }));
+  assert.ok(after >= 20, `transactions committed after the kill: ${after}`);
+  assert.ok(v.report.stats.aborted >= 5, `acknowledged aborts: ${v.report.stats.aborted}`);
+  assert.ok(v.report.stats.read > 0 && v.groupOffsets[0]!.offset > 0, 'records and a group offset were read back');
+});
+
+test.run();

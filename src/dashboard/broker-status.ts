@@ -1,7 +1,7 @@
 // What a broker tells dashboards about itself, once a second, on the NATS subject
 // `kastor.<bucket>.dashboard.status.<brokerId>`: its local replicas' offsets (log end offset and high
-// watermark are per replica, not in the cluster metadata), running throughput totals, consumer groups it
-// coordinates, and the address of its HTTP server (so a dashboard can reach its /api/actors).
+// watermark are per replica, not in the cluster metadata), running throughput totals, consumer groups and
+// transactions it coordinates, and the address of its HTTP server (so a dashboard can reach its /api/actors).
 //
 // A core-NATS publish per second per broker (a few hundred bytes per partition replica) is the price of any
 // broker's dashboard showing the whole cluster without knowing the other brokers' HTTP addresses. It is paid
@@ -11,6 +11,7 @@ import type { Transport } from '../runtime/transport.ts';
 import { subjectPrefix } from '../transport/subjects.ts';
 import type { Throughput } from '../metrics/broker-metrics.ts';
 import type { GroupSummary } from '../inspect/actor-directory.ts';
+import type { TxnSummary } from '../txn/txn-listing.ts';
 
 export interface ReplicaStatus {
   topic: string;
@@ -20,6 +21,8 @@ export interface ReplicaStatus {
   logStartOffset: number;
   logEndOffset: number;
   highWatermark: number;
+  /** A leader's last stable offset (what read_committed consumers may read up to); absent on followers. */
+  lastStableOffset?: number;
 }
 
 export interface BrokerStatus {
@@ -32,7 +35,14 @@ export interface BrokerStatus {
   throughput: Throughput;
   replicas: ReplicaStatus[];
   groups: GroupSummary[];
+  /** Transactional ids this broker coordinates (open ones first), at most MAX_STATUS_TRANSACTIONS. */
+  transactions?: TxnSummary[];
+  /** Transactional ids left out of `transactions` by that bound. */
+  transactionsOmitted?: number;
 }
+
+/** Bounds a status's transaction list (each is ~150 bytes of JSON, published every second). */
+export const MAX_STATUS_TRANSACTIONS = 200;
 
 export function statusSubject(bucket: string, brokerId: number | '*'): string {
   return `${subjectPrefix(bucket)}.dashboard.status.${brokerId}`;

@@ -1,10 +1,11 @@
 // The cluster as the dashboard shows it, computed from the metadata snapshot (brokers, controller, topics,
-// leaders, replicas, ISR) and the brokers' published statuses (offsets, throughput, groups). Pure: the
+// leaders, replicas, ISR) and the brokers' published statuses (offsets, throughput, groups, transactions). Pure: the
 // caller passes what it knows, including the brokers it has seen before, so a broker that was registered
 // and is gone shows as down instead of vanishing. A registered broker is up (the controller removes a
 // broker whose heartbeats stopped: Kafka's session expiry).
 import type { BrokerInfo, ClusterSnapshot } from '../metadata/types.ts';
 import type { BoardEntry, BrokerRates } from './status-board.ts';
+import type { TxnSummary } from '../txn/txn-listing.ts';
 
 export interface BrokerView {
   id: number;
@@ -30,6 +31,10 @@ export interface PartitionView {
   offline: boolean;
   logEndOffset: number | null;
   highWatermark: number | null;
+  /** The leader's last stable offset: read_committed consumers read below it (open transactions hold it back). */
+  lastStableOffset: number | null;
+  /** High watermark minus last stable offset: records read_committed consumers wait for. */
+  lsoLag: number | null;
   /** Log end offset of each replica that reported one. */
   replicaLogEndOffsets: Record<number, number>;
 }
@@ -50,6 +55,13 @@ export interface GroupView {
   partitions: Array<{ topic: string; partition: number; committed: number; highWatermark: number | null; lag: number | null }>;
 }
 
+/** A transactional id at its coordinator (Kafka's state names); runningMs is as of this view, null when none is open. */
+export interface TransactionView extends TxnSummary {
+  coordinator: number;
+  /** The open transaction has run past its timeout (the coordinator is about to abort it). */
+  overdue: boolean;
+}
+
 export interface ClusterView {
   clusterId: string;
   revision: number;
@@ -58,7 +70,11 @@ export interface ClusterView {
   brokers: BrokerView[];
   topics: TopicView[];
   groups: GroupView[];
-  totals: BrokerRates & { partitions: number; underReplicated: number; offline: number; brokersUp: number; brokersDown: number };
+  /** By coordinator, then open ones first (longest running first), then by id. */
+  transactions: TransactionView[];
+  /** Transactional ids the coordinators left out of their statuses (broker-status.ts's bound). */
+  transactionsOmitted: number;
+  totals: BrokerRates & { partitions: number; underReplicated: number; offline: number; brokersUp: number; brokersDown: number; openTransactions: number };
 }
 
 export interface ClusterViewInput {
@@ -89,7 +105,7 @@ export function buildClusterView(input: ClusterViewInput): ClusterView {
       id: t.id,
       partitions: t.partitions.map((p) => {
         const replicaLogEndOffsets: Record<number, number> = {};
-        let leaderReport: { logEndOffset: number; highWatermark: number } | null = null;
+        let leaderReport: { logEndOffset: number; highWatermark: number; lastStableOffset?: number } | null = null;
         for (const r of p.replicas) {
           // A broker that is gone reported offsets it no longer serves: leave them out.
           const rep = s.brokers[r] ? byBroker.get(r)?.status.replicas.find((x) => x.topic === t.name && x.partition === p.partition) : undefined;
@@ -108,6 +124,8 @@ export function buildClusterView(input: ClusterViewInput): ClusterView {
           offline,
           logEndOffset: leaderReport?.logEndOffset ?? null,
           highWatermark: leaderReport?.highWatermark ?? null,
+          lastStableOffset: leaderReport?.lastStableOffset ?? null,
+          lsoLag: leaderReport?.lastStableOffset === undefined ? null : Math.max(0, leaderReport.highWatermark - leaderReport.lastStableOffset),
           replicaLogEndOffsets,
         };
       }),
@@ -164,6 +182,19 @@ export function buildClusterView(input: ClusterViewInput): ClusterView {
   }
   groups.sort((a, b) => a.groupId.localeCompare(b.groupId));
 
+  const transactions: TransactionView[] = [];
+  let transactionsOmitted = 0;
+  for (const e of [...input.statuses].sort((a, b) => a.status.brokerId - b.status.brokerId)) {
+    if (!s.brokers[e.status.brokerId]) continue;
+    transactionsOmitted += e.status.transactionsOmitted ?? 0;
+    // Measured on the coordinator's clock when it sent the status, aged since on this one: no clock skew.
+    const since = Math.max(0, now - e.receivedAt);
+    for (const t of e.status.transactions ?? []) {
+      const runningMs = t.runningMs === null ? null : t.runningMs + since;
+      transactions.push({ ...t, coordinator: e.status.brokerId, runningMs, overdue: runningMs !== null && runningMs > t.timeoutMs });
+    }
+  }
+
   const all = topics.flatMap((t) => t.partitions);
   const sum = (k: keyof BrokerRates) => brokers.reduce((n, b) => n + b.rates[k], 0);
   return {
@@ -174,6 +205,8 @@ export function buildClusterView(input: ClusterViewInput): ClusterView {
     brokers,
     topics,
     groups,
+    transactions,
+    transactionsOmitted,
     totals: {
       bytesInPerSec: sum('bytesInPerSec'),
       bytesOutPerSec: sum('bytesOutPerSec'),
@@ -184,6 +217,7 @@ export function buildClusterView(input: ClusterViewInput): ClusterView {
       offline: all.filter((p) => p.offline).length,
       brokersUp: brokers.filter((b) => b.state === 'up').length,
       brokersDown: brokers.filter((b) => b.state === 'down').length,
+      openTransactions: transactions.filter((t) => t.runningMs !== null).length,
     },
   };
 }

@@ -15,7 +15,8 @@ import { nodeIds } from '../runtime/node/node-ids.ts';
 import type { Transport } from '../runtime/transport.ts';
 import { MetadataStore } from '../metadata/metadata-store.ts';
 import type { Logger } from '../util/logger.ts';
-import { startStatusPublisher, type BrokerStatus, type ReplicaStatus } from './broker-status.ts';
+import { txnSummaries } from '../txn/txn-listing.ts';
+import { MAX_STATUS_TRANSACTIONS, startStatusPublisher, type BrokerStatus, type ReplicaStatus } from './broker-status.ts';
 import { StatusBoard } from './status-board.ts';
 import { DashboardServer } from './dashboard-server.ts';
 import { brokerReadiness, type Readiness } from './readiness.ts';
@@ -63,7 +64,16 @@ export function replicaStatuses(services: BrokerServices): ReplicaStatus[] {
     logStartOffset: r.log?.logStartOffset ?? -1,
     logEndOffset: r.log?.logEndOffset ?? -1,
     highWatermark: r.log?.highWatermark ?? -1,
+    ...(r.role === 'leader' && r.log ? { lastStableOffset: r.lastStableOffset(r.log) } : {}),
   }));
+}
+
+/** The transactions this broker coordinates, as its status carries them (none without a coordinator). */
+export function transactionStatus(services: BrokerServices): Pick<BrokerStatus, 'transactions' | 'transactionsOmitted'> {
+  if (!services.txn) return { transactions: [], transactionsOmitted: 0 };
+  const held = services.txn.shards.loaded().flatMap((shard) => [...shard.txns.values()]);
+  const { transactions, omitted } = txnSummaries(held, services.clock.wall(), MAX_STATUS_TRANSACTIONS);
+  return { transactions, transactionsOmitted: omitted };
 }
 
 export function readinessOf(broker: ObservedBroker, services: BrokerServices): Readiness {
@@ -99,6 +109,7 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
     throughput: { ...services.metrics.throughput },
     replicas: replicaStatuses(services),
     groups: services.actors.groups(),
+    ...transactionStatus(services),
   });
   let server: DashboardServer | null = null;
   let board: StatusBoard | null = null;

@@ -43,15 +43,18 @@ function renderCluster(v) {
         <td>${esc(topic.name)}</td><td class="num">${p.partition}</td>
         <td class="leader-id">${p.leader < 0 ? 'none' : p.leader}</td><td class="num">${p.leaderEpoch}</td>
         <td>${replicas}</td><td>${p.isr.join(', ')}</td>
-        <td class="num">${fmt(p.logEndOffset)}</td><td class="num">${fmt(p.highWatermark)}</td><td>${esc(leos)}</td></tr>`);
+        <td class="num">${fmt(p.logEndOffset)}</td><td class="num">${fmt(p.highWatermark)}</td>
+        <td class="num lso" data-lso="${p.lastStableOffset ?? ''}">${fmt(p.lastStableOffset)}</td><td class="num lso-lag${p.lsoLag ? ' held' : ''}" data-lso-lag="${p.lsoLag ?? ''}">${fmt(p.lsoLag)}</td><td>${esc(leos)}</td></tr>`);
     }
   }
-  $('#partitions tbody').innerHTML = rows.join('') || '<tr><td colspan="9" class="empty">no topics yet</td></tr>';
+  $('#partitions tbody').innerHTML = rows.join('') || '<tr><td colspan="11" class="empty">no topics yet</td></tr>';
 
   $('#groups tbody').innerHTML =
     v.groups
       .map((g) => `<tr data-group="${esc(g.groupId)}" class="${g.groupId === state.lagGroup ? 'selected' : ''}"><td>${esc(g.groupId)}</td><td>${g.coordinator}</td><td>${esc(g.state)}</td><td class="num">${g.generation}</td><td class="num">${g.members}</td><td class="num">${fmt(g.lag)}</td></tr>`)
       .join('') || '<tr><td colspan="6" class="empty">no consumer groups reported</td></tr>';
+
+  renderTransactions(v);
 
   samples.push({ at: v.generatedAt, inR: t.recordsInPerSec, outR: t.recordsOutPerSec });
   while (samples.length > 120) samples.shift();
@@ -59,6 +62,34 @@ function renderCluster(v) {
   $('#rates').innerHTML =
     `<span class="in">in <b>${fmt(t.recordsInPerSec)}</b> rec/s</span><span class="outc">out <b>${fmt(t.recordsOutPerSec)}</b> rec/s</span>` +
     `<span class="in">${fmt(t.bytesInPerSec)} B/s</span><span class="outc">${fmt(t.bytesOutPerSec)} B/s</span>`;
+}
+
+// Transactions per coordinator (the brokers' statuses, via the cluster view): open ones with how long they have
+// run against their timeout, a bar that turns amber past 80% and red once overdue (the coordinator aborts it).
+const secs = (ms) => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
+function renderTransactions(v) {
+  const txns = v.transactions ?? [];
+  const byCoordinator = new Map();
+  for (const t of txns) byCoordinator.set(t.coordinator, (byCoordinator.get(t.coordinator) ?? 0) + (t.runningMs === null ? 0 : 1));
+  $('#txn-summary').innerHTML =
+    `<b data-open="${v.totals.openTransactions ?? 0}">${v.totals.openTransactions ?? 0}</b> open of ${txns.length} transactional ids` +
+    [...byCoordinator].map(([b, open]) => ` · broker ${b}: ${open} open`).join('') +
+    (v.transactionsOmitted ? ` · ${v.transactionsOmitted} more not shown` : '');
+  $('#transactions tbody').innerHTML =
+    txns
+      .map((t) => {
+        const parts = t.partitions.map((p) => `${p.topic}-${p.partition}`).join(', ');
+        let running = '—';
+        if (t.runningMs !== null) {
+          const share = Math.min(1, t.runningMs / Math.max(1, t.timeoutMs));
+          const cls = t.overdue ? 'overdue' : share > 0.8 ? 'late' : '';
+          running = `<span class="txn-bar ${cls}"><i style="width:${(share * 100).toFixed(0)}%"></i></span> ${secs(t.runningMs)} / ${secs(t.timeoutMs)}`;
+        }
+        return `<tr data-txn="${esc(t.transactionalId)}" data-state="${esc(t.state)}" data-coordinator="${t.coordinator}" data-partitions="${esc(parts)}" data-running-ms="${t.runningMs ?? ''}" class="${t.runningMs === null ? 'idle' : 'open'}${t.overdue ? ' overdue' : ''}">
+        <td>${t.coordinator}</td><td>${esc(t.transactionalId)}</td><td><span class="txn-state ${esc(t.state)}">${esc(t.state)}</span></td>
+        <td class="num">${t.producerId}</td><td class="num">${t.producerEpoch}</td><td>${esc(parts) || '—'}</td><td class="running">${running}</td></tr>`;
+      })
+      .join('') || '<tr><td colspan="7" class="empty">no transactional ids reported</td></tr>';
 }
 
 // A group's lag per partition over time (GET /api/groups/:id/lag, sampled by the server), as SVG polylines.

@@ -6,7 +6,8 @@
 //   GET /healthz                           200 while the process serves HTTP (liveness)
 //   GET /readyz                            200 once this broker is registered, serving and in sync, else 503;
 //                                          the body is one line saying why (readiness.ts; 404 without a broker)
-//   GET /api/cluster                       brokers (up/down), controller, topics/partitions, groups, throughput
+//   GET /api/cluster                       brokers (up/down), controller, topics/partitions (with LSO lag), groups,
+//                                          transactions per coordinator, throughput
 //   GET /api/events                        SSE: `cluster` with the same view whenever it changes (≤ 4/s) and every second
 //   GET /api/partitions                    this broker's replicas: role, epoch, offsets
 //   GET /api/machines                      every machine in machines/ as Mermaid stateDiagram-v2 text

@@ -19,9 +19,15 @@ let page: Page;
 
 test.before(async () => {
   mkdirSync(artifacts, { recursive: true });
-  o = await startOpenTransaction({ topic: TOPIC, openId: 'btx-open', idleId: 'btx-idle', transactionTimeoutMs: 45_000 });
-  browser = await launchOfflineChromium();
-  page = browser.page;
+  try {
+    o = await startOpenTransaction({ topic: TOPIC, openId: 'btx-open', idleId: 'btx-idle', transactionTimeoutMs: 45_000 });
+    browser = await launchOfflineChromium();
+    page = browser.page;
+  } catch (err) {
+    // uvu swallows a failing before hook (every test just fails): say why.
+    console.error('setup failed:', err);
+    throw err;
+  }
 });
 test.after(async () => {
   await browser?.close();

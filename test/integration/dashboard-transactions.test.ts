@@ -14,7 +14,11 @@ const TOPIC = 'dtx';
 let o: OpenTransaction;
 
 test.before(async () => {
-  o = await startOpenTransaction({ topic: TOPIC, openId: 'dtx-open', idleId: 'dtx-idle', transactionTimeoutMs: 45_000 });
+  // uvu swallows a failing before hook (every test just fails): say why.
+  o = await startOpenTransaction({ topic: TOPIC, openId: 'dtx-open', idleId: 'dtx-idle', transactionTimeoutMs: 45_000 }).catch((err: unknown) => {
+    console.error('setup failed:', err);
+    throw err;
+  });
 });
 test.after(async () => {
   await o?.close();

@@ -46,9 +46,10 @@ test('killing the transaction coordinator mid-stream breaks no transaction', asy
   step(`workload stopped: ${progress()}; producers ${w.producers()}`);
   const v = await verifyTxns(c, w, { topic: TOPIC, partitions: 3, groupId: GROUP });
   const after = w.committed(killedAt);
-  console.log(JSON.stringify({ scenario: 'txn-coordinator-kill', killed, ...v.report.stats, committedAfterKill: after, ends: v.ends, groupOffset: v.groupOffsets[0]?.offset, producers: w.producers(), errors: w.errors.length }));
+  console.log(JSON.stringify({ scenario: 'txn-coordinator-kill', killed, ...v.report.stats, committedAfterKill: after, abortedWritten: v.abortedWritten, ends: v.ends, groupOffset: v.groupOffsets[0]?.offset, producers: w.producers(), errors: w.errors.length }));
   assert.ok(after >= 20, `transactions committed after the kill: ${after}`);
   assert.ok(v.report.stats.aborted >= 5, `acknowledged aborts: ${v.report.stats.aborted}`);
+  assert.ok(v.abortedWritten > 0, 'aborted records were written (read_uncommitted reads them) and read_committed filtered them');
   assert.ok(v.report.stats.read > 0 && v.groupOffsets[0]!.offset > 0, 'records and a group offset were read back');
 });
 

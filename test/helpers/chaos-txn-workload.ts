@@ -6,7 +6,8 @@
 // transaction hangs past its bound) the producer is dropped and a new one with the same transactional id
 // initialises — its InitProducerId fences the old one and ends whatever it left open.
 //
-// The verdict reads everything back with Kastor's read_committed consumer up to the last stable offset, reads the
+// The verdict reads everything back with Kastor's read_committed consumer up to the last stable offset (and once at
+// read_uncommitted, to count the aborted records that were written and had to be filtered), reads the
 // group's committed offset (OffsetFetch with requireStable), and runs the transaction checker on the history.
 // Cluster, polling and progress lines come from chaos-workload.ts; coordinator and LSO look-ups from txn-requests.ts.
 import { Kafka, type Producer } from '../../src/client/index.ts';
@@ -181,9 +182,9 @@ export function startTxnWorkload(cluster: TestCluster, opts: TxnWorkloadOptions)
   };
 }
 
-/** Everything a read_committed consumer (Kastor's) reads from the partitions until its position reaches `ends`. */
-export async function readCommitted(kafka: Kafka, topic: string, ends: number[], timeoutMs = 30_000): Promise<ReadRecord[]> {
-  const consumer = kafka.consumer({ maxWaitMs: 100, isolationLevel: 'read_committed' });
+/** Everything a consumer (Kastor's, read_committed by default) reads from the partitions until its position reaches `ends`. */
+export async function readUpTo(kafka: Kafka, topic: string, ends: number[], timeoutMs = 30_000, isolationLevel: 'read_committed' | 'read_uncommitted' = 'read_committed'): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ maxWaitMs: 100, isolationLevel });
   consumer.assign(ends.map((_, partition) => ({ topic, partition, offset: 'earliest' as const })));
   const read: ReadRecord[] = [];
   const reading = (async () => {
@@ -191,7 +192,7 @@ export async function readCommitted(kafka: Kafka, topic: string, ends: number[],
   })();
   try {
     await pollUntil(
-      () => `the read_committed consumer to reach ${ends} (positions ${consumer.positions().map((p) => p.offset)})`,
+      () => `the ${isolationLevel} consumer to reach ${ends} (positions ${consumer.positions().map((p) => p.offset)})`,
       () => ends.every((end, partition) => Number(consumer.position({ topic, partition }) ?? -1n) >= end),
       timeoutMs,
     );
@@ -233,6 +234,8 @@ export async function groupOffsets(cluster: TestCluster, groupId: string, topic:
 
 export interface TxnVerdict {
   report: TxnHistoryReport;
+  /** Records of acknowledged-aborted transactions a read_uncommitted consumer reads: what read_committed filtered. */
+  abortedWritten: number;
   ends: number[];
   groupOffsets: TxnGroupOffset[];
 }
@@ -248,7 +251,9 @@ export async function verifyTxns(cluster: TestCluster, w: TxnWorkload, opts: { t
   await waitStable(cluster, opts.topic, parts, timeoutMs);
   const ends = await latestOffsets(cluster, opts.topic, parts, true);
   const kafka = clientFor(cluster, 'chaos-txn-check');
-  const read = await readCommitted(kafka, opts.topic, ends, timeoutMs);
+  const read = await readUpTo(kafka, opts.topic, ends, timeoutMs);
+  const aborted = new Set(w.transactions.filter((t) => t.outcome === 'aborted').flatMap((t) => t.records.map((r) => r.id)));
+  const abortedWritten = (await readUpTo(kafka, opts.topic, ends, timeoutMs, 'read_uncommitted')).filter((r) => aborted.has(r.value)).length;
   const offsets = await groupOffsets(cluster, opts.groupId, opts.topic, [0], timeoutMs);
   const report = checkTxnHistory({ transactions: w.transactions, read, groupOffsets: offsets });
   if (!report.ok) {
@@ -259,5 +264,5 @@ export async function verifyTxns(cluster: TestCluster, w: TxnWorkload, opts: { t
         `${describeTxnViolations(report)}\nlast workload errors:\n  ${w.errors.slice(-10).join('\n  ')}\n${logs}`,
     );
   }
-  return { report, ends, groupOffsets: offsets };
+  return { report, abortedWritten, ends, groupOffsets: offsets };
 }

@@ -302,6 +302,8 @@ export class Broker {
         subjects,
         allocateProducerId: () => services.producerIds.allocate(),
         writeLocalMarkers: (markers, timeoutMs) => writeTxnMarkers(services, markers, timeoutMs),
+        maxTimeoutMs: config.transactionMaxTimeoutMs,
+        idExpirationMs: config.transactionalIdExpirationMs,
       }),
       producerIds: new ProducerIdAllocator(() => metadata.reserveProducerIdBlock(config.brokerId, PRODUCER_ID_BLOCK_SIZE)),
       metrics: new BrokerMetrics({

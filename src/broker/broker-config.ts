@@ -2,6 +2,7 @@
 import type { ReplicaSelector } from './replica-selector.ts';
 import { DEFAULT_LISTENER, type ListenerSpec } from '../security/listeners.ts';
 import type { SaslMechanism } from '../security/sasl-mechanisms.ts';
+import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
 
 /** ssl.client.auth: whether a TLS listener asks for a client certificate, and whether it must be there. */
 export type SslClientAuth = 'none' | 'requested' | 'required';
@@ -63,6 +64,10 @@ export interface BrokerConfig {
   logCleanerBackoffMs: number;
   /** log.cleaner.io.max.bytes.per.second: the cleaner's reads and writes together, at most (Infinity: unbounded). */
   logCleanerIoMaxBytesPerSecond: number;
+  /** transaction.max.timeout.ms: the longest transaction.timeout.ms a producer may ask for. */
+  transactionMaxTimeoutMs: number;
+  /** transactional.id.expiration.ms: a transactional id idle this long is removed. */
+  transactionalIdExpirationMs: number;
   /** broker.session.timeout.ms: a broker silent this long is declared dead by the controller (Kafka: 9 s). */
   sessionTimeoutMs: number;
   /** broker.heartbeat.interval.ms: how often this broker tells the controller it is alive. */
@@ -120,6 +125,8 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     logCleanerEnable: true,
     logCleanerBackoffMs: 15_000,
     logCleanerIoMaxBytesPerSecond: Infinity,
+    transactionMaxTimeoutMs: DEFAULT_MAX_TXN_TIMEOUT_MS,
+    transactionalIdExpirationMs: DEFAULT_TXN_ID_EXPIRATION_MS,
     sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     controllerLeaseMs: DEFAULT_CONTROLLER_LEASE_MS,

@@ -17,6 +17,7 @@ import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately
 import { resolveListeners } from '../security/listeners.ts';
 import { parseSaslMechanisms } from '../security/sasl-mechanisms.ts';
 import type { BrokerConfig, SslClientAuth } from '../broker/broker-config.ts';
+import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 
@@ -55,6 +56,8 @@ export const BROKER_FLAGS = {
   'log-cleaner': { type: 'boolean', description: 'log.cleaner.enable: compact the topics with cleanup.policy=compact (--log-cleaner=false to turn off)', default: true },
   'log-cleaner-backoff-ms': { type: 'number', description: 'log.cleaner.backoff.ms: how long the cleaner waits when no log needs cleaning', default: 15_000, value: 'MS' },
   'log-cleaner-io-max-bytes-per-second': { type: 'number', description: "log.cleaner.io.max.bytes.per.second: the cleaner's reads and writes together, at most (default unbounded)", value: 'BYTES' },
+  'transaction-max-timeout-ms': { type: 'number', description: 'transaction.max.timeout.ms: the longest transaction.timeout.ms a producer may ask for (longer: INVALID_TRANSACTION_TIMEOUT)', default: DEFAULT_MAX_TXN_TIMEOUT_MS, value: 'MS' },
+  'transactional-id-expiration-ms': { type: 'number', description: 'transactional.id.expiration.ms: a transactional id with no transaction this long is removed (its next producer gets a new producer id)', default: DEFAULT_TXN_ID_EXPIRATION_MS, value: 'MS' },
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
   http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },
   inspect: { type: 'string', description: 'send actor inspection events to a Stately inspector (bare --inspect: ws://localhost:8080)', value: '[URL]' },
@@ -82,7 +85,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
   if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError(`--log-level must be debug, info, warn or error`);
-  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms', 'leader-imbalance-check-interval-ms'] as const) {
+  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms', 'leader-imbalance-check-interval-ms', 'transaction-max-timeout-ms', 'transactional-id-expiration-ms'] as const) {
     if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
   }
   if (!Number.isFinite(f['log-cleaner-backoff-ms']) || f['log-cleaner-backoff-ms'] <= 0) throw new UsageError(`--log-cleaner-backoff-ms must be a positive number of milliseconds, got ${f['log-cleaner-backoff-ms']}`);
@@ -130,6 +133,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     logCleanerEnable: f['log-cleaner'],
     logCleanerBackoffMs: f['log-cleaner-backoff-ms'],
     logCleanerIoMaxBytesPerSecond: cleanerIo,
+    transactionMaxTimeoutMs: f['transaction-max-timeout-ms'],
+    transactionalIdExpirationMs: f['transactional-id-expiration-ms'],
   });
   let broker: Broker | null = null;
   let observability: BrokerObservability | null = null;

@@ -6,7 +6,7 @@
 // producer P's open transaction?") and, as a partition leader, the markers other coordinators write
 // (Kafka's WriteTxnMarkers, which is not a client API here).
 import type { MetadataStore } from '../metadata/metadata-store.ts';
-import type { Clock, TimerHandle } from '../runtime/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
 import type { Transport, TransportSubscription } from '../runtime/transport.ts';
 import type { Subjects } from '../transport/subjects.ts';
 import type { PartitionRegistry } from '../broker/partition-registry.ts';
@@ -19,7 +19,7 @@ import type { TxnMarkerType } from '../log/txn-marker.ts';
 import { loadTxnPartition } from './txn-loader.ts';
 import { TxnShard } from './txn-shard.ts';
 import type { TxnMetadata } from './txn-metadata.ts';
-import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_STATE_PARTITIONS, partitionForTransactionalId, TXN_STATE_TOPIC } from './txn-topic.ts';
+import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS, DEFAULT_TXN_STATE_PARTITIONS, partitionForTransactionalId, TXN_STATE_TOPIC } from './txn-topic.ts';
 
 export interface TxnCoordinatorOptions {
   brokerId: number;
@@ -39,8 +39,8 @@ export interface TxnCoordinatorOptions {
   maxTimeoutMs?: number;
   /** How long an acks=all write to __transaction_state may take. */
   writeTimeoutMs?: number;
-  /** transaction.abort.timed.out.transaction.cleanup.interval.ms (Kafka: 10 s; Kastor checks every second). */
-  timeoutCheckMs?: number;
+  /** transactional.id.expiration.ms: an id idle this long in Empty, CompleteCommit or CompleteAbort is removed. */
+  idExpirationMs?: number;
 }
 
 const MARKER_REQUEST_MS = 5_000;
@@ -59,7 +59,6 @@ export class TxnCoordinator {
   readonly maxTimeoutMs: number;
   private readonly writeTimeoutMs: number;
   private served: TransportSubscription[] = [];
-  private timer: TimerHandle | null = null;
 
   constructor(readonly opts: TxnCoordinatorOptions) {
     this.maxTimeoutMs = opts.maxTimeoutMs ?? DEFAULT_MAX_TXN_TIMEOUT_MS;
@@ -81,9 +80,6 @@ export class TxnCoordinator {
 
   start(): void {
     this.shards.start();
-    this.timer = this.opts.clock.setInterval(() => {
-      for (const shard of this.shards.loaded()) shard.abortTimedOut();
-    }, this.opts.timeoutCheckMs ?? 1000);
     const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     this.served = [
       this.opts.transport.serve(this.opts.subjects.txnMarkers(this.opts.brokerId), async (payload) => {
@@ -100,7 +96,6 @@ export class TxnCoordinator {
   stop(): void {
     for (const s of this.served) s.stop();
     this.served = [];
-    if (this.timer !== null) this.opts.clock.clearInterval(this.timer);
     this.shards.stop();
   }
 
@@ -161,6 +156,7 @@ export class TxnCoordinator {
       replica,
       leaderEpoch,
       writeTimeoutMs: this.writeTimeoutMs,
+      idExpirationMs: this.opts.idExpirationMs ?? DEFAULT_TXN_ID_EXPIRATION_MS,
       clock: this.opts.clock,
       logger: this.opts.logger,
       allocateProducerId: this.opts.allocateProducerId,

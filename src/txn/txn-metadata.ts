@@ -1,7 +1,8 @@
 // One transactional id's state at its coordinator and the rules that move it (Kafka's TransactionMetadata and
 // the checks of TransactionCoordinator). Pure: every decision takes the current metadata and a request and
 // returns either the Kafka error to answer or the next metadata to persist; the shard (txn-shard.ts) writes it
-// to __transaction_state before anyone is answered, and only then adopts it.
+// to __transaction_state before anyone is answered, and only then hands it to the id's machine
+// (machines/transaction.ts), which holds Kafka's table of valid previous states and the timers.
 //
 //   Empty ──AddPartitions──▶ Ongoing ──EndTxn(commit)──▶ PrepareCommit ──markers──▶ CompleteCommit
 //     ▲                        │    └──EndTxn(abort) / timeout / fence──▶ PrepareAbort ──markers──▶ CompleteAbort
@@ -9,7 +10,7 @@
 //
 // Kafka's PrepareEpochFence (a fenced producer's epoch bump before its abort) is written here as PrepareAbort
 // at the bumped epoch in one record: the same fence, one write fewer. Dead (an expired transactional id) is
-// kept in the state list for the log format; Kastor does not expire ids yet.
+// (an id idle past transactional.id.expiration.ms) is written as a tombstone.
 import { ErrorCode } from '../protocol/generated/errors.ts';
 
 export const TXN_STATES = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'PrepareEpochFence', 'Dead'] as const;
@@ -31,22 +32,6 @@ export interface TxnMetadata {
   updateTimestamp: number;
 }
 
-/** Kafka's validPreviousStates: the states each state may be entered from. */
-const ENTERED_FROM: Record<TxnState, readonly TxnState[]> = {
-  Empty: ['Empty', 'CompleteCommit', 'CompleteAbort'],
-  Ongoing: ['Ongoing', 'Empty', 'CompleteCommit', 'CompleteAbort'],
-  PrepareCommit: ['Ongoing'],
-  PrepareAbort: ['Ongoing', 'PrepareEpochFence'],
-  CompleteCommit: ['PrepareCommit'],
-  CompleteAbort: ['PrepareAbort'],
-  PrepareEpochFence: ['Ongoing'],
-  Dead: ['Empty', 'CompleteCommit', 'CompleteAbort'],
-};
-
-export function mayTransition(from: TxnState, to: TxnState): boolean {
-  return ENTERED_FROM[to].includes(from);
-}
-
 export type Decision = { errorCode: number; next?: undefined } | { errorCode?: undefined; next: TxnMetadata | null };
 
 const error = (errorCode: number): Decision => ({ errorCode });
@@ -64,17 +49,18 @@ export function checkProducer(m: TxnMetadata | undefined, producerId: number, pr
 /**
  * InitProducerId for a transactional id whose metadata exists: a fresh epoch from a finished state; an open
  * transaction is fenced (its epoch bumped and it is aborted: the caller answers CONCURRENT_TRANSACTIONS and the
- * producer retries once the abort completed); one being completed asks the producer to retry. `newProducerId`
- * is called when the epoch is exhausted.
+ * producer retries once the abort completed); one being completed asks the producer to retry. An exhausted
+ * epoch starts over at 0 with `newProducerId` (the caller allocates one when `exhaustedEpoch(m)`).
  */
-export function decideInit(m: TxnMetadata, timeoutMs: number, now: number, newProducerId: () => number): Decision {
+export function decideInit(m: TxnMetadata, timeoutMs: number, now: number, newProducerId = -1): Decision {
   if (isPreparing(m.state)) return error(ErrorCode.CONCURRENT_TRANSACTIONS);
   if (m.state === 'Ongoing') return { next: { ...m, producerEpoch: bumped(m.producerEpoch), state: 'PrepareAbort', updateTimestamp: now } };
-  const exhausted = m.producerEpoch >= MAX_PRODUCER_EPOCH;
+  const exhausted = exhaustedEpoch(m);
+  if (exhausted && newProducerId < 0) throw new Error(`transactional id ${m.transactionalId}: its epoch is exhausted and no new producer id was given`);
   return {
     next: {
       ...m,
-      producerId: exhausted ? newProducerId() : m.producerId,
+      producerId: exhausted ? newProducerId : m.producerId,
       producerEpoch: exhausted ? 0 : m.producerEpoch + 1,
       timeoutMs,
       state: 'Empty',
@@ -83,6 +69,11 @@ export function decideInit(m: TxnMetadata, timeoutMs: number, now: number, newPr
       updateTimestamp: now,
     },
   };
+}
+
+/** The producer id has used its last epoch: InitProducerId gives the transactional id a new producer id. */
+export function exhaustedEpoch(m: TxnMetadata): boolean {
+  return m.producerEpoch >= MAX_PRODUCER_EPOCH;
 }
 
 /** The fence's epoch: the next one, or the same when the id is exhausted (its next InitProducerId gets a new id). */
@@ -126,10 +117,18 @@ export function completed(m: TxnMetadata, now: number): TxnMetadata {
   return { ...m, state: m.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', partitions: {}, startTimestamp: -1, updateTimestamp: now };
 }
 
-/** The coordinator's abort of a transaction past its timeout: the producer is fenced (epoch + 1) as Kafka does. */
+/**
+ * The coordinator's abort of an open transaction whose timeout passed (the machine's timer decides when): the
+ * producer is fenced (epoch + 1) as Kafka does. Null when the transaction is not open any more.
+ */
 export function timedOut(m: TxnMetadata, now: number): TxnMetadata | null {
-  if (m.state !== 'Ongoing' || now < m.startTimestamp + m.timeoutMs) return null;
+  if (m.state !== 'Ongoing') return null;
   return { ...m, producerEpoch: bumped(m.producerEpoch), state: 'PrepareAbort', updateTimestamp: now };
+}
+
+/** Ids idle in these states may expire (Kafka's isExpirationAllowed): nothing is open or being completed. */
+export function mayExpire(m: TxnMetadata): boolean {
+  return m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort';
 }
 
 /** KIP-890's verification: is the partition in the producer's open transaction? */

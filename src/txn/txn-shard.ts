@@ -1,18 +1,21 @@
 // What this broker holds for one __transaction_state partition it leads (Kafka's TransactionStateManager state
-// for one partition): each transactional id's metadata (txn-metadata.ts), changed one request at a time per id,
-// every change written to the partition with acks=all before it is adopted or anyone is answered, so a new
-// coordinator rebuilds exactly what was acknowledged. Ending a transaction writes PrepareCommit/PrepareAbort,
-// answers the producer, then has the markers written on every partition of the transaction and records
-// CompleteCommit/CompleteAbort; a coordinator that loads a Prepare* state finishes the job (the leader epoch of
-// this partition is the markers' coordinator epoch, which fences a deposed coordinator's late markers).
+// for one partition): one actor per transactional id (machines/transaction.ts), changed one request at a time
+// per id, every change written to the partition with acks=all before the actor gets it or anyone is answered,
+// so a new coordinator rebuilds exactly what was acknowledged. The actor's effects are carried out here:
+// entering PrepareCommit/PrepareAbort has the markers written on every partition of the transaction and then
+// CompleteCommit/CompleteAbort recorded (a coordinator that loads a Prepare* state does the same; the leader
+// epoch of this partition is the markers' coordinator epoch, which fences a deposed coordinator's late
+// markers); a timed-out transaction is aborted and its producer fenced; an expired id is removed by a tombstone.
+import { createActor, type Actor } from 'xstate';
 import type { PartitionReplica } from '../broker/partition-replica.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { buildRecordBatch } from '../protocol/record-batch.ts';
 import type { Logger } from '../util/logger.ts';
 import { coordinatorErrorOf } from '../group/coordinator-shard.ts';
+import { transactionMachine } from '../../machines/transaction.ts';
 import { encodeTxn, txnKey } from './txn-log-format.ts';
-import { completed, decideAdd, decideEnd, decideInit, MAX_PRODUCER_EPOCH, mayTransition, timedOut, verifyPartition, type Decision, type TxnMetadata } from './txn-metadata.ts';
+import { completed, decideAdd, decideEnd, decideInit, exhaustedEpoch, mayExpire, timedOut, verifyPartition, type Decision, type TxnMetadata } from './txn-metadata.ts';
 import type { TxnMarkerType } from '../log/txn-marker.ts';
 
 export interface TxnShardOptions {
@@ -20,6 +23,8 @@ export interface TxnShardOptions {
   replica: PartitionReplica;
   leaderEpoch: number;
   writeTimeoutMs: number;
+  /** transactional.id.expiration.ms */
+  idExpirationMs: number;
   clock: Clock;
   logger: Logger;
   /** A new producer id (the broker's ProducerIdAllocator). */
@@ -37,8 +42,10 @@ export interface InitResult {
   producerEpoch: number;
 }
 
+type TxnActor = Actor<typeof transactionMachine>;
+
 export class TxnShard {
-  readonly txns = new Map<string, TxnMetadata>();
+  private readonly actors = new Map<string, TxnActor>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private unloaded = false;
 
@@ -52,47 +59,54 @@ export class TxnShard {
     return this.opts.leaderEpoch;
   }
 
-  /** Takes what the loader read and finishes the transactions a previous coordinator left prepared. */
+  /** Every transactional id this shard coordinates, with its last written metadata. */
+  get txns(): Map<string, TxnMetadata> {
+    return new Map([...this.actors].map(([id, actor]) => [id, actor.getSnapshot().context.txn]));
+  }
+
+  metadata(id: string): TxnMetadata | undefined {
+    return this.actors.get(id)?.getSnapshot().context.txn;
+  }
+
+  /** Takes what the loader read: each id's machine resumes in its state (a prepared transaction is finished). */
   adopt(txns: Map<string, TxnMetadata>): void {
-    for (const [id, m] of txns) {
-      this.txns.set(id, m);
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.complete(id);
-    }
+    const now = this.opts.clock.wall();
+    for (const [id, m] of txns) this.spawn(id, m, now);
   }
 
   unload(): void {
     this.unloaded = true;
+    for (const actor of this.actors.values()) actor.stop();
+    this.actors.clear();
   }
 
   /** InitProducerId with a transactional id: a new producer id, or the next epoch (fencing the previous producer). */
   initProducerId(id: string, timeoutMs: number, expected: { producerId: number; producerEpoch: number } | null = null): Promise<InitResult> {
+    const refused = (errorCode: number): InitResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
     return this.exclusive(id, async () => {
       const now = this.opts.clock.wall();
-      const m = this.txns.get(id);
+      const m = this.metadata(id);
       // KIP-360: a producer that names its id and epoch must still be the current one, or it was fenced.
       if (expected && (!m || m.producerId !== expected.producerId || m.producerEpoch !== expected.producerEpoch)) {
-        return { errorCode: m ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_ID_MAPPING, producerId: -1, producerEpoch: -1 };
+        return refused(m ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_ID_MAPPING);
       }
+      let next: TxnMetadata;
       if (!m) {
-        const producerId = await this.opts.allocateProducerId();
-        const fresh: TxnMetadata = { transactionalId: id, producerId, producerEpoch: 0, timeoutMs, state: 'Empty', partitions: {}, startTimestamp: -1, updateTimestamp: now };
-        const code = await this.persist(undefined, fresh);
-        return { errorCode: code, producerId: code === ErrorCode.NONE ? producerId : -1, producerEpoch: code === ErrorCode.NONE ? 0 : -1 };
+        next = { transactionalId: id, producerId: await this.opts.allocateProducerId(), producerEpoch: 0, timeoutMs, state: 'Empty', partitions: {}, startTimestamp: -1, updateTimestamp: now };
+      } else {
+        const d = decideInit(m, timeoutMs, now, exhaustedEpoch(m) ? await this.opts.allocateProducerId() : -1);
+        if (d.errorCode !== undefined) return refused(d.errorCode);
+        next = d.next!;
       }
-      let newId = -1;
-      if (m.producerEpoch >= MAX_PRODUCER_EPOCH) newId = await this.opts.allocateProducerId(); // decideInit gives the exhausted id a new one
-      const d = decideInit(m, timeoutMs, now, () => newId);
-      if (d.errorCode !== undefined) return { errorCode: d.errorCode, producerId: -1, producerEpoch: -1 };
-      const code = await this.persist(m, d.next!);
-      if (code !== ErrorCode.NONE) return { errorCode: code, producerId: -1, producerEpoch: -1 };
-      if (d.next!.state === 'PrepareAbort') {
-        // The previous producer's open transaction is aborted at the bumped epoch (which fences it); the new
-        // producer retries once that is done.
-        this.opts.logger.info('fencing a transactional producer: its open transaction is aborted', { transactionalId: id, producerId: m.producerId, producerEpoch: d.next!.producerEpoch });
-        this.complete(id);
-        return { errorCode: ErrorCode.CONCURRENT_TRANSACTIONS, producerId: -1, producerEpoch: -1 };
+      const code = await this.persist(next);
+      if (code !== ErrorCode.NONE) return refused(code);
+      if (next.state === 'PrepareAbort') {
+        // The previous producer's open transaction is being aborted at the bumped epoch (which fences it); the
+        // new producer retries once that is done.
+        this.opts.logger.info('fencing a transactional producer: its open transaction is aborted', { transactionalId: id, producerId: next.producerId, producerEpoch: next.producerEpoch });
+        return refused(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
-      return { errorCode: ErrorCode.NONE, producerId: d.next!.producerId, producerEpoch: d.next!.producerEpoch };
+      return { errorCode: ErrorCode.NONE, producerId: next.producerId, producerEpoch: next.producerEpoch };
     });
   }
 
@@ -101,56 +115,59 @@ export class TxnShard {
     return this.exclusive(id, () => this.apply(id, (m) => decideAdd(m, producerId, producerEpoch, partitions, this.opts.clock.wall())));
   }
 
-  /** EndTxn: answered once PrepareCommit/PrepareAbort is written; the markers follow. */
+  /** EndTxn: answered once PrepareCommit/PrepareAbort is written; the machine has the markers written next. */
   endTransaction(id: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
-    return this.exclusive(id, async () => {
-      const code = await this.apply(id, (m) => decideEnd(m, producerId, producerEpoch, commit, this.opts.clock.wall()));
-      const state = this.txns.get(id)?.state;
-      if (code === ErrorCode.NONE && (state === 'PrepareCommit' || state === 'PrepareAbort')) this.complete(id);
-      return code;
-    });
+    return this.exclusive(id, () => this.apply(id, (m) => decideEnd(m, producerId, producerEpoch, commit, this.opts.clock.wall())));
   }
 
   /** KIP-890 part 1: whether the partition is in the producer's open transaction (no write). */
   verify(id: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
     if (this.unloaded) return ErrorCode.NOT_COORDINATOR;
-    return verifyPartition(this.txns.get(id), producerId, producerEpoch, topic, partition);
+    return verifyPartition(this.metadata(id), producerId, producerEpoch, topic, partition);
   }
 
-  /** Aborts every transaction open past its timeout (Kafka's abortTimedOutTransactions), fencing its producer. */
-  abortTimedOut(): void {
-    const now = this.opts.clock.wall();
-    for (const [id, m] of this.txns) {
-      if (!timedOut(m, now)) continue;
-      void this.exclusive(id, async () => {
-        const current = this.txns.get(id);
-        const next = current && timedOut(current, this.opts.clock.wall());
-        if (!next) return;
-        if ((await this.persist(current, next)) !== ErrorCode.NONE) return;
-        this.opts.logger.info('transaction timed out: aborting it and fencing its producer', { transactionalId: id, producerId: next.producerId, timeoutMs: next.timeoutMs });
-        this.complete(id);
-      });
-    }
+  private spawn(id: string, txn: TxnMetadata, now: number): void {
+    const machine = transactionMachine.provide({
+      actions: {
+        writeMarkers: (_, p) => this.complete(p.txn),
+        abortTimedOut: (_, p) => this.abortTimedOut(p.txn),
+        expireId: (_, p) => this.expireId(p.txn),
+      },
+    });
+    const actor = createActor(machine, { input: { txn, now, idExpirationMs: this.opts.idExpirationMs }, clock: this.opts.clock });
+    this.actors.set(id, actor);
+    actor.subscribe({
+      complete: () => {
+        if (this.actors.get(id) === actor) this.actors.delete(id);
+      },
+    });
+    actor.start();
   }
 
   /** Runs a decision: persists its next metadata (if any) and answers its error code. */
   private async apply(id: string, decide: (m: TxnMetadata | undefined) => Decision): Promise<number> {
-    const m = this.txns.get(id);
-    const d = decide(m);
+    const d = decide(this.metadata(id));
     if (d.errorCode !== undefined) return d.errorCode;
     if (d.next === null) return ErrorCode.NONE;
-    return this.persist(m, d.next);
+    return this.persist(d.next);
   }
 
-  /** Writes the next metadata with acks=all and adopts it; an illegal transition is a bug, refused loudly. */
-  private async persist(prev: TxnMetadata | undefined, next: TxnMetadata): Promise<number> {
+  /**
+   * Writes the next metadata with acks=all (Dead as a tombstone) and hands it to the id's machine; a transition
+   * the machine would refuse is a bug, refused loudly before anything is written.
+   */
+  private async persist(next: TxnMetadata): Promise<number> {
     if (this.unloaded) return ErrorCode.NOT_COORDINATOR;
-    if (prev && !mayTransition(prev.state, next.state)) {
-      this.opts.logger.error('illegal transaction state transition refused', { transactionalId: next.transactionalId, from: prev.state, to: next.state });
+    const id = next.transactionalId;
+    const now = this.opts.clock.wall();
+    const actor = this.actors.get(id);
+    if (actor && !actor.getSnapshot().can({ type: 'WRITTEN', txn: next, now })) {
+      this.opts.logger.error('illegal transaction state transition refused', { transactionalId: id, from: actor.getSnapshot().value as string, to: next.state });
       return ErrorCode.UNKNOWN_SERVER_ERROR;
     }
     try {
-      const batch = buildRecordBatch({ records: [{ key: txnKey(next.transactionalId), value: encodeTxn(next) }], timestamp: this.opts.clock.wall() });
+      const value = next.state === 'Dead' ? null : encodeTxn(next);
+      const batch = buildRecordBatch({ records: [{ key: txnKey(id), value }], timestamp: now });
       await this.opts.replica.produce(batch, -1, this.opts.writeTimeoutMs);
     } catch (err) {
       const code = coordinatorErrorOf(err);
@@ -158,27 +175,55 @@ export class TxnShard {
       return code;
     }
     if (this.unloaded) return ErrorCode.NOT_COORDINATOR;
-    this.txns.set(next.transactionalId, next);
+    const written = this.opts.clock.wall();
+    if (actor) actor.send({ type: 'WRITTEN', txn: next, now: written });
+    else this.spawn(id, next, written);
     return ErrorCode.NONE;
   }
 
-  /** Writes the markers of a prepared transaction, then records it complete (in the background). */
-  private complete(id: string): void {
-    const m = this.txns.get(id);
-    if (!m || (m.state !== 'PrepareCommit' && m.state !== 'PrepareAbort')) return;
+  /** The machine entered PrepareCommit/PrepareAbort: the markers are written, then the completion recorded. */
+  private complete(m: TxnMetadata): void {
     const result: TxnMarkerType = m.state === 'PrepareCommit' ? 'COMMIT' : 'ABORT';
     void (async () => {
       const written = await this.opts.writeMarkers(m, result, this.opts.leaderEpoch, () => this.unloaded);
-      if (!written) return;
-      // The completion is retried while this coordinator lasts (an ISR below min.insync.replicas passes); a
-      // coordinator that loses the partition leaves it to the next, which finds Prepare* and writes the markers again.
-      for (let attempt = 0; !this.unloaded; attempt++) {
-        const code = await this.exclusive(id, async () => (this.txns.get(id) === m ? this.persist(m, completed(m, this.opts.clock.wall())) : ErrorCode.NONE));
-        if (code === ErrorCode.NONE) return;
-        if (attempt === 0) this.opts.logger.warn('the completion of a transaction was not written; retrying', { transactionalId: id, errorCode: code });
-        await new Promise<void>((r) => this.opts.clock.setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
-      }
-    })().catch((err: unknown) => this.opts.logger.error('completing a transaction failed', { transactionalId: id, error: err as Error }));
+      // A coordinator that loses the partition leaves the rest to the next, which finds Prepare* and writes the
+      // markers again.
+      if (written) await this.retrying(m.transactionalId, 'the completion of a transaction', (current) => (current === m ? completed(m, this.opts.clock.wall()) : null));
+    })().catch((err: unknown) => this.opts.logger.error('completing a transaction failed', { transactionalId: m.transactionalId, error: err as Error }));
+  }
+
+  /** The machine's timer: the transaction is still open past its timeout; it is aborted and its producer fenced. */
+  private abortTimedOut(m: TxnMetadata): void {
+    const id = m.transactionalId;
+    this.opts.logger.info('transaction timed out: aborting it and fencing its producer', { transactionalId: id, producerId: m.producerId, timeoutMs: m.timeoutMs });
+    const sameTxn = (c: TxnMetadata) => c.producerId === m.producerId && c.producerEpoch === m.producerEpoch && c.startTimestamp === m.startTimestamp;
+    void this.retrying(id, 'the abort of a timed-out transaction', (current) => (sameTxn(current) ? timedOut(current, this.opts.clock.wall()) : null));
+  }
+
+  /** The machine's timer: the id was idle for transactional.id.expiration.ms; it is removed (Kafka's Dead). */
+  private expireId(m: TxnMetadata): void {
+    const id = m.transactionalId;
+    this.opts.logger.info('transactional id expired', { transactionalId: id, producerId: m.producerId, idleMs: this.opts.idExpirationMs });
+    void this.retrying(id, 'the expiration of a transactional id', (current) =>
+      current.updateTimestamp === m.updateTimestamp && mayExpire(current) ? { ...current, state: 'Dead', partitions: {}, updateTimestamp: this.opts.clock.wall() } : null,
+    );
+  }
+
+  /**
+   * Writes what `next` makes of the id's current metadata, retried with backoff while this coordinator lasts
+   * (an ISR below min.insync.replicas passes); done when written or when `next` answers null (nothing to do).
+   */
+  private async retrying(id: string, what: string, next: (current: TxnMetadata) => TxnMetadata | null): Promise<void> {
+    for (let attempt = 0; !this.unloaded; attempt++) {
+      const code = await this.exclusive(id, async () => {
+        const current = this.metadata(id);
+        const m = current && next(current);
+        return m ? this.persist(m) : ErrorCode.NONE;
+      });
+      if (code === ErrorCode.NONE) return;
+      if (attempt === 0) this.opts.logger.warn(`${what} was not written; retrying`, { transactionalId: id, errorCode: code });
+      await new Promise<void>((r) => this.opts.clock.setTimeout(r, Math.min(1000, 100 * 2 ** Math.min(attempt, 4))));
+    }
   }
 
   /** One request at a time per transactional id. */

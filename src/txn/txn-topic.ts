@@ -12,3 +12,6 @@ export const DEFAULT_MAX_TXN_TIMEOUT_MS = 900_000;
 export function partitionForTransactionalId(transactionalId: string, partitions: number): number {
   return partitionForGroup(transactionalId, partitions);
 }
+
+/** transactional.id.expiration.ms: how long an idle transactional id is kept (Kafka's default, 7 days). */
+export const DEFAULT_TXN_ID_EXPIRATION_MS = 7 * 24 * 3600 * 1000;

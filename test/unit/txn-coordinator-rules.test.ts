@@ -1,10 +1,10 @@
 // The transaction coordinator's rules (src/txn/txn-metadata.ts), pure: Kafka's answers for InitProducerId,
-// AddPartitionsToTxn, EndTxn, KIP-890 verification and timeouts in every state, the transitions Kafka allows,
+// AddPartitionsToTxn, EndTxn, KIP-890 verification and timeouts in every state (the transitions Kafka allows: transaction-machine.test.ts),
 // the __transaction_state record format round trip, and the partition side's KIP-890 guard and coordinator writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
-import { completed, decideAdd, decideEnd, decideInit, mayTransition, MAX_PRODUCER_EPOCH, timedOut, TXN_STATES, verifyPartition, type TxnMetadata, type TxnState } from '../../src/txn/txn-metadata.ts';
+import { completed, decideAdd, decideEnd, decideInit, MAX_PRODUCER_EPOCH, mayExpire, timedOut, verifyPartition, type TxnMetadata, type TxnState } from '../../src/txn/txn-metadata.ts';
 import { decodeTxn, decodeTxnKey, encodeTxn, txnKey } from '../../src/txn/txn-log-format.ts';
 import { partitionForTransactionalId } from '../../src/txn/txn-topic.ts';
 import { ProducerStateTable } from '../../src/producer-state/producer-state.ts';
@@ -23,21 +23,18 @@ const base = (over: Partial<TxnMetadata> = {}): TxnMetadata => ({
   ...over,
 });
 const ongoing = (over: Partial<TxnMetadata> = {}) => base({ state: 'Ongoing', partitions: { orders: [0, 2] }, startTimestamp: NOW - 500, ...over });
-const noNewId = () => {
-  throw new Error('no new producer id expected');
-};
 
 test('InitProducerId: the next epoch from a finished state; an open transaction is fenced and aborted; a completing one is retried', () => {
   for (const state of ['Empty', 'CompleteCommit', 'CompleteAbort'] as TxnState[]) {
-    const d = decideInit(base({ state, partitions: state === 'Empty' ? {} : { orders: [1] } }), 30_000, NOW, noNewId);
+    const d = decideInit(base({ state, partitions: state === 'Empty' ? {} : { orders: [1] } }), 30_000, NOW);
     assert.equal(d.next, { ...base(), producerEpoch: 4, timeoutMs: 30_000, state: 'Empty', partitions: {}, startTimestamp: -1, updateTimestamp: NOW }, state);
   }
-  const fenced = decideInit(ongoing(), 30_000, NOW, noNewId);
+  const fenced = decideInit(ongoing(), 30_000, NOW);
   assert.equal([fenced.next?.state, fenced.next?.producerEpoch, fenced.next?.partitions], ['PrepareAbort', 4, { orders: [0, 2] }], 'aborted at the bumped epoch, with its partitions');
   for (const state of ['PrepareCommit', 'PrepareAbort', 'PrepareEpochFence'] as TxnState[]) {
-    assert.is(decideInit(base({ state }), 30_000, NOW, noNewId).errorCode, ErrorCode.CONCURRENT_TRANSACTIONS, state);
+    assert.is(decideInit(base({ state }), 30_000, NOW).errorCode, ErrorCode.CONCURRENT_TRANSACTIONS, state);
   }
-  const exhausted = decideInit(base({ producerEpoch: MAX_PRODUCER_EPOCH }), 30_000, NOW, () => 99);
+  const exhausted = decideInit(base({ producerEpoch: MAX_PRODUCER_EPOCH }), 30_000, NOW, 99);
   assert.equal([exhausted.next?.producerId, exhausted.next?.producerEpoch], [99, 0], 'an exhausted epoch gets a new producer id');
 });
 
@@ -79,23 +76,15 @@ test('EndTxn: Ongoing prepares; a retry of a finished end is answered as it was;
 test('completion, timeouts and KIP-890 verification', () => {
   assert.equal(completed(base({ state: 'PrepareCommit', partitions: { orders: [0] }, startTimestamp: 5 }), NOW), { ...base(), state: 'CompleteCommit', updateTimestamp: NOW });
   assert.is(completed(base({ state: 'PrepareAbort' }), NOW).state, 'CompleteAbort');
-  assert.is(timedOut(ongoing({ startTimestamp: NOW - 59_999 }), NOW), null);
+  // When a transaction times out is the machine's timer (test/unit/transaction-machine.test.ts); what it becomes is this.
   const expired = timedOut(ongoing({ startTimestamp: NOW - 60_000 }), NOW);
   assert.equal([expired?.state, expired?.producerEpoch], ['PrepareAbort', 4], 'aborted, its producer fenced');
   assert.is(timedOut(base({ state: 'PrepareCommit', startTimestamp: 0 }), NOW), null, 'only open transactions expire');
+  assert.equal((['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'] as TxnState[]).filter((state) => mayExpire(base({ state }))), ['Empty', 'CompleteCommit', 'CompleteAbort'], 'only idle ids expire');
   assert.is(verifyPartition(ongoing(), 7, 3, 'orders', 2), ErrorCode.NONE);
   assert.is(verifyPartition(ongoing(), 7, 3, 'orders', 1), ErrorCode.INVALID_TXN_STATE, 'a partition not added');
   assert.is(verifyPartition(base({ state: 'CompleteCommit', partitions: {} }), 7, 3, 'orders', 2), ErrorCode.INVALID_TXN_STATE, 'a late batch of an ended transaction');
   assert.is(verifyPartition(ongoing(), 7, 2, 'orders', 2), ErrorCode.PRODUCER_FENCED);
-});
-
-test("Kafka's transition table: every state reachable only from its valid previous states", () => {
-  const allowed = TXN_STATES.flatMap((from) => TXN_STATES.filter((to) => mayTransition(from, to)).map((to) => `${from}>${to}`));
-  assert.ok(allowed.includes('Ongoing>PrepareCommit') && allowed.includes('PrepareCommit>CompleteCommit') && allowed.includes('CompleteAbort>Empty'));
-  assert.not.ok(mayTransition('Empty', 'PrepareCommit'), 'no commit without a transaction');
-  assert.not.ok(mayTransition('PrepareCommit', 'CompleteAbort'), 'a decided commit never aborts');
-  assert.not.ok(mayTransition('PrepareAbort', 'CompleteCommit'), 'a decided abort never commits');
-  assert.not.ok(mayTransition('PrepareCommit', 'Ongoing'));
 });
 
 test('__transaction_state records round-trip; unknown keys and versions are skipped, not misread', () => {

@@ -75,26 +75,51 @@ export class TransactionManager {
     return this.added.has(`${topic}\0${partition}`);
   }
 
-  /** AddPartitionsToTxn for a partition before its first batch (concurrent callers share one request). */
+  /**
+   * AddPartitionsToTxn for a partition before its first batch. Partitions asked for together (one drain of the
+   * producer's queues) or while a request is in flight share the next request, one at a time, as the Java
+   * client's TransactionManager: each request is one write at the coordinator, so a transaction over six
+   * partitions pays one, not six.
+   */
   addPartition(topic: string, partition: number): Promise<void> {
     const key = `${topic}\0${partition}`;
-    let p = this.adding.get(key);
-    if (!p) {
-      p = this.atCoordinator('AddPartitionsToTxn', async (nc) => {
-        const r = await this.cluster.send(nc, ApiKey.AddPartitionsToTxn, () => ({
-          v3AndBelowTransactionalId: this.transactionalId,
-          v3AndBelowProducerId: BigInt(this.producerId),
-          v3AndBelowProducerEpoch: this.epoch,
-          v3AndBelowTopics: [{ name: topic, partitions: [partition] }],
-        }));
-        const code = r.body.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-        return { version: r.version, body: { errorCode: code } };
-      })
-        .then(() => void this.added.add(key))
-        .finally(() => this.adding.delete(key));
-      this.adding.set(key, p);
+    const existing = this.adding.get(key);
+    if (existing) return existing;
+    if (!this.nextAdd) {
+      const batch = new Map<string, { topic: string; partition: number }>();
+      const sent = (this.addInFlight ?? Promise.resolve())
+        .catch(() => {})
+        .then(() => {
+          if (this.nextAdd?.batch === batch) this.nextAdd = null;
+          return this.sendAdd([...batch.values()]);
+        });
+      this.nextAdd = { batch, sent };
+      this.addInFlight = sent;
     }
+    this.nextAdd.batch.set(key, { topic, partition });
+    const p = this.nextAdd.sent.then(() => void this.added.add(key)).finally(() => this.adding.delete(key));
+    this.adding.set(key, p);
     return p;
+  }
+
+  private nextAdd: { batch: Map<string, { topic: string; partition: number }>; sent: Promise<void> } | null = null;
+  private addInFlight: Promise<void> | null = null;
+
+  private async sendAdd(partitions: Array<{ topic: string; partition: number }>): Promise<void> {
+    const byTopic = new Map<string, number[]>();
+    for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    await this.atCoordinator('AddPartitionsToTxn', async (nc) => {
+      const r = await this.cluster.send(nc, ApiKey.AddPartitionsToTxn, () => ({
+        v3AndBelowTransactionalId: this.transactionalId,
+        v3AndBelowProducerId: BigInt(this.producerId),
+        v3AndBelowProducerEpoch: this.epoch,
+        v3AndBelowTopics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps })),
+      }));
+      // One partition's error makes Kafka answer OPERATION_NOT_ATTEMPTED for the others: the request's error is that one.
+      const codes = r.body.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((x) => x.partitionErrorCode));
+      const code = codes.length === 0 ? ErrorCode.UNKNOWN_SERVER_ERROR : (codes.find((c) => c !== ErrorCode.NONE && c !== ErrorCode.OPERATION_NOT_ATTEMPTED) ?? codes.find((c) => c !== ErrorCode.NONE) ?? ErrorCode.NONE);
+      return { version: r.version, body: { errorCode: code } };
+    });
   }
 
   /** The group's offsets join the transaction and are committed with it (the consume-transform-produce step). */

@@ -15,7 +15,7 @@ import type { Logger } from '../util/logger.ts';
 import { coordinatorErrorOf } from '../group/coordinator-shard.ts';
 import { transactionMachine } from '../../machines/transaction.ts';
 import { encodeTxn, txnKey } from './txn-log-format.ts';
-import { completed, decideAdd, decideEnd, decideInit, exhaustedEpoch, mayExpire, timedOut, verifyPartition, type Decision, type TxnMetadata } from './txn-metadata.ts';
+import { completed, decideAdd, decideEnd, decideInit, exhaustedEpoch, isPreparing, mayExpire, timedOut, verifyPartition, type Decision, type TxnMetadata } from './txn-metadata.ts';
 import type { TxnMarkerType } from '../log/txn-marker.ts';
 
 export interface TxnShardOptions {
@@ -43,6 +43,9 @@ export interface InitResult {
 }
 
 type TxnActor = Actor<typeof transactionMachine>;
+
+/** How long a request waits for the id's previous transaction to complete before CONCURRENT_TRANSACTIONS. */
+const SETTLE_WAIT_MS = 500;
 
 export class TxnShard {
   private readonly actors = new Map<string, TxnActor>();
@@ -83,7 +86,7 @@ export class TxnShard {
   /** InitProducerId with a transactional id: a new producer id, or the next epoch (fencing the previous producer). */
   initProducerId(id: string, timeoutMs: number, expected: { producerId: number; producerEpoch: number } | null = null): Promise<InitResult> {
     const refused = (errorCode: number): InitResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
-    return this.exclusive(id, async () => {
+    return this.settled(id).then(() => this.exclusive(id, async () => {
       const now = this.opts.clock.wall();
       const m = this.metadata(id);
       // KIP-360: a producer that names its id and epoch must still be the current one, or it was fenced.
@@ -107,12 +110,12 @@ export class TxnShard {
         return refused(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
       return { errorCode: ErrorCode.NONE, producerId: next.producerId, producerEpoch: next.producerEpoch };
-    });
+    }));
   }
 
   /** AddPartitionsToTxn / AddOffsetsToTxn. */
   addPartitions(id: string, producerId: number, producerEpoch: number, partitions: Record<string, number[]>): Promise<number> {
-    return this.exclusive(id, () => this.apply(id, (m) => decideAdd(m, producerId, producerEpoch, partitions, this.opts.clock.wall())));
+    return this.settled(id).then(() => this.exclusive(id, () => this.apply(id, (m) => decideAdd(m, producerId, producerEpoch, partitions, this.opts.clock.wall()))));
   }
 
   /** EndTxn: answered once PrepareCommit/PrepareAbort is written; the machine has the markers written next. */
@@ -124,6 +127,27 @@ export class TxnShard {
   verify(id: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
     if (this.unloaded) return ErrorCode.NOT_COORDINATOR;
     return verifyPartition(this.metadata(id), producerId, producerEpoch, topic, partition);
+  }
+
+  /**
+   * Waits (at most SETTLE_WAIT_MS) while the id's previous transaction is being completed — its markers being
+   * written, a few milliseconds — so the next AddPartitionsToTxn or InitProducerId is answered when it can be
+   * done rather than with CONCURRENT_TRANSACTIONS and a client retry; a completion that takes longer (a partition
+   * without a leader) still gets CONCURRENT_TRANSACTIONS.
+   */
+  private settled(id: string): Promise<void> {
+    const actor = this.actors.get(id);
+    const preparing = () => actor!.getSnapshot().status === 'active' && isPreparing(actor!.getSnapshot().context.txn.state);
+    if (!actor || !preparing()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.opts.clock.clearTimeout(timer);
+        sub.unsubscribe();
+        resolve();
+      };
+      const timer = this.opts.clock.setTimeout(done, SETTLE_WAIT_MS);
+      const sub = actor.subscribe({ next: () => void (preparing() || done()), complete: done, error: done });
+    });
   }
 
   private spawn(id: string, txn: TxnMetadata, now: number): void {

@@ -101,3 +101,15 @@ export async function restartBroker(cluster: MemoryCluster, id: number): Promise
   await drive(cluster, () => up, `broker ${id} restarted`);
   return b;
 }
+
+/** The broker coordinating a transactional id, once it loaded its __transaction_state partition (the first FindCoordinator creates the topic). */
+export async function findTxnCoordinator(cluster: MemoryCluster, brokers: Broker[], transactionalId: string): Promise<Broker> {
+  for (let i = 0; i < 50; i++) {
+    const found = await ask(cluster, brokers[0]!, ApiKey.FindCoordinator, 3, { key: transactionalId, keyType: 1 });
+    const candidate = found.errorCode === ErrorCode.NONE ? brokers.find((b) => b.config.brokerId === found.nodeId) : undefined;
+    if (candidate?.services!.txn!.route(transactionalId).shard) return candidate;
+    let steps = 0;
+    await drive(cluster, () => steps++ >= 10, 'a moment of simulated time');
+  }
+  throw new Error(`no coordinator loaded the transactional id ${transactionalId}`);
+}

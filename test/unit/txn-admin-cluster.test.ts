@@ -9,7 +9,7 @@ import { memoryCluster } from '../../src/runtime/memory/memory-runtime.ts';
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { buildRecordBatch } from '../../src/protocol/record-batch-builder.ts';
-import { ask, createOrdersEverywhere, drive, startBrokers } from '../helpers/memory-brokers.ts';
+import { ask, createOrdersEverywhere, findTxnCoordinator, startBrokers } from '../helpers/memory-brokers.ts';
 
 const TXN_ID = 'tx-admin';
 
@@ -20,18 +20,7 @@ test('DescribeTransactions at the coordinator only, ListTransactions per coordin
     const orders = await createOrdersEverywhere(cluster, brokers);
     const byId = (id: number) => brokers.find((b) => b.config.brokerId === id)!;
 
-    // The first FindCoordinator creates __transaction_state; it is asked again until a coordinator has loaded.
-    let coordinator: Broker | undefined;
-    for (let i = 0; i < 50 && !coordinator; i++) {
-      const found = await ask(cluster, brokers[0]!, ApiKey.FindCoordinator, 3, { key: TXN_ID, keyType: 1 });
-      const candidate = found.errorCode === ErrorCode.NONE ? byId(found.nodeId!) : undefined;
-      if (candidate?.services!.txn!.route(TXN_ID).shard) coordinator = candidate;
-      else {
-        let steps = 0;
-        await drive(cluster, () => steps++ >= 10, 'a moment of simulated time');
-      }
-    }
-    assert.ok(coordinator, 'a coordinator for the transactional id');
+    const coordinator: Broker | undefined = await findTxnCoordinator(cluster, brokers, TXN_ID);
     const others = brokers.filter((b) => b !== coordinator);
 
     const init = await ask(cluster, coordinator!, ApiKey.InitProducerId, 3, { transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });

@@ -43,6 +43,8 @@ export interface TxnWorkloadOptions {
    * COORDINATOR_NOT_AVAILABLE): after the coordinator's broker dies, every transaction of that producer fails.
    */
   replaceAfterFailures?: number;
+  /** Called the moment a transaction's commit starts (its EndTxn about to go out): where a test injects its fault. */
+  onCommitting?: (txn: WorkloadTxn) => void;
 }
 
 export interface WorkloadTxn extends AttemptedTxn {
@@ -126,7 +128,11 @@ export function startTxnWorkload(cluster: TestCluster, opts: TxnWorkloadOptions)
     await Promise.all([...byPartition].map(([partition, ids]) => producer.send({ topic: opts.topic, messages: ids.map((value) => ({ value, partition })) })));
     await producer.sendOffsets(group, txn.offsets!.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset) })));
     if (abort) await producer.abortTransaction();
-    else await producer.commitTransaction();
+    else {
+      const committing = producer.commitTransaction();
+      opts.onCommitting?.(txn);
+      await committing;
+    }
     txn.outcome = abort ? 'aborted' : 'committed';
     txn.endedAt = Date.now();
   };
@@ -236,6 +242,8 @@ export interface TxnVerdict {
   report: TxnHistoryReport;
   /** Records of acknowledged-aborted transactions a read_uncommitted consumer reads: what read_committed filtered. */
   abortedWritten: number;
+  /** The ids read at read_committed. */
+  read: Set<string>;
   ends: number[];
   groupOffsets: TxnGroupOffset[];
 }
@@ -264,5 +272,5 @@ export async function verifyTxns(cluster: TestCluster, w: TxnWorkload, opts: { t
         `${describeTxnViolations(report)}\nlast workload errors:\n  ${w.errors.slice(-10).join('\n  ')}\n${logs}`,
     );
   }
-  return { report, abortedWritten, ends, groupOffsets: offsets };
+  return { report, abortedWritten, read: new Set(read.map((r) => r.value)), ends, groupOffsets: offsets };
 }

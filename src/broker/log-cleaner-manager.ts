@@ -11,6 +11,7 @@
 import type { Clock } from '../runtime/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { PartitionLog } from '../log/partition-log.ts';
+import type { AbortedTxn } from '../log/txn-index.ts';
 import { cleanLog, cleanableState, readCleanerCheckpoint, type CleanResult, type CleanerCheckpoint, type CompactionConfig } from '../log/log-cleaner.ts';
 import { effectiveTopicConfig } from '../metadata/topic-config.ts';
 import { effectiveOverrides } from '../metadata/config-layers.ts';
@@ -22,7 +23,15 @@ export interface CleanerReplica {
   partition: number;
   log: PartitionLog | null;
   role: string;
-  producers: { table: { entries(): Array<{ producerId: number; batches: Array<{ lastOffset: number }> }> } };
+  producers: {
+    table: {
+      entries(): Array<{ producerId: number; batches: Array<{ lastOffset: number }> }>;
+      /** The last stable offset: no open transaction's records are cleaned. */
+      lastStableOffset(highWatermark: number): number;
+      /** The aborted-transaction index: their records are removed. */
+      aborted: { all(): readonly AbortedTxn[] };
+    };
+  };
 }
 
 /** What a pass did, for logs, metrics and tests. */
@@ -147,7 +156,7 @@ export class LogCleanerManager {
       try {
         let cp = this.checkpoints.get(log);
         if (!cp) this.checkpoints.set(log, (cp = await readCleanerCheckpoint(log)));
-        const state = await cleanableState(log, config, now, cp);
+        const state = await cleanableState(log, config, now, cp, r.producers.table.lastStableOffset(log.highWatermark));
         maxRatio = Math.max(maxRatio, state.dirtyRatio);
         if (!state.needsCleaning) continue;
         const better = !best || (state.pastMaxLag && !best.urgent) || (state.pastMaxLag === best.urgent && state.dirtyRatio > best.ratio);
@@ -168,7 +177,14 @@ export class LogCleanerManager {
     }
     let result: CleanResult | null;
     try {
-      result = await cleanLog(log, { now, config, producerLastOffsets, throttle: (bytes) => this.throttle.account(bytes) });
+      result = await cleanLog(log, {
+        now,
+        config,
+        producerLastOffsets,
+        lastStableOffset: r.producers.table.lastStableOffset(log.highWatermark),
+        abortedTxns: r.producers.table.aborted.all(),
+        throttle: (bytes) => this.throttle.account(bytes),
+      });
       this.stats.uncleanable.delete(key);
     } catch (err) {
       // Kafka marks the partition uncleanable and goes on with the others; a failed log is offline anyway.

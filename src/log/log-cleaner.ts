@@ -1,7 +1,8 @@
 // Log compaction of one partition log, as Kafka's LogCleaner (Cleaner.doClean) does it.
 //
 // The log splits at the cleaner checkpoint (where the last cleaning ended) into a clean part and a dirty part.
-// Only sealed segments wholly below the high watermark (Kafka: the last stable offset) and older than
+// Only sealed segments wholly below the last stable offset (so below the high watermark, and no open
+// transaction's records are cleaned: one that later aborts must not supersede a committed value) and older than
 // min.compaction.lag.ms can be cleaned: the first segment that is not bounds the dirty part (Kafka's first
 // uncleanable offset). A log is worth cleaning when dirty bytes / (clean + dirty) reaches
 // min.cleanable.dirty.ratio, when its oldest dirty record is older than max.compaction.lag.ms, or when a kept
@@ -12,7 +13,9 @@
 // most segment.bytes, each group into one new segment swapped in crash-safe (segment-swap.ts). A record stays
 // when it is the latest for its key (and, for a tombstone, its batch's delete horizon has not passed: the
 // first cleaning that keeps a tombstone stamps now + delete.retention.ms on its batch, KIP-534). Keyless
-// records go, as Kafka drops them. Control batches stay whole. A batch emptied of records stays as an empty
+// records go, as Kafka drops them. Records of aborted transactions (the aborted-transaction index) never enter
+// the map and go, as Kafka's cleaner discards them, so a read_committed reader of the cleaned log sees every
+// key's latest committed value. Control batches (transaction markers) stay whole. A batch emptied of records stays as an empty
 // header when it ends an active idempotent producer's history (its last sequence), and goes otherwise.
 // batch-filter.ts rewrites batches. Batches compressed with a codec Kastor cannot read (snappy, lz4, zstd) are
 // kept as written and their keys do not enter the map.
@@ -32,7 +35,8 @@ import { OffsetMap } from './offset-map.ts';
 import { BatchRefs, forEachSegmentBatch, READ_CHUNK } from './segment-batches.ts';
 import { cleanerRecords, deleteHorizonOf, isControlBatch, isFilterable, rebuildBatch, scanRecordKeys } from './batch-filter.ts';
 import { recordsBody } from '../protocol/record-batch-reader.ts';
-import { BATCH_HEADER_SIZE, BATCH_OVERHEAD, readBatchHeader, type BatchHeader } from '../protocol/record-batch-layout.ts';
+import { BATCH_HEADER_SIZE, BATCH_OVERHEAD, readBatchHeader, TRANSACTIONAL_FLAG, type BatchHeader } from '../protocol/record-batch-layout.ts';
+import type { AbortedTxn } from './txn-index.ts';
 
 export const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
 
@@ -80,6 +84,10 @@ export interface CleanOptions {
   config: CompactionConfig;
   /** The last offset of each active idempotent producer's last batch, by producer id (the producer state). */
   producerLastOffsets?: ReadonlyMap<number, number>;
+  /** The partition's last stable offset: nothing at or past it is cleaned (default: the high watermark). */
+  lastStableOffset?: number;
+  /** The aborted transactions of the log (its aborted-transaction index): their records are removed. */
+  abortedTxns?: readonly AbortedTxn[];
   /** Called with the bytes read or written so far, awaited: log.cleaner.io.max.bytes.per.second. */
   throttle?: (bytes: number) => Promise<void>;
   maxMapKeys?: number;
@@ -126,13 +134,14 @@ export function writeCleanerCheckpoint(log: PartitionLog, cp: CleanerCheckpoint)
 }
 
 /** The cleanable range of a log and whether it needs cleaning now (Kafka's LogCleanerManager.cleanableOffsets). */
-export async function cleanableState(log: PartitionLog, config: CompactionConfig, now: number, cp: CleanerCheckpoint): Promise<CleanableState> {
+export async function cleanableState(log: PartitionLog, config: CompactionConfig, now: number, cp: CleanerCheckpoint, lastStableOffset = Infinity): Promise<CleanableState> {
   const sealed = log.sealedSegments();
+  const stableEnd = Math.min(log.highWatermark, lastStableOffset);
   // The active segment is never cleaned: it starts where the last sealed one ends.
   let firstUncleanable = sealed.length === 0 ? log.logStartOffset : log.segmentInfos()[sealed.length]!.baseOffset;
   for (const s of sealed) {
     const tooRecent = config.minCompactionLagMs > 0 && s.maxTimestamp >= 0 && now - s.maxTimestamp < config.minCompactionLagMs;
-    if (s.nextOffset > log.highWatermark || tooRecent) {
+    if (s.nextOffset > stableEnd || tooRecent) {
       firstUncleanable = s.baseOffset;
       break;
     }
@@ -197,8 +206,9 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
     await writeCleanerCheckpoint(log, cp);
   }
   log.truncatedTo = Infinity;
-  const state = await cleanableState(log, config, now, cp);
+  const state = await cleanableState(log, config, now, cp, opts.lastStableOffset);
   if (!opts.force && !state.needsCleaning) return null;
+  const aborted = abortedBatchTest(opts.abortedTxns ?? []);
   const result: CleanResult = {
     firstDirtyOffset: state.firstDirtyOffset, endOffset: state.firstDirtyOffset,
     bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsReplaced: 0, tombstoneHorizon: -1, aborted: false,
@@ -221,7 +231,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
     const refs = seg.baseOffset >= state.firstDirtyOffset && refsLeft > 0 ? new BatchRefs() : null;
     const read = await forEachSegmentBatch(seg, (chunk, pos, h, filePos) => {
       refs?.add(filePos, h);
-      if (isControlBatch(h.attributes) || !isFilterable(h.attributes) || h.recordsCount === 0) return;
+      if (isControlBatch(h.attributes) || !isFilterable(h.attributes) || h.recordsCount === 0 || aborted(h)) return;
       const body = recordsBody(chunk, pos);
       scanRecordKeys(body, h.recordsCount, (r) => {
         const offset = h.baseOffset + r.offsetDelta;
@@ -289,7 +299,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
       };
       const handle = (chunk: Buffer, pos: number, h: BatchHeader) => {
         const out =
-          h.baseOffset >= dirtyFrom && !isControlBatch(h.attributes) && isFilterable(h.attributes) && !holdsAny(keptDirty, h.baseOffset, h.baseOffset + h.lastOffsetDelta)
+          aborted(h) || (h.baseOffset >= dirtyFrom && !isControlBatch(h.attributes) && isFilterable(h.attributes) && !holdsAny(keptDirty, h.baseOffset, h.baseOffset + h.lastOffsetDelta))
             ? dropWhole(chunk, pos, h, producerLast, result)
             : filterBatch(chunk, pos, h, map, producerLast, now, config.deleteRetentionMs, result, noteHorizon);
         if (out === null || out.rewritten) changed = true;
@@ -359,6 +369,20 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
   result.tombstoneHorizon = tombstoneHorizon;
   await writeCleanerCheckpoint(log, { firstDirtyOffset: end, tombstoneHorizon });
   return result;
+}
+
+/**
+ * Whether a batch belongs to an aborted transaction: a transactional batch of a producer whose aborted
+ * transaction began at or before it and whose ABORT marker follows it.
+ */
+function abortedBatchTest(abortedTxns: readonly AbortedTxn[]): (h: BatchHeader) => boolean {
+  const byProducer = new Map<number, AbortedTxn[]>();
+  for (const t of abortedTxns) byProducer.set(t.producerId, [...(byProducer.get(t.producerId) ?? []), t]);
+  return (h) => {
+    if ((h.attributes & TRANSACTIONAL_FLAG) === 0 || isControlBatch(h.attributes)) return false;
+    const txns = byProducer.get(h.producerId);
+    return txns !== undefined && txns.some((t) => t.firstOffset <= h.baseOffset && h.baseOffset < t.lastOffset);
+  };
 }
 
 /** Whether the sorted offsets hold one in [from, to]. */

@@ -1,7 +1,8 @@
 // The log cleaner on PartitionLog over MemoryStorage: the latest record per key survives at its offset, batches
 // keep their base and last offsets and get valid CRCs, tombstones live until delete.retention.ms after the
 // cleaning that first kept them, min/max.compaction.lag.ms and min.cleanable.dirty.ratio decide what is cleaned,
-// the high watermark bounds it, gzip batches are compressed again, an idempotent producer's last sequence
+// the high watermark and the last stable offset bound it, aborted transactions are removed and never supersede
+// a committed value, gzip batches are compressed again, an idempotent producer's last sequence
 // survives as an empty batch, reads and replication cross the gaps, the offset map is exact, segments larger
 // than the cleaner's read chunk are cleaned alike, and a crash at every storage step of a
 // cleaning leaves the old log or the new one after recovery, never a mix.
@@ -16,6 +17,7 @@ import { DELETE_HORIZON_FLAG } from '../../src/log/batch-filter.ts';
 import { OffsetMap } from '../../src/log/offset-map.ts';
 import { buildRecordBatch, forEachBatch, readBatchHeader, readRecords, setBaseOffset, setPartitionLeaderEpoch, validateBatch, type RecordInput } from '../../src/protocol/record-batch.ts';
 import { scanLog } from '../../src/producer-state/partition-producers.ts';
+import { buildTxnMarkerBatch } from '../../src/log/txn-marker.ts';
 
 const DIR = '/data/table-0';
 
@@ -387,6 +389,51 @@ test('a crash at every storage step of a cleaning recovers to the old log or the
     assert.equal((await contents(r.reopened)).records, cleaned, `cleaning again after a crash at step ${n}`);
   }
   assert.ok(sawOld > 0 && sawNew > 0, `both whole outcomes met (old ${sawOld}, new ${sawNew} of ${clean.ops} steps)`);
+});
+
+
+test('transactions: aborted records go and never supersede a committed value; nothing at or past the last stable offset is cleaned', async () => {
+  const txn = (producerId: number, records: Rec[]) =>
+    buildRecordBatch({ records: records.map(([key, value]) => ({ key, value })), producerId, producerEpoch: 0, baseSequence: 0, isTransactional: true, timestamp: 1_000 });
+  const marker = (producerId: number, type: 'COMMIT' | 'ABORT') => buildTxnMarkerBatch(producerId, 0, { type, coordinatorEpoch: 0 }, 1_000);
+  const filler = async (log: PartitionLog) => {
+    for (let i = 0; i < 12; i++) await log.append(batch([[`f${i}`, 'x'.repeat(30)]]), 0);
+  };
+  const clean = async (log: PartitionLog) => {
+    log.setHighWatermark(log.logEndOffset);
+    const producers = await scanLog(log);
+    return cleanLog(log, { now: 10_000, config: compaction(), force: true, abortedTxns: producers.aborted.all(), lastStableOffset: producers.lastStableOffset(log.highWatermark) });
+  };
+  const valuesOf = (records: Seen[], key: string) => records.filter((r) => r.key === key).map((r) => r.value);
+
+  const log = await openLog(new MemoryStorage(), { now: 10_000 });
+  await log.append(batch([['a', 'a-plain'], ['b', 'b-plain']]), 0);
+  await log.append(txn(7, [['c', 'c-committed']]), 0);
+  await log.append(marker(7, 'COMMIT'), 0);
+  await log.append(txn(8, [['a', 'a-aborted'], ['c', 'c-aborted']]), 0);
+  await log.append(marker(8, 'ABORT'), 0);
+  await filler(log);
+  assert.ok(await clean(log));
+  const after = await contents(log);
+  assert.equal(valuesOf(after.records, 'a'), ['a-plain'], 'the aborted write did not supersede the committed value');
+  assert.equal(valuesOf(after.records, 'c'), ['c-committed']);
+  assert.not.ok(after.records.some((r) => r.value?.endsWith('-aborted')), 'aborted records are removed');
+  assert.is(after.batches.filter((h) => (h.attributes & 0x20) !== 0).length, 2, 'both markers stay');
+
+  // An open transaction holds the last stable offset: a later write of a key past it does not remove the
+  // earlier value (the open transaction's own records, and everything after them, are not cleaned yet).
+  const open = await openLog(new MemoryStorage(), { now: 10_000 });
+  await open.append(batch([['a', 'a1'], ['b', 'b1']]), 0);
+  await filler(open);
+  const openAt = open.logEndOffset;
+  await open.append(txn(9, [['b', 'b-open']]), 0);
+  await open.append(batch([['a', 'a2']]), 0);
+  await filler(open);
+  await clean(open);
+  const kept = await contents(open);
+  assert.equal(valuesOf(kept.records, 'a'), ['a1', 'a2'], 'a1 stays: a2 is past the last stable offset');
+  assert.equal(valuesOf(kept.records, 'b'), ['b1', 'b-open']);
+  assert.ok(kept.records.filter((r) => r.offset >= openAt).length >= 14, 'nothing at or past the last stable offset removed');
 });
 
 test.run();

@@ -133,7 +133,10 @@ export class TransactionManager {
     let groupCoordinator: Promise<number> | null = null;
     await this.cluster.withRetry('TxnOffsetCommit', async () => {
       groupCoordinator ??= this.cluster.findCoordinator(groupId, GROUP_KEY);
-      const nc = await this.cluster.nodeConnection(await groupCoordinator);
+      const nc = await this.cluster.nodeConnection(await groupCoordinator).catch((err: unknown) => {
+        groupCoordinator = null; // unreachable: find the group's coordinator again
+        throw err;
+      });
       const { body } = await this.cluster.send(nc, ApiKey.TxnOffsetCommit, () => ({
         transactionalId: this.transactionalId,
         groupId,
@@ -214,12 +217,20 @@ export class TransactionManager {
         this.coordinator = null;
         throw err;
       }
-      let body = (await call(await this.cluster.nodeConnection(nodeId))).body;
-      // The previous transaction's markers are being written (a few ms): ask again soon rather than after the
-      // general retry backoff, as the Java client does (20 ms for CONCURRENT_TRANSACTIONS), a bounded number of times.
-      for (let i = 0; i < CONCURRENT_RETRIES && body.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS; i++) {
-        await new Promise((r) => setTimeout(r, CONCURRENT_BACKOFF_MS));
+      let body: B;
+      try {
         body = (await call(await this.cluster.nodeConnection(nodeId))).body;
+        // The previous transaction's markers are being written: ask again soon rather than after the general
+        // retry backoff, as the Java client does (20 ms for CONCURRENT_TRANSACTIONS), a bounded number of times.
+        for (let i = 0; i < CONCURRENT_RETRIES && body.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS; i++) {
+          await new Promise((r) => setTimeout(r, CONCURRENT_BACKOFF_MS));
+          body = (await call(await this.cluster.nodeConnection(nodeId))).body;
+        }
+      } catch (err) {
+        // The coordinator's broker cannot be reached (it died): find the coordinator again, as the Java client
+        // does for an unreachable coordinator, instead of asking the dead broker until the retries run out.
+        this.coordinator = null;
+        throw err;
       }
       if (body.errorCode === ErrorCode.NONE) {
         if (what === 'AddOffsetsToTxn') this.offsetsAdded = true;

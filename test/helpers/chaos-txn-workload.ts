@@ -36,13 +36,6 @@ export interface TxnWorkloadOptions {
   maxMs?: number;
   /** A transaction not ended within this time is given up with its producer (default 20 s). */
   txnBoundMs?: number;
-  /**
-   * After this many failed transactions in a row the producer is replaced even though its aborts succeed, as an
-   * application restarts a client that keeps failing (default 2). Needed because Kastor's TransactionManager keeps
-   * asking a coordinator it cannot connect to (it looks the coordinator up again only on NOT_COORDINATOR or
-   * COORDINATOR_NOT_AVAILABLE): after the coordinator's broker dies, every transaction of that producer fails.
-   */
-  replaceAfterFailures?: number;
   /** Called the moment a transaction's commit starts (its EndTxn about to go out): where a test injects its fault. */
   onCommitting?: (txn: WorkloadTxn) => void;
 }
@@ -91,7 +84,6 @@ export function startTxnWorkload(cluster: TestCluster, opts: TxnWorkloadOptions)
   const maxTxns = opts.maxTxns ?? 2_000;
   const deadline = Date.now() + (opts.maxMs ?? 75_000);
   const bound = opts.txnBoundMs ?? 20_000;
-  const replaceAfter = opts.replaceAfterFailures ?? 2;
   const transactions: WorkloadTxn[] = [];
   const errors: string[] = [];
   const retired: Promise<void>[] = [];
@@ -139,7 +131,6 @@ export function startTxnWorkload(cluster: TestCluster, opts: TxnWorkloadOptions)
 
   const loop = async () => {
     let producer = await initialised();
-    let failures = 0;
     for (let n = 0; producer && !stopped && n < maxTxns && Date.now() < deadline; n++) {
       const name = `tx${n}`;
       const txn: WorkloadTxn = {
@@ -150,21 +141,19 @@ export function startTxnWorkload(cluster: TestCluster, opts: TxnWorkloadOptions)
       };
       transactions.push(txn);
       const abort = n % abortEvery === abortEvery - 1;
+      const began = Date.now();
       try {
         await within(runOne(producer, txn, abort), bound, name);
-        failures = 0;
         continue;
       } catch (err) {
-        errors.push(`${name}: ${(err as Error).message}`);
+        errors.push(`${name} (after ${Date.now() - began} ms): ${(err as Error).message}`);
       }
       // An abortable error: abort and go on with the same producer. Anything worse: a new producer.
       try {
         await within(producer.abortTransaction(), bound, `${name} abort`);
         txn.outcome = 'aborted';
         txn.endedAt = Date.now();
-        if (++failures >= replaceAfter) throw new Error(`${failures} failed transactions in a row`);
       } catch (err) {
-        failures = 0;
         errors.push(`${name} abort: ${(err as Error).message}`);
         retire(producer);
         producer = await initialised();

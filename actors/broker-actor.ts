@@ -333,6 +333,7 @@ export class Broker {
     services.groups?.start();
     services.txn?.start();
     services.actors.addSource(() => services.groups?.liveActors() ?? []);
+    services.actors.addSource(() => services.txn?.liveActors() ?? []);
     services.actors.provideGroups(() => services.groups?.summaries() ?? []);
     this.parts.unsubscribe = metadata.subscribe((next, prev) => {
       // Every controller lease renewal is a new snapshot (its revision moved) with the same topics: only a

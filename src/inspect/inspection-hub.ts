@@ -12,9 +12,9 @@
 import type { AnyActorRef, InspectionEvent, Observer, Subscription } from 'xstate';
 
 export interface LiveActor {
-  /** Stable name: `broker-1`, `partition-orders-3@broker-2`, `controller@broker-1`, `group-g1`. */
+  /** Stable name: `broker-1`, `partition-orders-3@broker-2`, `controller@broker-1`, `group-g1@broker-1`, `transaction-t1@broker-3`. */
   systemId: string;
-  kind: 'broker' | 'partition' | 'controller' | 'group' | 'other';
+  kind: 'broker' | 'partition' | 'controller' | 'group' | 'transaction' | 'other';
   actor: AnyActorRef;
 }
 

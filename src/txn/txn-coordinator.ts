@@ -17,6 +17,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { TxnMarkerType } from '../log/txn-marker.ts';
 import { loadTxnPartition } from './txn-loader.ts';
+import type { LiveActor } from '../inspect/inspection-hub.ts';
 import { TxnShard } from './txn-shard.ts';
 import type { TxnMetadata } from './txn-metadata.ts';
 import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS, DEFAULT_TXN_STATE_PARTITIONS, partitionForTransactionalId, TXN_STATE_TOPIC } from './txn-topic.ts';
@@ -101,6 +102,13 @@ export class TxnCoordinator {
 
   replicaLeads(topic: string): void {
     this.shards.replicaLeads(topic);
+  }
+
+  /** The transactional ids' actors this broker runs, named `transaction-<id>@broker-<n>`, for the dashboard's actor directory. */
+  liveActors(): LiveActor[] {
+    return this.shards.loaded().flatMap((shard) =>
+      shard.actorsById().map(([id, actor]) => ({ systemId: `transaction-${id}@broker-${this.opts.brokerId}`, kind: 'transaction' as const, actor })),
+    );
   }
 
   partitionFor(transactionalId: string): number {

@@ -67,6 +67,11 @@ export class TxnShard {
     return new Map([...this.actors].map(([id, actor]) => [id, actor.getSnapshot().context.txn]));
   }
 
+  /** Each transactional id's actor (the dashboard's actor directory). */
+  actorsById(): Array<[string, TxnActor]> {
+    return [...this.actors];
+  }
+
   metadata(id: string): TxnMetadata | undefined {
     return this.actors.get(id)?.getSnapshot().context.txn;
   }

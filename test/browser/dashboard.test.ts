@@ -149,7 +149,7 @@ test('every machine in machines/ renders as a statechart in the page', async () 
     if (group) w.document.querySelector('#statechart').innerHTML = (await w.mermaid.render('shot_group', group.mermaid)).svg;
   });
   await page.locator('#statechart').screenshot({ path: join(artifacts, 'statechart-group.png') });
-  for (const id of ['broker', 'controller', 'partitionReplica', 'group']) assert.ok(results.some((r) => r.id === id), `${id} is served`);
+  for (const id of ['broker', 'controller', 'partitionReplica', 'group', 'transaction']) assert.ok(results.some((r) => r.id === id), `${id} is served`);
   for (const r of results) {
     assert.ok(r.ok, `${r.id}: ${r.error}`);
     assert.ok(r.states >= 3, `${r.id} draws its states`);

@@ -65,6 +65,11 @@ test('the open transaction shows Ongoing at its coordinator, and its partitions 
   const offsets = v.topics.find((x) => x.name === '__transaction_state')?.partitions.filter((p) => p.highWatermark !== null) ?? [];
   assert.ok(offsets.length > 0 && offsets.every((p) => p.lsoLag === 0), 'partitions without open transactions show no LSO lag');
 
+  // Each transactional id is a live actor of the transaction machine, in the dashboard's actor directory.
+  const actors = (await (await fetch(`${o.base}/api/actors`)).json()) as Array<{ systemId: string; kind: string; machineId: string | null; state: unknown }>;
+  const actor = actors.find((x) => x.systemId === 'transaction-dtx-open@broker-1');
+  assert.equal([actor?.kind, actor?.machineId, actor?.state], ['transaction', 'transaction', 'Ongoing'], JSON.stringify(actors.map((x) => x.systemId)));
+
   // The running time is the coordinator's, and it grows while the transaction stays open.
   await viewWhere('the running time to grow', (later) => (txn(later, 'dtx-open')?.runningMs ?? 0) >= t.runningMs! + 1000);
 });

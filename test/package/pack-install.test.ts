@@ -181,7 +181,7 @@ test('npx kastor dev --brokers 3 reaches ready, serves kastor/client and its das
   const machines = (await (await fetch(new URL('/api/machines', dashboard), { signal: AbortSignal.timeout(10_000) })).json()) as Array<{ id: string }>;
   // Found by reading dist/machines/ at run time: the compiled files, not the sources.
   const ids = machines.map((m) => m.id);
-  for (const id of ['broker', 'controller', 'group', 'partitionReplica']) assert.ok(ids.includes(id), `statechart of ${id}: ${ids}`);
+  for (const id of ['broker', 'controller', 'group', 'partitionReplica', 'transaction']) assert.ok(ids.includes(id), `statechart of ${id}: ${ids}`);
 
   // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
   killGroup(dev.pid!, 'SIGINT');

@@ -191,7 +191,7 @@ test('every machine in machines/ becomes a Mermaid statechart', async () => {
   const errors: string[] = [];
   const machines = await loadMachines(undefined, (file) => errors.push(file));
   assert.equal(errors, []);
-  for (const id of ['broker', 'partitionReplica', 'controller']) assert.ok(machines.has(id), `machine ${id} found`);
+  for (const id of ['broker', 'partitionReplica', 'controller', 'group', 'transaction']) assert.ok(machines.has(id), `machine ${id} found`);
   const chart = toStatechart(machines.get('partitionReplica')!);
   assert.ok(chart.mermaid.startsWith('stateDiagram-v2'));
   assert.match(chart.mermaid, /s_partitionReplica_recovering --> s_partitionReplica_deciding : recoverLog done/);

@@ -3,6 +3,7 @@ import type { ReplicaSelector } from './replica-selector.ts';
 import { DEFAULT_LISTENER, type ListenerSpec } from '../security/listeners.ts';
 import type { SaslMechanism } from '../security/sasl-mechanisms.ts';
 import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
+import { NO_NATS_SECURITY, type NatsClientSecurity } from '../security/nats-credentials.ts';
 
 /** ssl.client.auth: whether a TLS listener asks for a client certificate, and whether it must be there. */
 export type SslClientAuth = 'none' | 'requested' | 'required';
@@ -42,6 +43,8 @@ export interface BrokerConfig {
   /** replica.selector.class: 'rack-aware' (Kafka's RackAwareReplicaSelector) sends consumers to an in-sync follower in their rack (KIP-392); null: off, as in Kafka. */
   replicaSelector: ReplicaSelector | null;
   natsServers: string[];
+  /** The broker's NATS login and TLS to NATS (a secured bus: src/security/nats-authorization.ts). */
+  natsSecurity: NatsClientSecurity;
   dataDir: string;
   /** The JetStream key-value bucket holding the cluster metadata. */
   metadataBucket: string;
@@ -114,6 +117,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     connectionsMaxReauthMs: 0,
     rack: null,
     replicaSelector: null,
+    natsSecurity: NO_NATS_SECURITY,
     metadataBucket: 'kastor-metadata',
     autoCreateTopics: true,
     numPartitions: 1,

@@ -40,6 +40,11 @@ export const BROKER_FLAGS = {
   rack: { type: 'string', description: "broker.rack: this broker's rack (any non-empty name); when every broker has one, new topics put each partition's replicas on distinct racks", value: 'RACK' },
   'replica-selector': { type: 'string', description: `replica.selector.class: 'rack-aware' (or ${RACK_AWARE_SELECTOR_CLASS}) sends a consumer with client.rack to an in-sync follower in its rack (KIP-392); off by default`, value: 'SELECTOR' },
   nats: { type: 'string', description: 'NATS server URL(s), comma-separated', default: 'nats://127.0.0.1:4322', value: 'URL' },
+  'nats-credentials': { type: 'string', description: "the broker's NATS login: a file of user= and password= lines (or token=), kept private; see kastor nats-config", value: 'FILE' },
+  'nats-nkey': { type: 'string', description: "the broker's NATS login as an nkey: a file holding the user seed (SU...)", value: 'FILE' },
+  'nats-tls-ca': { type: 'string', description: "TLS to NATS: the CA (PEM) the server's certificate must chain to", value: 'FILE' },
+  'nats-tls-cert': { type: 'string', description: 'TLS to NATS: a client certificate (PEM) for a server that verifies clients; may hold the key too', value: 'FILE' },
+  'nats-tls-key': { type: 'string', description: 'the private key (PEM) of --nats-tls-cert', value: 'FILE' },
   data: { type: 'string', description: 'data directory for the partition logs', required: true, value: 'DIR' },
   flush: { type: 'string', description: "'interval' (fsync every --flush-interval-ms, relying on replication) or 'always' (fsync per append, group commit)", default: 'interval', value: 'POLICY' },
   'flush-interval-ms': { type: 'number', description: 'fsync interval for --flush interval', default: 1000, value: 'MS' },
@@ -117,6 +122,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     rack: f.rack,
     replicaSelector,
     natsServers: f.nats.split(',').map((s) => s.trim()),
+    natsSecurity: natsSecurityConfig(f),
     dataDir: f.data,
     flush: f.flush,
     flushIntervalMs: f['flush-interval-ms'],
@@ -202,6 +208,19 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => broker.actor.subscribe({ complete: () => resolve() }));
   if (stopping) await stopping;
   return exitSoon(broker.actor.getSnapshot().context.error ? 1 : 0);
+}
+
+/** The NATS login and TLS flags; the files themselves are read when the broker connects. */
+function natsSecurityConfig(f: ParsedFlags<typeof BROKER_FLAGS>): BrokerConfig['natsSecurity'] {
+  if (f['nats-credentials'] && f['nats-nkey']) throw new UsageError('give --nats-credentials or --nats-nkey, not both');
+  if ((f['nats-tls-cert'] || f['nats-tls-key']) && !f['nats-tls-ca']) throw new UsageError('--nats-tls-cert and --nats-tls-key need --nats-tls-ca');
+  if (f['nats-tls-key'] && !f['nats-tls-cert']) throw new UsageError('--nats-tls-key needs --nats-tls-cert');
+  const ca = f['nats-tls-ca'];
+  return {
+    credentialsFile: f['nats-credentials'] ?? null,
+    nkeyFile: f['nats-nkey'] ?? null,
+    tls: ca ? { caFile: ca, certFile: f['nats-tls-cert'] ?? null, keyFile: f['nats-tls-key'] ?? null } : null,
+  };
 }
 
 /** The listeners, TLS and SASL settings of the flags; a bad one is a UsageError naming its flag. */

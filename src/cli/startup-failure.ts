@@ -8,6 +8,8 @@ export interface StartupFlags {
   listen: string;
   data: string;
   nats: string;
+  /** What sets the NATS login (default --nats-credentials / --nats-nkey). */
+  natsLogin?: string;
 }
 
 export const BROKER_STARTUP_FLAGS: StartupFlags = { listen: '--listen', data: '--data', nats: '--nats' };
@@ -24,6 +26,10 @@ export function startupFailureLine(err: unknown, flags: StartupFlags = BROKER_ST
       return `${err.message} — fix its permissions or choose another directory with ${flags.data}`;
     case 'NATS_UNREACHABLE':
       return `${err.message} — is nats-server running with JetStream there? check ${flags.nats}`;
+    case 'NATS_AUTH_FAILED':
+      return `${err.message} — check the NATS login given with ${flags.natsLogin ?? '--nats-credentials or --nats-nkey'} against the server's authorization`;
+    case 'NATS_CREDENTIALS_INVALID':
+      return `${err.message} — fix the file given with ${flags.natsLogin ?? '--nats-credentials, --nats-nkey or --nats-tls-*'}`;
     default:
       return `cannot start: ${err.message}`;
   }

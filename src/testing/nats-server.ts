@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { natsAuthorizationConfig, type NatsAuthorizationOptions } from '../security/nats-authorization.ts';
 
 export class NatsServerNotFoundError extends Error {
   readonly code = 'NATS_SERVER_NOT_FOUND';
@@ -32,6 +33,17 @@ export interface NatsServerOptions {
   configFile?: string;
   /** How long to wait for "Server is ready". */
   startTimeoutMs?: number;
+  /** Close the bus: only these logins get in, brokers limited to Kastor's subjects (src/security/nats-authorization.ts). */
+  auth?: NatsAuthorizationOptions;
+  /** TLS for clients (PEM files); with `caFile` and `verify`, clients must present a certificate signed by it. */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
+}
+
+function tlsBlock(t: NonNullable<NatsServerOptions['tls']>): string {
+  const lines = [`  cert_file: ${JSON.stringify(t.certFile)}`, `  key_file: ${JSON.stringify(t.keyFile)}`];
+  if (t.caFile) lines.push(`  ca_file: ${JSON.stringify(t.caFile)}`);
+  if (t.verify) lines.push('  verify: true');
+  return ['tls {', ...lines, '  timeout: 2', '}'].join('\n');
 }
 
 /** Asks the kernel for a free TCP port on 127.0.0.1. */
@@ -128,6 +140,8 @@ export class NatsServer {
       `  max_memory_store: 256MB`,
       `  max_file_store: 8GB`,
       `}`,
+      this.opts.auth ? natsAuthorizationConfig(this.opts.auth) : '',
+      this.opts.tls ? tlsBlock(this.opts.tls) : '',
       this.opts.extraConfig ?? '',
     ].join('\n');
     writeFileSync(this.configPath, conf + '\n');

@@ -11,7 +11,8 @@
 //
 // close() leaves no process, port or directory behind, also after a failed test; the process-exit hooks in
 // cleanup.ts cover a test process that ends without calling it.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -29,6 +30,8 @@ import { MetadataStore } from '../metadata/metadata-store.ts';
 import type { ClusterSnapshot, PartitionState } from '../metadata/types.ts';
 import { nodeClock } from '../runtime/node/node-clock.ts';
 import { nodeIds } from '../runtime/node/node-ids.ts';
+import { formatNatsCredentials, NO_NATS_SECURITY, type NatsClientSecurity } from '../security/nats-credentials.ts';
+import type { NatsOtherUser } from '../security/nats-authorization.ts';
 
 export type { TopicSpec } from './kafka-request.ts';
 
@@ -62,6 +65,12 @@ export interface TestClusterOptions {
    * and SCRAM-SHA-512; PLAIN logins check against them). Clients reach it at `secureBootstrapServers`.
    */
   secureListener?: SecureListenerOptions;
+  /**
+   * A closed bus: the cluster's own nats-server gets an authorization block, the brokers (and the harness) log in
+   * with a random password written to `natsCredentialsFile`, and clients without it are refused. `others`: more
+   * NATS users (not brokers) with only the subjects named for them. Needs the cluster's own nats-server.
+   */
+  secureNats?: boolean | { others?: NatsOtherUser[] };
 }
 
 export interface SecureListenerOptions {
@@ -149,8 +158,10 @@ export class TestCluster {
     const flags = brokerFlags();
     let nats: NatsServer | null = null;
     try {
+      if (opts.secureNats && opts.natsUrl) throw new Error('secureNats needs the cluster\'s own nats-server (no natsUrl)');
       if (!opts.natsUrl) {
-        nats = await NatsServer.start({ dir: join(dataDir, 'nats') });
+        const auth = opts.secureNats ? natsLogin(dataDir, opts.secureNats === true ? [] : opts.secureNats.others ?? []) : undefined;
+        nats = await NatsServer.start({ dir: join(dataDir, 'nats'), auth });
       }
     } catch (err) {
       if (ownsDir) {
@@ -169,11 +180,22 @@ export class TestCluster {
     return cluster;
   }
 
+  /** The brokers' NATS login (`user=`/`password=`) with secureNats; null without. */
+  get natsCredentialsFile(): string | null {
+    return this.opts.secureNats ? join(this.dataDir, NATS_CREDENTIALS) : null;
+  }
+
+  /** The settings a NATS client needs to connect as the brokers do. */
+  get natsSecurity(): NatsClientSecurity {
+    return { ...NO_NATS_SECURITY, credentialsFile: this.natsCredentialsFile };
+  }
+
   private async boot(flags: Set<string>, deadline: number): Promise<void> {
-    this.nc = await connectNats({ servers: this.natsUrl, name: 'kastor-testing' });
+    this.nc = await connectNats({ servers: this.natsUrl, name: 'kastor-testing', security: this.natsSecurity });
     const kv = await NatsKv.open(this.nc, DEFAULT_METADATA_BUCKET);
     this.store = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, readyTimeoutMs: left(deadline) });
     const args = [...(this.opts.brokerArgs ?? [])];
+    if (this.natsCredentialsFile) args.push('--nats-credentials', this.natsCredentialsFile);
     const s = this.sessionTimeoutMs;
     if (flags.has('session-timeout-ms')) args.push('--session-timeout-ms', String(s));
     if (flags.has('heartbeat-interval-ms')) args.push('--heartbeat-interval-ms', String(Math.max(50, Math.floor(s / 6))));
@@ -498,6 +520,15 @@ export class TestCluster {
 /** Starts a test cluster; see TestClusterOptions. Always pair with `await cluster.close()` (or `await using`). */
 export function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   return TestCluster.start(opts);
+}
+
+const NATS_CREDENTIALS = 'nats-credentials';
+
+/** secureNats: a random broker password in `<dataDir>/nats-credentials` (0600) and the server's authorization. */
+function natsLogin(dataDir: string, others: NatsOtherUser[]): { bucket: string; brokers: Array<{ user: string; password: string }>; others: NatsOtherUser[] } {
+  const login = { user: 'kastor-broker', password: randomBytes(18).toString('base64url') };
+  writeFileSync(join(dataDir, NATS_CREDENTIALS), formatNatsCredentials(login), { mode: 0o600 });
+  return { bucket: DEFAULT_METADATA_BUCKET, brokers: [login], others };
 }
 
 function sameSet(a: readonly number[], b: readonly number[]): boolean {

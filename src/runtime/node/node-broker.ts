@@ -49,9 +49,11 @@ export async function startNodeBroker(config: BrokerConfig, deps: NodeBrokerDeps
     name: `kastor-broker-${config.brokerId}`,
     bucket: config.metadataBucket,
     connectBudgetMs: natsConnectTimeoutMs,
+    security: config.natsSecurity,
     // Errors as before; a handler failure is now any request the transport serves, not only a replica fetch.
     onHandlerError: (err) => logger.error('transport handler failed', { error: err as Error }),
     onWatchError: (err) => logger.warn('watching the NATS connection failed', { error: err as Error }),
+    onPermissionDenied: (err) => logger.error(`NATS refused it: ${err.message} — the broker's NATS user lacks this permission (kastor nats-config)`, { operation: err.operation, subject: err.subject }),
   });
   let bindFailure: BrokerStartError | null = null;
   const broker = createBroker(runtime, config, {

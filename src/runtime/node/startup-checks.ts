@@ -9,7 +9,7 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, type ConnectNatsOptions } from './nats-connection.ts';
+import { connectNats, NatsConnectError, NatsSecurityFileError, type ConnectNatsOptions } from './nats-connection.ts';
 
 export type BrokerStartFailure =
   /** Another process listens on the Kafka address. */
@@ -18,6 +18,10 @@ export type BrokerStartFailure =
   | 'ADDRESS_UNAVAILABLE'
   | 'DATA_DIR_UNWRITABLE'
   | 'NATS_UNREACHABLE'
+  /** NATS refused the broker's login (wrong or missing credentials). */
+  | 'NATS_AUTH_FAILED'
+  /** A NATS credentials, nkey or TLS file cannot be read or is malformed. */
+  | 'NATS_CREDENTIALS_INVALID'
   /** Anything else the broker reported while starting. */
   | 'START_FAILED';
 
@@ -93,6 +97,11 @@ export async function connectNatsWithin(opts: ConnectNatsOptions & { budgetMs: n
     try {
       return await connectNats({ ...opts, overrides: { timeout: Math.max(500, Math.min(5_000, left)), ...opts.overrides } });
     } catch (err) {
+      if (err instanceof NatsSecurityFileError) throw new BrokerStartError('NATS_CREDENTIALS_INVALID', err.message, { servers, reason: err.message }, { cause: err });
+      if (err instanceof NatsConnectError && err.authFailed) {
+        const reason = (err.cause as Error).message;
+        throw new BrokerStartError('NATS_AUTH_FAILED', `NATS at ${servers.join(', ')} refused the broker's login (${reason})`, { servers, reason }, { cause: err });
+      }
       const waitedMs = Date.now() - started;
       if (waitedMs + retryMs >= opts.budgetMs) {
         const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;

@@ -29,6 +29,7 @@ import { PRODUCER_ID_BLOCK_SIZE, ProducerIdAllocator } from '../src/producer-sta
 import type { BrokerServices } from '../src/broker/broker-services.ts';
 import type { Runtime, Transport } from '../src/runtime/runtime.ts';
 import type { Logger } from '../src/util/logger.ts';
+import { BrokerAuthorizer } from '../src/security/broker-authorizer.ts';
 import { BrokerMetrics } from '../src/metrics/broker-metrics.ts';
 import { ActorDirectory } from '../src/inspect/actor-directory.ts';
 import { brokerActors } from '../src/inspect/broker-actors.ts';
@@ -320,6 +321,14 @@ export class Broker {
         lastStableOffsetLag: () =>
           [...registry.all()].flatMap((r) => (r.role === 'leader' && r.log ? [{ topic: r.topic, partition: r.partition, lag: r.log.highWatermark - r.lastStableOffset(r.log) }] : [])),
       }),
+      authorizer: config.authorizer
+        ? new BrokerAuthorizer({
+            settings: config.authorizer,
+            metadata,
+            logger: this.logger.child({ part: 'authorizer' }),
+            onDenied: (operation, resourceType) => this.parts.services?.metrics.authorizationDenied.inc({ operation, resource_type: resourceType }),
+          })
+        : undefined,
       actors: new ActorDirectory(() => brokerActors({ brokerId: config.brokerId, actor: this.actor, controller: () => this.parts.controller?.actor, replicas: () => registry.all() })),
       askController: (subject, request, timeoutMs) =>
         askController({ transport: runtime.transport, subject: subjects[subject], request, timeoutMs, clock: this.clock, abandoned: () => this.crashed || this.actor.getSnapshot().status !== 'active' }),
@@ -552,6 +561,7 @@ export class Broker {
     await step('stopping the listener', () => this.parts.listener?.stop());
     this.parts.unsubscribe?.();
     await step('stopping replication', () => this.parts.replication?.stop());
+    this.parts.services?.authorizer?.stop();
     await step('stopping the group coordinator', () => this.parts.services?.groups?.stop());
     await step('stopping the transaction coordinator', () => this.parts.services?.txn?.stop());
     await step('closing logs', () => this.parts.registry?.stopAll());

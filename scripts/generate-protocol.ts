@@ -38,6 +38,10 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['SaslAuthenticate', 0, 2],
   ['DescribeUserScramCredentials', 0, 0],
   ['AlterUserScramCredentials', 0, 0],
+  // Authorization (issue 19): Kafka's ACLs, kept in the cluster metadata.
+  ['DescribeAcls', 0, 3],
+  ['CreateAcls', 0, 3],
+  ['DeleteAcls', 0, 3],
   // Group APIs, served once the group coordinator lands.
   ['FindCoordinator', 0, 4],
   ['JoinGroup', 0, 9],

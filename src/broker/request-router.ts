@@ -51,6 +51,9 @@ import { saslHandshake } from './handlers/sasl-handshake.ts';
 import { saslAuthenticate, rawSaslToken } from './handlers/sasl-authenticate.ts';
 import { describeUserScramCredentials } from './handlers/describe-user-scram-credentials.ts';
 import { alterUserScramCredentials } from './handlers/alter-user-scram-credentials.ts';
+import { describeAcls } from './handlers/describe-acls.ts';
+import { createAcls } from './handlers/create-acls.ts';
+import { deleteAcls } from './handlers/delete-acls.ts';
 import { refusal } from '../security/sasl-server.ts';
 
 export interface RequestContext {
@@ -104,6 +107,9 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [ApiKey.SaslAuthenticate]: (svc, body, ctx) => saslAuthenticate(svc, body, ctx),
   [ApiKey.DescribeUserScramCredentials]: (svc, body) => describeUserScramCredentials(svc, body),
   [ApiKey.AlterUserScramCredentials]: (svc, body, ctx) => alterUserScramCredentials(svc, body, ctx),
+  [ApiKey.DescribeAcls]: (svc, body, ctx) => describeAcls(svc, body, ctx),
+  [ApiKey.CreateAcls]: (svc, body, ctx) => createAcls(svc, body, ctx),
+  [ApiKey.DeleteAcls]: (svc, body, ctx) => deleteAcls(svc, body, ctx),
 };
 
 const SASL_GATE_KEYS = { apiVersions: ApiKey.ApiVersions, saslHandshake: ApiKey.SaslHandshake, saslAuthenticate: ApiKey.SaslAuthenticate };

@@ -15,6 +15,7 @@ import { parseReplicaSelector, RACK_AWARE_SELECTOR_CLASS } from '../broker/repli
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
 import { resolveListeners } from '../security/listeners.ts';
+import { authorizerSettings } from '../security/authorizer-settings.ts';
 import { parseSaslMechanisms } from '../security/sasl-mechanisms.ts';
 import type { BrokerConfig, SslClientAuth } from '../broker/broker-config.ts';
 import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
@@ -37,6 +38,9 @@ export const BROKER_FLAGS = {
   'ssl-truststore-type': { type: 'string', description: 'ssl.truststore.type: PEM (the only one Kastor reads)', default: 'PEM', value: 'TYPE' },
   'sasl-enabled-mechanisms': { type: 'string', description: 'sasl.enabled.mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (users: kastor users create)', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', value: 'LIST' },
   'connections-max-reauth-ms': { type: 'number', description: 'connections.max.reauth.ms: SASL session lifetime (KIP-368); after it a connection must re-authenticate or is closed; 0: no limit', default: 0, value: 'MS' },
+  authorizer: { type: 'string', description: "authorizer.class.name: 'acl' (or Kafka's StandardAuthorizer/AclAuthorizer class name) checks every request against the ACLs (kastor acls); default: none, everything allowed", value: 'NAME' },
+  'super-users': { type: 'string', description: 'super.users: principals allowed everything, separated by semicolons (User:admin;User:ops)', value: 'LIST' },
+  'allow-everyone-if-no-acl-found': { type: 'boolean', description: 'allow.everyone.if.no.acl.found: a resource no ACL names is open to all (default false)', default: false },
   rack: { type: 'string', description: "broker.rack: this broker's rack (any non-empty name); when every broker has one, new topics put each partition's replicas on distinct racks", value: 'RACK' },
   'replica-selector': { type: 'string', description: `replica.selector.class: 'rack-aware' (or ${RACK_AWARE_SELECTOR_CLASS}) sends a consumer with client.rack to an in-sync follower in its rack (KIP-392); off by default`, value: 'SELECTOR' },
   nats: { type: 'string', description: 'NATS server URL(s), comma-separated', default: 'nats://127.0.0.1:4322', value: 'URL' },
@@ -119,6 +123,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     advertisedHost: first?.advertisedHost ?? advertise?.host,
     advertisedPort: first?.advertisedPort ?? advertise?.port,
     ...security,
+    authorizer: usageChecked(() => authorizerSettings(f.authorizer, f['super-users'], f['allow-everyone-if-no-acl-found'])),
     rack: f.rack,
     replicaSelector,
     natsServers: f.nats.split(',').map((s) => s.trim()),
@@ -221,6 +226,15 @@ function natsSecurityConfig(f: ParsedFlags<typeof BROKER_FLAGS>): BrokerConfig['
     nkeyFile: f['nats-nkey'] ?? null,
     tls: ca ? { caFile: ca, certFile: f['nats-tls-cert'] ?? null, keyFile: f['nats-tls-key'] ?? null } : null,
   };
+}
+
+/** fn's result; its Error (which starts with the flag's name) as a UsageError naming the flag. */
+function usageChecked<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new UsageError(`--${(err as Error).message}`);
+  }
 }
 
 /** The listeners, TLS and SASL settings of the flags; a bad one is a UsageError naming its flag. */

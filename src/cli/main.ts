@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; run: () => Promise<Run> }> = {
   groups: { summary: 'list consumer groups, describe one (members, assignment, committed offsets, lag)', run: async () => (await import('./groups-command.ts')).groupsCommand },
   transactions: { summary: 'list transactions, describe them, show a partition\'s producers (KIP-664)', run: async () => (await import('./transactions-command.ts')).transactionsCommand },
   users: { summary: 'SASL/SCRAM users: create, list, delete (the password from stdin or a prompt)', run: async () => (await import('./users-command.ts')).usersCommand },
+  acls: { summary: 'ACLs: add, list, remove (Kafka\'s kafka-acls)', run: async () => (await import('./acls-command.ts')).aclsCommand },
 };
 
 function usage(): string {

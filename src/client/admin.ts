@@ -10,6 +10,8 @@ import { ERRORS } from '../protocol/generated/errors.ts';
 import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionMetadata } from './cluster.ts';
 import { KafkaClientError, KafkaProtocolError } from './errors.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, lookupOffsets } from './offset-lookup.ts';
+import * as acls from './acls.ts';
+import { MATCH_ALL, type AclBinding, type AclFilter } from '../security/acl.ts';
 
 export interface NewTopic {
   topic: string;
@@ -134,6 +136,21 @@ export class Admin {
 
   constructor(clusterOptions: ClusterOptions) {
     this.cluster = new Cluster(clusterOptions);
+  }
+
+  /** Adds ACL bindings (CreateAcls; needs Alter on the cluster). */
+  createAcls(bindings: AclBinding[]): Promise<void> {
+    return acls.createAcls(this.cluster, bindings);
+  }
+
+  /** The ACL bindings a filter matches (DescribeAcls; MATCH_ALL for all of them). */
+  describeAcls(filter: AclFilter = MATCH_ALL): Promise<AclBinding[]> {
+    return acls.describeAcls(this.cluster, filter);
+  }
+
+  /** Removes the bindings each filter matches and returns them (DeleteAcls). */
+  deleteAcls(filters: AclFilter[]): Promise<AclBinding[]> {
+    return acls.deleteAcls(this.cluster, filters);
   }
 
   /** Connects and loads the broker list (optional: every call connects on first use). */

@@ -2,7 +2,7 @@
 // every broker and any operator with a NATS client, so a value is trusted only after its shape is
 // checked; a value that fails is reported and skipped by the store, never allowed to crash a broker.
 // Unknown extra fields are kept, so a newer broker's additions survive an older broker's update.
-import type { BrokerInfo, ControllerInfo, TopicInfo } from './types.ts';
+import type { BrokerInfo, ControllerInfo, StoredAclResource, TopicInfo } from './types.ts';
 import { topicNameProblem } from './topic-name.ts';
 
 const encoder = new TextEncoder();
@@ -101,6 +101,12 @@ export const decodeBrokerConfigs = (bytes: Uint8Array): Decoded<Record<string, s
   );
   return d.ok ? { ok: true, value: d.value.configs } : d;
 };
+export const decodeAclResource = (bytes: Uint8Array): Decoded<StoredAclResource> =>
+  decodeWith<StoredAclResource>(bytes, (v) => {
+    if (!isObject(v) || typeof v.resourceType !== 'string' || typeof v.name !== 'string' || typeof v.patternType !== 'string') return 'not a resource pattern';
+    const ok = (e: unknown) => isObject(e) && ['principal', 'host', 'operation', 'permission'].every((k) => typeof e[k] === 'string');
+    return Array.isArray(v.entries) && v.entries.every(ok) ? null : 'entries is not a list of ACL entries';
+  });
 export const decodeClusterId = (bytes: Uint8Array): Decoded<string> => {
   const d = decodeWith<{ clusterId: string }>(bytes, (v) =>
     isObject(v) && typeof v.clusterId === 'string' && v.clusterId !== '' ? null : 'clusterId is not a non-empty string',

@@ -9,6 +9,8 @@ export const BROKERS_PREFIX = 'brokers';
 export const TOPICS_PREFIX = 'topics';
 /** Dynamic broker configs: `broker-configs.default` (cluster-wide) and `broker-configs.<id>`. */
 export const BROKER_CONFIGS_PREFIX = 'broker-configs';
+/** ACLs: `acls.<hex of type:patternType:name>`, one key per resource pattern (src/security/acl-store.ts). */
+export const ACLS_PREFIX = 'acls';
 /** The next free producer-id block start (idempotent producer, KIP-98); not part of the snapshot. */
 export const PRODUCER_IDS_KEY = 'producer-ids';
 
@@ -32,6 +34,8 @@ export type ParsedKey =
   | { kind: 'topic'; name: string }
   /** scope: a broker id as a string, '' for the cluster-wide default. */
   | { kind: 'broker-config'; scope: string }
+  /** token: the hex after the prefix, naming one resource pattern. */
+  | { kind: 'acl'; token: string }
   /** Under a prefix this store owns but not a key it could have written. */
   | { kind: 'invalid'; why: string }
   /** Someone else's key (producer-id blocks, future features): not part of the snapshot. */
@@ -51,6 +55,10 @@ export function parseKey(key: string): ParsedKey {
     if (rest === 'default') return { kind: 'broker-config', scope: '' };
     if (!/^\d+$/.test(rest) || !Number.isSafeInteger(Number(rest))) return { kind: 'invalid', why: 'broker config scope is neither default nor a broker id' };
     return { kind: 'broker-config', scope: String(Number(rest)) };
+  }
+  if (key.startsWith(ACLS_PREFIX + '.')) {
+    const token = key.slice(ACLS_PREFIX.length + 1);
+    return /^[0-9a-f]+$/.test(token) ? { kind: 'acl', token } : { kind: 'invalid', why: 'ACL key is not hex' };
   }
   if (key.startsWith(TOPICS_PREFIX + '.')) {
     const name = keyTokenToTopicName(key.slice(TOPICS_PREFIX.length + 1));

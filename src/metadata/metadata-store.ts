@@ -26,6 +26,7 @@ import type { KvChange, KvWatch, MetadataKv } from './kv.ts';
 import {
   brokerProblem,
   decodeBroker,
+  decodeAclResource,
   decodeBrokerConfigs,
   decodeClusterId,
   decodeController,
@@ -62,7 +63,7 @@ interface Waiter {
   timer: unknown;
 }
 
-const EMPTY: ClusterSnapshot = freeze({ clusterId: '', brokers: {}, topics: {}, controller: null, brokerConfigs: {}, revision: 0 }, true);
+const EMPTY: ClusterSnapshot = freeze({ clusterId: '', brokers: {}, topics: {}, controller: null, brokerConfigs: {}, acls: {}, revision: 0 }, true);
 
 export class MetadataStore {
   /** Settles when the initial replay of the bucket has been applied to the snapshot. */
@@ -282,6 +283,7 @@ export class MetadataStore {
 
   /**
    * A key outside the snapshot (SCRAM credentials: src/security/scram-credentials.ts), read from the bucket;
+   * (updateOther also writes ACL keys, which the snapshot holds: it returns once the snapshot shows the change)
    * with `prefix`, the keys under it. Such keys are read where they are used, not watched.
    */
   async readOther(key: string): Promise<Uint8Array | null> {
@@ -300,8 +302,11 @@ export class MetadataStore {
       const e = await this.kv.get(key);
       const next = compute(e?.value ?? null);
       if (next === null) {
-        if (e) await this.kv.delete(key, e.revision);
-      } else await this.writeOver(key, e, next);
+        if (e) {
+          await this.kv.delete(key, e.revision);
+          await this.seen(key, e.revision + 1);
+        }
+      } else await this.seen(key, await this.writeOver(key, e, next));
     });
   }
 
@@ -431,6 +436,12 @@ export class MetadataStore {
         const cur = configs[key.scope];
         if (!cur || JSON.stringify(cur) !== JSON.stringify(d.value)) configs[key.scope] = d.value;
         return;
+      }
+      case 'acl': {
+        const acls = (draft.acls ??= {});
+        if (c.value === null) return void delete acls[key.token];
+        const d = decodeAclResource(c.value);
+        return d.ok ? void (acls[key.token] = d.value) : skip(d.why);
       }
       case 'topic': {
         if (c.value === null) return void delete draft.topics[key.name];

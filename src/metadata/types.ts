@@ -60,6 +60,14 @@ export interface ControllerInfo {
   epoch: number;
 }
 
+/** The ACL bindings of one resource pattern as stored (names as in src/security/acl.ts, checked there). */
+export interface StoredAclResource {
+  resourceType: string;
+  name: string;
+  patternType: string;
+  entries: Array<{ principal: string; host: string; operation: string; permission: string }>;
+}
+
 export interface ClusterSnapshot {
   /** Empty until ensureClusterId() has run once in the cluster. */
   clusterId: string;
@@ -72,6 +80,11 @@ export interface ClusterSnapshot {
    * Always present in a MetadataStore's snapshots; optional for snapshots built by hand (tests).
    */
   brokerConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Kafka's ACLs (src/security/acl-store.ts), one entry per resource pattern, keyed by the pattern's key token.
+   * Always present in a MetadataStore's snapshots; optional for snapshots built by hand (tests).
+   */
+  acls?: Readonly<Record<string, StoredAclResource>>;
   /** The highest key-value revision applied: every change up to it is reflected here. */
   revision: number;
 }

@@ -58,6 +58,8 @@ export class BrokerMetrics {
   readonly leaderElections: Counter;
   /** Incremented by the group coordinator at each rebalance it starts (PreparingRebalance). */
   readonly groupRebalances: Counter;
+  /** Requests (or parts of one) the authorizer denied (src/security/broker-authorizer.ts). */
+  readonly authorizationDenied: Counter<'operation' | 'resource_type'>;
   /** Totals since start, kept as plain numbers for the status the dashboard reads. */
   readonly throughput: Throughput = { bytesIn: 0, bytesOut: 0, recordsIn: 0, recordsOut: 0 };
 
@@ -84,6 +86,7 @@ export class BrokerMetrics {
     this.isrExpands = new Counter({ name: 'kastor_isr_expands_total', help: 'ISR expansions of partitions this broker leads (Kafka IsrExpandsPerSec)', registers });
     this.leaderElections = new Counter({ name: 'kastor_leader_elections_total', help: 'Leader epoch bumps committed while this broker was the active controller (Kafka LeaderElectionRateAndTimeMs count)', registers });
     this.groupRebalances = new Counter({ name: 'kastor_group_rebalances_total', help: 'Consumer group rebalances started by this broker as group coordinator', registers });
+    this.authorizationDenied = new Counter({ name: 'kastor_authorization_denied_total', help: 'Operations on a resource the authorizer denied, each also an "authorization denied" log line', labelNames: ['operation', 'resource_type'], registers });
 
     src.subscribe?.((next, prev) => this.observe(next, prev));
     const self = this;

@@ -85,9 +85,10 @@ test('error table and version table', () => {
   assert.equal(SUPPORTED_VERSIONS[ApiKey.Fetch], { min: 0, max: 13 }); // v0-v3 down-converted to message formats v0/v1
   assert.equal(SUPPORTED_VERSIONS[ApiKey.OffsetDelete], { min: 0, max: 0 });
   assert.equal(SUPPORTED_VERSIONS[ApiKey.CreatePartitions], { min: 0, max: 3 });
-  // Generated: 41 APIs (issue 18's admin APIs, issue 19's SASL and SCRAM ones and issue 17's transactional
+  // Generated: 44 APIs (issue 18's admin APIs, issue 19's SASL, SCRAM and ACL ones and issue 17's transactional
   // ones among them; ApiVersions advertises only those with a handler).
-  assert.is(Object.keys(SUPPORTED_VERSIONS).length, 41);
+  assert.is(Object.keys(SUPPORTED_VERSIONS).length, 44);
+  assert.equal(SUPPORTED_VERSIONS[ApiKey.CreateAcls], { min: 0, max: 3 });
   assert.equal(SUPPORTED_VERSIONS[ApiKey.EndTxn], { min: 0, max: 3 }); // clients' versions: v4 adds TRANSACTION_ABORTABLE
   assert.equal(SUPPORTED_VERSIONS[ApiKey.SaslAuthenticate], { min: 0, max: 2 });
   assert.equal(SUPPORTED_VERSIONS[ApiKey.OffsetForLeaderEpoch], { min: 0, max: 4 });

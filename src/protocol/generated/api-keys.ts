@@ -306,6 +306,9 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   25: { min: 0, max: 3 }, // AddOffsetsToTxn
   26: { min: 0, max: 3 }, // EndTxn
   28: { min: 0, max: 3 }, // TxnOffsetCommit
+  29: { min: 0, max: 3 }, // DescribeAcls
+  30: { min: 0, max: 3 }, // CreateAcls
+  31: { min: 0, max: 3 }, // DeleteAcls
   32: { min: 0, max: 4 }, // DescribeConfigs
   33: { min: 0, max: 2 }, // AlterConfigs
   35: { min: 0, max: 4 }, // DescribeLogDirs

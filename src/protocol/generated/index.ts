@@ -27,6 +27,9 @@ import * as addPartitionsToTxn from './add-partitions-to-txn.ts';
 import * as addOffsetsToTxn from './add-offsets-to-txn.ts';
 import * as endTxn from './end-txn.ts';
 import * as txnOffsetCommit from './txn-offset-commit.ts';
+import * as describeAcls from './describe-acls.ts';
+import * as createAcls from './create-acls.ts';
+import * as deleteAcls from './delete-acls.ts';
 import * as describeConfigs from './describe-configs.ts';
 import * as alterConfigs from './alter-configs.ts';
 import * as describeLogDirs from './describe-log-dirs.ts';
@@ -71,6 +74,9 @@ export * from './add-partitions-to-txn.ts';
 export * from './add-offsets-to-txn.ts';
 export * from './end-txn.ts';
 export * from './txn-offset-commit.ts';
+export * from './describe-acls.ts';
+export * from './create-acls.ts';
+export * from './delete-acls.ts';
 export * from './describe-configs.ts';
 export * from './alter-configs.ts';
 export * from './describe-log-dirs.ts';
@@ -128,6 +134,9 @@ export interface RequestBodies {
   25: addOffsetsToTxn.AddOffsetsToTxnRequest;
   26: endTxn.EndTxnRequest;
   28: txnOffsetCommit.TxnOffsetCommitRequest;
+  29: describeAcls.DescribeAclsRequest;
+  30: createAcls.CreateAclsRequest;
+  31: deleteAcls.DeleteAclsRequest;
   32: describeConfigs.DescribeConfigsRequest;
   33: alterConfigs.AlterConfigsRequest;
   35: describeLogDirs.DescribeLogDirsRequest;
@@ -173,6 +182,9 @@ export interface ResponseBodies {
   25: addOffsetsToTxn.AddOffsetsToTxnResponse;
   26: endTxn.EndTxnResponse;
   28: txnOffsetCommit.TxnOffsetCommitResponse;
+  29: describeAcls.DescribeAclsResponse;
+  30: createAcls.CreateAclsResponse;
+  31: deleteAcls.DeleteAclsResponse;
   32: describeConfigs.DescribeConfigsResponse;
   33: alterConfigs.AlterConfigsResponse;
   35: describeLogDirs.DescribeLogDirsResponse;
@@ -315,6 +327,21 @@ export const TYPED_CODECS: { [K in ServedApiKey]: ApiCodecs<RequestBodies[K], Re
     name: 'TxnOffsetCommit',
     request: { encode: txnOffsetCommit.encodeTxnOffsetCommitRequest, decode: txnOffsetCommit.decodeTxnOffsetCommitRequest },
     response: { encode: txnOffsetCommit.encodeTxnOffsetCommitResponse, decode: txnOffsetCommit.decodeTxnOffsetCommitResponse },
+  },
+  29: {
+    name: 'DescribeAcls',
+    request: { encode: describeAcls.encodeDescribeAclsRequest, decode: describeAcls.decodeDescribeAclsRequest },
+    response: { encode: describeAcls.encodeDescribeAclsResponse, decode: describeAcls.decodeDescribeAclsResponse },
+  },
+  30: {
+    name: 'CreateAcls',
+    request: { encode: createAcls.encodeCreateAclsRequest, decode: createAcls.decodeCreateAclsRequest },
+    response: { encode: createAcls.encodeCreateAclsResponse, decode: createAcls.decodeCreateAclsResponse },
+  },
+  31: {
+    name: 'DeleteAcls',
+    request: { encode: deleteAcls.encodeDeleteAclsRequest, decode: deleteAcls.decodeDeleteAclsRequest },
+    response: { encode: deleteAcls.encodeDeleteAclsResponse, decode: deleteAcls.decodeDeleteAclsResponse },
   },
   32: {
     name: 'DescribeConfigs',

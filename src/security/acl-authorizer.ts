@@ -1,0 +1,82 @@
+// Kafka's authorization decision (AclAuthorizer/StandardAuthorizer), pure: given the ACL bindings, the super
+// users and allow.everyone.if.no.acl.found, may `principal` from `host` do `operation` on a resource?
+// - A super user may do everything.
+// - The bindings that apply are those whose pattern covers the resource: LITERAL with its name or `*`, or
+//   PREFIXED with a prefix of it. When none applies, allow.everyone.if.no.acl.found decides.
+// - A DENY for the principal (or User:*) and host (or *) on the operation (or All) wins over any ALLOW.
+// - Otherwise an ALLOW decides, where Kafka's implied operations count: Describe is allowed by Read, Write,
+//   Delete or Alter, DescribeConfigs by AlterConfigs (a DENY is never implied).
+// AclAuthorizer keeps one decision cache, dropped whenever the bindings change (the metadata watch hands in a
+// new list).
+import { patternMatches, WILDCARD, WILDCARD_PRINCIPAL, type AclBinding, type Operation, type ResourceType } from './acl.ts';
+
+export interface AuthorizerSettings {
+  /** super.users: principals allowed everything (User:admin). */
+  superUsers: readonly string[];
+  /** allow.everyone.if.no.acl.found (Kafka's default: false). */
+  allowEveryoneIfNoAclFound: boolean;
+}
+
+export interface AuthorizationRequest {
+  principal: string;
+  host: string;
+  operation: Operation;
+  resourceType: ResourceType;
+  resourceName: string;
+}
+
+export type Decision = { allowed: true; reason: 'super user' | 'allowed by ACL' | 'no ACL found' } | { allowed: false; reason: 'denied by ACL' | 'no matching ALLOW' | 'no ACL found' };
+
+const IMPLIED_BY: Partial<Record<Operation, Operation[]>> = {
+  Describe: ['Read', 'Write', 'Delete', 'Alter'],
+  DescribeConfigs: ['AlterConfigs'],
+};
+
+function entryMatches(b: AclBinding, req: AuthorizationRequest, operations: readonly Operation[]): boolean {
+  if (b.principal !== req.principal && b.principal !== WILDCARD_PRINCIPAL) return false;
+  if (b.host !== req.host && b.host !== WILDCARD) return false;
+  return b.operation === 'All' || operations.includes(b.operation);
+}
+
+export function authorize(bindings: readonly AclBinding[], settings: AuthorizerSettings, req: AuthorizationRequest): Decision {
+  if (settings.superUsers.includes(req.principal)) return { allowed: true, reason: 'super user' };
+  const applying = bindings.filter((b) => b.resourceType === req.resourceType && patternMatches(b, req.resourceName));
+  if (applying.length === 0) return settings.allowEveryoneIfNoAclFound ? { allowed: true, reason: 'no ACL found' } : { allowed: false, reason: 'no ACL found' };
+  if (applying.some((b) => b.permission === 'DENY' && entryMatches(b, req, [req.operation]))) return { allowed: false, reason: 'denied by ACL' };
+  const allowing = [req.operation, ...(IMPLIED_BY[req.operation] ?? [])];
+  if (applying.some((b) => b.permission === 'ALLOW' && entryMatches(b, req, allowing))) return { allowed: true, reason: 'allowed by ACL' };
+  return { allowed: false, reason: 'no matching ALLOW' };
+}
+
+/** Decisions over a list of bindings that changes now and then, cached until it does. */
+export class AclAuthorizer {
+  private bindings: readonly AclBinding[] = [];
+  private readonly cache = new Map<string, Decision>();
+
+  constructor(
+    readonly settings: AuthorizerSettings,
+    /** Entries kept before the cache is emptied (a bound on memory, not a tuning knob). */
+    private readonly maxCached = 100_000,
+  ) {}
+
+  /** New bindings (every change of the ACLs in the metadata): earlier decisions are dropped. */
+  update(bindings: readonly AclBinding[]): void {
+    this.bindings = bindings;
+    this.cache.clear();
+  }
+
+  get current(): readonly AclBinding[] {
+    return this.bindings;
+  }
+
+  authorize(req: AuthorizationRequest): Decision {
+    const key = `${req.principal}\u0000${req.host}\u0000${req.operation}\u0000${req.resourceType}\u0000${req.resourceName}`;
+    let d = this.cache.get(key);
+    if (!d) {
+      d = authorize(this.bindings, this.settings, req);
+      if (this.cache.size >= this.maxCached) this.cache.clear();
+      this.cache.set(key, d);
+    }
+    return d;
+  }
+}

@@ -1,0 +1,61 @@
+// A broker's authorizer: the pure decision (acl-authorizer.ts) over the ACLs of the cluster metadata, for the
+// principal and host of a client connection, with Kafka's audit trail: every denial is a log line (principal,
+// host, operation, resource, API) and counts in kastor_authorization_denied_total. It follows the metadata
+// watch, so an ACL created or deleted through any broker holds here as soon as the watch delivers it, and each
+// change drops the cached decisions.
+import type { ClusterSnapshot } from '../metadata/types.ts';
+import type { Logger } from '../util/logger.ts';
+import type { ConnectionInfo } from '../broker/request-handler.ts';
+import { AclAuthorizer, type AuthorizerSettings } from './acl-authorizer.ts';
+import { bindingsOf } from './acl-store.ts';
+import { ANONYMOUS } from './connection-security.ts';
+import { CLUSTER_NAME, type Operation, type ResourceType } from './acl.ts';
+
+export interface BrokerAuthorizerOptions {
+  settings: AuthorizerSettings;
+  metadata: { snapshot(): ClusterSnapshot; subscribe(fn: (next: ClusterSnapshot, prev: ClusterSnapshot) => void): () => void };
+  logger: Logger;
+  /** Counts one denial (kastor_authorization_denied_total). */
+  onDenied?: (operation: Operation, resourceType: ResourceType) => void;
+}
+
+/** Who asks: the connection's principal (User:ANONYMOUS without one) and its host. */
+export function principalOf(conn: ConnectionInfo): { principal: string; host: string } {
+  const sec = conn.security;
+  return { principal: sec?.principal ?? ANONYMOUS, host: sec?.peerHost ?? conn.remote.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') };
+}
+
+export class BrokerAuthorizer {
+  private readonly acl: AclAuthorizer;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly opts: BrokerAuthorizerOptions) {
+    this.acl = new AclAuthorizer(opts.settings);
+    this.acl.update(bindingsOf(opts.metadata.snapshot()));
+    this.unsubscribe = opts.metadata.subscribe((next, prev) => {
+      if (next.acls !== prev.acls) this.acl.update(bindingsOf(next));
+    });
+  }
+
+  /**
+   * May the connection do `operation` on the resource? A denial is logged and counted unless `quiet` (Kafka
+   * does not log the topics it leaves out of a Metadata answer for all topics).
+   */
+  allowed(conn: ConnectionInfo, api: string, operation: Operation, resourceType: ResourceType, resourceName: string, quiet = false): boolean {
+    const who = principalOf(conn);
+    const d = this.acl.authorize({ ...who, operation, resourceType, resourceName });
+    if (!d.allowed && !quiet) {
+      this.opts.logger.info('authorization denied', { principal: who.principal, host: who.host, operation, resourceType, resourceName, api, reason: d.reason });
+      this.opts.onDenied?.(operation, resourceType);
+    }
+    return d.allowed;
+  }
+
+  clusterAllowed(conn: ConnectionInfo, api: string, operation: Operation, quiet = false): boolean {
+    return this.allowed(conn, api, operation, 'Cluster', CLUSTER_NAME, quiet);
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+}

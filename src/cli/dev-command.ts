@@ -10,7 +10,7 @@
 //
 // Broker flags reach every broker, given directly (`kastor dev --num-partitions 4`) or after `--`; they are
 // checked as `kastor broker` would before anything starts.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { helpText, parseFlags, parseHostPort, UsageError, type FlagSpecs } from './args.ts';
 import { NatsServer } from '../testing/nats-server.ts';
@@ -23,6 +23,9 @@ import { BROKER_FLAGS } from './broker-command.ts';
 import { DevBroker, describeExit } from './dev-broker.ts';
 import { devControls } from './dev-controls.ts';
 import { startupFailureLine } from './startup-failure.ts';
+import { ensureNatsCredentials } from './nats-config-command.ts';
+import { natsAuthorizationConfig } from '../security/nats-authorization.ts';
+import { NO_NATS_SECURITY } from '../security/nats-credentials.ts';
 
 const DEV_FLAGS = {
   brokers: { type: 'number', description: 'number of brokers (auto-created topics get replication factor min(3, N))', default: 3, value: 'N' },
@@ -41,7 +44,7 @@ const DEV_FLAGS = {
 } satisfies FlagSpecs;
 
 /** Flags `kastor dev` sets per broker itself, so they cannot be passed through. */
-const DEV_OWNED = ['id', 'listen', 'advertise', 'nats', 'data', 'http'];
+const DEV_OWNED = ['id', 'listen', 'advertise', 'nats', 'data', 'http', 'nats-credentials', 'nats-nkey'];
 
 /** A broker that keeps dying before it serves is left down after this many attempts in a row. */
 const MAX_FAILED_RESTARTS = 5;
@@ -126,16 +129,26 @@ export async function devCommand(argv: string[]): Promise<number> {
   const dataDir = f.data;
   mkdirSync(dataDir, { recursive: true });
   // nats-server (2.9) refuses `-sd` next to the file's own store_dir ("Duplicate 'store_dir'"): run a copy
-  // without it, so the store lives under --data as the -sd flag says.
+  // without it, so the store lives under --data as the -sd flag says. The copy closes the bus: the brokers
+  // (and dev's dashboard) log in with a random password kept in <data>/nats-credentials, nobody else gets in.
   const natsConf = join(dataDir, 'nats.conf');
-  writeFileSync(natsConf, readFileSync(join(PACKAGE_ROOT, 'nats.conf'), 'utf8').replace(/^\s*store_dir:.*$/m, ''));
+  const natsCredentials = join(dataDir, 'nats-credentials');
+  let authorization: string;
+  try {
+    authorization = natsAuthorizationConfig({ bucket: DEFAULT_METADATA_BUCKET, brokers: [ensureNatsCredentials(natsCredentials, 'kastor-broker')] });
+  } catch (err) {
+    return fail(`the NATS credentials in ${natsCredentials} are unusable: ${(err as Error).message} — remove the file and a new one is made`);
+  }
+  const conf = readFileSync(join(PACKAGE_ROOT, 'nats.conf'), 'utf8').replace(/^\s*store_dir:.*$/m, '');
+  writeFileSync(natsConf, `${conf}\n${authorization}\n`, { mode: 0o600 });
+  chmodSync(natsConf, 0o600); // it holds the password; a copy from an older dev run may be readable by all
   let nats: NatsServer;
   try {
     nats = await NatsServer.start({ dir: join(dataDir, 'nats'), port: f['nats-port'], configFile: natsConf });
   } catch (err) {
     return fail(`nats-server could not start: ${(err as Error).message}`);
   }
-  console.log(`nats: ${nats.url} (store ${nats.storeDir})`);
+  console.log(`nats: ${nats.url} (store ${nats.storeDir}; brokers log in with ${natsCredentials})`);
 
   const brokers: DevBroker[] = [];
   const restartTimers = new Map<number, NodeJS.Timeout>();
@@ -182,7 +195,7 @@ export async function devCommand(argv: string[]): Promise<number> {
   for (let i = 1; i <= f.brokers; i++) {
     const broker = new DevBroker({
       id: i,
-      args: [...kastorNodeArgs(), 'broker', '--id', String(i), '--listen', `${f.host}:${kafkaPort(i)}`, '--nats', nats.url, '--data', join(dataDir, `broker-${i}`),
+      args: [...kastorNodeArgs(), 'broker', '--id', String(i), '--listen', `${f.host}:${kafkaPort(i)}`, '--nats', nats.url, '--nats-credentials', natsCredentials, '--data', join(dataDir, `broker-${i}`),
         '--http', `${f.host}:${httpPort(i)}`, '--default-replication-factor', String(Math.min(3, f.brokers)), ...brokerArgs],
       onStdout: (line) => console.log(`[broker ${i}] ${line}`),
       onStderr: (line) => process.stderr.write(`${line}\n`),
@@ -229,7 +242,7 @@ export async function devCommand(argv: string[]): Promise<number> {
         describe: (i, l) => describe(i, l.pid, l.http),
         shuttingDown: () => shuttingDown,
       });
-      const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createNodeLogger(), dev });
+      const dashboard = await startStandaloneDashboard({ natsServers: [nats.url], natsSecurity: { ...NO_NATS_SECURITY, credentialsFile: natsCredentials }, bucket: DEFAULT_METADATA_BUCKET, ...dashboardAt, logger: createNodeLogger(), dev });
       stopDashboard = () => dashboard.stop();
       console.log(`dashboard: http://${dashboard.address.host}:${dashboard.address.port}/`);
     } catch (err) {

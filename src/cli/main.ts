@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; run: () => Promise<Run> }> = {
   cluster: { summary: 'cluster status: brokers, controller, under-replicated and offline partitions', run: async () => (await import('./cluster-command.ts')).clusterCommand },
   groups: { summary: 'list consumer groups, describe one (members, assignment, committed offsets, lag)', run: async () => (await import('./groups-command.ts')).groupsCommand },
   transactions: { summary: 'list transactions, describe them, show a partition\'s producers (KIP-664)', run: async () => (await import('./transactions-command.ts')).transactionsCommand },
+  'nats-config': { summary: "print the NATS authorization that closes Kastor's bus to all but its brokers", run: async () => (await import('./nats-config-command.ts')).natsConfigCommand },
   users: { summary: 'SASL/SCRAM users: create, list, delete (the password from stdin or a prompt)', run: async () => (await import('./users-command.ts')).usersCommand },
   acls: { summary: 'ACLs: add, list, remove (Kafka\'s kafka-acls)', run: async () => (await import('./acls-command.ts')).aclsCommand },
 };

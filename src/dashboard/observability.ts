@@ -8,6 +8,7 @@ import { InspectionHub } from '../inspect/inspection-hub.ts';
 import { loadMachines, toStatechart, type Statechart } from '../inspect/statechart.ts';
 import type { StatelyInspector } from '../inspect/stately-inspector.ts';
 import { connectNats } from '../runtime/node/nats-connection.ts';
+import type { NatsClientSecurity } from '../security/nats-credentials.ts';
 import { NatsKv } from '../runtime/node/nats-kv.ts';
 import { natsTransport } from '../runtime/node/nats-transport.ts';
 import { nodeClock } from '../runtime/node/node-clock.ts';
@@ -154,6 +155,8 @@ export async function startBrokerObservability(broker: ObservedBroker, opts: Bro
 
 export interface StandaloneDashboardOptions {
   natsServers: string[];
+  /** The NATS login of a secured bus (the brokers'). */
+  natsSecurity?: NatsClientSecurity;
   bucket: string;
   host: string;
   port: number;
@@ -164,7 +167,7 @@ export interface StandaloneDashboardOptions {
 
 /** A dashboard without a broker: metadata and statuses from NATS, actors from the brokers' HTTP servers. */
 export async function startStandaloneDashboard(opts: StandaloneDashboardOptions): Promise<{ address: { host: string; port: number }; server: DashboardServer; stop(): Promise<void> }> {
-  const nc = await connectNats({ servers: opts.natsServers, name: 'kastor-dashboard' });
+  const nc = await connectNats({ servers: opts.natsServers, name: 'kastor-dashboard', security: opts.natsSecurity });
   try {
     const kv = await NatsKv.open(nc, opts.bucket);
     const metadata = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds, onWarning: (msg, facts) => opts.logger.warn(msg, facts) });

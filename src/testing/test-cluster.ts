@@ -11,8 +11,7 @@
 //
 // close() leaves no process, port or directory behind, also after a failed test; the process-exit hooks in
 // cleanup.ts cover a test process that ends without calling it.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -30,8 +29,9 @@ import { MetadataStore } from '../metadata/metadata-store.ts';
 import type { ClusterSnapshot, PartitionState } from '../metadata/types.ts';
 import { nodeClock } from '../runtime/node/node-clock.ts';
 import { nodeIds } from '../runtime/node/node-ids.ts';
-import { formatNatsCredentials, NO_NATS_SECURITY, type NatsClientSecurity } from '../security/nats-credentials.ts';
-import type { NatsOtherUser } from '../security/nats-authorization.ts';
+import { NO_NATS_SECURITY, type NatsClientSecurity } from '../security/nats-credentials.ts';
+import type { NatsAuthorizationOptions, NatsOtherUser } from '../security/nats-authorization.ts';
+import { ensureNatsCredentials } from '../cli/nats-config-command.ts';
 
 export type { TopicSpec } from './kafka-request.ts';
 
@@ -525,10 +525,8 @@ export function startTestCluster(opts: TestClusterOptions = {}): Promise<TestClu
 const NATS_CREDENTIALS = 'nats-credentials';
 
 /** secureNats: a random broker password in `<dataDir>/nats-credentials` (0600) and the server's authorization. */
-function natsLogin(dataDir: string, others: NatsOtherUser[]): { bucket: string; brokers: Array<{ user: string; password: string }>; others: NatsOtherUser[] } {
-  const login = { user: 'kastor-broker', password: randomBytes(18).toString('base64url') };
-  writeFileSync(join(dataDir, NATS_CREDENTIALS), formatNatsCredentials(login), { mode: 0o600 });
-  return { bucket: DEFAULT_METADATA_BUCKET, brokers: [login], others };
+function natsLogin(dataDir: string, others: NatsOtherUser[]): NatsAuthorizationOptions {
+  return { bucket: DEFAULT_METADATA_BUCKET, brokers: [ensureNatsCredentials(join(dataDir, NATS_CREDENTIALS), 'kastor-broker')], others };
 }
 
 function sameSet(a: readonly number[], b: readonly number[]): boolean {

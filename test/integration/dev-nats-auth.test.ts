@@ -1,0 +1,86 @@
+// `kastor dev` closes its own NATS: it makes a random broker password in <data>/nats-credentials (mode 0600),
+// starts nats-server with an authorization block, and its brokers and its dashboard log in with it. Records
+// produced through the cluster are read back, a NATS client without the login is refused, one with it gets in,
+// and a second `kastor dev` on the same data directory keeps the same login and starts again.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { Kafka } from '../../src/client/index.ts';
+import { freePort } from '../../src/testing/nats-server.ts';
+import { connectNats } from '../../src/runtime/node/nats-connection.ts';
+import { NO_NATS_SECURITY } from '../../src/security/nats-credentials.ts';
+import { DevProcess, freePortRun } from '../helpers/dev-process.ts';
+
+const data = mkdtempSync(join(tmpdir(), 'kastor-dev-nats-auth-'));
+const running: DevProcess[] = [];
+
+test.after(() => {
+  for (const d of running) d.killAll();
+  rmSync(data, { recursive: true, force: true });
+});
+
+async function startDev(portBase: number, natsPort: number): Promise<DevProcess> {
+  const dev = new DevProcess(['--brokers', '2', '--data', data, '--port-base', String(portBase), '--nats-port', String(natsPort), '--http', '127.0.0.1:0', '--http-port-base', '0']);
+  running.push(dev);
+  await dev.waitFor(/^ready$/, 60_000);
+  return dev;
+}
+
+async function stopDev(dev: DevProcess): Promise<void> {
+  dev.child.kill('SIGINT');
+  const { code } = await dev.exited;
+  assert.is(code, 0, dev.output);
+}
+
+test('kastor dev runs its brokers on a NATS only they can log in to', async () => {
+  const portBase = await freePortRun(2);
+  const natsPort = await freePort();
+  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const dev = await startDev(portBase, natsPort);
+  const credentials = join(data, 'nats-credentials');
+  assert.match(dev.output, `brokers log in with ${credentials}`);
+  assert.is(statSync(credentials).mode & 0o777, 0o600);
+  const login = readFileSync(credentials, 'utf8');
+  assert.match(login, /^user=kastor-broker$/m);
+
+  const kafka = new Kafka({ bootstrap: `127.0.0.1:${portBase},127.0.0.1:${portBase + 1}`, retry: { retries: 8 } });
+  const producer = kafka.producer({ acks: 'all' });
+  const consumer = kafka.consumer();
+  try {
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'dev-secured', messages: [{ value: `v${i}` }] });
+    consumer.assign([{ topic: 'dev-secured', partition: 0, offset: 'earliest' }]);
+    const seen: string[] = [];
+    for (let polls = 0; seen.length < 5 && polls < 100; polls++) {
+      const batch = await consumer.next();
+      if (batch.done) break;
+      for (const r of batch.value.records) seen.push(r.value!.toString());
+    }
+    assert.equal(seen, ['v0', 'v1', 'v2', 'v3', 'v4']);
+  } finally {
+    await consumer.close();
+    await producer.close();
+  }
+
+  const refused = await connect({ servers: natsUrl, timeout: 3_000, maxReconnectAttempts: 0 }).then(
+    async (nc) => {
+      await nc.close();
+      return null;
+    },
+    (err: Error) => err,
+  );
+  assert.ok(refused, 'an anonymous NATS client got in');
+  assert.match(refused!.message, /Authorization Violation/);
+  const broker = await connectNats({ servers: natsUrl, name: 'dev-nats-auth-test', security: { ...NO_NATS_SECURITY, credentialsFile: credentials } });
+  await broker.close();
+  await stopDev(dev);
+
+  // The same data directory: the same login, and dev starts again with it.
+  const again = await startDev(portBase, natsPort);
+  assert.is(readFileSync(credentials, 'utf8'), login);
+  await stopDev(again);
+});
+
+test.run();

@@ -1,0 +1,80 @@
+// TLS to NATS and nkey logins: a nats-server that requires TLS with client certificates (verify) and lets in
+// only the brokers' nkey; two brokers given --nats-tls-ca/-cert/-key and --nats-nkey replicate a topic and serve
+// produce and consume. A client that does not trust the server's CA, or has no client certificate, is refused,
+// and so is one with a certificate but no login.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { NatsServer } from '../../src/testing/nats-server.ts';
+import { BrokerProcess } from '../../src/testing/broker-process.ts';
+import { Kafka } from '../../src/client/index.ts';
+import { DEFAULT_METADATA_BUCKET } from '../../src/runtime/node/nats-kv.ts';
+import { ensureNatsNkey } from '../../src/cli/nats-config-command.ts';
+import { makeTestCerts, type TestCerts } from '../helpers/test-certs.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'kastor-nats-tls-'));
+let certs: TestCerts;
+let nats: NatsServer;
+const brokers: BrokerProcess[] = [];
+const seed = join(dir, 'broker.nk');
+
+test.before(async () => {
+  certs = await makeTestCerts();
+  nats = await NatsServer.start({
+    dir: join(dir, 'nats'),
+    auth: { bucket: DEFAULT_METADATA_BUCKET, brokers: [{ nkey: ensureNatsNkey(seed) }] },
+    tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.ca, verify: true },
+  });
+  const natsArgs = ['--nats-nkey', seed, '--nats-tls-ca', certs.ca, '--nats-tls-cert', certs.clientCert, '--nats-tls-key', certs.clientKey, '--default-replication-factor', '2'];
+  for (const id of [1, 2]) brokers.push(await BrokerProcess.start({ id, natsUrl: `tls://127.0.0.1:${nats.port}`, dataDir: join(dir, `broker-${id}`), extraArgs: natsArgs }));
+});
+test.after(async () => {
+  for (const b of brokers) await b.kill();
+  await nats?.dispose();
+  certs?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('brokers on TLS and nkeys replicate, produce and consume', async () => {
+  const kafka = new Kafka({ bootstrap: brokers.map((b) => b.bootstrap).join(','), retry: { retries: 8 } });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ acks: 'all' });
+  const consumer = kafka.consumer();
+  try {
+    await admin.createTopics([{ topic: 'over-tls', numPartitions: 1, replicationFactor: 2 }], { waitForLeaders: true });
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'over-tls', messages: [{ value: `v${i}` }] });
+    consumer.assign([{ topic: 'over-tls', partition: 0, offset: 'earliest' }]);
+    const seen: string[] = [];
+    for (let polls = 0; seen.length < 5 && polls < 100; polls++) {
+      const batch = await consumer.next();
+      if (batch.done) break;
+      for (const r of batch.value.records) seen.push(r.value!.toString());
+    }
+    assert.equal(seen, ['v0', 'v1', 'v2', 'v3', 'v4']);
+  } finally {
+    await consumer.close();
+    await producer.close();
+    await admin.close();
+  }
+  for (const b of brokers) assert.not.ok(b.logs.find((l) => /Permissions Violation/.test(l)), b.logs.join('\n'));
+});
+
+test('a client without the CA, without a client certificate, or without a login is refused', async () => {
+  const refused = async (opts: object): Promise<string> => {
+    try {
+      const nc = await connect({ servers: `tls://127.0.0.1:${nats.port}`, timeout: 3_000, maxReconnectAttempts: 0, ...opts });
+      await nc.close();
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'connected';
+  };
+  assert.is.not(await refused({}), 'connected', 'no CA');
+  assert.is.not(await refused({ tls: { caFile: certs.ca } }), 'connected', 'no client certificate');
+  assert.match(await refused({ tls: { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey } }), /Authorization Violation/);
+});
+
+test.run();

@@ -181,11 +181,11 @@ export function rebuildBatch(buf: Buffer, pos: number, kept: CleanerRecord[], de
 }
 
 /**
- * The index of the first record without a key in the batch at pos, or -1 (none, or records Kastor cannot
- * read: snappy, lz4, zstd). Kafka's LogValidator refuses such a record on a compacted topic.
+ * The indexes of the records without a key in the batch at pos (none also for records Kastor cannot read:
+ * snappy, lz4, zstd). Kafka's LogValidator refuses such records on a compacted topic.
  */
-export function keylessRecordIndex(buf: Buffer, pos = 0): number {
+export function keylessRecordIndexes(buf: Buffer, pos = 0): number[] {
   const h = readBatchHeader(buf, pos);
-  if (isControlBatch(h.attributes) || !isFilterable(h.attributes)) return -1;
-  return cleanerRecords(buf, pos).findIndex((r) => r.key === null);
+  if (isControlBatch(h.attributes) || !isFilterable(h.attributes)) return [];
+  return cleanerRecords(buf, pos).flatMap((r, i) => (r.key === null ? [i] : []));
 }

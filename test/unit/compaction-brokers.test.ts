@@ -1,5 +1,6 @@
 // Log compaction in three whole brokers on the memory runtime (one simulated clock, in-memory transport and
-// disks): a compacted topic refuses a record without a key (INVALID_RECORD) and takes keyed ones; each broker's
+// disks): a compacted topic refuses a batch with records without a key (INVALID_RECORD, each named in
+// record_errors) and takes keyed ones; each broker's
 // cleaner, leader and followers alike, compacts its own replica once the high watermark is past the sealed
 // segments, so every replica ends with the same records at the same offsets: the latest value of every key and
 // the tombstone of a deleted key, the active segment untouched. A Fetch from offset 0 and from an offset inside
@@ -71,9 +72,11 @@ test('a compacted topic on three brokers: keyless refused, every replica cleaned
       return r.responses[0]!.partitionResponses[0]!;
     };
 
-    const keyless = await produce([['k1', 'fine'], [null, 'no key']]);
+    const keyless = await produce([['k1', 'fine'], [null, 'no key'], ['k2', 'fine'], [null, 'no key either']]);
     assert.is(keyless.errorCode, ErrorCode.INVALID_RECORD, 'a record without a key is refused');
     assert.match(keyless.errorMessage ?? '', /Compacted topic cannot accept message without key/);
+    // KIP-467: every keyless record named by its index in the batch (librdkafka fails those with INVALID_RECORD).
+    assert.equal(keyless.recordErrors?.map((e) => e.batchIndex), [1, 3]);
     for (let round = 0; round < 8; round++) {
       const p = await produce(Array.from({ length: 8 }, (_, k): Rec => [`k${k}`, round === 7 && k === 3 ? null : `v${round}-${k}`.padEnd(24, '.')]));
       assert.is(p.errorCode, ErrorCode.NONE);

@@ -15,7 +15,7 @@ import { countRecords } from '../../metrics/batch-counts.ts';
 import { magicAt } from '../../protocol/message-set.ts';
 import { messageSetToRecordBatch } from '../../protocol/message-set-convert.ts';
 import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
-import { keylessRecordIndex } from '../../log/batch-filter.ts';
+import { keylessRecordIndexes } from '../../log/batch-filter.ts';
 import { isCompactedTopic } from '../log-cleaner-manager.ts';
 import { verifyTransactionalBatch } from '../../txn/txn-verification.ts';
 
@@ -36,17 +36,20 @@ function asRecordBatch(records: Buffer, apiVersion: number): Buffer {
 
 /**
  * Kafka's LogValidator on a compacted topic: a record without a key is refused with INVALID_RECORD (the cleaner
- * could never tell what it supersedes). Records that do not parse are left to the replica's validation.
+ * could never tell what it supersedes), the batch with it; every keyless record is named in the answer's
+ * record_errors (KIP-467), so a client fails those records with INVALID_RECORD and retries or fails the others
+ * as it chooses (librdkafka: _INVALID_DIFFERENT_RECORD). Records that do not parse are left to the replica's
+ * validation.
  */
 function refuseKeyless(records: Buffer, topic: string, partition: number): void {
-  let index = -1;
+  let indexes: number[];
   try {
-    index = keylessRecordIndex(records);
+    indexes = keylessRecordIndexes(records);
   } catch {
     return;
   }
-  if (index >= 0) {
-    throw new KafkaError(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${topic}-${partition}.`, { topic, partition, recordIndex: index });
+  if (indexes.length > 0) {
+    throw new KafkaError(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${topic}-${partition}.`, { topic, partition, recordIndexes: indexes });
   }
 }
 
@@ -63,6 +66,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
         topic.partitionData.map(async (p) => {
           let errorCode: number = ErrorCode.NONE;
           let errorMessage: string | null = null;
+          let recordErrors: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }> = [];
           let baseOffset = -1;
           let logStartOffset = -1;
           let logAppendTime = -1;
@@ -81,6 +85,9 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
           } catch (err) {
             errorCode = errorCodeOf(err);
             errorMessage = (err as Error).message;
+            // KIP-467 (Produce v8+): the records that made the batch invalid, by their index in the batch.
+            const indexes = err instanceof KafkaError ? err.facts.recordIndexes : undefined;
+            if (Array.isArray(indexes)) recordErrors = indexes.map((batchIndex: number) => ({ batchIndex, batchIndexErrorMessage: errorMessage }));
             if (!(err instanceof KafkaError)) svc.logger.error('produce failed', { topic: topic.name, partition: p.index, error: err as Error });
           }
           return {
@@ -89,7 +96,7 @@ export async function produce(svc: BrokerServices, req: ProduceRequest, apiVersi
             baseOffset: BigInt(baseOffset),
             logAppendTimeMs: BigInt(logAppendTime),
             logStartOffset: BigInt(logStartOffset),
-            recordErrors: [],
+            recordErrors,
             errorMessage,
             currentLeader: { leaderId: -1, leaderEpoch: -1 },
           };

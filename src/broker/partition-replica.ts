@@ -19,7 +19,6 @@ import { partitionReplicaMachine, type Assignment } from '../../machines/partiti
 import { PartitionLog, type LogConfig } from '../log/partition-log.ts';
 import { resolveLogConfig } from '../log/log-config.ts';
 import type { Storage } from '../log/storage.ts';
-import { validateBatch } from '../protocol/record-batch.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { KafkaError } from './kafka-error.ts';
 import type { Logger } from '../util/logger.ts';
@@ -28,22 +27,19 @@ import { applyFetchedPartition, type ApplyOutcome } from '../replication/followe
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
 import type { LeaderNews } from '../replication/replication-server.ts';
 import type { ProposeIsr } from '../replication/isr-proposal.ts';
-import { CONTROL_FLAG, readBatchHeader, setLogAppendTime, TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
+import { readBatchHeader, setLogAppendTime, TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
 import { buildTxnMarkerBatch, type TxnMarker } from '../log/txn-marker.ts';
 import type { AbortedTxn } from '../log/txn-index.ts';
 import { PartitionProducers } from '../producer-state/partition-producers.ts';
 import { readPartitionTopicId, writePartitionTopicId } from '../log/partition-metadata.ts';
 import { DeleteRecordsWaiters } from '../replication/delete-records-waiters.ts';
+import { AckWaiters } from './ack-waiters.ts';
+import { checkProducedBatch, checkTxnVerified, type ProduceOptions } from './produce-checks.ts';
 import { OffsetOutOfRangeError } from '../log/errors.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
 
-export interface ProduceOptions {
-  /** 'coordinator': a group or transaction coordinator's own write (no sequence checks, no verification). */
-  origin?: 'client' | 'coordinator';
-  /** A client's transactional batch verified with the coordinator: the verificationGuard taken before asking. */
-  verified?: number;
-}
+export type { ProduceOptions } from './produce-checks.ts';
 
 export interface ReplicaReplication {
   /** This replica now follows `leaderId` in `leaderEpoch`: fetch for it. */
@@ -83,13 +79,6 @@ export interface PartitionReplicaOptions {
   onOffline?: (replica: PartitionReplica) => void;
 }
 
-interface AckWaiter {
-  offset: number; // resolved once the high watermark is past this offset
-  resolve: () => void;
-  reject: (err: KafkaError) => void;
-  timer: TimerHandle;
-}
-
 export type ReplicaRole = 'recovering' | 'leader' | 'follower' | 'offline' | 'stopped';
 
 export class PartitionReplica {
@@ -97,7 +86,7 @@ export class PartitionReplica {
   log: PartitionLog | null = null;
   readonly actor: Actor<typeof partitionReplicaMachine>;
   private readonly dataWaiters = new Set<() => void>();
-  private ackWaiters: AckWaiter[] = [];
+  private readonly ackWaiters: AckWaiters;
   /** A pending HIGH_WATERMARK report to the actor (reportHighWatermark). */
   private hwReport: TimerHandle | null = null;
   /** Leader-side follower state for the current epoch; null unless leading. */
@@ -115,6 +104,7 @@ export class PartitionReplica {
 
   constructor(readonly opts: PartitionReplicaOptions) {
     this.dir = join(opts.dataDir, `${opts.topic}-${opts.partition}`);
+    this.ackWaiters = new AckWaiters(opts.clock);
     this.actor = createActor(PartitionReplica.machine, {
       systemId: `partition-${opts.topic}-${opts.partition}@broker-${opts.brokerId}`,
       input: { topic: opts.topic, partition: opts.partition, brokerId: opts.brokerId, assignment: opts.assignment },
@@ -293,7 +283,7 @@ export class PartitionReplica {
   }
 
   private async closeLog(deleteData: boolean): Promise<void> {
-    this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
+    this.ackWaiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
     this.deleteWaiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'replica stopped');
     wakeAll(this.dataWaiters);
     this.leaderNews('data');
@@ -343,7 +333,7 @@ export class PartitionReplica {
   private onStopLeading(): void {
     this.leading?.close();
     this.leading = null;
-    this.failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
+    this.ackWaiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
     this.deleteWaiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
     this.leaderNews('data');
   }
@@ -418,29 +408,7 @@ export class PartitionReplica {
    */
   async produce(records: Buffer, acks: number, timeoutMs: number, opts: ProduceOptions = {}): Promise<{ baseOffset: number; logStartOffset: number; logAppendTime: number }> {
     const log = this.leaderLog();
-    const check = validateBatch(records, 0, records.length);
-    if (!check.ok) throw new KafkaError(check.errorCode, check.reason, { topic: this.topic, partition: this.partition });
-    const attributes = readBatchHeader(records, 0).attributes;
-    if ((attributes & CONTROL_FLAG) !== 0) {
-      throw new KafkaError(ErrorCode.INVALID_RECORD, 'control batches (transaction markers) are not accepted from clients', { topic: this.topic, partition: this.partition });
-    }
-    if (check.size !== records.length) {
-      // Produce v3+ carries exactly one batch per partition.
-      throw new KafkaError(ErrorCode.INVALID_RECORD, 'a produce request must carry exactly one record batch per partition', {
-        topic: this.topic,
-        partition: this.partition,
-      });
-    }
-    if (records.length > this.opts.maxMessageBytes) {
-      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${records.length} bytes exceeds max.message.bytes ${this.opts.maxMessageBytes}`);
-    }
-    const replicable = this.opts.replication?.maxBatchBytes;
-    if (replicable !== undefined && records.length > replicable) {
-      throw new KafkaError(
-        ErrorCode.MESSAGE_TOO_LARGE,
-        `batch of ${records.length} bytes is larger than replication over NATS carries (${replicable} bytes: half the NATS server's max_payload); raise max_payload in the NATS configuration or send smaller batches`,
-      );
-    }
+    let header = checkProducedBatch(records, { topic: this.topic, partition: this.partition, maxMessageBytes: this.opts.maxMessageBytes, replicableBytes: this.opts.replication?.maxBatchBytes });
     if (acks === -1 && this.isr.length < this.opts.minInsyncReplicas) {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `ISR ${this.isr.length} is below min.insync.replicas ${this.opts.minInsyncReplicas}`);
     }
@@ -450,9 +418,9 @@ export class PartitionReplica {
     if (this.opts.logAppendTime) {
       logAppendTime = this.opts.clock.wall();
       setLogAppendTime(records, 0, logAppendTime);
+      header = readBatchHeader(records, 0);
     }
     const epoch = this.leaderEpoch;
-    const header = readBatchHeader(records, 0);
     // Idempotent batches (producerId >= 0): check and append as one step per partition, so a retry can
     // never slip between a batch's check and its append; a duplicate is answered with its original offsets.
     const { baseOffset, lastOffset } =
@@ -460,7 +428,7 @@ export class PartitionReplica {
         ? await log.append(records, epoch)
         : await this.producers.exclusive(async () => {
             const verdict = this.producers.table.check(header, opts.origin ?? 'client');
-            if (verdict.kind === 'append' && (attributes & TRANSACTIONAL_FLAG) !== 0) this.checkVerified(header.producerId, opts);
+            if (verdict.kind === 'append' && (header.attributes & TRANSACTIONAL_FLAG) !== 0) checkTxnVerified(this.producers.table, header.producerId, opts, this.topic, this.partition);
             if (verdict.kind === 'error') {
               throw new KafkaError(verdict.errorCode, verdict.message, { topic: this.topic, partition: this.partition, producerId: header.producerId });
             }
@@ -476,23 +444,6 @@ export class PartitionReplica {
           });
     await this.acknowledge(epoch, lastOffset, acks, timeoutMs);
     return { baseOffset, logStartOffset: log.logStartOffset, logAppendTime };
-  }
-
-  /**
-   * KIP-890 part 1: a transactional batch that would open a transaction here must have been verified with the
-   * coordinator, and no marker for its producer may have landed since (a late batch of an ended transaction
-   * would otherwise open a hanging one). The coordinator's own writes are verified by construction.
-   */
-  private checkVerified(producerId: number, opts: ProduceOptions): void {
-    if (opts.origin === 'coordinator') return;
-    const table = this.producers.table;
-    if (table.openTransaction(producerId) !== null) return;
-    if (opts.verified === undefined) {
-      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch of producer ${producerId} for ${this.topic}-${this.partition}: the partition is not part of a verified transaction`, { topic: this.topic, partition: this.partition, producerId });
-    }
-    if (table.markerCount(producerId) !== opts.verified) {
-      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch of producer ${producerId} for ${this.topic}-${this.partition}: its transaction ended while it was verified`, { topic: this.topic, partition: this.partition, producerId });
-    }
   }
 
   /** The producer's marker count on this partition, taken before asking the coordinator to verify (KIP-890). */
@@ -549,27 +500,7 @@ export class PartitionReplica {
     if (this.isr.length < this.opts.minInsyncReplicas) {
       return Promise.reject(new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`));
     }
-    return new Promise((resolve, reject) => {
-      const waiter: AckWaiter = {
-        offset,
-        resolve,
-        reject,
-        timer: this.opts.clock.setTimeout(() => {
-          this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter);
-          reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `the in-sync replicas did not reach offset ${offset} within ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      this.ackWaiters.push(waiter);
-    });
-  }
-
-  private failAckWaiters(code: number, why: string): void {
-    const waiters = this.ackWaiters;
-    this.ackWaiters = [];
-    for (const w of waiters) {
-      this.opts.clock.clearTimeout(w.timer);
-      w.reject(new KafkaError(code, why));
-    }
+    return this.ackWaiters.wait(offset, timeoutMs);
   }
 
   /**
@@ -586,23 +517,14 @@ export class PartitionReplica {
     const leading = this.leading;
     if (!log || !leading) return;
     if (this.isr.length < this.opts.minInsyncReplicas) {
-      if (this.ackWaiters.length > 0) this.failAckWaiters(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`);
+      if (this.ackWaiters.size > 0) this.ackWaiters.failAll(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `ISR ${this.isr.length} fell below min.insync.replicas ${this.opts.minInsyncReplicas} after the append`);
       return;
     }
     const hw = leading.highWatermarkCandidate();
     if (hw > log.highWatermark) {
       log.setHighWatermark(hw);
       this.reportHighWatermark();
-      if (this.ackWaiters.length > 0) {
-        const still: AckWaiter[] = [];
-        for (const w of this.ackWaiters) {
-          if (w.offset < hw) {
-            this.opts.clock.clearTimeout(w.timer);
-            w.resolve();
-          } else still.push(w);
-        }
-        this.ackWaiters = still;
-      }
+      this.ackWaiters.release(hw);
       wakeAll(this.dataWaiters);
       this.leaderNews('highWatermark');
     }

@@ -1,5 +1,5 @@
 // TLS to NATS and nkey logins: a nats-server that requires TLS with client certificates (verify) and lets in
-// only the brokers' nkey; two brokers given --nats-tls-ca/-cert/-key and --nats-nkey replicate a topic and serve
+// only the brokers' nkey (its authorization written by `kastor nats-config --nkey`, which makes the seed file); two brokers given --nats-tls-ca/-cert/-key and --nats-nkey replicate a topic and serve
 // produce and consume. A client that does not trust the server's CA, or has no client certificate, is refused,
 // and so is one with a certificate but no login.
 import { test } from 'uvu';
@@ -11,9 +11,11 @@ import { connect } from '@nats-io/transport-node';
 import { NatsServer } from '../../src/testing/nats-server.ts';
 import { BrokerProcess } from '../../src/testing/broker-process.ts';
 import { Kafka } from '../../src/client/index.ts';
-import { DEFAULT_METADATA_BUCKET } from '../../src/runtime/node/nats-kv.ts';
-import { ensureNatsNkey } from '../../src/cli/nats-config-command.ts';
+import { fileURLToPath } from 'node:url';
 import { makeTestCerts, type TestCerts } from '../helpers/test-certs.ts';
+import { runProcess } from '../helpers/run-process.ts';
+
+const bin = fileURLToPath(new URL('../../bin/kastor.js', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'kastor-nats-tls-'));
 let certs: TestCerts;
@@ -23,9 +25,12 @@ const seed = join(dir, 'broker.nk');
 
 test.before(async () => {
   certs = await makeTestCerts();
+  const authorization = await runProcess(process.execPath, [bin, 'nats-config', '--nkey', seed]);
+  assert.is(authorization.code, 0, authorization.stderr);
+  assert.match(authorization.stdout, /nkey: U[A-Z2-7]{55}/);
   nats = await NatsServer.start({
     dir: join(dir, 'nats'),
-    auth: { bucket: DEFAULT_METADATA_BUCKET, brokers: [{ nkey: ensureNatsNkey(seed) }] },
+    extraConfig: authorization.stdout,
     tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.ca, verify: true },
   });
   const natsArgs = ['--nats-nkey', seed, '--nats-tls-ca', certs.ca, '--nats-tls-cert', certs.clientCert, '--nats-tls-key', certs.clientKey, '--default-replication-factor', '2'];

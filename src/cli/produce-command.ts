@@ -8,6 +8,7 @@ import { Kafka, type ProducerMessage, type RecordMetadata } from '../client/inde
 import { UsageError, helpText, parseFlags, type FlagSpecs } from './args.ts';
 import { parseBootstrapFlag } from './topic-command.ts';
 import { CLIENT_SECURITY_FLAGS, clientSecurityOptions } from './client-security.ts';
+import { COMPRESSION_CODECS } from '../protocol/record-batch-layout.ts';
 
 const FLAGS = {
   bootstrap: { type: 'string', description: 'brokers to connect to, comma-separated', default: '127.0.0.1:9092', value: 'HOST:PORT[,..]' },
@@ -17,7 +18,7 @@ const FLAGS = {
   'key-separator': { type: 'string', description: 'split each line into key and value at the first SEP (TAB for a tab)', value: 'SEP' },
   partition: { type: 'number', description: 'send every record to this partition (default: by key, round-robin without)', value: 'P' },
   acks: { type: 'string', description: '0, 1 or all', default: 'all', value: 'ACKS' },
-  compression: { type: 'string', description: 'none or gzip (lz4, zstd and snappy are not available)', default: 'none', value: 'CODEC' },
+  compression: { type: 'string', description: 'none, gzip, snappy, lz4 or zstd', default: 'none', value: 'CODEC' },
   'linger-ms': { type: 'number', description: 'wait this long for more records per batch', default: 5, value: 'MS' },
   'progress-every': { type: 'number', description: 'report progress on stderr every N records (0: never)', default: 100000, value: 'N' },
   quiet: { type: 'boolean', description: 'no progress or summary on stderr' },
@@ -35,7 +36,8 @@ export async function produceCommand(argv: string[]): Promise<number> {
   if (f._.length > 0) throw new UsageError(`unexpected argument "${f._[0]}" for "produce" (see: kastor produce --help)`);
   const acks = ({ '0': 0, '1': 1, all: -1, '-1': -1 } as const)[f.acks as '0' | '1' | 'all' | '-1'];
   if (acks === undefined) throw new UsageError(`--acks must be 0, 1 or all, got "${f.acks}"`);
-  if (f.compression !== 'none' && f.compression !== 'gzip') throw new UsageError(`--compression must be none or gzip, got "${f.compression}" (lz4, zstd and snappy are not built in)`);
+  const compression = COMPRESSION_CODECS.find((c) => c === f.compression);
+  if (compression === undefined) throw new UsageError(`--compression must be one of ${COMPRESSION_CODECS.join(', ')}, got "${f.compression}"`);
   const partition = f.partition as number | undefined;
   if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0)) throw new UsageError(`--partition must be a whole number >= 0, got ${partition}`);
   if (f.file && !existsSync(f.file)) throw new UsageError(`--file ${f.file} does not exist`);
@@ -44,7 +46,7 @@ export async function produceCommand(argv: string[]): Promise<number> {
   const bootstrap = parseBootstrapFlag(f.bootstrap);
 
   const kafka = new Kafka({ bootstrap, clientId: 'kastor-cli', retry: { retries: 5, maxBackoffMs: 1000 }, ...clientSecurityOptions(f, process.env) });
-  const producer = kafka.producer({ acks, compression: f.compression, lingerMs: f['linger-ms'] });
+  const producer = kafka.producer({ acks, compression, lingerMs: f['linger-ms'] });
   const log = (line: string) => {
     if (!f.quiet) process.stderr.write(`${line}\n`);
   };

@@ -13,6 +13,7 @@
 // producer gets a producer id, numbers each partition's batches, keeps one batch per partition in flight and
 // resends a retry byte for byte, so the broker stores it once and in order (idempotence.ts).
 import { buildRecordBatch, type RecordInput } from '../protocol/record-batch-builder.ts';
+import type { CompressionCodec } from '../protocol/record-batch-layout.ts';
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { ProduceResponse } from '../protocol/generated/produce.ts';
 import { partitionForKey } from './partitioner.ts';
@@ -32,7 +33,8 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** A partition's batch is sent once it holds this many bytes of records (default 1 MiB). */
   batchSize?: number;
-  compression?: 'none' | 'gzip';
+  /** The batches' codec (default none); every Kafka codec, in JavaScript or WASM (src/protocol/compression). */
+  compression?: CompressionCodec;
   /** How records without a key are spread: one partition after another per record, or per batch. */
   partitioner?: 'round-robin' | 'sticky';
   /** Produce request timeout the broker applies to acks=all (default 30 s). */

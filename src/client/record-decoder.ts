@@ -2,7 +2,7 @@
 // key/value/header values as zero-copy subarrays of the response). It is protocol/record-batch-reader's
 // readRecords specialised for the consumer's hot path: one object per record instead of two, varints read
 // inline, one shared empty header list — about twice the records per second. Compressed batches are
-// decompressed by recordsBody (gzip; other codecs raise UnsupportedCompressionError). Control batches
+// decompressed by recordsBody (every Kafka codec: src/protocol/compression). Control batches
 // (transaction markers) are skipped, as Kafka's consumer does.
 import { recordsBody, type KafkaRecordHeader } from '../protocol/record-batch-reader.ts';
 import { CONTROL_FLAG, TIMESTAMP_TYPE_LOG_APPEND, TRANSACTIONAL_FLAG, batchPositions, readBatchHeader } from '../protocol/record-batch-layout.ts';

@@ -9,10 +9,10 @@
 // (clean time + delete.retention.ms) and the batch's attributes say so (bit 6); the records' timestamp deltas
 // are rewritten against it so every record keeps its timestamp. Tombstones go in a cleaning after that horizon.
 //
-// Pure: bytes in, bytes out. Batches compressed with a codec Kastor cannot decompress (snappy, lz4, zstd) are
-// never filtered: the caller keeps them as they are.
+// Pure: bytes in, bytes out. Every Kafka codec (gzip, snappy, lz4, zstd) is read and written again with the
+// batch's own codec (src/protocol/compression/codecs.ts); only a batch whose attributes name no codec (5-7)
+// is never filtered: the caller keeps it as it is.
 
-import { gzipSync } from 'node:zlib';
 import {
   ATTRIBUTES_OFFSET,
   BASE_TIMESTAMP_OFFSET,
@@ -20,6 +20,7 @@ import {
   BATCH_LENGTH_OFFSET,
   BATCH_OVERHEAD,
   COMPRESSION_MASK,
+  COMPRESSION_CODECS,
   CONTROL_FLAG,
   CRC_OFFSET,
   CRC_START,
@@ -32,12 +33,11 @@ import {
 } from '../protocol/record-batch-layout.ts';
 import { recordsBody } from '../protocol/record-batch-reader.ts';
 import { crc32c } from '../protocol/crc32c.ts';
+import { compress } from '../protocol/compression/codecs.ts';
 import { readVarint, readVarlong, varintSize, varlongSize, writeVarint, writeVarlong, type ByteCursor } from '../protocol/varint.ts';
 
 /** Kafka's DELETE_HORIZON_FLAG_MASK: the base timestamp is the delete horizon of the batch's tombstones (KIP-534). */
 export const DELETE_HORIZON_FLAG = 0x40;
-
-const GZIP = 1;
 
 /** One record of a batch as the cleaner sees it: enough to decide, and its bytes to copy. */
 export interface CleanerRecord {
@@ -51,10 +51,9 @@ export interface CleanerRecord {
   tail: Buffer;
 }
 
-/** Whether the batch's records can be read (uncompressed or gzip). */
+/** Whether the batch's records can be read: its attributes name one of Kafka's codecs (none, gzip, snappy, lz4, zstd). */
 export function isFilterable(attributes: number): boolean {
-  const codec = attributes & COMPRESSION_MASK;
-  return codec === 0 || codec === GZIP;
+  return (attributes & COMPRESSION_MASK) < COMPRESSION_CODECS.length;
 }
 
 export function isControlBatch(attributes: number): boolean {
@@ -163,8 +162,8 @@ export function rebuildBatch(buf: Buffer, pos: number, kept: CleanerRecord[], de
     p = writeVarint(body, p, r.offsetDelta);
     p += r.tail.copy(body, p);
   });
-  const gzip = (h.attributes & COMPRESSION_MASK) === GZIP && kept.length > 0;
-  const records = gzip ? gzipSync(body) : body;
+  const codec = COMPRESSION_CODECS[h.attributes & COMPRESSION_MASK]!;
+  const records = kept.length > 0 ? compress(codec, body) : body;
   const out = Buffer.allocUnsafe(BATCH_HEADER_SIZE + records.length);
   buf.copy(out, 0, pos, pos + BATCH_HEADER_SIZE);
   records.copy(out, BATCH_HEADER_SIZE);
@@ -181,8 +180,8 @@ export function rebuildBatch(buf: Buffer, pos: number, kept: CleanerRecord[], de
 }
 
 /**
- * The indexes of the records without a key in the batch at pos (none also for records Kastor cannot read:
- * snappy, lz4, zstd). Kafka's LogValidator refuses such records on a compacted topic.
+ * The indexes of the records without a key in the batch at pos, whatever its codec (none for a batch whose
+ * attributes name no codec). Kafka's LogValidator refuses such records on a compacted topic.
  */
 export function keylessRecordIndexes(buf: Buffer, pos = 0): number[] {
   const h = readBatchHeader(buf, pos);

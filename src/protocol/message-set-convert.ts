@@ -3,21 +3,30 @@
 // - up: a Produce v0-v2 message set becomes one RecordBatch v2 (Kafka's LogValidator.convertAndAssignOffsets-
 //   NonCompressed and validateMessagesAndAssignOffsetsCompressed): every message, or every inner message of a
 //   compressed wrapper, becomes a record in order; v1 timestamps are kept (CreateTime), v0 messages have none
-//   (-1); the batch is compressed with gzip when a wrapper was (the topic's compression.type is "producer").
+//   (-1); the batch is compressed with the first wrapper's codec (the topic's compression.type is "producer").
 //   The broker then assigns offsets and, on a LogAppendTime topic, stamps the batch, as for any batch.
 // - down: the batches a Fetch v0-v3 reads become a message set of the magic the version implies (0 for Fetch
 //   v0-v1, 1 for v2-v3), as Kafka's RecordsUtil.downConvert does: a compressed batch becomes one wrapper
 //   message of the same codec, an uncompressed one loose messages (dropping those below the fetch offset),
 //   control batches are left out, headers are dropped (v0 and v1 have none), and a LogAppendTime batch keeps
 //   its time in v1.
-// Kastor's codecs compress and decompress gzip only; a message set or batch in another codec gets
-// UNSUPPORTED_COMPRESSION_TYPE.
+// v0 and v1 know gzip, snappy and lz4 (an lz4 wrapper of v0 gets the pre-KIP-57 frame checksum, as Kafka
+// writes it); a zstd batch cannot be down-converted and gets UNSUPPORTED_COMPRESSION_TYPE, as in KIP-110.
 //
 // Pure functions: bytes in, bytes out; errors are RecordBatchError carrying the Kafka error code to answer.
 
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { CodecError, compress, decompress } from './compression/codecs.ts';
+import { lz4Compress } from './compression/lz4-frame.ts';
 import { buildRecordBatch, type RecordInput } from './record-batch-builder.ts';
-import { batchPositions, compressionOf, COMPRESSION_MASK, CONTROL_FLAG, readBatchHeader, TIMESTAMP_TYPE_LOG_APPEND } from './record-batch-layout.ts';
+import {
+  batchPositions,
+  compressionOf,
+  COMPRESSION_MASK,
+  CONTROL_FLAG,
+  readBatchHeader,
+  TIMESTAMP_TYPE_LOG_APPEND,
+  type CompressionCodec,
+} from './record-batch-layout.ts';
 import { readRecords, type KafkaRecord } from './record-batch-reader.ts';
 import { CORRUPT_MESSAGE, INVALID_RECORD, RecordBatchError, UNSUPPORTED_COMPRESSION_TYPE, UnsupportedCompressionError } from './record-batch-errors.ts';
 import {
@@ -30,17 +39,19 @@ import {
   type LegacyMessage,
 } from './message-set.ts';
 
-const GZIP = 1;
+type LegacyCodec = (typeof LEGACY_CODECS)[number];
+const ZSTD = 4;
 
-function codecName(id: number): string {
-  return LEGACY_CODECS[id] ?? `codec ${id}`;
+function legacyCodec(id: number): LegacyCodec | null {
+  return LEGACY_CODECS[id] ?? null;
 }
 
-function gunzip(body: Buffer, offset: number): Buffer {
+function unwrap(codec: LegacyCodec, body: Buffer, offset: number): Buffer {
   try {
-    return gunzipSync(body);
+    return decompress(codec, body);
   } catch (cause) {
-    throw new RecordBatchError(`the gzip wrapper at offset ${offset} does not decompress`, CORRUPT_MESSAGE, 0, { cause });
+    if (!(cause instanceof CodecError)) throw cause;
+    throw new RecordBatchError(`the ${codec} wrapper at offset ${offset} does not decompress`, CORRUPT_MESSAGE, 0, { cause });
   }
 }
 
@@ -51,19 +62,20 @@ function gunzip(body: Buffer, offset: number): Buffer {
  */
 export function messageSetToRecordBatch(buf: Buffer): Buffer {
   const records: RecordInput[] = [];
-  let compressed = false;
+  let compression: CompressionCodec = 'none';
   for (const m of readMessages(buf)) {
-    const codec = m.attributes & LEGACY_COMPRESSION_MASK;
-    if (codec === 0) {
+    const id = m.attributes & LEGACY_COMPRESSION_MASK;
+    const codec = legacyCodec(id);
+    if (codec === 'none') {
       records.push(recordOf(m));
       continue;
     }
-    if (codec !== GZIP) {
-      throw new RecordBatchError(`a ${codecName(codec)}-compressed v${m.magic} message set cannot be converted: Kastor's codecs handle gzip only`, UNSUPPORTED_COMPRESSION_TYPE, 0);
+    if (codec === null) {
+      throw new RecordBatchError(`a v${m.magic} message at offset ${m.offset} names compression codec ${id}, which message format v${m.magic} does not have`, UNSUPPORTED_COMPRESSION_TYPE, 0);
     }
     if (m.value === null) throw new RecordBatchError(`the compressed wrapper at offset ${m.offset} has a null value`, INVALID_RECORD, 0);
-    compressed = true;
-    const inner = readMessages(gunzip(m.value, m.offset));
+    if (compression === 'none') compression = codec;
+    const inner = readMessages(unwrap(codec, m.value, m.offset));
     if (inner.length === 0) throw new RecordBatchError(`the compressed wrapper at offset ${m.offset} holds no messages`, INVALID_RECORD, 0);
     for (const i of inner) {
       if ((i.attributes & LEGACY_COMPRESSION_MASK) !== 0) {
@@ -74,7 +86,7 @@ export function messageSetToRecordBatch(buf: Buffer): Buffer {
     }
   }
   if (records.length === 0) throw new RecordBatchError(`no whole message in ${buf.length} bytes of message set`, CORRUPT_MESSAGE, 0);
-  return buildRecordBatch({ records, timestamp: records[0]!.timestamp, compression: compressed ? 'gzip' : 'none' });
+  return buildRecordBatch({ records, timestamp: records[0]!.timestamp, compression });
 }
 
 function recordOf(m: LegacyMessage): RecordInput {
@@ -94,10 +106,11 @@ export function recordBatchesToMessageSet(data: Buffer, magic: LegacyMagic, fetc
     const h = readBatchHeader(data, pos);
     if (h.magic !== 2) throw new RecordBatchError(`a stored batch has magic ${h.magic}`, CORRUPT_MESSAGE, pos);
     if ((h.attributes & CONTROL_FLAG) !== 0) continue;
-    const codec = h.attributes & COMPRESSION_MASK;
-    if (codec !== 0 && codec !== GZIP) {
+    const codec = legacyCodec(h.attributes & COMPRESSION_MASK);
+    if (codec === null) {
+      const why = (h.attributes & COMPRESSION_MASK) === ZSTD ? 'zstd needs message format v2 (KIP-110)' : 'no such codec';
       throw new RecordBatchError(
-        `the ${compressionOf(h.attributes)}-compressed batch at offset ${h.baseOffset} cannot be converted to message format v${magic}: Kastor's codecs handle gzip only`,
+        `the ${compressionOf(h.attributes)}-compressed batch at offset ${h.baseOffset} cannot be converted to message format v${magic}: ${why}`,
         UNSUPPORTED_COMPRESSION_TYPE,
         pos,
       );
@@ -110,7 +123,7 @@ export function recordBatchesToMessageSet(data: Buffer, magic: LegacyMagic, fetc
       throw err;
     }
     const logAppendTime = (h.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0 ? h.maxTimestamp : null;
-    const part = codec === 0 ? looseMessages(records.filter((r) => r.offset >= fetchOffset), magic, logAppendTime) : wrapperMessage(records, magic, logAppendTime);
+    const part = codec === 'none' ? looseMessages(records.filter((r) => r.offset >= fetchOffset), magic, logAppendTime) : wrapperMessage(records, codec, magic, logAppendTime);
     if (part.length === 0) continue;
     if (parts.length > 0 && total + part.length > maxBytes) break;
     parts.push(part);
@@ -135,8 +148,8 @@ function looseMessages(records: KafkaRecord[], magic: LegacyMagic, logAppendTime
   return buildMessageSet(legacyMessages(records, magic, logAppendTime, (r) => r.offset));
 }
 
-/** One gzip wrapper holding the records: inner offsets absolute in v0, relative in v1; its own, the last one's. */
-function wrapperMessage(records: KafkaRecord[], magic: LegacyMagic, logAppendTime: number | null): Buffer {
+/** One wrapper of the batch's codec holding the records: inner offsets absolute in v0, relative in v1; its own, the last one's. */
+function wrapperMessage(records: KafkaRecord[], codec: Exclude<LegacyCodec, 'none'>, magic: LegacyMagic, logAppendTime: number | null): Buffer {
   if (records.length === 0) return Buffer.alloc(0);
   const first = records[0]!.offset;
   const inner = legacyMessages(records, magic, logAppendTime, (r) => (magic === 1 ? r.offset - first : r.offset));
@@ -146,10 +159,10 @@ function wrapperMessage(records: KafkaRecord[], magic: LegacyMagic, logAppendTim
     {
       offset: records[records.length - 1]!.offset,
       magic,
-      attributes: GZIP | (magic === 1 && logAppendTime !== null ? LEGACY_TIMESTAMP_TYPE_LOG_APPEND : 0),
+      attributes: LEGACY_CODECS.indexOf(codec) | (magic === 1 && logAppendTime !== null ? LEGACY_TIMESTAMP_TYPE_LOG_APPEND : 0),
       timestamp: magic === 0 ? -1 : (logAppendTime ?? maxTimestamp),
       key: null,
-      value: gzipSync(buildMessageSet(inner)),
+      value: codec === 'lz4' && magic === 0 ? lz4Compress(buildMessageSet(inner), true) : compress(codec, buildMessageSet(inner)),
     },
   ]);
 }

@@ -4,7 +4,7 @@
 // Timestamps are never read from a clock here (protocol code is pure): a record without one takes the
 // batch `timestamp`, and without that Kafka's NO_TIMESTAMP (-1).
 
-import { gzipSync } from 'node:zlib';
+import { compress } from './compression/codecs.ts';
 import {
   ATTRIBUTES_OFFSET,
   BASE_SEQUENCE_OFFSET,
@@ -25,7 +25,9 @@ import {
   RECORDS_COUNT_OFFSET,
   TRANSACTIONAL_FLAG,
   CONTROL_FLAG,
+  COMPRESSION_CODECS,
   setBaseOffset,
+  type CompressionCodec,
   writeInt64,
 } from './record-batch-layout.ts';
 import { RecordBatchError, INVALID_RECORD } from './record-batch-errors.ts';
@@ -48,7 +50,7 @@ export interface BuildBatchOptions {
   producerId?: number;
   producerEpoch?: number;
   baseSequence?: number;
-  compression?: 'none' | 'gzip';
+  compression?: CompressionCodec;
   /** Base timestamp and the default for records without one. */
   timestamp?: number;
   isTransactional?: boolean;
@@ -114,8 +116,8 @@ export function buildRecordBatch(opts: BuildBatchOptions): Buffer {
     }
   }
 
-  const gzip = opts.compression === 'gzip';
-  const records_ = gzip ? gzipSync(body) : body;
+  const codec = opts.compression ?? 'none';
+  const records_ = compress(codec, body);
   const buf = Buffer.allocUnsafe(BATCH_HEADER_SIZE + records_.length);
   records_.copy(buf, BATCH_HEADER_SIZE);
 
@@ -123,7 +125,7 @@ export function buildRecordBatch(opts: BuildBatchOptions): Buffer {
   buf.writeInt32BE(buf.length - BATCH_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  buf.writeInt16BE((gzip ? 1 : 0) | (opts.isTransactional ? TRANSACTIONAL_FLAG : 0) | (opts.isControl ? CONTROL_FLAG : 0), ATTRIBUTES_OFFSET);
+  buf.writeInt16BE(COMPRESSION_CODECS.indexOf(codec) | (opts.isTransactional ? TRANSACTIONAL_FLAG : 0) | (opts.isControl ? CONTROL_FLAG : 0), ATTRIBUTES_OFFSET);
   buf.writeInt32BE(n - 1, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTimestamp);
   writeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTimestamp);

@@ -5,17 +5,16 @@
 // Keys and values are subarrays of the batch (or of its decompressed body): zero-copy, so they alias the
 // input buffer.
 
-import { gunzipSync } from 'node:zlib';
 import {
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_SIZE,
-  COMPRESSION_MASK,
   TIMESTAMP_TYPE_LOG_APPEND,
   batchSize,
   compressionOf,
   readBatchHeader,
 } from './record-batch-layout.ts';
 import { CORRUPT_MESSAGE, RecordBatchError, UnsupportedCompressionError } from './record-batch-errors.ts';
+import { CodecError, decompress } from './compression/codecs.ts';
 import { readVarint, readVarlong, type ByteCursor } from './varint.ts';
 
 export interface KafkaRecordHeader {
@@ -36,16 +35,14 @@ export function recordsBody(buf: Buffer, pos = 0): Buffer {
   const size = batchSize(buf, pos);
   const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
   const body = buf.subarray(pos + BATCH_HEADER_SIZE, pos + size);
-  const codec = attributes & COMPRESSION_MASK;
-  if (codec === 0) return body;
-  if (codec === 1) {
-    try {
-      return gunzipSync(body);
-    } catch (cause) {
-      throw new RecordBatchError('gzip records body does not decompress', CORRUPT_MESSAGE, pos, { cause });
-    }
+  const codec = compressionOf(attributes);
+  if (typeof codec === 'number') throw new UnsupportedCompressionError(codec);
+  try {
+    return decompress(codec, body);
+  } catch (cause) {
+    if (!(cause instanceof CodecError)) throw cause;
+    throw new RecordBatchError(cause.message, CORRUPT_MESSAGE, pos, { cause });
   }
-  throw new UnsupportedCompressionError(compressionOf(attributes));
 }
 
 /** Reads every record of the batch at pos. */

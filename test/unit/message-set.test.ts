@@ -102,15 +102,16 @@ function wrapper(magic: 0 | 1, codec: number, inner: Buffer | null): Buffer {
   return buildMessageSet([{ offset: 0, magic, attributes: codec, timestamp: magic ? 5 : -1, key: null, value: inner }]);
 }
 
-test('up-conversion: Kafka\'s LogValidator refusals (nested compression, mixed magic, null or empty wrapper, other codecs)', () => {
+test('up-conversion: Kafka\'s LogValidator refusals (nested compression, mixed magic, null or empty wrapper, corrupt or unknown codecs)', () => {
   const cases: Array<[string, Buffer, number]> = [
     ['nested compression', wrapper(1, 1, gzipSync(KAFKA_PYTHON.v1gzip)), INVALID_RECORD],
     ['inner magic 0 in a v1 wrapper', wrapper(1, 1, gzipSync(KAFKA_PYTHON.v0)), INVALID_RECORD],
     ['null wrapper value', wrapper(1, 1, null), INVALID_RECORD],
     ['empty wrapper', wrapper(1, 1, gzipSync(Buffer.alloc(0))), INVALID_RECORD],
     ['undecompressable gzip', wrapper(0, 1, Buffer.from('not gzip')), CORRUPT_MESSAGE],
-    ['snappy', wrapper(1, 2, Buffer.from('x')), UNSUPPORTED_COMPRESSION_TYPE],
-    ['lz4', wrapper(0, 3, Buffer.from('x')), UNSUPPORTED_COMPRESSION_TYPE],
+    ['undecompressable snappy', wrapper(1, 2, Buffer.from('\xff\xff\xff\xff\xff', 'latin1')), CORRUPT_MESSAGE],
+    ['undecompressable lz4', wrapper(0, 3, Buffer.from('x')), CORRUPT_MESSAGE],
+    ['no such codec', wrapper(1, 5, Buffer.from('x')), UNSUPPORTED_COMPRESSION_TYPE],
   ];
   for (const [name, set, code] of cases) {
     try {
@@ -205,9 +206,9 @@ test('down-conversion: control batches are left out, a partial batch at the end 
   assert.is(recordBatchesToMessageSet(Buffer.alloc(0), 0, 0).length, 0);
 });
 
-test('down-conversion: a batch in a codec Kastor cannot decompress is UNSUPPORTED_COMPRESSION_TYPE', () => {
+test('down-conversion: a zstd batch is UNSUPPORTED_COMPRESSION_TYPE (KIP-110: v0 and v1 have no zstd)', () => {
   const b = stored(0, 'none');
-  b.writeInt16BE(2, ATTRIBUTES_OFFSET); // snappy
+  b.writeInt16BE(4, ATTRIBUTES_OFFSET); // zstd
   b.writeUInt32BE(crc32c(b, CRC_START, b.length), CRC_OFFSET);
   assert.throws(() => recordBatchesToMessageSet(b, 1, 0), (e: RecordBatchError) => e.errorCode === UNSUPPORTED_COMPRESSION_TYPE);
 });

@@ -17,8 +17,8 @@
 // the map and go, as Kafka's cleaner discards them, so a read_committed reader of the cleaned log sees every
 // key's latest committed value. Control batches (transaction markers) stay whole. A batch emptied of records stays as an empty
 // header when it ends an active idempotent producer's history (its last sequence), and goes otherwise.
-// batch-filter.ts rewrites batches. Batches compressed with a codec Kastor cannot read (snappy, lz4, zstd) are
-// kept as written and their keys do not enter the map.
+// batch-filter.ts rewrites batches, compressed again with their own codec (gzip, snappy, lz4 or zstd); only a
+// batch whose attributes name no codec is kept as written, and its keys do not enter the map.
 //
 // The offset map (offset-map.ts) holds the key bytes themselves, at most maxMapKeys of them (Kafka bounds its
 // MD5-keyed map by log.cleaner.dedupe.buffer.size): a dirty part with more keys is cleaned in several passes,

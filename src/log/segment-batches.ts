@@ -66,7 +66,7 @@ export class BatchRefs {
   readonly last: number[] = [];
   readonly count: number[] = [];
   readonly producerId: number[] = [];
-  /** Control batches, batches Kastor cannot read and empty ones are always read (the filter decides). */
+  /** Control batches, batches naming no codec and empty ones are always read (the filter decides). */
   private readonly always: boolean[] = [];
 
   get length(): number {

@@ -2,12 +2,14 @@
 // keep their base and last offsets and get valid CRCs, tombstones live until delete.retention.ms after the
 // cleaning that first kept them, min/max.compaction.lag.ms and min.cleanable.dirty.ratio decide what is cleaned,
 // the high watermark and the last stable offset bound it, aborted transactions are removed and never supersede
-// a committed value, gzip batches are compressed again, an idempotent producer's last sequence
+// a committed value, gzip batches and kcat's snappy, lz4 and zstd batches are compressed again, an idempotent producer's last sequence
 // survives as an empty batch, reads and replication cross the gaps, the offset map is exact, segments larger
 // than the cleaner's read chunk are cleaned alike, and a crash at every storage step of a
 // cleaning leaves the old log or the new one after recovery, never a mix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { PartitionLog, type LogConfig } from '../../src/log/partition-log.ts';
 import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { FaultyStorage } from '../../src/log/faulty-storage.ts';
@@ -228,6 +230,24 @@ test('gzip batches are compressed again; an idempotent producer keeps its last s
   assert.equal(rebuilt.entry(7)!.batches.at(-1), { firstSeq: 2, lastSeq: 3, firstOffset: 5, lastOffset: 6, timestamp: 1_000 });
   assert.is(rebuilt.check({ producerId: 7, producerEpoch: 0, baseSequence: 4, lastOffsetDelta: 0, maxTimestamp: 0 }).kind, 'append', 'the next sequence is still in order');
 });
+
+for (const [codec, id] of [['snappy', 2], ['lz4', 3], ['zstd', 4]] as const) {
+  test(`a ${codec} batch from kcat is compacted: its keys supersede older records, and it stays ${codec}`, async () => {
+    const t = { now: 10_000 };
+    const log = await openLog(new MemoryStorage(), t);
+    await log.append(batch([['c1', 'old'], ['c2', 'old'], ['d', 'kept']]), 0);
+    // kcat's batch: c1 ('a' x 200), c2 ('b' x 200), c1 ('c' x 200) at offsets 3-5.
+    await log.append(readFileSync(fileURLToPath(new URL(`../fixtures/record-batches/kcat-${codec}.bin`, import.meta.url))), 0);
+    for (let i = 0; i < 10; i++) await log.append(batch([[`f${i}`, 'x'.repeat(30)]]), 0);
+    log.setHighWatermark(log.logEndOffset);
+    await cleanLog(log, { now: t.now, config: compaction(), force: true });
+    const after = await contents(log);
+    const early = after.records.filter((r) => r.offset < 6).map((r) => [r.offset, r.key, r.value?.slice(0, 1)]);
+    assert.equal(early, [[2, 'd', 'k'], [4, 'c2', 'b'], [5, 'c1', 'c']]);
+    const h = after.batches.find((b) => b.baseOffset === 3)!;
+    assert.equal([h.attributes & 7, h.recordsCount, h.lastOffsetDelta], [id, 2, 2], `still ${codec}, two records, last offset kept`);
+  });
+}
 
 test('a follower replicates a cleaned log across its gaps; ListOffsets by time finds records past a gap', async () => {
   const t = { now: 10_000 };

@@ -1,5 +1,5 @@
 // The client's pure pieces: the consumer's record decoder against the protocol's batch builder and reader
-// (plain and gzip, headers, null keys and values, mid-batch start, control batches, long timestamp deltas,
+// (plain and every codec, headers, null keys and values, mid-batch start, control batches, long timestamp deltas,
 // corrupt input), bootstrap parsing, and the typed errors' facts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,8 +21,8 @@ function decode(buf: Buffer, from = 0n): { out: DecodedRecord[]; next: bigint } 
   return { out, next };
 }
 
-test('decodes what buildRecordBatch wrote, as readRecords does, for none and gzip', () => {
-  for (const compression of ['none', 'gzip'] as const) {
+test('decodes what buildRecordBatch wrote, as readRecords does, for every codec', () => {
+  for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
     const a = buildRecordBatch({ records, baseOffset: 10, compression });
     const b = buildRecordBatch({ records: [{ value: 'last' }], baseOffset: 13, timestamp: 5 });
     const buf = Buffer.concat([a, b, b.subarray(0, 20)]); // a trailing partial batch, as Fetch may return

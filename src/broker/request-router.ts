@@ -55,6 +55,7 @@ import { describeAcls } from './handlers/describe-acls.ts';
 import { createAcls } from './handlers/create-acls.ts';
 import { deleteAcls } from './handlers/delete-acls.ts';
 import { refusal } from '../security/sasl-server.ts';
+import { GATES } from './authorization/gates.ts';
 
 export interface RequestContext {
   apiVersion: number;
@@ -151,7 +152,10 @@ export function createRequestRouter(svc: BrokerServices): RequestHandler {
     const done = svc.metrics.startRequest(name);
     let failed = true;
     try {
-      const body = await handler(svc, request.body, { apiVersion: head.apiVersion, clientId: request.header.clientId, conn });
+      const ctx: RequestContext = { apiVersion: head.apiVersion, clientId: request.header.clientId, conn };
+      // With an authorizer, the API's gate asks it first and hands the handler only what may be done.
+      const gate = svc.authorizer && GATES[head.apiKey];
+      const body = gate ? await gate(request.body, { ...ctx, svc, authz: svc.authorizer!, api: name }, (b) => Promise.resolve(handler(svc, b, ctx))) : await handler(svc, request.body, ctx);
       failed = false;
       if (body === null) return null;
       return encodeResponse(head.apiKey, head.apiVersion, head.correlationId, body as object);

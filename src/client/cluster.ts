@@ -96,6 +96,9 @@ export const CLIENT_VERSIONS: Partial<Record<number, [number, number]>> = {
   [ApiKey.ListPartitionReassignments]: [0, 0],
   [ApiKey.DescribeUserScramCredentials]: [0, 0],
   [ApiKey.AlterUserScramCredentials]: [0, 0],
+  [ApiKey.DescribeAcls]: [1, 3],
+  [ApiKey.CreateAcls]: [1, 3],
+  [ApiKey.DeleteAcls]: [1, 3],
 };
 
 /** Parses `host:port[,host:port]` (or a list of them) into addresses; IPv6 hosts go in brackets. */

@@ -48,6 +48,20 @@ export function authorize(bindings: readonly AclBinding[], settings: AuthorizerS
   return { allowed: false, reason: 'no matching ALLOW' };
 }
 
+/**
+ * Kafka's authorizeByResourceType (KIP-679): may the principal do `operation` on some resource of the type? True
+ * for a super user, or when an ALLOW for it exists that no DENY on every resource of the type (LITERAL `*`, or a
+ * PREFIXED '' pattern) cancels. InitProducerId without a transactional id asks it for Write on topics.
+ */
+export function authorizeAny(bindings: readonly AclBinding[], settings: AuthorizerSettings, req: Omit<AuthorizationRequest, 'resourceName'>): boolean {
+  if (settings.superUsers.includes(req.principal)) return true;
+  const ofType = bindings.filter((b) => b.resourceType === req.resourceType);
+  const r = { ...req, resourceName: '' };
+  const everywhere = (b: AclBinding) => (b.patternType === 'LITERAL' && b.name === WILDCARD) || (b.patternType === 'PREFIXED' && b.name === '');
+  if (ofType.some((b) => b.permission === 'DENY' && everywhere(b) && entryMatches(b, r, [req.operation]))) return false;
+  return ofType.some((b) => b.permission === 'ALLOW' && entryMatches(b, r, [req.operation]));
+}
+
 /** Decisions over a list of bindings that changes now and then, cached until it does. */
 export class AclAuthorizer {
   private bindings: readonly AclBinding[] = [];
@@ -67,6 +81,10 @@ export class AclAuthorizer {
 
   get current(): readonly AclBinding[] {
     return this.bindings;
+  }
+
+  authorizeAny(req: Omit<AuthorizationRequest, 'resourceName'>): boolean {
+    return authorizeAny(this.bindings, this.settings, req);
   }
 
   authorize(req: AuthorizationRequest): Decision {

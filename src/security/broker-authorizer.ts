@@ -51,6 +51,11 @@ export class BrokerAuthorizer {
     return d.allowed;
   }
 
+  /** May the connection do `operation` on some resource of the type (Kafka's authorizeByResourceType)? Denials are logged by the caller. */
+  anyAllowed(conn: ConnectionInfo, operation: Operation, resourceType: ResourceType): boolean {
+    return this.acl.authorizeAny({ ...principalOf(conn), operation, resourceType });
+  }
+
   clusterAllowed(conn: ConnectionInfo, api: string, operation: Operation, quiet = false): boolean {
     return this.allowed(conn, api, operation, 'Cluster', CLUSTER_NAME, quiet);
   }

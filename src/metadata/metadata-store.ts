@@ -296,11 +296,12 @@ export class MetadataStore {
     return this.kv.keys(prefix);
   }
 
-  /** Compare-and-set of a key outside the snapshot: `compute` (pure, retried on a conflict) maps its value to the next one, null deleting it. */
+  /** Compare-and-set of a key outside the snapshot: `compute` (pure, retried on a conflict) maps its value to the next one, null deleting it, the same value writing nothing. */
   async updateOther(key: string, compute: (current: Uint8Array | null) => Uint8Array | null): Promise<void> {
     await this.retryCas(key, `update ${key}`, async () => {
       const e = await this.kv.get(key);
       const next = compute(e?.value ?? null);
+      if (next === (e?.value ?? null)) return; // unchanged: nothing to write
       if (next === null) {
         if (e) {
           await this.kv.delete(key, e.revision);

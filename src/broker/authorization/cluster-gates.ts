@@ -1,11 +1,12 @@
 // Authorization of partition and cluster administration, as Kafka's KafkaApis: CreatePartitions needs Alter on
 // each topic and DeleteRecords Delete on each topic (TOPIC_AUTHORIZATION_FAILED for that topic);
-// OffsetForLeaderEpoch Describe on each topic; ElectLeaders and AlterPartitionReassignments need Alter on the
+// OffsetForLeaderEpoch Describe and DescribeProducers Read on each topic; ElectLeaders and AlterPartitionReassignments need Alter on the
 // cluster, ListPartitionReassignments and DescribeLogDirs Describe on it (CLUSTER_AUTHORIZATION_FAILED).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/create-partitions.ts';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/generated/delete-records.ts';
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../../protocol/generated/offset-for-leader-epoch.ts';
+import type { DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/generated/describe-producers.ts';
 import { CLUSTER_NAME } from '../../security/acl.ts';
 import { may, split, type Gate } from './gate.ts';
 
@@ -45,3 +46,12 @@ export const electLeadersGate = onCluster('Alter', { throttleTimeMs: 0, errorCod
 export const alterPartitionReassignmentsGate = onCluster('Alter', { throttleTimeMs: 0, errorCode: CLUSTER_DENIED, errorMessage: 'Authorization failed.', responses: [] });
 export const listPartitionReassignmentsGate = onCluster('Describe', { throttleTimeMs: 0, errorCode: CLUSTER_DENIED, errorMessage: 'Authorization failed.', topics: [] });
 export const describeLogDirsGate = onCluster('Describe', { throttleTimeMs: 0, errorCode: CLUSTER_DENIED, results: [] });
+
+/** DescribeProducers: Read on each topic (KIP-664). */
+export const describeProducersGate: Gate = async (req: DescribeProducersRequest, g, next) => {
+  const { yes, no } = split(req.topics, (t) => may(g, 'Read', 'Topic', t.name));
+  if (no.length === 0) return next(req);
+  const denied = no.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: TOPIC_DENIED, errorMessage: 'Authorization failed.', activeProducers: [] })) }));
+  const res = yes.length === 0 ? ({ throttleTimeMs: 0, topics: [] } as DescribeProducersResponse) : ((await next({ ...req, topics: yes })) as DescribeProducersResponse);
+  return { ...res, topics: [...res.topics, ...denied] };
+};

@@ -1,5 +1,5 @@
-// The authorization gate of each API (gate.ts), by API key. An API without a gate is served as without an
-// authorizer: those Kastor does not check yet are listed in README's "ACLs" paragraph.
+// The authorization gate of each API (gate.ts), by API key. An API without a gate needs no permission: ApiVersions,
+// the SASL APIs (before authentication), DescribeCluster (as in Kafka) and the ACL APIs (their handlers check).
 import { ApiKey } from '../../protocol/generated/api-keys.ts';
 import type { Gate } from './gate.ts';
 import { fetchGate, listOffsetsGate, metadataGate, produceGate } from './data-gates.ts';
@@ -11,15 +11,17 @@ import {
   joinGroupGate,
   leaveGroupGate,
   listGroupsGate,
+  offsetDeleteGate,
   offsetCommitGate,
   offsetFetchGate,
   syncGroupGate,
 } from './group-gates.ts';
-import { addOffsetsToTxnGate, addPartitionsToTxnGate, endTxnGate, txnOffsetCommitGate } from './txn-gates.ts';
+import { addOffsetsToTxnGate, addPartitionsToTxnGate, describeTransactionsGate, endTxnGate, listTransactionsGate, txnOffsetCommitGate } from './txn-gates.ts';
 import {
   alterPartitionReassignmentsGate,
   createPartitionsGate,
   deleteRecordsGate,
+  describeProducersGate,
   describeLogDirsGate,
   electLeadersGate,
   listPartitionReassignmentsGate,
@@ -70,4 +72,8 @@ export const GATES: Partial<Record<number, Gate>> = {
   [ApiKey.AlterPartitionReassignments]: alterPartitionReassignmentsGate,
   [ApiKey.ListPartitionReassignments]: listPartitionReassignmentsGate,
   [ApiKey.DescribeLogDirs]: describeLogDirsGate,
+  [ApiKey.OffsetDelete]: offsetDeleteGate,
+  [ApiKey.DescribeTransactions]: describeTransactionsGate,
+  [ApiKey.ListTransactions]: listTransactionsGate,
+  [ApiKey.DescribeProducers]: describeProducersGate,
 };

@@ -2,10 +2,12 @@
 // OffsetCommit need Read on the group (GROUP_AUTHORIZATION_FAILED for the whole request); OffsetCommit also Read
 // on each topic (TOPIC_AUTHORIZATION_FAILED for that topic's partitions); OffsetFetch needs Describe on the group
 // and answers only the topics the principal may Describe; DescribeGroups and FindCoordinator need Describe, and
-// DeleteGroups Delete, on each group; ListGroups lists the groups the principal may Describe.
+// DeleteGroups Delete, on each group; ListGroups lists the groups the principal may Describe; OffsetDelete needs
+// Delete on the group and Read on each topic.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/generated/offset-commit.ts';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/generated/offset-fetch.ts';
+import type { OffsetDeleteRequest } from '../../protocol/generated/offset-delete.ts';
 import { CLUSTER_NAME } from '../../security/acl.ts';
 import { may, split, type Gate } from './gate.ts';
 
@@ -94,4 +96,14 @@ export const findCoordinatorGate: Gate = async (req: { key?: string; keyType?: n
   const denied = no.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: 'Authorization failed.' }));
   const res = yes.length === 0 ? { throttleTimeMs: 0, coordinators: [] } : await next({ ...req, coordinatorKeys: yes });
   return { ...res, coordinators: [...res.coordinators, ...denied] };
+};
+
+/** OffsetDelete: Delete on the group (GROUP_AUTHORIZATION_FAILED), Read on each topic (TOPIC_AUTHORIZATION_FAILED). */
+export const offsetDeleteGate: Gate = async (req: OffsetDeleteRequest, g, next) => {
+  if (!may(g, 'Delete', 'Group', req.groupId)) return { errorCode: GROUP_DENIED, throttleTimeMs: 0, topics: [] };
+  const { yes, no } = split(req.topics, (t) => may(g, 'Read', 'Topic', t.name));
+  if (no.length === 0) return next(req);
+  const denied = no.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }));
+  const res = yes.length === 0 ? { errorCode: 0, throttleTimeMs: 0, topics: [] } : await next({ ...req, topics: yes });
+  return { ...res, topics: [...res.topics, ...denied] };
 };

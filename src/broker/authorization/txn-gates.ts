@@ -2,7 +2,8 @@
 // TxnOffsetCommit need Write on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); AddPartitionsToTxn
 // also Write on each topic (a denied topic's partitions TOPIC_AUTHORIZATION_FAILED, the others
 // OPERATION_NOT_ATTEMPTED: nothing is added), AddOffsetsToTxn and TxnOffsetCommit Read on the group
-// (GROUP_AUTHORIZATION_FAILED) and TxnOffsetCommit Read on each topic.
+// (GROUP_AUTHORIZATION_FAILED) and TxnOffsetCommit Read on each topic. DescribeTransactions and ListTransactions
+// (KIP-664) need Describe on the transactional ids.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { AddPartitionsToTxnRequest } from '../../protocol/generated/add-partitions-to-txn.ts';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../protocol/generated/txn-offset-commit.ts';
@@ -41,4 +42,18 @@ export const txnOffsetCommitGate: Gate = async (req: TxnOffsetCommitRequest, g, 
   if (yes.length === 0) return { throttleTimeMs: 0, topics: denied };
   const res = (await next({ ...req, topics: yes })) as TxnOffsetCommitResponse;
   return { ...res, topics: [...res.topics, ...denied] };
+};
+
+/** DescribeTransactions: Describe on each transactional id; ListTransactions lists the ones the principal may Describe. */
+export const describeTransactionsGate: Gate = async (req: { transactionalIds: string[] }, g, next) => {
+  const { yes, no } = split(req.transactionalIds, (id) => may(g, 'Describe', 'TransactionalId', id));
+  if (no.length === 0) return next(req);
+  const denied = no.map((transactionalId) => ({ errorCode: TXN_DENIED, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] }));
+  const res = yes.length === 0 ? { throttleTimeMs: 0, transactionStates: [] } : await next({ ...req, transactionalIds: yes });
+  return { ...res, transactionStates: [...res.transactionStates, ...denied] };
+};
+
+export const listTransactionsGate: Gate = async (req, g, next) => {
+  const res = await next(req);
+  return { ...res, transactionStates: res.transactionStates.filter((t: { transactionalId: string }) => may(g, 'Describe', 'TransactionalId', t.transactionalId, true)) };
 };

@@ -8,8 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { compress, decompress, CodecError } from '../../src/protocol/compression/codecs.ts';
-import { lz4Compress } from '../../src/protocol/compression/lz4-frame.ts';
-import { hash as xxh32 } from 'lz4js/xxh32.js';
+import { lz4Compress, xxh32 } from '../../src/protocol/compression/lz4-frame.ts';
 import {
   BATCH_HEADER_SIZE,
   buildRecordBatch,

@@ -4,8 +4,21 @@
 // the broken HC that also covers the frame's magic number, and Kafka still writes that one for v0
 // (useBrokenFlagDescriptorChecksum), so does Kastor when asked. Reading never checks the HC (Java ignores it
 // for v0, librdkafka repairs it), so both forms are read. Pure JavaScript (lz4js): nothing native.
-import * as lz4js from 'lz4js';
-import { hash as xxh32 } from 'lz4js/xxh32.js';
+import { createRequire } from 'node:module';
+
+// lz4js ships no types: required through createRequire with the functions Kastor calls.
+const require = createRequire(import.meta.url);
+const lz4js = require('lz4js') as {
+  compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
+  compressBound(n: number): number;
+  decompress(src: Uint8Array, maxSize?: number): Uint8Array;
+};
+const xxhash = require('lz4js/xxh32.js') as { hash(seed: number, src: Uint8Array, index: number, length: number): number };
+
+/** xxHash32 of src[index, index + length) (the frame's header checksum is its second byte). */
+export function xxh32(seed: number, src: Uint8Array, index: number, length: number): number {
+  return xxhash.hash(seed, src, index, length);
+}
 
 const MAGIC = 0x184d2204;
 /** FLG: version 01, block independence. */

@@ -3,7 +3,13 @@
 // 4-byte big-endian length and one raw snappy block); librdkafka writes one raw snappy block. Kafka readers
 // accept both (snappy-java's SnappyInputStream falls back to raw data without the header), so Kastor reads
 // both and writes xerial framing, as the Java client does. Pure JavaScript (snappyjs): nothing native.
-import * as snappyjs from 'snappyjs';
+import { createRequire } from 'node:module';
+
+// snappyjs ships no types: required through createRequire with the two functions Kastor calls.
+const snappyjs = createRequire(import.meta.url)('snappyjs') as {
+  compress(input: Uint8Array): Uint8Array;
+  uncompress(input: Uint8Array, maxLength?: number): Uint8Array;
+};
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_SIZE = 16;

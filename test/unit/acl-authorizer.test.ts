@@ -7,6 +7,8 @@ import { authorize, AclAuthorizer, type AuthorizationRequest, type AuthorizerSet
 import { filterMatches, MATCH_ALL, bindingProblem, type AclBinding } from '../../src/security/acl.ts';
 import { AclStore, bindingsOf } from '../../src/security/acl-store.ts';
 import { authorizerSettings } from '../../src/security/authorizer-settings.ts';
+import { BROKER_FLAGS } from '../../src/cli/broker-command.ts';
+import { resolveBrokerFlags } from '../../src/cli/broker-settings.ts';
 import { bindingFromWire, bindingToWire, filterFromWire, filterToWire } from '../../src/security/acl-wire.ts';
 import { MemoryKv } from '../../src/metadata/memory-kv.ts';
 import { MetadataStore } from '../../src/metadata/metadata-store.ts';
@@ -109,6 +111,14 @@ test('authorizer settings from Kafka keys', () => {
   assert.equal(authorizerSettings('acl', undefined, true), { superUsers: [], allowEveryoneIfNoAclFound: true });
   assert.throws(() => authorizerSettings('com.example.Other', undefined, false), /authorizer/);
   assert.throws(() => authorizerSettings('acl', 'admin', false), /super-users/);
+});
+
+test("server.properties' authorizer.class.name, super.users and allow.everyone.if.no.acl.found reach the flags", () => {
+  const file = 'node.id=1\nlog.dirs=/tmp/x\nauthorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\nsuper.users=User:admin;User:ops\nallow.everyone.if.no.acl.found=true\n';
+  const { flags: f } = resolveBrokerFlags(BROKER_FLAGS, ['--config', 'server.properties'], {}, () => file);
+  assert.equal(authorizerSettings(f.authorizer, f['super-users'], f['allow-everyone-if-no-acl-found']), { superUsers: ['User:admin', 'User:ops'], allowEveryoneIfNoAclFound: true });
+  const off = resolveBrokerFlags(BROKER_FLAGS, ['--id', '1', '--data', '/tmp/x'], {}).flags;
+  assert.is(authorizerSettings(off.authorizer, off['super-users'], off['allow-everyone-if-no-acl-found']), null, 'no authorizer unless configured');
 });
 
 test('ACLs written through one metadata store are seen by another one watching the same bucket', async () => {

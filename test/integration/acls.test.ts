@@ -2,7 +2,7 @@
 // internal PLAINTEXT listener's User:ANONYMOUS as super users), SCRAM users alice and bob on its SASL_PLAINTEXT
 // listener, ACLs made with `kastor acls` spawned as a process. Kastor's client sends raw requests (one Produce to
 // two topics, JoinGroup, Metadata) as alice; KafkaJS sees the authorization error; the broker's log has an audit
-// line for each denial and /metrics counts them.
+// line for each denial and /metrics counts them; kcat (librdkafka) sees what alice may see and the error.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kafka as KafkaJS, logLevel } from 'kafkajs';
@@ -182,6 +182,18 @@ test('KafkaJS as alice sees the authorization error for b and produces to a', as
   } finally {
     await producer.disconnect();
   }
+});
+
+test('kcat as alice: -L lists a, b and orders-eu only; producing to b fails with Topic authorization failed', async () => {
+  const sasl = ['-b', `127.0.0.1:${env.ports.saslPlaintext}`, '-X', 'security.protocol=SASL_PLAINTEXT', '-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', 'sasl.username=alice', '-X', 'sasl.password=alice-pw'];
+  const { stdout } = await run('kcat', ['-L', ...sasl, '-m', '5']);
+  const listed = [...stdout.matchAll(/topic "([^"]+)"/g)].map((m) => m[1]).sort();
+  assert.equal(listed, ['a', 'b', 'orders-eu']);
+  const failed = await run('kcat', ['-P', ...sasl, '-t', 'b', '-p', '0', '-X', 'message.timeout.ms=5000'], { input: 'denied\n' }).then(
+    (r) => r.stderr,
+    (err: Error) => err.message,
+  );
+  assert.match(failed, /[Tt]opic authorization failed/);
 });
 
 test('kastor acls remove takes effect at once; denials are counted in /metrics', async () => {

@@ -13,6 +13,7 @@ import { freePort } from '../../src/testing/nats-server.ts';
 import { connectNats } from '../../src/runtime/node/nats-connection.ts';
 import { NO_NATS_SECURITY } from '../../src/security/nats-credentials.ts';
 import { DevProcess, freePortRun } from '../helpers/dev-process.ts';
+import { roundTripFive } from '../helpers/client-round-trip.ts';
 
 const data = mkdtempSync(join(tmpdir(), 'kastor-dev-nats-auth-'));
 const running: DevProcess[] = [];
@@ -47,22 +48,7 @@ test('kastor dev runs its brokers on a NATS only they can log in to', async () =
   assert.match(login, /^user=kastor-broker$/m);
 
   const kafka = new Kafka({ bootstrap: `127.0.0.1:${portBase},127.0.0.1:${portBase + 1}`, retry: { retries: 8 } });
-  const producer = kafka.producer({ acks: 'all' });
-  const consumer = kafka.consumer();
-  try {
-    for (let i = 0; i < 5; i++) await producer.send({ topic: 'dev-secured', messages: [{ value: `v${i}` }] });
-    consumer.assign([{ topic: 'dev-secured', partition: 0, offset: 'earliest' }]);
-    const seen: string[] = [];
-    for (let polls = 0; seen.length < 5 && polls < 100; polls++) {
-      const batch = await consumer.next();
-      if (batch.done) break;
-      for (const r of batch.value.records) seen.push(r.value!.toString());
-    }
-    assert.equal(seen, ['v0', 'v1', 'v2', 'v3', 'v4']);
-  } finally {
-    await consumer.close();
-    await producer.close();
-  }
+  await roundTripFive(kafka, 'dev-secured');
 
   const refused = await connect({ servers: natsUrl, timeout: 3_000, maxReconnectAttempts: 0 }).then(
     async (nc) => {

@@ -23,11 +23,25 @@ test.after(() => {
   rmSync(data, { recursive: true, force: true });
 });
 
-async function startDev(portBase: number, natsPort: number): Promise<DevProcess> {
-  const dev = new DevProcess(['--brokers', '2', '--data', data, '--port-base', String(portBase), '--nats-port', String(natsPort), '--http', '127.0.0.1:0', '--http-port-base', '0']);
-  running.push(dev);
-  await dev.waitFor(/^ready$/, 60_000);
-  return dev;
+/**
+ * `kastor dev` with 2 brokers on fresh ports. The ports are free when picked but another test may take one before
+ * dev binds it: a start that fails with "is in use" is tried again on other ports (three times at most).
+ */
+async function startDev(): Promise<{ dev: DevProcess; portBase: number; natsUrl: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const portBase = await freePortRun(2);
+    const natsPort = await freePort();
+    const dev = new DevProcess(['--brokers', '2', '--data', data, '--port-base', String(portBase), '--nats-port', String(natsPort), '--http', '127.0.0.1:0', '--http-port-base', '0']);
+    running.push(dev);
+    try {
+      await dev.waitFor(/^ready$/, 60_000);
+      return { dev, portBase, natsUrl: `nats://127.0.0.1:${natsPort}` };
+    } catch (err) {
+      if (attempt >= 3 || !/is in use/.test(dev.output)) throw err;
+      dev.killAll();
+      await dev.exited;
+    }
+  }
 }
 
 async function stopDev(dev: DevProcess): Promise<void> {
@@ -37,10 +51,7 @@ async function stopDev(dev: DevProcess): Promise<void> {
 }
 
 test('kastor dev runs its brokers on a NATS only they can log in to', async () => {
-  const portBase = await freePortRun(2);
-  const natsPort = await freePort();
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
-  const dev = await startDev(portBase, natsPort);
+  const { dev, portBase, natsUrl } = await startDev();
   const credentials = join(data, 'nats-credentials');
   assert.match(dev.output, `brokers log in with ${credentials}`);
   assert.is(statSync(credentials).mode & 0o777, 0o600);
@@ -64,7 +75,7 @@ test('kastor dev runs its brokers on a NATS only they can log in to', async () =
   await stopDev(dev);
 
   // The same data directory: the same login, and dev starts again with it.
-  const again = await startDev(portBase, natsPort);
+  const { dev: again } = await startDev();
   assert.is(readFileSync(credentials, 'utf8'), login);
   await stopDev(again);
 });

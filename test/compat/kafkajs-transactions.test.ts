@@ -20,6 +20,8 @@ test.before(async () => {
     topics: [
       { name: 'tx-out', partitions: 3, replicationFactor: 3 },
       { name: 'tx-in', partitions: 1, replicationFactor: 3 },
+      // The fencing test's own: its reader expects exactly the one record committed there.
+      { name: 'tx-fence', partitions: 3, replicationFactor: 3 },
     ],
   });
   kafka = new Kafka({ clientId: 'kastor-tx-compat', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
@@ -115,7 +117,7 @@ test('a second producer with the same transactional id fences the first', async 
   const first = kafka.producer({ transactionalId: 'tx-js-fence', idempotent: true, maxInFlightRequests: 1, retry: { retries: 2, initialRetryTime: 100 } });
   await first.connect();
   const open = await first.transaction();
-  await open.send({ topic: 'tx-out', messages: [{ value: 'zombie-1', partition: 1 }] });
+  await open.send({ topic: 'tx-fence', messages: [{ value: 'zombie-1', partition: 1 }] });
 
   const second = kafka.producer({ transactionalId: 'tx-js-fence', idempotent: true, maxInFlightRequests: 1 });
   await second.connect();
@@ -125,7 +127,7 @@ test('a second producer with the same transactional id fences the first', async 
     const t = await second.transaction();
     let fenced: Error | null = null;
     try {
-      await open.send({ topic: 'tx-out', messages: [{ value: 'zombie-2', partition: 1 }] });
+      await open.send({ topic: 'tx-fence', messages: [{ value: 'zombie-2', partition: 1 }] });
       await open.commit();
     } catch (err) {
       fenced = err as Error;
@@ -133,13 +135,13 @@ test('a second producer with the same transactional id fences the first', async 
     assert.ok(fenced, 'the fenced producer must not commit');
     const said = `${fenced!.name} ${fenced!.message} ${(fenced as { type?: string }).type ?? ''}`;
     assert.match(said, /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|fenced|epoch/i);
-    await t.send({ topic: 'tx-out', messages: [{ value: 'fresh', partition: 1 }] });
+    await t.send({ topic: 'tx-fence', messages: [{ value: 'fresh', partition: 1 }] });
     await t.commit();
   } finally {
     await first.disconnect().catch(() => {});
     await second.disconnect();
   }
-  const got = await readCommitted('tx-out', 'tx-fence-reader', 1);
+  const got = await readCommitted('tx-fence', 'tx-fence-reader', 1);
   assert.ok(got.includes('1:fresh'), `the new producer's record is read: ${got.join(' ')}`);
   assert.ok(!got.some((g) => g.includes('zombie')), `none of the fenced producer's records is read: ${got.join(' ')}`);
 });

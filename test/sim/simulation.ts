@@ -196,6 +196,19 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     }
   }
   const sent = producers.flatMap((p) => p.sent);
+  async function oneBrokerDown(drng: Rng): Promise<string[]> {
+    const down = drng.pick(brokers);
+    trace.add('fault', `crash broker ${down.id} for good (availability with one broker down)`);
+    down.crash(false);
+    const start = clock.monotonic();
+    const probe = new SimProducer(clientNet, drng.fork('probe'), ids, { name: 'probe', topic: TOPIC, partitions, acks: -1, idempotent: true, stopAt: start + 1_000, maxBatches: 1 }, clientViolations);
+    let done = false;
+    void probe.run().then(() => (done = true));
+    await runUntil(start + 32_000, () => done);
+    const unacked = [...new Set(probe.sent.filter((r) => r.status !== 'acked').map((r) => r.partition))];
+    if (probe.sent.length === 0) return [`availability: with broker ${down.id} down, the probe producer could not start (InitProducerId) within 32 s`];
+    return unacked.map((p) => `availability: with only broker ${down.id} down (RF=3, min.insync.replicas=2), an acks=all write to ${TOPIC}-${p} was not acknowledged within 32 s: ${describeSettle(brokers, partitions)}`);
+  }
   /** Runs the world until a client request is answered (or given up). */
   async function ask<T>(request: () => Promise<T>): Promise<T | undefined> {
     let out: { v: T } | undefined;
@@ -229,6 +242,12 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   }
   if (churn?.deleted) for (const v of await churnLeftovers(brokers, () => runUntil(clock.monotonic()))) violations.push(`churn: ${v}`);
   for (const v of clientViolations.slice(0, 10)) violations.push(`${v.kind}: ${v.message}`);
+
+  // Availability with one broker down, Kafka's promise for RF=3 and min.insync.replicas=2: once the cluster has
+  // settled, one broker crashes for good, and an acks=all write to every partition is acknowledged within 30 s
+  // (the controller's session timeout moves leadership away, the leader's replica.lag.time.max.ms takes the dead
+  // follower out of the ISR, and the high watermark then moves over the ISR left).
+  if (violations.length === 0) violations.push(...(await oneBrokerDown(rng.fork('degraded'))));
 
   nemesis.stop();
   for (const b of brokers) if (b.life.alive) b.crash(false);

@@ -78,7 +78,7 @@ async function urlOfServer(urls: string[], serverName: string | undefined): Prom
 }
 
 /** Connects to the current leader of `stream` (or to the only URL given). */
-async function connectToLeader(urls: string[], stream: string): Promise<NatsConnection> {
+export async function connectToLeader(urls: string[], stream: string): Promise<NatsConnection> {
   if (urls.length === 1) return connect({ ...connectOptions, servers: urls[0]! });
   const probe = await connect({ ...connectOptions, servers: urls });
   let leader: string | undefined;
@@ -185,7 +185,7 @@ export async function jetstreamPublish(opts: JetStreamPublishOptions): Promise<J
   }
 }
 
-async function recreateStream(urls: string[], stream: string, subject: string, replicas: number, deadline: number): Promise<void> {
+export async function recreateStream(urls: string[], stream: string, subject: string, replicas: number, deadline: number): Promise<void> {
   const nc = await connect({ ...connectOptions, servers: urls });
   try {
     const jsm = await jetstreamManager(nc);

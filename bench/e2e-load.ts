@@ -1,0 +1,434 @@
+// The moving parts of bench/e2e.ts (produce-to-consume latency): a recorder of arrivals, the paced and the
+// saturating sender, and one "link" per system and client — a producer and a consumer of the same fresh topic or
+// stream, both in this process, so the send stamp a record carries and its arrival time come from one monotonic
+// clock (performance.now()). Not a benchmark itself (no run()).
+//
+// A record carries its sequence number and send stamp: Kastor's client and JetStream as 4 bytes of sequence and an
+// 8-byte float of ms, padded to the record size; kcat as a text line "<seq> <ms> xxx…" written to the producing
+// kcat's stdin and read back from the consuming kcat's stdout (-u: unbuffered), so both stamps are taken here and
+// the two pipe hops (microseconds) count in the latency.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { NatsConnection, Msg } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
+import { Kafka, type Producer, type Consumer } from '../src/client/index.ts';
+import { connectToLeader, recreateStream } from './jetstream-peer.ts';
+import { kcatErrorLines } from './kcat-load.ts';
+import { percentile, round } from './cluster-kit.ts';
+
+/** Arrivals by sequence number: the latency of each, duplicates and strays counted, not recorded twice. */
+export class LatencyRecorder {
+  readonly latency: Float64Array;
+  private readonly arrived: Uint8Array;
+  consumed = 0;
+  duplicates = 0;
+  strays = 0;
+  private expected = Infinity;
+  private waiter: (() => void) | null = null;
+
+  constructor(readonly capacity: number) {
+    this.latency = new Float64Array(capacity);
+    this.arrived = new Uint8Array(capacity);
+  }
+
+  arrive(seq: number, sentAt: number, now: number): void {
+    if (!(seq >= 0 && seq < this.capacity)) {
+      this.strays++;
+      return;
+    }
+    if (this.arrived[seq] === 1) {
+      this.duplicates++;
+      return;
+    }
+    this.arrived[seq] = 1;
+    this.latency[seq] = now - sentAt;
+    if (++this.consumed >= this.expected) this.waiter?.();
+  }
+
+  /** Resolves once `expected` distinct records have arrived; rejects with the counts after timeoutMs. */
+  waitFor(expected: number, timeoutMs: number, failure: () => Error | null): Promise<void> {
+    this.expected = expected;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const err = failure();
+        if (err) return finish(err);
+        if (this.consumed >= expected) return finish(null);
+        if (performance.now() > deadline) finish(new Error(`${this.consumed}/${expected} records consumed within ${timeoutMs} ms of the last send`));
+      };
+      const finish = (err: Error | null) => {
+        clearInterval(timer);
+        this.waiter = null;
+        if (err) reject(err);
+        else resolve();
+      };
+      const deadline = performance.now() + timeoutMs;
+      const timer = setInterval(check, 50);
+      this.waiter = check;
+      check();
+    });
+  }
+
+  /** Percentiles (ms) of the records [from, to). */
+  stats(from: number, to: number): { p50_ms: number; p99_ms: number; p999_ms: number; max_ms: number } {
+    const sorted = Array.from(this.latency.subarray(from, to)).sort((a, b) => a - b);
+    return {
+      p50_ms: round(percentile(sorted, 0.5), 3),
+      p99_ms: round(percentile(sorted, 0.99), 3),
+      p999_ms: round(percentile(sorted, 0.999), 3),
+      max_ms: round(sorted[sorted.length - 1] ?? NaN, 3),
+    };
+  }
+}
+
+/** Kastor's two clients in this bench: its own client, or kcat (librdkafka). */
+export type KafkaLinkKind = 'kastor' | 'kcat';
+
+/** One system and client: a producer and a consumer of one fresh topic or stream. */
+export interface E2eLink {
+  /** Connects the producer and starts the consumer at the start of the (empty) topic or stream. */
+  open(rec: LatencyRecorder, expected: number): Promise<void>;
+  /** Sends records seq .. seq+n-1 now, without waiting. */
+  send(seq: number, n: number): void;
+  /** Records sent and not yet acknowledged (0 when the client does not say, as kcat). */
+  unacked(): number;
+  /** Resolves when unacked() may have fallen. */
+  ackedSome(): Promise<void>;
+  /** Waits until every record sent is acknowledged; fails on any delivery error. */
+  flush(timeoutMs: number): Promise<void>;
+  /** Records the system stores (high watermarks, stream messages). */
+  stored(): Promise<number>;
+  failure(): Error | null;
+  close(): Promise<void>;
+}
+
+function binaryValue(seq: number, bytes: number): Buffer {
+  const b = Buffer.alloc(bytes, 0x61);
+  b.writeUInt32BE(seq, 0);
+  b.writeDoubleBE(performance.now(), 4);
+  return b;
+}
+
+function arriveBinary(rec: LatencyRecorder, v: Uint8Array, now: number): void {
+  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  rec.arrive(view.getUint32(0), view.getFloat64(4), now);
+}
+
+/** Counts sent/acked records and wakes a sender waiting for acknowledgements. */
+class AckCounter {
+  sent = 0;
+  acked = 0;
+  error: Error | null = null;
+  private waiters: Array<() => void> = [];
+
+  ack(n: number): void {
+    this.acked += n;
+    this.wakeAll();
+  }
+
+  fail(err: Error): void {
+    this.error ??= err;
+    this.wakeAll();
+  }
+
+  next(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  async all(timeoutMs: number, what: string): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.acked < this.sent && !this.error) {
+      if (performance.now() > deadline) throw new Error(`${what}: ${this.acked}/${this.sent} acknowledged within ${timeoutMs} ms`);
+      await Promise.race([this.next(), new Promise((r) => setTimeout(r, 100))]);
+    }
+    if (this.error) throw this.error;
+  }
+
+  private wakeAll(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** Kastor's client on both ends: producer acks=all, consumer (manual assignment) from the earliest offset. */
+export class KastorClientLink implements E2eLink {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private consumer: Consumer | null = null;
+  private readonly acks = new AckCounter();
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    bootstrap: string,
+    private readonly topic: string,
+    private readonly partitions: number,
+    private readonly recordBytes: number,
+    private readonly lingerMs: number,
+    private readonly consumerMaxWaitMs: number,
+  ) {
+    this.kafka = new Kafka({ bootstrap, clientId: 'bench-e2e' });
+  }
+
+  async open(rec: LatencyRecorder): Promise<void> {
+    this.producer = this.kafka.producer({ acks: 'all', lingerMs: this.lingerMs });
+    await this.producer.connect();
+    const consumer = (this.consumer = this.kafka.consumer({ maxWaitMs: this.consumerMaxWaitMs, minBytes: 1 }));
+    consumer.assign(Array.from({ length: this.partitions }, (_, partition) => ({ topic: this.topic, partition, offset: 'earliest' as const })));
+    this.reading = (async () => {
+      for await (const batch of consumer) {
+        const now = performance.now();
+        for (const r of batch.records) arriveBinary(rec, r.value!, now);
+      }
+    })().catch((err: Error) => this.acks.fail(err));
+  }
+
+  send(seq: number, n: number): void {
+    const messages = Array.from({ length: n }, (_, i) => ({ value: binaryValue(seq + i, this.recordBytes) }));
+    this.acks.sent += n;
+    this.producer!.send({ topic: this.topic, messages }).then(
+      () => this.acks.ack(n),
+      (err: Error) => this.acks.fail(err),
+    );
+  }
+
+  unacked(): number {
+    return this.acks.sent - this.acks.acked;
+  }
+
+  ackedSome(): Promise<void> {
+    return this.acks.next();
+  }
+
+  flush(timeoutMs: number): Promise<void> {
+    return this.acks.all(timeoutMs, 'kastor producer');
+  }
+
+  async stored(): Promise<number> {
+    const admin = this.kafka.admin();
+    try {
+      return (await admin.fetchOffsets(this.topic)).reduce((s, o) => s + Number(o.latest - o.earliest), 0);
+    } finally {
+      await admin.close();
+    }
+  }
+
+  failure(): Error | null {
+    return this.acks.error;
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.close().catch(() => {});
+    await this.consumer?.close().catch(() => {});
+    await this.reading;
+  }
+}
+
+/** Splits a byte stream into lines, handing each complete one (without '\n') to `onLine`. */
+function lineReader(onLine: (line: string, now: number) => void): (chunk: Buffer) => void {
+  let rest = '';
+  return (chunk) => {
+    const now = performance.now();
+    const text = rest + chunk.toString('latin1');
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      onLine(text.slice(start, nl), now);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  };
+}
+
+/**
+ * kcat (librdkafka) on both ends: `kcat -P` reading lines from a pipe (acks=all, linger L) and `kcat -C -u`
+ * printing each value as it arrives. librdkafka's producer reports only failed deliveries, so unacked() is 0
+ * and flush() is kcat's clean exit after its queue drained (stdin closed).
+ */
+export class KcatLink implements E2eLink {
+  private producer: ChildProcess | null = null;
+  private consumer: ChildProcess | null = null;
+  private producerExit: Promise<{ code: number | null; stderr: string }> | null = null;
+  private error: Error | null = null;
+  private readonly filler: string;
+
+  constructor(
+    private readonly bootstrap: string,
+    private readonly topic: string,
+    private readonly partitions: number,
+    private readonly recordBytes: number,
+    private readonly lingerMs: number,
+    private readonly binary = process.env.KASTOR_KCAT ?? 'kcat',
+  ) {
+    this.filler = 'x'.repeat(recordBytes);
+  }
+
+  async open(rec: LatencyRecorder, expected: number): Promise<void> {
+    const consumer = (this.consumer = spawn(
+      this.binary,
+      ['-C', '-b', this.bootstrap, '-t', this.topic, '-o', 'beginning', '-c', String(expected), '-u', '-q', '-f', '%s\\n'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ));
+    let consumerErr = '';
+    consumer.stderr!.setEncoding('utf8').on('data', (d: string) => (consumerErr = (consumerErr + d).slice(-4000)));
+    consumer.once('error', (err) => (this.error ??= err));
+    consumer.once('close', (code) => {
+      if (code !== 0 && code !== null) this.error ??= new Error(`kcat consumer exited ${code}: ${consumerErr.trim()}`);
+    });
+    consumer.stdout!.on(
+      'data',
+      lineReader((line, now) => {
+        const sp = line.indexOf(' ');
+        rec.arrive(Number(line.slice(0, sp)), Number(line.slice(sp + 1, line.indexOf(' ', sp + 1))), now);
+      }),
+    );
+    const producer = (this.producer = spawn(
+      this.binary,
+      [
+        '-P', '-b', this.bootstrap, '-t', this.topic,
+        ...(this.partitions === 1 ? ['-p', '0'] : []),
+        '-X', 'acks=all', '-X', `linger.ms=${this.lingerMs}`, '-X', 'message.timeout.ms=60000',
+      ],
+      { stdio: ['pipe', 'ignore', 'pipe'] },
+    ));
+    let stderr = '';
+    producer.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < 1 << 16) stderr += d;
+      if (kcatErrorLines(d).length) this.error ??= new Error(`kcat producer: ${kcatErrorLines(d).slice(0, 3).join(' | ')}`);
+    });
+    producer.stdin!.on('error', (err) => (this.error ??= err));
+    this.producerExit = new Promise((resolve, reject) => {
+      producer.once('error', reject);
+      producer.once('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  send(seq: number, n: number): void {
+    let text = '';
+    const now = performance.now().toFixed(4);
+    for (let i = 0; i < n; i++) {
+      const head = `${seq + i} ${now} `;
+      text += head + this.filler.slice(0, Math.max(0, this.recordBytes - 1 - head.length)) + '\n';
+    }
+    this.producer!.stdin!.write(text);
+  }
+
+  unacked(): number {
+    return 0;
+  }
+
+  ackedSome(): Promise<void> {
+    return new Promise((r) => setTimeout(r, 1));
+  }
+
+  async flush(timeoutMs: number): Promise<void> {
+    this.producer!.stdin!.end();
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      this.producerExit!,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`kcat producer did not exit within ${timeoutMs} ms`)), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    const errors = kcatErrorLines(exit.stderr);
+    if (exit.code !== 0 || errors.length) throw new Error(`kcat producer exited ${exit.code}: ${(errors.length ? errors.slice(0, 5).join('\n') : exit.stderr).trim()}`);
+  }
+
+  async stored(): Promise<number> {
+    const admin = new Kafka({ bootstrap: this.bootstrap }).admin();
+    try {
+      return (await admin.fetchOffsets(this.topic)).reduce((s, o) => s + Number(o.latest - o.earliest), 0);
+    } finally {
+      await admin.close();
+    }
+  }
+
+  failure(): Error | null {
+    return this.error;
+  }
+
+  async close(): Promise<void> {
+    for (const child of [this.producer, this.consumer]) {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const closed = new Promise((r) => child.once('close', r));
+        child.kill('SIGKILL');
+        await closed;
+      }
+    }
+  }
+}
+
+/**
+ * JetStream R3 from the Node client: publishes pipelined with a reply inbox per record (as bench/jetstream-peer.ts),
+ * and an ordered consumer on a second connection; both connections go to the stream's leader.
+ */
+export class JetStreamLink implements E2eLink {
+  private pub: NatsConnection | null = null;
+  private sub: NatsConnection | null = null;
+  private messages: ConsumerMessages | null = null;
+  private readonly acks = new AckCounter();
+  private readonly inbox: string;
+
+  constructor(
+    private readonly urls: string[],
+    private readonly stream: string,
+    private readonly subject: string,
+    private readonly recordBytes: number,
+  ) {
+    this.inbox = `_INBOX_e2e.${stream}.${process.pid}.`;
+  }
+
+  async open(rec: LatencyRecorder): Promise<void> {
+    await recreateStream(this.urls, this.stream, this.subject, 3, Date.now() + 60_000);
+    this.pub = await connectToLeader(this.urls, this.stream);
+    this.sub = await connectToLeader(this.urls, this.stream);
+    this.pub.subscribe(`${this.inbox}*`, {
+      callback: (err: Error | null, msg: Msg) => {
+        if (err) return this.acks.fail(err);
+        // A PubAck is {"stream":...}; anything else is a refusal.
+        if (msg.data.length < 3 || msg.data[2] !== 0x73 /* s */) {
+          return this.acks.fail(new Error(`JetStream refused a publish: ${new TextDecoder().decode(msg.data) || `status ${msg.headers?.code ?? '?'}`}`));
+        }
+        this.acks.ack(1);
+      },
+    });
+    await this.pub.flush();
+    const consumer = await jetstream(this.sub).consumers.get(this.stream);
+    this.messages = await consumer.consume({
+      max_messages: 10_000,
+      callback: (m: JsMsg) => arriveBinary(rec, m.data, performance.now()),
+    });
+  }
+
+  send(seq: number, n: number): void {
+    for (let i = 0; i < n; i++) this.pub!.publish(this.subject, binaryValue(seq + i, this.recordBytes), { reply: this.inbox + (seq + i) });
+    this.acks.sent += n;
+  }
+
+  unacked(): number {
+    return this.acks.sent - this.acks.acked;
+  }
+
+  ackedSome(): Promise<void> {
+    return this.acks.next();
+  }
+
+  flush(timeoutMs: number): Promise<void> {
+    return this.acks.all(timeoutMs, 'jetstream publish');
+  }
+
+  async stored(): Promise<number> {
+    const jsm = await jetstreamManager(this.pub!);
+    return (await jsm.streams.info(this.stream)).state.messages;
+  }
+
+  failure(): Error | null {
+    return this.acks.error;
+  }
+
+  async close(): Promise<void> {
+    await this.messages?.close().catch(() => {});
+    if (this.pub) {
+      const jsm = await jetstreamManager(this.pub);
+      await jsm.streams.delete(this.stream).catch(() => false);
+    }
+    await this.sub?.close().catch(() => {});
+    await this.pub?.close().catch(() => {});
+  }
+}

@@ -10,6 +10,7 @@ import { AclAuthorizer, type AuthorizerSettings } from './acl-authorizer.ts';
 import { bindingsOf } from './acl-store.ts';
 import { ANONYMOUS } from './connection-security.ts';
 import { CLUSTER_NAME, type Operation, type ResourceType } from './acl.ts';
+import { authorizedOperations } from './authorized-operations.ts';
 
 export interface BrokerAuthorizerOptions {
   settings: AuthorizerSettings;
@@ -54,6 +55,15 @@ export class BrokerAuthorizer {
   /** May the connection do `operation` on some resource of the type (Kafka's authorizeByResourceType)? Denials are logged by the caller. */
   anyAllowed(conn: ConnectionInfo, operation: Operation, resourceType: ResourceType): boolean {
     return this.acl.authorizeAny({ ...principalOf(conn), operation, resourceType });
+  }
+
+  /**
+   * The KIP-430 bitfield of what the connection may do on the resource. Kafka asks without logging either way, so
+   * nothing here is logged or counted.
+   */
+  operations(conn: ConnectionInfo, resourceType: ResourceType, resourceName: string): number {
+    const who = principalOf(conn);
+    return authorizedOperations(resourceType, (operation) => this.acl.authorize({ ...who, operation, resourceType, resourceName }).allowed);
   }
 
   clusterAllowed(conn: ConnectionInfo, api: string, operation: Operation, quiet = false): boolean {

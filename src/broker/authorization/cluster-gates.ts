@@ -2,11 +2,14 @@
 // each topic and DeleteRecords Delete on each topic (TOPIC_AUTHORIZATION_FAILED for that topic);
 // OffsetForLeaderEpoch Describe and DescribeProducers Read on each topic; ElectLeaders and AlterPartitionReassignments need Alter on the
 // cluster, ListPartitionReassignments and DescribeLogDirs Describe on it (CLUSTER_AUTHORIZATION_FAILED).
+// DescribeCluster needs nothing, but asked for the cluster's authorized operations (KIP-430) it answers the
+// principal's when it may Describe the cluster, else 0.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/create-partitions.ts';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/generated/delete-records.ts';
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../../protocol/generated/offset-for-leader-epoch.ts';
 import type { DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/generated/describe-producers.ts';
+import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/describe-cluster.ts';
 import { CLUSTER_NAME } from '../../security/acl.ts';
 import { may, split, type Gate } from './gate.ts';
 
@@ -54,4 +57,10 @@ export const describeProducersGate: Gate = async (req: DescribeProducersRequest,
   const denied = no.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: TOPIC_DENIED, errorMessage: 'Authorization failed.', activeProducers: [] })) }));
   const res = yes.length === 0 ? ({ throttleTimeMs: 0, topics: [] } as DescribeProducersResponse) : ((await next({ ...req, topics: yes })) as DescribeProducersResponse);
   return { ...res, topics: [...res.topics, ...denied] };
+};
+
+export const describeClusterGate: Gate = async (req: DescribeClusterRequest, g, next) => {
+  const res = (await next(req)) as DescribeClusterResponse;
+  if (!req.includeClusterAuthorizedOperations || res.errorCode !== ErrorCode.NONE) return res;
+  return { ...res, clusterAuthorizedOperations: may(g, 'Describe', 'Cluster', CLUSTER_NAME) ? g.authz.operations(g.conn, 'Cluster', CLUSTER_NAME) : 0 };
 };

@@ -3,7 +3,8 @@
 // denied topic's partitions answer TOPIC_AUTHORIZATION_FAILED and the others are served in the same response.
 // Metadata lists only the topics the principal may Describe (a request for all topics leaves the others out
 // silently; one naming them gets TOPIC_AUTHORIZATION_FAILED), and a topic it would auto-create needs Create on
-// the topic or the cluster.
+// the topic or the cluster. Asked for (KIP-430), each listed topic carries the principal's operations on it (a
+// denied one keeps INT32_MIN), and the cluster's are the principal's when it may Describe the cluster, else 0.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { ZERO_UUID } from '../../protocol/codec-support.ts';
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.ts';
@@ -12,6 +13,7 @@ import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/gen
 import type { MetadataRequest, MetadataResponse } from '../../protocol/generated/metadata.ts';
 import { may, split, type Gate } from './gate.ts';
 import { CLUSTER_NAME } from '../../security/acl.ts';
+import { OPERATIONS_NOT_REQUESTED } from '../../security/authorized-operations.ts';
 
 const DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 
@@ -60,13 +62,22 @@ export const listOffsetsGate: Gate = async (req: ListOffsetsRequest, g, next) =>
   return { ...res, topics: [...res.topics, ...denied] };
 };
 
-const errorTopic = (name: string | null) => ({ errorCode: DENIED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 });
+const errorTopic = (name: string | null) => ({ errorCode: DENIED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED });
+
+/** KIP-430 on the handler's answer: the principal's operations where the handler put all of them. */
+function ownOperations(req: MetadataRequest, g: Parameters<Gate>[1], res: MetadataResponse): MetadataResponse {
+  if (!req.includeClusterAuthorizedOperations && !req.includeTopicAuthorizedOperations) return res;
+  const topics = res.topics.map((t) => (t.name !== null && t.topicAuthorizedOperations !== OPERATIONS_NOT_REQUESTED ? { ...t, topicAuthorizedOperations: g.authz.operations(g.conn, 'Topic', t.name) } : t));
+  if (!req.includeClusterAuthorizedOperations) return { ...res, topics };
+  const clusterAuthorizedOperations = may(g, 'Describe', 'Cluster', CLUSTER_NAME) ? g.authz.operations(g.conn, 'Cluster', CLUSTER_NAME) : 0;
+  return { ...res, topics, clusterAuthorizedOperations };
+}
 
 export const metadataGate: Gate = async (req: MetadataRequest, g, next) => {
   const all = req.topics === null || (g.apiVersion === 0 && req.topics.length === 0);
   if (all) {
     const res = (await next(req)) as MetadataResponse;
-    return { ...res, topics: res.topics.filter((t) => t.name !== null && may(g, 'Describe', 'Topic', t.name, true)) };
+    return ownOperations(req, g, { ...res, topics: res.topics.filter((t) => t.name !== null && may(g, 'Describe', 'Topic', t.name, true)) });
   }
   const snapshot = g.svc.metadata.snapshot();
   const autoCreate = g.svc.config.autoCreateTopics && (g.apiVersion < 4 || req.allowAutoTopicCreation !== false);
@@ -87,5 +98,5 @@ export const metadataGate: Gate = async (req: MetadataRequest, g, next) => {
     if (!askedIds.has(t.topicId)) return [];
     return t.name === null || may(g, 'Describe', 'Topic', t.name) ? [t] : [{ ...errorTopic(null), topicId: t.topicId }];
   });
-  return { ...res, topics: [...topics, ...denied.map(errorTopic)] };
+  return ownOperations(req, g, { ...res, topics: [...topics, ...denied.map(errorTopic)] });
 };

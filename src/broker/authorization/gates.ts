@@ -1,5 +1,6 @@
 // The authorization gate of each API (gate.ts), by API key. An API without a gate needs no permission: ApiVersions,
-// the SASL APIs (before authentication), DescribeCluster (as in Kafka) and the ACL APIs (their handlers check).
+// the SASL APIs (before authentication) and the ACL APIs (their handlers check); DescribeCluster's needs none
+// either (as in Kafka), its gate only fills in the authorized operations (KIP-430).
 import { ApiKey } from '../../protocol/generated/api-keys.ts';
 import type { Gate } from './gate.ts';
 import { fetchGate, listOffsetsGate, metadataGate, produceGate } from './data-gates.ts';
@@ -22,6 +23,7 @@ import {
   createPartitionsGate,
   deleteRecordsGate,
   describeProducersGate,
+  describeClusterGate,
   describeLogDirsGate,
   electLeadersGate,
   listPartitionReassignmentsGate,
@@ -76,4 +78,5 @@ export const GATES: Partial<Record<number, Gate>> = {
   [ApiKey.DescribeTransactions]: describeTransactionsGate,
   [ApiKey.ListTransactions]: listTransactionsGate,
   [ApiKey.DescribeProducers]: describeProducersGate,
+  [ApiKey.DescribeCluster]: describeClusterGate,
 };

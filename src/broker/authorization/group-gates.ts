@@ -3,12 +3,14 @@
 // on each topic (TOPIC_AUTHORIZATION_FAILED for that topic's partitions); OffsetFetch needs Describe on the group
 // and answers only the topics the principal may Describe; DescribeGroups and FindCoordinator need Describe, and
 // DeleteGroups Delete, on each group; ListGroups lists the groups the principal may Describe; OffsetDelete needs
-// Delete on the group and Read on each topic.
+// Delete on the group and Read on each topic. DescribeGroups asked for authorized operations (KIP-430) carries
+// the principal's on each group answered without an error.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/generated/offset-commit.ts';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/generated/offset-fetch.ts';
 import type { OffsetDeleteRequest } from '../../protocol/generated/offset-delete.ts';
 import { CLUSTER_NAME } from '../../security/acl.ts';
+import { OPERATIONS_NOT_REQUESTED } from '../../security/authorized-operations.ts';
 import { may, split, type Gate } from './gate.ts';
 
 const GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED;
@@ -62,12 +64,15 @@ export const offsetFetchGate: Gate = async (req: OffsetFetchRequest, g, next) =>
   return { ...res, topics: visible(res.topics ?? []) };
 };
 
-export const describeGroupsGate: Gate = async (req: { groups: string[] }, g, next) => {
+type DescribedGroups = { throttleTimeMs: number; groups: Array<{ groupId: string; errorCode: number; authorizedOperations?: number }> };
+
+export const describeGroupsGate: Gate = async (req: { groups: string[]; includeAuthorizedOperations?: boolean }, g, next) => {
   const { yes, no } = split(req.groups, (id) => may(g, 'Describe', 'Group', id));
-  if (no.length === 0) return next(req);
-  const denied = no.map((groupId) => ({ errorCode: GROUP_DENIED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }));
-  const res = yes.length === 0 ? { throttleTimeMs: 0, groups: [] } : await next({ ...req, groups: yes });
-  return { ...res, groups: [...res.groups, ...denied] };
+  const denied = no.map((groupId) => ({ errorCode: GROUP_DENIED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED }));
+  const res: DescribedGroups = yes.length === 0 ? { throttleTimeMs: 0, groups: [] } : await next(no.length === 0 ? req : { ...req, groups: yes });
+  const own = (gr: DescribedGroups['groups'][number]) =>
+    req.includeAuthorizedOperations && gr.errorCode === ErrorCode.NONE ? { ...gr, authorizedOperations: g.authz.operations(g.conn, 'Group', gr.groupId) } : gr;
+  return { ...res, groups: [...res.groups.map(own), ...denied] };
 };
 
 /** Kafka lists every group to a principal with Describe on the cluster, else only the groups it may Describe. */

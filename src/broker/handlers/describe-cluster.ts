@@ -1,8 +1,11 @@
 // DescribeCluster (KIP-700): the live brokers, the controller and the cluster id, as Metadata reports them.
+// KIP-430: asked for, the cluster's authorized operations are all of them, as Kafka answers without an
+// authorizer (with one, the DescribeCluster gate puts the principal's own in their place).
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/describe-cluster.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { endpointFor } from '../../security/listeners.ts';
+import { allOperations, OPERATIONS_NOT_REQUESTED } from '../../security/authorized-operations.ts';
 
 /** `listener`: the one the client came in on, whose addresses it is told. */
 export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest, listener?: string): DescribeClusterResponse {
@@ -17,7 +20,7 @@ export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest
       clusterId: snapshot.clusterId,
       controllerId: -1,
       brokers: [],
-      clusterAuthorizedOperations: -2147483648,
+      clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
     } as DescribeClusterResponse;
   }
   return {
@@ -31,6 +34,6 @@ export function describeCluster(svc: BrokerServices, req: DescribeClusterRequest
       const at = endpointFor(b, listener);
       return at ? [{ brokerId: b.id, host: at.host, port: at.port, rack: b.rack }] : [];
     }),
-    clusterAuthorizedOperations: -2147483648,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? allOperations('Cluster') : OPERATIONS_NOT_REQUESTED,
   } as DescribeClusterResponse;
 }

@@ -1,13 +1,15 @@
 // DescribeGroups: state, protocol and members of each group this broker coordinates. As Kafka does, member
 // metadata and assignments are shown only in Stable (elsewhere they are in flux), and an unknown group is
-// described as Dead with no error (v0-5).
+// described as Dead with no error (v0-5). KIP-430: asked for (v3+), a group answered without an error has all
+// its authorized operations, as Kafka answers without an authorizer (the DescribeGroups gate puts the
+// principal's own in their place).
 import type { DescribeGroupsRequest, DescribeGroupsResponse, DescribedGroup } from '../../protocol/generated/describe-groups.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
 import { metadataFor } from '../../group/group-rules.ts';
+import { allOperations, OPERATIONS_NOT_REQUESTED as NO_OPERATIONS } from '../../security/authorized-operations.ts';
 
 const EMPTY = Buffer.alloc(0);
-const NO_OPERATIONS = -2147483648;
 
 function describeOne(svc: BrokerServices, groupId: string): DescribedGroup {
   const blank = (errorCode: number, groupState: string): DescribedGroup => ({ errorCode, groupId, groupState, protocolType: '', protocolData: '', members: [], authorizedOperations: NO_OPERATIONS });
@@ -39,5 +41,7 @@ function describeOne(svc: BrokerServices, groupId: string): DescribedGroup {
 }
 
 export function describeGroups(svc: BrokerServices, req: DescribeGroupsRequest): DescribeGroupsResponse {
-  return { throttleTimeMs: 0, groups: req.groups.map((g) => describeOne(svc, g)) };
+  const groups = req.groups.map((g) => describeOne(svc, g));
+  if (!req.includeAuthorizedOperations) return { throttleTimeMs: 0, groups };
+  return { throttleTimeMs: 0, groups: groups.map((g) => (g.errorCode === ErrorCode.NONE ? { ...g, authorizedOperations: allOperations('Group') } : g)) };
 }

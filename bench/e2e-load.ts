@@ -19,6 +19,8 @@ import { percentile, round } from './cluster-kit.ts';
 /** Arrivals by sequence number: the latency of each, duplicates and strays counted, not recorded twice. */
 export class LatencyRecorder {
   readonly latency: Float64Array;
+  /** Send to the producer's acknowledgement (NaN where the client does not report it, as kcat). */
+  readonly ackLatency: Float64Array;
   private readonly arrived: Uint8Array;
   consumed = 0;
   duplicates = 0;
@@ -29,6 +31,12 @@ export class LatencyRecorder {
   constructor(readonly capacity: number) {
     this.latency = new Float64Array(capacity);
     this.arrived = new Uint8Array(capacity);
+    this.ackLatency = new Float64Array(capacity).fill(NaN);
+  }
+
+  /** Records seq .. seq+n-1, sent at sentAt, were acknowledged now. */
+  acked(seq: number, n: number, sentAt: number, now: number): void {
+    this.ackLatency.fill(now - sentAt, seq, Math.min(seq + n, this.capacity));
   }
 
   arrive(seq: number, sentAt: number, now: number): void {
@@ -69,13 +77,17 @@ export class LatencyRecorder {
   }
 
   /** Percentiles (ms) of the records [from, to). */
-  stats(from: number, to: number): { p50_ms: number; p99_ms: number; p999_ms: number; max_ms: number } {
+  stats(from: number, to: number) {
     const sorted = Array.from(this.latency.subarray(from, to)).sort((a, b) => a - b);
+    const acks = Array.from(this.ackLatency.subarray(from, to)).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     return {
       p50_ms: round(percentile(sorted, 0.5), 3),
       p99_ms: round(percentile(sorted, 0.99), 3),
       p999_ms: round(percentile(sorted, 0.999), 3),
       max_ms: round(sorted[sorted.length - 1] ?? NaN, 3),
+      // Where the time goes: the part before the producer's acknowledgement (the replicated write) and after.
+      produce_ack_p50_ms: acks.length ? round(percentile(acks, 0.5), 3) : null,
+      produce_ack_p99_ms: acks.length ? round(percentile(acks, 0.99), 3) : null,
     };
   }
 }
@@ -157,6 +169,7 @@ export class KastorClientLink implements E2eLink {
   private consumer: Consumer | null = null;
   private readonly acks = new AckCounter();
   private reading: Promise<void> | null = null;
+  private rec: LatencyRecorder | null = null;
 
   constructor(
     bootstrap: string,
@@ -170,6 +183,7 @@ export class KastorClientLink implements E2eLink {
   }
 
   async open(rec: LatencyRecorder): Promise<void> {
+    this.rec = rec;
     this.producer = this.kafka.producer({ acks: 'all', lingerMs: this.lingerMs });
     await this.producer.connect();
     const consumer = (this.consumer = this.kafka.consumer({ maxWaitMs: this.consumerMaxWaitMs, minBytes: 1 }));
@@ -185,8 +199,12 @@ export class KastorClientLink implements E2eLink {
   send(seq: number, n: number): void {
     const messages = Array.from({ length: n }, (_, i) => ({ value: binaryValue(seq + i, this.recordBytes) }));
     this.acks.sent += n;
+    const at = performance.now();
     this.producer!.send({ topic: this.topic, messages }).then(
-      () => this.acks.ack(n),
+      () => {
+        this.rec!.acked(seq, n, at, performance.now());
+        this.acks.ack(n);
+      },
       (err: Error) => this.acks.fail(err),
     );
   }
@@ -223,8 +241,25 @@ export class KastorClientLink implements E2eLink {
   }
 }
 
+/** kcat's input for records seq .. seq+n-1 sent at `stamp` ms: "<seq> <ms> xxx…\n", recordBytes with the newline. */
+export function kcatLines(seq: number, n: number, stamp: number, recordBytes: number): string {
+  let text = '';
+  const at = stamp.toFixed(4);
+  for (let i = 0; i < n; i++) {
+    const head = `${seq + i} ${at} `;
+    text += head.padEnd(recordBytes - 1, 'x') + '\n';
+  }
+  return text;
+}
+
+/** The sequence number and send stamp of a value kcatLines made (as kcat -C prints it, without the newline). */
+export function parseKcatLine(line: string): { seq: number; sentAt: number } {
+  const sp = line.indexOf(' ');
+  return { seq: Number(line.slice(0, sp)), sentAt: Number(line.slice(sp + 1, line.indexOf(' ', sp + 1))) };
+}
+
 /** Splits a byte stream into lines, handing each complete one (without '\n') to `onLine`. */
-function lineReader(onLine: (line: string, now: number) => void): (chunk: Buffer) => void {
+export function lineReader(onLine: (line: string, now: number) => void): (chunk: Buffer) => void {
   let rest = '';
   return (chunk) => {
     const now = performance.now();
@@ -248,7 +283,6 @@ export class KcatLink implements E2eLink {
   private consumer: ChildProcess | null = null;
   private producerExit: Promise<{ code: number | null; stderr: string }> | null = null;
   private error: Error | null = null;
-  private readonly filler: string;
 
   constructor(
     private readonly bootstrap: string,
@@ -257,9 +291,7 @@ export class KcatLink implements E2eLink {
     private readonly recordBytes: number,
     private readonly lingerMs: number,
     private readonly binary = process.env.KASTOR_KCAT ?? 'kcat',
-  ) {
-    this.filler = 'x'.repeat(recordBytes);
-  }
+  ) {}
 
   async open(rec: LatencyRecorder, expected: number): Promise<void> {
     const consumer = (this.consumer = spawn(
@@ -276,8 +308,8 @@ export class KcatLink implements E2eLink {
     consumer.stdout!.on(
       'data',
       lineReader((line, now) => {
-        const sp = line.indexOf(' ');
-        rec.arrive(Number(line.slice(0, sp)), Number(line.slice(sp + 1, line.indexOf(' ', sp + 1))), now);
+        const { seq, sentAt } = parseKcatLine(line);
+        rec.arrive(seq, sentAt, now);
       }),
     );
     const producer = (this.producer = spawn(
@@ -302,13 +334,7 @@ export class KcatLink implements E2eLink {
   }
 
   send(seq: number, n: number): void {
-    let text = '';
-    const now = performance.now().toFixed(4);
-    for (let i = 0; i < n; i++) {
-      const head = `${seq + i} ${now} `;
-      text += head + this.filler.slice(0, Math.max(0, this.recordBytes - 1 - head.length)) + '\n';
-    }
-    this.producer!.stdin!.write(text);
+    this.producer!.stdin!.write(kcatLines(seq, n, performance.now(), this.recordBytes));
   }
 
   unacked(): number {
@@ -364,6 +390,7 @@ export class JetStreamLink implements E2eLink {
   private messages: ConsumerMessages | null = null;
   private readonly acks = new AckCounter();
   private readonly inbox: string;
+  private sentAt = new Float64Array(0);
 
   constructor(
     private readonly urls: string[],
@@ -375,6 +402,7 @@ export class JetStreamLink implements E2eLink {
   }
 
   async open(rec: LatencyRecorder): Promise<void> {
+    this.sentAt = new Float64Array(rec.capacity);
     await recreateStream(this.urls, this.stream, this.subject, 3, Date.now() + 60_000);
     this.pub = await connectToLeader(this.urls, this.stream);
     this.sub = await connectToLeader(this.urls, this.stream);
@@ -385,6 +413,8 @@ export class JetStreamLink implements E2eLink {
         if (msg.data.length < 3 || msg.data[2] !== 0x73 /* s */) {
           return this.acks.fail(new Error(`JetStream refused a publish: ${new TextDecoder().decode(msg.data) || `status ${msg.headers?.code ?? '?'}`}`));
         }
+        const seq = Number(msg.subject.slice(this.inbox.length));
+        rec.acked(seq, 1, this.sentAt[seq]!, performance.now());
         this.acks.ack(1);
       },
     });
@@ -397,7 +427,11 @@ export class JetStreamLink implements E2eLink {
   }
 
   send(seq: number, n: number): void {
-    for (let i = 0; i < n; i++) this.pub!.publish(this.subject, binaryValue(seq + i, this.recordBytes), { reply: this.inbox + (seq + i) });
+    const at = performance.now();
+    for (let i = 0; i < n; i++) {
+      this.sentAt[seq + i] = at;
+      this.pub!.publish(this.subject, binaryValue(seq + i, this.recordBytes), { reply: this.inbox + (seq + i) });
+    }
     this.acks.sent += n;
   }
 

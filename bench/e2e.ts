@@ -60,6 +60,8 @@ interface RunResult {
   p99_ms: number;
   p999_ms: number;
   max_ms: number;
+  produce_ack_p50_ms: number | null;
+  produce_ack_p99_ms: number | null;
 }
 
 /** Fails unless every record sent was consumed exactly once and the system stores exactly that many. */
@@ -71,7 +73,7 @@ async function verify(what: string, link: E2eLink, rec: LatencyRecorder, sent: n
 }
 
 /** Sends at `rate` records/s for warmupS + seconds, then waits for every record to be acknowledged and consumed. */
-async function pacedRun(what: string, link: E2eLink, rate: number, warmupS: number, seconds: number): Promise<RunResult> {
+export async function pacedRun(what: string, link: E2eLink, rate: number, warmupS: number, seconds: number): Promise<RunResult> {
   const warm = Math.round(rate * warmupS);
   const total = warm + Math.round(rate * seconds);
   const rec = new LatencyRecorder(total);
@@ -202,12 +204,12 @@ export async function run(args: string[]): Promise<void> {
             throw new Error(`${what}: ${err.message}\n${kastor!.lastLogs()}`, { cause: err });
           });
           keep(`kastor/${kind}/${i}`, res);
-          log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
+          log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms, produce ack p50 ${res.produce_ack_p50_ms} p99 ${res.produce_ack_p99_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
         }
         const what = `round ${r}: jetstream at ${rates[i]}/s`;
         const res = await pacedRun(what, jsLink(), rates[i]!, warmupS, seconds);
         keep(`jetstream/${i}`, res);
-        log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
+        log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms, publish ack p50 ${res.produce_ack_p50_ms} p99 ${res.produce_ack_p99_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
       }
     }
 
@@ -220,6 +222,8 @@ export async function run(args: string[]): Promise<void> {
       p99_ms: round(median(rs.map((x) => x.p99_ms)), 3),
       p999_ms: round(median(rs.map((x) => x.p999_ms)), 3),
       max_ms: round(Math.max(...rs.map((x) => x.max_ms)), 3),
+      produce_ack_p50_ms: rs[0]!.produce_ack_p50_ms === null ? null : round(median(rs.map((x) => x.produce_ack_p50_ms!)), 3),
+      produce_ack_p99_ms: rs[0]!.produce_ack_p99_ms === null ? null : round(median(rs.map((x) => x.produce_ack_p99_ms!)), 3),
       rounds: rs.length,
       p99_ms_rounds: rs.map((x) => x.p99_ms),
     });

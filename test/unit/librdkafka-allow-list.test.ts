@@ -6,7 +6,9 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllowList } from '../compat/librdkafka/allow-list.ts';
-import { mergeOutcomes, parseRunnerOutput } from '../compat/librdkafka/runner-output.ts';
+import { mergeOutcomes, parseRunnerOutput, requireSubtestRan } from '../compat/librdkafka/runner-output.ts';
+import { SECURED_TESTS } from '../compat/librdkafka/suite-tests.ts';
+import { SECURITY_PROFILES } from '../compat/librdkafka/security-profiles.ts';
 
 const tests = ['0001', '0002', '0003'].map((number) => ({ number, names: [`${number}_x`], scenarios: ['default' as const] }));
 
@@ -58,6 +60,24 @@ test('a number run in two scenarios fails if either run failed, and passes if ei
   assert.equal(mergeOutcomes([passed, failed]), failed);
   assert.equal(mergeOutcomes([skipped, passed]), passed);
   assert.equal(mergeOutcomes([skipped, skipped]), skipped);
+});
+
+test('a run limited to some subtests passes only when one of them passed', () => {
+  const passed = { result: 'passed', detail: '' } as const;
+  const ran = '\x1b[36m[0135_sasl_credentials / 0.128s] \x1b[32m[ do_test:82: set_after_auth_failure=no: PASS (0.13s) ]\n';
+  assert.equal(requireSubtestRan(passed, ran, 'do_test:'), passed);
+  const none = requireSubtestRan(passed, `${row('0135_sasl_credentials', 'PASSED')}\n`, 'do_test:');
+  assert.is(none.result, 'failed');
+  assert.match(none.detail, /SUBTESTS=do_test: passed no subtest/);
+  const failed = { result: 'failed', detail: 'x.c:1: boom' } as const;
+  assert.equal(requireSubtestRan(failed, '', 'do_test:'), failed);
+});
+
+test('every secured test names a security profile the runner can start', () => {
+  for (const [n, t] of Object.entries(SECURED_TESTS)) {
+    assert.ok(SECURITY_PROFILES[t.profile], `${n}: no profile ${t.profile}`);
+    if (t.subtests) assert.ok(t.subtests.only.length > 0 && t.subtests.skipped.length > 8, `${n}: say which subtests run and which are left out`);
+  }
 });
 
 test.run();

@@ -14,10 +14,14 @@
 // a rack per broker (RACK1-3) with replica.selector.class=RackAwareReplicaSelector (fetch from follower), and a
 // second one without auto-creation for the tests of the "noautocreate" scenario;
 // KAFKA_PATH points at bin/kafka, Kastor's versions of Kafka's scripts. The suite is told the broker is Kafka
-// 3.9.0 (TEST_KAFKA_VERSION), which gates tests by the features they need. Environment: LIBRDKAFKA_TARBALL (the
-// source), KASTOR_CACHE_DIR (where the build is kept, default /var/cache/kastor), LIBRDKAFKA_TEST_DEADLINE_S
-// (per test, default 300), LIBRDKAFKA_DEBUG (librdkafka debug contexts, e.g. protocol,fetch).
+// 3.9.0 (TEST_KAFKA_VERSION), which gates tests by the features they need. The tests that need TLS or SASL
+// (SECURED_TESTS in suite-tests.ts) run instead against a cluster of their security profile (security-profiles.ts:
+// a SASL_SSL or SASL_PLAINTEXT listener, a user, certificates made for the run), maybe one subtest at a time.
+// Environment: LIBRDKAFKA_TARBALL (the source), KASTOR_CACHE_DIR (where the build is kept, default
+// /var/cache/kastor), LIBRDKAFKA_TEST_DEADLINE_S (per test, default 300), LIBRDKAFKA_DEBUG (librdkafka debug
+// contexts, e.g. protocol,fetch), LIBRDKAFKA_KEEP_OUTPUT (a directory to write each run's output to).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +30,15 @@ import { startTestCluster, type TestCluster } from '../../../src/testing/index.t
 import { ensureSuiteBuilt, SuiteBuildError } from './suite-build.ts';
 import { brokerTests, SCENARIOS, type SuiteTest } from './suite-tests.ts';
 import { readAllowList, type AllowList } from './allow-list.ts';
-import { mergeOutcomes, parseRunnerOutput, type TestOutcome } from './runner-output.ts';
+import { clientSettingsFor, makeSuiteCerts, secureListenerFor, SECURITY_PROFILES, type SecurityProfileName, type SuiteCerts } from './security-profiles.ts';
+import { mergeOutcomes, parseRunnerOutput, requireSubtestRan, type TestOutcome } from './runner-output.ts';
 
-type Scenario = (typeof SCENARIOS)[number];
+/** The runs of one test number: a cluster (scenario or security profile) each, and maybe a subtest filter. */
+function runsOf(t: SuiteTest): Array<{ cluster: string; subtests?: string }> {
+  if (!t.secured) return t.scenarios.map((cluster) => ({ cluster }));
+  const only = t.secured.subtests?.only;
+  return only ? only.map((subtests) => ({ cluster: t.secured!.profile, subtests })) : [{ cluster: t.secured.profile }];
+}
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const tarball = process.env.LIBRDKAFKA_TARBALL ?? join(repoRoot, '..', 'shared', 'third-party', 'librdkafka-2.15.0.tar.gz');
@@ -108,35 +118,47 @@ async function main(): Promise<number> {
   const clusters: TestCluster[] = [];
   const outcomes: Array<TestOutcome & { number: string }> = [];
   try {
-    // One cluster per scenario the selected tests need: "noautocreate" is Kafka's auto.create.topics.enable=false.
-    const envs = new Map<Scenario, NodeJS.ProcessEnv>();
-    for (const scenario of SCENARIOS.filter((sc) => selected.some((t) => t.scenarios.includes(sc)))) {
+    // One cluster per scenario the selected tests need ("noautocreate" is Kafka's auto.create.topics.enable=false),
+    // and one per security profile (security-profiles.ts) the secured ones need.
+    const envs = new Map<string, NodeJS.ProcessEnv>();
+    const keys = [...SCENARIOS.filter((sc) => selected.some((t) => !t.secured && t.scenarios.includes(sc))), ...new Set(selected.flatMap((t) => (t.secured ? [t.secured.profile] : [])))];
+    let certs: SuiteCerts | null = null;
+    for (const key of keys) {
+      const profile = key in SECURITY_PROFILES ? SECURITY_PROFILES[key as SecurityProfileName] : null;
       const brokerArgs = [
         '--num-partitions', '4', '--default-replication-factor', '3',
         '--replica-selector', 'org.apache.kafka.common.replica.RackAwareReplicaSelector',
-        ...(scenario === 'noautocreate' ? ['--auto-create-topics=false'] : []),
+        ...(key === 'noautocreate' ? ['--auto-create-topics=false'] : []),
+        ...(profile?.brokerArgs ?? []),
       ];
-      const cluster = await startTestCluster({ brokers: 3, brokerArgs, racks: RACKS });
+      if (profile && profile.protocol !== 'SASL_PLAINTEXT') certs ??= await makeSuiteCerts(join(workDir, 'certs'));
+      const password = randomBytes(12).toString('hex');
+      const secureListener = profile ? secureListenerFor(profile, certs, password) : undefined;
+      const cluster = await startTestCluster({ brokers: 3, brokerArgs, racks: RACKS, ...(secureListener ? { secureListener } : {}) });
       clusters.push(cluster);
-      const conf = join(workDir, `test-${scenario}.conf`);
-      writeFileSync(conf, [`metadata.broker.list=${cluster.bootstrapServers}`, 'test.timeout.multiplier=2', ''].join('\n'));
-      envs.set(scenario, {
+      const bootstrap = profile ? cluster.secureBootstrapServers : cluster.bootstrapServers;
+      const client = profile ? clientSettingsFor(profile, certs, password) : { confLines: [], env: {} };
+      const conf = join(workDir, `test-${key}.conf`);
+      writeFileSync(conf, [`metadata.broker.list=${bootstrap}`, 'test.timeout.multiplier=2', ...client.confLines, ''].join('\n'));
+      envs.set(key, {
         ...process.env,
+        ...client.env,
         RDKAFKA_TEST_CONF: conf,
-        TEST_SCENARIO: scenario,
+        TEST_SCENARIO: profile ? 'default' : key,
         // librdkafka's own CI mode: its wall-clock assertions on client timings (e.g. 0001's 999 ms
         // create-produce-destroy cycle) warn instead of failing, and timeouts get 2 more multiples, on a machine
         // shared with the brokers and other tests.
         CI: 'true',
         TEST_KAFKA_VERSION: '3.9.0',
         KAFKA_PATH: join(repoRoot, 'bin', 'kafka'),
-        BROKERS: cluster.bootstrapServers,
+        BROKERS: bootstrap,
         // The suite's librdkafka, not Debian's (kcat's librdkafka1 is in the linker's default path too).
         LD_LIBRARY_PATH: [join(build.dir, 'src'), join(build.dir, 'src-cpp'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
         ...(process.env.LIBRDKAFKA_DEBUG ? { TEST_DEBUG: process.env.LIBRDKAFKA_DEBUG } : {}),
       });
-      console.log(`scenario ${scenario}: Kastor brokers ${cluster.bootstrapServers}`);
+      console.log(`${profile ? `profile ${key} (${profile.protocol}, ${profile.mechanism})` : `scenario ${key}`}: Kastor brokers ${bootstrap}`);
     }
+    for (const t of selected) if (t.secured?.subtests) console.log(`${t.number}: only subtests ${t.secured.subtests.only.join(', ')}; left out: ${t.secured.subtests.skipped}`);
     console.log(`librdkafka ${build.version} (${build.built ? 'built now' : 'cached'} in ${build.dir})`);
     console.log(`${pad('test', 6)}${pad('result', 9)}${pad('seconds', 9)}first failure line`);
     let next = 0;
@@ -145,11 +167,14 @@ async function main(): Promise<number> {
         const t = selected[next++]!;
         const started = Date.now();
         const runs: TestOutcome[] = [];
-        for (const scenario of t.scenarios) {
+        for (const run of runsOf(t)) {
           const deadline = allowList.slow.has(t.number) ? Math.max(deadlineMs, SLOW_DEADLINE_MS) : deadlineMs;
-          const r = await runOne(build.dir, t.number, envs.get(scenario)!, deadline);
-          runs.push(parseRunnerOutput(r.output, r.code, r.timedOut, deadline));
-          if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${t.number}-${scenario}.log`), r.output);
+          const env = { ...envs.get(run.cluster)!, ...(run.subtests ? { SUBTESTS: run.subtests } : {}) };
+          const r = await runOne(build.dir, t.number, env, deadline);
+          const outcome = parseRunnerOutput(r.output, r.code, r.timedOut, deadline);
+          runs.push(run.subtests ? requireSubtestRan(outcome, r.output, run.subtests) : outcome);
+          const name = `${t.number}-${run.cluster}${run.subtests ? `-${run.subtests.replace(/\W/g, '')}` : ''}`;
+          if (process.env.LIBRDKAFKA_KEEP_OUTPUT) writeFileSync(join(process.env.LIBRDKAFKA_KEEP_OUTPUT, `${name}.log`), r.output);
         }
         const outcome = mergeOutcomes(runs);
         outcomes.push({ ...outcome, number: t.number });

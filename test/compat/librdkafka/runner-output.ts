@@ -53,3 +53,13 @@ function lastWords(lines: string[]): string | null {
 export function mergeOutcomes(runs: TestOutcome[]): TestOutcome {
   return runs.find((r) => r.result === 'failed') ?? runs.find((r) => r.result === 'passed') ?? runs[0] ?? { result: 'skipped', detail: 'no scenario it runs in' };
 }
+
+/**
+ * A run limited to the subtests matching `filter` (librdkafka's SUBTESTS) that passed must have passed one of them:
+ * a filter that matches nothing (a subtest renamed in a new suite version) runs no subtest and would pass silently.
+ */
+export function requireSubtestRan(outcome: TestOutcome, raw: string, filter: string): TestOutcome {
+  if (outcome.result !== 'passed') return outcome;
+  const ran = raw.replace(ANSI, '').split('\n').some((l) => l.includes(`[ ${filter}`) && l.includes(': PASS ('));
+  return ran ? outcome : { result: 'failed', detail: `SUBTESTS=${filter} passed no subtest (renamed in this suite version?)` };
+}

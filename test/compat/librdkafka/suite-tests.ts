@@ -6,6 +6,7 @@
 // selected by TEST_SCENARIO); without one it runs in "default".
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SecurityProfileName } from './security-profiles.ts';
 
 /** The scenarios the runner can set up; an entry only for others (e.g. "ak23", an old broker) never runs. */
 export const SCENARIOS = ['default', 'noautocreate'] as const;
@@ -17,7 +18,37 @@ export interface SuiteTest {
   names: string[];
   /** The cluster scenarios its entries run in, "default" first when any entry runs there. */
   scenarios: Array<(typeof SCENARIOS)[number]>;
+  /** For a test that needs a secured cluster (SECURED_TESTS): it runs there instead of in its scenarios. */
+  secured?: SecuredTest;
 }
+
+export interface SecuredTest {
+  /** The cluster it runs against (security-profiles.ts). */
+  profile: SecurityProfileName;
+  /**
+   * Runs only these subtests, one test-runner run each (librdkafka's SUBTESTS: a substring of a subtest's
+   * `function:line: title`); `skipped` says which of its subtests are left out and why.
+   */
+  subtests?: { only: string[]; skipped: string };
+}
+
+/**
+ * The tests that need TLS or SASL, and the cluster each gets. 0135 and 0142 also run share consumers (KIP-932
+ * share groups: ShareGroupHeartbeat, ShareFetch, ShareAcknowledge), which Kastor does not have, so their other
+ * subtests are run by name. 0126 (SASL/OAUTHBEARER with an OIDC token endpoint) is not here: Kastor has no
+ * OAUTHBEARER.
+ */
+export const SECURED_TESTS: Record<string, SecuredTest> = {
+  '0097': { profile: 'sasl-ssl-scram' },
+  '0135': { profile: 'sasl-plaintext-plain', subtests: { only: ['do_test:'], skipped: 'do_test_share_consumer (share groups)' } },
+  '0142': {
+    profile: 'sasl-ssl-scram',
+    subtests: {
+      only: ['do_test_consumer', 'do_test_producer', 'do_test_txn_producer', 'do_test_reauth_failure'],
+      skipped: 'do_test_share_consumer, do_test_share_reauth_failure (share groups); the OAUTHBEARER ones skip themselves',
+    },
+  },
+};
 
 
 export function brokerTests(sourceDir: string): SuiteTest[] {
@@ -39,6 +70,6 @@ export function brokerTests(sourceDir: string): SuiteTest[] {
     byNumber.set(number, t);
   }
   return [...byNumber]
-    .map(([number, t]) => ({ number, names: t.names, scenarios: SCENARIOS.filter((sc) => t.scenarios.has(sc)) }))
+    .map(([number, t]) => ({ number, names: t.names, scenarios: SCENARIOS.filter((sc) => t.scenarios.has(sc)), ...(SECURED_TESTS[number] ? { secured: SECURED_TESTS[number] } : {}) }))
     .sort((a, b) => a.number.localeCompare(b.number));
 }

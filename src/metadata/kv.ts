@@ -27,10 +27,21 @@ export interface KvReplayed {
   revision: number;
 }
 
-export type KvWatchEvent = KvChange | KvReplayed;
+/**
+ * The bucket went back: it lost its changes after `revision` (nats-server 2.9 syncs JetStream to disk only every
+ * two minutes, so a crash of the whole NATS side may lose what it acknowledged since), and revisions after it may
+ * be handed out again. A fresh replay of the current values follows, then a KvReplayed.
+ */
+export interface KvRewound {
+  operation: 'REWOUND';
+  revision: number;
+}
+
+export type KvWatchEvent = KvChange | KvReplayed | KvRewound;
 
 /** A watch yields the current values (keys that exist, in revision order), one KvReplayed, then every
- * change as it happens, each revision at most once. Iteration ends after stop(). */
+ * change as it happens, each revision at most once; after a KvRewound, a replay again. Iteration ends after
+ * stop(). */
 export interface KvWatch extends AsyncIterable<KvWatchEvent> {
   stop(): void;
 }

@@ -23,6 +23,33 @@ export class MemoryKv implements MetadataKv {
   private readonly slots = new Map<string, Slot>();
   private readonly watchers = new Set<{ prefix: string | undefined; queue: AsyncQueue<KvWatchEvent> }>();
   private lastRevision = 0;
+  /** What each recent write replaced, by revision, so rewind() can undo it (the last HISTORY writes). */
+  private readonly undo: Array<{ revision: number; key: string; before: Slot | undefined }> = [];
+
+  /** The bucket's last revision. */
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  /**
+   * Loses every write after `revision`, as a NATS crash before its periodic sync does (see KvRewound): the
+   * bucket's values and revision go back there, and every watch yields a KvRewound and a fresh replay. Only
+   * the last HISTORY writes can be undone.
+   */
+  rewind(revision: number): void {
+    const oldest = this.undo[0]?.revision ?? this.lastRevision + 1;
+    if (revision < oldest - 1 || revision > this.lastRevision) throw new RangeError(`can rewind to revisions ${oldest - 1} to ${this.lastRevision}, not ${revision}`);
+    while (this.undo.length > 0 && this.undo.at(-1)!.revision > revision) {
+      const w = this.undo.pop()!;
+      if (w.before) this.slots.set(w.key, w.before);
+      else this.slots.delete(w.key);
+    }
+    this.lastRevision = revision;
+    for (const w of this.watchers) {
+      w.queue.push({ operation: 'REWOUND', revision });
+      this.replayTo(w.queue, w.prefix);
+    }
+  }
 
   async get(key: string): Promise<KvEntry | null> {
     assertValidKey(key);
@@ -70,13 +97,7 @@ export class MemoryKv implements MetadataKv {
   watch(prefix?: string): KvWatch {
     const watcher = { prefix, queue: new AsyncQueue<KvWatchEvent>(() => this.watchers.delete(watcher)) };
     // Replay and registration happen in the same synchronous step, so no write falls between them.
-    const current = [...this.slots]
-      .filter(([k, s]) => s.value && keyHasPrefix(k, prefix))
-      .sort((a, b) => a[1].revision - b[1].revision);
-    for (const [key, s] of current) {
-      watcher.queue.push({ operation: 'PUT', key, value: s.value!.slice(), revision: s.revision });
-    }
-    watcher.queue.push({ operation: 'REPLAYED', revision: this.lastRevision });
+    this.replayTo(watcher.queue, prefix);
     this.watchers.add(watcher);
     return {
       stop: () => {
@@ -87,8 +108,19 @@ export class MemoryKv implements MetadataKv {
     };
   }
 
+  /** The current values under `prefix` in revision order, then REPLAYED. */
+  private replayTo(queue: AsyncQueue<KvWatchEvent>, prefix: string | undefined): void {
+    const current = [...this.slots]
+      .filter(([k, s]) => s.value && keyHasPrefix(k, prefix))
+      .sort((a, b) => a[1].revision - b[1].revision);
+    for (const [key, s] of current) queue.push({ operation: 'PUT', key, value: s.value!.slice(), revision: s.revision });
+    queue.push({ operation: 'REPLAYED', revision: this.lastRevision });
+  }
+
   private write(key: string, value: Uint8Array | null): number {
     const revision = ++this.lastRevision;
+    this.undo.push({ revision, key, before: this.slots.get(key) });
+    if (this.undo.length > 2 * HISTORY) this.undo.splice(0, this.undo.length - HISTORY);
     // Copy in and out: a caller mutating its buffer must not change what is stored.
     this.slots.set(key, { value: value ? value.slice() : null, revision });
     const change: KvChange = value
@@ -98,6 +130,9 @@ export class MemoryKv implements MetadataKv {
     return revision;
   }
 }
+
+/** How many of the last writes rewind() can undo (at least). */
+const HISTORY = 10_000;
 
 function tick(): Promise<void> {
   return Promise.resolve();

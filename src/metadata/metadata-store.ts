@@ -22,7 +22,7 @@ import {
   UpdateConflictError,
 } from './errors.ts';
 import { KeyExistsError, RevisionMismatchError } from './kv-errors.ts';
-import type { KvChange, KvWatch, MetadataKv } from './kv.ts';
+import type { KvChange, KvEntry, KvWatch, MetadataKv } from './kv.ts';
 import {
   brokerProblem,
   decodeBroker,
@@ -34,7 +34,7 @@ import {
   encodeJson,
   topicProblem,
 } from './metadata-codec.ts';
-import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
+import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, CONTROLLER_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
 import { mergeIntoDraft } from './merge-into-draft.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
@@ -56,6 +56,18 @@ export interface MetadataStoreOptions {
 
 export type SnapshotListener = (next: ClusterSnapshot, prev: ClusterSnapshot) => void;
 
+interface Rewind {
+  /** Writes after this revision were lost. */
+  lostAfter: number;
+  /** The bucket's values after the rewind, as the watch replayed them, and the changes since. */
+  replay: KvChange[];
+  live: KvChange[];
+  /** The revision the replay covers; -1 until it ended. */
+  replayedAt: number;
+  /** This store's repair writes. */
+  written: Array<{ key: string; revision: number }>;
+}
+
 interface Waiter {
   check: () => boolean;
   resolve: () => void;
@@ -70,6 +82,10 @@ export class MetadataStore {
   readonly ready: Promise<void>;
   private current: ClusterSnapshot = EMPTY;
   private readonly keyRevisions = new Map<string, number>();
+  /** Every key's last value as applied (null: deleted), what a repair after a rewind writes back. */
+  private readonly values = new Map<string, Uint8Array | null>();
+  /** Between a KvRewound and the end of its repair (see onRewound). */
+  private rewind: Rewind | null = null;
   private readonly listeners = new Set<SnapshotListener>();
   private readonly waiters = new Set<Waiter>();
   private readonly watch: KvWatch;
@@ -176,7 +192,7 @@ export class MetadataStore {
     const key = brokerKey(id);
     let done = false;
     await this.retryCas(key, `unfence broker ${id}`, async () => {
-      const e = await this.kv.get(key);
+      const e = await this.read(key);
       if (!e) return;
       const d = decodeBroker(e.value, id);
       if (!d.ok || d.value.incarnation !== incarnation || d.value.fenced !== true) return;
@@ -195,7 +211,7 @@ export class MetadataStore {
   async unregisterBroker(id: number, incarnation?: string): Promise<void> {
     const key = brokerKey(id);
     await this.retryCas(key, `unregister broker ${id}`, async () => {
-      const e = await this.kv.get(key);
+      const e = await this.read(key);
       if (!e) return;
       if (incarnation !== undefined) {
         const d = decodeBroker(e.value, id);
@@ -224,7 +240,7 @@ export class MetadataStore {
   async deleteTopic(name: string): Promise<void> {
     const key = this.keyOfTopic(name);
     await this.retryCas(key, `delete topic ${name}`, async () => {
-      const e = await this.kv.get(key);
+      const e = await this.read(key);
       if (!e) throw new TopicNotFoundError(name);
       await this.kv.delete(key, e.revision);
       await this.seen(key, e.revision + 1);
@@ -240,7 +256,7 @@ export class MetadataStore {
     const key = this.keyOfTopic(name);
     let result: TopicInfo | undefined;
     await this.retryCas(key, `update topic ${name}`, async () => {
-      const e = await this.kv.get(key);
+      const e = await this.read(key);
       if (!e) throw new TopicNotFoundError(name);
       const d = decodeTopic(e.value, name);
       if (!d.ok) throw new InvalidMetadataError(key, d.why);
@@ -266,7 +282,7 @@ export class MetadataStore {
     const key = brokerConfigKey(scope);
     let result: Record<string, string> | undefined;
     await this.retryCas(key, `update the configs of ${scope === '' ? 'the cluster default' : `broker ${scope}`}`, async () => {
-      const e = await this.kv.get(key);
+      const e = await this.read(key);
       let current: Record<string, string> = {};
       if (e) {
         const d = decodeBrokerConfigs(e.value);
@@ -299,7 +315,7 @@ export class MetadataStore {
   /** Compare-and-set of a key outside the snapshot: `compute` (pure, retried on a conflict) maps its value to the next one, null deleting it, the same value writing nothing. */
   async updateOther(key: string, compute: (current: Uint8Array | null) => Uint8Array | null): Promise<void> {
     await this.retryCas(key, `update ${key}`, async () => {
-      const e = await this.kv.get(key);
+      const e = await this.read(key);
       const next = compute(e?.value ?? null);
       if (next === (e?.value ?? null)) return; // unchanged: nothing to write
       if (next === null) {
@@ -320,7 +336,7 @@ export class MetadataStore {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`producer id block size must be a positive integer, got ${size}`);
     let block: { start: number; end: number } | undefined;
     await this.retryCas(PRODUCER_IDS_KEY, 'reserve a producer id block', async () => {
-      const e = await this.kv.get(PRODUCER_IDS_KEY);
+      const e = await this.read(PRODUCER_IDS_KEY);
       let start = 0;
       if (e) {
         const v = JSON.parse(Buffer.from(e.value).toString('utf8')) as { nextBlockStart?: unknown };
@@ -331,7 +347,8 @@ export class MetadataStore {
       }
       const end = start + size;
       const value = encodeJson({ nextBlockStart: end, lastBlock: { brokerId, start, end } });
-      await this.writeOver(PRODUCER_IDS_KEY, e, value);
+      // Seen before it is used: the block is then among the values this store writes back if the bucket loses it.
+      await this.seen(PRODUCER_IDS_KEY, await this.writeOver(PRODUCER_IDS_KEY, e, value));
       block = { start, end };
     });
     return block!;
@@ -354,6 +371,23 @@ export class MetadataStore {
     const replay: KvChange[] = [];
     try {
       for await (const ev of this.watch) {
+        if (ev.operation === 'REWOUND') {
+          // Before the first replay ended there is nothing to repair: the replay starts over.
+          if (this.isReady) this.onRewound(ev.revision);
+          else replay.length = 0;
+          continue;
+        }
+        if (this.rewind) {
+          if (ev.operation === 'REPLAYED') {
+            if (this.rewind.replayedAt < 0) {
+              this.rewind.replayedAt = ev.revision;
+              void this.repair(this.rewind);
+            }
+          } else if (this.rewind.replayedAt < 0) this.rewind.replay.push(ev);
+          else this.rewind.live.push(ev);
+          this.checkWaiters();
+          continue;
+        }
         if (ev.operation === 'REPLAYED') {
           if (this.isReady) continue;
           // The whole replay becomes one snapshot: one copy, one notification, however many keys.
@@ -383,7 +417,15 @@ export class MetadataStore {
     const accepted = changes.filter((c) => c.revision > (this.keyRevisions.get(c.key) ?? 0));
     const revision = Math.max(this.current.revision, through, ...accepted.map((c) => c.revision));
     if (accepted.length === 0 && revision === this.current.revision) return;
-    for (const c of accepted) this.keyRevisions.set(c.key, c.revision);
+    for (const c of accepted) {
+      this.keyRevisions.set(c.key, c.revision);
+      this.values.set(c.key, c.value);
+    }
+    this.publish(accepted, revision);
+  }
+
+  /** Folds accepted changes into the next snapshot at `revision` and tells the listeners. */
+  private publish(accepted: KvChange[], revision: number): void {
     const prev = this.current;
     const next = produce(prev, (draft) => {
       for (const c of accepted) this.applyOne(draft, c);
@@ -400,6 +442,83 @@ export class MetadataStore {
       }
     }
     this.checkWaiters();
+  }
+
+  // ---- the bucket going back (KvRewound) ----
+  //
+  // A crash of the whole NATS side may lose the bucket's last writes (nats-server 2.9 syncs every two minutes).
+  // Every broker watched those writes and acted on them (a leader epoch, an ISR, a topic, a producer-id block),
+  // so the snapshot must not go back with the bucket: that would elect a replica the ISR had dropped, hand out a
+  // leader epoch twice, delete a topic's logs, or hand out producer ids twice. Each store writes its last value
+  // of every key the bucket lost back, by compare-and-set on what the bucket now holds (the brokers saw the
+  // same writes, so whichever gets there first writes the same value; a key written since the rewind is left
+  // to its writer), and only then moves its snapshot to the repaired bucket, in one step. Until then the
+  // snapshot stays where it was, and a write whose key reads older than the snapshot's is refused
+  // (as a lost compare-and-set), so nothing is decided on the lost state meanwhile. Work in progress: the simulator's
+  // `--nats-loss` still finds seeds this does not survive (test/sim/run.ts), so CI's seeds do not draw it yet.
+
+  private onRewound(revision: number): void {
+    this.warn('the metadata bucket lost its latest writes (NATS crashed before syncing them): writing them back', { lostAfter: revision, known: this.current.revision });
+    // A second rewind during a repair: start over from the same last values, now against the newer loss.
+    this.rewind = { lostAfter: Math.min(revision, this.rewind?.lostAfter ?? revision), replay: [], live: [], replayedAt: -1, written: [] };
+  }
+
+  private async repair(rw: Rewind): Promise<void> {
+    const current = new Map(rw.replay.map((c) => [c.key, c]));
+    for (const [key, known] of this.keyRevisions) {
+      if (this.rewind !== rw) return;
+      if (known <= rw.lostAfter || key === CONTROLLER_KEY) continue; // kept by the bucket; the lease renews itself
+      const now = current.get(key);
+      if (now && now.revision > rw.lostAfter) continue; // written since the rewind: its writer's value stands
+      const value = this.values.get(key) ?? null;
+      try {
+        if (value === null) {
+          if (now) {
+            await this.kv.delete(key, now.revision);
+            rw.written.push({ key, revision: now.revision + 1 });
+          }
+        } else rw.written.push({ key, revision: await this.writeOver(key, now, value) });
+      } catch (err) {
+        if (!(err instanceof RevisionMismatchError)) this.warn('could not write a lost metadata value back', { key, error: err });
+      }
+    }
+    // The snapshot moves once the watch has delivered this store's own repairs (or after the visibility timeout).
+    const delivered = () => rw.written.every((w) => rw.live.some((c) => c.key === w.key && c.revision >= w.revision));
+    try {
+      await this.waitUntil(delivered, this.opts.writeVisibilityTimeoutMs ?? 5_000, 'the repaired metadata');
+    } catch {
+      // moving on with what the watch delivered
+    }
+    if (this.rewind !== rw || this.closed) return;
+    this.rewind = null;
+    this.replaceWith([...rw.replay, ...rw.live], rw.replayedAt);
+  }
+
+  /** The snapshot becomes the bucket as `changes` (a replay and what followed it) describe it, in one step. */
+  private replaceWith(changes: KvChange[], through: number): void {
+    const last = new Map<string, KvChange>();
+    for (const c of changes) if (c.revision > (last.get(c.key)?.revision ?? 0)) last.set(c.key, c);
+    const gone: KvChange[] = [...this.keyRevisions.keys()].filter((k) => !last.has(k) && this.values.get(k) != null).map((key) => ({ operation: 'DEL', key, value: null, revision: 0 }));
+    this.keyRevisions.clear();
+    this.values.clear();
+    const all = [...gone, ...last.values()];
+    for (const c of last.values()) {
+      this.keyRevisions.set(c.key, c.revision);
+      this.values.set(c.key, c.value);
+    }
+    // The bucket's revisions went back: so does the snapshot's.
+    this.publish(all, changes.reduce((m, c) => Math.max(m, c.revision), through));
+  }
+
+  /**
+   * The bucket's entry for `key`, for a read-modify-write: refused while it is older than what this store has
+   * applied (the bucket went back and this store has not repaired it yet).
+   */
+  private async read(key: string): Promise<KvEntry | null> {
+    const e = await this.kv.get(key);
+    // A lost compare-and-set to its callers (retryCas reads again): a bucket replica behind the watch looks the same.
+    if (e && e.revision < (this.keyRevisions.get(key) ?? 0)) throw new RevisionMismatchError(key, this.keyRevisions.get(key)!);
+    return e;
   }
 
   private applyOne(draft: Draft<ClusterSnapshot>, c: KvChange): void {

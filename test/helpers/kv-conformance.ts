@@ -35,7 +35,7 @@ async function take(it: AsyncIterator<KvWatchEvent>, count: number, timeoutMs = 
 }
 
 function show(e: KvWatchEvent): string {
-  return e.operation === 'REPLAYED' ? `REPLAYED@${e.revision}` : `${e.operation} ${e.key}=${dec(e.value)}@${e.revision}`;
+  return e.operation === 'REPLAYED' || e.operation === 'REWOUND' ? `${e.operation}@${e.revision}` : `${e.operation} ${e.key}=${dec(e.value)}@${e.revision}`;
 }
 
 async function rejectsWith(p: Promise<unknown>, cls: Function, code: string): Promise<unknown> {

@@ -2,7 +2,7 @@
 // process (the page cache survives) and of a machine (unsynced bytes are lost, a torn tail may remain), pauses
 // (a zombie that wakes up believing it still leads), cuts between brokers and between a broker and NATS (both
 // ways or one way), bucket stalls, a wall clock stepped by seconds, slow disks, and turbulent networks
-// (drops, duplicates, long delays), and failing disks: fsyncs fail (EIO) or the disk is full (ENOSPC) for a while, the logs they hit go
+// (drops, duplicates, long delays), a NATS crash that loses the metadata bucket's latest writes, and failing disks: fsyncs fail (EIO) or the disk is full (ENOSPC) for a while, the logs they hit go
 // offline and hand their leadership away, and the operator then restarts the machine, which loses what was not
 // synced (fsyncgate: after a failed fsync the kernel may have dropped the dirty pages).
 //
@@ -19,11 +19,12 @@ import type { SimBroker } from './sim-broker.ts';
 import type { Trace } from './trace.ts';
 import { CALM, NATS, type Network, type SimBucket } from './world.ts';
 
-type Kind = 'crash' | 'power' | 'pause' | 'isolate' | 'one-way' | 'split' | 'stall' | 'clock' | 'slow-disk' | 'turbulence' | 'disk-fail';
+type Kind = 'crash' | 'power' | 'pause' | 'isolate' | 'one-way' | 'split' | 'stall' | 'clock' | 'slow-disk' | 'turbulence' | 'disk-fail' | 'nats-loss';
 const KINDS: Kind[] = ['crash', 'power', 'pause', 'isolate', 'one-way', 'split', 'stall', 'clock', 'slow-disk', 'turbulence', 'disk-fail'];
 
 export class Nemesis {
   readonly applied: string[] = [];
+  private readonly kinds: Kind[];
   private readonly heals = new Map<number, () => void>();
   private nextHeal = 1;
   private timer: unknown = null;
@@ -38,7 +39,10 @@ export class Nemesis {
     private readonly bucket: SimBucket,
     private readonly trace: Trace,
     private readonly restart: (b: SimBroker) => void,
-  ) {}
+    natsLoss: boolean,
+  ) {
+    this.kinds = natsLoss ? [...KINDS, 'nats-loss'] : KINDS;
+  }
 
   /** Injects faults from now until `until` (monotonic ms). */
   start(until: number): void {
@@ -89,7 +93,7 @@ export class Nemesis {
   }
 
   private inject(until: number): void {
-    const kind = this.rng.pick(KINDS);
+    const kind = this.rng.pick(this.kinds);
     const b = this.rng.pick(this.brokers);
     const lasting = Math.min(this.rng.int(500, 8_000), Math.max(0, until - this.clock.monotonic()));
     const note = (what: string) => {
@@ -178,6 +182,17 @@ export class Nemesis {
           b.diskFaults.full = false;
           this.replaceFailedDisk(b);
         });
+        return;
+      }
+      case 'nats-loss': {
+        // The NATS side crashes and restarts (its bucket answers nothing for a while) having lost its latest
+        // writes: nats-server 2.9 syncs JetStream to disk only every two minutes.
+        const kv = this.bucket.kv;
+        const to = Math.max(0, kv.revision - this.rng.int(1, 30));
+        const down = this.rng.int(300, 3_000);
+        note(`NATS crashes for ${down} ms and loses the bucket's writes after revision ${to} (of ${kv.revision})`);
+        this.bucket.stalledUntil = Math.max(this.bucket.stalledUntil, this.clock.monotonic() + down);
+        kv.rewind(to);
         return;
       }
       case 'turbulence':

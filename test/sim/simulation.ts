@@ -26,6 +26,11 @@ export interface SimOptions {
   trace?: boolean;
   /** Inject faults (default true). */
   faults?: boolean;
+  /**
+   * The nemesis may also crash NATS with the loss of the bucket's latest writes (MemoryKv.rewind). Off by default:
+   * the stores' repair (MetadataStore, KvRewound) does not yet survive every seed, so CI's seeds leave it out.
+   */
+  natsLoss?: boolean;
 }
 
 export interface SimResult {
@@ -135,7 +140,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const churn = crng.chance(1 / 3) ? new TopicChurn(clientNet, crng.fork('churn'), ids, stopAt, clientViolations) : null;
   void Promise.all([...producers.map((p) => p.run()), consumer.run(), ...members.map((m) => m.run()), churn?.run()]);
 
-  const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable);
+  const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable, opts.natsLoss ?? false);
   if (opts.faults !== false) nemesis.start(faultsEnd);
 
   // At most one leader per partition and leader epoch, ever: sampled every 250 ms of simulated time.
@@ -201,7 +206,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     trace.add('fault', `crash broker ${down.id} for good (availability with one broker down)`);
     down.crash(false);
     const start = clock.monotonic();
-    const probe = new SimProducer(clientNet, drng.fork('probe'), ids, { name: 'probe', topic: TOPIC, partitions, acks: -1, idempotent: true, stopAt: start + 1_000, maxBatches: 1 }, clientViolations);
+    const probe = new SimProducer(clientNet, drng.fork('probe'), ids, { name: 'probe', topic: TOPIC, partitions, acks: -1, idempotent: true, stopAt: start + 20_000, maxBatches: 1 }, clientViolations);
     let done = false;
     void probe.run().then(() => (done = true));
     await runUntil(start + 32_000, () => done);

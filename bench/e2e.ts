@@ -1,8 +1,8 @@
 // Produce-to-consume latency at a fixed offered rate (issue 21), Kastor against NATS JetStream R3 in the same run
 // (STYLE.md point 8):
 //
-//   npx tsx bench/run.ts e2e [--seconds S] [--rounds R] [--warmup-seconds W] [--max-seconds M] [--partitions P]
-//                            [--record-bytes B] [--linger-ms L] [--max-wait-ms F]
+//   npx tsx bench/run.ts e2e [--seconds S] [--rounds R] [--warmup-rounds U] [--warmup-seconds W] [--max-seconds M]
+//                            [--partitions P] [--record-bytes B] [--linger-ms L] [--max-wait-ms F]
 //
 // Kastor: 3 broker processes on one private nats-server, one topic per run of P (default 1) partitions, RF=3,
 // min.insync.replicas=2, producers acks=all with linger L (default 0). Peer: a 3-node NATS cluster with an R3
@@ -23,11 +23,14 @@
 //    and that the system stores exactly what was sent; a mismatch fails the bench.
 // 3. --rounds R (default 3): the rounds alternate Kastor client, kcat, JetStream at one rate, then the other rate,
 //    so each comparison is seconds apart on this shared, drifting machine; figures are medians over the rounds.
+//    --warmup-rounds U (default 1) whole rounds run first and are not counted: the first paced runs on fresh
+//    brokers were 2-6 times slower at p50 than the next ones (the saturation run warms other code paths).
 //
 // Lines: case "max" (system, client, records_per_s and the saturation latency), and case "e2e" per (system,
 // client, rate): offered and achieved records/s, p50/p99/p99.9/max in ms; Kastor's lines carry JetStream's figures
 // at the same rate, vs_jetstream = JetStream p99 ÷ Kastor p99 (above 1, Kastor is ahead; median of the rounds'
-// ratios) and target_met (Kastor's p99 <= JetStream's). The anchor is Kafka's 2014 figure on dedicated hardware:
+// ratios) and target_met (vs_jetstream >= 1: Kastor's p99 at or below JetStream's, judged round by round as the
+// ratios are, so the machine's drift between rounds does not decide it). The anchor is Kafka's 2014 figure on dedicated hardware:
 // 2 ms p50, 3 ms p99 end to end. The Go peer (bench/jetstream-go) has no produce-to-consume mode yet, so
 // jetstream_go and vs_jetstream_go are null and jetstream_go_skipped says why.
 import { performance } from 'node:perf_hooks';
@@ -152,6 +155,7 @@ export async function run(args: string[]): Promise<void> {
   const seconds = intFlag(args, 'seconds', 5);
   const rounds = intFlag(args, 'rounds', 3);
   const warmupS = intFlag(args, 'warmup-seconds', 1, 0);
+  const warmupRounds = intFlag(args, 'warmup-rounds', 1, 0);
   const maxSeconds = intFlag(args, 'max-seconds', 3);
   const partitions = intFlag(args, 'partitions', 1);
   const recordBytes = intFlag(args, 'record-bytes', 100, 32);
@@ -168,7 +172,7 @@ export async function run(args: string[]): Promise<void> {
   let nats: NatsCluster | null = null;
   try {
     kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-e2e-' });
-    const topics = [MAX_TOPIC, ...kinds.flatMap((k) => pcts.flatMap((p) => Array.from({ length: rounds }, (_, r) => topicOf(k, p, r + 1))))];
+    const topics = [MAX_TOPIC, ...kinds.flatMap((k) => pcts.flatMap((p) => Array.from({ length: warmupRounds + rounds }, (_, r) => topicOf(k, p, r + 1 - warmupRounds))))];
     const config = { 'min.insync.replicas': '2' };
     await kastor.createTopics(topics.map((name) => ({ name, partitions, replicationFactor: 3, config })));
     await kastor.waitReady(topics, topics.length * partitions, { inSync: true, timeoutMs: 60_000 });
@@ -195,18 +199,19 @@ export async function run(args: string[]): Promise<void> {
     const rates = RATES.map((f) => Math.max(1, Math.round(f * kmax.records_per_s)));
     log(`offered rates: ${rates.map((r, i) => `${pcts[i]}% = ${r} records/s`).join(', ')} to every system`);
     const results = new Map<string, RunResult[]>();
-    const keep = (key: string, r: RunResult) => results.set(key, [...(results.get(key) ?? []), r]);
-    for (let r = 1; r <= rounds; r++) {
+    for (let r = 1 - warmupRounds; r <= rounds; r++) {
+      // Rounds up to 0 warm up: run and checked like the others, not counted.
+      const keep = (key: string, res: RunResult) => r > 0 && results.set(key, [...(results.get(key) ?? []), res]);
       for (let i = 0; i < rates.length; i++) {
         for (const kind of kinds) {
-          const what = `round ${r}: kastor (${kind}) at ${rates[i]}/s`;
+          const what = `round ${r > 0 ? r : `${r} (warm-up)`}: kastor (${kind}) at ${rates[i]}/s`;
           const res = await pacedRun(what, kafkaLink(kind, topicOf(kind, pcts[i]!, r)), rates[i]!, warmupS, seconds).catch((err: Error) => {
             throw new Error(`${what}: ${err.message}\n${kastor!.lastLogs()}`, { cause: err });
           });
           keep(`kastor/${kind}/${i}`, res);
           log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms, produce ack p50 ${res.produce_ack_p50_ms} p99 ${res.produce_ack_p99_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
         }
-        const what = `round ${r}: jetstream at ${rates[i]}/s`;
+        const what = `round ${r > 0 ? r : `${r} (warm-up)`}: jetstream at ${rates[i]}/s`;
         const res = await pacedRun(what, jsLink(), rates[i]!, warmupS, seconds);
         keep(`jetstream/${i}`, res);
         log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms, publish ack p50 ${res.produce_ack_p50_ms} p99 ${res.produce_ack_p99_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
@@ -250,8 +255,8 @@ export async function run(args: string[]): Promise<void> {
           vs_jetstream: round(median(ratios)),
           vs_jetstream_rounds: ratios,
           vs_jetstream_go: null,
-          target: 'p99_ms <= jetstream.p99_ms',
-          target_met: k.p99_ms <= js.p99_ms,
+          target: 'p99_ms <= jetstream.p99_ms (vs_jetstream >= 1)',
+          target_met: median(ratios) >= 1,
           kafka_2014: KAFKA_2014,
         });
       }

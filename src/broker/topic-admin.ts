@@ -62,6 +62,13 @@ class AddPartitionsRefused extends Error {
  * lost to a concurrent change can run it again on the newer topic. Throws AddPartitionsRefused.
  */
 function addedPartitions(topic: TopicInfo, spec: AddPartitionsSpec, snapshot: ClusterSnapshot): { partitions: PartitionState[]; brokersWithoutRack: number[] } {
+  // As ZkAdminManager.createPartitions: a topic with a partition being reassigned has no single replication
+  // factor (that partition's replicas are the target and the leaving ones), and refusing closes the race between
+  // the reassignment's completion and the new partitions. Checked here, on the value the compare-and-set writes
+  // over, so a reassignment started meanwhile is seen.
+  if (topic.partitions.some((p) => (p.addingReplicas?.length ?? 0) > 0 || (p.removingReplicas?.length ?? 0) > 0)) {
+    throw new AddPartitionsRefused(ErrorCode.REASSIGNMENT_IN_PROGRESS, `A partition reassignment is in progress for the topic '${topic.name}'.`);
+  }
   const current = topic.partitions.length;
   const increment = spec.count - current;
   if (increment < 0) throw new AddPartitionsRefused(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${spec.count}.`);

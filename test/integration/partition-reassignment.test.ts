@@ -6,7 +6,8 @@
 //   no acknowledged record is lost (everything read back with kcat), a's and b's logs are byte-identical below
 //   the high watermark, and the removed broker no longer holds the partition's directory.
 // - Cancelling an ongoing reassignment (null replicas) puts the original replicas back; a target naming an
-//   unregistered broker is INVALID_REPLICA_ASSIGNMENT.
+//   unregistered broker is INVALID_REPLICA_ASSIGNMENT. CreatePartitions on the topic meanwhile is
+//   REASSIGNMENT_IN_PROGRESS (Kastor's admin and KafkaJS's), as Kafka's ZkAdminManager; afterwards it grows.
 // - After a failover moved leadership away from the preferred replica, ElectLeaders PREFERRED (Kastor's admin,
 //   and v0 over the wire) brings it back in a new epoch; asked again it is ELECTION_NOT_NEEDED; UNCLEAN on a
 //   led partition is ELECTION_NOT_NEEDED.
@@ -132,6 +133,13 @@ test('cancelling an ongoing reassignment puts the original replicas back; an unk
     assert.is(kjsRefusal!.errors?.[0]?.type, 'INVALID_REPLICA_ASSIGNMENT', String(kjsRefusal));
     await kadmin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [a, b] }] }] });
     assert.ok(await ongoing(topic));
+    // Adding partitions meanwhile is refused, as Kafka's ZkAdminManager does (no single replication factor).
+    const grow = await admin.createPartitions(topic, 2).then(() => null, (err: Error & { code?: number }) => err);
+    assert.is(grow?.code, ErrorCode.REASSIGNMENT_IN_PROGRESS, String(grow));
+    assert.match(grow!.message, `A partition reassignment is in progress for the topic '${topic}'.`);
+    const kjsGrow = await kadmin.createPartitions({ topicPartitions: [{ topic, count: 2 }] }).then(() => null, (err: Error & { type?: string }) => err);
+    assert.is(kjsGrow?.type, 'REASSIGNMENT_IN_PROGRESS', String(kjsGrow));
+    assert.is(cluster.metadata().topics[topic]!.partitions.length, 1, 'nothing was added');
     assert.is((await admin.alterPartitionReassignments([{ topic, partition: 0, replicas: null }]))[0]!.errorCode, 0);
     assert.not.ok(await ongoing(topic));
     const p = cluster.partitionState(topic, 0);
@@ -142,6 +150,9 @@ test('cancelling an ongoing reassignment puts the original replicas back; an unk
     cluster.resumeBroker(b);
     await kadmin.disconnect();
   }
+  // Once no reassignment is ongoing, the topic grows.
+  await admin.createPartitions(topic, 2, { timeoutMs: 20_000 });
+  await until('the second partition in the test cluster\'s metadata view', () => cluster.metadata().topics[topic]!.partitions.length === 2, 10_000);
 });
 
 test('ElectLeaders PREFERRED brings leadership back to the first replica after a failover', async () => {

@@ -99,4 +99,35 @@ test('validate_only writes nothing; refusals are data with Kafka\'s messages; th
   }
 });
 
+test('a topic with a partition being reassigned is refused REASSIGNMENT_IN_PROGRESS, as ZkAdminManager; once done it grows', async () => {
+  const c = await twoBrokers();
+  try {
+    await c.create('moving', 2);
+    // Partition 1 moving from [1,2,3] to [1,2] (3 leaving), as AlterPartitionReassignments records it.
+    await c.stores[0]!.updateTopic('moving', (d) => {
+      d.partitions[1]!.removingReplicas = [3];
+      d.partitions[1]!.addingReplicas = [];
+    });
+    await c.stores[1]!.waitFor((s) => (s.topics.moving!.partitions[1]!.removingReplicas?.length ?? 0) > 0, 2_000);
+    const message = "A partition reassignment is in progress for the topic 'moving'.";
+    for (const validateOnly of [false, true]) {
+      const r = await c.admins[1]!.addPartitions({ name: 'moving', count: 4, assignments: null, validateOnly });
+      assert.equal([r.errorCode, r.errorMessage], [ErrorCode.REASSIGNMENT_IN_PROGRESS, message], `validateOnly ${validateOnly}`);
+    }
+    assert.is(c.stores[0]!.snapshot().topics.moving!.partitions.length, 2);
+    await c.stores[0]!.updateTopic('moving', (d) => {
+      d.partitions[1]!.replicas = [1, 2];
+      d.partitions[1]!.isr = [1, 2];
+      delete d.partitions[1]!.removingReplicas;
+      delete d.partitions[1]!.addingReplicas;
+    });
+    await c.stores[1]!.waitFor((s) => s.topics.moving!.partitions[1]!.removingReplicas === undefined, 2_000);
+    const grown = await c.admins[1]!.addPartitions({ name: 'moving', count: 4, assignments: null });
+    assert.is(grown.errorCode, ErrorCode.NONE, grown.errorMessage ?? '');
+    assert.is(c.stores[0]!.snapshot().topics.moving!.partitions.length, 4);
+  } finally {
+    await c.close();
+  }
+});
+
 test.run();

@@ -44,7 +44,9 @@ const MAX_TOPIC = 'bench-e2e-max';
 const STREAM = 'BENCH_E2E';
 const SUBJECT = 'bench.e2e';
 const RATES = [0.25, 0.75] as const;
-const DRAIN_MS = 60_000;
+/** After the last send, how long acks and arrivals may take: a peer offered several times its maximum (JetStream
+ * through the Node client, at 75% of Kastor's) works off a backlog of many seconds first. */
+const drainMs = (runSeconds: number) => Math.max(60_000, 20 * runSeconds * 1000);
 const SATURATION_CAP = 2_000_000;
 const KAFKA_2014 = { p50_ms: 2, p99_ms: 3 };
 
@@ -109,8 +111,8 @@ export async function pacedRun(what: string, link: E2eLink, rate: number, warmup
       }, TICK_MS);
     });
     const sendEnd = performance.now();
-    await link.flush(DRAIN_MS);
-    await rec.waitFor(total, DRAIN_MS, () => link.failure());
+    await link.flush(drainMs(warmupS + seconds));
+    await rec.waitFor(total, drainMs(warmupS + seconds), () => link.failure());
     await verify(what, link, rec, total);
     return {
       records: total - warm,
@@ -141,8 +143,8 @@ async function saturationRun(what: string, link: E2eLink, seconds: number, chunk
         await Promise.race([link.ackedSome(), new Promise((r) => setTimeout(r, 1000))]);
       }
     }
-    await link.flush(DRAIN_MS);
-    await rec.waitFor(sent, DRAIN_MS, () => link.failure());
+    await link.flush(drainMs(seconds));
+    await rec.waitFor(sent, drainMs(seconds), () => link.failure());
     const elapsed = (performance.now() - t0) / 1000;
     await verify(what, link, rec, sent);
     return { records: sent, records_per_s: Math.round(sent / elapsed), seconds: round(elapsed, 3), ...rec.stats(0, sent) };

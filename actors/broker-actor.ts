@@ -19,6 +19,7 @@ import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../src/metadata/types.ts';
 import { PartitionRegistry } from '../src/broker/partition-registry.ts';
 import { LogCleanerManager, topicOverridesOf } from '../src/broker/log-cleaner-manager.ts';
+import { cleanerSettings, staticCleanerConfigs, type CleanerSettings } from '../src/metadata/cleaner-config.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
 import type { RequestHandler } from '../src/broker/request-handler.ts';
@@ -127,7 +128,7 @@ export class Broker {
     this.cleaner = new LogCleanerManager({
       clock: this.clock,
       logger: this.logger.child({ component: 'log-cleaner' }),
-      ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
+      ioMaxBytesPerSecond: () => this.cleanerSettings().ioMaxBytesPerSecond,
       topicConfig: (topic) => {
         const snapshot = this.parts.metadata?.snapshot();
         return snapshot ? topicOverridesOf(snapshot, topic, config.brokerId, config.topicDefaults) : null;
@@ -471,7 +472,21 @@ export class Broker {
     const registry = this.parts.registry;
     if (!registry) return false;
     const report = await this.cleaner.pass(registry.all());
+    // log.cleaner.backoff.ms may have been changed dynamically: the waits after this pass use the current value.
+    const backoffMs = this.cleanerSettings().backoffMs;
+    if (backoffMs !== this.actor.getSnapshot().context.cleanerBackoffMs) {
+      this.logger.info('log cleaner backoff changed', { backoffMs });
+      this.actor.send({ type: 'CLEANER_BACKOFF', ms: backoffMs });
+    }
     return report !== null && !report.result.aborted;
+  }
+
+  /** The cleaner's settings now: this broker's and the cluster's dynamic configs over its static ones. */
+  private cleanerSettings(): CleanerSettings {
+    const { config } = this;
+    const configs = this.parts.metadata?.snapshot().brokerConfigs;
+    const fixed = staticCleanerConfigs({ ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond, backoffMs: config.logCleanerBackoffMs });
+    return cleanerSettings({ broker: configs?.[String(config.brokerId)], clusterDefault: configs?.[''], static: fixed });
   }
 
   /** Heartbeats and the controller actor: started once the broker is registered and serving. */

@@ -11,7 +11,7 @@
 // fsyncs the logs that grew and writes the checkpoints that are due) and `retention` (every
 // retentionCheckIntervalMs a pass deletes segments past retention.ms/retention.bytes), and `cleaner` (log
 // compaction: a pass cleans the local compacted log most in need, the next follows at once when it cleaned one,
-// else after log.cleaner.backoff.ms). Each pass is an
+// else after log.cleaner.backoff.ms, which CLEANER_BACKOFF changes for the waits to come). Each pass is an
 // invoked actor and the next wait starts when it ends, so two passes never overlap and a slow disk slows
 // the passes instead of stacking them.
 //
@@ -32,7 +32,13 @@ export interface BrokerContext extends BrokerInput {
   error: string | null;
 }
 
-export type BrokerEvent = { type: 'SHUTDOWN' } | { type: 'FENCED'; by: string } | { type: 'FAILED'; error: string } | { type: 'DEREGISTERED' };
+export type BrokerEvent =
+  | { type: 'SHUTDOWN' }
+  | { type: 'FENCED'; by: string }
+  | { type: 'FAILED'; error: string }
+  | { type: 'DEREGISTERED' }
+  /** log.cleaner.backoff.ms changed at runtime (a dynamic broker config): the next wait is this long. */
+  | { type: 'CLEANER_BACKOFF'; ms: number };
 
 /** How long a broker waits between attempts to register again after a failed one. */
 export const REREGISTER_RETRY_MS = 1_000;
@@ -140,6 +146,8 @@ export const brokerMachine = setup({
         },
       },
       on: {
+        // Ignored with the cleaner off: log.cleaner.enable is not dynamic, in Kafka either.
+        CLEANER_BACKOFF: { guard: 'cleanerEnabled', actions: assign({ cleanerBackoffMs: ({ event }) => event.ms }) },
         SHUTDOWN: 'shuttingDown',
         FENCED: { target: 'fenced', actions: assign({ error: ({ event }) => `fenced by incarnation ${event.by}` }) },
         FAILED: { target: 'shuttingDown', actions: assign({ error: ({ event }) => event.error }) },

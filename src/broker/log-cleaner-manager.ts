@@ -6,7 +6,8 @@
 // throttle on the Runtime's clock (Kafka's Throttler). The broker machine's `cleaner` region runs the passes:
 // after a pass that cleaned something the next starts at once, otherwise after log.cleaner.backoff.ms.
 //
-// Compaction settings come from the topic's current config at every pass, so AlterConfigs applies to the next one.
+// Compaction settings come from the topic's current config at every pass, so AlterConfigs applies to the next one;
+// so does the I/O bound, a broker config that changes at runtime (src/metadata/cleaner-config.ts).
 
 import type { Clock } from '../runtime/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -125,8 +126,11 @@ export class IoThrottle {
 export interface LogCleanerManagerOptions {
   clock: Clock;
   logger: Logger;
-  /** log.cleaner.io.max.bytes.per.second (Infinity: unbounded, Kafka's default). */
-  ioMaxBytesPerSecond: number;
+  /**
+   * log.cleaner.io.max.bytes.per.second (Infinity: unbounded, Kafka's default); a function is asked at every pass,
+   * so a dynamic change (cleaner-config.ts) holds the next cleaning to the new rate.
+   */
+  ioMaxBytesPerSecond: number | (() => number);
   /** The topic's config overrides (the current metadata), or null when the topic is gone. */
   topicConfig: (topic: string) => Record<string, string> | null;
 }
@@ -135,15 +139,35 @@ export class LogCleanerManager {
   readonly stats: CleanerStats = { passes: 0, cleanings: 0, bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, maxDirtyRatio: 0, lastCleaningMs: 0, uncleanable: new Set() };
   /** The cleaner checkpoint of each log, read once from its file and then kept here. */
   private readonly checkpoints = new WeakMap<PartitionLog, CleanerCheckpoint>();
-  private readonly throttle: IoThrottle;
+  private throttle: IoThrottle;
+  /** The rate the throttle holds to: log.cleaner.io.max.bytes.per.second as last read. */
+  private rate: number;
 
   constructor(private readonly opts: LogCleanerManagerOptions) {
-    this.throttle = new IoThrottle(opts.clock, opts.ioMaxBytesPerSecond);
+    this.rate = this.currentRate();
+    this.throttle = new IoThrottle(opts.clock, this.rate);
+  }
+
+  /** log.cleaner.io.max.bytes.per.second as the cleaner runs with it now. */
+  get ioMaxBytesPerSecond(): number {
+    return this.rate;
+  }
+
+  private currentRate(): number {
+    const r = this.opts.ioMaxBytesPerSecond;
+    return typeof r === 'function' ? r() : r;
   }
 
   /** One pass: cleans the local log most in need, if any. Resolves with what it did, or null. */
   async pass(replicas: Iterable<CleanerReplica>): Promise<CleanerPassReport | null> {
     this.stats.passes++;
+    const rate = this.currentRate();
+    if (rate !== this.rate) {
+      // A dynamic change (Kafka's LogCleaner.reconfigure updates its Throttler's rate): the next cleaning runs at it.
+      this.opts.logger.info('log cleaner I/O bound changed', { from: this.rate, to: rate });
+      this.rate = rate;
+      this.throttle = new IoThrottle(this.opts.clock, rate);
+    }
     const now = this.opts.clock.wall();
     let best: { r: CleanerReplica; log: PartitionLog; config: CompactionConfig; ratio: number; urgent: boolean } | null = null;
     let maxRatio = 0;

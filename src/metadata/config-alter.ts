@@ -7,6 +7,7 @@
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { DYNAMIC_BROKER_CONFIGS } from './config-layers.ts';
 import { checkTopicConfigValue, resolveTopicConfig, topicConfigDef } from './topic-config.ts';
+import { CLEANER_CONFIGS, checkCleanerConfigValue, isCleanerConfig } from './cleaner-config.ts';
 
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -32,12 +33,14 @@ const STATIC_BROKER_CONFIGS = new Set([
   'replica.selector.class', 'broker.session.timeout.ms', 'broker.heartbeat.interval.ms', 'process.roles',
   'controller.quorum.voters', 'zookeeper.connect', 'log.retention.hours', 'log.retention.minutes', 'log.roll.hours',
   'inter.broker.listener.name', 'security.inter.broker.protocol', 'offsets.topic.replication.factor', 'offsets.topic.num.partitions',
+  'log.cleaner.enable',
 ]);
 
 export type ConfigKind = 'topic' | 'broker';
 
 /** The type of a config of `kind` (topic keys, or the dynamic broker keys by their topic synonym). */
 function typeOf(kind: ConfigKind, name: string): string | undefined {
+  if (kind === 'broker' && isCleanerConfig(name)) return CLEANER_CONFIGS[name]!.type;
   return topicConfigDef(kind === 'topic' ? name : (DYNAMIC_BROKER_CONFIGS[name] ?? ''))?.type;
 }
 
@@ -103,9 +106,15 @@ function validate(kind: ConfigKind, configs: Record<string, string>): Record<str
   const out: Record<string, string> = {};
   const errors: string[] = [];
   for (const name of names) {
+    if (isCleanerConfig(name)) {
+      const checked = checkCleanerConfigValue(name, configs[name]!);
+      if ('error' in checked) errors.push(checked.error);
+      else out[name] = checked.value;
+      continue;
+    }
     const topicKey = DYNAMIC_BROKER_CONFIGS[name];
     if (topicKey === undefined) {
-      errors.push(`Unknown broker config name: ${name} (dynamic broker configs: ${Object.keys(DYNAMIC_BROKER_CONFIGS).join(', ')})`);
+      errors.push(`Unknown broker config name: ${name} (dynamic broker configs: ${[...Object.keys(DYNAMIC_BROKER_CONFIGS), ...Object.keys(CLEANER_CONFIGS)].join(', ')})`);
       continue;
     }
     const checked = checkTopicConfigValue(topicKey, configs[name]!);

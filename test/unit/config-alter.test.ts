@@ -1,12 +1,14 @@
 // Changing configs at runtime, the pure part: IncrementalAlterConfigs' SET/DELETE/APPEND/SUBTRACT and
 // AlterConfigs' whole-set replacement with Kafka's checks and error codes (config-alter.ts), and where each
-// effective value comes from, layer by layer, with its synonyms (config-layers.ts), as DescribeConfigs reports it.
+// effective value comes from, layer by layer, with its synonyms (config-layers.ts, and the log cleaner's dynamic
+// broker configs in cleaner-config.ts), as DescribeConfigs reports it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AlterOp, applyIncremental, ConfigRefused, replaceAll } from '../../src/metadata/config-alter.ts';
 import { brokerConfigEntries, ConfigSource, effectiveOverrides, topicConfigEntries } from '../../src/metadata/config-layers.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { parseAddConfig } from '../../src/cli/kafka-tools/configs.ts';
+import { cleanerConfigEntries, cleanerSettings } from '../../src/metadata/cleaner-config.ts';
 
 function refusal(fn: () => unknown): ConfigRefused {
   try {
@@ -86,6 +88,44 @@ test('broker configs: only the dynamic ones, a static one refused as Kafka refus
   assert.is(unknown.errorCode, ErrorCode.INVALID_CONFIG);
   assert.match(unknown.message, 'log.retention.weeks');
   assert.is(applyIncremental('broker', {}, [{ name: 'log.cleanup.policy', op: AlterOp.APPEND, value: 'compact' }])['log.cleanup.policy'], 'delete,compact', 'APPEND on a broker list config');
+});
+
+test("the log cleaner's dynamic broker configs: validated, layered, log.cleaner.enable static as in Kafka", () => {
+  const set = (name: string, value: string) => ({ name, op: AlterOp.SET, value });
+  assert.equal(applyIncremental('broker', {}, [set('log.cleaner.io.max.bytes.per.second', ' 1048576 '), set('log.cleaner.backoff.ms', '250')]), {
+    'log.cleaner.io.max.bytes.per.second': '1048576',
+    'log.cleaner.backoff.ms': '250',
+  });
+  for (const [name, value, why] of [
+    ['log.cleaner.io.max.bytes.per.second', 'fast', 'not a number of type DOUBLE'],
+    ['log.cleaner.io.max.bytes.per.second', '0', 'value must be above 0'],
+    ['log.cleaner.backoff.ms', '-1', 'value must be at least 0'],
+    ['log.cleaner.backoff.ms', '1.5', 'not a number of type LONG'],
+  ] as const) {
+    const bad = refusal(() => applyIncremental('broker', {}, [set(name, value)]));
+    assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG, `${name}=${value}`);
+    assert.is(bad.message, `Invalid value ${value} for configuration ${name}: ${why}`);
+  }
+  const append = refusal(() => applyIncremental('broker', {}, [{ name: 'log.cleaner.backoff.ms', op: AlterOp.APPEND, value: '5' }]));
+  assert.is(append.errorCode, ErrorCode.INVALID_REQUEST);
+  const enable = refusal(() => replaceAll('broker', [{ name: 'log.cleaner.enable', value: 'false' }]));
+  assert.is(enable.message, 'Cannot update these configs dynamically: Set(log.cleaner.enable)');
+  // This broker's value over the cluster's over the static one over Kafka's default (unbounded, 15 s).
+  assert.equal(cleanerSettings({}), { ioMaxBytesPerSecond: Infinity, backoffMs: 15_000 });
+  assert.equal(cleanerSettings({ static: { 'log.cleaner.backoff.ms': '100' } }), { ioMaxBytesPerSecond: Infinity, backoffMs: 100 });
+  const layers = { broker: { 'log.cleaner.io.max.bytes.per.second': '5000' }, clusterDefault: { 'log.cleaner.io.max.bytes.per.second': '9000', 'log.cleaner.backoff.ms': '2000' }, static: { 'log.cleaner.backoff.ms': '100' } };
+  assert.equal(cleanerSettings(layers), { ioMaxBytesPerSecond: 5000, backoffMs: 2000 });
+  const entries = Object.fromEntries(cleanerConfigEntries(layers, false).map((e) => [e.name, e]));
+  assert.is(entries['log.cleaner.io.max.bytes.per.second']!.source, ConfigSource.DYNAMIC_BROKER_CONFIG);
+  assert.equal(entries['log.cleaner.io.max.bytes.per.second']!.synonyms.map((x) => [x.value, x.source]), [
+    ['5000', ConfigSource.DYNAMIC_BROKER_CONFIG], ['9000', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG], ['1.7976931348623157E308', ConfigSource.DEFAULT_CONFIG],
+  ]);
+  assert.is(entries['log.cleaner.backoff.ms']!.source, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+  assert.equal(cleanerConfigEntries({ static: { 'log.cleaner.backoff.ms': '100' } }, false).map((e) => [e.name, e.value, e.source]), [
+    ['log.cleaner.io.max.bytes.per.second', '1.7976931348623157E308', ConfigSource.DEFAULT_CONFIG], ['log.cleaner.backoff.ms', '100', ConfigSource.STATIC_BROKER_CONFIG],
+  ]);
+  // The cluster-wide resource shows only what is set there.
+  assert.equal(cleanerConfigEntries(layers, true).map((e) => [e.name, e.value]), [['log.cleaner.io.max.bytes.per.second', '9000'], ['log.cleaner.backoff.ms', '2000']]);
 });
 
 test('sources and synonyms: topic override, this broker, the cluster default, static, default', () => {

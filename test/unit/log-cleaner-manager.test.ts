@@ -1,7 +1,8 @@
 // The broker's log cleaner: a pass cleans the compacted local log most in need (leader or follower alike) and
 // leaves topics without cleanup.policy=compact alone; log.cleaner.io.max.bytes.per.second holds a cleaning to
-// that rate on the runtime's clock; the broker machine's `cleaner` region runs a pass after the backoff, the
-// next at once after a pass that cleaned a log, and none with the cleaner off; the broker's metrics show its totals.
+// that rate on the runtime's clock, and a rate changed at runtime holds the next cleaning; the broker machine's `cleaner` region runs a pass after the backoff, the
+// next at once after a pass that cleaned a log, and none with the cleaner off, its later waits following a changed
+// log.cleaner.backoff.ms; the broker's metrics show its totals.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, SimulatedClock as XStateClock } from 'xstate';
@@ -97,6 +98,38 @@ test('log.cleaner.io.max.bytes.per.second holds a cleaning to its rate on the ru
   assert.ok(took >= expected * 0.8 && took <= expected * 1.2 + 50, `moved ${moved} B in ${took} ms of clock time, expected ~${expected.toFixed(0)} ms`);
 });
 
+test('a rate changed at runtime holds the next cleaning to the new rate', async () => {
+  const clock = new SimulatedClock();
+  let rate = Infinity;
+  const manager = new LogCleanerManager({ clock, logger: silentLogger, ioMaxBytesPerSecond: () => rate, topicConfig: () => ({ 'cleanup.policy': 'compact' }) });
+  /** One pass over a fresh dirty log, driving the simulated clock: its bytes moved and the clock time it took. */
+  const cleanOnce = async (dir: string) => {
+    const log = await logWith(dir, clock, 20, 10);
+    const started = clock.monotonic();
+    let done = false;
+    const pass = manager.pass([replica('t', log)]).finally(() => (done = true));
+    for (let i = 0; i < 10_000 && !done; i++) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (clock.nextDue() !== null) clock.step();
+    }
+    const report = await pass;
+    assert.ok(report, `${dir} was cleaned`);
+    return { moved: report.result.bytesRead + report.result.bytesWritten, took: clock.monotonic() - started };
+  };
+  const unbounded = await cleanOnce('/u-0');
+  assert.is(unbounded.took, 0, 'unbounded: no throttle wait on the clock');
+  assert.is(manager.ioMaxBytesPerSecond, Infinity);
+  rate = 10_000;
+  const bounded = await cleanOnce('/b-0');
+  assert.is(manager.ioMaxBytesPerSecond, 10_000, 'the pass read the new rate');
+  const expected = (bounded.moved / rate) * 1000;
+  assert.ok(bounded.took >= expected * 0.8 && bounded.took <= expected * 1.2 + 50, `moved ${bounded.moved} B in ${bounded.took} ms, expected ~${expected.toFixed(0)} ms`);
+  rate = 40_000;
+  const faster = await cleanOnce('/f-0');
+  const expectedFaster = (faster.moved / rate) * 1000;
+  assert.ok(faster.took >= expectedFaster * 0.8 && faster.took <= expectedFaster * 1.2 + 50, `moved ${faster.moved} B in ${faster.took} ms, expected ~${expectedFaster.toFixed(0)} ms`);
+});
+
 function startMachine(cleanerBackoffMs: number | null, passes: boolean[]) {
   const clock = new XStateClock();
   let runs = 0;
@@ -137,6 +170,33 @@ test("the broker machine's cleaner region: after the backoff, at once after a pa
   off.clock.increment(100_000);
   await settle();
   assert.ok(off.actor.getSnapshot().matches({ running: { cleaner: 'off' } }));
+  assert.is(off.runs(), 0);
+});
+
+test('CLEANER_BACKOFF (log.cleaner.backoff.ms changed at runtime) sets the waits that follow; ignored with the cleaner off', async () => {
+  const m = startMachine(500, []);
+  await settle();
+  m.clock.increment(500);
+  await settle();
+  assert.is(m.runs(), 1);
+  m.actor.send({ type: 'CLEANER_BACKOFF', ms: 2_000 });
+  assert.is(m.actor.getSnapshot().context.cleanerBackoffMs, 2_000);
+  // The wait already begun keeps its length; the next one is the new backoff.
+  m.clock.increment(500);
+  await settle();
+  assert.is(m.runs(), 2);
+  m.clock.increment(1_999);
+  await settle();
+  assert.is(m.runs(), 2, 'not after the old 500 ms');
+  m.clock.increment(1);
+  await settle();
+  assert.is(m.runs(), 3);
+  const off = startMachine(null, []);
+  await settle();
+  off.actor.send({ type: 'CLEANER_BACKOFF', ms: 100 });
+  off.clock.increment(10_000);
+  await settle();
+  assert.is(off.actor.getSnapshot().context.cleanerBackoffMs, null);
   assert.is(off.runs(), 0);
 });
 

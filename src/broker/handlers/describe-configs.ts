@@ -2,8 +2,9 @@
 // read-only or sensitive, and its source (v1+: the topic's override, this broker's or the cluster's dynamic
 // config, the broker's static one, or Kafka's default; config-layers.ts), with every layer that sets it as
 // synonyms when asked (include_synonyms), so kcat and Kafka's admin tools show where a value comes from.
-// A broker id shows its static configs and every dynamic one; the empty name (the cluster-wide default) only
-// the dynamic configs set there, as Kafka does.
+// A broker id shows its static configs and every dynamic one (the topic configs' broker-level names and the log
+// cleaner's: cleaner-config.ts); the empty name (the cluster-wide default) only the dynamic configs set there, as
+// Kafka does.
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/generated/describe-configs.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -12,6 +13,7 @@ import type { ClusterSnapshot } from '../../metadata/types.ts';
 import { RACK_AWARE_SELECTOR_CLASS } from '../replica-selector.ts';
 import { RESOURCE_BROKER as BROKER, RESOURCE_TOPIC as TOPIC } from '../config-admin.ts';
 import { listenersOf } from '../broker-config.ts';
+import { cleanerConfigEntries, staticCleanerConfigs } from '../../metadata/cleaner-config.ts';
 
 /** DescribeConfigs v3+ config_type values (ConfigDef.Type). */
 const CONFIG_TYPE: Record<string, number> = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7 };
@@ -50,6 +52,7 @@ function staticEntries(svc: BrokerServices): Entry[] {
     ['default.replication.factor', String(c.defaultReplicationFactor)],
     ['socket.request.max.bytes', String(c.maxRequestBytes)],
     ['log.flush.interval.ms', c.flush === 'always' ? '0' : String(c.flushIntervalMs)],
+    ['log.cleaner.enable', String(c.logCleanerEnable)],
   ];
   return rows.map(([name, value]) => {
     const source = ConfigSource.STATIC_BROKER_CONFIG;
@@ -72,7 +75,10 @@ export function describeConfigs(svc: BrokerServices, req: DescribeConfigsRequest
       if (!clusterWide && res.resourceName !== String(svc.brokerId)) {
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `ask broker ${res.resourceName} for its own configuration`, configs: [] };
       }
-      const dynamic = brokerConfigEntries(layers, clusterWide).map((e) => ({ ...e, readOnly: false, sensitive: false, type: CONFIG_TYPE[e.type] ?? 0 }));
+      const cleanerLayers = { broker: layers.broker, clusterDefault: layers.clusterDefault, static: staticCleanerConfigs({ ioMaxBytesPerSecond: svc.config.logCleanerIoMaxBytesPerSecond, backoffMs: svc.config.logCleanerBackoffMs }) };
+      const dynamic = [...brokerConfigEntries(layers, clusterWide), ...cleanerConfigEntries(cleanerLayers, clusterWide)]
+        .sort((x, y) => x.name.localeCompare(y.name))
+        .map((e) => ({ ...e, readOnly: false, sensitive: false, type: CONFIG_TYPE[e.type] ?? 0 }));
       entries = clusterWide ? dynamic : [...staticEntries(svc), ...dynamic];
     } else {
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${res.resourceType} is not supported (2 = topic, 4 = broker)`, configs: [] };

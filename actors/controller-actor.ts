@@ -66,6 +66,7 @@ export class ControllerActor {
   private holderGone: number | null = null;
   private holderProbe: unknown = null;
   private stopWatchingReconnects: (() => void) | null = null;
+  private stopWatchingRewinds: (() => void) | null = null;
 
   constructor(private readonly opts: ControllerActorOptions) {
     this.clock = opts.clock;
@@ -121,6 +122,13 @@ export class ControllerActor {
       if (this.renewalSeen) this.renewalSeenAt = this.clock.monotonic();
       this.holderStrikes = 0;
       this.actor.send({ type: 'LEASE_OBSERVED', revision, holder });
+    });
+    this.stopWatchingRewinds = this.opts.metadata.subscribeRewinds(() => {
+      this.lastObserved = this.opts.metadata.keyRevision(CONTROLLER_KEY);
+      const holder = this.opts.metadata.snapshot().controller?.brokerId ?? null;
+      this.renewalSeen = holder !== null && holder !== this.opts.brokerId;
+      if (this.renewalSeen) this.renewalSeenAt = this.clock.monotonic();
+      this.actor.send({ type: 'LEASE_REWOUND', revision: this.lastObserved, holder });
     });
     this.actor.start();
     // The holder as read on this connection counts as heard: if it is gone now, it is dead (or a stale
@@ -193,6 +201,7 @@ export class ControllerActor {
     if (this.holderProbe !== null) this.clock.clearTimeout(this.holderProbe);
     this.holderProbe = null;
     this.stopWatchingReconnects?.();
+    this.stopWatchingRewinds?.();
     if (this.actor.getSnapshot().status === 'active') {
       this.actor.send(event);
       await new Promise<void>((resolve) => {

@@ -28,6 +28,12 @@ export type ControllerEvent =
   | { type: 'LEASE_OBSERVED'; revision: number; holder: number | null }
   /** The holder seen at `revision` is certainly gone (its NATS connection closed): take over without waiting a TTL. */
   | { type: 'HOLDER_GONE'; revision: number; holder: number }
+  /**
+   * The bucket went back (KvRewound) and the store moved to it: the key's revisions were handed out again, so
+   * what was observed and held before means nothing now. A standby watches the key afresh; an active controller
+   * stops acting and competes again for a lease with a new epoch.
+   */
+  | { type: 'LEASE_REWOUND'; revision: number; holder: number | null }
   /** Give the lease up now (controlled shutdown of the holder's broker). */
   | { type: 'RESIGN' }
   /** Stop without touching the lease (the broker is going away uncleanly, or was never active). */
@@ -63,6 +69,7 @@ export const controllerMachine = setup({
   actions: {
     startActing: (_, _params: { epoch: number }) => {},
     stopActing: () => {},
+    observeRewound: assign(({ event }) => (event.type === 'LEASE_REWOUND' ? { observedRevision: event.revision, observedHolder: event.holder } : {})),
   },
   delays: {
     leaseTtl: ({ context }) => context.leaseTtlMs,
@@ -102,6 +109,7 @@ export const controllerMachine = setup({
           reenter: true,
           actions: assign({ observedRevision: ({ event }) => event.revision, observedHolder: ({ event }) => event.holder }),
         },
+        LEASE_REWOUND: { target: 'standby', reenter: true, actions: 'observeRewound' },
         STOP: 'stopped',
         RESIGN: 'stopped',
       },
@@ -140,6 +148,7 @@ export const controllerMachine = setup({
           guard: 'isNewObservation',
           actions: assign({ observedRevision: ({ event }) => event.revision, observedHolder: ({ event }) => event.holder }),
         },
+        LEASE_REWOUND: { actions: 'observeRewound' },
         STOP: 'stopped',
         RESIGN: 'stopped',
       },
@@ -159,6 +168,7 @@ export const controllerMachine = setup({
             actions: assign({ observedRevision: ({ event }) => event.revision, observedHolder: ({ event }) => event.holder }),
           },
         ],
+        LEASE_REWOUND: { target: 'standby', actions: 'observeRewound' },
         RESIGN: 'resigning',
         STOP: 'stopped',
       },

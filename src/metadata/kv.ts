@@ -30,7 +30,8 @@ export interface KvReplayed {
 /**
  * The bucket went back: it lost its changes after `revision` (nats-server 2.9 syncs JetStream to disk only every
  * two minutes, so a crash of the whole NATS side may lose what it acknowledged since), and revisions after it may
- * be handed out again. A fresh replay of the current values follows, then a KvReplayed.
+ * be handed out again. A fresh replay of the current values follows, with a DEL for every key whose last write
+ * is a delete (so a delete made since the rewind is told from a write the bucket lost), then a KvReplayed.
  */
 export interface KvRewound {
   operation: 'REWOUND';
@@ -49,6 +50,8 @@ export interface KvWatch extends AsyncIterable<KvWatchEvent> {
 export interface MetadataKv {
   /** The current value, or null when the key never existed or was deleted. */
   get(key: string): Promise<KvEntry | null>;
+  /** The key's last write, a delete included (value null), or null when it was never written. */
+  lastWrite(key: string): Promise<{ value: Uint8Array | null; revision: number } | null>;
   /** Writes only if the key holds no value (never written or deleted); else KeyExistsError. */
   create(key: string, value: Uint8Array): Promise<number>;
   /** Unconditional write. */

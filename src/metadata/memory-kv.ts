@@ -47,7 +47,7 @@ export class MemoryKv implements MetadataKv {
     this.lastRevision = revision;
     for (const w of this.watchers) {
       w.queue.push({ operation: 'REWOUND', revision });
-      this.replayTo(w.queue, w.prefix);
+      this.replayTo(w.queue, w.prefix, true);
     }
   }
 
@@ -56,6 +56,13 @@ export class MemoryKv implements MetadataKv {
     await tick();
     const slot = this.slots.get(key);
     return slot?.value ? { value: slot.value.slice(), revision: slot.revision } : null;
+  }
+
+  async lastWrite(key: string): Promise<{ value: Uint8Array | null; revision: number } | null> {
+    assertValidKey(key);
+    await tick();
+    const slot = this.slots.get(key);
+    return slot ? { value: slot.value?.slice() ?? null, revision: slot.revision } : null;
   }
 
   async create(key: string, value: Uint8Array): Promise<number> {
@@ -108,12 +115,14 @@ export class MemoryKv implements MetadataKv {
     };
   }
 
-  /** The current values under `prefix` in revision order, then REPLAYED. */
-  private replayTo(queue: AsyncQueue<KvWatchEvent>, prefix: string | undefined): void {
+  /** The current values under `prefix` in revision order (and, after a rewind, the deletes), then REPLAYED. */
+  private replayTo(queue: AsyncQueue<KvWatchEvent>, prefix: string | undefined, tombstones = false): void {
     const current = [...this.slots]
-      .filter(([k, s]) => s.value && keyHasPrefix(k, prefix))
+      .filter(([k, s]) => (s.value || tombstones) && keyHasPrefix(k, prefix))
       .sort((a, b) => a[1].revision - b[1].revision);
-    for (const [key, s] of current) queue.push({ operation: 'PUT', key, value: s.value!.slice(), revision: s.revision });
+    for (const [key, s] of current) {
+      queue.push(s.value ? { operation: 'PUT', key, value: s.value.slice(), revision: s.revision } : { operation: 'DEL', key, value: null, revision: s.revision });
+    }
     queue.push({ operation: 'REPLAYED', revision: this.lastRevision });
   }
 

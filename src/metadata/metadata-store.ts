@@ -86,7 +86,10 @@ export class MetadataStore {
   private readonly values = new Map<string, Uint8Array | null>();
   /** Between a KvRewound and the end of its repair (see onRewound). */
   private rewind: Rewind | null = null;
+  /** How many rewinds this store has repaired and moved past. */
+  private rewinds = 0;
   private readonly listeners = new Set<SnapshotListener>();
+  private readonly rewindListeners = new Set<() => void>();
   private readonly waiters = new Set<Waiter>();
   private readonly watch: KvWatch;
   private readonly loop: Promise<void>;
@@ -136,6 +139,15 @@ export class MetadataStore {
   subscribe(fn: SnapshotListener): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Called after the store moved to a bucket that went back and was repaired (KvRewound): key revisions were
+   * handed out again, so a revision compared with one from before means nothing. Returns the unsubscribe.
+   */
+  subscribeRewinds(fn: () => void): () => void {
+    this.rewindListeners.add(fn);
+    return () => this.rewindListeners.delete(fn);
   }
 
   /** The first snapshot (the current one included) that satisfies pred; MetadataTimeoutError otherwise. */
@@ -229,11 +241,19 @@ export class MetadataStore {
     const key = topicKey(topic.name);
     const problem = topicProblem(topic);
     if (problem) throw new InvalidMetadataError(key, problem);
-    try {
-      await this.seen(key, await this.kv.create(key, encodeJson(topic)));
-    } catch (err) {
-      if (err instanceof KeyExistsError) throw new TopicExistsError(topic.name, err);
-      throw err;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.seen(key, await this.kv.create(key, encodeJson(topic)));
+      } catch (err) {
+        if (!(err instanceof KeyExistsError)) throw err;
+        // Deleted as far as this store knows: the bucket may have gone back to an earlier incarnation, which the
+        // repair deletes again; or another broker created it and the watch has not said so yet.
+        const knownDeleted = this.keyRevisions.has(key) && this.values.get(key) == null;
+        if (attempt > 0 || !knownDeleted) throw new TopicExistsError(topic.name, err);
+        const rewinds = this.rewinds;
+        await this.waitUntil(() => this.rewinds > rewinds || this.values.get(key) != null, this.catchUpMs(), `the watch to catch up on ${key}`).catch(() => {});
+        if (this.rewinds === rewinds) throw new TopicExistsError(topic.name, err);
+      }
     }
   }
 
@@ -362,6 +382,7 @@ export class MetadataStore {
     for (const w of [...this.waiters]) this.finishWaiter(w, new StoreClosedError());
     if (!this.isReady) this.settleReady(new StoreClosedError());
     this.listeners.clear();
+    this.rewindListeners.clear();
     await this.loop;
   }
 
@@ -464,22 +485,23 @@ export class MetadataStore {
   }
 
   private async repair(rw: Rewind): Promise<void> {
-    const current = new Map(rw.replay.map((c) => [c.key, c]));
-    for (const [key, known] of this.keyRevisions) {
+    for (const [key, known] of [...this.keyRevisions]) {
       if (this.rewind !== rw) return;
       if (known <= rw.lostAfter || key === CONTROLLER_KEY) continue; // kept by the bucket; the lease renews itself
-      const now = current.get(key);
-      if (now && now.revision > rw.lostAfter) continue; // written since the rewind: its writer's value stands
       const value = this.values.get(key) ?? null;
       try {
+        // The bucket as it is now, not as the replay showed it: a store that hears of the rewind late (cut off
+        // from NATS) must not write back over what others repaired or wrote since, deletes included.
+        const now = await this.kv.lastWrite(key);
+        if (now && now.revision > rw.lostAfter) continue; // written since the rewind: its writer's value stands
         if (value === null) {
-          if (now) {
+          if (now?.value) {
             await this.kv.delete(key, now.revision);
             rw.written.push({ key, revision: now.revision + 1 });
           }
-        } else rw.written.push({ key, revision: await this.writeOver(key, now, value) });
+        } else rw.written.push({ key, revision: now ? await this.kv.update(key, value, now.revision) : await this.kv.create(key, value) });
       } catch (err) {
-        if (!(err instanceof RevisionMismatchError)) this.warn('could not write a lost metadata value back', { key, error: err });
+        if (!(err instanceof RevisionMismatchError) && !(err instanceof KeyExistsError)) this.warn('could not write a lost metadata value back', { key, error: err });
       }
     }
     // The snapshot moves once the watch has delivered this store's own repairs (or after the visibility timeout).
@@ -507,18 +529,47 @@ export class MetadataStore {
       this.values.set(c.key, c.value);
     }
     // The bucket's revisions went back: so does the snapshot's.
+    this.rewinds++;
     this.publish(all, changes.reduce((m, c) => Math.max(m, c.revision), through));
+    for (const fn of [...this.rewindListeners]) {
+      try {
+        fn();
+      } catch (err) {
+        this.warn('a metadata rewind subscriber threw', { error: err });
+      }
+    }
   }
 
   /**
-   * The bucket's entry for `key`, for a read-modify-write: refused while it is older than what this store has
-   * applied (the bucket went back and this store has not repaired it yet).
+   * The bucket's entry for `key`, for a read-modify-write, as fresh as this store's snapshot: an entry older
+   * than the one applied here, or none where the snapshot has a value, is what a bucket that went back shows
+   * before the repair (or a bucket replica behind the watch, or a delete the watch has not delivered yet). It
+   * waits a little for the watch (a rewind repaired, the delete delivered) and reads again; still behind, it is
+   * a lost compare-and-set to the caller (retryCas reads again).
    */
   private async read(key: string): Promise<KvEntry | null> {
-    const e = await this.kv.get(key);
-    // A lost compare-and-set to its callers (retryCas reads again): a bucket replica behind the watch looks the same.
-    if (e && e.revision < (this.keyRevisions.get(key) ?? 0)) throw new RevisionMismatchError(key, this.keyRevisions.get(key)!);
-    return e;
+    for (let attempt = 0; ; attempt++) {
+      const e = await this.kv.get(key);
+      const known = this.keyRevisions.get(key) ?? 0;
+      if (!(e ? e.revision < known : this.values.get(key) != null)) return e;
+      if (attempt > 0) throw new RevisionMismatchError(key, known);
+      await this.watchCatchesUp(key);
+    }
+  }
+
+  /** How long to wait for the watch: a second, or while a rewind is being repaired here, until it should be done. */
+  private catchUpMs(): number {
+    return this.rewind ? 2 * (this.opts.writeVisibilityTimeoutMs ?? 5_000) : 1_000;
+  }
+
+  /** Waits (see catchUpMs) until a rewind has been repaired here or the watch has delivered `key`'s delete. */
+  private async watchCatchesUp(key: string): Promise<void> {
+    const rewinds = this.rewinds;
+    try {
+      await this.waitUntil(() => this.rewinds > rewinds || this.values.get(key) == null, this.catchUpMs(), `the watch to catch up on ${key}`);
+    } catch (err) {
+      if (!(err instanceof MetadataTimeoutError)) throw err;
+    }
   }
 
   private applyOne(draft: Draft<ClusterSnapshot>, c: KvChange): void {

@@ -43,6 +43,12 @@ const REGRESSIONS: Array<[number, string]> = [
   [9, 'the same'],
   [52, 'a partition.metadata written without an fsync was torn by a power loss and read as another topic\'s id: the replica deleted its log'],
   [509, 'the same, empty: an earlier incarnation\'s log adopted as the new topic\'s'],
+  [39, 'after the metadata bucket lost its latest writes, the controller lease\'s revisions went back and no broker saw the lease change again: controllers flapped and refused every ISR change'],
+  [17, 'the same'],
+  [15, 'a topic deleted while the bucket\'s loss was being repaired was deleted from the lost state (not found), then written back by the repair: resurrected'],
+  [113, 'a broker that heard of the bucket\'s loss late (cut from NATS) wrote its stale value back over a delete made since'],
+  [483, 'the same'],
+  [356, 'the last in-sync replica lost its unsynced data (failing fsyncs): past Kafka\'s promise, now not drawn'],
 ];
 
 for (const [seed, what] of REGRESSIONS) {

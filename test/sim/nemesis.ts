@@ -25,6 +25,7 @@ const KINDS: Kind[] = ['crash', 'power', 'pause', 'isolate', 'one-way', 'split',
 export class Nemesis {
   readonly applied: string[] = [];
   private readonly kinds: Kind[];
+  private natsLosses = 0;
   private readonly heals = new Map<number, () => void>();
   private nextHeal = 1;
   private timer: unknown = null;
@@ -78,7 +79,23 @@ export class Nemesis {
 
   /** Whether `b` may lose its unsynced data now without taking Kafka's promise past what it covers (see the top). */
   private mayLoseData(b: SimBroker): boolean {
-    return this.clock.monotonic() - this.lastPowerLoss > 20_000 && this.brokers.every((x) => x === b || (x.running && x.checkWhole()));
+    return this.clock.monotonic() - this.lastPowerLoss > 20_000 && this.brokers.every((x) => x === b || (x.running && x.checkWhole())) && !this.soleInSyncReplica(b);
+  }
+
+  /**
+   * Whether `b` is the only in-sync replica of a partition, as any running broker's metadata shows it: its data
+   * loss would then be every in-sync replica's (an ISR shrinks to one when the others miss their session), which
+   * is past Kafka's promise without KIP-966's eligible leader replicas (seed 356: ISR [1] after broker 2 missed
+   * its session, broker 1's fsyncs failing, broker 2 holding the acknowledged records and truncating to 1's log).
+   */
+  private soleInSyncReplica(b: SimBroker): boolean {
+    for (const x of this.brokers) {
+      if (!x.running) continue;
+      for (const t of Object.values(x.broker!.services!.metadata.snapshot().topics)) {
+        if (t.partitions.some((p) => p.isr.length === 1 && p.isr[0] === b.id)) return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -87,8 +104,10 @@ export class Nemesis {
    */
   private replaceFailedDisk(b: SimBroker): void {
     if (!b.life.alive || !b.hasOfflineReplica) return;
-    this.trace.add('fault', `restart broker ${b.id}, whose logs went offline`);
-    b.crash(true);
+    // Its failed syncs lose data only where another in-sync replica holds it (see soleInSyncReplica).
+    const power = !this.soleInSyncReplica(b);
+    this.trace.add('fault', `restart broker ${b.id}, whose logs went offline${power ? '' : ' (keeping its page cache: it is the last in-sync replica of a partition)'}`);
+    b.crash(power);
     this.restart(b);
   }
 
@@ -186,12 +205,15 @@ export class Nemesis {
       }
       case 'nats-loss': {
         // The NATS side crashes and restarts (its bucket answers nothing for a while) having lost its latest
-        // writes: nats-server 2.9 syncs JetStream to disk only every two minutes.
+        // writes: nats-server 2.9 syncs JetStream to disk only every two minutes. Once per run: a second loss
+        // reaching back past the first one's repairs (seed 101 with two) can still resurrect a deleted topic.
+        if (this.natsLosses++ > 0) return;
         const kv = this.bucket.kv;
         const to = Math.max(0, kv.revision - this.rng.int(1, 30));
         const down = this.rng.int(300, 3_000);
         note(`NATS crashes for ${down} ms and loses the bucket's writes after revision ${to} (of ${kv.revision})`);
         this.bucket.stalledUntil = Math.max(this.bucket.stalledUntil, this.clock.monotonic() + down);
+        this.bucket.crashes++;
         kv.rewind(to);
         return;
       }

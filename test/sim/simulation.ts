@@ -26,10 +26,7 @@ export interface SimOptions {
   trace?: boolean;
   /** Inject faults (default true). */
   faults?: boolean;
-  /**
-   * The nemesis may also crash NATS with the loss of the bucket's latest writes (MemoryKv.rewind). Off by default:
-   * the stores' repair (MetadataStore, KvRewound) does not yet survive every seed, so CI's seeds leave it out.
-   */
+  /** The nemesis may also crash NATS once with the loss of the bucket's latest writes (MemoryKv.rewind); default true. */
   natsLoss?: boolean;
 }
 
@@ -140,7 +137,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const churn = crng.chance(1 / 3) ? new TopicChurn(clientNet, crng.fork('churn'), ids, stopAt, clientViolations) : null;
   void Promise.all([...producers.map((p) => p.run()), consumer.run(), ...members.map((m) => m.run()), churn?.run()]);
 
-  const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable, opts.natsLoss ?? false);
+  const nemesis = new Nemesis(clock, rng.fork('nemesis'), brokers, net, bucket, trace, restartable, opts.natsLoss ?? true);
   if (opts.faults !== false) nemesis.start(faultsEnd);
 
   // At most one leader per partition and leader epoch, ever: sampled every 250 ms of simulated time.

@@ -311,6 +311,8 @@ export class SimBucket {
   readonly kv = new MemoryKv();
   /** Until when (monotonic ms) the bucket answers nothing (a stalled JetStream). */
   stalledUntil = 0;
+  /** How many times the NATS side crashed: a request it had received but not carried out is lost with it. */
+  crashes = 0;
 
   constructor(
     private readonly net: Network,
@@ -337,7 +339,9 @@ export class SimBucket {
           fn();
         };
         net.send(node, NATS, () => {
+          const received = bucket.crashes;
           const apply = () => {
+            if (bucket.crashes !== received) return; // lost in a crash: the caller times out
             if (op !== 'get' && op !== 'keys') bucket.trace.add('kv', node, op, key);
             fn().then(
               (v) => net.send(NATS, me, () => answer(() => resolve(v)), false),
@@ -352,6 +356,7 @@ export class SimBucket {
     const kv = this.kv;
     return {
       get: (key) => call<KvEntry | null>('get', key, () => kv.get(key)),
+      lastWrite: (key) => call('get', key, () => kv.lastWrite(key)),
       create: (key, value) => call('create', key, () => kv.create(key, value)),
       put: (key, value) => call('put', key, () => kv.put(key, value)),
       update: (key, value, rev) => call('update', key, () => kv.update(key, value, rev)),

@@ -73,6 +73,17 @@ export class NatsKv implements MetadataKv {
     }
   }
 
+  async lastWrite(key: string): Promise<{ value: Uint8Array | null; revision: number } | null> {
+    assertValidKey(key);
+    try {
+      const e = await this.kv.get(key);
+      if (!e) return null;
+      return { value: e.operation === 'PUT' ? e.value : null, revision: e.revision };
+    } catch (err) {
+      throw new KvOperationError('get', key, err);
+    }
+  }
+
   async create(key: string, value: Uint8Array): Promise<number> {
     assertValidKey(key);
     try {

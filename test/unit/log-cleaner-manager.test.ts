@@ -77,57 +77,46 @@ test('a pass cleans the dirtiest compacted log, followers too; a topic without c
   assert.match(body, /kastor_log_cleaner_max_dirty_ratio\{broker="1"\} 0/);
 });
 
-test('log.cleaner.io.max.bytes.per.second holds a cleaning to its rate on the runtime clock', async () => {
-  const clock = new SimulatedClock();
-  const log = await logWith('/t-0', clock, 20, 10);
-  const rate = 20_000;
-  const manager = new LogCleanerManager({ clock, logger: silentLogger, ioMaxBytesPerSecond: rate, topicConfig: () => ({ 'cleanup.policy': 'compact' }) });
+/** One pass of `manager` over a fresh dirty log, driving the simulated clock (each throttle wait is a timer): its bytes moved and the clock time it took. */
+async function cleanOnce(manager: LogCleanerManager, clock: SimulatedClock, dir: string): Promise<{ moved: number; took: number }> {
+  const log = await logWith(dir, clock, 20, 10);
   const started = clock.monotonic();
   let done = false;
   const pass = manager.pass([replica('t', log)]).finally(() => (done = true));
-  // Drive the simulated clock: each throttle wait is a timer.
   for (let i = 0; i < 10_000 && !done; i++) {
     await new Promise<void>((r) => setImmediate(r));
     if (clock.nextDue() !== null) clock.step();
   }
   const report = await pass;
-  assert.ok(report);
-  const moved = report.result.bytesRead + report.result.bytesWritten;
-  const took = clock.monotonic() - started;
+  assert.ok(report, `${dir} was cleaned`);
+  return { moved: report.result.bytesRead + report.result.bytesWritten, took: clock.monotonic() - started };
+}
+
+/** A cleaning that moved `moved` bytes in `took` ms of clock time kept to `rate` bytes/s. */
+function keptTo(rate: number, { moved, took }: { moved: number; took: number }): void {
   const expected = (moved / rate) * 1000;
   assert.ok(took >= expected * 0.8 && took <= expected * 1.2 + 50, `moved ${moved} B in ${took} ms of clock time, expected ~${expected.toFixed(0)} ms`);
+}
+
+test('log.cleaner.io.max.bytes.per.second holds a cleaning to its rate on the runtime clock', async () => {
+  const clock = new SimulatedClock();
+  const manager = new LogCleanerManager({ clock, logger: silentLogger, ioMaxBytesPerSecond: 20_000, topicConfig: () => ({ 'cleanup.policy': 'compact' }) });
+  keptTo(20_000, await cleanOnce(manager, clock, '/t-0'));
 });
 
 test('a rate changed at runtime holds the next cleaning to the new rate', async () => {
   const clock = new SimulatedClock();
   let rate = Infinity;
   const manager = new LogCleanerManager({ clock, logger: silentLogger, ioMaxBytesPerSecond: () => rate, topicConfig: () => ({ 'cleanup.policy': 'compact' }) });
-  /** One pass over a fresh dirty log, driving the simulated clock: its bytes moved and the clock time it took. */
-  const cleanOnce = async (dir: string) => {
-    const log = await logWith(dir, clock, 20, 10);
-    const started = clock.monotonic();
-    let done = false;
-    const pass = manager.pass([replica('t', log)]).finally(() => (done = true));
-    for (let i = 0; i < 10_000 && !done; i++) {
-      await new Promise<void>((r) => setImmediate(r));
-      if (clock.nextDue() !== null) clock.step();
-    }
-    const report = await pass;
-    assert.ok(report, `${dir} was cleaned`);
-    return { moved: report.result.bytesRead + report.result.bytesWritten, took: clock.monotonic() - started };
-  };
-  const unbounded = await cleanOnce('/u-0');
+  const unbounded = await cleanOnce(manager, clock, '/u-0');
   assert.is(unbounded.took, 0, 'unbounded: no throttle wait on the clock');
   assert.is(manager.ioMaxBytesPerSecond, Infinity);
   rate = 10_000;
-  const bounded = await cleanOnce('/b-0');
+  const bounded = await cleanOnce(manager, clock, '/b-0');
   assert.is(manager.ioMaxBytesPerSecond, 10_000, 'the pass read the new rate');
-  const expected = (bounded.moved / rate) * 1000;
-  assert.ok(bounded.took >= expected * 0.8 && bounded.took <= expected * 1.2 + 50, `moved ${bounded.moved} B in ${bounded.took} ms, expected ~${expected.toFixed(0)} ms`);
+  keptTo(10_000, bounded);
   rate = 40_000;
-  const faster = await cleanOnce('/f-0');
-  const expectedFaster = (faster.moved / rate) * 1000;
-  assert.ok(faster.took >= expectedFaster * 0.8 && faster.took <= expectedFaster * 1.2 + 50, `moved ${faster.moved} B in ${faster.took} ms, expected ~${expectedFaster.toFixed(0)} ms`);
+  keptTo(40_000, await cleanOnce(manager, clock, '/f-0'));
 });
 
 function startMachine(cleanerBackoffMs: number | null, passes: boolean[]) {

@@ -82,7 +82,10 @@ test('kcat snappy, lz4 and zstd batches on compacted topics: cleaned, read back 
       });
       assert.not.ok(read.some((r) => r.value === 'no-key-here'), `${codec}: the keyless record was not stored (${refused?.message.slice(0, 200) ?? 'kcat exited 0'})`);
       const after = batchesOnDisk(cluster.partitionDirs(topic, 0)[0]!)!;
-      assert.ok(after.some((b) => b.codec === id && b.count === 5) && after.filter((b) => b.codec === id).length === 2, `${codec}: the rewritten batch is still ${codec}: ${JSON.stringify(after)}`);
+      // What the cleaner kept of the compressed rounds (round 6's other five keys, round 7's five) is still in
+      // batches of this codec: ten records, however kcat cut its batches (under load it may split a round in two).
+      const kept = after.filter((b) => b.codec === id).reduce((n, b) => n + b.count, 0);
+      assert.is(kept, 10, `${codec}: the rewritten batches are still ${codec}, holding the ten latest values: ${JSON.stringify(after)}`);
       assert.not.ok(after.some((b) => b.codec !== id && b.codec !== 0), `${codec}: no batch changed codec`);
     }
   } finally {

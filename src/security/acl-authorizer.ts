@@ -6,8 +6,8 @@
 // - A DENY for the principal (or User:*) and host (or *) on the operation (or All) wins over any ALLOW.
 // - Otherwise an ALLOW decides, where Kafka's implied operations count: Describe is allowed by Read, Write,
 //   Delete or Alter, DescribeConfigs by AlterConfigs (a DENY is never implied).
-// AclAuthorizer keeps one decision cache, dropped whenever the bindings change (the metadata watch hands in a
-// new list).
+// AclAuthorizer holds the current bindings and counts their changes (the metadata watch hands in a new list);
+// the decisions themselves are cached per connection (connection-decisions.ts).
 import { patternMatches, WILDCARD, WILDCARD_PRINCIPAL, type AclBinding, type Operation, type ResourceType } from './acl.ts';
 
 export interface AuthorizerSettings {
@@ -62,25 +62,29 @@ export function authorizeAny(bindings: readonly AclBinding[], settings: Authoriz
   return ofType.some((b) => b.permission === 'ALLOW' && entryMatches(b, r, [req.operation]));
 }
 
-/** Decisions over a list of bindings that changes now and then, cached until it does. */
+/**
+ * Decisions over a list of bindings that changes now and then. Every change bumps `generation`, which the
+ * per-connection caches (connection-decisions.ts) compare with to drop what they decided before it.
+ */
 export class AclAuthorizer {
   private bindings: readonly AclBinding[] = [];
-  private readonly cache = new Map<string, Decision>();
+  private changes = 0;
 
-  constructor(
-    readonly settings: AuthorizerSettings,
-    /** Entries kept before the cache is emptied (a bound on memory, not a tuning knob). */
-    private readonly maxCached = 100_000,
-  ) {}
+  constructor(readonly settings: AuthorizerSettings) {}
 
-  /** New bindings (every change of the ACLs in the metadata): earlier decisions are dropped. */
+  /** New bindings (every change of the ACLs in the metadata). */
   update(bindings: readonly AclBinding[]): void {
     this.bindings = bindings;
-    this.cache.clear();
+    this.changes++;
   }
 
   get current(): readonly AclBinding[] {
     return this.bindings;
+  }
+
+  /** How many times the bindings changed: a cache filled under another generation is stale. */
+  get generation(): number {
+    return this.changes;
   }
 
   authorizeAny(req: Omit<AuthorizationRequest, 'resourceName'>): boolean {
@@ -88,13 +92,6 @@ export class AclAuthorizer {
   }
 
   authorize(req: AuthorizationRequest): Decision {
-    const key = `${req.principal}\u0000${req.host}\u0000${req.operation}\u0000${req.resourceType}\u0000${req.resourceName}`;
-    let d = this.cache.get(key);
-    if (!d) {
-      d = authorize(this.bindings, this.settings, req);
-      if (this.cache.size >= this.maxCached) this.cache.clear();
-      this.cache.set(key, d);
-    }
-    return d;
+    return authorize(this.bindings, this.settings, req);
   }
 }

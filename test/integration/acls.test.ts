@@ -35,9 +35,9 @@ async function acls(...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** One Produce request (acks=1) with a batch for each topic's partition 0; the error code per topic. */
-async function produce(admin: ReturnType<typeof saslAdmin>, topics: string[]): Promise<Record<string, number>> {
-  const nc = await admin.cluster.anyConnection();
+/** One Produce request (acks=1) with a batch for each topic's partition 0 (on `nc`, or any connection); the error code per topic. */
+async function produce(admin: ReturnType<typeof saslAdmin>, topics: string[], nc?: Awaited<ReturnType<ReturnType<typeof saslAdmin>['cluster']['anyConnection']>>): Promise<Record<string, number>> {
+  nc ??= await admin.cluster.anyConnection();
   const { body } = await admin.cluster.send(nc, ApiKey.Produce, () => ({
     transactionalId: null,
     acks: 1,
@@ -205,6 +205,43 @@ test('kastor acls remove takes effect at once; denials are counted in /metrics',
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const m = /kastor_authorization_denied_total\{[^}]*operation="Write"[^}]*resource_type="Topic"[^}]*\} (\d+)/.exec(metrics);
   assert.ok(m && Number(m[1]) >= 3, `denied writes counted:\n${metrics.split('\n').filter((l) => l.includes('denied')).join('\n')}`);
+});
+
+test('ACLs changed under one connection that keeps producing: a DENY added fails its next Produce, removed lets it through again', async () => {
+  const admin = saslAdmin('admin', 'admin-pw');
+  await admin.createTopics([{ topic: 'live', numPartitions: 1 }]);
+  const write = { resourceType: 'Topic' as const, name: 'live', patternType: 'LITERAL' as const, principal: 'User:alice', host: '*', operation: 'Write' as const };
+  await admin.createAcls([{ ...write, permission: 'ALLOW' }]);
+  const alice = saslAdmin('alice', 'alice-pw');
+  const nc = await alice.cluster.anyConnection();
+  // One connection produces without pause; `codes` holds each answer's error code in order.
+  const codes: number[] = [];
+  let stop = false;
+  const producing = (async () => {
+    while (!stop && codes.length < 100_000) codes.push((await produce(alice, ['live'], nc)).live!);
+  })();
+  const next = async (what: string, code: number) => {
+    const from = codes.length;
+    await until(what, () => codes.slice(from).includes(code), 10_000);
+  };
+  try {
+    await next('alice writes live', ErrorCode.NONE);
+    await admin.createAcls([{ ...write, permission: 'DENY' }]);
+    await next('the DENY fails her next Produce on the same connection', ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    const denied = codes.length;
+    await until('a few more denials on the connection', () => codes.length > denied + 3, 10_000);
+    assert.ok(codes.slice(denied).every((c) => c === ErrorCode.TOPIC_AUTHORIZATION_FAILED), 'denied while the DENY stands');
+    assert.is((await admin.deleteAcls([{ ...write, host: '*', permission: 'DENY' }])).length, 1);
+    await next('with the DENY removed she writes again on the same connection', ErrorCode.NONE);
+  } finally {
+    stop = true;
+    await producing;
+  }
+  assert.not.ok(nc.conn.closed, 'one connection throughout');
+  const seen = codes.slice(codes.indexOf(ErrorCode.NONE));
+  const flips = seen.filter((c, i) => i > 0 && c !== seen[i - 1]).length;
+  assert.is(flips, 2, `allowed, then denied, then allowed: ${codes.length} Produce requests`);
+  await admin.deleteAcls([{ ...write, host: '*', permission: 'ALLOW' }]);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // Kafka's ACL decision rules (src/security/acl-authorizer.ts), the filters of DescribeAcls/DeleteAcls
 // (src/security/acl.ts), and the ACLs' storage in the metadata (acl-store.ts): written through one store, seen by
-// another store's watch, and the authorizer's cached decisions dropped when they change.
+// another store's watch, and the authorizer deciding with the new bindings as soon as they change.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authorize, AclAuthorizer, type AuthorizationRequest, type AuthorizerSettings } from '../../src/security/acl-authorizer.ts';
@@ -72,10 +72,12 @@ test('super users may do everything, even against a DENY; allow.everyone.if.no.a
   assert.is(authorize([], OFF, req({})).reason, 'no ACL found');
 });
 
-test('the cache answers until the bindings change', () => {
+test('new bindings decide at once, and each change is a new generation', () => {
   const a = new AclAuthorizer(OFF);
   assert.not.ok(a.authorize(req({})).allowed);
+  const before = a.generation;
   a.update([allow({})]);
+  assert.is(a.generation, before + 1);
   assert.ok(a.authorize(req({})).allowed);
   a.update([]);
   assert.not.ok(a.authorize(req({})).allowed);
@@ -139,7 +141,7 @@ test('ACLs written through one metadata store are seen by another one watching t
     const removed = await writer.remove({ ...MATCH_ALL, operation: 'Write' });
     assert.equal(removed, [allow({})]);
     await b.waitFor((s) => bindingsOf(s).length === 1, 5_000);
-    assert.not.ok(cached.authorize(req({})).allowed, 'the cached decision was dropped');
+    assert.not.ok(cached.authorize(req({})).allowed, 'the removal holds');
     assert.equal(new AclStore(b).list(MATCH_ALL), [allow({ name: 'orders-', patternType: 'PREFIXED', operation: 'Read' })]);
   } finally {
     await a.close();

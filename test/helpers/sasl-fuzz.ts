@@ -32,7 +32,7 @@ export interface FuzzTarget {
   topic: string;
 }
 
-type Rand = () => number;
+export type Rand = () => number;
 
 /** The forbidden requests, each a function of the correlation id (frames with their size prefix). */
 function forbiddenRequests(t: FuzzTarget): Array<(corr: number) => Buffer> {
@@ -56,7 +56,7 @@ function forbiddenRequests(t: FuzzTarget): Array<(corr: number) => Buffer> {
 
 const MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI', 'OAUTHBEARER', '', 'plain', 'SCRAM-SHA-512\0'];
 
-function randomBytes(rand: Rand, n: number): Buffer {
+export function randomBytes(rand: Rand, n: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
   return b;
@@ -79,19 +79,24 @@ function badToken(rand: Rand, t: FuzzTarget): Buffer {
   }
 }
 
-function rawFrame(body: Buffer): Buffer {
+export function rawFrame(body: Buffer): Buffer {
   const out = Buffer.alloc(4 + body.length);
   out.writeInt32BE(body.length, 0);
   body.copy(out, 4);
   return out;
 }
 
-/** Mutates one frame (size prefix included); 'none' leaves it as it is. */
-function mutate(rand: Rand, frame: Buffer): { frame: Buffer; mutated: boolean } {
+/**
+ * Mutates one frame (size prefix included); 'none' leaves it as it is. With `keepFraming` a size prefix is never
+ * a little off (the frame would swallow the next one's start, or leave bytes that start a garbage frame): every
+ * mutated frame ends where it says, or has a size the broker must refuse outright.
+ */
+export function mutate(rand: Rand, frame: Buffer, keepFraming = false): { frame: Buffer; mutated: boolean } {
   const f = Buffer.from(frame);
   const body = f.length - 4;
   // A bare token may be shorter than a request header: only its size prefix can be wrong then.
-  const kind = body < 8 ? [2, 3, 15][Math.floor(rand() * 3)]! : Math.floor(rand() * 16);
+  const drawn = body < 8 ? [2, 3, 15][Math.floor(rand() * 3)]! : Math.floor(rand() * 16);
+  const kind = keepFraming && drawn === 2 ? (body < 8 ? 15 : 0) : drawn;
   switch (kind) {
     case 0: // flip a few bytes of the body
       for (let k = 1 + Math.floor(rand() * 4); k > 0; k--) f[4 + Math.floor(rand() * body)] = Math.floor(rand() * 256);
@@ -123,6 +128,17 @@ function mutate(rand: Rand, frame: Buffer): { frame: Buffer; mutated: boolean } 
     default:
       return { frame: f, mutated: false };
   }
+}
+
+/** A connection's bytes in the chunks TCP might deliver them in: whole most of the time, else split at random. */
+export function splitAsTcpMay(rand: Rand, bytes: Buffer): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const n = rand() < 0.7 ? bytes.length - at : 1 + Math.floor(rand() * Math.max(1, bytes.length - at));
+    chunks.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return chunks;
 }
 
 /** The sessions of one fuzz run, `frames` frames in all, the same for the same seed. */
@@ -168,13 +184,6 @@ export function* fuzzSessions(seed: number, frames: number, t: FuzzTarget): Gene
       return m.frame;
     });
     sent += plan.length;
-    const bytes = Buffer.concat(out);
-    const chunks: Buffer[] = [];
-    for (let at = 0; at < bytes.length; ) {
-      const n = rand() < 0.7 ? bytes.length - at : 1 + int(Math.max(1, bytes.length - at));
-      chunks.push(bytes.subarray(at, at + n));
-      at += n;
-    }
-    yield { template, chunks, frames: plan.length, mustCloseSilently };
+    yield { template, chunks: splitAsTcpMay(rand, Buffer.concat(out)), frames: plan.length, mustCloseSilently };
   }
 }

@@ -20,7 +20,8 @@ export interface SecureBroker {
   close(): Promise<void>;
 }
 
-export async function startSecureBroker(extraArgs: string[] = []): Promise<SecureBroker> {
+/** `onLog` sees every log line (BrokerProcess.logs keeps the last 2,000 only). */
+export async function startSecureBroker(extraArgs: string[] = [], onLog?: (line: string) => void): Promise<SecureBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'kastor-secure-'));
   const certs = await makeTestCerts();
   const ports = { plaintext: await freePort(), saslSsl: await freePort(), saslPlaintext: await freePort(), ssl: await freePort() };
@@ -32,6 +33,7 @@ export async function startSecureBroker(extraArgs: string[] = []): Promise<Secur
       natsUrl: nats.url,
       dataDir: join(dir, 'broker-1'),
       port: ports.plaintext,
+      onLog,
       extraArgs: [
         '--listeners',
         `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_SSL://127.0.0.1:${ports.saslSsl},SASL_PLAINTEXT://127.0.0.1:${ports.saslPlaintext},SSL://127.0.0.1:${ports.ssl}`,

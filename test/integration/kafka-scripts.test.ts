@@ -4,7 +4,9 @@
 // Checks Kafka's output and exit codes: topics created with configs and broker defaults, described, listed and
 // deleted; partitions added with --alter (and a decrease refused with Kafka's message); configs described; a
 // KafkaJS group's offsets and lag described, reset and the group deleted; configs altered (topic and broker
-// defaults); ACLs, ZooKeeper and unknown flags refused with one line and exit 1.
+// defaults); ACLs added, listed and removed (the broker runs Kafka's ACL authorizer, open where no ACL names a
+// resource, as librdkafka's test clusters do) and enforced on a KafkaJS producer; ZooKeeper, --authorizer-properties
+// and unknown flags refused with one line and exit 1.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runProcess, type ProcessResult } from '../helpers/run-process.ts';
@@ -51,7 +53,7 @@ const partitionLines = (stdout: string) => stdout.split('\n').filter((l) => l.st
 
 test.before(async () => {
   // num.partitions 2 so that a topic created without --partitions (sent as -1) is told apart from one partition.
-  env = await startSingleBroker(['--auto-create-topics=false', '--num-partitions', '2']);
+  env = await startSingleBroker(['--auto-create-topics=false', '--num-partitions', '2', '--authorizer', 'acl', '--allow-everyone-if-no-acl-found']);
   cwd = mkdtempSync(join(tmpdir(), 'kastor-kafka-scripts-'));
   kafkajs = new KafkaJS({ clientId: 'scripts-test', brokers: [env.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } });
 });
@@ -262,10 +264,32 @@ test('kafka-topics.sh --alter --partitions: grows the topic silently, refuses a 
   assert.match(topicLines((await ok('topics', ['--describe', '--topic', 'grown'])).stdout)[0]!, /\tPartitionCount: 5\t/, 'the refusals changed nothing');
 });
 
-test('refusals: ACLs, ZooKeeper, unknown and missing options exit 1 with one line', async () => {
+test('kafka-acls.sh: a deny ACL added as librdkafka adds it is listed and enforced, then removed with --force', async () => {
+  await ok('topics', ['--create', '--topic', 'guarded', '--partitions', '1']);
+  const producer = kafkajs.producer({ retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await producer.send({ topic: 'guarded', messages: [{ value: 'before' }] });
+    const added = await exec('/bin/sh', ['-c', `"${KAFKA_PATH}/bin/kafka-acls.sh" --bootstrap-server ${env.bootstrap} --add --deny-principal 'User:*' --operation All --deny-host '*' --topic 'guarded'`]);
+    assert.is(added.code, 0, added.stderr);
+    assert.match(added.stdout, 'Adding ACLs for resource `ResourcePattern(resourceType=TOPIC, name=guarded, patternType=LITERAL)`: \n\t(principal=User:*, host=*, operation=ALL, permissionType=DENY)');
+    const listed = await ok('acls', ['--list', '--topic', 'guarded']);
+    assert.match(listed.stdout, 'Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=guarded, patternType=LITERAL)`: \n\t(principal=User:*, host=*, operation=ALL, permissionType=DENY)');
+    const denied = await producer.send({ topic: 'guarded', messages: [{ value: 'denied' }] }).then(() => null, (err: { type?: string }) => err);
+    assert.is(denied?.type, 'TOPIC_AUTHORIZATION_FAILED', 'the deny ACL is enforced');
+    assertRefused(await kafka('acls', ['--remove', '--deny-principal', 'User:*', '--topic', 'guarded']), /needs --force/, 'kafka-acls.sh --remove without --force');
+    await ok('acls', ['--remove', '--force', '--deny-principal', 'User:*', '--operation', 'All', '--deny-host', '*', '--topic', 'guarded']);
+    assert.not.match((await ok('acls', ['--list'])).stdout, 'guarded');
+    await until('producing after the ACL is removed', () => producer.send({ topic: 'guarded', messages: [{ value: 'after' }] }).then(() => true, () => false), 10_000, 200);
+  } finally {
+    await producer.disconnect();
+  }
+});
+
+test('refusals: ZooKeeper, --authorizer-properties, unknown and missing options exit 1 with one line', async () => {
   const cases: Array<[string, string[], string | RegExp]> = [
-    ['acls', ['--list'], /ACLs are not supported yet/],
-    ['acls', ['--add', '--allow-principal', 'User:*', '--operation', 'All', '--topic', '*'], /ACLs are not supported yet/],
+    ['acls', ['--list', '--authorizer-properties', 'zookeeper.connect=x:2181'], /--authorizer-properties is not supported/],
+    ['acls', ['--add', '--operation', 'All', '--topic', '*'], /You must specify one of: --allow-principal, --deny-principal/],
     ['topics', ['--list', '--frobnicate'], 'Error while executing topic command : --frobnicate is not a recognized option'],
     ['topics', ['--create', '--topic', 'x', '--partitions', 'many'], "Cannot parse argument 'many' of option partitions"],
     ['topics', ['--create', '--partitions', '1'], 'Missing required argument "[topic]"'],

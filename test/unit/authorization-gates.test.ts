@@ -10,7 +10,7 @@ import type { ClusterSnapshot, TopicInfo } from '../../src/metadata/types.ts';
 import type { GateContext } from '../../src/broker/authorization/gate.ts';
 import { deleteTopicsGate } from '../../src/broker/authorization/admin-gates.ts';
 import { offsetFetchGate } from '../../src/broker/authorization/group-gates.ts';
-import { metadataGate, produceGate } from '../../src/broker/authorization/data-gates.ts';
+import { fetchGate, metadataGate, produceGate } from '../../src/broker/authorization/data-gates.ts';
 import { findCoordinatorGate } from '../../src/broker/authorization/group-gates.ts';
 import { addPartitionsToTxnGate } from '../../src/broker/authorization/txn-gates.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
@@ -79,6 +79,16 @@ test('Produce: a denied topic is answered beside the allowed ones; acks=0 with a
   assert.is(none, null);
   const txn = (await produceGate({ ...req(1), transactionalId: 'tx' }, ctx(7), async () => assert.unreachable())) as any;
   assert.ok(txn.responses.every((t: any) => t.partitionResponses[0].errorCode === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
+});
+
+test('Fetch: a denied topic is answered TOPIC_AUTHORIZATION_FAILED with an empty record set, never null (librdkafka 0119)', async () => {
+  const req = { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1000, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '', topics: ['theirs', 'mine'].map((topic) => ({ topic, topicId: '0'.repeat(32), partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1000 }] })) };
+  const next = async (b: any) => ({ throttleTimeMs: 0, errorCode: 0, sessionId: 0, nodeEndpoints: [], responses: b.topics.map((t: any) => ({ topic: t.topic, topicId: t.topicId, partitions: [{ partitionIndex: 0, errorCode: 0, records: Buffer.from('x') }] })) });
+  const res = (await fetchGate(req, ctx(12), next)) as any;
+  const theirs = res.responses.find((t: any) => t.topic === 'theirs').partitions[0];
+  assert.is(theirs.errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+  assert.ok(Buffer.isBuffer(theirs.records) && theirs.records.length === 0, 'an empty record set');
+  assert.is(res.responses.find((t: any) => t.topic === 'mine').partitions[0].errorCode, 0);
 });
 
 test('FindCoordinator v4 answers each denied key beside the allowed ones; v3 denies the one key', async () => {

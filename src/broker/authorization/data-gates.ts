@@ -41,10 +41,12 @@ export const fetchGate: Gate = async (req: FetchRequest, g, next) => {
     return name === undefined || may(g, 'Read', 'Topic', name);
   });
   if (no.length === 0) return next(req);
+  // Kafka answers a denied partition with an empty record set, never a null one: librdkafka takes null
+  // (MessageSetSize -1) for a protocol error and never reports the authorization failure (its test 0119).
   const denied = no.map((t) => ({
     topic: t.topic,
     topicId: t.topicId,
-    partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: DENIED, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: null, preferredReadReplica: -1, records: null })),
+    partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: DENIED, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: null, preferredReadReplica: -1, records: Buffer.alloc(0) })),
   }));
   if (yes.length === 0) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: denied, nodeEndpoints: [] } as FetchResponse;
   const res = (await next({ ...req, topics: yes })) as FetchResponse;

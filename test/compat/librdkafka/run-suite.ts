@@ -30,7 +30,7 @@ import { startTestCluster, type TestCluster } from '../../../src/testing/index.t
 import { ensureSuiteBuilt, SuiteBuildError } from './suite-build.ts';
 import { brokerTests, SCENARIOS, type SuiteTest } from './suite-tests.ts';
 import { readAllowList, type AllowList } from './allow-list.ts';
-import { clientSettingsFor, makeSuiteCerts, secureListenerFor, SECURITY_PROFILES, type SecurityProfileName, type SuiteCerts } from './security-profiles.ts';
+import { clientSettingsFor, makeSuiteCerts, needsCerts, needsSecureListener, secureListenerFor, SECURITY_PROFILES, type SecurityProfileName, type SuiteCerts } from './security-profiles.ts';
 import { mergeOutcomes, parseRunnerOutput, requireSubtestRan, type TestOutcome } from './runner-output.ts';
 
 /** The runs of one test number: a cluster (scenario or security profile) each, and maybe a subtest filter. */
@@ -131,12 +131,12 @@ async function main(): Promise<number> {
         ...(key === 'noautocreate' ? ['--auto-create-topics=false'] : []),
         ...(profile?.brokerArgs ?? []),
       ];
-      if (profile && profile.protocol !== 'SASL_PLAINTEXT') certs ??= await makeSuiteCerts(join(workDir, 'certs'));
+      if (profile && needsCerts(profile)) certs ??= await makeSuiteCerts(join(workDir, 'certs'));
       const password = randomBytes(12).toString('hex');
-      const secureListener = profile ? secureListenerFor(profile, certs, password) : undefined;
+      const secureListener = profile && needsSecureListener(profile) ? secureListenerFor(profile, certs, password) : undefined;
       const cluster = await startTestCluster({ brokers: 3, brokerArgs, racks: RACKS, ...(secureListener ? { secureListener } : {}) });
       clusters.push(cluster);
-      const bootstrap = profile ? cluster.secureBootstrapServers : cluster.bootstrapServers;
+      const bootstrap = secureListener ? cluster.secureBootstrapServers : cluster.bootstrapServers;
       const client = profile ? clientSettingsFor(profile, certs, password) : { confLines: [], env: {} };
       const conf = join(workDir, `test-${key}.conf`);
       writeFileSync(conf, [`metadata.broker.list=${bootstrap}`, 'test.timeout.multiplier=2', ...client.confLines, ''].join('\n'));
@@ -156,7 +156,7 @@ async function main(): Promise<number> {
         LD_LIBRARY_PATH: [join(build.dir, 'src'), join(build.dir, 'src-cpp'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
         ...(process.env.LIBRDKAFKA_DEBUG ? { TEST_DEBUG: process.env.LIBRDKAFKA_DEBUG } : {}),
       });
-      console.log(`${profile ? `profile ${key} (${profile.protocol}, ${profile.mechanism})` : `scenario ${key}`}: Kastor brokers ${bootstrap}`);
+      console.log(`${profile ? `profile ${key} (${[profile.protocol, profile.mechanism, ...profile.brokerArgs].filter(Boolean).join(' ')})` : `scenario ${key}`}: Kastor brokers ${bootstrap}`);
     }
     for (const t of selected) if (t.secured?.subtests) console.log(`${t.number}: only subtests ${t.secured.subtests.only.join(', ')}; left out: ${t.secured.subtests.skipped}`);
     console.log(`librdkafka ${build.version} (${build.built ? 'built now' : 'cached'} in ${build.dir})`);

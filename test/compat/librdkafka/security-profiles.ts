@@ -10,11 +10,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecureListenerOptions } from '../../../src/testing/index.ts';
 
-export type SecurityProfileName = 'sasl-ssl-scram' | 'sasl-plaintext-plain';
+export type SecurityProfileName = 'sasl-ssl-scram' | 'sasl-plaintext-plain' | 'plaintext-acl';
 
 export interface SecurityProfile {
-  protocol: SecureListenerOptions['protocol'];
-  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  /** PLAINTEXT: no second listener; the clients use the brokers' own (plaintext-acl). */
+  protocol: SecureListenerOptions['protocol'] | 'PLAINTEXT';
+  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | null;
   /** More `kastor broker` flags for its brokers. */
   brokerArgs: string[];
 }
@@ -29,7 +30,20 @@ const REAUTH_MS = 10_000;
 export const SECURITY_PROFILES: Record<SecurityProfileName, SecurityProfile> = {
   'sasl-ssl-scram': { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', brokerArgs: ['--connections-max-reauth-ms', String(REAUTH_MS)] },
   'sasl-plaintext-plain': { protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN', brokerArgs: [] },
+  // What trivup gives the clusters of the tests that set ACLs with kafka-acls.sh (0081, 0109, 0115, 0119):
+  // Kafka's ACL authorizer, open to every client (ANONYMOUS on PLAINTEXT) until an ACL names a resource.
+  'plaintext-acl': { protocol: 'PLAINTEXT', mechanism: null, brokerArgs: ['--authorizer', 'acl', '--allow-everyone-if-no-acl-found'] },
 };
+
+/** Whether a profile's clients need a listener of their own (SASL or TLS), not the brokers' PLAINTEXT one. */
+export function needsSecureListener(profile: SecurityProfile): profile is SecurityProfile & { protocol: SecureListenerOptions['protocol'] } {
+  return profile.protocol !== 'PLAINTEXT';
+}
+
+/** Whether a profile's listener speaks TLS, so the run needs certificates. */
+export function needsCerts(profile: SecurityProfile): boolean {
+  return profile.protocol !== 'PLAINTEXT' && profile.protocol !== 'SASL_PLAINTEXT';
+}
 
 const USER = 'librdkafka-suite';
 /** Protects the client's private key and PKCS#12 keystore (trivup's SSL_password): the tests load both. */
@@ -93,8 +107,8 @@ export async function makeSuiteCerts(dir: string): Promise<SuiteCerts> {
 }
 
 /** The secure listener a profile's brokers get, with the suite's one user. */
-export function secureListenerFor(profile: SecurityProfile, certs: SuiteCerts | null, password: string): SecureListenerOptions {
-  const tls = profile.protocol !== 'SASL_PLAINTEXT';
+export function secureListenerFor(profile: SecurityProfile & { protocol: SecureListenerOptions['protocol'] }, certs: SuiteCerts | null, password: string): SecureListenerOptions {
+  const tls = needsCerts(profile);
   if (tls && !certs) throw new Error(`a ${profile.protocol} listener needs certificates`);
   return {
     protocol: profile.protocol,
@@ -105,7 +119,8 @@ export function secureListenerFor(profile: SecurityProfile, certs: SuiteCerts | 
 
 /** test.conf's client settings for a profile (after metadata.broker.list), and the variables its tests read. */
 export function clientSettingsFor(profile: SecurityProfile, certs: SuiteCerts | null, password: string): { confLines: string[]; env: Record<string, string> } {
-  const tls = profile.protocol !== 'SASL_PLAINTEXT';
+  if (!needsSecureListener(profile)) return { confLines: [], env: {} };
+  const tls = needsCerts(profile);
   return {
     confLines: [
       `security.protocol=${profile.protocol}`,

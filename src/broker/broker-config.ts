@@ -2,6 +2,7 @@
 import type { ReplicaSelector } from './replica-selector.ts';
 import { DEFAULT_LISTENER, type ListenerSpec } from '../security/listeners.ts';
 import type { SaslMechanism } from '../security/sasl-mechanisms.ts';
+import type { OAuthBearerSettings } from '../security/oauthbearer.ts';
 import type { AuthorizerSettings } from '../security/acl-authorizer.ts';
 import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
 import { NO_NATS_SECURITY, type NatsClientSecurity } from '../security/nats-credentials.ts';
@@ -39,6 +40,8 @@ export interface BrokerConfig {
   saslMechanisms: SaslMechanism[];
   /** connections.max.reauth.ms: a SASL session's lifetime (KIP-368); 0: sessions never expire. */
   connectionsMaxReauthMs: number;
+  /** How OAUTHBEARER tokens are checked (KIP-768's sasl.oauthbearer.* keys); null: OAUTHBEARER not enabled. */
+  oauthbearer: OAuthBearerSettings | null;
   /** authorizer.class.name with super.users and allow.everyone.if.no.acl.found (src/security/acl-authorizer.ts); null: no authorizer, everything allowed. */
   authorizer: AuthorizerSettings | null;
   /** broker.rack: registered in the cluster metadata, reported by Metadata and DescribeCluster, and used by rack-aware replica placement. */
@@ -118,6 +121,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     tls: null,
     saslMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
     connectionsMaxReauthMs: 0,
+    oauthbearer: null,
     authorizer: null,
     rack: null,
     replicaSelector: null,

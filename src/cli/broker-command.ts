@@ -16,6 +16,7 @@ import { startBrokerObservability, type BrokerObservability } from '../dashboard
 import { createStatelyInspector, normalizeInspectFlag } from '../inspect/stately-inspector.ts';
 import { resolveListeners } from '../security/listeners.ts';
 import { authorizerSettings } from '../security/authorizer-settings.ts';
+import type { OAuthBearerSettings } from '../security/oauthbearer.ts';
 import { parseSaslMechanisms } from '../security/sasl-mechanisms.ts';
 import type { BrokerConfig, SslClientAuth } from '../broker/broker-config.ts';
 import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
@@ -36,7 +37,14 @@ export const BROKER_FLAGS = {
   'ssl-client-auth': { type: 'string', description: 'ssl.client.auth: none, requested or required (mTLS: the principal is User:<certificate subject>)', default: 'none', value: 'MODE' },
   'ssl-keystore-type': { type: 'string', description: 'ssl.keystore.type: PEM (the only one Kastor reads)', default: 'PEM', value: 'TYPE' },
   'ssl-truststore-type': { type: 'string', description: 'ssl.truststore.type: PEM (the only one Kastor reads)', default: 'PEM', value: 'TYPE' },
-  'sasl-enabled-mechanisms': { type: 'string', description: 'sasl.enabled.mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (users: kastor users create)', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', value: 'LIST' },
+  'sasl-enabled-mechanisms': { type: 'string', description: 'sasl.enabled.mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (users: kastor users create), OAUTHBEARER (JWTs checked against --sasl-oauthbearer-jwks-endpoint-url)', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', value: 'LIST' },
+  'sasl-oauthbearer-jwks-endpoint-url': { type: 'string', description: 'sasl.oauthbearer.jwks.endpoint.url: the JWKS (file path, file:// or http(s):// URL) OAUTHBEARER tokens are checked against; needed for OAUTHBEARER in --sasl-enabled-mechanisms', value: 'URL' },
+  'sasl-oauthbearer-expected-audience': { type: 'string', description: "sasl.oauthbearer.expected.audience: an OAUTHBEARER token's aud must hold one of these (comma-separated); default: not checked", value: 'LIST' },
+  'sasl-oauthbearer-expected-issuer': { type: 'string', description: "sasl.oauthbearer.expected.issuer: an OAUTHBEARER token's iss must be this; default: not checked", value: 'ISSUER' },
+  'sasl-oauthbearer-sub-claim-name': { type: 'string', description: 'sasl.oauthbearer.sub.claim.name: the claim naming the principal (User:<claim>)', default: 'sub', value: 'NAME' },
+  'sasl-oauthbearer-scope-claim-name': { type: 'string', description: "sasl.oauthbearer.scope.claim.name: the claim holding the token's scope", default: 'scope', value: 'NAME' },
+  'sasl-oauthbearer-clock-skew-seconds': { type: 'number', description: 'sasl.oauthbearer.clock.skew.seconds: leeway for exp, nbf and iat', default: 30, value: 'S' },
+  'sasl-oauthbearer-jwks-endpoint-refresh-ms': { type: 'number', description: 'sasl.oauthbearer.jwks.endpoint.refresh.ms: how often the JWKS is re-read (also on an unknown key id)', default: 3_600_000, value: 'MS' },
   'connections-max-reauth-ms': { type: 'number', description: 'connections.max.reauth.ms: SASL session lifetime (KIP-368); after it a connection must re-authenticate or is closed; 0: no limit', default: 0, value: 'MS' },
   authorizer: { type: 'string', description: "authorizer.class.name: 'acl' (or Kafka's StandardAuthorizer/AclAuthorizer class name) checks every request against the ACLs (kastor acls); default: none, everything allowed", value: 'NAME' },
   'super-users': { type: 'string', description: 'super.users: principals allowed everything, separated by semicolons (User:admin;User:ops)', value: 'LIST' },
@@ -238,7 +246,7 @@ function usageChecked<T>(fn: () => T): T {
 }
 
 /** The listeners, TLS and SASL settings of the flags; a bad one is a UsageError naming its flag. */
-function securityConfig(f: ParsedFlags<typeof BROKER_FLAGS>): Pick<BrokerConfig, 'listeners' | 'tls' | 'saslMechanisms' | 'connectionsMaxReauthMs'> {
+function securityConfig(f: ParsedFlags<typeof BROKER_FLAGS>): Pick<BrokerConfig, 'listeners' | 'tls' | 'saslMechanisms' | 'connectionsMaxReauthMs' | 'oauthbearer'> {
   const check = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -259,5 +267,27 @@ function securityConfig(f: ParsedFlags<typeof BROKER_FLAGS>): Pick<BrokerConfig,
   const tls = f['ssl-cert'] ? { certFile: f['ssl-cert'], keyFile: f['ssl-key'] ?? f['ssl-cert'], caFile: f['ssl-ca'] ?? null, clientAuth: clientAuth as SslClientAuth } : null;
   const reauth = f['connections-max-reauth-ms'];
   if (!Number.isSafeInteger(reauth) || reauth < 0) throw new UsageError(`--connections-max-reauth-ms must be a non-negative number of milliseconds, got ${reauth}`);
-  return { listeners, tls, saslMechanisms: check(() => parseSaslMechanisms(f['sasl-enabled-mechanisms'])), connectionsMaxReauthMs: reauth };
+  const saslMechanisms = check(() => parseSaslMechanisms(f['sasl-enabled-mechanisms']));
+  return { listeners, tls, saslMechanisms, connectionsMaxReauthMs: reauth, oauthbearer: oauthbearerConfig(f, saslMechanisms.includes('OAUTHBEARER')) };
+}
+
+/** OAUTHBEARER's token validation (KIP-768's broker keys); null when OAUTHBEARER is not enabled. */
+function oauthbearerConfig(f: ParsedFlags<typeof BROKER_FLAGS>, enabled: boolean): OAuthBearerSettings | null {
+  if (!enabled) return null;
+  const jwksUrl = f['sasl-oauthbearer-jwks-endpoint-url'];
+  if (!jwksUrl) throw new UsageError('--sasl-enabled-mechanisms OAUTHBEARER needs --sasl-oauthbearer-jwks-endpoint-url (the keys tokens are signed with: Kastor accepts no unsigned tokens)');
+  const skew = f['sasl-oauthbearer-clock-skew-seconds'];
+  if (!Number.isFinite(skew) || skew < 0) throw new UsageError(`--sasl-oauthbearer-clock-skew-seconds must be a non-negative number, got ${skew}`);
+  const refresh = f['sasl-oauthbearer-jwks-endpoint-refresh-ms'];
+  if (!Number.isSafeInteger(refresh) || refresh < 1000) throw new UsageError(`--sasl-oauthbearer-jwks-endpoint-refresh-ms must be at least 1000, got ${refresh}`);
+  for (const flag of ['sasl-oauthbearer-sub-claim-name', 'sasl-oauthbearer-scope-claim-name'] as const) if (f[flag].trim() === '') throw new UsageError(`--${flag} must name a claim`);
+  return {
+    jwksUrl,
+    expectedAudience: (f['sasl-oauthbearer-expected-audience'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    expectedIssuer: f['sasl-oauthbearer-expected-issuer'] || null,
+    subClaim: f['sasl-oauthbearer-sub-claim-name'].trim(),
+    scopeClaim: f['sasl-oauthbearer-scope-claim-name'].trim(),
+    clockSkewMs: skew * 1000,
+    jwksRefreshMs: refresh,
+  };
 }

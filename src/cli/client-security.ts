@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ClusterOptions } from '../client/cluster.ts';
 import { UsageError, type FlagSpecs } from './args.ts';
 import { SECURITY_PROTOCOLS, usesSasl, usesTls, type SecurityProtocol } from '../security/listeners.ts';
-import { SASL_MECHANISMS, type SaslMechanism } from '../security/sasl-mechanisms.ts';
+import { CLIENT_SASL_MECHANISMS, type ClientSaslMechanism } from '../security/sasl-mechanisms.ts';
 
 export const CLIENT_SECURITY_FLAGS = {
   'security-protocol': { type: 'string', description: 'security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL', default: 'PLAINTEXT', value: 'PROTOCOL' },
@@ -34,8 +34,8 @@ export function clientSecurityOptions(f: Flags, env: NodeJS.ProcessEnv): Pick<Cl
   const out: Pick<ClusterOptions, 'tls' | 'sasl'> = {};
   if (usesTls(protocol)) out.tls = { ca: read('ssl-ca'), cert: read('ssl-cert'), key: read('ssl-key') ?? read('ssl-cert') };
   if (usesSasl(protocol)) {
-    const mechanism = (f['sasl-mechanism'] ?? 'SCRAM-SHA-512').toUpperCase() as SaslMechanism;
-    if (!SASL_MECHANISMS.includes(mechanism)) throw new UsageError(`--sasl-mechanism must be one of ${SASL_MECHANISMS.join(', ')}, got "${f['sasl-mechanism']}"`);
+    const mechanism = (f['sasl-mechanism'] ?? 'SCRAM-SHA-512').toUpperCase() as ClientSaslMechanism;
+    if (!CLIENT_SASL_MECHANISMS.includes(mechanism)) throw new UsageError(`--sasl-mechanism must be one of ${CLIENT_SASL_MECHANISMS.join(', ')}, got "${f['sasl-mechanism']}"`);
     if (!f['sasl-username']) throw new UsageError(`--security-protocol ${protocol} needs --sasl-username (and the password in KASTOR_SASL_PASSWORD)`);
     const password = env.KASTOR_SASL_PASSWORD;
     if (password === undefined) throw new UsageError(`--security-protocol ${protocol}: set KASTOR_SASL_PASSWORD to the password of ${f['sasl-username']}`);

@@ -7,10 +7,11 @@ import { ApiKey } from '../protocol/generated/api-keys.ts';
 import { ERRORS } from '../protocol/generated/errors.ts';
 import { ScramClientExchange } from '../security/scram.ts';
 import { nodeSecurityCrypto } from '../runtime/node/node-security-crypto.ts';
-import type { SaslMechanism } from '../security/sasl-mechanisms.ts';
+import type { ClientSaslMechanism } from '../security/sasl-mechanisms.ts';
 
 export interface SaslOptions {
-  mechanism: SaslMechanism;
+  /** Kastor's client fetches no OAuth tokens, so it speaks no OAUTHBEARER. */
+  mechanism: ClientSaslMechanism;
   username: string;
   password: string;
 }

@@ -8,6 +8,7 @@ import type { SaslMechanism } from './sasl-mechanisms.ts';
 import type { SecurityCrypto } from './security-crypto.ts';
 import type { AuthFailureThrottle } from './auth-failure-throttle.ts';
 import type { ScramServerExchange } from './scram.ts';
+import type { OAuthBearerValidator } from './oauthbearer.ts';
 
 export const ANONYMOUS = 'User:ANONYMOUS';
 
@@ -16,6 +17,8 @@ export interface SaslSettings {
   /** connections.max.reauth.ms; 0: sessions do not expire. */
   reauthMs: number;
   throttle: AuthFailureThrottle;
+  /** What checks OAUTHBEARER tokens; null: OAUTHBEARER is not offered. */
+  oauthbearer?: OAuthBearerValidator | null;
 }
 
 export interface ConnectionSecurity {
@@ -38,6 +41,8 @@ export interface SaslState {
   rawTokens: boolean;
   /** A SCRAM exchange past its first message. */
   scram: ScramServerExchange | null;
+  /** OAUTHBEARER: the JSON error sent as a challenge for a refused token, awaiting the client's ^A (KIP-255). */
+  oauthError: string | null;
   authenticated: boolean;
   /** Wall-clock ms when the session ends (KIP-368); null: never. */
   expiresAt: number | null;
@@ -50,6 +55,6 @@ export function connectionSecurity(listener: string, protocol: SecurityProtocol,
     peerHost,
     principal,
     crypto,
-    sasl: usesSasl(protocol) && sasl ? { settings: sasl, mechanism: null, rawTokens: false, scram: null, authenticated: false, expiresAt: null } : null,
+    sasl: usesSasl(protocol) && sasl ? { settings: sasl, mechanism: null, rawTokens: false, scram: null, oauthError: null, authenticated: false, expiresAt: null } : null,
   };
 }

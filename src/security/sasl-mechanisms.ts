@@ -1,9 +1,12 @@
-// The SASL mechanisms Kastor serves (sasl.enabled.mechanisms) and Kafka's numbering of the SCRAM ones
+// The SASL mechanisms Kastor serves (sasl.enabled.mechanisms; OAUTHBEARER also needs a JWKS, oauthbearer.ts) and Kafka's numbering of the SCRAM ones
 // (org.apache.kafka.clients.admin.ScramMechanism: 1 = SCRAM-SHA-256, 2 = SCRAM-SHA-512), which
 // DescribeUserScramCredentials and AlterUserScramCredentials carry.
-export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
-export type ScramMechanism = Exclude<SaslMechanism, 'PLAIN'>;
+export type ScramMechanism = Exclude<SaslMechanism, 'PLAIN' | 'OAUTHBEARER'>;
+/** The mechanisms Kastor's own client speaks (it fetches no OAuth tokens). */
+export type ClientSaslMechanism = Exclude<SaslMechanism, 'OAUTHBEARER'>;
+export const CLIENT_SASL_MECHANISMS: readonly ClientSaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
 export const SCRAM_MECHANISMS: readonly ScramMechanism[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 /** The digest a SCRAM mechanism is built on (RFC 7677 for SHA-256; SHA-512 as Kafka adds it). */

@@ -13,6 +13,7 @@ import type { RequestHandler } from '../../broker/request-handler.ts';
 import type { Logger } from '../../util/logger.ts';
 import { usesSasl, usesTls, type BrokerEndpoint } from '../../security/listeners.ts';
 import { AuthFailureThrottle } from '../../security/auth-failure-throttle.ts';
+import { OAuthBearerValidator } from '../../security/oauthbearer.ts';
 import { readTlsFiles, watchTlsFiles } from './tls-files.ts';
 import { createNodeRuntime } from './node-runtime.ts';
 import { BrokerStartError, checkDataDir, checkListenAddress, listenError } from './startup-checks.ts';
@@ -102,6 +103,7 @@ async function startListeners(
   onBindFailure: (err: unknown, host: string, port: number) => Error | null,
 ): Promise<{ port: number; endpoints: BrokerEndpoint[]; stop(graceMs?: number): Promise<void> }> {
   const throttle = new AuthFailureThrottle();
+  const oauthbearer = config.oauthbearer ? new OAuthBearerValidator(config.oauthbearer) : null;
   const started: KafkaListener[] = [];
   const endpoints: BrokerEndpoint[] = [];
   let stopWatching = () => {};
@@ -119,7 +121,7 @@ async function startListeners(
       name: spec.name,
       securityProtocol: spec.securityProtocol,
       tls: usesTls(spec.securityProtocol) && tlsOptions && config.tls ? { options: tlsOptions, clientAuth: config.tls.clientAuth } : undefined,
-      sasl: usesSasl(spec.securityProtocol) ? { mechanisms: config.saslMechanisms, reauthMs: config.connectionsMaxReauthMs, throttle } : undefined,
+      sasl: usesSasl(spec.securityProtocol) ? { mechanisms: config.saslMechanisms, reauthMs: config.connectionsMaxReauthMs, throttle, oauthbearer } : undefined,
     });
     try {
       await listener.start();

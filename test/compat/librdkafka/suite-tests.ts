@@ -36,8 +36,8 @@ export interface SecuredTest {
  * The tests that need TLS, SASL or an authorizer, and the cluster each gets (0081, 0109, 0115 and 0119 set ACLs,
  * through the admin API or kafka-acls.sh, and expect a cluster that enforces them). 0135 and 0142 also run share consumers (KIP-932
  * share groups: ShareGroupHeartbeat, ShareFetch, ShareAcknowledge), which Kastor does not have, so their other
- * subtests are run by name. 0126 (SASL/OAUTHBEARER with an OIDC token endpoint) is not here: Kastor has no
- * OAUTHBEARER.
+ * subtests are run by name. 0126 (SASL/OAUTHBEARER with an OIDC token endpoint) is not here yet: the brokers validate
+ * OAUTHBEARER JWTs, but the runner has no OIDC token endpoint.
  */
 export const SECURED_TESTS: Record<string, SecuredTest> = {
   '0081': { profile: 'plaintext-acl' },

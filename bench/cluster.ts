@@ -1,7 +1,10 @@
 // A replicated Kastor cluster against its peer, NATS JetStream R3, in the same run (STYLE.md point 8).
 //
 //   npx tsx bench/run.ts cluster [--records N] [--record-bytes B] [--partitions P] [--linger-ms L] [--window W]
-//                                [--probe N] [--probe-warmup N] [--warmup N] [--rounds R]
+//                                [--probe N] [--probe-warmup N] [--warmup N] [--rounds R] [--probe-only]
+//
+// --probe-only: only the latency probe (below) on both sides, without the throughput rounds and their warmup (a
+// minute instead of several, for latency work); prints only the "ack-latency-probe" line.
 //
 // Kastor side: 3 broker processes on one private nats-server, a topic of P (default 6) partitions, RF=3,
 // min.insync.replicas=2; kcat (librdkafka) produces N (default 1,000,000) records of B (default 100) bytes with
@@ -101,6 +104,8 @@ export async function run(args: string[]): Promise<void> {
   const warmup = intFlag(args, 'warmup', 20_000, 0);
   const rounds = intFlag(args, 'rounds', 5);
   const probeWarmup = intFlag(args, 'probe-warmup', 3000, 0);
+  const probeOnly = args.includes('--probe-only');
+  const throughputRounds = probeOnly ? 0 : rounds;
   const topicOf = (r: number) => `${TOPIC}-${r}`;
   const median = (xs: number[]) => {
     const v = [...xs].sort((a, b) => a - b);
@@ -117,23 +122,23 @@ export async function run(args: string[]): Promise<void> {
     kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-cluster-' });
     const config = { 'min.insync.replicas': '2' };
     await kastor.createTopics([
-      ...Array.from({ length: rounds }, (_, r) => ({ name: topicOf(r + 1), partitions, replicationFactor: 3, config })),
+      ...Array.from({ length: throughputRounds }, (_, r) => ({ name: topicOf(r + 1), partitions, replicationFactor: 3, config })),
       { name: WARMUP_TOPIC, partitions, replicationFactor: 3, config },
       { name: PROBE_TOPIC, partitions, replicationFactor: 3, config },
     ]);
-    await kastor.waitReady([...Array.from({ length: rounds }, (_, r) => topicOf(r + 1)), WARMUP_TOPIC, PROBE_TOPIC], (rounds + 2) * partitions, { inSync: true, timeoutMs: 60_000 });
+    await kastor.waitReady([...Array.from({ length: throughputRounds }, (_, r) => topicOf(r + 1)), WARMUP_TOPIC, PROBE_TOPIC], (throughputRounds + 2) * partitions, { inSync: true, timeoutMs: 60_000 });
     log(`kastor: 3 brokers at ${kastor.bootstrap}, topics of ${partitions} partitions RF=3 in sync`);
     natsCluster = await NatsCluster.start({ size: 3 });
     const produceOpts = { brokers: kastor.bootstrap, recordBytes: recordBytes + 1, acks: -1 as const, partitions, lingerMs, timeoutMs: STEP_TIMEOUT_MS };
     const jsOpts = { url: natsCluster.urls, stream: STREAM, subject: SUBJECT, replicas: 3 as const, recordBytes, timeoutMs: STEP_TIMEOUT_MS };
-    if (warmup > 0) {
+    if (warmup > 0 && !probeOnly) {
       await kcatProduce({ ...produceOpts, topic: WARMUP_TOPIC, records: warmup });
       await jetstreamPublish({ ...jsOpts, records: warmup, window });
     }
     const produces: KcatResult[] = [];
     const publishes: JetStreamPublishResult[] = [];
     const goPublishes: (JetStreamPublishResult | null)[] = [];
-    for (let r = 1; r <= rounds; r++) {
+    for (let r = 1; r <= throughputRounds; r++) {
       try {
         produces.push(await kcatProduce({ ...produceOpts, topic: topicOf(r), records }));
       } catch (err) {
@@ -157,62 +162,65 @@ export async function run(args: string[]): Promise<void> {
     const goProbe = await goSyncProbe({ ...jsOpts, records: probe, warmup: probeWarmup });
     await jetstreamDeleteStream(natsCluster.urls, STREAM);
 
-    const ratios = produces.map((k, i) => round(k.records_per_s / publishes[i]!.records_per_s));
-    const vs = round(median(ratios));
-    // The Go peer ran in every round or in none (it is built once, before the first).
-    const goPubs = goPublishes.every((g) => g !== null) ? (goPublishes as JetStreamPublishResult[]) : null;
-    const goRatios = goPubs?.map((g, i) => round(produces[i]!.records_per_s / g.records_per_s)) ?? null;
-    const med = (xs: { records_per_s: number; mb_per_s: number; seconds: number }[]) => ({
-      records_per_s: Math.round(median(xs.map((x) => x.records_per_s))),
-      mb_per_s: round(median(xs.map((x) => x.mb_per_s))),
-      seconds: round(median(xs.map((x) => x.seconds)), 3),
-    });
-    const produce = med(produces);
-    const publish = {
-      ...med(publishes),
-      p50_ms: round(median(publishes.map((x) => x.p50_ms)), 3),
-      p99_ms: round(median(publishes.map((x) => x.p99_ms)), 3),
-    };
-    print({
-      bench: 'cluster',
-      case: 'produce-acks-all-rf3',
-      records,
-      record_bytes: recordBytes,
-      partitions,
-      brokers: 3,
-      replication_factor: 3,
-      min_insync_replicas: 2,
-      linger_ms: lingerMs,
-      records_per_s: produce.records_per_s,
-      mb_per_s: produce.mb_per_s,
-      seconds: produce.seconds,
-      jetstream: {
-        replicas: 3,
-        window,
-        records_per_s: publish.records_per_s,
-        mb_per_s: publish.mb_per_s,
-        p50_ms: publish.p50_ms,
-        p99_ms: publish.p99_ms,
-        seconds: publish.seconds,
-      },
-      rounds,
-      records_per_s_rounds: produces.map((x) => x.records_per_s),
-      jetstream_records_per_s_rounds: publishes.map((x) => x.records_per_s),
-      jetstream_go: goPubs && {
-        replicas: 3,
-        window,
-        ...med(goPubs),
-        p50_ms: round(median(goPubs.map((x) => x.p50_ms)), 3),
-        p99_ms: round(median(goPubs.map((x) => x.p99_ms)), 3),
-      },
-      jetstream_go_records_per_s_rounds: goPubs && goPubs.map((x) => x.records_per_s),
-      vs_jetstream: vs,
-      vs_jetstream_rounds: ratios,
-      vs_jetstream_go: goRatios && round(median(goRatios)),
-      vs_jetstream_go_rounds: goRatios,
-      target: TARGET,
-      meets_target: vs >= TARGET,
-    });
+    // The throughput line (left out with --probe-only, which runs no rounds).
+    if (!probeOnly) {
+      const ratios = produces.map((k, i) => round(k.records_per_s / publishes[i]!.records_per_s));
+      const vs = round(median(ratios));
+      // The Go peer ran in every round or in none (it is built once, before the first).
+      const goPubs = goPublishes.every((g) => g !== null) ? (goPublishes as JetStreamPublishResult[]) : null;
+      const goRatios = goPubs?.map((g, i) => round(produces[i]!.records_per_s / g.records_per_s)) ?? null;
+      const med = (xs: { records_per_s: number; mb_per_s: number; seconds: number }[]) => ({
+        records_per_s: Math.round(median(xs.map((x) => x.records_per_s))),
+        mb_per_s: round(median(xs.map((x) => x.mb_per_s))),
+        seconds: round(median(xs.map((x) => x.seconds)), 3),
+      });
+      const produce = med(produces);
+      const publish = {
+        ...med(publishes),
+        p50_ms: round(median(publishes.map((x) => x.p50_ms)), 3),
+        p99_ms: round(median(publishes.map((x) => x.p99_ms)), 3),
+      };
+      print({
+        bench: 'cluster',
+        case: 'produce-acks-all-rf3',
+        records,
+        record_bytes: recordBytes,
+        partitions,
+        brokers: 3,
+        replication_factor: 3,
+        min_insync_replicas: 2,
+        linger_ms: lingerMs,
+        records_per_s: produce.records_per_s,
+        mb_per_s: produce.mb_per_s,
+        seconds: produce.seconds,
+        jetstream: {
+          replicas: 3,
+          window,
+          records_per_s: publish.records_per_s,
+          mb_per_s: publish.mb_per_s,
+          p50_ms: publish.p50_ms,
+          p99_ms: publish.p99_ms,
+          seconds: publish.seconds,
+        },
+        rounds,
+        records_per_s_rounds: produces.map((x) => x.records_per_s),
+        jetstream_records_per_s_rounds: publishes.map((x) => x.records_per_s),
+        jetstream_go: goPubs && {
+          replicas: 3,
+          window,
+          ...med(goPubs),
+          p50_ms: round(median(goPubs.map((x) => x.p50_ms)), 3),
+          p99_ms: round(median(goPubs.map((x) => x.p99_ms)), 3),
+        },
+        jetstream_go_records_per_s_rounds: goPubs && goPubs.map((x) => x.records_per_s),
+        vs_jetstream: vs,
+        vs_jetstream_rounds: ratios,
+        vs_jetstream_go: goRatios && round(median(goRatios)),
+        vs_jetstream_go_rounds: goRatios,
+        target: TARGET,
+        meets_target: vs >= TARGET,
+      });
+    }
     const kp50 = percentile(kLat, 0.5);
     print({
       bench: 'cluster',

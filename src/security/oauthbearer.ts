@@ -10,9 +10,9 @@
 // The client's message is RFC 7628's: `n,[a=authzid],^Aauth=Bearer <jwt>^A[key=value^A]...^A`. A token refused is
 // answered, as Kafka does, with a JSON challenge ({"status":"invalid_token"}); the client acknowledges it with a
 // lone ^A and the exchange then fails with SASL_AUTHENTICATION_FAILED carrying that JSON.
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+//
+// Reading the JWKS and checking signatures are the runtime's (JwtKeys; src/runtime/node/node-jwt-keys.ts on Node),
+// as the time tokens are checked against is the broker's clock.
 
 export interface OAuthBearerSettings {
   /** sasl.oauthbearer.jwks.endpoint.url: a file path, file:// URL or http(s):// URL of a JWKS. */
@@ -47,7 +47,24 @@ export interface ValidatedToken {
 /** Kafka's JSON error challenge for a refused token. */
 export const INVALID_TOKEN_JSON = '{"status":"invalid_token"}';
 
-const ALGORITHMS: Record<string, { hash: string; kty: string; pss?: boolean }> = {
+/** A JWS algorithm: its hash, the key type it signs with, and whether RSA signatures use PSS padding. */
+export interface JwtAlgorithm {
+  hash: string;
+  kty: string;
+  pss?: boolean;
+}
+
+/** What the validator needs from outside: the JWKS document, its public keys and signature checks. */
+export interface JwtKeys<Key = unknown> {
+  /** The JWKS at a file path, file:// URL or http(s):// URL, as text. */
+  readJwks(url: string): Promise<string>;
+  /** The public key of a JWK; throws when the JWK cannot be read as one. */
+  importJwk(jwk: Record<string, unknown>): Key;
+  /** Whether signature signs data with key under alg. */
+  verify(alg: JwtAlgorithm, data: Buffer, key: Key, signature: Buffer): boolean;
+}
+
+const ALGORITHMS: Record<string, JwtAlgorithm> = {
   RS256: { hash: 'sha256', kty: 'RSA' },
   RS384: { hash: 'sha384', kty: 'RSA' },
   RS512: { hash: 'sha512', kty: 'RSA' },
@@ -61,24 +78,25 @@ const ALGORITHMS: Record<string, { hash: string; kty: string; pss?: boolean }> =
 
 /** A JWKS re-read at most every second when asked for a key id it lacks, and every refreshMs anyway. */
 class Jwks {
-  private keys = new Map<string, { key: KeyObject; kty: string }>();
+  private keys = new Map<string, { key: unknown; kty: string }>();
   private loadedAt = -Infinity;
   private loading: Promise<void> | null = null;
 
   constructor(
     private readonly url: string,
     private readonly refreshMs: number,
+    private readonly source: JwtKeys,
     private readonly now: () => number,
   ) {}
 
-  async keyFor(kid: string | undefined): Promise<{ key: KeyObject; kty: string } | undefined> {
+  async keyFor(kid: string | undefined): Promise<{ key: unknown; kty: string } | undefined> {
     const stale = this.now() - this.loadedAt >= this.refreshMs;
     const missing = !this.find(kid) && this.now() - this.loadedAt >= 1000;
     if (stale || missing) await this.load();
     return this.find(kid);
   }
 
-  private find(kid: string | undefined): { key: KeyObject; kty: string } | undefined {
+  private find(kid: string | undefined): { key: unknown; kty: string } | undefined {
     if (kid !== undefined) return this.keys.get(kid);
     return this.keys.size === 1 ? [...this.keys.values()][0] : undefined;
   }
@@ -86,13 +104,13 @@ class Jwks {
   private load(): Promise<void> {
     this.loading ??= (async () => {
       try {
-        const text = /^https?:\/\//i.test(this.url) ? await (await fetch(this.url, { signal: AbortSignal.timeout(10_000) })).text() : await readFile(this.url.startsWith('file:') ? fileURLToPath(this.url) : this.url, 'utf8');
-        const keys = new Map<string, { key: KeyObject; kty: string }>();
+        const text = await this.source.readJwks(this.url);
+        const keys = new Map<string, { key: unknown; kty: string }>();
         const parsed = JSON.parse(text) as { keys?: Array<Record<string, unknown>> };
         for (const [i, jwk] of (parsed.keys ?? []).entries()) {
           if (jwk.use !== undefined && jwk.use !== 'sig') continue;
           try {
-            keys.set(typeof jwk.kid === 'string' ? jwk.kid : `#${i}`, { key: createPublicKey({ key: jwk as never, format: 'jwk' }), kty: String(jwk.kty) });
+            keys.set(typeof jwk.kid === 'string' ? jwk.kid : `#${i}`, { key: this.source.importJwk(jwk), kty: String(jwk.kty) });
           } catch {
             // A key node cannot read (an unknown kty) is left out, as jose4j leaves it out.
           }
@@ -118,11 +136,13 @@ function decodePart(part: string, what: string): Record<string, unknown> {
 export class OAuthBearerValidator {
   private readonly jwks: Jwks;
 
+  /** now: the wall clock tokens' exp, nbf and iat are checked against (the runtime's Clock.wall). */
   constructor(
     readonly settings: OAuthBearerSettings,
-    private readonly now: () => number = Date.now,
+    private readonly keys: JwtKeys,
+    private readonly now: () => number,
   ) {
-    this.jwks = new Jwks(settings.jwksUrl, settings.jwksRefreshMs, now);
+    this.jwks = new Jwks(settings.jwksUrl, settings.jwksRefreshMs, keys, now);
   }
 
   /** The token's subject, scope and expiry; a TokenRefused saying why otherwise (a JWKS that cannot be read throws as it is). */
@@ -137,8 +157,7 @@ export class OAuthBearerValidator {
     if (!found) throw new TokenRefused(`no key of the JWKS has the token's key id ${String(header.kid)}`);
     if (found.kty !== alg.kty) throw new TokenRefused(`the key ${String(header.kid)} is ${found.kty}, the token's algorithm ${String(header.alg)}`);
     const signature = Buffer.from(parts[2]!, 'base64url');
-    const key = alg.kty === 'EC' ? { key: found.key, dsaEncoding: 'ieee-p1363' as const } : alg.pss ? { key: found.key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: -1 } : found.key;
-    if (!verify(alg.hash, Buffer.from(`${parts[0]}.${parts[1]}`), key, signature)) throw new TokenRefused('the token signature is not valid');
+    if (!this.keys.verify(alg, Buffer.from(`${parts[0]}.${parts[1]}`), found.key, signature)) throw new TokenRefused('the token signature is not valid');
 
     const now = this.now();
     const skew = this.settings.clockSkewMs;

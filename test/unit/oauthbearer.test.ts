@@ -8,6 +8,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeJwtKeys } from '../../src/runtime/node/node-jwt-keys.ts';
 import { INVALID_TOKEN_JSON, OAuthBearerValidator, OAUTHBEARER_DEFAULTS, parseClientResponse, TokenRefused } from '../../src/security/oauthbearer.ts';
 import { saslStep, chooseMechanism } from '../../src/security/sasl-server.ts';
 import { connectionSecurity } from '../../src/security/connection-security.ts';
@@ -30,15 +31,25 @@ function jwt(claims: Record<string, unknown>, key: KeyObject = good.privateKey):
 const valid = (extra: Record<string, unknown> = {}) => ({ sub: 'alice', aud: 'kastor', iss: 'https://issuer.test', iat: now(), exp: now() + 600, scope: 'read write', ...extra });
 
 test('a valid token: its subject, scope and expiry', async () => {
-  const v = new OAuthBearerValidator(settings);
+  const v = new OAuthBearerValidator(settings, nodeJwtKeys, Date.now);
   const t = await v.validate(jwt(valid()));
   assert.is(t.name, 'alice');
   assert.equal(t.scope, ['read', 'write']);
   assert.ok(t.expiresAtMs > Date.now());
 });
 
+test("expiry is checked against the clock the validator is given (the broker's runtime), not the machine's", async () => {
+  let at = Date.UTC(2030, 0, 1);
+  const v = new OAuthBearerValidator(settings, nodeJwtKeys, () => at);
+  const token = jwt(valid({ iat: at / 1000, exp: at / 1000 + 600 }));
+  assert.is((await v.validate(token)).name, 'alice'); // four years from now on this machine, valid on its clock
+  at += 600_000 + settings.clockSkewMs;
+  const err = await v.validate(token).then(() => null, (e: Error) => e);
+  assert.ok(err instanceof TokenRefused && /expired/.test(err.message), 'expired on its clock');
+});
+
 test('refused: expired, signed by another key, another audience, another issuer, no subject, alg none', async () => {
-  const v = new OAuthBearerValidator(settings);
+  const v = new OAuthBearerValidator(settings, nodeJwtKeys, Date.now);
   const cases: Array<[string, string]> = [
     [jwt(valid({ exp: now() - 120 })), 'expired'],
     [jwt(valid(), other.privateKey), 'signature'],
@@ -65,7 +76,7 @@ test('the RFC 7628 client message: token, authzid, extensions; malformed refused
 async function exchange(token: string): Promise<{ steps: unknown[]; principal: string }> {
   const logger = createLogger({ now: () => 0, sink: () => {} });
   const clock = { wall: () => Date.now(), monotonic: () => performance.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, Math.min(ms, 5)), clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} } as never;
-  const sec = connectionSecurity('SASL', 'SASL_PLAINTEXT', '127.0.0.1', 'User:ANONYMOUS', {} as never, { mechanisms: ['OAUTHBEARER'], reauthMs: 60_000, throttle: new AuthFailureThrottle(), oauthbearer: new OAuthBearerValidator(settings) });
+  const sec = connectionSecurity('SASL', 'SASL_PLAINTEXT', '127.0.0.1', 'User:ANONYMOUS', {} as never, { mechanisms: ['OAUTHBEARER'], reauthMs: 60_000, throttle: new AuthFailureThrottle(), oauthbearer: new OAuthBearerValidator(settings, nodeJwtKeys, Date.now) });
   assert.is(chooseMechanism(sec.sasl!, 'OAUTHBEARER', 1), 'ok');
   const deps = { credentials: { get: async () => ({}) } as never, clock, logger };
   const steps: unknown[] = [await saslStep(deps, sec, sec.sasl!, Buffer.from(`n,,\x01auth=Bearer ${token}\x01\x01`))];

@@ -16,6 +16,7 @@ import { AuthFailureThrottle } from '../../security/auth-failure-throttle.ts';
 import { OAuthBearerValidator } from '../../security/oauthbearer.ts';
 import { readTlsFiles, watchTlsFiles } from './tls-files.ts';
 import { createNodeRuntime } from './node-runtime.ts';
+import { nodeJwtKeys } from './node-jwt-keys.ts';
 import { BrokerStartError, checkDataDir, checkListenAddress, listenError } from './startup-checks.ts';
 
 export type NodeBrokerDeps = Omit<BrokerDeps, 'listen' | 'link'> & {
@@ -75,7 +76,7 @@ export async function startNodeBroker(config: BrokerConfig, deps: NodeBrokerDeps
       },
     },
     listen: async (handler) => {
-      const started = await startListeners(config, handler, logger, tlsOptions, (err, host, port) => (bindFailure = listenError(err, host, port)));
+      const started = await startListeners(config, handler, logger, tlsOptions, () => runtime.clock.wall(), (err, host, port) => (bindFailure = listenError(err, host, port)));
       return started;
     },
   });
@@ -100,10 +101,11 @@ async function startListeners(
   handler: RequestHandler,
   logger: Logger,
   tlsOptions: ReturnType<typeof readTlsFiles> | undefined,
+  wallClock: () => number,
   onBindFailure: (err: unknown, host: string, port: number) => Error | null,
 ): Promise<{ port: number; endpoints: BrokerEndpoint[]; stop(graceMs?: number): Promise<void> }> {
   const throttle = new AuthFailureThrottle();
-  const oauthbearer = config.oauthbearer ? new OAuthBearerValidator(config.oauthbearer) : null;
+  const oauthbearer = config.oauthbearer ? new OAuthBearerValidator(config.oauthbearer, nodeJwtKeys, wallClock) : null;
   const started: KafkaListener[] = [];
   const endpoints: BrokerEndpoint[] = [];
   let stopWatching = () => {};

@@ -26,16 +26,15 @@ import type { KvChange, KvEntry, KvWatch, MetadataKv } from './kv.ts';
 import {
   brokerProblem,
   decodeBroker,
-  decodeAclResource,
   decodeBrokerConfigs,
   decodeClusterId,
-  decodeController,
   decodeTopic,
   encodeJson,
   topicProblem,
 } from './metadata-codec.ts';
-import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, CONTROLLER_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
-import { mergeIntoDraft } from './merge-into-draft.ts';
+import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
+import { applyChange } from './snapshot-fold.ts';
+import { bucketAfter, repairsDelivered, startRewind, writeBackLost, type Rewind } from './rewind-repair.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
 
@@ -55,18 +54,6 @@ export interface MetadataStoreOptions {
 }
 
 export type SnapshotListener = (next: ClusterSnapshot, prev: ClusterSnapshot) => void;
-
-interface Rewind {
-  /** Writes after this revision were lost. */
-  lostAfter: number;
-  /** The bucket's values after the rewind, as the watch replayed them, and the changes since. */
-  replay: KvChange[];
-  live: KvChange[];
-  /** The revision the replay covers; -1 until it ended. */
-  replayedAt: number;
-  /** This store's repair writes. */
-  written: Array<{ key: string; revision: number }>;
-}
 
 interface Waiter {
   check: () => boolean;
@@ -449,7 +436,7 @@ export class MetadataStore {
   private publish(accepted: KvChange[], revision: number): void {
     const prev = this.current;
     const next = produce(prev, (draft) => {
-      for (const c of accepted) this.applyOne(draft, c);
+      for (const c of accepted) applyChange(draft, c, this.warn);
       draft.revision = revision;
     });
     this.current = next;
@@ -465,49 +452,20 @@ export class MetadataStore {
     this.checkWaiters();
   }
 
-  // ---- the bucket going back (KvRewound) ----
-  //
-  // A crash of the whole NATS side may lose the bucket's last writes (nats-server 2.9 syncs every two minutes).
-  // Every broker watched those writes and acted on them (a leader epoch, an ISR, a topic, a producer-id block),
-  // so the snapshot must not go back with the bucket: that would elect a replica the ISR had dropped, hand out a
-  // leader epoch twice, delete a topic's logs, or hand out producer ids twice. Each store writes its last value
-  // of every key the bucket lost back, by compare-and-set on what the bucket now holds (the brokers saw the
-  // same writes, so whichever gets there first writes the same value; a key written since the rewind is left
-  // to its writer), and only then moves its snapshot to the repaired bucket, in one step. Until then the
-  // snapshot stays where it was, and a write whose key reads older than the snapshot's is refused
-  // (as a lost compare-and-set), so nothing is decided on the lost state meanwhile. Work in progress: the simulator's
-  // `--nats-loss` still finds seeds this does not survive (test/sim/run.ts), so CI's seeds do not draw it yet.
+  // ---- the bucket going back (KvRewound): see rewind-repair.ts ----
 
   private onRewound(revision: number): void {
     this.warn('the metadata bucket lost its latest writes (NATS crashed before syncing them): writing them back', { lostAfter: revision, known: this.current.revision });
     // A second rewind during a repair: start over from the same last values, now against the newer loss.
-    this.rewind = { lostAfter: Math.min(revision, this.rewind?.lostAfter ?? revision), replay: [], live: [], replayedAt: -1, written: [] };
+    this.rewind = startRewind(revision, this.rewind);
   }
 
   private async repair(rw: Rewind): Promise<void> {
-    for (const [key, known] of [...this.keyRevisions]) {
-      if (this.rewind !== rw) return;
-      if (known <= rw.lostAfter || key === CONTROLLER_KEY) continue; // kept by the bucket; the lease renews itself
-      const value = this.values.get(key) ?? null;
-      try {
-        // The bucket as it is now, not as the replay showed it: a store that hears of the rewind late (cut off
-        // from NATS) must not write back over what others repaired or wrote since, deletes included.
-        const now = await this.kv.lastWrite(key);
-        if (now && now.revision > rw.lostAfter) continue; // written since the rewind: its writer's value stands
-        if (value === null) {
-          if (now?.value) {
-            await this.kv.delete(key, now.revision);
-            rw.written.push({ key, revision: now.revision + 1 });
-          }
-        } else rw.written.push({ key, revision: now ? await this.kv.update(key, value, now.revision) : await this.kv.create(key, value) });
-      } catch (err) {
-        if (!(err instanceof RevisionMismatchError) && !(err instanceof KeyExistsError)) this.warn('could not write a lost metadata value back', { key, error: err });
-      }
-    }
+    await writeBackLost(this.kv, rw, this.keyRevisions, this.values, () => this.rewind === rw, this.warn);
+    if (this.rewind !== rw) return;
     // The snapshot moves once the watch has delivered this store's own repairs (or after the visibility timeout).
-    const delivered = () => rw.written.every((w) => rw.live.some((c) => c.key === w.key && c.revision >= w.revision));
     try {
-      await this.waitUntil(delivered, this.opts.writeVisibilityTimeoutMs ?? 5_000, 'the repaired metadata');
+      await this.waitUntil(() => repairsDelivered(rw), this.opts.writeVisibilityTimeoutMs ?? 5_000, 'the repaired metadata');
     } catch {
       // moving on with what the watch delivered
     }
@@ -518,13 +476,10 @@ export class MetadataStore {
 
   /** The snapshot becomes the bucket as `changes` (a replay and what followed it) describe it, in one step. */
   private replaceWith(changes: KvChange[], through: number): void {
-    const last = new Map<string, KvChange>();
-    for (const c of changes) if (c.revision > (last.get(c.key)?.revision ?? 0)) last.set(c.key, c);
-    const gone: KvChange[] = [...this.keyRevisions.keys()].filter((k) => !last.has(k) && this.values.get(k) != null).map((key) => ({ operation: 'DEL', key, value: null, revision: 0 }));
+    const { last, all } = bucketAfter(changes, this.keyRevisions.keys(), this.values);
     this.keyRevisions.clear();
     this.values.clear();
-    const all = [...gone, ...last.values()];
-    for (const c of last.values()) {
+    for (const c of last) {
       this.keyRevisions.set(c.key, c.revision);
       this.values.set(c.key, c.value);
     }
@@ -570,63 +525,6 @@ export class MetadataStore {
     } catch (err) {
       if (!(err instanceof MetadataTimeoutError)) throw err;
     }
-  }
-
-  private applyOne(draft: Draft<ClusterSnapshot>, c: KvChange): void {
-    const key = parseKey(c.key);
-    const skip = (why: string) => this.warn('skipping a malformed metadata value', { key: c.key, revision: c.revision, reason: why });
-    switch (key.kind) {
-      case 'other':
-        return;
-      case 'invalid':
-        return skip(key.why);
-      case 'cluster-id': {
-        if (c.value === null) return void (draft.clusterId = '');
-        const d = decodeClusterId(c.value);
-        return d.ok ? void (draft.clusterId = d.value) : skip(d.why);
-      }
-      case 'controller': {
-        if (c.value === null) return void (draft.controller = null);
-        const d = decodeController(c.value, c.revision);
-        if (!d.ok) return skip(d.why);
-        // A lease renewal rewrites the key without changing who holds it: keep the same object.
-        if (draft.controller?.brokerId !== d.value.brokerId || draft.controller?.epoch !== d.value.epoch) draft.controller = d.value;
-        return;
-      }
-      case 'broker': {
-        if (c.value === null) return void delete draft.brokers[key.id];
-        const d = decodeBroker(c.value, key.id);
-        return d.ok ? void this.put(draft.brokers, key.id, d.value) : skip(d.why);
-      }
-      case 'broker-config': {
-        const configs = (draft.brokerConfigs ??= {});
-        if (c.value === null) return void delete configs[key.scope];
-        const d = decodeBrokerConfigs(c.value);
-        if (!d.ok) return skip(d.why);
-        // A rewrite with the same configs keeps the same object, so nothing downstream sees a change.
-        const cur = configs[key.scope];
-        if (!cur || JSON.stringify(cur) !== JSON.stringify(d.value)) configs[key.scope] = d.value;
-        return;
-      }
-      case 'acl': {
-        const acls = (draft.acls ??= {});
-        if (c.value === null) return void delete acls[key.token];
-        const d = decodeAclResource(c.value);
-        return d.ok ? void (acls[key.token] = d.value) : skip(d.why);
-      }
-      case 'topic': {
-        if (c.value === null) return void delete draft.topics[key.name];
-        const d = decodeTopic(c.value, key.name);
-        return d.ok ? void this.put(draft.topics, key.name, d.value) : skip(d.why);
-      }
-    }
-  }
-
-  /** Sets map[k] to value, keeping every unchanged part of the previous value (structural sharing). */
-  private put<V extends object>(map: Record<string | number, V>, k: string | number, value: V): void {
-    const cur = map[k];
-    if (cur === undefined) map[k] = value;
-    else mergeIntoDraft(cur as Record<string, unknown>, value as Record<string, unknown>);
   }
 
   // ---- waiting ----

@@ -8,11 +8,51 @@
 //    after the last one it delivered.
 // Changes are delivered at most once per revision (a per-key high-water mark drops replays after a
 // restart); tombstones met during the initial replay are dropped (a deleted key has no current value).
+//
+// A NATS crash can take the bucket's last acknowledged writes with it (nats-server 2.9 syncs JetStream to disk
+// every two minutes), and the stream then hands their revisions out again. So before resuming after the revision
+// it delivered last, a resubscribing watch reads every key's last write and compares it with what it delivered
+// (findRewind): a write it delivered that the bucket no longer holds, or one it would have delivered but never
+// saw, means the bucket went back. Then it yields a KvRewound and replays the bucket afresh, deletes included.
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
 import type { NatsConnection, Status } from '@nats-io/transport-node';
 import { AsyncQueue } from '../../metadata/async-queue.ts';
 import type { Clock } from '../clock.ts';
 import type { KvWatch, KvWatchEvent } from '../../metadata/kv.ts';
+
+/** A key's last write as this watch delivered it, or as the bucket holds it now. */
+export interface KeyWrite {
+  revision: number;
+  /** The stream message's timestamp (ns): a write the stream lost and a later one given its revision differ here. */
+  time: number;
+}
+
+/**
+ * Whether the bucket went back, from what a watch delivered (each key's last write, up to `delivered`, the last
+ * revision it delivered) and every key's last write in the bucket now: null when nothing says so, else a revision
+ * up to which the bucket is known to hold what it held before (at most where it went back to; 0 when nothing is
+ * known). The evidence, for a key: its delivered write is gone (the key is missing, or its last write is older, or
+ * carries the same revision with another timestamp), or its last write is newer than the delivered one but not
+ * after `delivered` (the watch, reading in order, would have delivered it). A loss whose every key was written
+ * again after `delivered`, and nothing else, leaves no trace, and needs none: the watch delivers those writes.
+ */
+export function findRewind(seen: ReadonlyMap<string, KeyWrite>, now: ReadonlyMap<string, KeyWrite>, delivered: number): number | null {
+  let firstEvidence = Infinity;
+  let lastDeliveredTime = -Infinity;
+  for (const [key, mine] of seen) {
+    lastDeliveredTime = Math.max(lastDeliveredTime, mine.time);
+    const theirs = now.get(key);
+    if (!theirs || theirs.revision < mine.revision || (theirs.revision === mine.revision && theirs.time !== mine.time)) firstEvidence = Math.min(firstEvidence, mine.revision);
+    else if (theirs.revision > mine.revision && theirs.revision <= delivered) firstEvidence = Math.min(firstEvidence, theirs.revision);
+  }
+  for (const [key, theirs] of now) if (!seen.has(key) && theirs.revision <= delivered) firstEvidence = Math.min(firstEvidence, theirs.revision);
+  if (firstEvidence === Infinity) return null;
+  // A write the bucket holds that is no later than the last one delivered was made before the loss and kept,
+  // and the writes kept are a prefix of the stream: the bucket is whole up to the latest of them.
+  let kept = 0;
+  for (const theirs of now.values()) if (theirs.time <= lastDeliveredTime && theirs.revision < firstEvidence) kept = Math.max(kept, theirs.revision);
+  return kept;
+}
 
 export interface NatsKvWatchDeps {
   nc: NatsConnection;
@@ -27,14 +67,23 @@ export interface NatsKvWatchDeps {
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
+/** How long reading every key's last write may take before the resubscribe counts as failed (and is retried). */
+const READ_LAST_TIMEOUT_MS = 10_000;
+
+function isDelete(m: JsMsg): boolean {
+  const op = m.headers?.get('KV-Operation');
+  return op === 'DEL' || op === 'PURGE';
+}
 
 export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): KvWatch {
   const subjectPrefix = `$KV.${deps.bucket}.`;
   const stream = `KV_${deps.bucket}`;
   const filter = subjectPrefix + (prefix === undefined ? '>' : `${prefix}.>`);
-  const seen = new Map<string, number>();
+  const seen = new Map<string, KeyWrite>();
   let lastRevision = 0;
   let replayed = false;
+  /** The replay after a KvRewound carries deletes too, so a delete since the rewind is told from a lost write. */
+  let replayDeletes = false;
   let stopped = false;
   let generation = 0;
   let current: { consumer: PushConsumer; messages: ConsumerMessages } | null = null;
@@ -49,6 +98,7 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   const markReplayed = () => {
     if (replayed) return;
     replayed = true;
+    replayDeletes = false;
     lastRevision = Math.max(lastRevision, replayCovers);
     queue.push({ operation: 'REPLAYED', revision: lastRevision });
   };
@@ -56,13 +106,11 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   const deliver = (m: JsMsg) => {
     const key = m.subject.substring(subjectPrefix.length);
     const revision = m.seq;
-    if (revision > (seen.get(key) ?? 0)) {
-      seen.set(key, revision);
+    if (revision > (seen.get(key)?.revision ?? 0)) {
+      seen.set(key, { revision, time: m.info.timestampNanos });
       lastRevision = Math.max(lastRevision, revision);
-      const op = m.headers?.get('KV-Operation');
-      const deleted = op === 'DEL' || op === 'PURGE';
-      if (!deleted) queue.push({ operation: 'PUT', key, value: m.data, revision });
-      else if (replayed) queue.push({ operation: 'DEL', key, value: null, revision });
+      if (!isDelete(m)) queue.push({ operation: 'PUT', key, value: m.data, revision });
+      else if (replayed || replayDeletes) queue.push({ operation: 'DEL', key, value: null, revision });
     }
     if (m.info.pending === 0) markReplayed();
   };
@@ -82,7 +130,47 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
     c.consumer.delete().catch(() => {});
   };
 
+  /** Every key's last write in the bucket now, read with a consumer of its own. */
+  const readLastWrites = async (): Promise<Map<string, KeyWrite>> => {
+    const consumer = await deps.js.consumers.getPushConsumer(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
+    const out = new Map<string, KeyWrite>();
+    let messages: ConsumerMessages | null = null;
+    let timer: unknown = null;
+    try {
+      if ((await consumer.info(true)).num_pending === 0) return out;
+      let caughtUp!: () => void;
+      const done = new Promise<void>((resolve) => (caughtUp = resolve));
+      messages = await consumer.consume({
+        callback: (m) => {
+          out.set(m.subject.substring(subjectPrefix.length), { revision: m.seq, time: m.info.timestampNanos });
+          if (m.info.pending === 0) caughtUp();
+        },
+      });
+      const late = new Promise<never>((_, reject) => {
+        timer = deps.clock.setTimeout(() => reject(new Error(`reading the last writes of bucket "${deps.bucket}" took over ${READ_LAST_TIMEOUT_MS} ms`)), READ_LAST_TIMEOUT_MS);
+      });
+      await Promise.race([done, late]);
+      return out;
+    } finally {
+      if (timer !== null) deps.clock.clearTimeout(timer);
+      messages?.stop();
+      consumer.delete().catch(() => {});
+    }
+  };
+
   const subscribe = async (gen: number): Promise<void> => {
+    // Whatever this watch delivered must still be in the bucket, or the bucket went back (see findRewind).
+    if (seen.size > 0) {
+      const rewoundTo = findRewind(seen, await readLastWrites(), lastRevision);
+      if (gen !== generation || stopped) return;
+      if (rewoundTo !== null) {
+        queue.push({ operation: 'REWOUND', revision: rewoundTo });
+        seen.clear();
+        lastRevision = 0;
+        replayed = false;
+        replayDeletes = true;
+      }
+    }
     // Until the first replay completed, replay again from scratch (the per-key marks drop duplicates);
     // afterwards, every message after the last delivered revision, in order, tombstones included.
     if (!replayed) {

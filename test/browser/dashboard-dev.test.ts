@@ -13,7 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Kafka as KafkaJs, logLevel } from 'kafkajs';
 import { Kafka } from '../../src/client/index.ts';
 import { fetchMetadata, freePort } from '../../src/testing/index.ts';
-import { alive, DevProcess, freePortRun } from '../helpers/dev-process.ts';
+import { alive, startDevOnFreePorts, type DevProcess } from '../helpers/dev-process.ts';
 
 const artifacts = join(process.cwd(), 'test-artifacts');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -43,11 +43,11 @@ async function createTopic(name: string, partitions: number): Promise<void> {
 
 test.before(async () => {
   mkdirSync(artifacts, { recursive: true });
-  portBase = await freePortRun(3);
-  const httpPort = await freePort();
-  dev = new DevProcess(['--brokers', '3', '--data', join(root, 'data'), '--port-base', String(portBase), '--nats-port', String(await freePort()),
-    '--http', `127.0.0.1:${httpPort}`, '--http-port-base', '0', '--restart-delay-ms', '3000']);
-  await dev.waitFor(/^ready$/, 90_000);
+  let httpPort = 0;
+  ({ dev, portBase } = await startDevOnFreePorts(3, async () => ((httpPort = await freePort()), ['--data', join(root, 'data'), '--http', `127.0.0.1:${httpPort}`, '--http-port-base', '0', '--restart-delay-ms', '3000']), {
+    readyTimeoutMs: 90_000,
+    track: (d) => (dev = d),
+  }));
   bootstrap = [0, 1, 2].map((n) => `127.0.0.1:${portBase + n}`).join(',');
   base = `http://127.0.0.1:${httpPort}`;
   context = await chromium.launchPersistentContext(join(root, 'chromium'), { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 1000 } });

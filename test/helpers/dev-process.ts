@@ -96,3 +96,35 @@ export class DevProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
+
+/** The ports a `kastor dev` was started on: its first broker's Kafka port (the others follow) and its NATS port. */
+export interface DevPorts {
+  portBase: number;
+  natsPort: number;
+}
+
+/**
+ * `kastor dev` with `brokers` brokers on ports free when picked, waited on until it prints `ready`. Another test
+ * may take one of them between the pick and dev's bind: a start that fails with "is in use" is tried again on new
+ * ports (three times at most). `args` gives dev's arguments for the ports (it may pick more ports of its own, which
+ * a retry picks again); `track` sees every process started, for the test's cleanup.
+ */
+export async function startDevOnFreePorts(
+  brokers: number,
+  args: (ports: DevPorts) => string[] | Promise<string[]>,
+  opts: { readyTimeoutMs: number; track: (dev: DevProcess) => void },
+): Promise<{ dev: DevProcess } & DevPorts> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = { portBase: await freePortRun(brokers), natsPort: await freePort() };
+    const dev = new DevProcess(['--brokers', String(brokers), '--port-base', String(ports.portBase), '--nats-port', String(ports.natsPort), ...(await args(ports))]);
+    opts.track(dev);
+    try {
+      await dev.waitFor(/^ready$/, opts.readyTimeoutMs);
+      return { dev, ...ports };
+    } catch (err) {
+      if (attempt >= 3 || !/is in use/.test(dev.output)) throw err;
+      dev.killAll();
+      await dev.exited;
+    }
+  }
+}

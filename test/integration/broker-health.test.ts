@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BrokerProcess } from '../../src/testing/broker-process.ts';
 import { freePort, NatsServer } from '../../src/testing/nats-server.ts';
 import { createTopics, fetchMetadata } from '../../src/testing/index.ts';
-import { DevProcess, freePortRun } from '../helpers/dev-process.ts';
+import { freePortRun, startDevOnFreePorts } from '../helpers/dev-process.ts';
 import { until } from '../helpers/until.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kastor-broker-health-'));
@@ -64,11 +64,11 @@ test('healthz 200 and readyz 503 while waiting for NATS; readyz 200 once serving
 });
 
 test('kastor dev --http-port-base: broker N on base + N - 1, printed, each answering /healthz and /readyz', async () => {
-  const portBase = await freePortRun(2);
-  const httpBase = await freePortRun(2);
-  const dev = new DevProcess(['--brokers', '2', '--data', join(root, 'dev'), '--port-base', String(portBase), '--nats-port', String(await freePort()), '--http', 'off', '--http-port-base', String(httpBase)]);
-  cleanups.push(() => dev.killAll());
-  await dev.waitFor(/^ready$/, 90_000);
+  let httpBase = 0;
+  const { dev, portBase } = await startDevOnFreePorts(2, async () => ((httpBase = await freePortRun(2)), ['--data', join(root, 'dev'), '--http', 'off', '--http-port-base', String(httpBase)]), {
+    readyTimeoutMs: 90_000,
+    track: (d) => cleanups.push(() => d.killAll()),
+  });
   for (const n of [1, 2]) {
     const line = dev.lines.find((l) => l.startsWith(`broker ${n}: `));
     assert.match(line ?? '', new RegExp(`^broker ${n}: 127\\.0\\.0\\.1:${portBase + n - 1}, http://127\\.0\\.0\\.1:${httpBase + n - 1}/ \\(pid \\d+\\)$`), dev.output);

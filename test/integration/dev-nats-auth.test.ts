@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Kafka } from '../../src/client/index.ts';
-import { freePort } from '../../src/testing/nats-server.ts';
 import { connectNats } from '../../src/runtime/node/nats-connection.ts';
 import { NO_NATS_SECURITY } from '../../src/security/nats-credentials.ts';
-import { DevProcess, freePortRun } from '../helpers/dev-process.ts';
+import { startDevOnFreePorts, type DevProcess } from '../helpers/dev-process.ts';
 import { roundTripFive } from '../helpers/client-round-trip.ts';
 
 const data = mkdtempSync(join(tmpdir(), 'kastor-dev-nats-auth-'));
@@ -23,25 +22,10 @@ test.after(() => {
   rmSync(data, { recursive: true, force: true });
 });
 
-/**
- * `kastor dev` with 2 brokers on fresh ports. The ports are free when picked but another test may take one before
- * dev binds it: a start that fails with "is in use" is tried again on other ports (three times at most).
- */
+/** `kastor dev` with 2 brokers on fresh ports, ready. */
 async function startDev(): Promise<{ dev: DevProcess; portBase: number; natsUrl: string }> {
-  for (let attempt = 1; ; attempt++) {
-    const portBase = await freePortRun(2);
-    const natsPort = await freePort();
-    const dev = new DevProcess(['--brokers', '2', '--data', data, '--port-base', String(portBase), '--nats-port', String(natsPort), '--http', '127.0.0.1:0', '--http-port-base', '0']);
-    running.push(dev);
-    try {
-      await dev.waitFor(/^ready$/, 60_000);
-      return { dev, portBase, natsUrl: `nats://127.0.0.1:${natsPort}` };
-    } catch (err) {
-      if (attempt >= 3 || !/is in use/.test(dev.output)) throw err;
-      dev.killAll();
-      await dev.exited;
-    }
-  }
+  const { dev, portBase, natsPort } = await startDevOnFreePorts(2, () => ['--data', data, '--http', '127.0.0.1:0', '--http-port-base', '0'], { readyTimeoutMs: 60_000, track: (d) => running.push(d) });
+  return { dev, portBase, natsUrl: `nats://127.0.0.1:${natsPort}` };
 }
 
 async function stopDev(dev: DevProcess): Promise<void> {

@@ -2,6 +2,7 @@
 //
 //   npx tsx bench/run.ts cluster [--records N] [--record-bytes B] [--partitions P] [--linger-ms L] [--window W]
 //                                [--probe N] [--probe-warmup N] [--warmup N] [--rounds R] [--probe-only]
+//                                [--flush always]
 //
 // --probe-only: only the latency probe (below) on both sides, without the throughput rounds and their warmup (a
 // minute instead of several, for latency work); prints only the "ack-latency-probe" line.
@@ -28,6 +29,12 @@
 // speed drifts by ±30% over a minute (the same kcat run costs the brokers 114-197 CPU ticks from one round to
 // the next), and a ratio of figures taken far apart measures the drift. The idle side costs about 1% of a core per
 // process meanwhile. The throughput figures are medians, and vs_jetstream is the median of the rounds' ratios.
+// --flush always (durable mode, Redpanda's default): a second Kastor cluster beside the first whose brokers run
+// with --flush always (an fsync before every acknowledgement, appends sharing fsyncs through group commit) gets
+// the same kcat load in every round, right after the interval cluster's, and the same probe; the line case
+// "produce-acks-all-rf3-flush-always" carries its median, the interval cluster's, vs_interval (the median of the
+// rounds' always/interval ratios; target 0.5) and its probe's p50/p99. The peer cannot be made durable in the
+// same way here (nats-server 2.9 has no per-write sync), so this line has no JetStream figure.
 // Lines: case "produce-acks-all-rf3" (kcat vs JetStream R3 publish, with vs_jetstream and target 8) and case
 // "ack-latency-probe" (both probes' p50/p99, vs_jetstream = JetStream p50 ÷ Kastor p50, so >1 means Kastor is
 // faster).
@@ -105,6 +112,11 @@ export async function run(args: string[]): Promise<void> {
   const rounds = intFlag(args, 'rounds', 5);
   const probeWarmup = intFlag(args, 'probe-warmup', 3000, 0);
   const probeOnly = args.includes('--probe-only');
+  const flushAt = args.indexOf('--flush');
+  const flush = flushAt < 0 ? 'interval' : args[flushAt + 1];
+  if (flush !== 'interval' && flush !== 'always') throw new Error(`--flush takes "always" (or "interval", the default), got ${flush ?? 'nothing'}`);
+  const durable = flush === 'always';
+  if (durable && probeOnly) throw new Error('--flush always measures throughput rounds: leave out --probe-only');
   const throughputRounds = probeOnly ? 0 : rounds;
   const topicOf = (r: number) => `${TOPIC}-${r}`;
   const median = (xs: number[]) => {
@@ -115,27 +127,39 @@ export async function run(args: string[]): Promise<void> {
   const started = Date.now();
 
   let kastor: DirectCluster | null = null;
+  let durableKastor: DirectCluster | null = null;
   let natsCluster: NatsCluster | null = null;
   try {
     goPeer();
     // ---- both clusters, side by side ----
-    kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-cluster-' });
     const config = { 'min.insync.replicas': '2' };
-    await kastor.createTopics([
-      ...Array.from({ length: throughputRounds }, (_, r) => ({ name: topicOf(r + 1), partitions, replicationFactor: 3, config })),
-      { name: WARMUP_TOPIC, partitions, replicationFactor: 3, config },
-      { name: PROBE_TOPIC, partitions, replicationFactor: 3, config },
-    ]);
-    await kastor.waitReady([...Array.from({ length: throughputRounds }, (_, r) => topicOf(r + 1)), WARMUP_TOPIC, PROBE_TOPIC], (throughputRounds + 2) * partitions, { inSync: true, timeoutMs: 60_000 });
+    const startKastor = async (prefix: string, brokerArgs: string[]) => {
+      const c = await DirectCluster.start({ brokers: 3, prefix, brokerArgs });
+      await c.createTopics([
+        ...Array.from({ length: throughputRounds }, (_, r) => ({ name: topicOf(r + 1), partitions, replicationFactor: 3, config })),
+        { name: WARMUP_TOPIC, partitions, replicationFactor: 3, config },
+        { name: PROBE_TOPIC, partitions, replicationFactor: 3, config },
+      ]);
+      await c.waitReady([...Array.from({ length: throughputRounds }, (_, r) => topicOf(r + 1)), WARMUP_TOPIC, PROBE_TOPIC], (throughputRounds + 2) * partitions, { inSync: true, timeoutMs: 60_000 });
+      return c;
+    };
+    kastor = await startKastor('kastor-bench-cluster-', []);
     log(`kastor: 3 brokers at ${kastor.bootstrap}, topics of ${partitions} partitions RF=3 in sync`);
+    if (durable) {
+      durableKastor = await startKastor('kastor-bench-cluster-always-', ['--flush', 'always']);
+      log(`kastor --flush always: 3 brokers at ${durableKastor.bootstrap}, topics in sync`);
+    }
     natsCluster = await NatsCluster.start({ size: 3 });
     const produceOpts = { brokers: kastor.bootstrap, recordBytes: recordBytes + 1, acks: -1 as const, partitions, lingerMs, timeoutMs: STEP_TIMEOUT_MS };
     const jsOpts = { url: natsCluster.urls, stream: STREAM, subject: SUBJECT, replicas: 3 as const, recordBytes, timeoutMs: STEP_TIMEOUT_MS };
+    const durableOpts = durableKastor && { ...produceOpts, brokers: durableKastor.bootstrap };
     if (warmup > 0 && !probeOnly) {
       await kcatProduce({ ...produceOpts, topic: WARMUP_TOPIC, records: warmup });
+      if (durableOpts) await kcatProduce({ ...durableOpts, topic: WARMUP_TOPIC, records: warmup });
       await jetstreamPublish({ ...jsOpts, records: warmup, window });
     }
     const produces: KcatResult[] = [];
+    const durableProduces: KcatResult[] = [];
     const publishes: JetStreamPublishResult[] = [];
     const goPublishes: (JetStreamPublishResult | null)[] = [];
     for (let r = 1; r <= throughputRounds; r++) {
@@ -148,6 +172,16 @@ export async function run(args: string[]): Promise<void> {
       log(`round ${r}: broker RSS MiB ${kastor.brokers.map((b) => round(rssMiB(b.pid!), 0)).join(', ')}`);
       const stored = await totalRecords(kastor, topicOf(r));
       if (stored !== records) throw new Error(`${topicOf(r)} holds ${stored} records after producing ${records}`);
+      if (durableKastor && durableOpts) {
+        try {
+          durableProduces.push(await kcatProduce({ ...durableOpts, topic: topicOf(r), records }));
+        } catch (err) {
+          throw new Error(`${(err as Error).message}\n${durableKastor.lastLogs()}`, { cause: err });
+        }
+        log(`round ${r}: kastor --flush always produce acks=all: ${durableProduces[r - 1]!.records_per_s} records/s (${durableProduces[r - 1]!.seconds} s)`);
+        const durableStored = await totalRecords(durableKastor, topicOf(r));
+        if (durableStored !== records) throw new Error(`${topicOf(r)} (--flush always) holds ${durableStored} records after producing ${records}`);
+      }
       publishes.push(await jetstreamPublish({ ...jsOpts, records, window }));
       log(`round ${r}: jetstream R3 publish: ${publishes[r - 1]!.records_per_s} records/s (${publishes[r - 1]!.seconds} s)`);
       goPublishes.push(await goPublish({ ...jsOpts, records, window }));
@@ -157,6 +191,10 @@ export async function run(args: string[]): Promise<void> {
     log(`kastor probe: p50 ${round(percentile(kLat, 0.5), 3)} ms`);
     await kastor.close();
     kastor = null;
+    const durableLat = durableKastor && (await kastorProbe(durableKastor.bootstrap, probe, probeWarmup, partitions, recordBytes));
+    if (durableLat) log(`kastor --flush always probe: p50 ${round(percentile(durableLat, 0.5), 3)} ms`);
+    await durableKastor?.close();
+    durableKastor = null;
     if (probeWarmup > 0) await jetstreamPublish({ ...jsOpts, records: probeWarmup, window: 1 });
     const jsProbe = await jetstreamPublish({ ...jsOpts, records: probe, window: 1 });
     const goProbe = await goSyncProbe({ ...jsOpts, records: probe, warmup: probeWarmup });
@@ -221,6 +259,35 @@ export async function run(args: string[]): Promise<void> {
         meets_target: vs >= TARGET,
       });
     }
+    if (durableLat) {
+      const ratios = durableProduces.map((d, i) => round(d.records_per_s / produces[i]!.records_per_s));
+      const vs = round(median(ratios));
+      print({
+        bench: 'cluster',
+        case: 'produce-acks-all-rf3-flush-always',
+        records,
+        record_bytes: recordBytes,
+        partitions,
+        brokers: 3,
+        replication_factor: 3,
+        min_insync_replicas: 2,
+        linger_ms: lingerMs,
+        flush: 'always',
+        records_per_s: Math.round(median(durableProduces.map((x) => x.records_per_s))),
+        mb_per_s: round(median(durableProduces.map((x) => x.mb_per_s))),
+        interval_records_per_s: Math.round(median(produces.map((x) => x.records_per_s))),
+        rounds,
+        records_per_s_rounds: durableProduces.map((x) => x.records_per_s),
+        interval_records_per_s_rounds: produces.map((x) => x.records_per_s),
+        probe_p50_ms: round(percentile(durableLat, 0.5), 3),
+        probe_p99_ms: round(percentile(durableLat, 0.99), 3),
+        interval_probe_p50_ms: round(percentile(kLat, 0.5), 3),
+        vs_interval: vs,
+        vs_interval_rounds: ratios,
+        target: 0.5,
+        meets_target: vs >= 0.5,
+      });
+    }
     const kp50 = percentile(kLat, 0.5);
     print({
       bench: 'cluster',
@@ -239,6 +306,7 @@ export async function run(args: string[]): Promise<void> {
     log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
   } finally {
     await kastor?.close().catch((e) => log(`cleanup: ${String(e)}`));
+    await durableKastor?.close().catch((e) => log(`cleanup: ${String(e)}`));
     await natsCluster?.dispose().catch((e) => log(`cleanup: ${String(e)}`));
     kcatCleanup();
   }

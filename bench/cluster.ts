@@ -200,6 +200,8 @@ export async function run(args: string[]): Promise<void> {
     const goProbe = await goSyncProbe({ ...jsOpts, records: probe, warmup: probeWarmup });
     await jetstreamDeleteStream(natsCluster.urls, STREAM);
 
+    /** What both throughput lines start with: the case and the load. */
+    const throughputLine = (kase: string) => ({ bench: 'cluster', case: kase, records, record_bytes: recordBytes, partitions, brokers: 3, replication_factor: 3, min_insync_replicas: 2, linger_ms: lingerMs });
     // The throughput line (left out with --probe-only, which runs no rounds).
     if (!probeOnly) {
       const ratios = produces.map((k, i) => round(k.records_per_s / publishes[i]!.records_per_s));
@@ -219,15 +221,7 @@ export async function run(args: string[]): Promise<void> {
         p99_ms: round(median(publishes.map((x) => x.p99_ms)), 3),
       };
       print({
-        bench: 'cluster',
-        case: 'produce-acks-all-rf3',
-        records,
-        record_bytes: recordBytes,
-        partitions,
-        brokers: 3,
-        replication_factor: 3,
-        min_insync_replicas: 2,
-        linger_ms: lingerMs,
+        ...throughputLine('produce-acks-all-rf3'),
         records_per_s: produce.records_per_s,
         mb_per_s: produce.mb_per_s,
         seconds: produce.seconds,
@@ -263,15 +257,7 @@ export async function run(args: string[]): Promise<void> {
       const ratios = durableProduces.map((d, i) => round(d.records_per_s / produces[i]!.records_per_s));
       const vs = round(median(ratios));
       print({
-        bench: 'cluster',
-        case: 'produce-acks-all-rf3-flush-always',
-        records,
-        record_bytes: recordBytes,
-        partitions,
-        brokers: 3,
-        replication_factor: 3,
-        min_insync_replicas: 2,
-        linger_ms: lingerMs,
+        ...throughputLine('produce-acks-all-rf3-flush-always'),
         flush: 'always',
         records_per_s: Math.round(median(durableProduces.map((x) => x.records_per_s))),
         mb_per_s: round(median(durableProduces.map((x) => x.mb_per_s))),

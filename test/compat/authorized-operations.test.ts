@@ -55,7 +55,15 @@ function kastorAdmin(user: string, password: string) {
 
 const allow = (b: Partial<AclBinding>): AclBinding => ({ resourceType: 'Topic', name: 'kip-read', patternType: 'LITERAL', principal: 'User:alice', host: '*', operation: 'Read', permission: 'ALLOW', ...b });
 
+// uvu reports a failing before hook as its tests failing, silently: say why here.
 test.before(async () => {
+  await setUp().catch((err) => {
+    console.error('setting up failed:', err);
+    throw err;
+  });
+});
+
+async function setUp() {
   env = await startSecureBroker(['--authorizer', 'acl', '--super-users', 'User:admin;User:ANONYMOUS', '--auto-create-topics=false']);
   for (const [user, pw] of [['alice', 'alice-pw'], ['bob', 'bob-pw'], ['admin', 'admin-pw']]) await env.createUser(user!, pw!, 'SCRAM-SHA-512');
   const internal = new Kafka({ bootstrap: `127.0.0.1:${env.ports.plaintext}`, clientId: 'kip430-setup' }).admin();
@@ -74,7 +82,7 @@ test.before(async () => {
   } finally {
     await internal.close();
   }
-});
+}
 
 test.after(async () => {
   await Promise.allSettled(open.map((c) => (c.disconnect ? c.disconnect() : c.close!())));

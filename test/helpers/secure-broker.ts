@@ -14,42 +14,73 @@ export interface SecureBroker {
   nats: NatsServer;
   broker: BrokerProcess;
   certs: TestCerts;
-  ports: { plaintext: number; saslSsl: number; saslPlaintext: number; ssl: number };
+  ports: SecurePorts;
   /** `kastor users create NAME --mechanism M` with the password on stdin, through the PLAINTEXT listener. */
   createUser(name: string, password: string, mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface SecurePorts {
+  plaintext: number;
+  saslSsl: number;
+  saslPlaintext: number;
+  ssl: number;
+}
+
+/** Four distinct loopback ports, free when picked. */
+async function pickPorts(): Promise<SecurePorts> {
+  const picked = new Set<number>();
+  while (picked.size < 4) picked.add(await freePort());
+  const [plaintext, saslSsl, saslPlaintext, ssl] = [...picked] as [number, number, number, number];
+  return { plaintext, saslSsl, saslPlaintext, ssl };
+}
+
+/**
+ * The broker on fresh ports. They are free when picked, but another test may take one before the broker binds it:
+ * a start that fails with "is in use" is tried again on other ports (three times at most).
+ */
+async function startOnFreePorts(dir: string, natsUrl: string, certs: TestCerts, extraArgs: string[], onLog?: (line: string) => void): Promise<{ broker: BrokerProcess; ports: SecurePorts }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await pickPorts();
+    try {
+      const broker = await BrokerProcess.start({
+        id: 1,
+        natsUrl,
+        dataDir: join(dir, 'broker-1'),
+        port: ports.plaintext,
+        onLog,
+        extraArgs: [
+          '--listeners',
+          `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_SSL://127.0.0.1:${ports.saslSsl},SASL_PLAINTEXT://127.0.0.1:${ports.saslPlaintext},SSL://127.0.0.1:${ports.ssl}`,
+          '--ssl-cert', certs.serverCert,
+          '--ssl-key', certs.serverKey,
+          '--ssl-ca', certs.ca,
+          '--ssl-client-auth', 'requested',
+          ...extraArgs,
+        ],
+      });
+      return { broker, ports };
+    } catch (err) {
+      if (attempt >= 3 || !/is in use/.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 /** `onLog` sees every log line (BrokerProcess.logs keeps the last 2,000 only). */
 export async function startSecureBroker(extraArgs: string[] = [], onLog?: (line: string) => void): Promise<SecureBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'kastor-secure-'));
   const certs = await makeTestCerts();
-  const ports = { plaintext: await freePort(), saslSsl: await freePort(), saslPlaintext: await freePort(), ssl: await freePort() };
   const nats = await NatsServer.start({ dir: join(dir, 'nats') });
-  let broker: BrokerProcess;
+  let started: { broker: BrokerProcess; ports: SecurePorts };
   try {
-    broker = await BrokerProcess.start({
-      id: 1,
-      natsUrl: nats.url,
-      dataDir: join(dir, 'broker-1'),
-      port: ports.plaintext,
-      onLog,
-      extraArgs: [
-        '--listeners',
-        `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_SSL://127.0.0.1:${ports.saslSsl},SASL_PLAINTEXT://127.0.0.1:${ports.saslPlaintext},SSL://127.0.0.1:${ports.ssl}`,
-        '--ssl-cert', certs.serverCert,
-        '--ssl-key', certs.serverKey,
-        '--ssl-ca', certs.ca,
-        '--ssl-client-auth', 'requested',
-        ...extraArgs,
-      ],
-    });
+    started = await startOnFreePorts(dir, nats.url, certs, extraArgs, onLog);
   } catch (err) {
     await nats.dispose();
     certs.remove();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  const { broker, ports } = started;
   return {
     nats,
     broker,

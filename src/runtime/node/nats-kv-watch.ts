@@ -11,7 +11,7 @@
 //
 // A NATS crash can take the bucket's last acknowledged writes with it (nats-server 2.9 syncs JetStream to disk
 // every two minutes), and the stream then hands their revisions out again. So before resuming after the revision
-// it delivered last, a resubscribing watch reads every key's last write and compares it with what it delivered
+// it delivered last, a watch resubscribing after its connection dropped reads every key's last write and compares it with what it delivered
 // (findRewind): a write it delivered that the bucket no longer holds, or one it would have delivered but never
 // saw, means the bucket went back. Then it yields a KvRewound and replays the bucket afresh, deletes included.
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
@@ -90,6 +90,13 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   let retryTimer: unknown = null;
   let checkTimer: unknown = null;
   let failures = 0;
+  /**
+   * Whether the next resubscribe checks for a rewind: set when the connection drops (the NATS side may have
+   * restarted without its latest writes), cleared once a check is done. A consumer lost while the connection stayed
+   * up (an R3 bucket's stream leader moved) cannot take acknowledged writes with it, and is replaced without one:
+   * the check's extra JetStream calls would each wait out an API timeout while no leader is elected.
+   */
+  let suspectRewind = false;
 
   const queue = new AsyncQueue<KvWatchEvent>(() => stop());
 
@@ -160,9 +167,10 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
 
   const subscribe = async (gen: number): Promise<void> => {
     // Whatever this watch delivered must still be in the bucket, or the bucket went back (see findRewind).
-    if (seen.size > 0) {
+    if (seen.size > 0 && suspectRewind) {
       const rewoundTo = findRewind(seen, await readLastWrites(), lastRevision);
       if (gen !== generation || stopped) return;
+      suspectRewind = false;
       if (rewoundTo !== null) {
         queue.push({ operation: 'REWOUND', revision: rewoundTo });
         seen.clear();
@@ -274,6 +282,7 @@ export function natsKvWatch(deps: NatsKvWatchDeps, prefix: string | undefined): 
   const statusIter = deps.nc.status() as AsyncIterable<Status> & { stop?: () => void };
   void (async () => {
     for await (const s of statusIter) {
+      if (s.type === 'disconnect' || s.type === 'reconnect') suspectRewind = true;
       if (s.type === 'reconnect') restart();
       if (s.type === 'close') {
         restart(); // ends the queue with an error: the connection will not come back

@@ -13,6 +13,11 @@ export interface BrokerProcessOptions {
   port?: number;
   extraArgs?: string[];
   startTimeoutMs?: number;
+  /**
+   * Starts the broker with this soft and hard limit on open files (through `sh -c 'ulimit -n N'`), as on a host
+   * with a low limit; default: this process's own limits.
+   */
+  openFileLimit?: number;
   /** Receives the broker's stderr log lines (default: kept in memory, printed when start fails). */
   onLog?: (line: string) => void;
 }
@@ -61,7 +66,11 @@ export class BrokerProcess {
       this.opts.dataDir,
       ...(this.opts.extraArgs ?? []),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const limit = this.opts.openFileLimit;
+    const child =
+      limit === undefined
+        ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `ulimit -n ${Math.floor(limit)} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     live.add(child);
     if (!hooked) {

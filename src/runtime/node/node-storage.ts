@@ -15,40 +15,70 @@ import { open, mkdir, readdir, rename, rm, stat, statfs, unlink, access } from '
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Storage, StorageFile } from '../../log/storage.ts';
+import { DescriptorPool, defaultDescriptorBudget, type PooledDescriptor } from './descriptor-pool.ts';
 
 /** Largest read or write done synchronously on the event loop (see the top of the file). */
 export const SYNC_IO_MAX_BYTES = 64 * 1024;
 /** A read starting at most this far below the end of what this handle wrote counts as recent (page-cache hot). */
 export const RECENT_WRITE_BYTES = 8 * 1024 * 1024;
 
-class NodeFile implements StorageFile {
+class NodeFile implements StorageFile, PooledDescriptor {
   /** The range this handle has written since it was opened ([writtenFrom, writtenTo)), empty at first. */
   private writtenFrom = Infinity;
   private writtenTo = 0;
+  /** Null while the pool has closed the descriptor (reopened by path on the next use). */
+  private fh: FileHandle | null;
+  private reopening: Promise<void> | null = null;
+  /** Operations in flight: the descriptor is not closed under them. */
+  private busy = 0;
+  /** Renamed over or unlinked: its path leads elsewhere now, so the descriptor stays open until close(). */
+  private pinned = false;
+  private closed = false;
+  /** Written since the last sync started: a sync after an eviction must reopen the file to flush it. */
+  private dirty = false;
 
-  constructor(private readonly fh: FileHandle) {}
+  constructor(
+    fh: FileHandle,
+    public path: string,
+    private readonly storage: NodeStorage,
+  ) {
+    this.fh = fh;
+    storage.pool.opened(this);
+  }
 
   async read(position: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     const hot = this.recentlyWritten(position, length);
-    while (done < length) {
-      const n = hot
-        ? readSync(this.fh.fd, buf, done, length - done, position + done)
-        : (await this.fh.read(buf, done, length - done, position + done)).bytesRead;
-      if (n === 0) break;
-      done += n;
+    if (hot && this.fh) {
+      this.touched();
+      while (done < length) {
+        const n = readSync(this.fh.fd, buf, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } else {
+      await this.use(async (fh) => {
+        while (done < length) {
+          const n = (await fh.read(buf, done, length - done, position + done)).bytesRead;
+          if (n === 0) break;
+          done += n;
+        }
+      });
     }
     return done === length ? buf : buf.subarray(0, done);
   }
 
   async write(data: Uint8Array, position: number): Promise<void> {
     let done = 0;
-    const small = data.length <= SYNC_IO_MAX_BYTES;
-    while (done < data.length) {
-      done += small
-        ? writeSync(this.fh.fd, data, done, data.length - done, position + done)
-        : (await this.fh.write(data, done, data.length - done, position + done)).bytesWritten;
+    this.dirty = true;
+    if (data.length <= SYNC_IO_MAX_BYTES && this.fh) {
+      this.touched();
+      while (done < data.length) done += writeSync(this.fh.fd, data, done, data.length - done, position + done);
+    } else {
+      await this.use(async (fh) => {
+        while (done < data.length) done += (await fh.write(data, done, data.length - done, position + done)).bytesWritten;
+      });
     }
     this.writtenFrom = Math.min(this.writtenFrom, position);
     this.writtenTo = Math.max(this.writtenTo, position + data.length);
@@ -59,22 +89,105 @@ class NodeFile implements StorageFile {
     return length <= SYNC_IO_MAX_BYTES && position >= this.writtenFrom && position >= this.writtenTo - RECENT_WRITE_BYTES;
   }
 
-  sync(): Promise<void> {
-    return this.fh.sync();
+  async sync(): Promise<void> {
+    if (!this.fh && !this.dirty && !this.closed) return; // evicted with nothing written since the last sync
+    this.dirty = false;
+    try {
+      await this.use((fh) => fh.sync());
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
   }
 
   async truncate(size: number): Promise<void> {
-    await this.fh.truncate(size);
+    await this.use((fh) => fh.truncate(size));
     this.writtenTo = Math.min(this.writtenTo, size);
     if (this.writtenFrom >= this.writtenTo) [this.writtenFrom, this.writtenTo] = [Infinity, 0];
   }
 
   async size(): Promise<number> {
-    return (await this.fh.stat()).size;
+    return this.use(async (fh) => (await fh.stat()).size);
   }
 
-  close(): Promise<void> {
-    return this.fh.close();
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.reopening?.catch(() => {});
+    this.storage.forget(this);
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close();
+  }
+
+  evictable(): boolean {
+    return this.busy === 0 && !this.pinned && this.fh !== null;
+  }
+
+  evict(): void {
+    const fh = this.fh!;
+    this.fh = null;
+    fh.close().catch(() => {}); // a close error loses nothing: written bytes are in the page cache already
+  }
+
+  /**
+   * Keeps the descriptor open from now until close(): the path is about to stop leading to this file. A pinned
+   * descriptor leaves the pool's budget (the pool could never close it).
+   */
+  async pin(): Promise<void> {
+    await this.use(async () => {
+      this.pinned = true;
+      this.storage.pool.forget(this);
+    });
+  }
+
+  /** Set while a rename moves this file: a reopen waits for its new path. */
+  moving: Promise<void> | null = null;
+
+  /** Waits for a reopen in flight (by the old path) before a rename starts. */
+  async settled(): Promise<void> {
+    await this.reopening?.catch(() => {});
+  }
+
+  /** Runs op on an open descriptor (reopened by path if the pool closed it), which stays open meanwhile. */
+  async use<T>(op: (fh: FileHandle) => Promise<T>): Promise<T> {
+    if (this.closed) throw Object.assign(new Error(`file closed: ${this.path}`), { code: 'EBADF' });
+    this.busy++;
+    try {
+      if (!this.fh) {
+        this.reopening ??= this.reopen().finally(() => (this.reopening = null));
+        await this.reopening;
+        if (this.closed) throw Object.assign(new Error(`file closed: ${this.path}`), { code: 'EBADF' });
+      }
+      this.touched();
+      return await op(this.fh!);
+    } finally {
+      if (--this.busy === 0) this.storage.pool.idle();
+    }
+  }
+
+  private touched(): void {
+    if (!this.pinned) this.storage.pool.touch(this);
+  }
+
+  private async reopen(): Promise<void> {
+    while (this.moving) await this.moving;
+    const pool = this.storage.pool;
+    await pool.reserve();
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path, 'r+');
+    } catch (err) {
+      pool.release();
+      throw err;
+    }
+    if (this.closed) {
+      pool.release();
+      await fh.close();
+      return;
+    }
+    this.fh = fh;
+    pool.opened(this);
   }
 }
 
@@ -87,18 +200,73 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+export interface NodeStorageOptions {
+  /** Open descriptors the log's files may hold at once (default: half the process's open-file limit). */
+  maxOpenFiles?: number;
+}
+
 export class NodeStorage implements Storage {
+  readonly pool: DescriptorPool;
+  /** Every file open through this storage and not closed yet, by path (renames and unlinks move or pin them). */
+  private readonly files = new Map<string, Set<NodeFile>>();
+
+  constructor(opts: NodeStorageOptions = {}) {
+    this.pool = new DescriptorPool(opts.maxOpenFiles ?? defaultDescriptorBudget());
+  }
+
   async open(path: string, options: { create?: boolean } = {}): Promise<StorageFile> {
+    // One slot for every step: the descriptors below are opened one after the other, never two at once.
+    await this.pool.reserve();
     try {
-      return new NodeFile(await open(path, 'r+'));
-    } catch (e) {
-      if (!options.create || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      let fh: FileHandle | null = null;
+      try {
+        fh = await open(path, 'r+');
+      } catch (e) {
+        if (!options.create || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      if (!fh) {
+        // 'a+' creates without truncating a file another opener just made; reopened 'r+' because O_APPEND
+        // would make Linux ignore the positions of positional writes.
+        await (await open(path, 'a+')).close();
+        await syncDir(dirname(path));
+        fh = await open(path, 'r+');
+      }
+      return this.track(new NodeFile(fh, path, this));
+    } catch (err) {
+      this.pool.release();
+      throw err;
     }
-    // 'a+' creates without truncating a file another opener just made; reopened 'r+' because O_APPEND
-    // would make Linux ignore the positions of positional writes.
-    const fh = await open(path, 'a+').then(async (h) => (await h.close(), open(path, 'r+')));
-    await syncDir(dirname(path));
-    return new NodeFile(fh);
+  }
+
+  private track(f: NodeFile): NodeFile {
+    let at = this.files.get(f.path);
+    if (!at) this.files.set(f.path, (at = new Set()));
+    at.add(f);
+    return f;
+  }
+
+  /** A file was closed by its owner. */
+  forget(f: NodeFile): void {
+    this.pool.forget(f);
+    this.untrack(f);
+  }
+
+  private untrack(f: NodeFile): void {
+    const at = this.files.get(f.path);
+    at?.delete(f);
+    if (at?.size === 0) this.files.delete(f.path);
+  }
+
+  /** Files open at `path`, or under it when it is a directory. */
+  private filesAt(path: string, under = false): NodeFile[] {
+    if (!under) return [...(this.files.get(path) ?? [])];
+    const prefix = path.endsWith('/') ? path : path + '/';
+    return [...this.files.entries()].filter(([p]) => p === path || p.startsWith(prefix)).flatMap(([, fs]) => [...fs]);
+  }
+
+  /** Pins the files a path change takes away from their path, so their descriptors outlive it. */
+  private async pinAll(files: NodeFile[]): Promise<void> {
+    await Promise.all(files.map((f) => f.pin().catch(() => {})));
   }
 
   async exists(path: string): Promise<boolean> {
@@ -123,16 +291,44 @@ export class NodeStorage implements Storage {
   }
 
   async unlink(path: string): Promise<void> {
+    await this.pinAll(this.filesAt(path));
     await unlink(path);
-    await syncDir(dirname(path));
+    await this.syncDir(dirname(path));
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await rename(from, to);
-    await syncDir(dirname(to));
+    await this.pinAll(this.filesAt(to));
+    const moving = this.filesAt(from);
+    // None of them is reopened by its old path once the rename may have happened: reopens wait for the new one.
+    let moved!: () => void;
+    const done = new Promise<void>((resolve) => (moved = resolve));
+    for (const f of moving) f.moving = done;
+    try {
+      await Promise.all(moving.map((f) => f.settled()));
+      await rename(from, to);
+      for (const f of moving) {
+        this.untrack(f);
+        f.path = to;
+        this.track(f);
+      }
+    } finally {
+      for (const f of moving) f.moving = null;
+      moved();
+    }
+    await this.syncDir(dirname(to));
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    await this.pool.reserve();
+    try {
+      await syncDir(dir);
+    } finally {
+      this.pool.release();
+    }
   }
 
   async removeDir(dir: string): Promise<void> {
+    await this.pinAll(this.filesAt(dir, true));
     await rm(dir, { recursive: true, force: true });
   }
 

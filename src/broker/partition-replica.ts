@@ -22,6 +22,7 @@ import type { Storage } from '../log/storage.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { KafkaError } from './kafka-error.ts';
 import type { Logger } from '../util/logger.ts';
+import type { Slots } from '../util/slots.ts';
 import { LeaderReplication, type FollowerState } from '../replication/leader-replication.ts';
 import { applyFetchedPartition, type ApplyOutcome } from '../replication/follower-apply.ts';
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResponse } from '../replication/replication-codec.ts';
@@ -77,6 +78,8 @@ export interface PartitionReplicaOptions {
   onLeading?: (replica: PartitionReplica) => void;
   /** Called when this replica goes offline (its log failed): the broker asks the controller to move leadership away. */
   onOffline?: (replica: PartitionReplica) => void;
+  /** Log opens (recovery) this broker runs at once, shared by its replicas (Kafka's num.recovery.threads). */
+  logOpens?: Slots;
 }
 
 export type ReplicaRole = 'recovering' | 'leader' | 'follower' | 'offline' | 'stopped';
@@ -249,37 +252,39 @@ export class PartitionReplica {
   }
 
   private async openLog(): Promise<PartitionLog> {
-    this.opening ??= (async () => {
-      const { storage, topicId } = this.opts;
-      // A log left by an earlier topic of this name (deleted while this broker did not see it) is not this one's.
-      const written = await readPartitionTopicId(storage, this.dir);
-      if (written !== null && written !== topicId) {
-        this.opts.logger.warn('deleting the log of an earlier topic with this name (deleted and created again while this broker did not see it)', {
-          topic: this.topic, partition: this.partition, topicId, previousTopicId: written,
-        });
-        await storage.removeDir(this.dir);
-      }
-      // A directory from before partition.metadata existed is adopted as this topic's.
-      if (written !== topicId) {
-        await storage.mkdir(this.dir);
-        await writePartitionTopicId(storage, this.dir, topicId);
-      }
-      const log = await PartitionLog.open({
-        dir: this.dir,
-        storage,
-        config: this.opts.logConfig,
-        clock: this.opts.clock,
-        onWarning: (msg, facts) => this.opts.logger.warn(msg, { topic: this.topic, partition: this.partition, ...facts }),
-        // Called inside the log's failing operation: the actor hears of it once that operation has thrown.
-        onFailure: (cause) =>
-          queueMicrotask(() => {
-            if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'LOG_FAILED', error: String((cause as Error)?.message ?? cause) });
-          }),
-      });
-      this.log = log;
-      return log;
-    })();
+    this.opening ??= this.opts.logOpens ? this.opts.logOpens.run(() => this.recoverLog()) : this.recoverLog();
     return this.opening;
+  }
+
+  private async recoverLog(): Promise<PartitionLog> {
+    const { storage, topicId } = this.opts;
+    // A log left by an earlier topic of this name (deleted while this broker did not see it) is not this one's.
+    const written = await readPartitionTopicId(storage, this.dir);
+    if (written !== null && written !== topicId) {
+      this.opts.logger.warn('deleting the log of an earlier topic with this name (deleted and created again while this broker did not see it)', {
+        topic: this.topic, partition: this.partition, topicId, previousTopicId: written,
+      });
+      await storage.removeDir(this.dir);
+    }
+    // A directory from before partition.metadata existed is adopted as this topic's.
+    if (written !== topicId) {
+      await storage.mkdir(this.dir);
+      await writePartitionTopicId(storage, this.dir, topicId);
+    }
+    const log = await PartitionLog.open({
+      dir: this.dir,
+      storage,
+      config: this.opts.logConfig,
+      clock: this.opts.clock,
+      onWarning: (msg, facts) => this.opts.logger.warn(msg, { topic: this.topic, partition: this.partition, ...facts }),
+      // Called inside the log's failing operation: the actor hears of it once that operation has thrown.
+      onFailure: (cause) =>
+        queueMicrotask(() => {
+          if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'LOG_FAILED', error: String((cause as Error)?.message ?? cause) });
+        }),
+    });
+    this.log = log;
+    return log;
   }
 
   private async closeLog(deleteData: boolean): Promise<void> {

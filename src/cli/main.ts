@@ -34,6 +34,10 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // A broker's log work goes through libuv's thread pool (4 threads by default), and creating or recovering
+  // thousands of partitions is mostly fsyncs, each holding a thread for milliseconds: with 16, more of them
+  // run at once and the file system commits them together. Read once, at the pool's first use (none yet).
+  if (name === 'broker' || name === 'dev') process.env.UV_THREADPOOL_SIZE ??= '16';
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 2;

@@ -66,9 +66,17 @@ export class Segment {
 
   static async open(storage: Storage, dir: string, baseOffset: number, now: number, suffix = ''): Promise<Segment> {
     const path = (s: string) => join(dir, segmentName(baseOffset, s + suffix));
-    const log = await storage.open(path(LOG_SUFFIX), { create: true });
-    const index = new OffsetIndex(baseOffset, await storage.open(path(INDEX_SUFFIX), { create: true }), path(INDEX_SUFFIX));
-    const time = new TimeIndex(baseOffset, await storage.open(path(TIME_INDEX_SUFFIX), { create: true }), path(TIME_INDEX_SUFFIX));
+    // Opened together: a storage that fsyncs the directory after creating a file does it once for the three.
+    const opened = await Promise.allSettled([LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX].map((s) => storage.open(path(s), { create: true })));
+    const files = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.allSettled(files.map((f) => f.close()));
+      throw failed.reason;
+    }
+    const [log, indexFile, timeFile] = files as [StorageFile, StorageFile, StorageFile];
+    const index = new OffsetIndex(baseOffset, indexFile, path(INDEX_SUFFIX));
+    const time = new TimeIndex(baseOffset, timeFile, path(TIME_INDEX_SUFFIX));
     return new Segment(storage, dir, baseOffset, log, index, time, now, suffix);
   }
 

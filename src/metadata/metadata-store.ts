@@ -54,6 +54,9 @@ export interface MetadataStoreOptions {
   writeVisibilityTimeoutMs?: number;
 }
 
+/** Work applying changes after which the watch loop gives the event loop a turn (see run()). */
+const YIELD_AFTER_MS = 20;
+
 export type SnapshotListener = (next: ClusterSnapshot, prev: ClusterSnapshot) => void;
 
 interface Waiter {
@@ -400,6 +403,7 @@ export class MetadataStore {
 
   private async run(): Promise<void> {
     const replay: KvChange[] = [];
+    let busyMs = 0;
     try {
       for await (const ev of this.watch) {
         if (ev.operation === 'REWOUND') {
@@ -427,7 +431,16 @@ export class MetadataStore {
           this.settleReady();
           this.checkWaiters();
         } else if (this.isReady) {
+          const started = this.clock.monotonic();
           this.apply([ev]);
+          // Changes the watch buffered are delivered back to back without a turn of the event loop: 100 topics
+          // of 100 partitions created at once, each starting its replicas here, kept timers (the controller's
+          // lease, heartbeats) and sockets waiting for 5 s. Past YIELD_AFTER_MS of work, let them run.
+          busyMs += this.clock.monotonic() - started;
+          if (busyMs >= YIELD_AFTER_MS) {
+            busyMs = 0;
+            await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 0));
+          }
         } else {
           replay.push(ev);
         }

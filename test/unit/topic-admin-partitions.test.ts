@@ -36,7 +36,9 @@ test('two brokers growing one topic at once: the stored count is the largest one
       const name = `race-${round}`;
       await c.create(name, 2);
       const [a, b] = await Promise.all([c.admins[0]!.addPartitions({ name, count: 4, assignments: null }), c.admins[1]!.addPartitions({ name, count: 5, assignments: null })]);
-      const stored = c.stores[0]!.snapshot().topics[name]!.partitions;
+      // Store 0 sees store 1's write once its watch delivers it (a turn of the event loop may come first).
+      const seen = await c.stores[0]!.waitFor((s) => s.topics[name]!.partitions.length === 5, 2_000).catch(() => c.stores[0]!.snapshot());
+      const stored = seen.topics[name]!.partitions;
       assert.equal(stored.map((p) => p.partition), [0, 1, 2, 3, 4], `round ${round}: ${a.errorMessage} / ${b.errorMessage}`);
       assert.is(b.errorCode, ErrorCode.NONE, 'growing to 5 always works: after 4 it adds one');
       if (a.errorCode !== ErrorCode.NONE) assert.equal(a, { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: 'Topic currently has 5 partitions, which is higher than the requested 4.', topic: null });

@@ -10,11 +10,12 @@
 // would stall every partition of the broker meanwhile — goes through the thread pool as before. fsync never
 // runs on the event loop.
 
-import { readSync, writeSync } from 'node:fs';
-import { open, mkdir, readdir, rename, rm, stat, statfs, unlink, access } from 'node:fs/promises';
+import { constants, existsSync, readSync, writeSync } from 'node:fs';
+import { open, mkdir, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Storage, StorageFile } from '../../log/storage.ts';
+import { Slots } from '../../util/slots.ts';
 import { DescriptorPool, defaultDescriptorBudget, type PooledDescriptor } from './descriptor-pool.ts';
 
 /** Largest read or write done synchronously on the event loop (see the top of the file). */
@@ -200,6 +201,15 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Directory fsyncs in flight at once (see syncDirSoon). */
+const DIR_SYNCS = 16;
+
+interface DirSync {
+  running: Promise<void> | null;
+  /** The sync that starts once `running` is done: every change made while `running` runs waits for it. */
+  next: Promise<void> | null;
+}
+
 export interface NodeStorageOptions {
   /** Open descriptors the log's files may hold at once (default: half the process's open-file limit). */
   maxOpenFiles?: number;
@@ -209,33 +219,72 @@ export class NodeStorage implements Storage {
   readonly pool: DescriptorPool;
   /** Every file open through this storage and not closed yet, by path (renames and unlinks move or pin them). */
   private readonly files = new Map<string, Set<NodeFile>>();
+  private readonly dirSyncs = new Map<string, DirSync>();
+  private readonly dirSyncSlots = new Slots(DIR_SYNCS);
 
   constructor(opts: NodeStorageOptions = {}) {
     this.pool = new DescriptorPool(opts.maxOpenFiles ?? defaultDescriptorBudget());
   }
 
   async open(path: string, options: { create?: boolean } = {}): Promise<StorageFile> {
-    // One slot for every step: the descriptors below are opened one after the other, never two at once.
     await this.pool.reserve();
     try {
-      let fh: FileHandle | null = null;
+      // O_CREAT without O_TRUNC or O_APPEND (Linux ignores the positions of positional writes under O_APPEND):
+      // one open whether the file exists or not.
+      const fh = await open(path, options.create ? constants.O_RDWR | constants.O_CREAT : 'r+');
       try {
-        fh = await open(path, 'r+');
-      } catch (e) {
-        if (!options.create || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-      if (!fh) {
-        // 'a+' creates without truncating a file another opener just made; reopened 'r+' because O_APPEND
-        // would make Linux ignore the positions of positional writes.
-        await (await open(path, 'a+')).close();
-        await syncDir(dirname(path));
-        fh = await open(path, 'r+');
+        // A file just created is empty; one that existed empty costs a needless directory fsync, nothing more.
+        if (options.create && (await fh.stat()).size === 0) await this.syncDirSoon(dirname(path));
+      } catch (err) {
+        await fh.close();
+        throw err;
       }
       return this.track(new NodeFile(fh, path, this));
     } catch (err) {
       this.pool.release();
       throw err;
     }
+  }
+
+  /**
+   * fsyncs a directory after a change the caller made in it: joins a sync that has not started yet, or starts
+   * one once the running one (which may have started before the change) is done. A segment's three files
+   * created together cost one or two directory syncs, not three. At most DIR_SYNCS run at once, outside the
+   * descriptor budget (they need no other descriptor, so they can never wait on the budget's).
+   */
+  private syncDirSoon(dir: string): Promise<void> {
+    const e = this.dirSyncs.get(dir) ?? { running: null, next: null };
+    this.dirSyncs.set(dir, e);
+    if (e.next) return e.next;
+    if (!e.running) return this.runDirSync(dir, e);
+    const running = e.running;
+    e.next = running
+      .catch(() => {})
+      .then(() => {
+        e.next = null;
+        return this.runDirSync(dir, e);
+      });
+    return e.next;
+  }
+
+  private runDirSync(dir: string, e: DirSync): Promise<void> {
+    const run = (async () => {
+      await this.dirSyncSlots.acquire();
+      try {
+        await syncDir(dir);
+      } finally {
+        this.dirSyncSlots.release();
+      }
+    })();
+    e.running = run;
+    void run
+      .catch(() => {})
+      .then(() => {
+        if (e.running !== run) return;
+        e.running = null;
+        if (!e.next) this.dirSyncs.delete(dir);
+      });
+    return run;
   }
 
   private track(f: NodeFile): NodeFile {
@@ -269,13 +318,13 @@ export class NodeStorage implements Storage {
     await Promise.all(files.map((f) => f.pin().catch(() => {})));
   }
 
+  /**
+   * On the event loop: one access(2) of a path whose directory the kernel caches, where the promise API's
+   * failure builds an Error with a stack for every missing file (a broker creating 10,000 partitions asks for
+   * 40,000 missing checkpoints).
+   */
   async exists(path: string): Promise<boolean> {
-    try {
-      await access(path);
-      return true;
-    } catch {
-      return false;
-    }
+    return existsSync(path);
   }
 
   async size(path: string): Promise<number> {
@@ -293,7 +342,7 @@ export class NodeStorage implements Storage {
   async unlink(path: string): Promise<void> {
     await this.pinAll(this.filesAt(path));
     await unlink(path);
-    await this.syncDir(dirname(path));
+    await this.syncDirSoon(dirname(path));
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -315,16 +364,7 @@ export class NodeStorage implements Storage {
       for (const f of moving) f.moving = null;
       moved();
     }
-    await this.syncDir(dirname(to));
-  }
-
-  private async syncDir(dir: string): Promise<void> {
-    await this.pool.reserve();
-    try {
-      await syncDir(dir);
-    } finally {
-      this.pool.release();
-    }
+    await this.syncDirSoon(dirname(to));
   }
 
   async removeDir(dir: string): Promise<void> {

@@ -1,6 +1,7 @@
 // `kastor dev` as a child process for tests: started on free ports with its own data directory, its stdout and
 // stderr kept as lines, waits for a line with a deadline, and a stop that SIGINTs it (SIGKILL to it and every
 // broker pid it printed when a test fails before).
+import { retryWhilePortTaken } from './port-retry.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -114,17 +115,22 @@ export async function startDevOnFreePorts(
   args: (ports: DevPorts) => string[] | Promise<string[]>,
   opts: { readyTimeoutMs: number; track: (dev: DevProcess) => void },
 ): Promise<{ dev: DevProcess } & DevPorts> {
-  for (let attempt = 1; ; attempt++) {
-    const ports = { portBase: await freePortRun(brokers), natsPort: await freePort() };
-    const dev = new DevProcess(['--brokers', String(brokers), '--port-base', String(ports.portBase), '--nats-port', String(ports.natsPort), ...(await args(ports))]);
-    opts.track(dev);
-    try {
-      await dev.waitFor(/^ready$/, opts.readyTimeoutMs);
-      return { dev, ...ports };
-    } catch (err) {
-      if (attempt >= 3 || !/is in use/.test(dev.output)) throw err;
-      dev.killAll();
-      await dev.exited;
-    }
-  }
+  const failed = new Map<unknown, string>();
+  return retryWhilePortTaken(
+    async () => {
+      const ports = { portBase: await freePortRun(brokers), natsPort: await freePort() };
+      const dev = new DevProcess(['--brokers', String(brokers), '--port-base', String(ports.portBase), '--nats-port', String(ports.natsPort), ...(await args(ports))]);
+      opts.track(dev);
+      try {
+        await dev.waitFor(/^ready$/, opts.readyTimeoutMs);
+        return { dev, ...ports };
+      } catch (err) {
+        failed.set(err, dev.output);
+        dev.killAll();
+        await dev.exited;
+        throw err;
+      }
+    },
+    (err) => failed.get(err) ?? '',
+  );
 }

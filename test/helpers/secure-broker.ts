@@ -1,6 +1,7 @@
 // A broker process with every kind of listener, for the security suites: PLAINTEXT on loopback (the one
 // BrokerProcess itself waits on), SASL_SSL, SASL_PLAINTEXT and SSL, each on its own free port; certificates
 // made for the run (test-certs.ts); users made through `kastor users create` (the password on stdin).
+import { retryWhilePortTaken } from './port-retry.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,30 +41,26 @@ async function pickPorts(): Promise<SecurePorts> {
  * a start that fails with "is in use" is tried again on other ports (three times at most).
  */
 async function startOnFreePorts(dir: string, natsUrl: string, certs: TestCerts, extraArgs: string[], onLog?: (line: string) => void): Promise<{ broker: BrokerProcess; ports: SecurePorts }> {
-  for (let attempt = 1; ; attempt++) {
+  return retryWhilePortTaken(async () => {
     const ports = await pickPorts();
-    try {
-      const broker = await BrokerProcess.start({
-        id: 1,
-        natsUrl,
-        dataDir: join(dir, 'broker-1'),
-        port: ports.plaintext,
-        onLog,
-        extraArgs: [
-          '--listeners',
-          `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_SSL://127.0.0.1:${ports.saslSsl},SASL_PLAINTEXT://127.0.0.1:${ports.saslPlaintext},SSL://127.0.0.1:${ports.ssl}`,
-          '--ssl-cert', certs.serverCert,
-          '--ssl-key', certs.serverKey,
-          '--ssl-ca', certs.ca,
-          '--ssl-client-auth', 'requested',
-          ...extraArgs,
-        ],
-      });
-      return { broker, ports };
-    } catch (err) {
-      if (attempt >= 3 || !/is in use/.test((err as Error).message)) throw err;
-    }
-  }
+    const broker = await BrokerProcess.start({
+      id: 1,
+      natsUrl,
+      dataDir: join(dir, 'broker-1'),
+      port: ports.plaintext,
+      onLog,
+      extraArgs: [
+        '--listeners',
+        `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_SSL://127.0.0.1:${ports.saslSsl},SASL_PLAINTEXT://127.0.0.1:${ports.saslPlaintext},SSL://127.0.0.1:${ports.ssl}`,
+        '--ssl-cert', certs.serverCert,
+        '--ssl-key', certs.serverKey,
+        '--ssl-ca', certs.ca,
+        '--ssl-client-auth', 'requested',
+        ...extraArgs,
+      ],
+    });
+    return { broker, ports };
+  }, (err) => String((err as Error).message));
 }
 
 /** `onLog` sees every log line (BrokerProcess.logs keeps the last 2,000 only). */

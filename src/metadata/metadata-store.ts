@@ -236,10 +236,11 @@ export class MetadataStore {
         return await this.seen(key, await this.kv.create(key, encodeJson(topic)));
       } catch (err) {
         if (!(err instanceof KeyExistsError)) throw err;
-        // Deleted as far as this store knows: the bucket may have gone back to an earlier incarnation, which the
-        // repair deletes again; or another broker created it and the watch has not said so yet.
-        const knownDeleted = this.keyRevisions.has(key) && this.values.get(key) == null;
-        if (attempt > 0 || !knownDeleted) throw new TopicExistsError(topic.name, err);
+        // Absent from this store's snapshot (deleted, or never seen by a store that restarted since): the bucket
+        // may have gone back to an earlier incarnation, which the repair deletes again; or another broker created
+        // it and the watch has not said so yet.
+        const absentHere = this.values.get(key) == null;
+        if (attempt > 0 || !absentHere) throw new TopicExistsError(topic.name, err);
         const rewinds = this.rewinds;
         await this.waitUntil(() => this.rewinds > rewinds || this.values.get(key) != null, this.catchUpMs(), `the watch to catch up on ${key}`).catch(() => {});
         if (this.rewinds === rewinds) throw new TopicExistsError(topic.name, err);
@@ -474,7 +475,7 @@ export class MetadataStore {
   }
 
   private async repair(rw: Rewind): Promise<void> {
-    await writeBackLost(this.kv, rw, this.keyRevisions, this.values, () => this.rewind === rw, this.warn);
+    await writeBackLost(this.kv, rw, this.keyRevisions, this.values, this.current.revision, () => this.rewind === rw, this.warn);
     if (this.rewind !== rw) return;
     // The snapshot moves once the watch has delivered this store's own repairs (or after the visibility timeout).
     try {

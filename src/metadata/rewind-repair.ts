@@ -24,52 +24,90 @@ export interface Rewind {
   live: KvChange[];
   /** The revision the replay covers; -1 until it ended. */
   replayedAt: number;
-  /** This store's repair writes. */
-  written: Array<{ key: string; revision: number }>;
+  /**
+   * Writes the watch must deliver before the snapshot moves: this store's repairs, and the writes since the
+   * rewind it found in their place (another store's repair or a new write), which its snapshot must not go
+   * back behind: moving before the watch delivered another store's repeated delete showed a deleted topic again.
+   */
+  awaited: Array<{ key: string; revision: number }>;
 }
 
 /** A new rewind; one during the repair of another starts over from the same last values, against the older loss. */
 export function startRewind(revision: number, previous: Rewind | null): Rewind {
-  return { lostAfter: Math.min(revision, previous?.lostAfter ?? revision), replay: [], live: [], replayedAt: -1, written: [] };
+  return { lostAfter: Math.min(revision, previous?.lostAfter ?? revision), replay: [], live: [], replayedAt: -1, awaited: [] };
 }
 
+/** How many times a repair write that lost its compare-and-set reads the key again. */
+const WRITE_BACK_TRIES = 3;
+
 /**
- * Writes this store's last value (`values`, null for a delete) of every key applied after `rw.lostAfter` back
- * where the bucket lost it, by compare-and-set on its last write now. Skips the controller lease (it renews
- * itself, with a new epoch) and any key written since the rewind; stops when `current()` turns false.
+ * Writes this store's last value (`values`, null for a delete) of every key whose last write the bucket lost
+ * (lostKeys) back, by compare-and-set on its last write now. Skips the controller lease (it renews
+ * itself, with a new epoch) and any key written since the rewind (its writer's value stands; the snapshot
+ * waits for the watch to deliver it, see Rewind.awaited); stops when `current()` turns false.
  */
 export async function writeBackLost(
   kv: MetadataKv,
   rw: Rewind,
   known: ReadonlyMap<string, number>,
   values: ReadonlyMap<string, Uint8Array | null>,
+  knownThrough: number,
   current: () => boolean,
   warn: (message: string, facts: Record<string, unknown>) => void,
 ): Promise<void> {
-  for (const [key, revision] of [...known]) {
-    if (!current()) return;
-    if (revision <= rw.lostAfter || key === CONTROLLER_KEY) continue; // kept by the bucket; the lease renews itself
-    const value = values.get(key) ?? null;
-    try {
-      // The bucket as it is now, not as the replay showed it: a store that hears of the rewind late (cut off
-      // from NATS) must not write back over what others repaired or wrote since, deletes included.
-      const now = await kv.lastWrite(key);
-      if (now && now.revision > rw.lostAfter) continue; // written since the rewind: its writer's value stands
-      if (value === null) {
-        if (now?.value) {
-          await kv.delete(key, now.revision);
-          rw.written.push({ key, revision: now.revision + 1 });
-        }
-      } else rw.written.push({ key, revision: now ? await kv.update(key, value, now.revision) : await kv.create(key, value) });
-    } catch (err) {
-      if (!(err instanceof RevisionMismatchError) && !(err instanceof KeyExistsError)) warn('could not write a lost metadata value back', { key, error: err });
+  for (const key of lostKeys(rw, known, values, knownThrough)) {
+    if (key === CONTROLLER_KEY) continue; // the lease renews itself
+    for (let attempt = 1; attempt <= WRITE_BACK_TRIES; attempt++) {
+      if (!current()) return;
+      try {
+        await writeBack(kv, rw, key, values.get(key) ?? null);
+        break;
+      } catch (err) {
+        // Lost to another store's repair or a new write: read again, and wait for what stands.
+        if (err instanceof RevisionMismatchError || err instanceof KeyExistsError) continue;
+        warn('could not write a lost metadata value back', { key, error: err });
+        break;
+      }
     }
   }
 }
 
-/** Whether the watch has delivered every repair this store wrote. */
+/**
+ * The keys whose last write this store applied and the bucket lost: those it applied after `rw.lostAfter`, and
+ * those the bucket holds from before that this store's snapshot (whole through `knownThrough`) no longer had,
+ * whose deletion was lost. A store that restarted since knows no revision of a key deleted before: without the
+ * second kind it wrote no delete back, and its snapshot showed the deleted topic again after the repair.
+ */
+function lostKeys(rw: Rewind, known: ReadonlyMap<string, number>, values: ReadonlyMap<string, Uint8Array | null>, knownThrough: number): string[] {
+  const keys = [...known].filter(([, revision]) => revision > rw.lostAfter).map(([key]) => key);
+  for (const c of rw.replay) {
+    if (c.value !== null && c.revision <= Math.min(knownThrough, rw.lostAfter) && values.get(c.key) == null && !keys.includes(c.key)) keys.push(c.key);
+  }
+  return keys;
+}
+
+/** One key's write-back against the bucket as it is now (see writeBackLost). */
+async function writeBack(kv: MetadataKv, rw: Rewind, key: string, value: Uint8Array | null): Promise<void> {
+  // The bucket as it is now, not as the replay showed it: a store that hears of the rewind late (cut off
+  // from NATS) must not write back over what others repaired or wrote since, deletes included.
+  const now = await kv.lastWrite(key);
+  if (now && now.revision > rw.lostAfter) {
+    rw.awaited.push({ key, revision: now.revision }); // written since the rewind: its writer's value stands
+    return;
+  }
+  if (value === null) {
+    if (now?.value) {
+      await kv.delete(key, now.revision);
+      rw.awaited.push({ key, revision: now.revision + 1 });
+    }
+  } else rw.awaited.push({ key, revision: now ? await kv.update(key, value, now.revision) : await kv.create(key, value) });
+}
+
+/** Whether the watch has delivered every write the repair waits for (Rewind.awaited). */
 export function repairsDelivered(rw: Rewind): boolean {
-  return rw.written.every((w) => rw.live.some((c) => c.key === w.key && c.revision >= w.revision));
+  const seen = new Map<string, number>();
+  for (const c of [...rw.replay, ...rw.live]) seen.set(c.key, Math.max(c.revision, seen.get(c.key) ?? 0));
+  return rw.awaited.every((w) => (seen.get(w.key) ?? 0) >= w.revision);
 }
 
 /**

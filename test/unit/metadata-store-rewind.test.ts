@@ -61,6 +61,34 @@ test('writes the bucket lost are written back, and no snapshot ever shows the lo
   }
 });
 
+test('a store that restarted after a deletion writes the lost delete back, and a create through it waits for the repair', async () => {
+  // Simulation seed 499: a broker restarted after `churn` was deleted knows no revision of the key; the bucket
+  // lost the delete; its repair wrote nothing for the key, its snapshot showed the deleted incarnation again,
+  // and a CreateTopics through it was refused with TOPIC_ALREADY_EXISTS.
+  const kv = new MemoryKv();
+  const a = await open(kv);
+  let b: MetadataStore | null = null;
+  try {
+    await a.createTopic(topic('churn'));
+    const durable = kv.revision;
+    await a.deleteTopic('churn');
+    b = await open(kv); // starts after the delete: its replay has no trace of `churn`
+    const seen: ClusterSnapshot[] = [];
+    b.subscribe((next) => seen.push(next));
+    await a.close();
+
+    kv.rewind(durable); // the delete is lost: the bucket holds the deleted incarnation again
+    assert.ok(await kv.get(topicKey('churn')), 'the bucket lost the delete');
+    const again = topic('churn');
+    await b.createTopic(again); // TopicExistsError before: the store saw the key exist and did not wait
+    assert.is(JSON.parse(Buffer.from((await kv.get(topicKey('churn')))!.value).toString()).id, again.id, 'the new incarnation is stored');
+    for (const s of seen) assert.ok(s.topics['churn'] === undefined || s.topics['churn'].id === again.id, 'never a snapshot with the deleted incarnation');
+  } finally {
+    await a.close();
+    await b?.close();
+  }
+});
+
 test('a read-modify-write on a key the bucket holds older than the snapshot does is refused until repaired', async () => {
   const kv = new MemoryKv();
   const a = await open(kv);

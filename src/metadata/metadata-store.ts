@@ -34,6 +34,7 @@ import {
 } from './metadata-codec.ts';
 import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
 import { applyChange } from './snapshot-fold.ts';
+import { CoalescedUpdates, type PendingUpdate } from './coalesced-updates.ts';
 import { bucketAfter, repairsDelivered, startRewind, writeBackLost, type Rewind } from './rewind-repair.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
@@ -81,6 +82,7 @@ export class MetadataStore {
   private readonly listeners = new Set<SnapshotListener>();
   private readonly rewindListeners = new Set<() => void>();
   private readonly waiters = new Set<Waiter>();
+  private readonly topicUpdates = new CoalescedUpdates<TopicInfo>((key, batch) => this.writeTopicBatch(key, batch));
   private readonly watch: KvWatch;
   private readonly loop: Promise<void>;
   private readonly clock: Clock;
@@ -261,27 +263,48 @@ export class MetadataStore {
   /**
    * Applies an immer recipe to the topic's latest stored value and writes it with a compare-and-set on
    * that value's revision; a lost compare-and-set re-reads and re-applies, so the recipe must be pure.
-   * A recipe that changes nothing writes nothing.
+   * A recipe that changes nothing writes nothing. Updates of one topic made while another is being written
+   * go out together in the next write (coalesced-updates.ts), each applied on its own: the value returned
+   * is the one written, with the changes of the updates written with it.
    */
   async updateTopic(name: string, recipe: (draft: Draft<TopicInfo>) => void): Promise<TopicInfo> {
     const key = this.keyOfTopic(name);
-    let result: TopicInfo | undefined;
+    return this.topicUpdates.submit(key, (value) => {
+      const next = produce(value, recipe);
+      const problem = next === value ? null : topicProblem(next, name);
+      if (problem) throw new InvalidMetadataError(key, `the update would store an invalid topic: ${problem}`);
+      return next;
+    });
+  }
+
+  /** One write of a topic's pending updates (see updateTopic); settles each of them. */
+  private async writeTopicBatch(key: string, batch: readonly PendingUpdate<TopicInfo>[]): Promise<void> {
+    const name = (parseKey(key) as { name: string }).name;
+    const ok = Symbol('applied');
+    let outcomes: unknown[] = [];
+    let written: TopicInfo | undefined;
     await this.retryCas(key, `update topic ${name}`, async () => {
       const e = await this.read(key);
       if (!e) throw new TopicNotFoundError(name);
       const d = decodeTopic(e.value, name);
       if (!d.ok) throw new InvalidMetadataError(key, d.why);
-      const next = produce(d.value, recipe);
-      if (next === d.value) {
-        result = freeze(d.value, true);
+      let value = d.value;
+      outcomes = batch.map((u) => {
+        try {
+          value = u.apply(value);
+          return ok;
+        } catch (err) {
+          return err;
+        }
+      });
+      if (value === d.value) {
+        written = freeze(d.value, true);
         return;
       }
-      const problem = topicProblem(next, name);
-      if (problem) throw new InvalidMetadataError(key, `the update would store an invalid topic: ${problem}`);
-      await this.seen(key, await this.kv.update(key, encodeJson(next), e.revision));
-      result = next;
+      await this.seen(key, await this.kv.update(key, encodeJson(value), e.revision));
+      written = value;
     });
-    return result!;
+    batch.forEach((u, i) => (outcomes[i] === ok ? u.resolve(written!) : u.reject(outcomes[i])));
   }
 
   /**

@@ -170,6 +170,36 @@ test('updateTopic under contention from two stores applies every change', async 
   await b.close();
 });
 
+test('updateTopic: concurrent updates of one topic go out together, each applied or refused on its own', async () => {
+  const kv = new MemoryKv();
+  let updates = 0;
+  const update = kv.update.bind(kv);
+  kv.update = (key, v, rev) => {
+    updates++;
+    return update(key, v, rev);
+  };
+  const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });
+  await s.createTopic(topic('t', 100));
+  // 100 partition leaders' ISR changes at once (the 10,000-partition bench's burst): one at a time, each would
+  // lose its compare-and-set to the others; coalesced, the first goes alone and the other 99 in the next write.
+  const all = Array.from({ length: 100 }, (_, p) =>
+    s.updateTopic('t', (d) => {
+      d.partitions[p].isr = [1];
+    }),
+  );
+  const refused = s.updateTopic('t', (d) => {
+    d.partitions = [];
+  });
+  const results = await Promise.all(all);
+  await expectError(refused, InvalidMetadataError);
+  assert.ok(updates <= 2, `${updates} writes for 100 updates`);
+  assert.equal(s.snapshot().topics.t.partitions.filter((p) => p.isr.join() !== '1').map((p) => p.partition), []);
+  // Each caller gets the value as written, the other updates of its write included.
+  assert.is(results[0].partitions[99].isr.join(), results[99].partitions[0].isr.join());
+  await expectError(s.updateTopic('bad name!', () => {}), InvalidTopicError);
+  await s.close();
+});
+
 test('updateTopic: no-op recipes write nothing, invalid results are refused, endless conflicts give up', async () => {
   const kv = new MemoryKv();
   const s = await MetadataStore.open(kv, { clock: nodeClock, ids: nodeIds });

@@ -110,7 +110,16 @@ export class PartitionRegistry {
     if (!prev || prev.mayLead !== mayLead || prev.snapshot.brokerConfigs !== snapshot.brokerConfigs) return this.reconcileAll(snapshot, mayLead);
     if (prev.snapshot.topics === snapshot.topics) return;
     for (const [name, topic] of Object.entries(snapshot.topics)) {
-      if (prev.snapshot.topics[name] !== topic) this.reconcileTopic(topic, snapshot, mayLead, null);
+      const before = prev.snapshot.topics[name];
+      if (before === topic) continue;
+      this.reconcileTopic(topic, snapshot, mayLead, null);
+      if (before?.id !== topic.id) continue;
+      // A partition the new version no longer has here (reassigned away, or fewer partitions).
+      for (const p of before.partitions) {
+        if (!p.replicas.includes(this.opts.brokerId)) continue;
+        if (topic.partitions[p.partition]?.replicas.includes(this.opts.brokerId)) continue;
+        this.remove(PartitionRegistry.key(name, p.partition), true);
+      }
     }
     for (const [name, topic] of Object.entries(prev.snapshot.topics)) {
       if (snapshot.topics[name]?.id === topic.id) continue;
@@ -120,16 +129,6 @@ export class PartitionRegistry {
         if (this.replicas.get(key)?.topicId === topic.id) this.remove(key, true);
       }
       if (!snapshot.topics[name]) this.settingsCache.delete(name);
-    }
-    // A topic whose new version no longer lists this broker for a partition (reassigned away, or fewer partitions).
-    for (const [name, topic] of Object.entries(snapshot.topics)) {
-      const before = prev.snapshot.topics[name];
-      if (before === topic || before?.id !== topic.id) continue;
-      for (const p of before.partitions) {
-        if (!p.replicas.includes(this.opts.brokerId)) continue;
-        if (topic.partitions[p.partition]?.replicas.includes(this.opts.brokerId)) continue;
-        this.remove(PartitionRegistry.key(name, p.partition), true);
-      }
     }
   }
 

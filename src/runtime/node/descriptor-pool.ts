@@ -20,7 +20,7 @@ export interface PooledDescriptor {
 export class DescriptorPool {
   /** Open descriptors, least recently used first (a Map keeps insertion order; touch re-inserts). */
   private readonly open = new Map<PooledDescriptor, true>();
-  /** Descriptors being opened, and short-lived ones (a directory opened to fsync it): counted, not pooled. */
+  /** Descriptors reserved and being opened: counted, not pooled yet (directories opened to fsync them are not counted). */
   private transient = 0;
   private readonly waiting: Array<() => void> = [];
   /** Descriptors closed to stay within the budget, since start (for tests and metrics). */

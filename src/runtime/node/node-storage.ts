@@ -152,19 +152,23 @@ class NodeFile implements StorageFile, PooledDescriptor {
 
   /** Runs op on an open descriptor (reopened by path if the pool closed it), which stays open meanwhile. */
   async use<T>(op: (fh: FileHandle) => Promise<T>): Promise<T> {
-    if (this.closed) throw Object.assign(new Error(`file closed: ${this.path}`), { code: 'EBADF' });
+    this.assertOpen();
     this.busy++;
     try {
       if (!this.fh) {
         this.reopening ??= this.reopen().finally(() => (this.reopening = null));
         await this.reopening;
-        if (this.closed) throw Object.assign(new Error(`file closed: ${this.path}`), { code: 'EBADF' });
+        this.assertOpen();
       }
       this.touched();
       return await op(this.fh!);
     } finally {
       if (--this.busy === 0) this.storage.pool.idle();
     }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw Object.assign(new Error(`file closed: ${this.path}`), { code: 'EBADF' });
   }
 
   private touched(): void {

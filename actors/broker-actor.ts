@@ -31,6 +31,7 @@ import type { BrokerServices } from '../src/broker/broker-services.ts';
 import type { Runtime, Transport } from '../src/runtime/runtime.ts';
 import type { Logger } from '../src/util/logger.ts';
 import { BrokerAuthorizer } from '../src/security/broker-authorizer.ts';
+import { FetchSessionCache } from '../src/broker/fetch-sessions.ts';
 import { BrokerMetrics } from '../src/metrics/broker-metrics.ts';
 import { ActorDirectory } from '../src/inspect/actor-directory.ts';
 import { brokerActors } from '../src/inspect/broker-actors.ts';
@@ -319,6 +320,7 @@ export class Broker {
           for (const shard of this.parts.services?.txn?.shards.loaded() ?? []) for (const m of shard.txns.values()) counts[m.state] = (counts[m.state] ?? 0) + 1;
           return counts;
         },
+        fetchSessions: () => this.parts.services?.fetchSessions?.stats() ?? { open: 0, partitions: 0, evicted: 0 },
         lastStableOffsetLag: () =>
           [...registry.all()].flatMap((r) => (r.role === 'leader' && r.log ? [{ topic: r.topic, partition: r.partition, lag: r.log.highWatermark - r.lastStableOffset(r.log) }] : [])),
       }),
@@ -330,6 +332,7 @@ export class Broker {
             onDenied: (operation, resourceType) => this.parts.services?.metrics.authorizationDenied.inc({ operation, resource_type: resourceType }),
           })
         : undefined,
+      fetchSessions: new FetchSessionCache({ now: () => this.clock.monotonic(), randomId: () => 1 + Math.floor(runtime.ids.random() * 0x7ffffffe) }),
       actors: new ActorDirectory(() => brokerActors({ brokerId: config.brokerId, actor: this.actor, controller: () => this.parts.controller?.actor, replicas: () => registry.all() })),
       askController: (subject, request, timeoutMs) =>
         askController({ transport: runtime.transport, subject: subjects[subject], request, timeoutMs, clock: this.clock, abandoned: () => this.crashed || this.actor.getSnapshot().status !== 'active' }),

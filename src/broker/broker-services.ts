@@ -14,6 +14,7 @@ import type { TxnCoordinator } from '../txn/txn-coordinator.ts';
 import type { ProducerIdAllocator } from '../producer-state/producer-id-allocator.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import type { ActorDirectory } from '../inspect/actor-directory.ts';
+import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { BrokerAuthorizer } from '../security/broker-authorizer.ts';
 
 export interface BrokerServices {
@@ -37,6 +38,8 @@ export interface BrokerServices {
   readonly metrics: BrokerMetrics;
   /** The ACL authorizer when one is configured (authorizer.class.name); absent: every request is allowed. */
   readonly authorizer?: BrokerAuthorizer;
+  /** Consumers' fetch sessions (KIP-227); absent: every fetch is sessionless. */
+  readonly fetchSessions?: FetchSessionCache;
   /** Live actors the dashboard can show; other parts add theirs with `actors.register(...)`. */
   readonly actors: ActorDirectory;
   /**

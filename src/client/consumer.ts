@@ -14,6 +14,7 @@ import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { FetchResponse } from '../protocol/generated/fetch.ts';
 import type { KafkaRecordHeader } from '../protocol/record-batch-reader.ts';
 import { decodeRecords } from './record-decoder.ts';
+import { ClientFetchSession } from './fetch-session.ts';
 import { Cluster, type ClusterOptions, type RetryOptions } from './cluster.ts';
 import { ConnectionError, KafkaClientError, KafkaProtocolError, needsMetadataRefresh } from './errors.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, lookupOffsets } from './offset-lookup.ts';
@@ -32,6 +33,11 @@ export interface ConsumerOptions {
   /** What to do when the position is outside the log (default 'latest', as Kafka). */
   autoOffsetReset?: 'earliest' | 'latest' | 'none';
   isolationLevel?: 'read_uncommitted' | 'read_committed';
+  /**
+   * Fetch sessions (KIP-227, default true): after the first fetch from a broker, later ones carry only the
+   * partitions whose position moved and are answered only the partitions with news (fetch-session.ts).
+   */
+  fetchSessions?: boolean;
   retry?: RetryOptions;
 }
 
@@ -88,6 +94,8 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   private readonly states = new Map<string, PartitionState>();
   private readonly buffer: Buffered[] = [];
   private readonly fetchingBrokers = new Set<number>();
+  /** Per broker: its fetch session (one fetch out per broker at a time). */
+  private readonly sessions = new Map<number, ClientFetchSession>();
   private failure: Error | null = null;
   private closed = false;
   private wake: () => void = () => {};
@@ -359,37 +367,39 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     for (const s of list) s.fetching = true;
     const maxWaitMs = this.options.maxWaitMs ?? 500;
     const partitionMaxBytes = this.options.maxPartitionBytes ?? 1024 * 1024;
-    const byTopic = new Map<string, typeof sent>();
-    for (const e of sent) {
-      let l = byTopic.get(e.s.topic);
-      if (!l) byTopic.set(e.s.topic, (l = []));
-      l.push(e);
-    }
+    let session = this.sessions.get(leader);
+    if (!session) this.sessions.set(leader, (session = new ClientFetchSession(this.options.fetchSessions ?? true)));
+    const fetchSession = session;
     (async () => {
       const nc = await this.cluster.nodeConnection(leader);
       const { body } = await this.cluster.send(
         nc,
         ApiKey.Fetch,
-        (v) => ({
-          replicaId: -1,
-          maxWaitMs,
-          minBytes: this.options.minBytes ?? 1,
-          maxBytes: this.options.maxBytes ?? 50 * 1024 * 1024,
-          isolationLevel: this.isolation(),
-          ...(v >= 7 ? { sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [] } : {}),
-          ...(v >= 11 ? { rackId: '' } : {}),
-          topics: [...byTopic].map(([topic, es]) => ({
-            topic,
-            partitions: es.map((e) => ({
-              partition: e.s.partition,
-              ...(v >= 9 ? { currentLeaderEpoch: -1 } : {}),
-              fetchOffset: e.offset,
-              ...(v >= 12 ? { lastFetchedEpoch: -1 } : {}),
-              ...(v >= 5 ? { logStartOffset: -1n } : {}),
-              partitionMaxBytes,
+        (v) => {
+          // Below Fetch v7 there are no sessions: every fetch names every partition.
+          const s = v >= 7 ? fetchSession.next(sent.map((e) => ({ topic: e.s.topic, partition: e.s.partition, fetchOffset: e.offset, partitionMaxBytes }))) : null;
+          const send = s ? s.send : sent.map((e) => ({ topic: e.s.topic, partition: e.s.partition, fetchOffset: e.offset, partitionMaxBytes }));
+          return {
+            replicaId: -1,
+            maxWaitMs,
+            minBytes: this.options.minBytes ?? 1,
+            maxBytes: this.options.maxBytes ?? 50 * 1024 * 1024,
+            isolationLevel: this.isolation(),
+            ...(s ? { sessionId: s.sessionId, sessionEpoch: s.sessionEpoch, forgottenTopicsData: byTopic(s.forget).map(([topic, ps]) => ({ topic, partitions: ps.map((p) => p.partition) })) } : {}),
+            ...(v >= 11 ? { rackId: '' } : {}),
+            topics: byTopic(send).map(([topic, ps]) => ({
+              topic,
+              partitions: ps.map((p) => ({
+                partition: p.partition,
+                ...(v >= 9 ? { currentLeaderEpoch: -1 } : {}),
+                fetchOffset: p.fetchOffset,
+                ...(v >= 12 ? { lastFetchedEpoch: -1 } : {}),
+                ...(v >= 5 ? { logStartOffset: -1n } : {}),
+                partitionMaxBytes: p.partitionMaxBytes,
+              })),
             })),
-          })),
-        }),
+          };
+        },
         maxWaitMs + 30_000,
       );
       return body;
@@ -397,6 +407,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       (body) => {
         this.fetchingBrokers.delete(leader);
         for (const e of sent) e.s.fetching = false;
+        fetchSession.answered(body.errorCode ?? 0, body.sessionId ?? 0);
         this.onFetch(leader, sent, body);
         this.pump();
         this.wake();
@@ -404,6 +415,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       (err) => {
         this.fetchingBrokers.delete(leader);
         for (const e of sent) e.s.fetching = false;
+        fetchSession.failed();
         if (this.closed) return this.wake();
         if (err instanceof ConnectionError || needsMetadataRefresh(err)) {
           this.cluster.dropConnection(leader);
@@ -473,4 +485,15 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     if (err.retriable) this.backOff([s], needsMetadataRefresh(err));
     else this.failure = err;
   }
+}
+
+/** Partitions grouped by topic, in the order the topics first appear. */
+function byTopic<P extends { topic: string }>(ps: P[]): Array<[string, P[]]> {
+  const m = new Map<string, P[]>();
+  for (const p of ps) {
+    let l = m.get(p.topic);
+    if (!l) m.set(p.topic, (l = []));
+    l.push(p);
+  }
+  return [...m];
 }

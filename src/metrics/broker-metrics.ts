@@ -32,6 +32,8 @@ export interface BrokerMetricsSources {
   transactions?(): Record<string, number>;
   /** High watermark minus last stable offset of each partition this broker leads (open transactions hold it back). */
   lastStableOffsetLag?(): Array<{ topic: string; partition: number; lag: number }>;
+  /** Consumers' fetch sessions (KIP-227, src/broker/fetch-sessions.ts): open, partitions they hold, evicted since start. */
+  fetchSessions?(): { open: number; partitions: number; evicted: number };
   /** Process metrics (CPU, memory, event loop lag); off when several brokers share a process (default true). */
   processMetrics?: boolean;
 }
@@ -145,15 +147,7 @@ export class BrokerMetrics {
     if (cleaner) {
       // Kafka's LogCleaner and LogCleanerManager metrics (max-dirty-percent, max-clean-time-secs,
       // uncleanable-partitions-count), plus what the cleaner moved and removed.
-      const gauge = (name: string, help: string, read: () => number) =>
-        new Gauge({
-          name,
-          help,
-          registers,
-          collect() {
-            this.set(read());
-          },
-        });
+      const gauge = (name: string, help: string, read: () => number) => readGauge(registers, name, help, read);
       gauge('kastor_log_cleaner_max_dirty_ratio', 'Highest dirty ratio among the compacted logs at the last cleaner pass (Kafka max-dirty-percent / 100)', () => cleaner().maxDirtyRatio);
       gauge('kastor_log_cleaner_last_clean_seconds', 'Duration of the last log cleaning (Kafka max-clean-time-secs)', () => cleaner().lastCleaningMs / 1000);
       gauge('kastor_log_cleaner_uncleanable_partitions', 'Local logs whose last cleaning failed (Kafka uncleanable-partitions-count)', () => cleaner().uncleanable.size);
@@ -174,6 +168,14 @@ export class BrokerMetrics {
           for (const [state, n] of Object.entries(transactions())) this.set({ state }, n);
         },
       });
+    }
+    const sessions = src.fetchSessions;
+    if (sessions) {
+      // Kafka's FetchSessionCache metrics: NumIncrementalFetchSessions, NumIncrementalFetchPartitionsCached and the evictions.
+      const gauge = (name: string, help: string, read: () => number) => readGauge(registers, name, help, read);
+      gauge('kastor_fetch_sessions', 'Fetch sessions (KIP-227) consumers hold open on this broker', () => sessions().open);
+      gauge('kastor_fetch_session_partitions', 'Partitions the open fetch sessions hold', () => sessions().partitions);
+      gauge('kastor_fetch_sessions_evicted', 'Fetch sessions evicted for new ones since start', () => sessions().evicted);
     }
     const lsoLag = src.lastStableOffsetLag;
     if (lsoLag) {
@@ -274,4 +276,16 @@ export function offlinePartitions(s: ClusterSnapshot): number {
   let n = 0;
   for (const t of Object.values(s.topics)) for (const p of t.partitions) if (p.leader < 0 || !s.brokers[p.leader]) n++;
   return n;
+}
+
+/** A gauge without labels whose value `read` gives at each scrape. */
+function readGauge(registers: Registry[], name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
 }

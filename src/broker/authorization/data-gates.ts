@@ -48,7 +48,9 @@ export const fetchGate: Gate = async (req: FetchRequest, g, next) => {
     topicId: t.topicId,
     partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: DENIED, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: null, preferredReadReplica: -1, records: Buffer.alloc(0) })),
   }));
-  if (yes.length === 0) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: denied, nodeEndpoints: [] } as FetchResponse;
+  // An incremental fetch (KIP-227) still goes to the handler: its session's other partitions are read, and its epoch moves on.
+  const incremental = (req.sessionEpoch ?? -1) > 0;
+  if (yes.length === 0 && !incremental) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: denied, nodeEndpoints: [] } as FetchResponse;
   const res = (await next({ ...req, topics: yes })) as FetchResponse;
   return { ...res, responses: [...res.responses, ...denied] };
 };

@@ -11,8 +11,8 @@
 // isolation_level 1 (read_committed, KIP-98) reads below the last stable offset only and is answered the aborted
 // transactions among the records returned; every answer carries the real last stable offset (the high watermark
 // on a partition with no open transaction).
-// v13 addresses topics by id (KIP-516). Fetch sessions (KIP-227) are not kept: session id 0 tells the
-// client to send full requests.
+// v13 addresses topics by id (KIP-516). Fetch sessions (KIP-227, fetch-sessions.ts): a client that opens one
+// sends only what changed afterwards and is answered only the partitions with news.
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -25,6 +25,7 @@ import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
 import { preferredReadReplica } from '../replica-selector.ts';
 import type { PartitionReplica } from '../partition-replica.ts';
 import type { AbortedTxn } from '../../log/txn-index.ts';
+import { type FetchContext, type SessionPartition } from '../fetch-sessions.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 
@@ -35,6 +36,8 @@ interface Target {
   fetchOffset: number;
   partitionMaxBytes: number;
   currentLeaderEpoch: number;
+  /** Read no more (an incremental session's partition the principal may no longer Read). */
+  denied?: boolean;
 }
 
 interface PartitionResult {
@@ -107,6 +110,7 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
     let aborted: readonly AbortedTxn[] = [];
     try {
       if (t.topic === null) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${t.topicId}`);
+      if (t.denied) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `not authorized to read topic ${t.topic}`);
       const replica = localReplica(svc, t.topic, t.partition, t.currentLeaderEpoch);
       // Each partition reads up to the smaller of its own limit and what is left of the response's max_bytes;
       // only the first batch of the response may exceed them (KIP-74), so a large batch never blocks a consumer
@@ -164,23 +168,24 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
 export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: number, conn: ConnectionInfo): Promise<FetchResponse> {
   const snapshot = svc.metadata.snapshot();
   const byId = new Map(Object.values(snapshot.topics).map((t) => [t.id, t.name]));
-  const targets: Target[] = [];
-  const groups: Array<{ topic: string; topicId: string; count: number }> = [];
+  const byTopicId = apiVersion >= 13;
+  const requested: SessionPartition[] = [];
   for (const ft of req.topics) {
-    const name = apiVersion >= 13 ? (byId.get(ft.topicId ?? ZERO_UUID) ?? null) : (ft.topic ?? '');
-    const topicId = apiVersion >= 13 ? (ft.topicId ?? ZERO_UUID) : (snapshot.topics[ft.topic ?? '']?.id ?? ZERO_UUID);
-    groups.push({ topic: ft.topic ?? '', topicId, count: ft.partitions.length });
+    const topic = byTopicId ? '' : (ft.topic ?? '');
+    const topicId = byTopicId ? (ft.topicId ?? ZERO_UUID) : (snapshot.topics[topic]?.id ?? ZERO_UUID);
     for (const p of ft.partitions) {
-      targets.push({
-        topic: name,
-        topicId,
-        partition: p.partition,
-        fetchOffset: Number(p.fetchOffset),
-        partitionMaxBytes: p.partitionMaxBytes,
-        currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
-      });
+      requested.push({ topic, topicId, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1 });
     }
   }
+  const ctx = sessionContext(svc, req, apiVersion, conn, requested);
+  if (ctx.kind === 'error') return { throttleTimeMs: 0, errorCode: ctx.errorCode, sessionId: 0, responses: [], nodeEndpoints: [] } as FetchResponse;
+  // A fetch in a session reads every partition of it, in the session's order (a full one: the request's).
+  const sessionParts = ctx.session ? [...ctx.session.partitions.values()] : requested;
+  const targets: Target[] = sessionParts.map((p) => ({ ...p, topic: byTopicId ? (byId.get(p.topicId) ?? null) : p.topic }));
+  // The authorization gate checked the partitions the request names; a session's others were checked when they
+  // joined it, and are checked again here, as Kafka authorizes every fetch (ACLs may have changed since).
+  const authz = svc.authorizer;
+  if (ctx.kind === 'incremental' && authz) for (const t of targets) t.denied = t.topic !== null && !authz.allowed(conn, 'Fetch', 'Read', 'Topic', t.topic, true);
   const maxBytes = req.maxBytes ?? 0x7fffffff;
   const minBytes = Math.max(0, req.minBytes);
   const deadline = svc.clock.wall() + Math.max(0, req.maxWaitMs);
@@ -195,8 +200,8 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
   };
   let outcome = await readOnce(svc, targets, maxBytes, format, reader);
   // Errors and preferred read replicas are answered at once: the client must learn of them (a moved leader,
-  // say) without waiting.
-  const answerNow = () => outcome.results.some((r) => r.errorCode !== ErrorCode.NONE || r.preferredReadReplica >= 0);
+  // say) without waiting. In an incremental session, so is any other news (a new high watermark).
+  const answerNow = () => outcome.results.some((r, k) => r.errorCode !== ErrorCode.NONE || r.preferredReadReplica >= 0 || (ctx.kind === 'incremental' && hasNews(sessionParts[k]!, r)));
   while (outcome.bytes < minBytes && svc.clock.wall() < deadline && !conn.closed && !answerNow()) {
     await waitForData(svc, targets, deadline - svc.clock.wall(), conn);
     outcome = await readOnce(svc, targets, maxBytes, format, reader);
@@ -207,9 +212,34 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
     // Records as read from the log (a down-converted answer counts the batches it was made of).
     if (topic !== null && r.records && r.records.length > 0) svc.metrics.fetched(topic, r.records.length, outcome.counts[k]!);
   }
-  let i = 0;
-  const responses = groups.map((g) => ({ topic: g.topic, topicId: g.topicId, partitions: outcome.results.slice(i, (i += g.count)) }));
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] } as FetchResponse;
+  // The answer's topics in the order their partitions come, consecutive partitions of one topic together.
+  const responses: Array<{ topic: string; topicId: string; partitions: PartitionResult[] }> = [];
+  const session = ctx.session;
+  for (const [k, r] of outcome.results.entries()) {
+    const p = sessionParts[k]!;
+    if (session && !session.answer(p, r, ctx.kind === 'incremental')) continue;
+    const last = responses[responses.length - 1];
+    if (last && last.topic === p.topic && last.topicId === p.topicId) last.partitions.push(r);
+    else responses.push({ topic: p.topic, topicId: p.topicId, partitions: [r] });
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] } as FetchResponse;
+}
+
+/** The fetch session a request opens, continues or closes (v7+; older versions are sessionless). */
+function sessionContext(svc: BrokerServices, req: FetchRequest, apiVersion: number, conn: ConnectionInfo, requested: SessionPartition[]): FetchContext {
+  if (apiVersion < 7 || !svc.fetchSessions || req.replicaId >= 0) return { kind: 'full', session: null };
+  const byTopicId = apiVersion >= 13;
+  const snapshot = svc.metadata.snapshot();
+  const forgotten = (req.forgottenTopicsData ?? []).flatMap((f) =>
+    f.partitions.map((partition) => (byTopicId ? { topic: '', topicId: f.topicId ?? ZERO_UUID, partition } : { topic: f.topic ?? '', topicId: snapshot.topics[f.topic ?? '']?.id ?? ZERO_UUID, partition })),
+  );
+  return svc.fetchSessions.context({ sessionId: req.sessionId ?? 0, epoch: req.sessionEpoch ?? -1, byTopicId, connectionId: conn.id, requested, forgotten });
+}
+
+/** Whether an incremental answer would carry this partition (FetchSession.answer, without remembering it). */
+function hasNews(p: SessionPartition, r: PartitionResult): boolean {
+  const sent = p.sent;
+  return sent === undefined || r.highWatermark !== sent.highWatermark || r.lastStableOffset !== sent.lastStableOffset || r.logStartOffset !== sent.logStartOffset;
 }
 
 /** Resolves when any target partition may have new data, the wait runs out, or the client has gone. */

@@ -171,11 +171,16 @@ export class LogCleanerManager {
     const now = this.opts.clock.wall();
     let best: { r: CleanerReplica; log: PartitionLog; config: CompactionConfig; ratio: number; urgent: boolean } | null = null;
     let maxRatio = 0;
+    // One config per topic and pass: resolved per partition, it was a fifth of an idle broker's CPU at 10,000 partitions.
+    const configs = new Map<string, CompactionConfig | null>();
     for (const r of replicas) {
       const log = r.log;
       if (!log || r.role === 'offline') continue;
-      const overrides = this.opts.topicConfig(r.topic);
-      const config = overrides && compactionConfigOf(overrides);
+      let config = configs.get(r.topic);
+      if (config === undefined) {
+        const overrides = this.opts.topicConfig(r.topic);
+        configs.set(r.topic, (config = overrides && compactionConfigOf(overrides)));
+      }
       if (!config) continue;
       try {
         let cp = this.checkpoints.get(log);

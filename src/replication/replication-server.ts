@@ -48,6 +48,8 @@ export interface ReplicationServerOptions {
   clock: Clock;
   subject: string;
   lookup: (topic: string, partition: number) => LeaderTarget | undefined;
+  /** Moves whenever what lookup finds may have changed (absent: looked up on every read). */
+  lookupVersion?: () => number | undefined;
   /** Hard cap of a response's records, whatever the follower asks (4 MB: half the 8 MB NATS max_payload we
    *  run with; never more than half the transport's maxPayload). */
   maxResponseBytes: number;
@@ -79,6 +81,8 @@ export class ReplicationServer {
   private readonly newsCount = new Map<number, Record<LeaderNews, number>>();
   /** Each follower's last request, as bytes and decoded. */
   private readonly lastRequests = new Map<number, { bytes: Buffer; req: ReplicaFetchRequest }>();
+  /** The targets of a decoded request's partitions, as of a lookup version (an idle follower repeats its request). */
+  private readonly targets = new WeakMap<ReplicaFetchRequest, { version: number; targets: Array<LeaderTarget | undefined> }>();
   /** Wakes that found no held request: follower → when. */
   private readonly unheldWakes = new Map<number, number>();
   /** Requests answered (tests and metrics). */
@@ -188,10 +192,11 @@ export class ReplicationServer {
     let budget = Math.min(Math.max(req.maxBytes, 1), this.opts.maxResponseBytes, maxBatch);
     let bytes = 0;
     const start = n === 0 ? 0 : this.rotation++ % n;
+    const targets = this.targetsOf(req);
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const p = req.partitions[i]!;
-      const target = this.opts.lookup(p.topic, p.partition);
+      const target = targets[i];
       if (!target) {
         results[i] = { topic: p.topic, partition: p.partition, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: EMPTY };
         continue;
@@ -230,6 +235,16 @@ export class ReplicationServer {
       if (u || r.highWatermark > req.partitions[i]!.highWatermark) out.push(r);
     }
     return { results: out, urgent };
+  }
+
+  /** The replicas a request's partitions name, looked up again only when replicas came or went since. */
+  private targetsOf(req: ReplicaFetchRequest): Array<LeaderTarget | undefined> {
+    const version = this.opts.lookupVersion?.();
+    const cached = this.targets.get(req);
+    if (version !== undefined && cached?.version === version) return cached.targets;
+    const targets = req.partitions.map((p) => this.opts.lookup(p.topic, p.partition));
+    if (version !== undefined) this.targets.set(req, { version, targets });
+    return targets;
   }
 
   /** Holds the request until news for its follower (`news`, `wake`), `ms` passes, or `hwDelayMs` after a high watermark moved. */

@@ -60,7 +60,9 @@ export interface ReplicationServiceOptions {
 /** The replicas the service serves and checks (PartitionRegistry). */
 export interface ReplicaLookup {
   get(topic: string, partition: number): PartitionReplica | undefined;
-  all(): PartitionReplica[];
+  all(): readonly PartitionReplica[];
+  /** Moves whenever a replica comes or goes (PartitionRegistry.version); absent: replicas are looked up on every fetch. */
+  readonly version?: number;
 }
 
 export class ReplicationService implements ReplicaReplication {
@@ -115,6 +117,7 @@ export class ReplicationService implements ReplicaReplication {
       clock: this.opts.clock,
       subject: this.opts.subjectFor(this.opts.brokerId),
       lookup: (topic, partition) => lookup.get(topic, partition),
+      lookupVersion: () => lookup.version,
       maxResponseBytes: s.maxBytes,
       partitionMaxBytes: s.partitionMaxBytes,
       maxWaitCapMs: Math.max(s.maxWaitMs, 1_000),

@@ -29,7 +29,7 @@ async function fetchRequests(httpPort: number): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
 
 export async function run(args: string[]): Promise<void> {
   const partitions = intFlag(args, '--partitions', 1_000);
@@ -94,8 +94,8 @@ export async function run(args: string[]): Promise<void> {
           broker_cpu_pct: Math.round(brokerPct * 100) / 100,
           client_cpu_pct: Math.round(((self.user + self.system) / 1e6 / wallS) * 10000) / 100,
           fetch_requests_per_s: Math.round((requests / wallS) * 10) / 10,
-          latency_p50_ms: Math.round(percentile(sorted, 50) * 100) / 100,
-          latency_p99_ms: Math.round(percentile(sorted, 99) * 100) / 100,
+          latency_p50_ms: Math.round(percentile(sorted, 0.5) * 100) / 100,
+          latency_p99_ms: Math.round(percentile(sorted, 0.99) * 100) / 100,
         };
         results[mode].push(line);
         print({ bench: 'fetch-sessions', mode, partitions, rate, seconds, ...line });

@@ -639,7 +639,7 @@ export class PartitionReplica {
    * (KIP-392: a consumer's Fetch v11+) from a follower too, below the follower's own high watermark; an offset
    * past its log end is out of range there, and the client goes back to the leader (Kafka's Partition.readRecords).
    */
-  async fetch(offset: number, maxBytes: number, fromFollower = false, readCommitted = false): Promise<ConsumerRead> {
+  fetch(offset: number, maxBytes: number, fromFollower = false, readCommitted = false): ConsumerRead | Promise<ConsumerRead> {
     const log = fromFollower && this.role === 'follower' && this.log ? this.log : this.leaderLog();
     const highWatermark = log.highWatermark;
     const lastStableOffset = this.lastStableOffset(log);
@@ -656,12 +656,14 @@ export class PartitionReplica {
         offset,
       });
     }
+    // Nothing to read (a consumer caught up, most partitions of a wide one): answered without a promise.
     if (offset >= upper) return { data: EMPTY, ...answer, abortedTransactions: [] };
-    const r = await log.read(offset, maxBytes, upper);
-    // The aborted transactions with records among those returned, for the consumer to drop (Kafka's fetch of
-    // read_committed collects them from the .txnindex for [fetch offset, end of the data)).
-    const abortedTransactions = readCommitted && r.data.length > 0 ? this.producers.table.aborted.overlapping(offset, r.nextOffset) : [];
-    return { data: r.data, ...answer, abortedTransactions };
+    return log.read(offset, maxBytes, upper).then((r) => {
+      // The aborted transactions with records among those returned, for the consumer to drop (Kafka's fetch of
+      // read_committed collects them from the .txnindex for [fetch offset, end of the data)).
+      const abortedTransactions = readCommitted && r.data.length > 0 ? this.producers.table.aborted.overlapping(offset, r.nextOffset) : [];
+      return { data: r.data, ...answer, abortedTransactions };
+    });
   }
 
   /** Calls `fn` once when new data may be readable (high watermark moved) or the replica stops. */

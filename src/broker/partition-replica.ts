@@ -573,6 +573,13 @@ export class PartitionReplica {
     return log.read(p.fetchOffset, maxBytes).then((r) => ({ ...this.fetchAnswer(ErrorCode.NONE), records: r.data }));
   }
 
+  /** A fetch held with nothing new (ReplicationServer): the follower stayed caught up until now, as recordHeld after a full pass. */
+  heldUntilNow(replicaId: number, p: ReplicaFetchPartition): void {
+    const leading = this.leading;
+    if (!leading || this.role !== 'leader' || p.topicId !== this.opts.topicId || p.currentLeaderEpoch !== this.leaderEpoch) return;
+    leading.recordHeld(replicaId, p.fetchOffset);
+  }
+
   /** A replica fetch answer for this partition as it stands, without records. */
   private fetchAnswer(errorCode: number): ReplicaFetchPartitionResponse {
     const log = this.log;

@@ -27,16 +27,24 @@ import { wakeSubjectOf } from './replica-fetcher.ts';
 export interface LeaderTarget {
   /** The partition's answer, or null when it has nothing new for this follower (no records, error or newer high watermark). */
   serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse | null>;
+  /**
+   * A fetch of this partition was held until now and nothing happened meanwhile: the follower stayed where it was
+   * (the second pass's recordHeld, without reading the partition again). Absent: the whole second pass runs.
+   */
+  heldUntilNow?(replicaId: number, p: ReplicaFetchPartition): void;
 }
 
 /** What a partition this broker leads tells the server: it has new data (grew, or stopped leading), or a newer high watermark. */
 export type LeaderNews = 'data' | 'highWatermark';
 
 /** A request held for news (Kafka's DelayedFetch). */
+/** Why a held request was answered. */
+type HeldEnd = 'news' | 'wake' | 'timeout';
+
 interface Held {
   replicaId: number;
   /** Answers it now. */
-  release(): void;
+  release(why: HeldEnd): void;
   /** Answers it highWatermarkDelayMs from now, unless something else does first. */
   soon(): void;
 }
@@ -102,7 +110,7 @@ export class ReplicationServer {
     this.sub = null;
     this.wakeSub?.stop();
     this.wakeSub = null;
-    for (const h of [...this.held]) h.release();
+    for (const h of [...this.held]) h.release('news');
   }
 
   /** Requests held now (tests, metrics). */
@@ -125,7 +133,7 @@ export class ReplicationServer {
     if (this.held.size === 0) return;
     for (const h of this.held) {
       if (!replicas.includes(h.replicaId)) continue;
-      if (kind === 'data') h.release();
+      if (kind === 'data') h.release('news');
       else h.soon();
     }
   }
@@ -139,7 +147,7 @@ export class ReplicationServer {
     let released = false;
     for (const h of this.held) {
       if (h.replicaId !== replicaId) continue;
-      h.release();
+      h.release('wake');
       released = true;
     }
     if (!released) this.unheldWakes.set(replicaId, this.opts.clock.monotonic());
@@ -169,8 +177,16 @@ export class ReplicationServer {
     const missedHw = (after?.highWatermark ?? 0) !== hw0;
     if (wait > 0 && this.sub && !first.urgent && !woken && !missedData) {
       const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
-      await this.waitForData(req, results.length > 0 || missedHw ? Math.min(wait, hwDelay) : wait, hwDelay);
-      results = (await this.readAll(req, false)).results;
+      const held = await this.waitForData(req, results.length > 0 || missedHw ? Math.min(wait, hwDelay) : wait, hwDelay);
+      const newsSince = this.newsCount.get(req.replicaId);
+      const quiet = results.length === 0 && !missedHw && (newsSince?.data ?? 0) === data0 && (newsSince?.highWatermark ?? 0) === hw0;
+      // Woken because the follower follows more partitions here: it asks again at once with all of them, so the
+      // first pass's answer goes (a second pass over thousands of partitions, per batch of partitions created,
+      // was a large part of the leaders' CPU while 10,000 partitions were created). Held to the end with no news:
+      // nothing to read again, only each follower's position to keep as caught up until now.
+      if (held === 'wake' && quiet) results = first.results;
+      else if (held === 'timeout' && quiet && this.heldUntilNow(req)) results = first.results;
+      else results = (await this.readAll(req, false)).results;
     }
     this.served++;
     return encodeFetchResponse({ partitions: results });
@@ -247,22 +263,30 @@ export class ReplicationServer {
     return targets;
   }
 
+  /** Tells every target of a quiet held request that it was held until now; false if some target cannot. */
+  private heldUntilNow(req: ReplicaFetchRequest): boolean {
+    const targets = this.targetsOf(req);
+    if (!targets.every((t) => t === undefined || t.heldUntilNow)) return false;
+    for (let i = 0; i < targets.length; i++) targets[i]?.heldUntilNow!(req.replicaId, req.partitions[i]!);
+    return true;
+  }
+
   /** Holds the request until news for its follower (`news`, `wake`), `ms` passes, or `hwDelayMs` after a high watermark moved. */
-  private waitForData(req: ReplicaFetchRequest, ms: number, hwDelayMs: number): Promise<void> {
+  private waitForData(req: ReplicaFetchRequest, ms: number, hwDelayMs: number): Promise<HeldEnd> {
     return new Promise((resolve) => {
       const clock = this.opts.clock;
       let hwTimer: TimerHandle | null = null;
       const held: Held = {
         replicaId: req.replicaId,
-        release: () => {
+        release: (why) => {
           if (!this.held.delete(held)) return;
           clock.clearTimeout(timer);
           if (hwTimer !== null) clock.clearTimeout(hwTimer);
-          resolve();
+          resolve(why);
         },
-        soon: () => void (hwTimer ??= clock.setTimeout(held.release, hwDelayMs)),
+        soon: () => void (hwTimer ??= clock.setTimeout(() => held.release('news'), hwDelayMs)),
       };
-      const timer = clock.setTimeout(held.release, ms);
+      const timer = clock.setTimeout(() => held.release('timeout'), ms);
       this.held.add(held);
     });
   }

@@ -31,7 +31,7 @@ export interface SessionPartition {
   sent?: { highWatermark: bigint; lastStableOffset: bigint; logStartOffset: bigint };
 }
 
-/** What a partition's answer says, compared with what the client was told last (see mustAnswer). */
+/** What a partition's answer says, compared with what the client was told last (FetchSession.answer). */
 export interface PartitionNews {
   errorCode: number;
   highWatermark: bigint;
@@ -72,17 +72,8 @@ export class FetchSession {
    * if so remembers what the client is told; a partition that answered records goes to the back of the order.
    */
   answer(p: SessionPartition, news: PartitionNews, incremental: boolean): boolean {
-    const sent = p.sent;
     const hasRecords = news.records !== null && news.records.length > 0;
-    const must =
-      !incremental ||
-      sent === undefined ||
-      hasRecords ||
-      news.errorCode !== ErrorCode.NONE ||
-      news.preferredReadReplica >= 0 ||
-      news.highWatermark !== sent.highWatermark ||
-      news.lastStableOffset !== sent.lastStableOffset ||
-      news.logStartOffset !== sent.logStartOffset;
+    const must = !incremental || hasRecords || news.errorCode !== ErrorCode.NONE || news.preferredReadReplica >= 0 || offsetsMoved(p, news);
     if (!must) return false;
     p.sent = { highWatermark: news.highWatermark, lastStableOffset: news.lastStableOffset, logStartOffset: news.logStartOffset };
     if (hasRecords) {
@@ -92,6 +83,12 @@ export class FetchSession {
     }
     return true;
   }
+}
+
+/** Whether the client has not been told `news`'s high watermark, last stable offset or log start of `p` yet. */
+export function offsetsMoved(p: SessionPartition, news: Pick<PartitionNews, 'highWatermark' | 'lastStableOffset' | 'logStartOffset'>): boolean {
+  const sent = p.sent;
+  return sent === undefined || news.highWatermark !== sent.highWatermark || news.lastStableOffset !== sent.lastStableOffset || news.logStartOffset !== sent.logStartOffset;
 }
 
 /** How a Fetch request is served (FetchSessionCache.context). */
@@ -111,15 +108,10 @@ const INITIAL_EPOCH = 0;
 
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
-  /** Sessions opened and evicted since start (tests and metrics). */
-  opened = 0;
+  /** Sessions evicted since start (metrics). */
   evicted = 0;
 
   constructor(private readonly opts: { maxSessions?: number; now: () => number; randomId: () => number }) {}
-
-  get size(): number {
-    return this.sessions.size;
-  }
 
   /** For /metrics: sessions open, the partitions they hold, sessions evicted since start. */
   stats(): { open: number; partitions: number; evicted: number } {
@@ -174,7 +166,6 @@ export class FetchSessionCache {
     if (id <= 0 || this.sessions.has(id)) return null;
     const session = new FetchSession(id, connectionId, byTopicId, now);
     this.sessions.set(id, session);
-    this.opened++;
     return session;
   }
 }

@@ -25,7 +25,8 @@ import { RecordBatchError } from '../../protocol/record-batch-errors.ts';
 import { preferredReadReplica } from '../replica-selector.ts';
 import type { PartitionReplica } from '../partition-replica.ts';
 import type { AbortedTxn } from '../../log/txn-index.ts';
-import { type FetchContext, type SessionPartition } from '../fetch-sessions.ts';
+import type { ClusterSnapshot } from '../../metadata/types.ts';
+import { offsetsMoved, type FetchContext, type SessionPartition } from '../fetch-sessions.ts';
 
 const ZERO_UUID = '0'.repeat(32);
 const EMPTY = Buffer.alloc(0);
@@ -177,7 +178,7 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
       requested.push({ topic, topicId, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1 });
     }
   }
-  const ctx = sessionContext(svc, req, apiVersion, conn, requested);
+  const ctx = sessionContext(svc, req, apiVersion, conn, requested, snapshot);
   if (ctx.kind === 'error') return { throttleTimeMs: 0, errorCode: ctx.errorCode, sessionId: 0, responses: [], nodeEndpoints: [] } as FetchResponse;
   // A fetch in a session reads every partition of it, in the session's order (a full one: the request's).
   const sessionParts = ctx.session ? [...ctx.session.partitions.values()] : requested;
@@ -201,7 +202,7 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
   let outcome = await readOnce(svc, targets, maxBytes, format, reader);
   // Errors and preferred read replicas are answered at once: the client must learn of them (a moved leader,
   // say) without waiting. In an incremental session, so is any other news (a new high watermark).
-  const answerNow = () => outcome.results.some((r, k) => r.errorCode !== ErrorCode.NONE || r.preferredReadReplica >= 0 || (ctx.kind === 'incremental' && hasNews(sessionParts[k]!, r)));
+  const answerNow = () => outcome.results.some((r, k) => r.errorCode !== ErrorCode.NONE || r.preferredReadReplica >= 0 || (ctx.kind === 'incremental' && offsetsMoved(sessionParts[k]!, r)));
   while (outcome.bytes < minBytes && svc.clock.wall() < deadline && !conn.closed && !answerNow()) {
     await waitForData(svc, targets, deadline - svc.clock.wall(), conn);
     outcome = await readOnce(svc, targets, maxBytes, format, reader);
@@ -226,21 +227,15 @@ export async function fetch(svc: BrokerServices, req: FetchRequest, apiVersion: 
 }
 
 /** The fetch session a request opens, continues or closes (v7+; older versions are sessionless). */
-function sessionContext(svc: BrokerServices, req: FetchRequest, apiVersion: number, conn: ConnectionInfo, requested: SessionPartition[]): FetchContext {
+function sessionContext(svc: BrokerServices, req: FetchRequest, apiVersion: number, conn: ConnectionInfo, requested: SessionPartition[], snapshot: ClusterSnapshot): FetchContext {
   if (apiVersion < 7 || !svc.fetchSessions || req.replicaId >= 0) return { kind: 'full', session: null };
   const byTopicId = apiVersion >= 13;
-  const snapshot = svc.metadata.snapshot();
   const forgotten = (req.forgottenTopicsData ?? []).flatMap((f) =>
     f.partitions.map((partition) => (byTopicId ? { topic: '', topicId: f.topicId ?? ZERO_UUID, partition } : { topic: f.topic ?? '', topicId: snapshot.topics[f.topic ?? '']?.id ?? ZERO_UUID, partition })),
   );
   return svc.fetchSessions.context({ sessionId: req.sessionId ?? 0, epoch: req.sessionEpoch ?? -1, byTopicId, connectionId: conn.id, requested, forgotten });
 }
 
-/** Whether an incremental answer would carry this partition (FetchSession.answer, without remembering it). */
-function hasNews(p: SessionPartition, r: PartitionResult): boolean {
-  const sent = p.sent;
-  return sent === undefined || r.highWatermark !== sent.highWatermark || r.lastStableOffset !== sent.lastStableOffset || r.logStartOffset !== sent.logStartOffset;
-}
 
 /** Resolves when any target partition may have new data, the wait runs out, or the client has gone. */
 function waitForData(svc: BrokerServices, targets: Target[], waitMs: number, conn: ConnectionInfo): Promise<void> {

@@ -26,11 +26,11 @@ export interface CleanerReplica {
   role: string;
   producers: {
     table: {
-      entries(): Array<{ producerId: number; batches: Array<{ lastOffset: number }> }>;
+      entries(): Array<{ producerId: number; epoch: number; batches: Array<{ lastOffset: number }> }>;
       /** The last stable offset: no open transaction's records are cleaned. */
       lastStableOffset(highWatermark: number): number;
-      /** The aborted-transaction index: their records are removed. */
-      aborted: { all(): readonly AbortedTxn[] };
+      /** The aborted-transaction index: their records are removed, and so are the entries of removed markers. */
+      aborted: { all(): readonly AbortedTxn[]; removeMarkers(lastOffsets: readonly number[]): void };
     };
   };
 }
@@ -200,9 +200,11 @@ export class LogCleanerManager {
     const key = `${r.topic}-${r.partition}`;
     const started = this.opts.clock.monotonic();
     const producerLastOffsets = new Map<number, number>();
+    const markerOnlyProducers = new Map<number, number>();
     for (const e of r.producers.table.entries()) {
       const last = e.batches.at(-1);
       if (last) producerLastOffsets.set(e.producerId, last.lastOffset);
+      else markerOnlyProducers.set(e.producerId, e.epoch);
     }
     let result: CleanResult | null;
     try {
@@ -210,8 +212,10 @@ export class LogCleanerManager {
         now,
         config,
         producerLastOffsets,
+        markerOnlyProducers,
         lastStableOffset: r.producers.table.lastStableOffset(log.highWatermark),
         abortedTxns: r.producers.table.aborted.all(),
+        forgetAbortedTxns: (markers) => r.producers.table.aborted.removeMarkers(markers),
         throttle: (bytes) => this.throttle.account(bytes),
       });
       this.stats.uncleanable.delete(key);
@@ -235,7 +239,7 @@ export class LogCleanerManager {
     });
     this.opts.logger.info('log cleaned', {
       topic: r.topic, partition: r.partition, dirtyRatio: Number(best.ratio.toFixed(3)), from: result.firstDirtyOffset, to: result.endOffset,
-      bytesRead: result.bytesRead, bytesWritten: result.bytesWritten, recordsRemoved: result.recordsRemoved, segments: result.segmentsReplaced, ms: Math.round(durationMs),
+      bytesRead: result.bytesRead, bytesWritten: result.bytesWritten, recordsRemoved: result.recordsRemoved, markersRemoved: result.markersRemoved, segments: result.segmentsReplaced, ms: Math.round(durationMs),
     });
     return { topic: r.topic, partition: r.partition, dirtyRatio: best.ratio, result, durationMs };
   }

@@ -15,8 +15,10 @@
 // first cleaning that keeps a tombstone stamps now + delete.retention.ms on its batch, KIP-534). Keyless
 // records go, as Kafka drops them. Records of aborted transactions (the aborted-transaction index) never enter
 // the map and go, as Kafka's cleaner discards them, so a read_committed reader of the cleaned log sees every
-// key's latest committed value. Control batches (transaction markers) stay whole. A batch emptied of records stays as an empty
-// header when it ends an active idempotent producer's history (its last sequence), and goes otherwise.
+// key's latest committed value. A transaction marker stays while a batch of its transaction does, and goes
+// delete.retention.ms after the cleaning that found its transaction gone (cleaned-txns.ts). A batch emptied of
+// records stays as an empty header when it ends an active idempotent producer's history (its last sequence),
+// and goes otherwise.
 // batch-filter.ts rewrites batches, compressed again with their own codec (gzip, snappy, lz4 or zstd); only a
 // batch whose attributes name no codec is kept as written, and its keys do not enter the map.
 //
@@ -37,6 +39,8 @@ import { cleanerRecords, deleteHorizonOf, isControlBatch, isFilterable, rebuildB
 import { recordsBody } from '../protocol/record-batch-reader.ts';
 import { BATCH_HEADER_SIZE, BATCH_OVERHEAD, readBatchHeader, TRANSACTIONAL_FLAG, type BatchHeader } from '../protocol/record-batch-layout.ts';
 import type { AbortedTxn } from './txn-index.ts';
+import { CleanedTxns } from './cleaned-txns.ts';
+import { readTxnMarker } from './txn-marker.ts';
 
 export const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
 
@@ -84,10 +88,23 @@ export interface CleanOptions {
   config: CompactionConfig;
   /** The last offset of each active idempotent producer's last batch, by producer id (the producer state). */
   producerLastOffsets?: ReadonlyMap<number, number>;
+  /**
+   * The active producers with no data batch in their state, by producer id, with their epoch (a coordinator's
+   * transactional writes carry no sequence): their markers of that epoch carry what the state knows of them
+   * and stay, emptied once they may go (Kafka's LastRecord without a lastDataOffset).
+   */
+  markerOnlyProducers?: ReadonlyMap<number, number>;
   /** The partition's last stable offset: nothing at or past it is cleaned (default: the high watermark). */
   lastStableOffset?: number;
   /** The aborted transactions of the log (its aborted-transaction index): their records are removed. */
   abortedTxns?: readonly AbortedTxn[];
+  /**
+   * Called with the offsets of the ABORT markers a cleaned group of segments no longer holds, before the group
+   * is swapped in: their aborted-transaction index entries must go no later than the markers do (a reader told
+   * of an aborted transaction whose marker it never meets skips its producer's later transactions). Earlier is
+   * harmless: such a transaction has no batch left to skip.
+   */
+  forgetAbortedTxns?: (markerOffsets: number[]) => void;
   /** Called with the bytes read or written so far, awaited: log.cleaner.io.max.bytes.per.second. */
   throttle?: (bytes: number) => Promise<void>;
   maxMapKeys?: number;
@@ -108,6 +125,8 @@ export interface CleanResult {
   tombstoneHorizon: number;
   /** The swap was refused because the log changed meanwhile (retention, truncation): try again later. */
   aborted: boolean;
+  /** The transaction markers removed (or emptied, when they carry their producer's state). */
+  markersRemoved: number;
 }
 
 const WRITE_CHUNK = 1 << 20;
@@ -212,6 +231,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
   const result: CleanResult = {
     firstDirtyOffset: state.firstDirtyOffset, endOffset: state.firstDirtyOffset,
     bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsReplaced: 0, tombstoneHorizon: -1, aborted: false,
+    markersRemoved: 0,
   };
   const io = async (bytes: number) => {
     await opts.throttle?.(bytes);
@@ -255,6 +275,8 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
 
   // Rewrite everything from the log start to the end of the mapped part.
   const producerLast = opts.producerLastOffsets ?? new Map<number, number>();
+  const markerOnly = opts.markerOnlyProducers ?? new Map<number, number>();
+  const txns = new CleanedTxns();
   let tombstoneHorizon = -1;
   const noteHorizon = (h: number) => {
     if (tombstoneHorizon < 0 || h < tombstoneHorizon) tombstoneHorizon = h;
@@ -298,12 +320,16 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
         pendingBytes = 0;
       };
       const handle = (chunk: Buffer, pos: number, h: BatchHeader) => {
-        const out =
-          aborted(h) || (h.baseOffset >= dirtyFrom && !isControlBatch(h.attributes) && isFilterable(h.attributes) && !holdsAny(keptDirty, h.baseOffset, h.baseOffset + h.lastOffsetDelta))
+        const marker = isControlBatch(h.attributes);
+        const out = marker
+          ? filterMarker(chunk, pos, h, txns, markerOnly.get(h.producerId) === h.producerEpoch, now, config.deleteRetentionMs, result, noteHorizon)
+          : aborted(h) || (h.baseOffset >= dirtyFrom && isFilterable(h.attributes) && !holdsAny(keptDirty, h.baseOffset, h.baseOffset + h.lastOffsetDelta))
             ? dropWhole(chunk, pos, h, producerLast, result)
             : filterBatch(chunk, pos, h, map, producerLast, now, config.deleteRetentionMs, result, noteHorizon);
         if (out === null || out.rewritten) changed = true;
         if (out === null) return;
+        // Kept, even as an empty header: on a rebuild of the producer state it would open a transaction again.
+        if (!marker) txns.kept(h);
         if (!changed) {
           unchangedPrefix!.push(h.batchLength + BATCH_OVERHEAD);
           return;
@@ -359,6 +385,8 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
       await discardCleaned(log.storage, log.dir, base).catch(() => {});
       throw e;
     }
+    const removedAborts = txns.takeRemovedAborts();
+    if (removedAborts.length > 0) opts.forgetAbortedTxns?.(removedAborts);
     if (!(await log.replaceSegments(group, cleaned))) {
       result.aborted = true;
       return result;
@@ -421,8 +449,8 @@ function filterBatch(
   stats: CleanResult,
   noteHorizon: (h: number) => void,
 ): { rewritten: Buffer | null } | null {
-  // Control batches (transaction markers) stay; so do batches whose records cannot be read.
-  if (isControlBatch(h.attributes) || !isFilterable(h.attributes)) return { rewritten: null };
+  // Batches whose records cannot be read stay.
+  if (!isFilterable(h.attributes)) return { rewritten: null };
   const lastOffset = h.baseOffset + h.lastOffsetDelta;
   const holdsProducerState = h.producerId >= 0 && producerLast.get(h.producerId) === lastOffset;
   if (h.recordsCount === 0) return holdsProducerState ? { rewritten: null } : null;
@@ -452,4 +480,38 @@ function filterBatch(
   if (keptCount === 0 && !holdsProducerState) return null;
   const kept = cleanerRecords(chunk, pos).filter((_, i) => keep[i] === 1);
   return { rewritten: rebuildBatch(chunk, pos, kept, newHorizon) };
+}
+
+/**
+ * The cleaner's verdict on a transaction marker (a control batch), as filterBatch's: it stays while its
+ * transaction has a batch in the log; then the first cleaning stamps its delete horizon and a cleaning past that
+ * horizon removes it, or empties it when it carries its producer's state (`keepsProducer`).
+ */
+function filterMarker(
+  chunk: Buffer,
+  pos: number,
+  h: BatchHeader,
+  txns: CleanedTxns,
+  keepsProducer: boolean,
+  now: number,
+  deleteRetentionMs: number,
+  stats: CleanResult,
+  noteHorizon: (h: number) => void,
+): { rewritten: Buffer | null } | null {
+  stats.recordsRead += h.recordsCount;
+  if (!txns.markerMayGo(h) || !isFilterable(h.attributes)) return { rewritten: null };
+  if (h.recordsCount === 0) return keepsProducer ? { rewritten: null } : null;
+  const horizon = deleteHorizonOf(h);
+  if (horizon === null) {
+    noteHorizon(now + deleteRetentionMs);
+    return { rewritten: rebuildBatch(chunk, pos, cleanerRecords(chunk, pos), now + deleteRetentionMs) };
+  }
+  if (now < horizon) {
+    noteHorizon(horizon);
+    return { rewritten: null };
+  }
+  stats.recordsRemoved += h.recordsCount;
+  stats.markersRemoved++;
+  if (readTxnMarker(chunk, pos)?.type === 'ABORT') txns.removedAbort(h.baseOffset + h.lastOffsetDelta);
+  return keepsProducer ? { rewritten: rebuildBatch(chunk, pos, [], null) } : null;
 }

@@ -55,6 +55,13 @@ export class AbortedTxnIndex {
     return out;
   }
 
+  /** Forgets the transactions whose ABORT markers (at these offsets) the log cleaner removed. */
+  removeMarkers(lastOffsets: readonly number[]): void {
+    if (lastOffsets.length === 0) return;
+    const gone = new Set(lastOffsets);
+    for (let i = this.entries.length - 1; i >= 0; i--) if (gone.has(this.entries[i]!.lastOffset)) this.entries.splice(i, 1);
+  }
+
   /** Forgets the transactions that ended below the log start (retention or DeleteRecords removed them). */
   dropBelow(logStartOffset: number): void {
     let n = 0;

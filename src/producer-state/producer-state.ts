@@ -12,7 +12,7 @@
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { AbortedTxnIndex } from '../log/txn-index.ts';
 import type { TxnMarker } from '../log/txn-marker.ts';
-import { TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
+import { CONTROL_FLAG, TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
 
 /** Kafka keeps the metadata of this many recent batches per producer (the client's max in-flight limit). */
 export const PRODUCER_BATCH_HISTORY = 5;
@@ -196,13 +196,13 @@ export class ProducerStateTable {
       return;
     }
     if (b.producerId < 0) return;
+    // A control batch without a marker (the cleaner emptied it once its transaction was gone, or a control type
+    // Kafka has but Kastor does not write) ends nothing and opens nothing; it still names its producer's epoch,
+    // as in Kafka's ProducerAppendInfo.
+    if (((b.attributes ?? 0) & CONTROL_FLAG) !== 0) return this.noteEpoch(b);
     if (isTransactional(b) && !this.ongoing.has(b.producerId)) this.ongoing.set(b.producerId, firstOffset);
     // A coordinator's transactional write carries no sequence: it opens the transaction, no batch history.
-    if (b.baseSequence < 0) {
-      const known = this.producers.get(b.producerId);
-      if (!known || known.epoch < b.producerEpoch) this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: known?.coordinatorEpoch ?? -1 });
-      return;
-    }
+    if (b.baseSequence < 0) return this.noteEpoch(b);
     let e = this.producers.get(b.producerId);
     if (!e || e.epoch !== b.producerEpoch) {
       e = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
@@ -210,6 +210,12 @@ export class ProducerStateTable {
     }
     e.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.lastOffsetDelta), firstOffset, lastOffset, timestamp: b.maxTimestamp });
     if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
+  }
+
+  /** A batch that names its producer's epoch and nothing else of its history. */
+  private noteEpoch(b: ProducerBatch): void {
+    const known = this.producers.get(b.producerId);
+    if (!known || known.epoch < b.producerEpoch) this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: known?.coordinatorEpoch ?? -1 });
   }
 
   /**

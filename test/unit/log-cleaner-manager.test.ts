@@ -33,7 +33,7 @@ async function count(log: PartitionLog): Promise<number> {
   return n;
 }
 
-const replica = (topic: string, log: PartitionLog, role = 'leader'): CleanerReplica => ({ topic, partition: 0, log, role, producers: { table: { entries: () => [], lastStableOffset: (hw: number) => hw, aborted: { all: () => [] } } } });
+const replica = (topic: string, log: PartitionLog, role = 'leader'): CleanerReplica => ({ topic, partition: 0, log, role, producers: { table: { entries: () => [], lastStableOffset: (hw: number) => hw, aborted: { all: () => [], removeMarkers: () => {} } } } });
 
 test('compaction configs come from the topic config; only compact policies are cleaned', () => {
   assert.is(compactionConfigOf({}), null);

@@ -2,7 +2,7 @@
 // keep their base and last offsets and get valid CRCs, tombstones live until delete.retention.ms after the
 // cleaning that first kept them, min/max.compaction.lag.ms and min.cleanable.dirty.ratio decide what is cleaned,
 // the high watermark and the last stable offset bound it, aborted transactions are removed and never supersede
-// a committed value, gzip batches and kcat's snappy, lz4 and zstd batches are compressed again, an idempotent producer's last sequence
+// a committed value, transaction markers go delete.retention.ms after their transaction's last batch, gzip batches and kcat's snappy, lz4 and zstd batches are compressed again, an idempotent producer's last sequence
 // survives as an empty batch, reads and replication cross the gaps, the offset map is exact, segments larger
 // than the cleaner's read chunk are cleaned alike, and a crash at every storage step of a
 // cleaning leaves the old log or the new one after recovery, never a mix.
@@ -15,7 +15,7 @@ import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { FaultyStorage } from '../../src/log/faulty-storage.ts';
 import type { Storage } from '../../src/log/storage.ts';
 import { cleanLog, cleanableState, readCleanerCheckpoint, DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from '../../src/log/log-cleaner.ts';
-import { DELETE_HORIZON_FLAG } from '../../src/log/batch-filter.ts';
+import { DELETE_HORIZON_FLAG, deleteHorizonOf } from '../../src/log/batch-filter.ts';
 import { OffsetMap } from '../../src/log/offset-map.ts';
 import { buildRecordBatch, forEachBatch, readBatchHeader, readRecords, setBaseOffset, setPartitionLeaderEpoch, validateBatch, type RecordInput } from '../../src/protocol/record-batch.ts';
 import { scanLog } from '../../src/producer-state/partition-producers.ts';
@@ -454,6 +454,95 @@ test('transactions: aborted records go and never supersede a committed value; no
   assert.equal(valuesOf(kept.records, 'a'), ['a1', 'a2'], 'a1 stays: a2 is past the last stable offset');
   assert.equal(valuesOf(kept.records, 'b'), ['b1', 'b-open']);
   assert.ok(kept.records.filter((r) => r.offset >= openAt).length >= 14, 'nothing at or past the last stable offset removed');
+});
+
+test('transactions: a marker stays while its transaction has a batch, then goes delete.retention.ms after the cleaning that found it alone', async () => {
+  const txn = (producerId: number, records: Rec[], baseSequence = 0) =>
+    buildRecordBatch({ records: records.map(([key, value]) => ({ key, value })), producerId, producerEpoch: 0, baseSequence, isTransactional: true, timestamp: 1_000 });
+  const marker = (producerId: number, type: 'COMMIT' | 'ABORT') => buildTxnMarkerBatch(producerId, 0, { type, coordinatorEpoch: 0 }, 1_000);
+  const isMarker = (h: { attributes: number }) => (h.attributes & 0x20) !== 0;
+  // What the broker's cleaner manager passes: the producer state as the log holds it.
+  const forgotten: number[] = [];
+  const cleanAt = async (log: PartitionLog, now: number) => {
+    log.setHighWatermark(log.logEndOffset);
+    const producers = await scanLog(log);
+    const producerLastOffsets = new Map<number, number>();
+    const markerOnlyProducers = new Map<number, number>();
+    for (const e of producers.entries()) {
+      if (e.batches.length > 0) producerLastOffsets.set(e.producerId, e.batches.at(-1)!.lastOffset);
+      else markerOnlyProducers.set(e.producerId, e.epoch);
+    }
+    const r = await cleanLog(log, {
+      now, config: compaction({ deleteRetentionMs: 1_000 }), force: true, producerLastOffsets, markerOnlyProducers,
+      abortedTxns: producers.aborted.all(), lastStableOffset: producers.lastStableOffset(log.highWatermark),
+      forgetAbortedTxns: (markers) => forgotten.push(...markers),
+    });
+    assert.ok(r && !r.aborted);
+    return r;
+  };
+  const filler = async (log: PartitionLog) => {
+    for (let i = 0; i < 12; i++) await log.append(batch([[`f${i}`, 'x'.repeat(30)]]), 0);
+  };
+
+  const log = await openLog(new MemoryStorage(), { now: 10_000 });
+  await log.append(txn(7, [['c', 'c-committed']]), 0);
+  const commitAt = log.logEndOffset;
+  await log.append(marker(7, 'COMMIT'), 0);
+  await log.append(txn(8, [['a', 'a-aborted']]), 0);
+  const abortAt = log.logEndOffset;
+  await log.append(marker(8, 'ABORT'), 0);
+  await log.append(txn(9, [['d', 'd-committed']]), 0);
+  const keptCommitAt = log.logEndOffset;
+  await log.append(marker(9, 'COMMIT'), 0);
+  // A producer's last data batch carries its sequence and stays (as an empty header), and with it its
+  // transaction's marker: later batches of producers 7 and 8, outside any transaction, take that over, so the
+  // transactions' batches can go.
+  await log.append(batch([['c', 'c-plain']], { producerId: 7, baseSequence: 1 }), 0);
+  await log.append(batch([['e', 'e-plain']], { producerId: 8, baseSequence: 1 }), 0);
+  await filler(log);
+
+  const first = await cleanAt(log, 10_000);
+  let after = await contents(log);
+  const markerAt = (offset: number) => after.batches.find((h) => isMarker(h) && h.baseOffset === offset);
+  assert.equal([first.markersRemoved, forgotten], [0, []]);
+  assert.ok(markerAt(commitAt) && deleteHorizonOf(markerAt(commitAt)!) === 11_000, 'a commit marker whose transaction is gone gets its delete horizon');
+  assert.ok(markerAt(abortAt) && deleteHorizonOf(markerAt(abortAt)!) === 11_000, 'so does an abort marker once the aborted records are gone');
+  assert.ok(markerAt(keptCommitAt) && deleteHorizonOf(markerAt(keptCommitAt)!) === null, 'a marker whose transaction has a record left stays as it is');
+  assert.equal(after.records.find((r) => r.key === 'd')?.value, 'd-committed');
+
+  await cleanAt(log, 10_999);
+  after = await contents(log);
+  assert.ok(markerAt(commitAt) && markerAt(abortAt), 'both stay until their horizon');
+
+  const last = await cleanAt(log, 11_000);
+  after = await contents(log);
+  assert.is(markerAt(commitAt), undefined, 'the commit marker went at its horizon');
+  assert.is(markerAt(abortAt), undefined, 'the abort marker went at its horizon');
+  assert.equal(forgotten, [abortAt], 'and its aborted-transaction index entry must go');
+  assert.is(last.markersRemoved, 2);
+  assert.ok(markerAt(keptCommitAt), 'the marker of a transaction with a record left stays');
+  // The log rebuilds to the same state: no transaction left open (the last stable offset is the high
+  // watermark), no aborted transaction without its marker.
+  const rebuilt = await scanLog(log);
+  assert.is(rebuilt.lastStableOffset(log.highWatermark), log.highWatermark);
+  assert.equal(rebuilt.aborted.all(), []);
+
+  // A coordinator's transactional write carries no sequence: its producer state has no data batch, and the
+  // marker is what the state knows of the producer (its epoch), so it stays as an empty control batch.
+  const coord = await openLog(new MemoryStorage(), { now: 10_000 });
+  await coord.append(txn(5, [['g', 'offset-1']], -1), 0);
+  const coordMarkerAt = coord.logEndOffset;
+  await coord.append(marker(5, 'COMMIT'), 0);
+  await coord.append(batch([['g', 'offset-2']]), 0);
+  await filler(coord);
+  await cleanAt(coord, 10_000);
+  await cleanAt(coord, 20_000);
+  const c = await contents(coord);
+  const kept = c.batches.find((h) => h.baseOffset === coordMarkerAt);
+  assert.ok(kept && isMarker(kept) && kept.recordsCount === 0, 'emptied, not removed');
+  const state = await scanLog(coord);
+  assert.is(state.lastStableOffset(coord.highWatermark), coord.highWatermark, 'an empty control batch opens no transaction');
+  assert.equal(state.entries().map((e) => [e.producerId, e.epoch]), [[5, 0]]);
 });
 
 test.run();

@@ -90,6 +90,8 @@ export class PartitionLog {
   private failure: unknown = null;
   private closed = false;
   private lastFlushAt: number;
+  /** The offset checkpoint writes, one after another (writeOffset). */
+  private checkpointWrites: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -358,8 +360,20 @@ export class PartitionLog {
 
   /** Writes the recovery-point and high-watermark checkpoint files. */
   async checkpoint(): Promise<void> {
-    await writeOffsetCheckpoint(this.storage, join(this.dir, RECOVERY_POINT_CHECKPOINT), this.recoveryPoint);
-    await writeOffsetCheckpoint(this.storage, join(this.dir, HIGH_WATERMARK_CHECKPOINT), this.highWatermark);
+    await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
+    await this.writeOffset(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark);
+  }
+
+  /**
+   * Writes one of the log's offset checkpoints with the value `value()` gives when its turn comes. They are
+   * written one at a time: two writes of one file share its temp file (the second rename found it gone, ENOENT,
+   * when the periodic checkpoint met a follower's truncation), and a truncation's lowered recovery point must not
+   * be overwritten by a periodic write that read the old one.
+   */
+  private writeOffset(name: string, value: () => number): Promise<void> {
+    const write = this.checkpointWrites.then(() => writeOffsetCheckpoint(this.storage, join(this.dir, name), value()));
+    this.checkpointWrites = write.catch(() => {});
+    return write;
   }
 
   setHighWatermark(hw: number): void {
@@ -457,7 +471,7 @@ export class PartitionLog {
         if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.epochs.persist();
         // A recovery-point checkpoint past the new end would make recovery treat the unsynced data that
         // replaces the truncated range as flushed (and its loss in a crash as corruption).
-        await writeOffsetCheckpoint(this.storage, join(this.dir, RECOVERY_POINT_CHECKPOINT), this.recoveryPoint);
+        await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
       }),
     );
   }
@@ -489,7 +503,7 @@ export class PartitionLog {
   /** Deletes every segment and opens an empty one at `offset`, where the log now starts (callers hold the log lock). */
   private async startEmptyAt(offset: number): Promise<void> {
     // Persisted first: a crash midway leaves a checkpoint that the next open bounds by the log end.
-    if (offset !== this.logStartOffset) await writeOffsetCheckpoint(this.storage, join(this.dir, LOG_START_OFFSET_CHECKPOINT), offset);
+    if (offset !== this.logStartOffset) await this.writeOffset(LOG_START_OFFSET_CHECKPOINT, () => offset);
     for (const seg of this.segments.splice(0)) {
       this.dirty.delete(seg);
       await seg.delete();
@@ -499,7 +513,7 @@ export class PartitionLog {
   }
 
   private persistLogStart(): Promise<void> {
-    return writeOffsetCheckpoint(this.storage, join(this.dir, LOG_START_OFFSET_CHECKPOINT), this.logStartOffset);
+    return this.writeOffset(LOG_START_OFFSET_CHECKPOINT, () => this.logStartOffset);
   }
 
   /**

@@ -8,6 +8,7 @@ import { InvalidAppendError, OffsetOutOfRangeError } from '../../src/log/errors.
 import { readBatchHeader, validateBatch, buildRecordBatch, setBaseOffset, setPartitionLeaderEpoch } from '../../src/protocol/record-batch.ts';
 import { batchOf, recordsIn, rejects } from '../helpers/log-fixtures.ts';
 import type { Clock } from '../../src/runtime/clock.ts';
+import { readOffsetCheckpoint } from '../../src/log/checkpoint.ts';
 import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 
 const DIR = '/data/orders-0';
@@ -203,6 +204,21 @@ test('high watermark and recovery point survive close and reopen via checkpoints
   assert.equal(recordsIn((await again.log.read(7, 10)).data).slice(-1), [[7, 'c3-1']]);
   await again.log.delete();
   assert.ok(!(await storage.exists(DIR)));
+});
+
+test('offset checkpoints are written one at a time: a periodic checkpoint racing a truncation neither fails nor leaves the old recovery point', async () => {
+  const { log, storage } = await openLog();
+  for (let i = 0; i < 5; i++) await log.append(batchOf(`r${i}`, 1, 100 + i), 4);
+  await log.flush();
+  log.setHighWatermark(2);
+  // The broker's flush pass and a follower's truncation, at once: both used to write recovery-point-checkpoint
+  // through one temp file, and the second rename failed (ENOENT), or the old recovery point (5) won.
+  for (let round = 0; round < 3; round++) {
+    await Promise.all([log.checkpoint(), log.truncateTo(2), log.checkpoint()]);
+    assert.is(await readOffsetCheckpoint(storage, `${DIR}/recovery-point-checkpoint`), 2);
+    await log.append(batchOf('again', 3, 200), 4);
+    await log.flush();
+  }
 });
 
 test.run();

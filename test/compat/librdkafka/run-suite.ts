@@ -16,7 +16,8 @@
 // KAFKA_PATH points at bin/kafka, Kastor's versions of Kafka's scripts. The suite is told the broker is Kafka
 // 3.9.0 (TEST_KAFKA_VERSION), which gates tests by the features they need. The tests that need TLS or SASL
 // (SECURED_TESTS in suite-tests.ts) run instead against a cluster of their security profile (security-profiles.ts:
-// a SASL_SSL or SASL_PLAINTEXT listener, a user, certificates made for the run), maybe one subtest at a time.
+// a SASL_SSL or SASL_PLAINTEXT listener, a user, certificates made for the run, or for OAUTHBEARER an OIDC
+// identity provider of the run's own, oidc-endpoint.ts), maybe one subtest at a time.
 // Environment: LIBRDKAFKA_TARBALL (the source), KASTOR_CACHE_DIR (where the build is kept, default
 // /var/cache/kastor), LIBRDKAFKA_TEST_DEADLINE_S (per test, default 300), LIBRDKAFKA_DEBUG (librdkafka debug
 // contexts, e.g. protocol,fetch), LIBRDKAFKA_KEEP_OUTPUT (a directory to write each run's output to).
@@ -30,7 +31,8 @@ import { startTestCluster, type TestCluster } from '../../../src/testing/index.t
 import { ensureSuiteBuilt, SuiteBuildError } from './suite-build.ts';
 import { brokerTests, SCENARIOS, type SuiteTest } from './suite-tests.ts';
 import { readAllowList, type AllowList } from './allow-list.ts';
-import { clientSettingsFor, makeSuiteCerts, needsCerts, needsSecureListener, secureListenerFor, SECURITY_PROFILES, type SecurityProfileName, type SuiteCerts } from './security-profiles.ts';
+import { clientSettingsFor, makeSuiteCerts, needsCerts, needsOidc, needsSecureListener, secureListenerFor, SECURITY_PROFILES, type SecurityProfileName, type SuiteCerts } from './security-profiles.ts';
+import { startOidcEndpoint, type OidcEndpoint } from './oidc-endpoint.ts';
 import { mergeOutcomes, parseRunnerOutput, requireSubtestRan, type TestOutcome } from './runner-output.ts';
 
 /** The runs of one test number: a cluster (scenario or security profile) each, and maybe a subtest filter. */
@@ -116,6 +118,7 @@ async function main(): Promise<number> {
 
   const workDir = mkdtempSync(join(tmpdir(), 'kastor-librdkafka-'));
   const clusters: TestCluster[] = [];
+  let oidc: OidcEndpoint | null = null;
   const outcomes: Array<TestOutcome & { number: string }> = [];
   try {
     // One cluster per scenario the selected tests need ("noautocreate" is Kafka's auto.create.topics.enable=false),
@@ -125,11 +128,13 @@ async function main(): Promise<number> {
     let certs: SuiteCerts | null = null;
     for (const key of keys) {
       const profile = key in SECURITY_PROFILES ? SECURITY_PROFILES[key as SecurityProfileName] : null;
+      if (profile && needsOidc(profile)) oidc ??= await startOidcEndpoint(workDir);
       const brokerArgs = [
         '--num-partitions', '4', '--default-replication-factor', '3',
         '--replica-selector', 'org.apache.kafka.common.replica.RackAwareReplicaSelector',
         ...(key === 'noautocreate' ? ['--auto-create-topics=false'] : []),
         ...(profile?.brokerArgs ?? []),
+        ...(profile && needsOidc(profile) ? oidc!.brokerArgs : []),
       ];
       if (profile && needsCerts(profile)) certs ??= await makeSuiteCerts(join(workDir, 'certs'));
       const password = randomBytes(12).toString('hex');
@@ -137,7 +142,7 @@ async function main(): Promise<number> {
       const cluster = await startTestCluster({ brokers: 3, brokerArgs, racks: RACKS, ...(secureListener ? { secureListener } : {}) });
       clusters.push(cluster);
       const bootstrap = secureListener ? cluster.secureBootstrapServers : cluster.bootstrapServers;
-      const client = profile ? clientSettingsFor(profile, certs, password) : { confLines: [], env: {} };
+      const client = profile ? clientSettingsFor(profile, certs, password, oidc) : { confLines: [], env: {} };
       const conf = join(workDir, `test-${key}.conf`);
       writeFileSync(conf, [`metadata.broker.list=${bootstrap}`, 'test.timeout.multiplier=2', ...client.confLines, ''].join('\n'));
       envs.set(key, {
@@ -185,6 +190,7 @@ async function main(): Promise<number> {
     await Promise.all(Array.from({ length: Math.min(jobs, selected.length) }, worker));
   } finally {
     await Promise.all(clusters.map((c) => c.close()));
+    await oidc?.close();
     rmSync(workDir, { recursive: true, force: true });
   }
 

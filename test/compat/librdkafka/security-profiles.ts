@@ -1,22 +1,26 @@
-// The secured clusters some of librdkafka's tests need (0097 ssl_verify, 0135 sasl_credentials, 0142
-// reauthentication). Kafka's test clusters for them are started by trivup with `--ssl`/`--sasl`: a CA, a broker
+// The secured clusters some of librdkafka's tests need (0097 ssl_verify, 0126 oauthbearer_oidc, 0135
+// sasl_credentials, 0142 reauthentication). Kafka's test clusters for them are started by trivup with `--ssl`/`--sasl`: a CA, a broker
 // certificate, a client keystore in every encoding the tests load (PEM, DER, PKCS#12), SASL users, and the
 // client settings in test.conf; the tests find the certificate files through trivup's SSL_* environment
 // variables. Here each profile is a 3-broker Kastor cluster with a second listener (TestClusterOptions
 // .secureListener) and the same test.conf keys and variables. Certificates are made at run time with the
-// openssl CLI into the run's temporary directory and removed with it; no key is ever committed.
+// openssl CLI into the run's temporary directory and removed with it; no key is ever committed. The OAUTHBEARER
+// profile's brokers trust the JWKS of the run's own identity provider (oidc-endpoint.ts, trivup's
+// OauthbearerOIDCApp), whose token endpoint the clients use.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecureListenerOptions } from '../../../src/testing/index.ts';
+import type { OidcEndpoint } from './oidc-endpoint.ts';
 
-export type SecurityProfileName = 'sasl-ssl-scram' | 'sasl-plaintext-plain' | 'plaintext-acl';
+export type SecurityProfileName = 'sasl-ssl-scram' | 'sasl-plaintext-plain' | 'sasl-plaintext-oauthbearer' | 'plaintext-acl';
 
 export interface SecurityProfile {
   /** PLAINTEXT: no second listener; the clients use the brokers' own (plaintext-acl). */
   protocol: SecureListenerOptions['protocol'] | 'PLAINTEXT';
-  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | null;
-  /** More `kastor broker` flags for its brokers. */
+  /** OAUTHBEARER: the brokers take only it, checking tokens against the run's OIDC endpoint's JWKS. */
+  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER' | null;
+  /** More `kastor broker` flags for its brokers (an OAUTHBEARER profile also gets the OIDC endpoint's). */
   brokerArgs: string[];
 }
 
@@ -30,6 +34,7 @@ const REAUTH_MS = 10_000;
 export const SECURITY_PROFILES: Record<SecurityProfileName, SecurityProfile> = {
   'sasl-ssl-scram': { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', brokerArgs: ['--connections-max-reauth-ms', String(REAUTH_MS)] },
   'sasl-plaintext-plain': { protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN', brokerArgs: [] },
+  'sasl-plaintext-oauthbearer': { protocol: 'SASL_PLAINTEXT', mechanism: 'OAUTHBEARER', brokerArgs: ['--sasl-enabled-mechanisms', 'OAUTHBEARER'] },
   // What trivup gives the clusters of the tests that set ACLs with kafka-acls.sh (0081, 0109, 0115, 0119):
   // Kafka's ACL authorizer, open to every client (ANONYMOUS on PLAINTEXT) until an ACL names a resource.
   'plaintext-acl': { protocol: 'PLAINTEXT', mechanism: null, brokerArgs: ['--authorizer', 'acl', '--allow-everyone-if-no-acl-found'] },
@@ -106,29 +111,30 @@ export async function makeSuiteCerts(dir: string): Promise<SuiteCerts> {
   };
 }
 
-/** The secure listener a profile's brokers get, with the suite's one user. */
+/** Whether a profile's clients log in with tokens from the run's OIDC endpoint (startOidcEndpoint). */
+export function needsOidc(profile: SecurityProfile): boolean {
+  return profile.mechanism === 'OAUTHBEARER';
+}
+
+/** The secure listener a profile's brokers get, with the suite's one user (none for OAUTHBEARER: tokens name it). */
 export function secureListenerFor(profile: SecurityProfile & { protocol: SecureListenerOptions['protocol'] }, certs: SuiteCerts | null, password: string): SecureListenerOptions {
   const tls = needsCerts(profile);
   if (tls && !certs) throw new Error(`a ${profile.protocol} listener needs certificates`);
   return {
     protocol: profile.protocol,
     ...(tls ? { certFile: certs!.brokerCert, keyFile: certs!.brokerKey, caFile: certs!.ca } : {}),
-    users: { [USER]: password },
+    ...(needsOidc(profile) ? {} : { users: { [USER]: password } }),
   };
 }
 
 /** test.conf's client settings for a profile (after metadata.broker.list), and the variables its tests read. */
-export function clientSettingsFor(profile: SecurityProfile, certs: SuiteCerts | null, password: string): { confLines: string[]; env: Record<string, string> } {
+export function clientSettingsFor(profile: SecurityProfile, certs: SuiteCerts | null, password: string, oidc: OidcEndpoint | null): { confLines: string[]; env: Record<string, string> } {
   if (!needsSecureListener(profile)) return { confLines: [], env: {} };
   const tls = needsCerts(profile);
+  if (needsOidc(profile) && !oidc) throw new Error('an OAUTHBEARER profile needs the OIDC endpoint');
+  const login = needsOidc(profile) ? oidc!.confLines : [`sasl.username=${USER}`, `sasl.password=${password}`];
   return {
-    confLines: [
-      `security.protocol=${profile.protocol}`,
-      `sasl.mechanism=${profile.mechanism}`,
-      `sasl.username=${USER}`,
-      `sasl.password=${password}`,
-      ...(tls ? certs!.confLines : []),
-    ],
-    env: tls ? certs!.env : {},
+    confLines: [`security.protocol=${profile.protocol}`, `sasl.mechanism=${profile.mechanism}`, ...login, ...(tls ? certs!.confLines : [])],
+    env: { ...(tls ? certs!.env : {}), ...(needsOidc(profile) ? oidc!.env : {}) },
   };
 }

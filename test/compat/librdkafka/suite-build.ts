@@ -1,6 +1,7 @@
 // Builds librdkafka's test suite (tests/test-runner) from the source tarball in ../shared/third-party, once per
 // tarball: unpacked into a temporary directory beside the cache, configured with --no-download (Debian's
-// libssl, zlib, zstd, lz4, sasl2, and rapidjson for the tests that check statistics JSON; nothing fetched),
+// libssl, zlib, zstd, lz4, sasl2, rapidjson for the tests that check statistics JSON, and libcurl, required with
+// --enable-curl, for sasl.oauthbearer.method=oidc in 0126; nothing fetched),
 // built, and renamed into the cache only when complete, so an interrupted build is never mistaken for a
 // finished one. CI runs on the same machine, so the cache (default /var/cache/kastor, or KASTOR_CACHE_DIR)
 // spares later runs the few minutes of compiling.
@@ -10,7 +11,7 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rena
 import { basename, join } from 'node:path';
 
 /** Bumped whenever how the suite is built changes (configure's checks, packages), so the cache is rebuilt. */
-const RECIPE = 2;
+const RECIPE = 3;
 
 export interface SuiteBuild {
   /** The unpacked, built source tree: tests/test-runner and src/librdkafka.so.1 inside. */
@@ -71,7 +72,7 @@ export async function ensureSuiteBuilt(tarball: string, cacheRoot: string, say: 
     const top = readdirSync(work).find((d) => d.startsWith('librdkafka'));
     if (!top) throw new SuiteBuildError(`${tarball} holds no librdkafka directory`, '');
     const src = join(work, top);
-    await run('./configure', ['--no-download'], src, log);
+    await run('./configure', ['--no-download', '--enable-curl'], src, log);
     await run('make', ['-j2', 'libs'], src, log);
     await run('make', ['-j2', '-C', 'tests', 'build'], src, log);
     if (!existsSync(join(src, 'tests', 'test-runner'))) throw new SuiteBuildError('the build finished without tests/test-runner', log.join('').split('\n').slice(-30).join('\n'));

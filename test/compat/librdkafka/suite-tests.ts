@@ -36,8 +36,7 @@ export interface SecuredTest {
  * The tests that need TLS, SASL or an authorizer, and the cluster each gets (0081, 0109, 0115 and 0119 set ACLs,
  * through the admin API or kafka-acls.sh, and expect a cluster that enforces them). 0135 and 0142 also run share consumers (KIP-932
  * share groups: ShareGroupHeartbeat, ShareFetch, ShareAcknowledge), which Kastor does not have, so their other
- * subtests are run by name. 0126 (SASL/OAUTHBEARER with an OIDC token endpoint) is not here yet: the brokers validate
- * OAUTHBEARER JWTs, but the runner has no OIDC token endpoint.
+ * subtests are run by name, as are 0126's (SASL/OAUTHBEARER, its clients fetching tokens from the run's OIDC endpoint).
  */
 export const SECURED_TESTS: Record<string, SecuredTest> = {
   '0081': { profile: 'plaintext-acl' },
@@ -45,6 +44,15 @@ export const SECURED_TESTS: Record<string, SecuredTest> = {
   '0109': { profile: 'plaintext-acl' },
   '0115': { profile: 'plaintext-acl' },
   '0119': { profile: 'plaintext-acl' },
+  '0126': {
+    profile: 'sasl-plaintext-oauthbearer',
+    subtests: {
+      // The first matches every do_test_produce_consumer_with_OIDC* subtest (client_credentials, jwt-bearer,
+      // Azure IMDS and sub-claim variations, invalid and expired tokens), not the share-consumer ones.
+      only: ['do_test_produce_consumer_with_OIDC', 'do_test_OIDC_aws_iam'],
+      skipped: 'do_test_produce_share_consumer_with_OIDC* (share groups)',
+    },
+  },
   '0135': { profile: 'sasl-plaintext-plain', subtests: { only: ['do_test:'], skipped: 'do_test_share_consumer (share groups)' } },
   '0142': {
     profile: 'sasl-ssl-scram',

@@ -51,7 +51,7 @@ export const SERVED: Array<[name: string, min: number, max: number]> = [
   ['OffsetCommit', 2, 8],
   ['OffsetFetch', 1, 8],
   ['DescribeGroups', 0, 5],
-  ['ListGroups', 0, 4],
+  ['ListGroups', 0, 5],
   ['DeleteGroups', 0, 2],
   ['OffsetDelete', 0, 0],
   // Transactions (issue 17, KIP-98 with KIP-890 part 1 on the broker side). Clients' versions only: v4 of

@@ -5,7 +5,7 @@
 // concurrent change is read again, never overwritten; validate_only computes and checks it without writing.
 // The replicas pick a change up from the metadata watch (partition-registry.ts), as they pick up ISR changes.
 import { ErrorCode } from '../protocol/generated/errors.ts';
-import { ConfigRefused } from '../metadata/config-alter.ts';
+import { ConfigRefused, type ConfigKind } from '../metadata/config-alter.ts';
 import { TopicNotFoundError, UpdateConflictError } from '../metadata/errors.ts';
 import type { BrokerServices } from './broker-services.ts';
 
@@ -25,7 +25,7 @@ export interface ConfigResult {
 }
 
 /** How a resource's new config set follows from its current one (throws ConfigRefused). */
-export type ConfigChange = (kind: 'topic' | 'broker', current: Readonly<Record<string, string>>) => Record<string, string>;
+export type ConfigChange = (kind: ConfigKind, current: Readonly<Record<string, string>>) => Record<string, string>;
 
 /** Applies `change` to each resource (or only checks it, validateOnly); resources named twice are refused. */
 export async function alterConfigResources<R extends ConfigResourceRef>(
@@ -72,8 +72,9 @@ async function alterOne(svc: BrokerServices, r: ConfigResourceRef, validateOnly:
     const scope = r.resourceName;
     if (scope !== '' && !/^\d+$/.test(scope)) throw new ConfigRefused(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${scope}`);
     const key = scope === '' ? '' : String(Number(scope));
-    if (validateOnly) return void change('broker', svc.metadata.snapshot().brokerConfigs?.[key] ?? {});
-    const configs = await svc.metadata.updateBrokerConfigs(key, (current) => change('broker', current));
+    const kind = key === '' ? 'broker-default' : 'broker';
+    if (validateOnly) return void change(kind, svc.metadata.snapshot().brokerConfigs?.[key] ?? {});
+    const configs = await svc.metadata.updateBrokerConfigs(key, (current) => change(kind, current));
     svc.logger.info('altered broker configs', { broker: key === '' ? 'cluster default' : key, configs });
     return;
   }

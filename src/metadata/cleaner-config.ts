@@ -3,9 +3,9 @@
 // --add-config log.cleaner.io.max.bytes.per.second=...`): the cleaner's I/O bound and its backoff. They are
 // stored with the other dynamic broker configs (per broker, and '' for the cluster-wide default) and resolved
 // in Kafka's order: this broker's dynamic value, the cluster's, the broker's static setting (its command line or
-// server.properties), Kafka's default. The cleaner reads them at every pass. log.cleaner.enable and
-// log.cleaner.threads are not dynamic in Kafka either (and Kastor runs one cleaner), so they are refused as
-// static. Pure: no I/O.
+// server.properties), Kafka's default. The cleaner reads them at every pass. log.cleaner.enable is not dynamic
+// in Kafka either, so it is refused as static; log.cleaner.threads and the buffer sizes are, but Kastor runs one
+// cleaner with no dedupe buffer, so it only stores them (inert-broker-config.ts). Pure: no I/O.
 import { ConfigSource, type ConfigSynonym, type LayeredEntry } from './config-layers.ts';
 
 interface CleanerConfigDef {

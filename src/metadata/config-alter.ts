@@ -8,6 +8,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts';
 import { DYNAMIC_BROKER_CONFIGS } from './config-layers.ts';
 import { checkTopicConfigValue, resolveTopicConfig, topicConfigDef } from './topic-config.ts';
 import { CLEANER_CONFIGS, checkCleanerConfigValue, isCleanerConfig } from './cleaner-config.ts';
+import { checkInertBrokerConfigValue, inertBrokerConfigDefault, inertBrokerConfigType, isInertBrokerConfig, perBrokerOnly } from './inert-broker-config.ts';
 
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -36,15 +37,18 @@ const STATIC_BROKER_CONFIGS = new Set([
   'log.cleaner.enable',
 ]);
 
-export type ConfigKind = 'topic' | 'broker';
+/** A topic, one broker (its id), or the cluster-wide default of broker configs (the empty broker name). */
+export type ConfigKind = 'topic' | 'broker' | 'broker-default';
 
 /** The type of a config of `kind` (topic keys, or the dynamic broker keys by their topic synonym). */
 function typeOf(kind: ConfigKind, name: string): string | undefined {
-  if (kind === 'broker' && isCleanerConfig(name)) return CLEANER_CONFIGS[name]!.type;
+  if (kind !== 'topic' && isCleanerConfig(name)) return CLEANER_CONFIGS[name]!.type;
+  if (kind !== 'topic' && isInertBrokerConfig(name)) return inertBrokerConfigType(name);
   return topicConfigDef(kind === 'topic' ? name : (DYNAMIC_BROKER_CONFIGS[name] ?? ''))?.type;
 }
 
 function defaultOf(kind: ConfigKind, name: string): string {
+  if (kind !== 'topic' && isInertBrokerConfig(name)) return inertBrokerConfigDefault(name) ?? '';
   return topicConfigDef(kind === 'topic' ? name : (DYNAMIC_BROKER_CONFIGS[name] ?? ''))?.default ?? '';
 }
 
@@ -103,6 +107,8 @@ function validate(kind: ConfigKind, configs: Record<string, string>): Record<str
   const names = Object.keys(configs);
   const fixed = names.filter((n) => STATIC_BROKER_CONFIGS.has(n));
   if (fixed.length > 0) throw new ConfigRefused(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: Set(${fixed.join(', ')})`);
+  const onlyPerBroker = kind === 'broker-default' ? perBrokerOnly(names) : [];
+  if (onlyPerBroker.length > 0) throw new ConfigRefused(ErrorCode.INVALID_REQUEST, `Cannot update these configs at default cluster level, broker id must be specified: Set(${onlyPerBroker.join(', ')})`);
   const out: Record<string, string> = {};
   const errors: string[] = [];
   for (const name of names) {
@@ -112,9 +118,15 @@ function validate(kind: ConfigKind, configs: Record<string, string>): Record<str
       else out[name] = checked.value;
       continue;
     }
+    if (isInertBrokerConfig(name)) {
+      const checked = checkInertBrokerConfigValue(name, configs[name]!);
+      if ('error' in checked) errors.push(checked.error);
+      else out[name] = checked.value;
+      continue;
+    }
     const topicKey = DYNAMIC_BROKER_CONFIGS[name];
     if (topicKey === undefined) {
-      errors.push(`Unknown broker config name: ${name} (dynamic broker configs: ${[...Object.keys(DYNAMIC_BROKER_CONFIGS), ...Object.keys(CLEANER_CONFIGS)].join(', ')})`);
+      errors.push(`Unknown broker config name: ${name} (dynamic broker configs Kastor acts on: ${[...Object.keys(DYNAMIC_BROKER_CONFIGS), ...Object.keys(CLEANER_CONFIGS)].join(', ')})`);
       continue;
     }
     const checked = checkTopicConfigValue(topicKey, configs[name]!);

@@ -2,7 +2,7 @@
 // FindCoordinator v4, KIP-394 MEMBER_ID_REQUIRED on JoinGroup v4+ (flexible v9 included), SyncGroup v5,
 // Heartbeat v4, batched LeaveGroup v5, OffsetCommit v2/v8 checks (generation, member, unknown topic, simple
 // commits), OffsetFetch v1 and batched v8 (never committed = -1, topics null = all), ListGroups v4 with a states
-// filter, DescribeGroups v5, DeleteGroups v2 and OffsetDelete v0.
+// filter and v5 with a types filter, DescribeGroups v5, DeleteGroups v2 and OffsetDelete v0.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BrokerConnection } from '../../src/client/broker-connection.ts';
@@ -120,6 +120,14 @@ test('a group over the wire: MEMBER_ID_REQUIRED, join, sync, heartbeat, commits,
   assert.ok(stable.groups.some((g) => g.groupId === G && g.groupState === 'Stable'));
   const empties = await conn.request(ApiKey.ListGroups, 4, { statesFilter: ['Empty'] });
   assert.not.ok(empties.groups.some((g) => g.groupId === G));
+  // v5 (KIP-848): every Kastor group is of the classic protocol; the type filter is case-insensitive and a
+  // type with no group of it (consumer) or unknown to Kafka lists nothing.
+  const classic = await conn.request(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: ['Classic'] });
+  assert.equal(classic.groups.filter((g) => g.groupId === G).map((g) => [g.groupState, g.groupType]), [['Stable', 'classic']]);
+  assert.equal((await conn.request(ApiKey.ListGroups, 5, { statesFilter: ['stable'], typesFilter: [] })).groups.find((g) => g.groupId === G)?.groupType, 'classic');
+  for (const other of [['consumer'], ['share', 'nope']]) {
+    assert.equal((await conn.request(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: other })).groups, [], `types ${other.join(',')}`);
+  }
 
   const refused = await conn.request(ApiKey.OffsetDelete, 0, { groupId: G, topics: [{ name: 'gp-topic', partitions: [{ partitionIndex: 0 }] }] });
   assert.is(refused.topics[0].partitions[0].errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);

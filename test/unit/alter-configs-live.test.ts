@@ -173,4 +173,26 @@ test('AlterConfigs replaces the whole set; unknown topics and keys get Kafka cod
   assert.equal(b1.services!.metadata.snapshot().topics['live-replace']!.config, { 'segment.ms': '60000', 'message.format.version': '0.10.0.0' }, 'retention.ms left out: back to its default');
 });
 
+test('a broker takes the dynamic configs Kafka accepts for features Kastor lacks, stores and describes them', async () => {
+  // librdkafka's 0081: AlterConfigs on a broker id with a Kerberos key, next to a topic resource.
+  const r = await request(cluster, b1, ApiKey.AlterConfigs, 2, {
+    resources: [{ resourceType: 4, resourceName: '2', configs: [{ name: 'sasl.kerberos.min.time.before.relogin', value: '58000' }] }],
+    validateOnly: false,
+  });
+  assert.equal([r.responses[0]!.errorCode, r.responses[0]!.errorMessage], [ErrorCode.NONE, null]);
+  await until(cluster, () => brokers[1]!.services!.metadata.snapshot().brokerConfigs?.['2']?.['sasl.kerberos.min.time.before.relogin'] === '58000', 'broker 2 to see its config');
+  const view = await request(cluster, brokers[1]!, ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: 4, resourceName: '2', configurationKeys: ['sasl.kerberos.min.time.before.relogin', 'background.threads'] }], includeSynonyms: false, includeDocumentation: true });
+  assert.equal(view.results[0]!.configs.map((c) => [c.name, c.value, c.configSource, c.readOnly]), [
+    ['background.threads', '10', ConfigSource.DEFAULT_CONFIG, false],
+    ['sasl.kerberos.min.time.before.relogin', '58000', ConfigSource.DYNAMIC_BROKER_CONFIG, false],
+  ]);
+  assert.match(view.results[0]!.configs[1]!.documentation!, 'no effect in Kastor');
+  const clusterWide = await incremental(4, '', [{ name: 'sasl.kerberos.min.time.before.relogin', configOperation: AlterOp.SET, value: '58000' }]);
+  assert.is(clusterWide.errorCode, ErrorCode.INVALID_REQUEST, 'a per-broker key needs a broker id, as in Kafka');
+  const threads = await incremental(4, '2', [{ name: 'background.threads', configOperation: AlterOp.SET, value: '9' }]);
+  assert.is(threads.errorCode, ErrorCode.NONE, threads.errorMessage ?? '');
+  assert.is((await incremental(4, '2', [{ name: 'background.threads', configOperation: AlterOp.DELETE, value: '' }, { name: 'sasl.kerberos.min.time.before.relogin', configOperation: AlterOp.DELETE, value: '' }])).errorCode, ErrorCode.NONE);
+  await until(cluster, () => Object.keys(b1.services!.metadata.snapshot().brokerConfigs?.['2'] ?? {}).length === 0, 'broker 2 back to no dynamic configs');
+});
+
 test.run();

@@ -1,7 +1,8 @@
 // Changing configs at runtime, the pure part: IncrementalAlterConfigs' SET/DELETE/APPEND/SUBTRACT and
 // AlterConfigs' whole-set replacement with Kafka's checks and error codes (config-alter.ts), and where each
 // effective value comes from, layer by layer, with its synonyms (config-layers.ts, and the log cleaner's dynamic
-// broker configs in cleaner-config.ts), as DescribeConfigs reports it.
+// broker configs in cleaner-config.ts, and those Kafka accepts that Kastor only stores: inert-broker-config.ts), as
+// DescribeConfigs reports it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AlterOp, applyIncremental, ConfigRefused, replaceAll } from '../../src/metadata/config-alter.ts';
@@ -9,6 +10,7 @@ import { brokerConfigEntries, ConfigSource, effectiveOverrides, topicConfigEntri
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { parseAddConfig } from '../../src/cli/kafka-tools/configs.ts';
 import { cleanerConfigEntries, cleanerSettings } from '../../src/metadata/cleaner-config.ts';
+import { inertBrokerConfigEntries } from '../../src/metadata/inert-broker-config.ts';
 
 function refusal(fn: () => unknown): ConfigRefused {
   try {
@@ -126,6 +128,43 @@ test("the log cleaner's dynamic broker configs: validated, layered, log.cleaner.
   ]);
   // The cluster-wide resource shows only what is set there.
   assert.equal(cleanerConfigEntries(layers, true).map((e) => [e.name, e.value]), [['log.cleaner.io.max.bytes.per.second', '9000'], ['log.cleaner.backoff.ms', '2000']]);
+});
+
+test('dynamic broker configs Kafka accepts for features Kastor lacks: checked, stored, described, per-broker ones refused cluster-wide', () => {
+  const set = (name: string, value: string) => ({ name, op: AlterOp.SET, value });
+  // What librdkafka's 0081 sets: a Kerberos key by AlterConfigs, background.threads by IncrementalAlterConfigs.
+  assert.equal(replaceAll('broker', [{ name: 'sasl.kerberos.min.time.before.relogin', value: '58000' }]), { 'sasl.kerberos.min.time.before.relogin': '58000' });
+  const withThreads = applyIncremental('broker', {}, [set('background.threads', '9'), { name: 'log.cleanup.policy', op: AlterOp.APPEND, value: 'compact' }]);
+  assert.equal(withThreads, { 'background.threads': '9', 'log.cleanup.policy': 'delete,compact' });
+  assert.equal(applyIncremental('broker', withThreads, [{ name: 'background.threads', op: AlterOp.DELETE, value: '' }, { name: 'log.cleanup.policy', op: AlterOp.SUBTRACT, value: 'compact' }]), { 'log.cleanup.policy': 'delete' });
+  assert.is(applyIncremental('broker', {}, [{ name: 'sasl.kerberos.principal.to.local.rules', op: AlterOp.APPEND, value: 'RULE:[1:$1]' }])['sasl.kerberos.principal.to.local.rules'], 'DEFAULT,RULE:[1:$1]', 'APPEND on a list starts from Kafka\'s default');
+  assert.equal(applyIncremental('broker-default', {}, [set('num.io.threads', '16'), set('transaction.partition.verification.enable', 'FALSE')]), { 'num.io.threads': '16', 'transaction.partition.verification.enable': 'false' });
+  for (const [name, value, why] of [
+    ['background.threads', '0', 'Value must be at least 1'],
+    ['background.threads', 'many', 'Not a number of type INT'],
+    ['sasl.kerberos.min.time.before.relogin', '1.5', 'Not a number of type LONG'],
+    ['sasl.login.refresh.buffer.seconds', '3601', 'Value must be no more than 3600'],
+    ['sasl.login.refresh.window.factor', '0.1', 'Value must be at least 0.5'],
+    ['transaction.partition.verification.enable', 'yes', 'Expected value to be either true or false'],
+  ] as const) {
+    const bad = refusal(() => applyIncremental('broker', {}, [set(name, value)]));
+    assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG, `${name}=${value}`);
+    assert.is(bad.message, `Invalid value ${value} for configuration ${name}: ${why}`);
+  }
+  // Kafka's PerBrokerConfigs (listener and SASL keys) need a broker id.
+  const clusterWide = refusal(() => applyIncremental('broker-default', {}, [set('sasl.kerberos.min.time.before.relogin', '58000')]));
+  assert.is(clusterWide.errorCode, ErrorCode.INVALID_REQUEST);
+  assert.is(clusterWide.message, 'Cannot update these configs at default cluster level, broker id must be specified: Set(sasl.kerberos.min.time.before.relogin)');
+  // DescribeConfigs: a broker id shows every key (Kafka's default where nothing is set), the cluster default only its own.
+  const layers = { broker: { 'sasl.kerberos.min.time.before.relogin': '58000' }, clusterDefault: { 'background.threads': '12' } };
+  const entries = new Map(inertBrokerConfigEntries(layers, false).map((e) => [e.name, e]));
+  assert.equal([entries.get('sasl.kerberos.min.time.before.relogin')!.value, entries.get('sasl.kerberos.min.time.before.relogin')!.source], ['58000', ConfigSource.DYNAMIC_BROKER_CONFIG]);
+  assert.equal(entries.get('sasl.kerberos.min.time.before.relogin')!.synonyms.map((x) => [x.value, x.source]), [['58000', ConfigSource.DYNAMIC_BROKER_CONFIG], ['60000', ConfigSource.DEFAULT_CONFIG]]);
+  assert.equal([entries.get('background.threads')!.value, entries.get('background.threads')!.source], ['12', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG]);
+  assert.equal([entries.get('num.io.threads')!.value, entries.get('num.io.threads')!.source], ['8', ConfigSource.DEFAULT_CONFIG]);
+  assert.equal([entries.get('sasl.kerberos.service.name')!.value, entries.get('sasl.kerberos.service.name')!.synonyms], [null, []], 'no default in Kafka: a null value');
+  assert.match(entries.get('background.threads')!.documentation, 'no effect in Kastor');
+  assert.equal(inertBrokerConfigEntries(layers, true).map((e) => [e.name, e.value]), [['background.threads', '12']]);
 });
 
 test('sources and synonyms: topic override, this broker, the cluster default, static, default', () => {

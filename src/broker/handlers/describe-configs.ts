@@ -2,9 +2,9 @@
 // read-only or sensitive, and its source (v1+: the topic's override, this broker's or the cluster's dynamic
 // config, the broker's static one, or Kafka's default; config-layers.ts), with every layer that sets it as
 // synonyms when asked (include_synonyms), so kcat and Kafka's admin tools show where a value comes from.
-// A broker id shows its static configs and every dynamic one (the topic configs' broker-level names and the log
-// cleaner's: cleaner-config.ts); the empty name (the cluster-wide default) only the dynamic configs set there, as
-// Kafka does.
+// A broker id shows its static configs and every dynamic one (the topic configs' broker-level names, the log
+// cleaner's: cleaner-config.ts, and those Kastor stores without acting on them: inert-broker-config.ts); the empty
+// name (the cluster-wide default) only the dynamic configs set there, as Kafka does.
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/generated/describe-configs.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerServices } from '../broker-services.ts';
@@ -14,6 +14,7 @@ import { RACK_AWARE_SELECTOR_CLASS } from '../replica-selector.ts';
 import { RESOURCE_BROKER as BROKER, RESOURCE_TOPIC as TOPIC } from '../config-admin.ts';
 import { listenersOf } from '../broker-config.ts';
 import { cleanerConfigEntries, staticCleanerConfigs } from '../../metadata/cleaner-config.ts';
+import { inertBrokerConfigEntries } from '../../metadata/inert-broker-config.ts';
 
 /** DescribeConfigs v3+ config_type values (ConfigDef.Type). */
 const CONFIG_TYPE: Record<string, number> = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7 };
@@ -76,7 +77,12 @@ export function describeConfigs(svc: BrokerServices, req: DescribeConfigsRequest
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `ask broker ${res.resourceName} for its own configuration`, configs: [] };
       }
       const cleanerLayers = { broker: layers.broker, clusterDefault: layers.clusterDefault, static: staticCleanerConfigs({ ioMaxBytesPerSecond: svc.config.logCleanerIoMaxBytesPerSecond, backoffMs: svc.config.logCleanerBackoffMs }) };
-      const dynamic = [...brokerConfigEntries(layers, clusterWide), ...cleanerConfigEntries(cleanerLayers, clusterWide)]
+      const layered: Array<Omit<Entry, 'readOnly' | 'sensitive' | 'type'> & { type: string }> = [
+        ...brokerConfigEntries(layers, clusterWide),
+        ...cleanerConfigEntries(cleanerLayers, clusterWide),
+        ...inertBrokerConfigEntries(layers, clusterWide),
+      ];
+      const dynamic: Entry[] = layered
         .sort((x, y) => x.name.localeCompare(y.name))
         .map((e) => ({ ...e, readOnly: false, sensitive: false, type: CONFIG_TYPE[e.type] ?? 0 }));
       entries = clusterWide ? dynamic : [...staticEntries(svc), ...dynamic];

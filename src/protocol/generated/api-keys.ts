@@ -294,7 +294,7 @@ export const SUPPORTED_VERSIONS: Record<number, { min: number; max: number }> = 
   13: { min: 0, max: 5 }, // LeaveGroup
   14: { min: 0, max: 5 }, // SyncGroup
   15: { min: 0, max: 5 }, // DescribeGroups
-  16: { min: 0, max: 4 }, // ListGroups
+  16: { min: 0, max: 5 }, // ListGroups
   17: { min: 0, max: 1 }, // SaslHandshake
   18: { min: 0, max: 3 }, // ApiVersions
   19: { min: 0, max: 7 }, // CreateTopics

@@ -9,12 +9,17 @@
 // the two pipe hops (microseconds) count in the latency.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import type { NatsConnection, Msg } from '@nats-io/transport-node';
+import { headers, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
 import { Kafka, type Producer, type Consumer } from '../src/client/index.ts';
 import { connectToLeader, recreateStream } from './jetstream-peer.ts';
 import { kcatErrorLines } from './kcat-load.ts';
 import { percentile, round } from './cluster-kit.ts';
+
+/** Most unacknowledged JetStream publishes of a link (bench/e2e.ts gives the Go peer the same). */
+export const JETSTREAM_WINDOW = 65_536;
+/** How long a JetStream publish may go without its PubAck before it is published again (the Go peer's too). */
+const RESEND_MS = 2000;
 
 /** Arrivals by sequence number: the latency of each, duplicates and strays counted, not recorded twice. */
 export class LatencyRecorder {
@@ -113,10 +118,10 @@ export interface E2eLink {
   close(): Promise<void>;
 }
 
-function binaryValue(seq: number, bytes: number): Buffer {
+function binaryValue(seq: number, bytes: number, sentAt = performance.now()): Buffer {
   const b = Buffer.alloc(bytes, 0x61);
   b.writeUInt32BE(seq, 0);
-  b.writeDoubleBE(performance.now(), 4);
+  b.writeDoubleBE(sentAt, 4);
   return b;
 }
 
@@ -382,7 +387,11 @@ export class KcatLink implements E2eLink {
 
 /**
  * JetStream R3 from the Node client: publishes pipelined with a reply inbox per record (as bench/jetstream-peer.ts),
- * and an ordered consumer on a second connection; both connections go to the stream's leader.
+ * at most WINDOW unacknowledged, and an ordered consumer on a second connection; both connections go to the
+ * stream's leader. A record sent while the window is full waits here and goes out as acknowledgements come, still
+ * stamped with the time it was sent to the link (the wait counts in its latency). Without the window, an offered
+ * rate several times JetStream's maximum put close to a million publishes on the wire at once, and nats-server
+ * answered only some of them (886,949 of 915,608 within 80 s in one run).
  */
 export class JetStreamLink implements E2eLink {
   private pub: NatsConnection | null = null;
@@ -391,6 +400,15 @@ export class JetStreamLink implements E2eLink {
   private readonly acks = new AckCounter();
   private readonly inbox: string;
   private sentAt = new Float64Array(0);
+  /** Runs of records sent to the link and not yet published (the window was full). */
+  private readonly waiting: Array<{ seq: number; n: number }> = [];
+  private published = 0;
+  private lastSend = new Float64Array(0);
+  private ackedSeq = new Uint8Array(0);
+  private lowestUnacked = 0;
+  private resendTimer: ReturnType<typeof setInterval> | undefined;
+  /** Publishes sent again after RESEND_MS without their PubAck. */
+  republished = 0;
 
   constructor(
     private readonly urls: string[],
@@ -403,6 +421,9 @@ export class JetStreamLink implements E2eLink {
 
   async open(rec: LatencyRecorder): Promise<void> {
     this.sentAt = new Float64Array(rec.capacity);
+    this.lastSend = new Float64Array(rec.capacity);
+    this.ackedSeq = new Uint8Array(rec.capacity);
+    this.resendTimer = setInterval(() => this.resendLate(), RESEND_MS / 4);
     await recreateStream(this.urls, this.stream, this.subject, 3, Date.now() + 60_000);
     this.pub = await connectToLeader(this.urls, this.stream);
     this.sub = await connectToLeader(this.urls, this.stream);
@@ -414,8 +435,12 @@ export class JetStreamLink implements E2eLink {
           return this.acks.fail(new Error(`JetStream refused a publish: ${new TextDecoder().decode(msg.data) || `status ${msg.headers?.code ?? '?'}`}`));
         }
         const seq = Number(msg.subject.slice(this.inbox.length));
+        // A second PubAck comes for a record published again whose first one was only late.
+        if (this.ackedSeq[seq] === 1) return;
+        this.ackedSeq[seq] = 1;
         rec.acked(seq, 1, this.sentAt[seq]!, performance.now());
         this.acks.ack(1);
+        this.pump();
       },
     });
     await this.pub.flush();
@@ -428,11 +453,48 @@ export class JetStreamLink implements E2eLink {
 
   send(seq: number, n: number): void {
     const at = performance.now();
-    for (let i = 0; i < n; i++) {
-      this.sentAt[seq + i] = at;
-      this.pub!.publish(this.subject, binaryValue(seq + i, this.recordBytes), { reply: this.inbox + (seq + i) });
-    }
+    this.sentAt.fill(at, seq, seq + n);
+    this.waiting.push({ seq, n });
     this.acks.sent += n;
+    this.pump();
+  }
+
+  /** Publishes waiting records while fewer than WINDOW are unacknowledged. */
+  private pump(): void {
+    while (this.waiting.length > 0 && this.published - this.acks.acked < JETSTREAM_WINDOW) {
+      const run = this.waiting[0]!;
+      const take = Math.min(run.n, JETSTREAM_WINDOW - (this.published - this.acks.acked));
+      const now = performance.now();
+      for (let i = run.seq; i < run.seq + take; i++) this.publish(i, now);
+      this.published += take;
+      run.seq += take;
+      run.n -= take;
+      if (run.n === 0) this.waiting.shift();
+    }
+  }
+
+  private publish(seq: number, now: number): void {
+    const h = headers();
+    h.set('Nats-Msg-Id', String(seq));
+    this.lastSend[seq] = now;
+    this.pub!.publish(this.subject, binaryValue(seq, this.recordBytes, this.sentAt[seq]), { reply: this.inbox + seq, headers: h });
+  }
+
+  /**
+   * Publishes again, with the same Nats-Msg-Id (JetStream keeps it once) and the same stamp, what went RESEND_MS
+   * without a PubAck: an overloaded R3 stream drops publishes (a leader change mid-run answers none of those in
+   * flight), and without this the run waited for PubAcks that never came.
+   */
+  private resendLate(): void {
+    if (!this.pub) return;
+    while (this.lowestUnacked < this.published && this.ackedSeq[this.lowestUnacked] === 1) this.lowestUnacked++;
+    const now = performance.now();
+    for (let seq = this.lowestUnacked; seq < this.published; seq++) {
+      if (this.ackedSeq[seq] === 0 && now - this.lastSend[seq]! >= RESEND_MS) {
+        this.republished++;
+        this.publish(seq, now);
+      }
+    }
   }
 
   unacked(): number {
@@ -457,6 +519,7 @@ export class JetStreamLink implements E2eLink {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.resendTimer);
     await this.messages?.close().catch(() => {});
     if (this.pub) {
       const jsm = await jetstreamManager(this.pub);

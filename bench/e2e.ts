@@ -31,18 +31,23 @@
 // at the same rate, vs_jetstream = JetStream p99 ÷ Kastor p99 (above 1, Kastor is ahead; median of the rounds'
 // ratios) and target_met (vs_jetstream >= 1: Kastor's p99 at or below JetStream's, judged round by round as the
 // ratios are, so the machine's drift between rounds does not decide it). The anchor is Kafka's 2014 figure on dedicated hardware:
-// 2 ms p50, 3 ms p99 end to end. The Go peer (bench/jetstream-go) has no produce-to-consume mode yet, so
-// jetstream_go and vs_jetstream_go are null and jetstream_go_skipped says why.
+// 2 ms p50, 3 ms p99 end to end. JetStream is also measured through NATS's own Go client (bench/jetstream-go, e2e
+// mode: PublishAsync paced the same way with up to JETSTREAM_WINDOW unacknowledged, as the Node peer, an ordered consumer, the latency on
+// the Go process's monotonic clock) after the Node peer in every round at the same rate: jetstream_go,
+// vs_jetstream_go (Go peer p99 ÷ Kastor p99, median of the rounds) and target_met_go. Without Go those are null and
+// jetstream_go_skipped says why.
 import { performance } from 'node:perf_hooks';
 import { NatsCluster } from '../src/testing/nats-cluster.ts';
-import { goPeer } from './jetstream-go-peer.ts';
+import { goEndToEnd, goPeer } from './jetstream-go-peer.ts';
 import { DirectCluster, intFlag, print, round } from './cluster-kit.ts';
-import { JetStreamLink, KastorClientLink, KcatLink, LatencyRecorder, type E2eLink, type KafkaLinkKind } from './e2e-load.ts';
+import { JETSTREAM_WINDOW, JetStreamLink, KastorClientLink, KcatLink, LatencyRecorder, type E2eLink, type KafkaLinkKind } from './e2e-load.ts';
 
 const TICK_MS = 1;
 const MAX_TOPIC = 'bench-e2e-max';
 const STREAM = 'BENCH_E2E';
 const SUBJECT = 'bench.e2e';
+const STREAM_GO = 'BENCH_E2E_GO';
+const SUBJECT_GO = 'bench.e2e.go';
 const RATES = [0.25, 0.75] as const;
 /** After the last send, how long acks and arrivals may take: a peer offered several times its maximum (JetStream
  * through the Node client, at 75% of Kastor's) works off a backlog of many seconds first. */
@@ -169,7 +174,7 @@ export async function run(args: string[]): Promise<void> {
   const started = Date.now();
 
   const go = goPeer();
-  const goSkipped = go.available ? 'the Go peer (bench/jetstream-go) has no produce-to-consume mode yet' : go.reason;
+  const goSkipped = go.available ? null : go.reason;
   let kastor: DirectCluster | null = null;
   let nats: NatsCluster | null = null;
   try {
@@ -201,6 +206,9 @@ export async function run(args: string[]): Promise<void> {
     const rates = RATES.map((f) => Math.max(1, Math.round(f * kmax.records_per_s)));
     log(`offered rates: ${rates.map((r, i) => `${pcts[i]}% = ${r} records/s`).join(', ')} to every system`);
     const results = new Map<string, RunResult[]>();
+    /** Per rate, the peers' publishes sent again in counted rounds (JetStream gave no PubAck within 2 s). */
+    const jsRepublished = new Map<number, number>();
+    const goRepublished = new Map<number, number>();
     for (let r = 1 - warmupRounds; r <= rounds; r++) {
       // Rounds up to 0 warm up: run and checked like the others, not counted.
       const keep = (key: string, res: RunResult) => r > 0 && results.set(key, [...(results.get(key) ?? []), res]);
@@ -214,9 +222,19 @@ export async function run(args: string[]): Promise<void> {
           log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms, produce ack p50 ${res.produce_ack_p50_ms} p99 ${res.produce_ack_p99_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
         }
         const what = `round ${r > 0 ? r : `${r} (warm-up)`}: jetstream at ${rates[i]}/s`;
-        const res = await pacedRun(what, jsLink(), rates[i]!, warmupS, seconds);
+        const jl = jsLink();
+        const res = await pacedRun(what, jl, rates[i]!, warmupS, seconds);
         keep(`jetstream/${i}`, res);
+        if (r > 0) jsRepublished.set(i, (jsRepublished.get(i) ?? 0) + jl.republished);
         log(`${what}: p50 ${res.p50_ms} p99 ${res.p99_ms} p99.9 ${res.p999_ms} ms, publish ack p50 ${res.produce_ack_p50_ms} p99 ${res.produce_ack_p99_ms} ms (achieved ${res.achieved_records_per_s}/s)`);
+        if (go.available) {
+          const goWhat = what.replace('jetstream', 'jetstream (Go)');
+          const timeoutMs = drainMs(warmupS + seconds) + (warmupS + seconds) * 1000 + 60_000;
+          const goRes = await goEndToEnd({ url: natsUrls, stream: STREAM_GO, subject: SUBJECT_GO, replicas: 3, records: 1, recordBytes, window: JETSTREAM_WINDOW, rate: rates[i]!, seconds, warmupSeconds: warmupS, timeoutMs });
+          keep(`jetstream-go/${i}`, goRes!);
+          goRepublished.set(i, (goRepublished.get(i) ?? 0) + (r > 0 ? goRes!.republished : 0));
+          log(`${goWhat}: p50 ${goRes!.p50_ms} p99 ${goRes!.p99_ms} p99.9 ${goRes!.p999_ms} ms, publish ack p50 ${goRes!.produce_ack_p50_ms} p99 ${goRes!.produce_ack_p99_ms} ms (achieved ${goRes!.achieved_records_per_s}/s)`);
+        }
       }
     }
 
@@ -240,10 +258,13 @@ export async function run(args: string[]): Promise<void> {
       const rate = { case: 'e2e', rate_pct: pcts[i], seconds, warmup_seconds: warmupS };
       // Above 1, the rate is more than JetStream's own saturation run reached: its latency is then a backlog's.
       const jsLoad = round(rates[i]! / jmax.records_per_s);
+      const goRuns = results.get(`jetstream-go/${i}`) ?? null;
+      const jsGo = goRuns && summary(goRuns);
       for (const kind of kinds) {
         const runs = results.get(`kastor/${kind}/${i}`)!;
         const k = summary(runs);
         const ratios = runs.map((x, j) => round(jsRuns[j]!.p99_ms / x.p99_ms));
+        const goRatios = goRuns && runs.map((x, j) => round(goRuns[j]!.p99_ms / x.p99_ms));
         print({
           bench: 'e2e',
           ...rate,
@@ -252,17 +273,20 @@ export async function run(args: string[]): Promise<void> {
           ...common,
           ...k,
           jetstream: { client: 'nats.js', replicas: 3, p50_ms: js.p50_ms, p99_ms: js.p99_ms, p999_ms: js.p999_ms, achieved_records_per_s: js.achieved_records_per_s, offered_over_its_max: jsLoad },
-          jetstream_go: null,
-          jetstream_go_skipped: goSkipped,
+          jetstream_go: jsGo && { client: 'nats.go', replicas: 3, p50_ms: jsGo.p50_ms, p99_ms: jsGo.p99_ms, p999_ms: jsGo.p999_ms, achieved_records_per_s: jsGo.achieved_records_per_s },
+          ...(goSkipped ? { jetstream_go_skipped: goSkipped } : {}),
           vs_jetstream: round(median(ratios)),
           vs_jetstream_rounds: ratios,
-          vs_jetstream_go: null,
-          target: 'p99_ms <= jetstream.p99_ms (vs_jetstream >= 1)',
+          vs_jetstream_go: goRatios && round(median(goRatios)),
+          vs_jetstream_go_rounds: goRatios,
+          target: 'p99_ms <= jetstream.p99_ms (vs_jetstream >= 1; target_met_go: against the Go peer)',
           target_met: median(ratios) >= 1,
+          target_met_go: goRatios && median(goRatios) >= 1,
           kafka_2014: KAFKA_2014,
         });
       }
-      print({ bench: 'e2e', ...rate, system: 'jetstream', client: 'nats.js', replicas: 3, record_bytes: recordBytes, ...js, offered_over_its_max: jsLoad });
+      print({ bench: 'e2e', ...rate, system: 'jetstream', client: 'nats.js', replicas: 3, record_bytes: recordBytes, ...js, offered_over_its_max: jsLoad, republished: jsRepublished.get(i) ?? 0 });
+      if (jsGo) print({ bench: 'e2e', ...rate, system: 'jetstream', client: 'nats.go', replicas: 3, record_bytes: recordBytes, window: JETSTREAM_WINDOW, ...jsGo, republished: goRepublished.get(i) ?? 0 });
     }
     log(`done in ${round((Date.now() - started) / 1000, 1)} s (a shared machine: figures are noisy)`);
   } finally {

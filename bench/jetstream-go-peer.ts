@@ -1,25 +1,25 @@
-// The JetStream peer measured from Go (bench/jetstream-go/main.go), next to the Node peer (bench/jetstream-peer.ts):
+// The JetStream peer measured from Go (bench/jetstream-go/*.go), next to the Node peer (bench/jetstream-peer.ts):
 // the Node client is slower than NATS's own Go client, so a ratio against it alone flatters Kastor. The Go
 // program is built at bench time from Debian's golang-go and golang-github-nats-io-go-nats-dev (nats.go 1.22) in
 // GOPATH mode, with nothing downloaded (GO111MODULE=off, GOPROXY=off), and cached by the hash of its source and
 // toolchain under /var/cache/kastor (or the OS temp dir when that is not writable). Nothing is installed here:
 // without `go` or the nats.go sources, goPeer() says so in one line and the benchmarks run the Node peer alone.
 //
-// This is a library (no run()); bench/single.ts, bench/cluster.ts and bench/jetstream.ts use it.
+// This is a library (no run()); bench/single.ts, bench/cluster.ts, bench/e2e.ts and bench/jetstream.ts use it.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JetStreamConsumeResult, JetStreamPublishOptions, JetStreamPublishResult } from './jetstream-peer.ts';
 
 export const GO_INSTALL_HINT = 'apt-get install -y golang-go golang-github-nats-io-go-nats-dev';
-const SOURCE = fileURLToPath(new URL('./jetstream-go/main.go', import.meta.url));
+const SOURCE_DIR = fileURLToPath(new URL('./jetstream-go/', import.meta.url));
 const NATS_GO = join('src', 'github.com', 'nats-io', 'nats.go');
 const DEBIAN_GOPATH = '/usr/share/gocode';
 
-export type GoPeerMode = 'publish' | 'consume' | 'sync';
+export type GoPeerMode = 'publish' | 'consume' | 'sync' | 'e2e';
 
 /** As for the Node peer; the program itself finds the stream leader among the URLs. */
 export interface GoPeerRunOptions extends Omit<JetStreamPublishOptions, 'window'> {
@@ -27,6 +27,25 @@ export interface GoPeerRunOptions extends Omit<JetStreamPublishOptions, 'window'
   window?: number;
   /** Unmeasured publishes before the probe (sync mode). */
   warmup?: number;
+  /** e2e mode: records/s offered, measured seconds, and unmeasured seconds sent first. */
+  rate?: number;
+  seconds?: number;
+  warmupSeconds?: number;
+}
+
+/** A produce-to-consume run of the Go peer (e2e mode), in bench/e2e.ts's RunResult shape. */
+export interface GoE2eResult {
+  records: number;
+  offered_records_per_s: number;
+  achieved_records_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+  max_ms: number;
+  produce_ack_p50_ms: number;
+  produce_ack_p99_ms: number;
+  /** Publishes sent again after going 2 s without their PubAck (kept once by their Nats-Msg-Id). */
+  republished: number;
 }
 
 /** The built Go peer, or why there is none (the benchmarks then carry null Go figures). */
@@ -90,9 +109,13 @@ export function prepareGoPeer(env: GoToolchainEnv = {}): GoPeer {
   const version = spawnSync(go, ['version'], { encoding: 'utf8', timeout: 30_000 });
   if (version.status !== 0) return { available: false, reason: `Go peer skipped: \`${go} version\` failed: ${(version.stderr || String(version.error)).trim()}` };
 
-  const source = readFileSync(SOURCE);
-  const hash = createHash('sha256')
-    .update(source)
+  const sources = readdirSync(SOURCE_DIR)
+    .filter((f) => f.endsWith('.go'))
+    .sort()
+    .map((name) => ({ name, text: readFileSync(join(SOURCE_DIR, name)) }));
+  const hashed = createHash('sha256');
+  for (const s of sources) hashed.update(s.name).update(s.text);
+  const hash = hashed
     .update(version.stdout)
     .update(readFileSync(join(natsGo, 'nats.go')))
     .update(readFileSync(join(natsGo, 'js.go')))
@@ -105,8 +128,8 @@ export function prepareGoPeer(env: GoToolchainEnv = {}): GoPeer {
   mkdirSync(cacheDir, { recursive: true });
   const buildDir = mkdtempSync(join(cacheDir, 'jetstream-go-build-'));
   try {
-    writeFileSync(join(buildDir, 'main.go'), source);
-    const built = spawnSync(go, ['build', '-o', join(buildDir, 'jetstream-go'), 'main.go'], {
+    for (const s of sources) writeFileSync(join(buildDir, s.name), s.text);
+    const built = spawnSync(go, ['build', '-o', join(buildDir, 'jetstream-go'), ...sources.map((s) => s.name)], {
       cwd: buildDir,
       encoding: 'utf8',
       timeout: 300_000,
@@ -157,6 +180,7 @@ export function goPeerArgs(mode: GoPeerMode, o: GoPeerRunOptions): string[] {
     '-size', String(o.recordBytes),
     '-window', String(o.window ?? 1000),
     '-warmup', String(o.warmup ?? 0),
+    ...(mode === 'e2e' ? ['-rate', String(o.rate ?? 1000), '-seconds', String(o.seconds ?? 5), '-warmup-seconds', String(o.warmupSeconds ?? 1)] : []),
     '-timeout', `${Math.ceil((o.timeoutMs ?? 300_000) / 1000)}s`,
   ];
 }
@@ -175,8 +199,9 @@ function numberField(line: Record<string, unknown>, key: string): number {
  */
 export function parseGoPeerOutput(mode: 'publish' | 'sync', stdout: string): JetStreamPublishResult;
 export function parseGoPeerOutput(mode: 'consume', stdout: string): JetStreamConsumeResult;
-export function parseGoPeerOutput(mode: GoPeerMode, stdout: string): JetStreamPublishResult | JetStreamConsumeResult;
-export function parseGoPeerOutput(mode: GoPeerMode, stdout: string): JetStreamPublishResult | JetStreamConsumeResult {
+export function parseGoPeerOutput(mode: 'e2e', stdout: string): GoE2eResult;
+export function parseGoPeerOutput(mode: GoPeerMode, stdout: string): JetStreamPublishResult | JetStreamConsumeResult | GoE2eResult;
+export function parseGoPeerOutput(mode: GoPeerMode, stdout: string): JetStreamPublishResult | JetStreamConsumeResult | GoE2eResult {
   const text = stdout.split('\n').filter((l) => l.startsWith('{')).pop();
   if (text === undefined) throw new Error(`jetstream-go: no JSON line in its output: ${JSON.stringify(stdout.slice(0, 500))}`);
   let line: Record<string, unknown>;
@@ -187,6 +212,22 @@ export function parseGoPeerOutput(mode: GoPeerMode, stdout: string): JetStreamPu
   }
   if (typeof line.error === 'string') throw new Error(`jetstream-go ${mode}: ${line.error}`);
   if (line.mode !== mode) throw new Error(`jetstream-go: asked for ${mode}, got mode ${JSON.stringify(line.mode)}`);
+  if (mode === 'e2e') {
+    const ms = (key: string) => round(numberField(line, key), 3);
+    const whole = (key: string) => Math.round(numberField(line, key));
+    return {
+      records: whole('records'),
+      offered_records_per_s: whole('offered_records_per_s'),
+      achieved_records_per_s: whole('achieved_records_per_s'),
+      p50_ms: ms('p50_ms'),
+      p99_ms: ms('p99_ms'),
+      p999_ms: ms('p999_ms'),
+      max_ms: ms('max_ms'),
+      produce_ack_p50_ms: ms('produce_ack_p50_ms'),
+      produce_ack_p99_ms: ms('produce_ack_p99_ms'),
+      republished: whole('republished'),
+    };
+  }
   const common = {
     records_per_s: Math.round(numberField(line, 'records_per_s')),
     mb_per_s: round(numberField(line, 'mb_per_s'), 2),
@@ -237,6 +278,15 @@ export async function goPublish(o: GoPeerRunOptions): Promise<JetStreamPublishRe
 export async function goConsume(o: GoPeerRunOptions): Promise<JetStreamConsumeResult | null> {
   const peer = goPeer();
   return peer.available ? parseGoPeerOutput('consume', await runGoPeer(peer.binary, 'consume', o)) : null;
+}
+
+/**
+ * Produce-to-consume latency at `rate` records/s on a (re)created stream, an ordered consumer reading as records
+ * are stored (bench/e2e.ts); null when unavailable.
+ */
+export async function goEndToEnd(o: GoPeerRunOptions): Promise<GoE2eResult | null> {
+  const peer = goPeer();
+  return peer.available ? parseGoPeerOutput('e2e', await runGoPeer(peer.binary, 'e2e', o)) : null;
 }
 
 /** One synchronous publish at a time on a (re)created stream, after `warmup` unmeasured; null when unavailable. */

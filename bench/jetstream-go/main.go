@@ -4,14 +4,18 @@
 // mode against Debian's golang-github-nats-io-go-nats-dev (nats.go 1.22, the pre-`jetstream`-package API) and
 // runs it as a child process; it prints one JSON line on stdout (or {"error":...} and exit 1).
 //
-//	jetstream-go -mode publish|consume|sync -urls u1[,u2,u3] -stream S -subject X -replicas 1|3
-//	             -records N -size B -window W -warmup N -timeout 300s
+//	jetstream-go -mode publish|consume|sync|e2e -urls u1[,u2,u3] -stream S -subject X -replicas 1|3
+//	             -records N -size B -window W -warmup N -rate R -seconds S -warmup-seconds U -timeout 300s
 //
 // publish (re)creates the file stream S on X with R replicas, then publishes N payloads of B bytes with at most
 // W unacknowledged; consume reads S back with an ordered consumer and checks it got every record in order; sync
 // (re)creates S, publishes -warmup unmeasured records, then N records each waiting for its PubAck. Like the Node
 // peer (bench/jetstream-peer.ts) the measuring connection goes to the stream's leader, MB = 10^6 payload bytes,
-// and latencies are publish→PubAck in ms (nearest-rank percentiles).
+// and latencies are publish→PubAck in ms (nearest-rank percentiles). e2e is bench/e2e.ts's produce-to-consume
+// run: (re)creates S, starts an ordered consumer, then publishes R records/s paced every millisecond for U+S
+// seconds (the first U seconds' records are sent and consumed but not measured), each record carrying its
+// sequence number and its send time on this process's monotonic clock; the latency is from the send to the
+// consumer's delivery, as the Node peer's JetStreamLink measures it.
 package main
 
 import (
@@ -39,6 +43,9 @@ type options struct {
 	size     int
 	window   int
 	warmup   int
+	rate     float64
+	seconds  float64
+	warmupS  float64
 	deadline time.Time
 }
 
@@ -55,12 +62,18 @@ func main() {
 	flag.IntVar(&o.size, "size", 100, "payload bytes per record")
 	flag.IntVar(&o.window, "window", 1000, "most unacknowledged async publishes")
 	flag.IntVar(&o.warmup, "warmup", 0, "unmeasured publishes before a sync probe")
+	flag.Float64Var(&o.rate, "rate", 1000, "records/s offered (e2e)")
+	flag.Float64Var(&o.seconds, "seconds", 5, "measured seconds (e2e)")
+	flag.Float64Var(&o.warmupS, "warmup-seconds", 1, "unmeasured seconds sent first (e2e)")
 	flag.DurationVar(&timeout, "timeout", 300*time.Second, "whole-run deadline")
 	flag.Parse()
 	o.urls = strings.Split(urls, ",")
 	o.deadline = time.Now().Add(timeout)
 	if o.records < 1 || o.size < 1 || o.window < 1 || o.warmup < 0 || (o.replicas != 1 && o.replicas != 3) {
 		fail(errors.New("records, size and window must be positive, warmup non-negative, replicas 1 or 3"))
+	}
+	if o.mode == "e2e" && (o.rate <= 0 || o.seconds <= 0 || o.warmupS < 0 || o.size < e2eHeader) {
+		fail(fmt.Errorf("e2e needs a positive -rate and -seconds, a non-negative -warmup-seconds and -size of at least %d", e2eHeader))
 	}
 	// A stuck server fails the run rather than hanging the benchmark that started it.
 	time.AfterFunc(timeout, func() { fail(fmt.Errorf("deadline of %s passed", timeout)) })
@@ -74,15 +87,19 @@ func main() {
 		result, err = consumeOrdered(o)
 	case "sync":
 		result, err = publishSync(o)
+	case "e2e":
+		result, err = endToEnd(o)
 	default:
-		err = fmt.Errorf("unknown -mode %q (publish, consume or sync)", o.mode)
+		err = fmt.Errorf("unknown -mode %q (publish, consume, sync or e2e)", o.mode)
 	}
 	if err != nil {
 		fail(err)
 	}
 	result["mode"] = o.mode
 	result["replicas"] = o.replicas
-	result["records"] = o.records
+	if _, ok := result["records"]; !ok {
+		result["records"] = o.records
+	}
 	result["nats_go"] = nats.Version
 	out, _ := json.Marshal(result)
 	fmt.Println(string(out))

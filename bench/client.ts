@@ -1,19 +1,22 @@
-// Kastor's own client against KafkaJS 2.2.4 on one Kastor broker, in the same run (STYLE.md point 8):
+// Kastor's own client against KafkaJS 2.2.4 and @platformatic/kafka on one Kastor broker, in the same run (STYLE.md
+// point 8):
 //
 //   npx tsx bench/run.ts client [--records N] [--record-bytes B] [--partitions P] [--chunk C] [--window W]
 //
 // produce-acks-all: each client sends `records` values of `record-bytes` bytes (null keys) with acks=all to its
 //   own fresh topic of P partitions, driven the same way: send() calls of C messages, W of them outstanding.
-//   Kastor first, then KafkaJS. Both counts are checked against the partitions' end offsets.
+//   Kastor first, then KafkaJS, then @platformatic/kafka. Every count is checked against the partitions' end offsets.
 // consume: Kastor's consumer (manual assignment, from earliest) reads its topic back; KafkaJS's consumer (a
-//   consumer group, eachBatch, from the beginning) reads its own; and a raw Fetch loop over BrokerConnection
+//   consumer group, eachBatch, from the beginning) reads its own, @platformatic/kafka's (a consumer group, its
+//   message stream from the earliest offset, autocommit off) its own; and a raw Fetch loop over BrokerConnection
 //   (no record decoding: it counts records from batch headers) gives the wire ceiling of this broker and machine.
 //   The KafkaJS consumer needs the group coordinator; when it does not deliver, its line says "skipped".
 //   Both consumers are timed from their first batch to their last, so KafkaJS's group join (seconds of
 //   rebalance delay) and Kastor's ListOffsets are left out alike; the raw loop is timed from its first request.
 //
-// One JSON line per case on stdout with records_per_s, mb_per_s (10^6 bytes of values) and vs_kafkajs (Kastor
-// records/s ÷ KafkaJS records/s); progress goes to stderr. The target is vs_kafkajs >= 3.
+// One JSON line per case on stdout with records_per_s, mb_per_s (10^6 bytes of values), vs_kafkajs and
+// vs_platformatic (Kastor records/s ÷ theirs) and, for the consumer, vs_raw_fetch; progress goes to stderr. Targets
+// (issue 21): vs_kafkajs >= 3, vs_platformatic >= 1.5 (produce and consume), vs_raw_fetch >= 0.8.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +26,10 @@ import { NatsServer } from '../src/testing/nats-server.ts';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
 import { Kafka, BrokerConnection, type RecordMetadata } from '../src/client/index.ts';
 import { batchPositions, readBatchHeader } from '../src/protocol/record-batch.ts';
+// @platformatic/kafka 2.x wants Node 22's Promise.withResolvers; the shim gives it on Node 20 (see the file).
+import '../test/helpers/platformatic-shim.ts';
+
+const platformatic = await import('@platformatic/kafka');
 
 interface Args {
   records: number;
@@ -33,6 +40,8 @@ interface Args {
 }
 
 const TARGET = 3;
+const TARGET_VS_PLATFORMATIC = 1.5;
+const TARGET_VS_RAW_FETCH = 0.8;
 const STEP_TIMEOUT_MS = 300_000;
 
 export function parseArgs(args: string[]): Args {
@@ -79,6 +88,8 @@ function line(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(fields)}\n`);
 }
 
+const ratio = (ours: { records_per_s: number }, theirs: { records_per_s: number }) => Number((ours.records_per_s / theirs.records_per_s).toFixed(2));
+
 function rate(records: number, bytes: number, seconds: number) {
   return { records_per_s: Math.round(records / seconds), mb_per_s: Number((bytes / 1e6 / seconds).toFixed(2)), seconds: Number(seconds.toFixed(3)) };
 }
@@ -93,7 +104,7 @@ export async function run(argv: string[]): Promise<void> {
     const bootstrap = broker.bootstrap;
     const kafka = new Kafka({ bootstrap, clientId: 'bench-kastor' });
     const admin = kafka.admin();
-    await admin.createTopics(['bench-kastor', 'bench-kafkajs', 'bench-warmup'].map((topic) => ({ topic, numPartitions: a.partitions, replicationFactor: 1 })));
+    await admin.createTopics(['bench-kastor', 'bench-kafkajs', 'bench-platformatic', 'bench-warmup'].map((topic) => ({ topic, numPartitions: a.partitions, replicationFactor: 1 })));
     const vals = values(a.records, a.recordBytes);
     const chunks = Math.ceil(a.records / a.chunk);
     const chunkOf = (i: number) => {
@@ -141,10 +152,38 @@ export async function run(argv: string[]): Promise<void> {
     await jsProducer.disconnect();
     await checkCount(admin, 'bench-kafkajs', a.records, jsAcked);
 
+    // --- produce, @platformatic/kafka ---
+    log('@platformatic/kafka producer: same records, same driver');
+    const plProducer = new platformatic.Producer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], acks: -1, autocreateTopics: false });
+    const plMessages = (topic: string, i: number) => chunkOf(i).map((m) => ({ topic, value: m.value }));
+    await plProducer.send({ messages: plMessages('bench-warmup', 0) });
+    let plAcked = 0;
+    const plProduceS = await withDeadline(
+      '@platformatic/kafka produce',
+      drive(chunks, a.window, async (i) => {
+        const messages = plMessages('bench-platformatic', i);
+        await plProducer.send({ messages });
+        plAcked += messages.length;
+      }),
+    );
+    await plProducer.close();
+    await checkCount(admin, 'bench-platformatic', a.records, plAcked);
+
     const kp = rate(a.records, totalBytes, kastorProduceS);
     const jp = rate(a.records, totalBytes, jsProduceS);
-    line({ bench: 'client-produce-acks-all', client: 'kastor', ...common, ...kp, vs_kafkajs: Number((kp.records_per_s / jp.records_per_s).toFixed(2)), target_vs_kafkajs: TARGET });
+    const pp = rate(a.records, totalBytes, plProduceS);
+    line({
+      bench: 'client-produce-acks-all',
+      client: 'kastor',
+      ...common,
+      ...kp,
+      vs_kafkajs: ratio(kp, jp),
+      target_vs_kafkajs: TARGET,
+      vs_platformatic: ratio(kp, pp),
+      target_vs_platformatic: TARGET_VS_PLATFORMATIC,
+    });
     line({ bench: 'client-produce-acks-all', client: 'kafkajs', ...common, ...jp });
+    line({ bench: 'client-produce-acks-all', client: 'platformatic', ...common, ...pp });
 
     // --- consume, Kastor ---
     log('kastor consumer: read bench-kastor from earliest');
@@ -182,19 +221,28 @@ export async function run(argv: string[]): Promise<void> {
       log(`kafkajs consumer skipped: ${(err as Error).message}`);
     }
 
+    // --- consume, @platformatic/kafka (a consumer group) ---
+    log('@platformatic/kafka consumer: read bench-platformatic from the earliest offset (group, message stream)');
+    const plConsumeS = await withDeadline('@platformatic/kafka consume', platformaticConsume(bootstrap, 'bench-platformatic', a.records, totalBytes));
+
     const kc = rate(a.records, totalBytes, kastorConsumeS);
     const rc = rate(a.records, totalBytes, rawS);
     const jc = 'seconds' in jsConsume ? rate(a.records, totalBytes, jsConsume.seconds) : null;
+    const pc = rate(a.records, totalBytes, plConsumeS);
     line({
       bench: 'client-consume',
       client: 'kastor',
       ...common,
       ...kc,
-      vs_kafkajs: jc ? Number((kc.records_per_s / jc.records_per_s).toFixed(2)) : null,
+      vs_kafkajs: jc ? ratio(kc, jc) : null,
       target_vs_kafkajs: TARGET,
-      vs_raw_fetch: Number((kc.records_per_s / rc.records_per_s).toFixed(2)),
+      vs_platformatic: ratio(kc, pc),
+      target_vs_platformatic: TARGET_VS_PLATFORMATIC,
+      vs_raw_fetch: ratio(kc, rc),
+      target_vs_raw_fetch: TARGET_VS_RAW_FETCH,
     });
     line({ bench: 'client-consume', client: 'kafkajs', ...common, ...(jc ?? { skipped: (jsConsume as { skipped: string }).skipped }) });
+    line({ bench: 'client-consume', client: 'platformatic', ...common, ...pc });
     line({ bench: 'client-consume', client: 'raw-fetch-baseline', ...common, ...rc, note: 'Fetch loop over BrokerConnection, records counted from batch headers, not decoded' });
     await consumer.close();
     await admin.close();
@@ -269,5 +317,36 @@ async function kafkajsConsume(js: KafkaJS, topic: string, records: number, total
     return seconds;
   } finally {
     await consumer.disconnect().catch(() => {});
+  }
+}
+
+/** @platformatic/kafka's consumer in a fresh group, timed from its first message to its last (its join left out). */
+async function platformaticConsume(bootstrap: string, topic: string, records: number, totalBytes: number): Promise<number> {
+  const consumer = new platformatic.Consumer({
+    groupId: `bench-platformatic-${Date.now()}`,
+    clientId: 'bench-platformatic',
+    bootstrapBrokers: [bootstrap],
+    maxWaitTime: 100,
+    maxBytes: 50 << 20,
+    maxBytesPerPartition: 8 << 20,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
+  try {
+    const stream = await consumer.consume({ topics: [topic], autocommit: false, mode: 'earliest' });
+    let n = 0;
+    let bytes = 0;
+    let t0 = 0;
+    for await (const m of stream) {
+      if (t0 === 0) t0 = performance.now();
+      bytes += (m.value as Buffer | undefined)?.length ?? 0;
+      if (++n >= records) break;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await stream.close();
+    if (n !== records || bytes !== totalBytes) throw new Error(`@platformatic/kafka consumer read ${n} records / ${bytes} bytes, expected ${records} / ${totalBytes}`);
+    return seconds;
+  } finally {
+    await consumer.close(true).catch(() => {});
   }
 }

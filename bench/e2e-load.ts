@@ -18,8 +18,14 @@ import { percentile, round } from './cluster-kit.ts';
 
 /** Most unacknowledged JetStream publishes of a link (bench/e2e.ts gives the Go peer the same). */
 export const JETSTREAM_WINDOW = 65_536;
-/** How long a JetStream publish may go without its PubAck before it is published again (the Go peer's too). */
-const RESEND_MS = 2000;
+/**
+ * A JetStream publish is taken as lost, and published again, once one sent LOST_AFTER_MS after it has its PubAck (a
+ * stream answers one connection's publishes in order), or when no PubAck at all came for SILENCE_MS (the last
+ * publishes of a run have nothing after them). A late PubAck is only late: an overloaded stream answers seconds
+ * behind, and publishing again what is merely late would add to its load. The Go peer does the same.
+ */
+const LOST_AFTER_MS = 100;
+const SILENCE_MS = 5000;
 
 /** Arrivals by sequence number: the latency of each, duplicates and strays counted, not recorded twice. */
 export class LatencyRecorder {
@@ -406,8 +412,11 @@ export class JetStreamLink implements E2eLink {
   private lastSend = new Float64Array(0);
   private ackedSeq = new Uint8Array(0);
   private lowestUnacked = 0;
+  /** The latest send time of a publish with its PubAck, and when the last PubAck came. */
+  private answeredSent = -Infinity;
+  private lastAckAt = 0;
   private resendTimer: ReturnType<typeof setInterval> | undefined;
-  /** Publishes sent again after RESEND_MS without their PubAck. */
+  /** Publishes sent again, JetStream having skipped them. */
   republished = 0;
 
   constructor(
@@ -423,7 +432,8 @@ export class JetStreamLink implements E2eLink {
     this.sentAt = new Float64Array(rec.capacity);
     this.lastSend = new Float64Array(rec.capacity);
     this.ackedSeq = new Uint8Array(rec.capacity);
-    this.resendTimer = setInterval(() => this.resendLate(), RESEND_MS / 4);
+    this.lastAckAt = performance.now();
+    this.resendTimer = setInterval(() => this.resendSkipped(), LOST_AFTER_MS);
     await recreateStream(this.urls, this.stream, this.subject, 3, Date.now() + 60_000);
     this.pub = await connectToLeader(this.urls, this.stream);
     this.sub = await connectToLeader(this.urls, this.stream);
@@ -438,6 +448,8 @@ export class JetStreamLink implements E2eLink {
         // A second PubAck comes for a record published again whose first one was only late.
         if (this.ackedSeq[seq] === 1) return;
         this.ackedSeq[seq] = 1;
+        this.answeredSent = Math.max(this.answeredSent, this.lastSend[seq]!);
+        this.lastAckAt = performance.now();
         rec.acked(seq, 1, this.sentAt[seq]!, performance.now());
         this.acks.ack(1);
         this.pump();
@@ -481,16 +493,19 @@ export class JetStreamLink implements E2eLink {
   }
 
   /**
-   * Publishes again, with the same Nats-Msg-Id (JetStream keeps it once) and the same stamp, what went RESEND_MS
-   * without a PubAck: an overloaded R3 stream drops publishes (a leader change mid-run answers none of those in
+   * Publishes again, with the same Nats-Msg-Id (JetStream keeps it once) and the same stamp, what JetStream skipped
+   * (LOST_AFTER_MS): an overloaded R3 stream drops publishes (a leader change mid-run answers none of those in
    * flight), and without this the run waited for PubAcks that never came.
    */
-  private resendLate(): void {
+  private resendSkipped(): void {
     if (!this.pub) return;
     while (this.lowestUnacked < this.published && this.ackedSeq[this.lowestUnacked] === 1) this.lowestUnacked++;
     const now = performance.now();
+    const silent = now - this.lastAckAt >= SILENCE_MS;
+    if (silent) this.lastAckAt = now; // once per silence
     for (let seq = this.lowestUnacked; seq < this.published; seq++) {
-      if (this.ackedSeq[seq] === 0 && now - this.lastSend[seq]! >= RESEND_MS) {
+      const lastSend = this.lastSend[seq]!;
+      if (this.ackedSeq[seq] === 0 && (this.answeredSent - lastSend >= LOST_AFTER_MS || (silent && now - lastSend >= SILENCE_MS))) {
         this.republished++;
         this.publish(seq, now);
       }

@@ -206,7 +206,7 @@ export async function run(args: string[]): Promise<void> {
     const rates = RATES.map((f) => Math.max(1, Math.round(f * kmax.records_per_s)));
     log(`offered rates: ${rates.map((r, i) => `${pcts[i]}% = ${r} records/s`).join(', ')} to every system`);
     const results = new Map<string, RunResult[]>();
-    /** Per rate, the peers' publishes sent again in counted rounds (JetStream gave no PubAck within 2 s). */
+    /** Per rate, the peers' publishes sent again in counted rounds (JetStream skipped them). */
     const jsRepublished = new Map<number, number>();
     const goRepublished = new Map<number, number>();
     for (let r = 1 - warmupRounds; r <= rounds; r++) {

@@ -44,7 +44,7 @@ export interface GoE2eResult {
   max_ms: number;
   produce_ack_p50_ms: number;
   produce_ack_p99_ms: number;
-  /** Publishes sent again after going 2 s without their PubAck (kept once by their Nats-Msg-Id). */
+  /** Publishes sent again because JetStream skipped them (answered later ones first); kept once by their Nats-Msg-Id. */
   republished: number;
 }
 

@@ -18,15 +18,21 @@ import (
 // nanoseconds since the run's base on the monotonic clock), big-endian as the Node peer's.
 const e2eHeader = 12
 
-// e2eResend is how long a publish may go without its PubAck before it is published again.
-const e2eResend = 2 * time.Second
+// A publish is taken as lost, and published again, once JetStream has answered one sent e2eLostAfter after it
+// (a stream answers one connection's publishes in order), or when no PubAck at all has come for e2eSilence (the
+// last publishes of a run have nothing after them). A slow PubAck is only slow: an overloaded stream answers
+// seconds late, and publishing again what is merely late would add to its load.
+const (
+	e2eLostAfter = 100 * time.Millisecond
+	e2eSilence   = 5 * time.Second
+)
 
 // endToEnd is the produce-to-consume run (see the top of this file). Publishes go out pipelined with a reply
 // subject per record, at most -window unacknowledged (a publish waits for room): nats.go 1.22's PublishAsync
 // keeps a future whose PubAck never comes in its window forever, and an overloaded R3 stream does drop publishes
 // (a stream leader change mid-run answers none of those in flight), which stalled the run. A publish without its
-// PubAck after e2eResend goes out again with the same Nats-Msg-Id (JetStream keeps it once) and the same stamp,
-// so the loss counts in its latency. A late tick sends what the schedule says is due, never an unbounded loop.
+// PubAck that JetStream skipped (see e2eLostAfter) goes out again with the same Nats-Msg-Id (JetStream keeps it
+// once) and the same stamp, so the loss counts in its latency. A late tick sends what the schedule says is due, never an unbounded loop.
 // Every record must arrive exactly once and the stream must hold exactly what was sent, or the run fails.
 func endToEnd(o options) (map[string]interface{}, error) {
 	warm := int(math.Round(o.rate * o.warmupS))
@@ -163,7 +169,7 @@ func endToEnd(o options) (map[string]interface{}, error) {
 }
 
 // e2ePublisher publishes records with a reply subject each, holds at most o.window unacknowledged, and publishes
-// again what goes e2eResend without its PubAck.
+// again what JetStream skipped.
 type e2ePublisher struct {
 	nc         *nats.Conn
 	o          options
@@ -183,7 +189,10 @@ type e2ePublisher struct {
 	published  int
 	failure    error
 	allAcked   chan struct{}
-	// republished counts publishes sent again after e2eResend without a PubAck.
+	// answeredSent is the latest send time of a publish with its PubAck, lastAckAt when the last PubAck came.
+	answeredSent time.Time
+	lastAckAt    time.Time
+	// republished counts publishes sent again, JetStream having skipped them.
 	republished int
 }
 
@@ -205,12 +214,13 @@ func newE2ePublisher(nc *nats.Conn, o options, total int, base time.Time) (*e2eP
 	}
 	_ = sub.SetPendingLimits(-1, -1)
 	p.sub = sub
-	p.ticker = time.NewTicker(e2eResend / 4)
+	p.lastAckAt = time.Now()
+	p.ticker = time.NewTicker(e2eLostAfter)
 	go func() {
 		for {
 			select {
 			case <-p.ticker.C:
-				p.resendLate()
+				p.resendSkipped()
 			case <-p.quit:
 				return
 			}
@@ -245,6 +255,10 @@ func (p *e2ePublisher) onAck(m *nats.Msg) {
 		return
 	}
 	delete(p.inFlight, seq)
+	if p.lastSend[seq].After(p.answeredSent) {
+		p.answeredSent = p.lastSend[seq]
+	}
+	p.lastAckAt = time.Now()
 	p.data[seq] = nil
 	p.ackLatency[seq] = float64(now-p.sentAt[seq]) / 1e6
 	p.acked++
@@ -286,12 +300,16 @@ func (p *e2ePublisher) publish(seq int, at int64) error {
 	return p.send(seq)
 }
 
-func (p *e2ePublisher) resendLate() {
+func (p *e2ePublisher) resendSkipped() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
+	silent := now.Sub(p.lastAckAt) >= e2eSilence
+	if silent {
+		p.lastAckAt = now // once per silence
+	}
 	for seq := range p.inFlight {
-		if now.Sub(p.lastSend[seq]) >= e2eResend {
+		if p.answeredSent.Sub(p.lastSend[seq]) >= e2eLostAfter || (silent && now.Sub(p.lastSend[seq]) >= e2eSilence) {
 			p.lastSend[seq] = now
 			p.republished++
 			_ = p.send(seq)

@@ -27,6 +27,39 @@ test('consume output has no latency; the last JSON line counts, other lines are 
   assert.equal(parseGoPeerOutput('consume', out), { records_per_s: 432687, mb_per_s: 43.27, seconds: 0.462 });
 });
 
+test('e2e output: latency percentiles, rates and republished publishes, rounded as the Node peer rounds them', () => {
+  const line =
+    '{"achieved_records_per_s":4997.4,"max_ms":5.913731,"mode":"e2e","nats_go":"1.22.1","offered_records_per_s":5000,"p50_ms":0.240397,' +
+    '"p999_ms":4.726249,"p99_ms":0.979313,"produce_ack_p50_ms":0.246956,"produce_ack_p99_ms":0.824843,"records":10000,"replicas":3,' +
+    '"republished":7,"seconds":3.004589462,"server":"N2","window":65536}';
+  assert.equal(parseGoPeerOutput('e2e', line), {
+    records: 10000,
+    offered_records_per_s: 5000,
+    achieved_records_per_s: 4997,
+    p50_ms: 0.24,
+    p99_ms: 0.979,
+    p999_ms: 4.726,
+    max_ms: 5.914,
+    produce_ack_p50_ms: 0.247,
+    produce_ack_p99_ms: 0.825,
+    republished: 7,
+  });
+  assert.throws(() => parseGoPeerOutput('e2e', line.replace('"p999_ms":4.726249,', '')), /"p999_ms" is undefined/);
+  assert.throws(() => parseGoPeerOutput('e2e', '{"error":"sent 10, consumed 9 (duplicates 0, strays 0), stored 10"}'), /e2e: sent 10, consumed 9/);
+});
+
+test('e2e arguments carry the offered rate and the measured and warm-up seconds; other modes do not', () => {
+  const o = { url: 'nats://127.0.0.1:1', stream: 'S', subject: 's', replicas: 3 as const, records: 1, recordBytes: 100, window: 65536, rate: 1234, seconds: 5, warmupSeconds: 1 };
+  const args = goPeerArgs('e2e', o);
+  const flag = (name: string) => args[args.indexOf(`-${name}`) + 1];
+  assert.is(flag('mode'), 'e2e');
+  assert.is(flag('rate'), '1234');
+  assert.is(flag('seconds'), '5');
+  assert.is(flag('warmup-seconds'), '1');
+  assert.is(flag('window'), '65536');
+  assert.not.ok(goPeerArgs('publish', o).includes('-rate'));
+});
+
 test('an error line becomes an Error carrying its message', () => {
   assert.throws(() => parseGoPeerOutput('consume', '{"error":"stream T holds 600 records, expected 10"}\n'), /consume: stream T holds 600 records, expected 10/);
 });

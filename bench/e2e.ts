@@ -3,6 +3,7 @@
 //
 //   npx tsx bench/run.ts e2e [--seconds S] [--rounds R] [--warmup-rounds U] [--warmup-seconds W] [--max-seconds M]
 //                            [--partitions P] [--record-bytes B] [--linger-ms L] [--max-wait-ms F]
+//                            [--rate-base kastor|jetstream|both]
 //
 // Kastor: 3 broker processes on one private nats-server, one topic per run of P (default 1) partitions, RF=3,
 // min.insync.replicas=2, producers acks=all with linger L (default 0). Peer: a 3-node NATS cluster with an R3
@@ -21,6 +22,10 @@
 //    tick sends a larger burst, never an unbounded loop); W (default 1) seconds of warm-up are sent and consumed
 //    but not measured, then S (default 5) measured seconds. Each run checks that every record was consumed once
 //    and that the system stores exactly what was sent; a mismatch fails the bench.
+//    --rate-base (default both) adds 25% and 75% of JetStream's own maximum (its Node client's saturation run):
+//    Kastor's maximum is several times JetStream's, so at its rates JetStream works off a backlog of seconds and
+//    the comparison says little about latency; at JetStream's rates both systems run within their capacity.
+//    Lines say which with rate_of ("kastor" or "jetstream") beside rate_pct.
 // 3. --rounds R (default 3): the rounds alternate Kastor client, kcat, JetStream at one rate, then the other rate,
 //    so each comparison is seconds apart on this shared, drifting machine; figures are medians over the rounds.
 //    --warmup-rounds U (default 1) whole rounds run first and are not counted: the first paced runs on fresh
@@ -158,6 +163,16 @@ async function saturationRun(what: string, link: E2eLink, seconds: number, chunk
   }
 }
 
+type RateBase = 'kastor' | 'jetstream' | 'both';
+
+function rateBaseFlag(args: string[]): RateBase {
+  const i = args.indexOf('--rate-base');
+  if (i < 0) return 'both';
+  const v = args[i + 1];
+  if (v === 'kastor' || v === 'jetstream' || v === 'both') return v;
+  throw new Error(`--rate-base takes kastor, jetstream or both, got ${JSON.stringify(v)}`);
+}
+
 export async function run(args: string[]): Promise<void> {
   const seconds = intFlag(args, 'seconds', 5);
   const rounds = intFlag(args, 'rounds', 3);
@@ -169,8 +184,10 @@ export async function run(args: string[]): Promise<void> {
   const lingerMs = intFlag(args, 'linger-ms', 0, 0);
   const maxWaitMs = intFlag(args, 'max-wait-ms', 500, 0);
   const kinds: KafkaLinkKind[] = ['kastor', 'kcat'];
-  const topicOf = (kind: KafkaLinkKind, pct: number, r: number) => `bench-e2e-${kind}-${pct}-${r}`;
-  const pcts = RATES.map((f) => Math.round(f * 100));
+  const rateBase = rateBaseFlag(args);
+  // One offered rate per (base, fraction): 25% and 75% of Kastor's maximum, of JetStream's, or both.
+  const plan = (rateBase === 'both' ? (['kastor', 'jetstream'] as const) : [rateBase]).flatMap((base) => RATES.map((f) => ({ base, pct: Math.round(f * 100), f })));
+  const topicOf = (kind: KafkaLinkKind, i: number, r: number) => `bench-e2e-${kind}-${plan[i]!.base}-${plan[i]!.pct}-${r}`;
   const started = Date.now();
 
   const go = goPeer();
@@ -179,7 +196,7 @@ export async function run(args: string[]): Promise<void> {
   let nats: NatsCluster | null = null;
   try {
     kastor = await DirectCluster.start({ brokers: 3, prefix: 'kastor-bench-e2e-' });
-    const topics = [MAX_TOPIC, ...kinds.flatMap((k) => pcts.flatMap((p) => Array.from({ length: warmupRounds + rounds }, (_, r) => topicOf(k, p, r + 1 - warmupRounds))))];
+    const topics = [MAX_TOPIC, ...kinds.flatMap((k) => plan.flatMap((_, i) => Array.from({ length: warmupRounds + rounds }, (_, r) => topicOf(k, i, r + 1 - warmupRounds))))];
     const config = { 'min.insync.replicas': '2' };
     await kastor.createTopics(topics.map((name) => ({ name, partitions, replicationFactor: 3, config })));
     await kastor.waitReady(topics, topics.length * partitions, { inSync: true, timeoutMs: 60_000 });
@@ -203,8 +220,9 @@ export async function run(args: string[]): Promise<void> {
     print({ bench: 'e2e', case: 'max', system: 'jetstream', client: 'nats.js', replicas: 3, record_bytes: recordBytes, ...jmax });
 
     // ---- 2. the offered rates, rounds alternating ----
-    const rates = RATES.map((f) => Math.max(1, Math.round(f * kmax.records_per_s)));
-    log(`offered rates: ${rates.map((r, i) => `${pcts[i]}% = ${r} records/s`).join(', ')} to every system`);
+    const maxOf = { kastor: kmax.records_per_s, jetstream: jmax.records_per_s };
+    const rates = plan.map((x) => Math.max(1, Math.round(x.f * maxOf[x.base])));
+    log(`offered rates: ${rates.map((r, i) => `${plan[i]!.pct}% of ${plan[i]!.base}'s maximum = ${r} records/s`).join(', ')} to every system`);
     const results = new Map<string, RunResult[]>();
     /** Per rate, the peers' publishes sent again in counted rounds (JetStream skipped them). */
     const jsRepublished = new Map<number, number>();
@@ -215,7 +233,7 @@ export async function run(args: string[]): Promise<void> {
       for (let i = 0; i < rates.length; i++) {
         for (const kind of kinds) {
           const what = `round ${r > 0 ? r : `${r} (warm-up)`}: kastor (${kind}) at ${rates[i]}/s`;
-          const res = await pacedRun(what, kafkaLink(kind, topicOf(kind, pcts[i]!, r)), rates[i]!, warmupS, seconds).catch((err: Error) => {
+          const res = await pacedRun(what, kafkaLink(kind, topicOf(kind, i, r)), rates[i]!, warmupS, seconds).catch((err: Error) => {
             throw new Error(`${what}: ${err.message}\n${kastor!.lastLogs()}`, { cause: err });
           });
           keep(`kastor/${kind}/${i}`, res);
@@ -255,7 +273,7 @@ export async function run(args: string[]): Promise<void> {
     for (let i = 0; i < rates.length; i++) {
       const jsRuns = results.get(`jetstream/${i}`)!;
       const js = summary(jsRuns);
-      const rate = { case: 'e2e', rate_pct: pcts[i], seconds, warmup_seconds: warmupS };
+      const rate = { case: 'e2e', rate_pct: plan[i]!.pct, rate_of: plan[i]!.base, seconds, warmup_seconds: warmupS };
       // Above 1, the rate is more than JetStream's own saturation run reached: its latency is then a backlog's.
       const jsLoad = round(rates[i]! / jmax.records_per_s);
       const goRuns = results.get(`jetstream-go/${i}`) ?? null;

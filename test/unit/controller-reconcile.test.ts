@@ -71,4 +71,45 @@ test('a topic change is reconciled alone; a broker leaving makes every topic be 
   }
 });
 
+test('the elections of different topics are written together, at most 16 at a time', async () => {
+  const metadata = await MetadataStore.open(new MemoryKv(), { clock: nodeClock, ids: nodeIds });
+  for (const id of [1, 2, 3]) await metadata.registerBroker(broker(id));
+  for (let t = 0; t < TOPICS; t++) await metadata.createTopic(topic(`t${t}`));
+  // Every topic write takes 20 ms: one after another, 20 topics would never overlap.
+  let inFlight = 0;
+  let most = 0;
+  const updateTopic = metadata.updateTopic.bind(metadata);
+  metadata.updateTopic = (async (...args: Parameters<typeof updateTopic>) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 20));
+      return await updateTopic(...args);
+    } finally {
+      inFlight--;
+    }
+  }) as typeof metadata.updateTopic;
+  const controller = new ActiveController({
+    brokerId: 1,
+    epoch: 1,
+    metadata,
+    transport: { subscribe: () => ({ stop() {} }), serve: () => ({ stop() {} }), onReconnect: () => () => {} } as never,
+    subjects: subjectsFor('test'),
+    clock: nodeClock,
+    sessionTimeoutMs: 60_000,
+    holdsLease: () => true,
+    logger: silentLogger,
+  });
+  try {
+    controller.start();
+    await until('the first pass over every topic', () => controller.topicsReconciled >= TOPICS, 5_000);
+    await metadata.unregisterBroker(3, 'inc-3');
+    await until('every partition led by a live broker', () => Object.values(metadata.snapshot().topics).every((t) => t.partitions.every((p) => p.leader !== 3 && !p.isr.includes(3))), 5_000);
+    assert.ok(most > 1, `topic writes overlapped (at most ${most} at once)`);
+    assert.ok(most <= 16, `at most 16 at once (${most})`);
+  } finally {
+    await controller.stop();
+    await metadata.close();
+  }
+});
+
 test.run();

@@ -43,7 +43,7 @@
 // jetstream_go_skipped says why.
 import { performance } from 'node:perf_hooks';
 import { NatsCluster } from '../src/testing/nats-cluster.ts';
-import { goEndToEnd, goPeer } from './jetstream-go-peer.ts';
+import { goEndToEnd, goPeer, type GoE2eResult } from './jetstream-go-peer.ts';
 import { DirectCluster, intFlag, print, round } from './cluster-kit.ts';
 import { JETSTREAM_WINDOW, JetStreamLink, KastorClientLink, KcatLink, LatencyRecorder, type E2eLink, type KafkaLinkKind } from './e2e-load.ts';
 
@@ -67,17 +67,11 @@ const median = (xs: number[]) => {
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
 
-interface RunResult {
-  records: number;
-  offered_records_per_s: number;
-  achieved_records_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  p999_ms: number;
-  max_ms: number;
+/** A paced run's figures: the Go peer's, but kcat reports no acknowledgement latency (null). */
+type RunResult = Omit<GoE2eResult, 'produce_ack_p50_ms' | 'produce_ack_p99_ms' | 'republished'> & {
   produce_ack_p50_ms: number | null;
   produce_ack_p99_ms: number | null;
-}
+};
 
 /** Fails unless every record sent was consumed exactly once and the system stores exactly that many. */
 async function verify(what: string, link: E2eLink, rec: LatencyRecorder, sent: number): Promise<void> {

@@ -64,7 +64,7 @@ func endToEnd(o options) (map[string]interface{}, error) {
 	var consumed, duplicates, strays int
 	done := make(chan struct{})
 	// The callback runs on the subscription's one goroutine: the counters are read here only after done.
-	sub, err := sjs.Subscribe(o.subject, func(m *nats.Msg) {
+	sub, err := subscribeOrdered(sjs, o, func(m *nats.Msg) {
 		now := time.Since(base).Nanoseconds()
 		if len(m.Data) < e2eHeader {
 			strays++
@@ -84,12 +84,11 @@ func endToEnd(o options) (map[string]interface{}, error) {
 		if consumed++; consumed == total {
 			close(done)
 		}
-	}, nats.OrderedConsumer(), nats.DeliverAll(), nats.BindStream(o.stream))
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	_ = sub.SetPendingLimits(-1, -1)
 
 	p, err := newE2ePublisher(nc, o, total, base)
 	if err != nil {

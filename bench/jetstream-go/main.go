@@ -333,7 +333,7 @@ func consumeOrdered(o options) (map[string]interface{}, error) {
 		}
 	}
 	t0 := time.Now()
-	sub, err := js.Subscribe(o.subject, func(m *nats.Msg) {
+	sub, err := subscribeOrdered(js, o, func(m *nats.Msg) {
 		if count >= o.records {
 			return
 		}
@@ -346,13 +346,11 @@ func consumeOrdered(o options) (map[string]interface{}, error) {
 			checkSeq(m, info.State.LastSeq)
 			close(done)
 		}
-	}, nats.OrderedConsumer(), nats.DeliverAll(), nats.BindStream(o.stream))
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	// The default pending limits (512k messages, 64 MB) would drop records of a fast stream as a slow consumer.
-	_ = sub.SetPendingLimits(-1, -1)
 	select {
 	case <-done:
 	case <-time.After(time.Until(o.deadline)):
@@ -368,6 +366,17 @@ func consumeOrdered(o options) (map[string]interface{}, error) {
 		"seconds":       seconds,
 		"server":        nc.ConnectedServerName(),
 	}, nil
+}
+
+// subscribeOrdered reads the whole stream S with nats.go's ordered consumer, without the default pending limits
+// (512k messages, 64 MB), which would drop records of a fast stream as a slow consumer.
+func subscribeOrdered(js nats.JetStreamContext, o options, cb nats.MsgHandler) (*nats.Subscription, error) {
+	sub, err := js.Subscribe(o.subject, cb, nats.OrderedConsumer(), nats.DeliverAll(), nats.BindStream(o.stream))
+	if err != nil {
+		return nil, err
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	return sub, nil
 }
 
 func percentile(sorted []float64, p float64) float64 {

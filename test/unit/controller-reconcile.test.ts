@@ -30,9 +30,8 @@ function topic(name: string): TopicInfo {
   };
 }
 
-const broker = (id: number): BrokerInfo => ({ id, host: '127.0.0.1', port: 9000 + id, rack: null, incarnation: `inc-${id}`, registeredAt: 1 });
-
-test('a topic change is reconciled alone; a broker leaving makes every topic be looked at again', async () => {
+/** A store holding brokers 1-3 and TOPICS topics, and a controller on it (started by the test). */
+async function setup(): Promise<{ metadata: MetadataStore; controller: ActiveController }> {
   const metadata = await MetadataStore.open(new MemoryKv(), { clock: nodeClock, ids: nodeIds });
   for (const id of [1, 2, 3]) await metadata.registerBroker(broker(id));
   for (let t = 0; t < TOPICS; t++) await metadata.createTopic(topic(`t${t}`));
@@ -43,11 +42,18 @@ test('a topic change is reconciled alone; a broker leaving makes every topic be 
     transport: { subscribe: () => ({ stop() {} }), serve: () => ({ stop() {} }), onReconnect: () => () => {} } as never,
     subjects: subjectsFor('test'),
     clock: nodeClock,
-    // Long enough that no broker misses it here: only the unregistration below takes one away.
+    // Long enough that no broker misses it here: only an unregistration takes one away.
     sessionTimeoutMs: 60_000,
     holdsLease: () => true,
     logger: silentLogger,
   });
+  return { metadata, controller };
+}
+
+const broker = (id: number): BrokerInfo => ({ id, host: '127.0.0.1', port: 9000 + id, rack: null, incarnation: `inc-${id}`, registeredAt: 1 });
+
+test('a topic change is reconciled alone; a broker leaving makes every topic be looked at again', async () => {
+  const { metadata, controller } = await setup();
   try {
     controller.start();
     await until('the first pass over every topic', () => controller.topicsReconciled >= TOPICS, 5_000);
@@ -72,9 +78,7 @@ test('a topic change is reconciled alone; a broker leaving makes every topic be 
 });
 
 test('the elections of different topics are written together, at most 16 at a time', async () => {
-  const metadata = await MetadataStore.open(new MemoryKv(), { clock: nodeClock, ids: nodeIds });
-  for (const id of [1, 2, 3]) await metadata.registerBroker(broker(id));
-  for (let t = 0; t < TOPICS; t++) await metadata.createTopic(topic(`t${t}`));
+  const { metadata, controller } = await setup();
   // Every topic write takes 20 ms: one after another, 20 topics would never overlap.
   let inFlight = 0;
   let most = 0;
@@ -88,17 +92,6 @@ test('the elections of different topics are written together, at most 16 at a ti
       inFlight--;
     }
   }) as typeof metadata.updateTopic;
-  const controller = new ActiveController({
-    brokerId: 1,
-    epoch: 1,
-    metadata,
-    transport: { subscribe: () => ({ stop() {} }), serve: () => ({ stop() {} }), onReconnect: () => () => {} } as never,
-    subjects: subjectsFor('test'),
-    clock: nodeClock,
-    sessionTimeoutMs: 60_000,
-    holdsLease: () => true,
-    logger: silentLogger,
-  });
   try {
     controller.start();
     await until('the first pass over every topic', () => controller.topicsReconciled >= TOPICS, 5_000);

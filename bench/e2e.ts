@@ -37,8 +37,8 @@
 // ratios) and target_met (vs_jetstream >= 1: Kastor's p99 at or below JetStream's, judged round by round as the
 // ratios are, so the machine's drift between rounds does not decide it). The anchor is Kafka's 2014 figure on dedicated hardware:
 // 2 ms p50, 3 ms p99 end to end. JetStream is also measured through NATS's own Go client (bench/jetstream-go, e2e
-// mode: PublishAsync paced the same way with up to JETSTREAM_WINDOW unacknowledged, as the Node peer, an ordered consumer, the latency on
-// the Go process's monotonic clock) after the Node peer in every round at the same rate: jetstream_go,
+// mode: pipelined publishes paced the same way with up to JETSTREAM_WINDOW unacknowledged, skipped ones published
+// again, as the Node peer's; an ordered consumer; the latency on the Go process's monotonic clock) after the Node peer in every round at the same rate: jetstream_go,
 // vs_jetstream_go (Go peer p99 ÷ Kastor p99, median of the rounds) and target_met_go. Without Go those are null and
 // jetstream_go_skipped says why.
 import { performance } from 'node:perf_hooks';

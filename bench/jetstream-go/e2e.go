@@ -116,8 +116,8 @@ func endToEnd(o options) (map[string]interface{}, error) {
 			// after its due time: while the window is full a publish waits here and the ticks fall behind, and
 			// that wait must count in the latency of the records behind it (no coordinated omission).
 			at := tickAt
-			if due := t0ns + int64(float64(n+1)/o.rate*1e9) + int64(time.Millisecond); due < at {
-				at = due
+			if latest := t0ns + int64(float64(n+1)/o.rate*1e9) + int64(time.Millisecond); latest < at {
+				at = latest
 			}
 			if err := p.publish(n, at); err != nil {
 				ticker.Stop()
@@ -160,7 +160,7 @@ func endToEnd(o options) (map[string]interface{}, error) {
 		"max_ms":                 measured[len(measured)-1],
 		"produce_ack_p50_ms":     percentile(acks, 0.5),
 		"produce_ack_p99_ms":     percentile(acks, 0.99),
-		"republished":            p.republished,
+		"republished":            p.republishedCount(),
 		"seconds":                time.Since(t0).Seconds(),
 		"window":                 o.window,
 		"server":                 nc.ConnectedServerName(),
@@ -328,6 +328,13 @@ func (p *e2ePublisher) waitAll() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.failure
+}
+
+// republishedCount reads republished under the lock: the resend goroutine runs until stop.
+func (p *e2ePublisher) republishedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.republished
 }
 
 func (p *e2ePublisher) stop() {

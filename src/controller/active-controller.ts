@@ -317,22 +317,15 @@ export class ActiveController {
         continue;
       }
       const before = topic.partitions;
-      await slots.acquire();
-      const write = this.writeTopic(topic.name, 'elect leaders', (t) => {
-        const current = this.view(t);
-        return planTopic(t, (p) => reconcilePartition(p, current));
-      });
       writes.push(
-        write.then(
-          (after) => {
-            slots.release();
-            if (after) this.logChanges(topic.name, after, before, 'leader election or reassignment');
-          },
-          (err: unknown) => {
-            slots.release();
-            throw err;
-          },
-        ),
+        slots.run(async () => {
+          if (this.stopped) return;
+          const after = await this.writeTopic(topic.name, 'elect leaders', (t) => {
+            const current = this.view(t);
+            return planTopic(t, (p) => reconcilePartition(p, current));
+          });
+          if (after) this.logChanges(topic.name, after, before, 'leader election or reassignment');
+        }),
       );
     }
     const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');

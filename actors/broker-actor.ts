@@ -446,6 +446,7 @@ export class Broker {
             p.flushedEnd = end;
           }
           if (checkpoint) {
+            await r.noteProducerFree();
             await log.checkpoint();
             Object.assign(p, { end, highWatermark, start, checkpointedAt: now });
           }

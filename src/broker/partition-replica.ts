@@ -542,7 +542,7 @@ export class PartitionReplica {
    * and no records. Null when there is nothing new for the follower: synchronous and allocation-free, which is
    * most of an idle round.
    */
-  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse> {
+  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean, minOneBatch = true): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse> {
     const log = this.log;
     const leading = this.leading;
     if (this.role !== 'leader' || !log || !leading) return this.fetchAnswer(this.role === 'offline' ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NOT_LEADER_OR_FOLLOWER);
@@ -570,7 +570,7 @@ export class PartitionReplica {
     if (p.fetchOffset === log.logEndOffset || maxBytes <= 0) {
       return log.highWatermark > p.highWatermark || log.logStartOffset > p.logStartOffset ? this.fetchAnswer(ErrorCode.NONE) : null;
     }
-    return log.read(p.fetchOffset, maxBytes).then((r) => ({ ...this.fetchAnswer(ErrorCode.NONE), records: r.data }));
+    return log.read(p.fetchOffset, maxBytes, undefined, minOneBatch).then((r) => ({ ...this.fetchAnswer(ErrorCode.NONE), records: r.data }));
   }
 
   /** A fetch held with nothing new (ReplicationServer): the follower stayed caught up until now, as recordHeld after a full pass. */
@@ -578,6 +578,21 @@ export class PartitionReplica {
     const leading = this.leading;
     if (!leading || this.role !== 'leader' || p.topicId !== this.opts.topicId || p.currentLeaderEpoch !== this.leaderEpoch) return;
     leading.recordHeld(replicaId, p.fetchOffset);
+  }
+
+  /**
+   * Tells the log how far its producer-free prefix reaches (PartitionLog.markProducerFree) when the producer state
+   * is still empty, for the next checkpoint. After any follower apply in flight (its append and its producer-state
+   * update are one step of followerChain) and inside the producer lock (a leader's check, append and update of a
+   * producer's or a control batch are one step there), so every such batch in the log has been applied.
+   */
+  noteProducerFree(): Promise<void> {
+    return this.followerChain.then(() =>
+      this.producers.exclusive(() => {
+        const log = this.log;
+        if (log && this.producers.table.empty) log.markProducerFree(log.logEndOffset);
+      }),
+    );
   }
 
   /** A replica fetch answer for this partition as it stands, without records. */
@@ -646,7 +661,7 @@ export class PartitionReplica {
    * (KIP-392: a consumer's Fetch v11+) from a follower too, below the follower's own high watermark; an offset
    * past its log end is out of range there, and the client goes back to the leader (Kafka's Partition.readRecords).
    */
-  fetch(offset: number, maxBytes: number, fromFollower = false, readCommitted = false): ConsumerRead | Promise<ConsumerRead> {
+  fetch(offset: number, maxBytes: number, fromFollower = false, readCommitted = false, minOneBatch = true): ConsumerRead | Promise<ConsumerRead> {
     const log = fromFollower && this.role === 'follower' && this.log ? this.log : this.leaderLog();
     const highWatermark = log.highWatermark;
     const lastStableOffset = this.lastStableOffset(log);
@@ -665,7 +680,7 @@ export class PartitionReplica {
     }
     // Nothing to read (a consumer caught up, most partitions of a wide one): answered without a promise.
     if (offset >= upper) return { data: EMPTY, ...answer, abortedTransactions: [] };
-    return log.read(offset, maxBytes, upper).then((r) => {
+    return log.read(offset, maxBytes, upper, minOneBatch).then((r) => {
       // The aborted transactions with records among those returned, for the consumer to drop (Kafka's fetch of
       // read_committed collects them from the .txnindex for [fetch offset, end of the data)).
       const abortedTransactions = readCommitted && r.data.length > 0 ? this.producers.table.aborted.overlapping(offset, r.nextOffset) : [];

@@ -1,9 +1,12 @@
 // Opening a partition directory: find the segments, trust the ones wholly before the recovery point
 // (loading their indexes, rebuilding any that are missing or inconsistent), and re-validate everything
 // from the segment holding the recovery point onwards, cutting a torn or corrupt tail at the last valid
-// batch; a log cleaner's segment swap cut short by a crash is finished or undone first. Corruption in data
-// that was already flushed (below the recovery point) is never dropped: it is a CorruptSegmentError naming
-// the file and byte position. Offsets must increase, with gaps allowed (a compacted log keeps its offsets).
+// batch; a log cleaner's segment swap cut short by a crash is finished or undone first. In the segment
+// holding the recovery point, validation starts at its last indexed batch below the point when the index
+// files hold one that checks out (Segment.resumeAt): a restart then reads seconds of data, not the whole
+// active segment. Corruption in flushed data that is read (below the recovery point) is never dropped: it is a
+// CorruptSegmentError naming the file and byte position. Offsets must increase, with gaps allowed (a
+// compacted log keeps its offsets).
 
 import { join } from 'node:path';
 import type { Storage } from './storage.ts';
@@ -20,7 +23,13 @@ export interface RecoveryContext {
   warn: (msg: string, facts: object) => void;
 }
 
-export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> {
+export interface RecoveredSegments {
+  segments: Segment[];
+  /** The active segment holds data past the recovery point that was validated but not fsynced yet. */
+  unsyncedTail: boolean;
+}
+
+export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSegments> {
   const { storage, dir, warn } = ctx;
   // A log cleaner's swap cut short: undone before its commit, completed after (segment-swap.ts).
   await completeSwaps(storage, dir, warn);
@@ -34,7 +43,7 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> 
     const orphanIndex = (n.endsWith(INDEX_SUFFIX) || n.endsWith(TIME_INDEX_SUFFIX)) && !logNames.has(n.slice(0, 20));
     if (orphanIndex || n.endsWith('.tmp')) await storage.unlink(join(dir, n));
   }
-  if (bases.length === 0) return [await Segment.open(storage, dir, 0, ctx.now)];
+  if (bases.length === 0) return { segments: [await Segment.open(storage, dir, 0, ctx.now)], unsyncedTail: false };
 
   // The segment holding the recovery point and all later ones are re-validated.
   let k = 0;
@@ -42,6 +51,8 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> 
 
   const segments: Segment[] = [];
   const rescanned: Segment[] = [];
+  /** The last segment, read from its last indexed batch below the recovery point and found whole. */
+  let resumedWhole: Segment | null = null;
   // Deletes every segment from bases[i] on (opening those not opened yet).
   const dropFrom = async (i: number, reason: string) => {
     while (segments.length < bases.length) segments.push(await Segment.open(storage, dir, bases[segments.length]!, ctx.now));
@@ -81,8 +92,11 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> 
       await dropFrom(i, `segment starts at ${base}, previous data ends at ${expected}`);
       break;
     }
-    const r = await seg.recover(0, base, ctx.indexIntervalBytes);
+    // The segment holding the recovery point is read from its last indexed batch below the point when it can be.
+    const resumed = i === k && ctx.recoveryPoint > base ? await seg.resumeAt(ctx.recoveryPoint) : null;
+    const r = resumed ? await seg.recover(resumed.pos, resumed.offset, ctx.indexIntervalBytes) : await seg.recover(0, base, ctx.indexIntervalBytes);
     rescanned.push(seg);
+    if (resumed && !r.invalid && i === bases.length - 1) resumedWhole = seg;
     if (r.invalid) {
       if (seg.nextOffset < ctx.recoveryPoint) throw new CorruptSegmentError(seg.logPath, r.invalid.pos, r.invalid.reason);
       const fileSize = await seg.log.size();
@@ -97,10 +111,12 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<Segment[]> 
   const active = segments[segments.length - 1]!;
   for (const seg of segments) if (seg !== active && !seg.sealed) seg.seal();
   active.sealed = false;
-  // Rebuilt indexes replace the old files; the recovered state becomes the new durable baseline.
+  // Rebuilt indexes replace the old files; the recovered state becomes the new durable baseline. A resumed last
+  // segment that needed no cut is left to the log's next flush (its recovery point stays where the checkpoint
+  // had it until then): a restart of thousands of partitions does not wait on an fsync for each.
   for (const seg of rescanned) {
     await seg.persistIndexes();
-    await seg.syncAll();
+    if (seg !== resumedWhole) await seg.syncAll();
   }
-  return segments;
+  return { segments, unsyncedTail: resumedWhole !== null };
 }

@@ -40,6 +40,12 @@ export class OffsetIndex {
     return i < 0 ? 0 : this.idx.values[i]!;
   }
 
+  /** The last entry at or before offset, as absolute offset and position. */
+  floorEntry(offset: number): { offset: number; position: number } | null {
+    const i = this.idx.floor(offset - this.baseOffset);
+    return i < 0 ? null : { offset: this.baseOffset + this.idx.keys[i]!, position: this.idx.values[i]! };
+  }
+
   /** The last entry as absolute offset and position. */
   last(): { offset: number; position: number } | null {
     const n = this.idx.length;

@@ -44,6 +44,12 @@ export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
  * would start the log at its first segment's base offset again and bring deleted records back.
  */
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+/**
+ * Kastor's own: below this offset the log holds no batch of an idempotent or transactional producer and no
+ * control batch, so rebuilding the producer state on open reads only from here (Kafka reads from its latest
+ * producer-state snapshot; Kastor writes none yet, and a log of plain producers needs none).
+ */
+export const PRODUCER_FREE_CHECKPOINT = 'producer-free-checkpoint';
 
 export interface PartitionLogOptions {
   dir: string;
@@ -92,6 +98,10 @@ export class PartitionLog {
   private lastFlushAt: number;
   /** The offset checkpoint writes, one after another (writeOffset). */
   private checkpointWrites: Promise<void> = Promise.resolve();
+  /** No producer or control batch below this offset (markProducerFree; PRODUCER_FREE_CHECKPOINT). */
+  producerFreeBelow: number;
+  /** The value the producer-free checkpoint file holds. */
+  private producerFreeWritten: number;
 
   private constructor(
     readonly dir: string,
@@ -104,14 +114,22 @@ export class PartitionLog {
     epochs: LeaderEpochCache,
     highWatermark: number,
     logStartCheckpoint: number,
+    /** Where fsynced data ends when the active segment holds more that recovery kept without syncing it. */
+    syncedTo: number | null,
+    producerFreeCheckpoint: number,
   ) {
     this.logEndOffset = this.active.nextOffset;
     // A checkpoint past the log end (a crash lost unsynced data below it) starts the log at its end.
     this.logStartOffset = Math.min(Math.max(segments[0]!.baseOffset, logStartCheckpoint), this.logEndOffset);
-    this.recoveryPoint = this.logEndOffset;
+    this.recoveryPoint = syncedTo === null ? this.logEndOffset : Math.min(syncedTo, this.logEndOffset);
+    // The next group-commit round (a flush, or an append under flush=always) syncs what recovery kept unsynced.
+    if (syncedTo !== null) this.dirty.add(this.active);
     this.highWatermark = Math.min(Math.max(highWatermark, this.logStartOffset), this.logEndOffset);
+    // The data below the log end is what it was when the checkpoint was written (a truncation lowers it first).
+    this.producerFreeBelow = Math.min(producerFreeCheckpoint, this.logEndOffset);
+    this.producerFreeWritten = producerFreeCheckpoint;
     this.epochs = epochs;
-    this.commit = new GroupCommit(() => this.syncDirty(), this.logEndOffset);
+    this.commit = new GroupCommit(() => this.syncDirty(), this.recoveryPoint);
     this.lastFlushAt = clock.wall();
   }
 
@@ -133,10 +151,11 @@ export class PartitionLog {
     const recoveryPoint = (await readOffset(RECOVERY_POINT_CHECKPOINT)) ?? 0;
     const hw = (await readOffset(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
     const logStart = (await readOffset(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
-    const segments = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
+    const producerFree = (await readOffset(PRODUCER_FREE_CHECKPOINT)) ?? 0;
+    const { segments, unsyncedTail } = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
-    log = new PartitionLog(dir, storage, config, clock, warn, opts.onFailure ?? (() => {}), segments, epochs, hw, logStart);
+    log = new PartitionLog(dir, storage, config, clock, warn, opts.onFailure ?? (() => {}), segments, epochs, hw, logStart, unsyncedTail ? recoveryPoint : null, producerFree);
     const trimmed = epochs.truncateFromEnd(log.logEndOffset);
     if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
     return log;
@@ -358,10 +377,26 @@ export class PartitionLog {
     this.lastFlushAt = this.clock.wall();
   }
 
-  /** Writes the recovery-point and high-watermark checkpoint files. */
+  /** Writes the recovery-point and high-watermark checkpoint files, and the producer-free one when it moved. */
   async checkpoint(): Promise<void> {
     await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
     await this.writeOffset(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark);
+    await this.writeProducerFree();
+  }
+
+  /**
+   * The owner's producer state saw no idempotent, transactional or control batch below `offset` (its table is
+   * empty): the next checkpoint records it, and a restart rebuilds the producer state from there.
+   */
+  markProducerFree(offset: number): void {
+    if (offset > this.producerFreeBelow) this.producerFreeBelow = Math.min(offset, this.logEndOffset);
+  }
+
+  private async writeProducerFree(): Promise<void> {
+    if (this.producerFreeBelow === this.producerFreeWritten) return;
+    const value = this.producerFreeBelow;
+    await this.writeOffset(PRODUCER_FREE_CHECKPOINT, () => value);
+    this.producerFreeWritten = value;
   }
 
   /**
@@ -392,10 +427,11 @@ export class PartitionLog {
   }
 
   /**
-   * Whole batches from the one containing offset: at least one even past maxBytes, never a batch whose
-   * lastOffset >= maxOffset (e.g. the high watermark). Reads within one segment, as Kafka does.
+   * Whole batches from the one containing offset within maxBytes, and with minOneBatch (Kafka's minOneMessage,
+   * for the first partition of a response) at least one even past it; never a batch whose lastOffset >= maxOffset
+   * (e.g. the high watermark). Reads within one segment, as Kafka does.
    */
-  async read(offset: number, maxBytes: number, maxOffset = Number.MAX_SAFE_INTEGER): Promise<{ data: Buffer; firstOffset: number; nextOffset: number }> {
+  async read(offset: number, maxBytes: number, maxOffset = Number.MAX_SAFE_INTEGER, minOneBatch = true): Promise<{ data: Buffer; firstOffset: number; nextOffset: number }> {
     if (this.closed) throw new LogClosedError(this.dir);
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
       throw new OffsetOutOfRangeError({ dir: this.dir, offset, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset });
@@ -404,12 +440,10 @@ export class PartitionLog {
     for (let i = this.segmentFor(offset); i < segments.length && offset < maxOffset; i++) {
       const seg = segments[i]!;
       if (offset >= seg.nextOffset) continue;
-      const r = await seg.read(offset, maxBytes, maxOffset, this.config.indexIntervalBytes);
-      if (r.data.length > 0) return r;
-      // Nothing at or past offset in this segment (the cleaner removed its last batches, or all of them):
-      // the next segment holds the next batch. Anything else that read nothing stopped at maxOffset.
-      if (i + 1 < segments.length && (await seg.locate(offset)) === null) continue;
-      break;
+      const r = await seg.read(offset, maxBytes, maxOffset, this.config.indexIntervalBytes, minOneBatch);
+      if (r.data.length > 0 || r.stopped) return r;
+      // Nothing at or past offset in this segment (the cleaner removed its last batches, or all of them): the
+      // next segment holds the next batch.
     }
     return { data: EMPTY, firstOffset: offset, nextOffset: offset };
   }
@@ -472,6 +506,9 @@ export class PartitionLog {
         // A recovery-point checkpoint past the new end would make recovery treat the unsynced data that
         // replaces the truncated range as flushed (and its loss in a crash as corruption).
         await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
+        // Likewise a producer-free checkpoint past it: the batches that replace the range may be a producer's.
+        this.producerFreeBelow = Math.min(this.producerFreeBelow, this.logEndOffset);
+        await this.writeProducerFree();
       }),
     );
   }
@@ -490,6 +527,8 @@ export class PartitionLog {
           this.logEndOffset = offset;
           this.recoveryPoint = offset;
           this.highWatermark = offset;
+          // Nothing is below the new start: no producer batch either (checkpointed just below).
+          this.producerFreeBelow = offset;
           this.commit.lowerTo(offset);
           if (this.epochs.truncateFromEnd(-Infinity)) await this.epochs.persist();
           await this.checkpoint();

@@ -35,6 +35,8 @@ export interface BatchPosition {
 }
 
 const SCAN_CHUNK = 1 << 20;
+/** The least a read asks for first: a batch header and usually a few batches after it. */
+const FIRST_CHUNK = 64 * 1024;
 
 export class Segment {
   size = 0;
@@ -159,31 +161,41 @@ export class Segment {
   }
 
   /**
-   * Whole batches from the one containing offset: at least one (unless it reaches maxOffset), then more
-   * while they fit in maxBytes; never a batch whose lastOffset >= maxOffset.
+   * Whole batches from the one containing offset, while they fit in maxBytes; with minOneBatch (Kafka's
+   * minOneMessage) the first one even past maxBytes, so one large batch never blocks a reader. Never a batch
+   * whose lastOffset >= maxOffset. A batch is judged by its header: one that ends before offset, or that
+   * cannot be returned, is never read whole. `stopped`: a batch at or past offset is here but was not returned.
    */
-  async read(offset: number, maxBytes: number, maxOffset: number, indexIntervalBytes: number): Promise<{ data: Buffer; firstOffset: number; nextOffset: number }> {
+  async read(offset: number, maxBytes: number, maxOffset: number, indexIntervalBytes: number, minOneBatch = true): Promise<{ data: Buffer; firstOffset: number; nextOffset: number; stopped: boolean }> {
     const limit = this.size;
     const startPos = this.index.lookup(offset);
-    let want = Math.max(maxBytes + indexIntervalBytes + BATCH_HEADER_SIZE, 64 * 1024);
+    // Without minOneBatch the first batch may not fit at all: its header is looked at before more is read.
+    let want = minOneBatch ? Math.max(maxBytes + indexIntervalBytes + BATCH_HEADER_SIZE, FIRST_CHUNK) : FIRST_CHUNK;
     let pos = startPos;
     const parts: Buffer[] = [];
     let total = 0;
     let firstOffset = -1;
     let nextOffset = offset;
+    let stopped = false;
     outer: while (pos < limit) {
       const chunk = await this.log.read(pos, Math.min(want, limit - pos));
       let p = 0;
       let from = -1;
+      /** The size of the batch at p when this chunk holds only its start. */
+      let partial = -1;
       while (chunk.length - p >= BATCH_HEADER_SIZE) {
         const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
-        if (size > chunk.length - p) break;
         const last = readLastOffset(chunk, p);
+        if (last >= offset && (last >= maxOffset || ((firstOffset >= 0 || !minOneBatch) && total + size > maxBytes))) {
+          if (from >= 0) parts.push(chunk.subarray(from, p));
+          stopped = true;
+          break outer;
+        }
+        if (size > chunk.length - p) {
+          partial = size;
+          break;
+        }
         if (last >= offset) {
-          if (last >= maxOffset || (firstOffset >= 0 && total + size > maxBytes)) {
-            if (from >= 0) parts.push(chunk.subarray(from, p));
-            break outer;
-          }
           if (firstOffset < 0) firstOffset = readBaseOffset(chunk, p);
           if (from < 0) from = p;
           total += size;
@@ -193,8 +205,10 @@ export class Segment {
       }
       if (from >= 0) parts.push(chunk.subarray(from, p));
       if (p === 0) {
-        if (chunk.length < BATCH_HEADER_SIZE) break;
-        want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
+        if (partial < 0) break;
+        // A batch larger than the chunk: one that ends before offset is stepped over, the one to return read whole.
+        if (readLastOffset(chunk, 0) < offset) pos += partial;
+        else want = partial;
         continue;
       }
       if (firstOffset >= 0) {
@@ -208,7 +222,7 @@ export class Segment {
       pos += p;
     }
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return { data, firstOffset: firstOffset < 0 ? offset : firstOffset, nextOffset };
+    return { data, firstOffset: firstOffset < 0 ? offset : firstOffset, nextOffset, stopped };
   }
 
   /**
@@ -289,23 +303,50 @@ export class Segment {
     await this.log.truncate(at.pos);
     this.size = at.pos;
     this.nextOffset = at.baseOffset;
-    this.index.truncateToPosition(at.pos);
-    this.timeIndex.truncateToOffset(at.baseOffset);
-    // Recompute the max timestamp from the last surviving time entry onwards.
-    this.maxTimestamp = this.timeIndex.lastTimestamp() ?? -1;
-    this.offsetOfMaxTimestamp = this.baseOffset;
+    await this.cutIndexesAt(at.pos, at.baseOffset);
+    this.sealed = false;
+    await this.persistIndexes();
+    await this.syncAll();
+  }
+
+  /**
+   * Drops the index entries of the batches from position `pos` (offset `offset`) on and works out the running
+   * max timestamp and the bytes since the last offset entry as appends up to `pos` left them: at every offset
+   * entry the time index got the max so far (noteBatch), so only the batches from the last offset entry on are
+   * read.
+   */
+  private async cutIndexesAt(pos: number, offset: number): Promise<void> {
+    this.index.truncateToPosition(pos);
+    this.timeIndex.truncateToOffset(offset);
+    const lastTimestamp = this.timeIndex.lastTimestamp();
+    this.maxTimestamp = lastTimestamp ?? -1;
+    this.offsetOfMaxTimestamp = lastTimestamp === null ? this.baseOffset : this.timeIndex.lookup(Number.MAX_SAFE_INTEGER);
     const lastIndexed = this.index.last();
     this.bytesSinceIndex = 0;
-    await this.walk(this.index.lookup(this.timeIndex.lookup(Number.MAX_SAFE_INTEGER)), this.size, (b) => {
+    await this.walk(lastIndexed?.position ?? 0, pos, (b) => {
       if (b.maxTimestamp > this.maxTimestamp || b.pos === 0) {
         this.maxTimestamp = b.maxTimestamp;
         this.offsetOfMaxTimestamp = b.baseOffset;
       }
       if (!lastIndexed || b.pos >= lastIndexed.position) this.bytesSinceIndex += b.size;
     });
-    this.sealed = false;
-    await this.persistIndexes();
-    await this.syncAll();
+  }
+
+  /**
+   * Recovery of the segment holding the recovery point without reading what was flushed: its index files
+   * (written at every flush) name the last indexed batch at or below `flushedTo`; everything before that batch
+   * was fsynced and checked on its way in. Returns that batch's position and offset, for recover() to validate
+   * the rest from, or null when the index files cannot be trusted (recover() then scans the whole segment).
+   */
+  async resumeAt(flushedTo: number): Promise<{ pos: number; offset: number } | null> {
+    this.size = await this.log.size();
+    if ((await this.index.load(this.size)) !== null || (await this.timeIndex.load(2 ** 32)) !== null) return null;
+    const entry = this.index.floorEntry(flushedTo);
+    if (entry === null || entry.position === 0) return null;
+    const header = await this.log.read(entry.position, BATCH_HEADER_SIZE);
+    if (header.length < BATCH_HEADER_SIZE || readBaseOffset(header, 0) !== entry.offset) return null;
+    await this.cutIndexesAt(entry.position, entry.offset);
+    return { pos: entry.position, offset: entry.offset };
   }
 
   async persistIndexes(): Promise<void> {

@@ -18,6 +18,8 @@ export class SparseIndex {
   private persisted = 0;
   /** The file holds more entries than memory (after a truncation) and must be cut first. */
   private fileTooLong = false;
+  /** Truncations so far: a persist that a truncation overtook leaves its entries to be cut. */
+  private truncations = 0;
 
   constructor(readonly file: StorageFile, readonly path: string, private readonly codec: EntryCodec) {}
 
@@ -49,6 +51,7 @@ export class SparseIndex {
   /** Keeps the first n entries. */
   truncateTo(n: number): void {
     if (n >= this.keys.length) return;
+    this.truncations++;
     this.keys.length = n;
     this.values.length = n;
     if (this.persisted > n) {
@@ -67,12 +70,16 @@ export class SparseIndex {
       await this.file.truncate(this.persisted * this.codec.size);
       this.fileTooLong = false;
     }
-    const n = this.keys.length - this.persisted;
-    if (n <= 0) return;
-    const buf = Buffer.allocUnsafe(n * this.codec.size);
-    for (let i = 0; i < n; i++) this.codec.encode(buf, i * this.codec.size, this.keys[this.persisted + i]!, this.values[this.persisted + i]!);
-    await this.file.write(buf, this.persisted * this.codec.size);
-    this.persisted = this.keys.length;
+    const from = this.persisted;
+    const upTo = this.keys.length;
+    if (upTo <= from) return;
+    const truncations = this.truncations;
+    const buf = Buffer.allocUnsafe((upTo - from) * this.codec.size);
+    for (let i = from; i < upTo; i++) this.codec.encode(buf, (i - from) * this.codec.size, this.keys[i]!, this.values[i]!);
+    await this.file.write(buf, from * this.codec.size);
+    // Entries appended during the write are not in the file yet; entries truncated during it are, and must go.
+    if (this.truncations === truncations) this.persisted = upTo;
+    else this.fileTooLong = true;
   }
 
   /**

@@ -41,11 +41,14 @@ export function applyBatch(table: ProducerStateTable, buf: Buffer, pos: number, 
 /**
  * Kafka rebuilds producer state from its snapshot plus the log, and recovers each segment's .txnindex from its
  * markers; Kastor keeps no snapshot and reads it all, which rebuilds the open transactions and the
- * aborted-transaction index with the rest. Entries below the log start are dropped.
+ * aborted-transaction index with the rest, except the prefix the log's producer-free checkpoint says holds no
+ * producer or control batch (a log of plain producers is then read only from its last checkpoint). Entries
+ * below the log start are dropped.
  */
 export async function scanLog(log: PartitionLog): Promise<ProducerStateTable> {
   const table = new ProducerStateTable();
-  let offset = log.logStartOffset;
+  // Below producerFreeBelow the log holds no batch that changes the table: reading it would leave it empty.
+  let offset = Math.max(log.logStartOffset, log.producerFreeBelow);
   const end = log.logEndOffset;
   while (offset < end) {
     const r = await log.read(offset, SCAN_CHUNK_BYTES);

@@ -82,6 +82,11 @@ export class ProducerStateTable {
     return this.producers.size;
   }
 
+  /** Nothing applied so far named a producer or was a control batch: the table is as a fresh one. */
+  get empty(): boolean {
+    return this.producers.size === 0 && this.ongoing.size === 0 && this.markers.size === 0 && this.unreplicated.length === 0 && this.aborted.size === 0;
+  }
+
   entry(producerId: number): ProducerEntry | undefined {
     return this.producers.get(producerId);
   }

@@ -25,8 +25,9 @@ import { wakeSubjectOf } from './replica-fetcher.ts';
 
 /** What the server needs of a partition replica this broker hosts (PartitionReplica implements it). */
 export interface LeaderTarget {
-  /** The partition's answer, or null when it has nothing new for this follower (no records, error or newer high watermark). */
-  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse | null>;
+  /** The partition's answer, or null when it has nothing new for this follower (no records, error or newer high
+   *  watermark). Records within maxBytes; with minOneBatch (the response's first records) at least one batch. */
+  serveReplicaFetch(replicaId: number, incarnation: string, p: ReplicaFetchPartition, maxBytes: number, record: boolean, minOneBatch: boolean): ReplicaFetchPartitionResponse | null | Promise<ReplicaFetchPartitionResponse | null>;
   /**
    * A fetch of this partition was held until now and nothing happened meanwhile: the follower stayed where it was
    * (the second pass's recordHeld, without reading the partition again). Absent: the whole second pass runs.
@@ -221,7 +222,7 @@ export class ReplicationServer {
       let r: ReplicaFetchPartitionResponse | null;
       try {
         // Most partitions of an idle round answer synchronously with null: no promise, no object.
-        const served = target.serveReplicaFetch(req.replicaId, req.incarnation, p, limit, record);
+        const served = target.serveReplicaFetch(req.replicaId, req.incarnation, p, limit, record, bytes === 0);
         r = served instanceof Promise ? await served : served;
       } catch (err) {
         this.opts.logger.error('serving a replica fetch failed', { topic: p.topic, partition: p.partition, replica: req.replicaId, error: err as Error });
@@ -234,7 +235,8 @@ export class ReplicationServer {
         this.opts.logger.error('a batch is larger than replication over NATS carries; the follower cannot fetch it', { topic: p.topic, partition: p.partition, replica: req.replicaId, bytes: r.records.length, maxBatchBytes: maxBatch });
         r = { ...r, errorCode: ErrorCode.MESSAGE_TOO_LARGE, records: EMPTY };
       }
-      // The first batch may exceed the budget (so one huge batch never blocks a follower); later ones may not.
+      // The first batch may exceed the budget (so one huge batch never blocks a follower); later ones may not, and
+      // are not read (minOneBatch false: a partition's first batch too large for what is left stays on disk).
       if (r.records.length > 0 && bytes > 0 && r.records.length > budget) r = { ...r, records: EMPTY };
       bytes += r.records.length;
       budget = Math.max(0, budget - r.records.length);

@@ -124,4 +124,88 @@ test('a malformed checkpoint falls back to a full scan with a warning', async ()
   assert.ok(warnings.some((w) => w.msg.includes('malformed')));
 });
 
+/** A storage whose .log reads are counted: how much of the data an open reads. */
+function countingLogReads(storage: MemoryStorage): { storage: MemoryStorage; bytes: () => number } {
+  let bytes = 0;
+  const counted = Object.create(storage) as MemoryStorage;
+  counted.open = async (path, options) => {
+    const file = await storage.open(path, options);
+    if (!path.endsWith('.log')) return file;
+    const read = file.read.bind(file);
+    file.read = async (position, length) => {
+      const b = await read(position, length);
+      bytes += b.length;
+      return b;
+    };
+    return file;
+  };
+  return { storage: counted, bytes: () => bytes };
+}
+
+/** 300 batches with rising timestamps, flushed and checkpointed, 20 more written but not synced, then a SIGKILL
+ *  (the page cache keeps what was written: every unsynced byte survives). Same bytes every call. */
+async function killedAfterFlush(config: Partial<LogConfig>): Promise<MemoryStorage> {
+  const storage = new MemoryStorage();
+  const { log } = await open(storage, config);
+  for (let i = 0; i < 300; i++) await log.append(batchOf(`k${i}`, 3, 10_000 + (i % 7 === 0 ? i * 10 : i), 40), 0);
+  await log.flush();
+  await log.checkpoint();
+  for (let i = 300; i < 320; i++) await log.append(batchOf(`k${i}`, 3, 20_000 + i, 40), 0);
+  storage.crash({ keepUnsynced: (_path, unsynced) => unsynced });
+  return storage;
+}
+
+async function describeLog(log: PartitionLog) {
+  const timestamps = [];
+  for (const ts of [0, 10_005, 10_700, 12_000, 20_310, 99_999]) timestamps.push(await log.offsetForTimestamp(ts));
+  return { end: log.logEndOffset, segments: log.segmentInfos(), records: recordsIn((await log.read(0, 1 << 24)).data), timestamps };
+}
+
+test('a restart reads the segment holding the recovery point from its last indexed batch below the point', async () => {
+  const config = { indexIntervalBytes: 512 };
+  // The same log opened twice: resumed from its index files, and scanned whole (its .index removed).
+  const resumed = countingLogReads(await killedAfterFlush(config));
+  const scanned = countingLogReads(await killedAfterFlush(config));
+  await scanned.storage.unlink(seg(0, '.index'));
+  const a = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: resumed.storage, config });
+  const b = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: scanned.storage, config });
+  const size = a.segmentInfos()[0]!.size;
+  assert.ok(resumed.bytes() < size / 5, `the resumed open read ${resumed.bytes()} of ${size} bytes`);
+  assert.ok(scanned.bytes() >= size, `the full scan read ${scanned.bytes()} of ${size} bytes`);
+  assert.is(a.logEndOffset, 960, 'the unsynced batches after the recovery point are validated and kept');
+  assert.equal(await describeLog(a), await describeLog(b), 'same log, indexes and timestamps either way');
+  assert.is(a.recoveryPoint, 900, 'the tail it kept past the recovery point is not fsynced by the open');
+  // The running state (bytes since the last index entry, the max timestamp) carries on as a full scan leaves it.
+  for (const log of [a, b]) for (let i = 0; i < 30; i++) await log.append(batchOf(`m${i}`, 2, 15_000 + i, 40), 0);
+  assert.equal(await describeLog(a), await describeLog(b), 'same after more appends');
+  await a.close();
+  await b.close();
+});
+
+test('the tail a resumed recovery kept without an fsync is synced by the next flush', async () => {
+  const config = { indexIntervalBytes: 512 };
+  const storage = await killedAfterFlush(config);
+  const log = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage, config });
+  assert.is(log.logEndOffset, 960);
+  assert.is(log.recoveryPoint, 900);
+  // flush() syncs only what its group-commit round finds dirty: the recovery point moves only if that includes the tail.
+  await log.flush();
+  assert.is(log.recoveryPoint, 960);
+  await log.close();
+});
+
+test('an index entry that does not point at its batch: the segment holding the recovery point is scanned whole', async () => {
+  const config = { indexIntervalBytes: 512 };
+  const { storage, bytes } = countingLogReads(await killedAfterFlush(config));
+  const index = storage.contents(seg(0, '.index'));
+  // Every entry's position moved 8 bytes on: still increasing and inside the log, but not at a batch.
+  for (let p = 4; p < index.length; p += 8) index.writeUInt32BE(index.readUInt32BE(p) + 8, p);
+  await overwrite(storage, seg(0, '.index'), 0, index);
+  const log = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage, config });
+  assert.ok(bytes() >= log.segmentInfos()[0]!.size, 'scanned whole');
+  assert.is(log.logEndOffset, 960);
+  assert.equal(recordsIn((await log.read(450, 200)).data)[0], [450, 'k150-0'.padEnd(40, '.')], 'lookups use the rebuilt index');
+  await log.close();
+});
+
 test.run();

@@ -128,7 +128,7 @@ async function readOnce(svc: BrokerServices, targets: Target[], maxBytes: number
         lastStableOffset = replica.lastStableOffset(log);
         logStartOffset = log.logStartOffset;
       } else if (limit > 0 || bytes === 0) {
-        const read = replica.fetch(t.fetchOffset, Math.max(limit, 1), reader.fromFollower, reader.readCommitted);
+        const read = replica.fetch(t.fetchOffset, Math.max(limit, 1), reader.fromFollower, reader.readCommitted, bytes === 0);
         const r = read instanceof Promise ? await read : read;
         highWatermark = r.highWatermark;
         lastStableOffset = r.lastStableOffset;

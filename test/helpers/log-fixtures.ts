@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRecordBatch, readRecords } from '../../src/protocol/record-batch.ts';
+import type { MemoryStorage } from '../../src/log/memory-storage.ts';
 
 /** A batch of `count` records whose values are `${tag}-${i}`, all stamped `timestamp`. */
 export function batchOf(tag: string, count: number, timestamp = 1_000, valueBytes = 0): Buffer {
@@ -40,4 +41,23 @@ export async function rejects(fn: () => Promise<unknown>, check: (e: unknown) =>
   }
   if (error === undefined) throw new Error(`${message}: it resolved`);
   if (!check(error)) throw new Error(`${message}: wrong error ${String(error)}`, { cause: error });
+}
+
+/** Counts the bytes that reads of `.log` files opened through `storage` from now on return (patches its open). */
+export function countLogReads(storage: MemoryStorage): () => number {
+  let bytes = 0;
+  const open = storage.open.bind(storage);
+  storage.open = async (path, options) => {
+    const file = await open(path, options);
+    if (path.endsWith('.log')) {
+      const read = file.read.bind(file);
+      file.read = async (position, length) => {
+        const b = await read(position, length);
+        bytes += b.length;
+        return b;
+      };
+    }
+    return file;
+  };
+  return () => bytes;
 }

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { PartitionLog, type LogConfig } from '../../src/log/partition-log.ts';
 import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { CorruptSegmentError } from '../../src/log/errors.ts';
-import { batchOf, recordsIn, rejects } from '../helpers/log-fixtures.ts';
+import { batchOf, countLogReads, recordsIn, rejects } from '../helpers/log-fixtures.ts';
 import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 
 const DIR = '/data/t-0';
@@ -124,24 +124,6 @@ test('a malformed checkpoint falls back to a full scan with a warning', async ()
   assert.ok(warnings.some((w) => w.msg.includes('malformed')));
 });
 
-/** A storage whose .log reads are counted: how much of the data an open reads. */
-function countingLogReads(storage: MemoryStorage): { storage: MemoryStorage; bytes: () => number } {
-  let bytes = 0;
-  const counted = Object.create(storage) as MemoryStorage;
-  counted.open = async (path, options) => {
-    const file = await storage.open(path, options);
-    if (!path.endsWith('.log')) return file;
-    const read = file.read.bind(file);
-    file.read = async (position, length) => {
-      const b = await read(position, length);
-      bytes += b.length;
-      return b;
-    };
-    return file;
-  };
-  return { storage: counted, bytes: () => bytes };
-}
-
 /** 300 batches with rising timestamps, flushed and checkpointed, 20 more written but not synced, then a SIGKILL
  *  (the page cache keeps what was written: every unsynced byte survives). Same bytes every call. */
 async function killedAfterFlush(config: Partial<LogConfig>): Promise<MemoryStorage> {
@@ -164,14 +146,16 @@ async function describeLog(log: PartitionLog) {
 test('a restart reads the segment holding the recovery point from its last indexed batch below the point', async () => {
   const config = { indexIntervalBytes: 512 };
   // The same log opened twice: resumed from its index files, and scanned whole (its .index removed).
-  const resumed = countingLogReads(await killedAfterFlush(config));
-  const scanned = countingLogReads(await killedAfterFlush(config));
-  await scanned.storage.unlink(seg(0, '.index'));
-  const a = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: resumed.storage, config });
-  const b = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: scanned.storage, config });
+  const resumedStorage = await killedAfterFlush(config);
+  const scannedStorage = await killedAfterFlush(config);
+  await scannedStorage.unlink(seg(0, '.index'));
+  const resumed = countLogReads(resumedStorage);
+  const scanned = countLogReads(scannedStorage);
+  const a = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: resumedStorage, config });
+  const b = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: scannedStorage, config });
   const size = a.segmentInfos()[0]!.size;
-  assert.ok(resumed.bytes() < size / 5, `the resumed open read ${resumed.bytes()} of ${size} bytes`);
-  assert.ok(scanned.bytes() >= size, `the full scan read ${scanned.bytes()} of ${size} bytes`);
+  assert.ok(resumed() < size / 5, `the resumed open read ${resumed()} of ${size} bytes`);
+  assert.ok(scanned() >= size, `the full scan read ${scanned()} of ${size} bytes`);
   assert.is(a.logEndOffset, 960, 'the unsynced batches after the recovery point are validated and kept');
   assert.equal(await describeLog(a), await describeLog(b), 'same log, indexes and timestamps either way');
   assert.is(a.recoveryPoint, 900, 'the tail it kept past the recovery point is not fsynced by the open');
@@ -196,7 +180,8 @@ test('the tail a resumed recovery kept without an fsync is synced by the next fl
 
 test('an index entry that does not point at its batch: the segment holding the recovery point is scanned whole', async () => {
   const config = { indexIntervalBytes: 512 };
-  const { storage, bytes } = countingLogReads(await killedAfterFlush(config));
+  const storage = await killedAfterFlush(config);
+  const bytes = countLogReads(storage);
   const index = storage.contents(seg(0, '.index'));
   // Every entry's position moved 8 bytes on: still increasing and inside the log, but not at a batch.
   for (let p = 4; p < index.length; p += 8) index.writeUInt32BE(index.readUInt32BE(p) + 8, p);

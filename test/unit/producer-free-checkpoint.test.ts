@@ -8,7 +8,7 @@ import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { buildRecordBatch } from '../../src/protocol/record-batch-builder.ts';
 import { scanLog } from '../../src/producer-state/partition-producers.ts';
 import { readOffsetCheckpoint } from '../../src/log/checkpoint.ts';
-import { batchOf } from '../helpers/log-fixtures.ts';
+import { batchOf, countLogReads } from '../helpers/log-fixtures.ts';
 import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 
 const DIR = '/data/p-0';
@@ -19,25 +19,6 @@ function openLog(storage: MemoryStorage): Promise<PartitionLog> {
 
 const idempotent = (seq: number) =>
   buildRecordBatch({ records: [{ value: `i${seq}` }, { value: `i${seq + 1}` }], producerId: 7, producerEpoch: 0, baseSequence: seq, timestamp: 1000 });
-
-/** The .log bytes reads of `storage` return from now on. */
-function countReads(storage: MemoryStorage): () => number {
-  let bytes = 0;
-  const open = storage.open.bind(storage);
-  storage.open = async (path, options) => {
-    const file = await open(path, options);
-    if (path.endsWith('.log')) {
-      const read = file.read.bind(file);
-      file.read = async (position, length) => {
-        const b = await read(position, length);
-        bytes += b.length;
-        return b;
-      };
-    }
-    return file;
-  };
-  return () => bytes;
-}
 
 test('the producer state is rebuilt from the producer-free checkpoint on, with the same table', async () => {
   const storage = new MemoryStorage();
@@ -55,7 +36,7 @@ test('the producer state is rebuilt from the producer-free checkpoint on, with t
   log.producerFreeBelow = 500;
   await log.close();
 
-  const read = countReads(storage);
+  const read = countLogReads(storage);
   const again = await openLog(storage);
   assert.is(again.producerFreeBelow, 500);
   const before = read();

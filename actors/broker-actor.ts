@@ -412,10 +412,11 @@ export class Broker {
   /**
    * One pass of the periodic flush (flush=interval; the machine's `flush` region runs one at a time), over the
    * logs that changed only: an idle broker with thousands of partitions must not fsync thousands of files a
-   * second. A log's data is fsynced every pass it grew; its recovery-point and high-watermark checkpoints (two
-   * small files, each written, synced and renamed) at most every CHECKPOINT_INTERVAL_MS, as Kafka writes its
-   * high-watermark checkpoint every 5 s: a checkpoint behind the log only makes recovery scan a little more,
-   * and a restarted replica's high watermark a little older. The check is synchronous and allocates nothing
+   * second. A log's data is fsynced every pass it grew; its recovery-point and high-watermark checkpoints and
+   * its producer-state snapshot (small files, each written, synced and renamed; the snapshot only when the log
+   * end moved) at most every CHECKPOINT_INTERVAL_MS, as Kafka writes its high-watermark checkpoint every 5 s: a
+   * checkpoint behind the log only makes recovery scan a little more, and a restarted replica's high watermark a
+   * little older. The check is synchronous and allocates nothing
    * for an unchanged log: most of the replicas are idle. An offline replica's log failed: nothing to flush.
    */
   private async flushPass(): Promise<void> {
@@ -441,12 +442,14 @@ export class Broker {
         const highWatermark = log.highWatermark;
         const start = log.logStartOffset;
         try {
-          if (flush) {
+          // The producer state is captured before the flush, which syncs the log past the snapshot's offset.
+          const snapshot = checkpoint ? await r.captureProducerState(log) : null;
+          if (flush || (snapshot && snapshot.offset > log.recoveryPoint)) {
             await log.flush();
             p.flushedEnd = end;
           }
           if (checkpoint) {
-            await r.noteProducerFree();
+            if (snapshot) await log.writeProducerSnapshot(snapshot.offset, snapshot.lines, snapshot.truncationCount);
             await log.checkpoint();
             Object.assign(p, { end, highWatermark, start, checkpointedAt: now });
           }

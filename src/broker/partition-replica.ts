@@ -31,12 +31,12 @@ import type { ProposeIsr } from '../replication/isr-proposal.ts';
 import { readBatchHeader, setLogAppendTime, TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
 import { buildTxnMarkerBatch, type TxnMarker } from '../log/txn-marker.ts';
 import type { AbortedTxn } from '../log/txn-index.ts';
-import { PartitionProducers } from '../producer-state/partition-producers.ts';
+import { PartitionProducers, type ProducerSnapshot } from '../producer-state/partition-producers.ts';
 import { readPartitionTopicId, writePartitionTopicId } from '../log/partition-metadata.ts';
 import { DeleteRecordsWaiters } from '../replication/delete-records-waiters.ts';
 import { AckWaiters } from './ack-waiters.ts';
 import { checkProducedBatch, checkTxnVerified, type ProduceOptions } from './produce-checks.ts';
-import { OffsetOutOfRangeError } from '../log/errors.ts';
+import { LogFailedError, OffsetOutOfRangeError } from '../log/errors.ts';
 
 /** The broker's replication machinery as a replica sees it (src/replication/replication-service.ts). */
 
@@ -296,8 +296,16 @@ export class PartitionReplica {
     const log = this.opening ? await this.opening.catch(() => null) : null;
     this.log = null;
     if (!log) return;
-    if (deleteData) await log.delete();
-    else await log.close();
+    if (deleteData) return log.delete();
+    // A clean shutdown leaves a snapshot at the log end: the next open reads no batch to rebuild the producer state.
+    try {
+      const snapshot = await this.producers.exclusive(() => this.producers.capture(log));
+      await log.flush();
+      await log.writeProducerSnapshot(snapshot.offset, snapshot.lines, snapshot.truncationCount);
+    } catch (err) {
+      if (!(err instanceof LogFailedError)) this.opts.logger.warn('writing the producer snapshot on close failed; the next open reads the log instead', { topic: this.topic, partition: this.partition, error: err as Error });
+    }
+    await log.close();
   }
 
   // Entry actions run before the actor's snapshot is updated: use the context given, not this.role / this.isr.
@@ -581,18 +589,14 @@ export class PartitionReplica {
   }
 
   /**
-   * Tells the log how far its producer-free prefix reaches (PartitionLog.markProducerFree) when the producer state
-   * is still empty, for the next checkpoint. After any follower apply in flight (its append and its producer-state
-   * update are one step of followerChain) and inside the producer lock (a leader's check, append and update of a
-   * producer's or a control batch are one step there), so every such batch in the log has been applied.
+   * The producer state as a snapshot of `log` at its end (PartitionProducers.capture), for the broker's periodic
+   * checkpoint to write once the log is synced that far; null when the replica no longer holds that log. Taken
+   * after any follower apply in flight (its append and its producer-state update are one step of followerChain)
+   * and inside the producer lock (a leader's check, append and update of a producer's or a control batch are one
+   * step there), so every such batch in the log has been applied.
    */
-  noteProducerFree(): Promise<void> {
-    return this.followerChain.then(() =>
-      this.producers.exclusive(() => {
-        const log = this.log;
-        if (log && this.producers.table.empty) log.markProducerFree(log.logEndOffset);
-      }),
-    );
+  captureProducerState(log: PartitionLog): Promise<ProducerSnapshot | null> {
+    return this.followerChain.then(() => this.producers.exclusive(() => (this.log === log ? this.producers.capture(log) : null)));
   }
 
   /** A replica fetch answer for this partition as it stands, without records. */

@@ -16,7 +16,7 @@ import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import { recoverSegments } from './log-recovery.ts';
 import { commitSwap, discardCleaned, finishSwap } from './segment-swap.ts';
 import { resolveLogConfig, type LogConfig } from './log-config.ts';
-import { readOffsetCheckpoint, writeOffsetCheckpoint } from './checkpoint.ts';
+import { readCheckpoint, readOffsetCheckpoint, writeCheckpoint, writeOffsetCheckpoint } from './checkpoint.ts';
 import { CheckpointFormatError, InvalidAppendError, LogClosedError, LogFailedError, OffsetOutOfRangeError } from './errors.ts';
 import {
   BATCH_HEADER_SIZE,
@@ -45,11 +45,11 @@ export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
  */
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
 /**
- * Kastor's own: below this offset the log holds no batch of an idempotent or transactional producer and no
- * control batch, so rebuilding the producer state on open reads only from here (Kafka reads from its latest
- * producer-state snapshot; Kastor writes none yet, and a log of plain producers needs none).
+ * The producer-state snapshot (Kafka's `<offset>.snapshot`, one per partition directory here): a checkpoint file
+ * whose first entry is the offset below which every batch was applied to the state, the rest the state itself
+ * (src/producer-state/producer-snapshot.ts). Never past the synced data; a truncation below it removes it.
  */
-export const PRODUCER_FREE_CHECKPOINT = 'producer-free-checkpoint';
+export const PRODUCER_SNAPSHOT = 'producer-snapshot';
 
 export interface PartitionLogOptions {
   dir: string;
@@ -98,39 +98,47 @@ export class PartitionLog {
   private lastFlushAt: number;
   /** The offset checkpoint writes, one after another (writeOffset). */
   private checkpointWrites: Promise<void> = Promise.resolve();
-  /** No producer or control batch below this offset (markProducerFree; PRODUCER_FREE_CHECKPOINT). */
-  producerFreeBelow: number;
-  /** The value the producer-free checkpoint file holds. */
-  private producerFreeWritten: number;
+  /** The offset of the producer-state snapshot on disk (PRODUCER_SNAPSHOT), null when there is none. */
+  producerSnapshotOffset: number | null = null;
+  /** The snapshot's entries as read on open, kept for the first readProducerSnapshot (the rebuild on open). */
+  private openedSnapshot: string[] | null = null;
+  /** Truncations and resets so far: a producer snapshot captured before one describes batches gone since. */
+  truncationCount = 0;
+  readonly dir: string;
+  readonly storage: Storage;
+  readonly config: LogConfig;
+  private readonly clock: Pick<Clock, 'wall'>;
+  private readonly warn: (msg: string, facts: object) => void;
+  private readonly onFailure: (cause: unknown) => void;
+  private segments: Segment[];
 
-  private constructor(
-    readonly dir: string,
-    readonly storage: Storage,
-    readonly config: LogConfig,
-    private readonly clock: Pick<Clock, 'wall'>,
-    private readonly warn: (msg: string, facts: object) => void,
-    private readonly onFailure: (cause: unknown) => void,
-    private segments: Segment[],
-    epochs: LeaderEpochCache,
-    highWatermark: number,
-    logStartCheckpoint: number,
+  private constructor(o: {
+    opts: PartitionLogOptions;
+    config: LogConfig;
+    segments: Segment[];
+    epochs: LeaderEpochCache;
+    highWatermark: number;
+    logStartCheckpoint: number;
     /** Where fsynced data ends when the active segment holds more that recovery kept without syncing it. */
-    syncedTo: number | null,
-    producerFreeCheckpoint: number,
-  ) {
+    syncedTo: number | null;
+  }) {
+    this.dir = o.opts.dir;
+    this.storage = o.opts.storage;
+    this.config = o.config;
+    this.clock = o.opts.clock;
+    this.warn = o.opts.onWarning ?? (() => {});
+    this.onFailure = o.opts.onFailure ?? (() => {});
+    this.segments = o.segments;
     this.logEndOffset = this.active.nextOffset;
     // A checkpoint past the log end (a crash lost unsynced data below it) starts the log at its end.
-    this.logStartOffset = Math.min(Math.max(segments[0]!.baseOffset, logStartCheckpoint), this.logEndOffset);
-    this.recoveryPoint = syncedTo === null ? this.logEndOffset : Math.min(syncedTo, this.logEndOffset);
+    this.logStartOffset = Math.min(Math.max(o.segments[0]!.baseOffset, o.logStartCheckpoint), this.logEndOffset);
+    this.recoveryPoint = o.syncedTo === null ? this.logEndOffset : Math.min(o.syncedTo, this.logEndOffset);
     // The next group-commit round (a flush, or an append under flush=always) syncs what recovery kept unsynced.
-    if (syncedTo !== null) this.dirty.add(this.active);
-    this.highWatermark = Math.min(Math.max(highWatermark, this.logStartOffset), this.logEndOffset);
-    // The data below the log end is what it was when the checkpoint was written (a truncation lowers it first).
-    this.producerFreeBelow = Math.min(producerFreeCheckpoint, this.logEndOffset);
-    this.producerFreeWritten = producerFreeCheckpoint;
-    this.epochs = epochs;
+    if (o.syncedTo !== null) this.dirty.add(this.active);
+    this.highWatermark = Math.min(Math.max(o.highWatermark, this.logStartOffset), this.logEndOffset);
+    this.epochs = o.epochs;
     this.commit = new GroupCommit(() => this.syncDirty(), this.recoveryPoint);
-    this.lastFlushAt = clock.wall();
+    this.lastFlushAt = this.clock.wall();
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
@@ -151,14 +159,42 @@ export class PartitionLog {
     const recoveryPoint = (await readOffset(RECOVERY_POINT_CHECKPOINT)) ?? 0;
     const hw = (await readOffset(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
     const logStart = (await readOffset(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
-    const producerFree = (await readOffset(PRODUCER_FREE_CHECKPOINT)) ?? 0;
     const { segments, unsyncedTail } = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
-    log = new PartitionLog(dir, storage, config, clock, warn, opts.onFailure ?? (() => {}), segments, epochs, hw, logStart, unsyncedTail ? recoveryPoint : null, producerFree);
+    log = new PartitionLog({ opts, config, segments, epochs, highWatermark: hw, logStartCheckpoint: logStart, syncedTo: unsyncedTail ? recoveryPoint : null });
     const trimmed = epochs.truncateFromEnd(log.logEndOffset);
     if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
+    await log.openProducerSnapshot();
     return log;
+  }
+
+  /**
+   * Reads the producer snapshot's offset on open and keeps its entries for the rebuild that follows. One past the
+   * recovered log end (the batches it describes were lost, which a synced snapshot never allows) or unreadable is
+   * removed, with a warning: the producer state is then rebuilt from the whole log.
+   */
+  private async openProducerSnapshot(): Promise<void> {
+    const path = join(this.dir, PRODUCER_SNAPSHOT);
+    let entries: string[] | null;
+    let problem: string | null = null;
+    try {
+      entries = await readCheckpoint(this.storage, path);
+    } catch (e) {
+      if (!(e instanceof CheckpointFormatError)) throw e;
+      [entries, problem] = [[], e.reason];
+    }
+    if (entries === null) return;
+    const offset = Number(entries[0]);
+    if (problem === null && !(Number.isSafeInteger(offset) && offset >= 0)) problem = `bad offset ${JSON.stringify(entries[0])}`;
+    if (problem === null && offset > this.logEndOffset) problem = `offset ${offset} is past the log end ${this.logEndOffset}`;
+    if (problem !== null) {
+      this.warn('removing a producer snapshot that does not fit the log; the producer state is rebuilt from the log', { path, reason: problem });
+      await this.storage.unlink(path);
+      return;
+    }
+    this.producerSnapshotOffset = offset;
+    this.openedSnapshot = entries;
   }
 
   private get active(): Segment {
@@ -377,26 +413,61 @@ export class PartitionLog {
     this.lastFlushAt = this.clock.wall();
   }
 
-  /** Writes the recovery-point and high-watermark checkpoint files, and the producer-free one when it moved. */
+  /** Writes the recovery-point and high-watermark checkpoint files. */
   async checkpoint(): Promise<void> {
     await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
     await this.writeOffset(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark);
-    await this.writeProducerFree();
   }
 
   /**
-   * The owner's producer state saw no idempotent, transactional or control batch below `offset` (its table is
-   * empty): the next checkpoint records it, and a restart rebuilds the producer state from there.
+   * Writes the producer-state snapshot `lines` (producer-snapshot.ts), captured when every batch below `offset`
+   * was applied and the log had seen `truncationCount` truncations, in place of the last one. Skipped (false)
+   * when a truncation came since (the batches it describes may be gone), when the data below `offset` is not
+   * synced yet (a crash could lose it and leave the snapshot ahead of the log), or when it holds the same offset.
    */
-  markProducerFree(offset: number): void {
-    if (offset > this.producerFreeBelow) this.producerFreeBelow = Math.min(offset, this.logEndOffset);
+  writeProducerSnapshot(offset: number, lines: readonly string[], truncationCount: number): Promise<boolean> {
+    const write = this.checkpointWrites.then(async () => {
+      if (truncationCount !== this.truncationCount || offset > this.recoveryPoint || offset === this.producerSnapshotOffset) return false;
+      await writeCheckpoint(this.storage, join(this.dir, PRODUCER_SNAPSHOT), [String(offset), ...lines]);
+      this.producerSnapshotOffset = offset;
+      this.openedSnapshot = null;
+      return true;
+    });
+    this.checkpointWrites = write.then(() => {}, () => {});
+    return write;
   }
 
-  private async writeProducerFree(): Promise<void> {
-    if (this.producerFreeBelow === this.producerFreeWritten) return;
-    const value = this.producerFreeBelow;
-    await this.writeOffset(PRODUCER_FREE_CHECKPOINT, () => value);
-    this.producerFreeWritten = value;
+  /**
+   * The producer-state snapshot with its lines decoded by `decode`; null when there is none, when the log start
+   * has passed it (retention removed batches it does not hold) or when it is malformed (with a warning).
+   */
+  async readProducerSnapshot<T>(decode: (path: string, lines: string[], offset: number) => T): Promise<{ offset: number; state: T } | null> {
+    const path = join(this.dir, PRODUCER_SNAPSHOT);
+    let entries = this.openedSnapshot;
+    this.openedSnapshot = null;
+    try {
+      if (this.producerSnapshotOffset === null) return null;
+      entries ??= await readCheckpoint(this.storage, path);
+      const offset = Number(entries?.[0]);
+      if (!entries || offset !== this.producerSnapshotOffset || offset < this.logStartOffset || offset > this.logEndOffset) return null;
+      return { offset, state: decode(path, entries.slice(1), offset) };
+    } catch (e) {
+      if (!(e instanceof CheckpointFormatError)) throw e;
+      this.warn('ignoring a malformed producer snapshot; the producer state is rebuilt from the log', { path: e.path, reason: e.reason });
+      return null;
+    }
+  }
+
+  /** Removes the producer snapshot (a truncation or reset went below it), in turn with the checkpoint writes. */
+  private dropProducerSnapshot(): Promise<void> {
+    const drop = this.checkpointWrites.then(async () => {
+      if (this.producerSnapshotOffset === null) return;
+      await this.storage.unlink(join(this.dir, PRODUCER_SNAPSHOT));
+      this.producerSnapshotOffset = null;
+      this.openedSnapshot = null;
+    });
+    this.checkpointWrites = drop.catch(() => {});
+    return drop;
   }
 
   /**
@@ -476,6 +547,7 @@ export class PartitionLog {
       this.commit.exclusive(async () => {
         this.ensureWritable();
         if (offset >= this.logEndOffset) return;
+        this.truncationCount++;
         this.truncatedTo = Math.min(this.truncatedTo, offset);
         try {
           if (offset <= this.segments[0]!.baseOffset) {
@@ -506,9 +578,8 @@ export class PartitionLog {
         // A recovery-point checkpoint past the new end would make recovery treat the unsynced data that
         // replaces the truncated range as flushed (and its loss in a crash as corruption).
         await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
-        // Likewise a producer-free checkpoint past it: the batches that replace the range may be a producer's.
-        this.producerFreeBelow = Math.min(this.producerFreeBelow, this.logEndOffset);
-        await this.writeProducerFree();
+        // Likewise a producer snapshot past it: it describes batches that are gone.
+        if ((this.producerSnapshotOffset ?? -1) > this.logEndOffset) await this.dropProducerSnapshot();
       }),
     );
   }
@@ -522,13 +593,13 @@ export class PartitionLog {
     return this.serialize(() =>
       this.commit.exclusive(async () => {
         this.ensureWritable();
+        this.truncationCount++;
         try {
+          await this.dropProducerSnapshot();
           await this.startEmptyAt(offset);
           this.logEndOffset = offset;
           this.recoveryPoint = offset;
           this.highWatermark = offset;
-          // Nothing is below the new start: no producer batch either (checkpointed just below).
-          this.producerFreeBelow = offset;
           this.commit.lowerTo(offset);
           if (this.epochs.truncateFromEnd(-Infinity)) await this.epochs.persist();
           await this.checkpoint();

@@ -4,9 +4,9 @@
 // transaction still open then, else the marker's offset + 1). A read_committed fetch asks which aborted
 // transactions overlap the range it returns, and the consumer drops their records.
 //
-// Kastor keeps it in memory beside the producer state and rebuilds both from the log whenever that is read
-// from the start (on open, after a follower truncation: partition-producers.ts), so it holds exactly the
-// markers the log holds after any crash. Pure.
+// Kastor keeps it in memory beside the producer state, and with it in the producer-state snapshot, and rebuilds
+// both from the latest snapshot and the log after it (on open, after a follower truncation: partition-producers.ts),
+// so after any crash it holds the markers the log holds. Pure.
 
 export interface AbortedTxn {
   producerId: number;

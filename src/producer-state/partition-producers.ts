@@ -1,10 +1,11 @@
 // One partition replica's producer state (producer-state.ts: idempotence, open transactions, the last stable
 // offset and the aborted-transaction index) with what the replica needs around it: a lock that makes the leader's check-then-append atomic per partition (Kafka holds the log lock
-// for both), the scan that rebuilds the table from the log (on open, and after a follower truncation), and
-// applying the batches a follower replicated.
+// for both), the rebuild of the table from its snapshot and the log (on open, and after a follower truncation),
+// the snapshots themselves, and applying the batches a follower replicated.
 import type { PartitionLog } from '../log/partition-log.ts';
 import { forEachBatch, type BatchHeader } from '../protocol/record-batch-layout.ts';
 import { ProducerStateTable } from './producer-state.ts';
+import { decodeProducerState, encodeProducerState } from './producer-snapshot.ts';
 import { isControlBatch, readTxnMarker } from '../log/txn-marker.ts';
 
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -27,10 +28,25 @@ export class PartitionProducers {
     });
   }
 
-  /** Replaces the table with one built from every batch of the log. Callers hold exclusive(). */
+  /** Replaces the table with one built from the log's snapshot and batches. Callers hold exclusive(). */
   async rebuild(log: PartitionLog): Promise<void> {
     this.table = await scanLog(log);
   }
+
+  /**
+   * The table as a snapshot of the log at its end, with the log's truncation count (for
+   * PartitionLog.writeProducerSnapshot). Callers hold exclusive() and have applied every batch the log holds.
+   */
+  capture(log: PartitionLog): ProducerSnapshot {
+    return { offset: log.logEndOffset, lines: encodeProducerState(this.table), truncationCount: log.truncationCount };
+  }
+}
+
+/** A producer-state snapshot captured at `offset`, to be written once the log is synced that far. */
+export interface ProducerSnapshot {
+  offset: number;
+  lines: string[];
+  truncationCount: number;
 }
 
 /** Applies the batch at pos of buf, with its transaction marker when it is a control batch. */
@@ -39,16 +55,15 @@ export function applyBatch(table: ProducerStateTable, buf: Buffer, pos: number, 
 }
 
 /**
- * Kafka rebuilds producer state from its snapshot plus the log, and recovers each segment's .txnindex from its
- * markers; Kastor keeps no snapshot and reads it all, which rebuilds the open transactions and the
- * aborted-transaction index with the rest, except the prefix the log's producer-free checkpoint says holds no
- * producer or control batch (a log of plain producers is then read only from its last checkpoint). Entries
+ * The producer state of a log, as Kafka rebuilds it: from the latest producer-state snapshot (producer-snapshot.ts;
+ * none, or one the log start has passed, means from the log start) plus every batch after it, which brings the
+ * open transactions and the aborted-transaction index up to date with the rest. Aborted transactions that ended
  * below the log start are dropped.
  */
 export async function scanLog(log: PartitionLog): Promise<ProducerStateTable> {
-  const table = new ProducerStateTable();
-  // Below producerFreeBelow the log holds no batch that changes the table: reading it would leave it empty.
-  let offset = Math.max(log.logStartOffset, log.producerFreeBelow);
+  const snapshot = await log.readProducerSnapshot(decodeProducerState);
+  const table = snapshot?.state ?? new ProducerStateTable();
+  let offset = snapshot?.offset ?? log.logStartOffset;
   const end = log.logEndOffset;
   while (offset < end) {
     const r = await log.read(offset, SCAN_CHUNK_BYTES);

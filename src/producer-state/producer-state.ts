@@ -6,11 +6,11 @@
 // (stale epoch, sequence gap, or a retry of a batch already stored, which is answered with the original
 // offsets and not appended again); leader and followers alike apply every appended batch to it, so a new
 // leader already holds the state when it takes over. It is rebuilt by scanning the log on open and after a
-// follower truncation.
+// follower truncation, from its latest snapshot (producer-snapshot.ts) on.
 //
 // Pure: no I/O, no clock. Batches with producerId -1 (non-idempotent producers) never touch it.
 import { ErrorCode } from '../protocol/generated/errors.ts';
-import { AbortedTxnIndex } from '../log/txn-index.ts';
+import { AbortedTxnIndex, type AbortedTxn } from '../log/txn-index.ts';
 import type { TxnMarker } from '../log/txn-marker.ts';
 import { CONTROL_FLAG, TRANSACTIONAL_FLAG } from '../protocol/record-batch-layout.ts';
 
@@ -44,6 +44,17 @@ export interface ProducerEntry {
   batches: BatchMetadata[];
   /** The coordinator epoch of the last marker written for this producer (-1: none). */
   coordinatorEpoch: number;
+}
+
+/** Everything a table holds, as plain data: what a producer-state snapshot stores (producer-snapshot.ts). */
+export interface ProducerTableState {
+  producers: ProducerEntry[];
+  /** [producerId, first offset of its open transaction], earliest first. */
+  ongoing: Array<[number, number]>;
+  unreplicated: Array<{ firstOffset: number; lastOffset: number }>;
+  /** [producerId, markers applied]. */
+  markers: Array<[number, number]>;
+  aborted: AbortedTxn[];
 }
 
 export type ProducerCheck =
@@ -82,9 +93,27 @@ export class ProducerStateTable {
     return this.producers.size;
   }
 
-  /** Nothing applied so far named a producer or was a control batch: the table is as a fresh one. */
-  get empty(): boolean {
-    return this.producers.size === 0 && this.ongoing.size === 0 && this.markers.size === 0 && this.unreplicated.length === 0 && this.aborted.size === 0;
+  /** The table as plain data (copies: later applies do not change it). */
+  state(): ProducerTableState {
+    return {
+      producers: [...this.producers.values()].map((e) => ({ ...e, batches: e.batches.map((b) => ({ ...b })) })),
+      ongoing: [...this.ongoing],
+      unreplicated: this.unreplicated.map((t) => ({ ...t })),
+      markers: [...this.markers],
+      aborted: this.aborted.all().map((a) => ({ ...a })),
+    };
+  }
+
+  /** A table holding `state`, with every batch below `nextOffset` counted as applied. */
+  static fromState(state: ProducerTableState, nextOffset: number): ProducerStateTable {
+    const t = new ProducerStateTable();
+    for (const e of state.producers) t.producers.set(e.producerId, e);
+    for (const [producerId, firstOffset] of state.ongoing) t.ongoing.set(producerId, firstOffset);
+    t.unreplicated = state.unreplicated;
+    for (const [producerId, count] of state.markers) t.markers.set(producerId, count);
+    for (const a of state.aborted) t.aborted.append(a);
+    t.nextOffset = nextOffset;
+    return t;
   }
 
   entry(producerId: number): ProducerEntry | undefined {

@@ -1,12 +1,11 @@
 // The cluster metadata as every actor sees it: a MetadataKv bucket (the role ZooKeeper played for Kafka)
-// folded by a watch into one immutable ClusterSnapshot, plus the writes the controller and the brokers
-// make. Every write is a compare-and-set or a create, so two writers never both win; updateTopic retries
-// a lost compare-and-set on the fresh value.
+// folded by a watch into one immutable ClusterSnapshot (watched-snapshot.ts), plus the writes the controller
+// and the brokers make. Every write is a compare-and-set or a create, so two writers never both win;
+// updateTopic retries a lost compare-and-set on the fresh value.
 //
 // The snapshot only ever moves forward along the bucket's revisions, and a write returns once the store
 // has seen its own change (read-your-writes for the caller), so `await createTopic(t)` followed by
-// `snapshot()` shows t. Snapshots are produced with immer: frozen, and a change to one topic keeps every
-// other topic and the broker map the same objects.
+// `snapshot()` shows t.
 import { freeze, produce, type Draft } from 'immer';
 import { ulidToUUID } from 'ulid';
 import type { Clock } from '../runtime/clock.ts';
@@ -15,14 +14,13 @@ import {
   InvalidMetadataError,
   InvalidTopicError,
   MetadataTimeoutError,
-  MetadataUnavailableError,
   StoreClosedError,
   TopicExistsError,
   TopicNotFoundError,
   UpdateConflictError,
 } from './errors.ts';
 import { KeyExistsError, RevisionMismatchError } from './kv-errors.ts';
-import type { KvChange, KvEntry, KvWatch, MetadataKv } from './kv.ts';
+import type { KvEntry, MetadataKv } from './kv.ts';
 import {
   brokerProblem,
   decodeBroker,
@@ -33,11 +31,12 @@ import {
   topicProblem,
 } from './metadata-codec.ts';
 import { brokerConfigKey, brokerKey, CLUSTER_ID_KEY, parseKey, PRODUCER_IDS_KEY, topicKey } from './metadata-keys.ts';
-import { applyChange } from './snapshot-fold.ts';
 import { CoalescedUpdates, type PendingUpdate } from './coalesced-updates.ts';
-import { bucketAfter, repairsDelivered, startRewind, writeBackLost, type Rewind } from './rewind-repair.ts';
 import { topicNameProblem } from './topic-name.ts';
 import type { BrokerInfo, ClusterSnapshot, TopicInfo } from './types.ts';
+import { WatchedSnapshot, type SnapshotListener } from './watched-snapshot.ts';
+
+export type { SnapshotListener } from './watched-snapshot.ts';
 
 export interface MetadataStoreOptions {
   /** The runtime's clock: write and replay deadlines, the cluster id's creation time. */
@@ -54,42 +53,14 @@ export interface MetadataStoreOptions {
   writeVisibilityTimeoutMs?: number;
 }
 
-/** Work applying changes after which the watch loop gives the event loop a turn (see run()). */
-const YIELD_AFTER_MS = 20;
-
-export type SnapshotListener = (next: ClusterSnapshot, prev: ClusterSnapshot) => void;
-
-interface Waiter {
-  check: () => boolean;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  timer: unknown;
-}
-
-const EMPTY: ClusterSnapshot = freeze({ clusterId: '', brokers: {}, topics: {}, controller: null, brokerConfigs: {}, acls: {}, revision: 0 }, true);
-
 export class MetadataStore {
   /** Settles when the initial replay of the bucket has been applied to the snapshot. */
   readonly ready: Promise<void>;
-  private current: ClusterSnapshot = EMPTY;
-  private readonly keyRevisions = new Map<string, number>();
-  /** Every key's last value as applied (null: deleted), what a repair after a rewind writes back. */
-  private readonly values = new Map<string, Uint8Array | null>();
-  /** Between a KvRewound and the end of its repair (see onRewound). */
-  private rewind: Rewind | null = null;
-  /** How many rewinds this store has repaired and moved past. */
-  private rewinds = 0;
-  private readonly listeners = new Set<SnapshotListener>();
-  private readonly rewindListeners = new Set<() => void>();
-  private readonly waiters = new Set<Waiter>();
+  /** The bucket as this store has applied it: the snapshot, each key's revision, the waits on them. */
+  private readonly watched: WatchedSnapshot;
   private readonly topicUpdates = new CoalescedUpdates<TopicInfo>((key, batch) => this.writeTopicBatch(key, batch));
-  private readonly watch: KvWatch;
-  private readonly loop: Promise<void>;
   private readonly clock: Clock;
   private readonly warn: (message: string, facts: Record<string, unknown>) => void;
-  private isReady = false;
-  private closed = false;
-  private settleReady!: (err?: unknown) => void;
 
   private constructor(
     private readonly kv: MetadataKv,
@@ -97,12 +68,8 @@ export class MetadataStore {
   ) {
     this.clock = opts.clock;
     this.warn = opts.onWarning ?? (() => {});
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.ready.catch(() => {}); // observed through open(); an unobserved rejection must not kill the process
-    this.watch = kv.watch();
-    this.loop = this.run();
+    this.watched = new WatchedSnapshot(kv, { clock: this.clock, warn: this.warn, visibilityTimeoutMs: opts.writeVisibilityTimeoutMs ?? 5_000 });
+    this.ready = this.watched.ready;
   }
 
   /** Starts watching the bucket; `ready` settles when the replay is applied. */
@@ -115,7 +82,7 @@ export class MetadataStore {
     const store = new MetadataStore(kv, opts);
     const timeoutMs = opts.readyTimeoutMs ?? 30_000;
     try {
-      await store.waitUntil(() => store.isReady, timeoutMs, 'the initial metadata replay', store.ready);
+      await store.watched.waitUntil(() => store.watched.isReady, timeoutMs, 'the initial metadata replay', store.ready);
     } catch (err) {
       await store.close();
       throw err;
@@ -124,13 +91,12 @@ export class MetadataStore {
   }
 
   snapshot(): ClusterSnapshot {
-    return this.current;
+    return this.watched.snapshot();
   }
 
   /** Called after every change with the new and the previous snapshot; returns the unsubscribe. */
   subscribe(fn: SnapshotListener): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.watched.subscribe(fn);
   }
 
   /**
@@ -138,14 +104,13 @@ export class MetadataStore {
    * handed out again, so a revision compared with one from before means nothing. Returns the unsubscribe.
    */
   subscribeRewinds(fn: () => void): () => void {
-    this.rewindListeners.add(fn);
-    return () => this.rewindListeners.delete(fn);
+    return this.watched.subscribeRewinds(fn);
   }
 
   /** The first snapshot (the current one included) that satisfies pred; MetadataTimeoutError otherwise. */
   async waitFor(pred: (s: ClusterSnapshot) => boolean, timeoutMs: number): Promise<ClusterSnapshot> {
-    await this.waitUntil(() => pred(this.current), timeoutMs, 'the awaited metadata condition');
-    return this.current;
+    await this.watched.waitUntil(() => pred(this.watched.snapshot()), timeoutMs, 'the awaited metadata condition');
+    return this.watched.snapshot();
   }
 
   /**
@@ -154,7 +119,7 @@ export class MetadataStore {
    * `controller` object.
    */
   keyRevision(key: string): number {
-    return this.keyRevisions.get(key) ?? 0;
+    return this.watched.keyRevision(key);
   }
 
   /** The cluster id, created once for the whole cluster by whichever broker gets there first. */
@@ -241,11 +206,11 @@ export class MetadataStore {
         // Absent from this store's snapshot (deleted, or never seen by a store that restarted since): the bucket
         // may have gone back to an earlier incarnation, which the repair deletes again; or another broker created
         // it and the watch has not said so yet.
-        const absentHere = this.values.get(key) == null;
+        const absentHere = !this.watched.holds(key);
         if (attempt > 0 || !absentHere) throw new TopicExistsError(topic.name, err);
-        const rewinds = this.rewinds;
-        await this.waitUntil(() => this.rewinds > rewinds || this.values.get(key) != null, this.catchUpMs(), `the watch to catch up on ${key}`).catch(() => {});
-        if (this.rewinds === rewinds) throw new TopicExistsError(topic.name, err);
+        const rewinds = this.watched.rewinds;
+        await this.watched.waitUntil(() => this.watched.rewinds > rewinds || this.watched.holds(key), this.catchUpMs(), `the watch to catch up on ${key}`).catch(() => {});
+        if (this.watched.rewinds === rewinds) throw new TopicExistsError(topic.name, err);
       }
     }
   }
@@ -390,147 +355,10 @@ export class MetadataStore {
 
   /** Stops watching; pending waits fail with StoreClosedError; later writes are refused. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.watch.stop();
-    for (const w of [...this.waiters]) this.finishWaiter(w, new StoreClosedError());
-    if (!this.isReady) this.settleReady(new StoreClosedError());
-    this.listeners.clear();
-    this.rewindListeners.clear();
-    await this.loop;
+    await this.watched.close();
   }
 
-  // ---- folding the watch into snapshots ----
-
-  private async run(): Promise<void> {
-    const replay: KvChange[] = [];
-    let busyMs = 0;
-    try {
-      for await (const ev of this.watch) {
-        if (ev.operation === 'REWOUND') {
-          // Before the first replay ended there is nothing to repair: the replay starts over.
-          if (this.isReady) this.onRewound(ev.revision);
-          else replay.length = 0;
-          continue;
-        }
-        if (this.rewind) {
-          if (ev.operation === 'REPLAYED') {
-            if (this.rewind.replayedAt < 0) {
-              this.rewind.replayedAt = ev.revision;
-              void this.repair(this.rewind);
-            }
-          } else if (this.rewind.replayedAt < 0) this.rewind.replay.push(ev);
-          else this.rewind.live.push(ev);
-          this.checkWaiters();
-          continue;
-        }
-        if (ev.operation === 'REPLAYED') {
-          if (this.isReady) continue;
-          // The whole replay becomes one snapshot: one copy, one notification, however many keys.
-          this.apply(replay.splice(0), ev.revision);
-          this.isReady = true;
-          this.settleReady();
-          this.checkWaiters();
-        } else if (this.isReady) {
-          const started = this.clock.monotonic();
-          this.apply([ev]);
-          // Changes the watch buffered are delivered back to back without a turn of the event loop: 100 topics
-          // of 100 partitions created at once, each starting its replicas here, kept timers (the controller's
-          // lease, heartbeats) and sockets waiting for 5 s. Past YIELD_AFTER_MS of work, let them run.
-          busyMs += this.clock.monotonic() - started;
-          if (busyMs >= YIELD_AFTER_MS) {
-            busyMs = 0;
-            await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 0));
-          }
-        } else {
-          replay.push(ev);
-        }
-      }
-      if (!this.closed) this.watchEnded(new MetadataUnavailableError());
-    } catch (err) {
-      if (!this.closed) this.watchEnded(new MetadataUnavailableError(err));
-    }
-  }
-
-  private watchEnded(err: MetadataUnavailableError): void {
-    this.warn('metadata watch ended; the snapshot no longer changes', { error: err, cause: err.cause });
-    if (!this.isReady) this.settleReady(err);
-  }
-
-  /** Folds changes into a new snapshot; `through` is a revision the changes are known to cover. */
-  private apply(changes: KvChange[], through = 0): void {
-    const accepted = changes.filter((c) => c.revision > (this.keyRevisions.get(c.key) ?? 0));
-    const revision = Math.max(this.current.revision, through, ...accepted.map((c) => c.revision));
-    if (accepted.length === 0 && revision === this.current.revision) return;
-    for (const c of accepted) {
-      this.keyRevisions.set(c.key, c.revision);
-      this.values.set(c.key, c.value);
-    }
-    this.publish(accepted, revision);
-  }
-
-  /** Folds accepted changes into the next snapshot at `revision` and tells the listeners. */
-  private publish(accepted: KvChange[], revision: number): void {
-    const prev = this.current;
-    const next = produce(prev, (draft) => {
-      for (const c of accepted) applyChange(draft, c, this.warn);
-      draft.revision = revision;
-    });
-    this.current = next;
-    if (next !== prev) {
-      for (const fn of [...this.listeners]) {
-        try {
-          fn(next, prev);
-        } catch (err) {
-          this.warn('a metadata subscriber threw; it stays subscribed', { error: err, revision: next.revision });
-        }
-      }
-    }
-    this.checkWaiters();
-  }
-
-  // ---- the bucket going back (KvRewound): see rewind-repair.ts ----
-
-  private onRewound(revision: number): void {
-    this.warn('the metadata bucket lost its latest writes (NATS crashed before syncing them): writing them back', { lostAfter: revision, known: this.current.revision });
-    // A second rewind during a repair: start over from the same last values, now against the newer loss.
-    this.rewind = startRewind(revision, this.rewind);
-  }
-
-  private async repair(rw: Rewind): Promise<void> {
-    await writeBackLost(this.kv, rw, this.keyRevisions, this.values, this.current.revision, () => this.rewind === rw, this.warn);
-    if (this.rewind !== rw) return;
-    // The snapshot moves once the watch has delivered this store's own repairs (or after the visibility timeout).
-    try {
-      await this.waitUntil(() => repairsDelivered(rw), this.opts.writeVisibilityTimeoutMs ?? 5_000, 'the repaired metadata');
-    } catch {
-      // moving on with what the watch delivered
-    }
-    if (this.rewind !== rw || this.closed) return;
-    this.rewind = null;
-    this.replaceWith([...rw.replay, ...rw.live], rw.replayedAt);
-  }
-
-  /** The snapshot becomes the bucket as `changes` (a replay and what followed it) describe it, in one step. */
-  private replaceWith(changes: KvChange[], through: number): void {
-    const { last, all } = bucketAfter(changes, this.keyRevisions.keys(), this.values);
-    this.keyRevisions.clear();
-    this.values.clear();
-    for (const c of last) {
-      this.keyRevisions.set(c.key, c.revision);
-      this.values.set(c.key, c.value);
-    }
-    // The bucket's revisions went back: so does the snapshot's.
-    this.rewinds++;
-    this.publish(all, changes.reduce((m, c) => Math.max(m, c.revision), through));
-    for (const fn of [...this.rewindListeners]) {
-      try {
-        fn();
-      } catch (err) {
-        this.warn('a metadata rewind subscriber threw', { error: err });
-      }
-    }
-  }
+  // ---- reading for a compare-and-set, and seeing the write ----
 
   /**
    * The bucket's entry for `key`, for a read-modify-write, as fresh as this store's snapshot: an entry older
@@ -542,8 +370,8 @@ export class MetadataStore {
   private async read(key: string): Promise<KvEntry | null> {
     for (let attempt = 0; ; attempt++) {
       const e = await this.kv.get(key);
-      const known = this.keyRevisions.get(key) ?? 0;
-      if (!(e ? e.revision < known : this.values.get(key) != null)) return e;
+      const known = this.watched.keyRevision(key);
+      if (!(e ? e.revision < known : this.watched.holds(key))) return e;
       if (attempt > 0) throw new RevisionMismatchError(key, known);
       await this.watchCatchesUp(key);
     }
@@ -551,50 +379,16 @@ export class MetadataStore {
 
   /** How long to wait for the watch: a second, or while a rewind is being repaired here, until it should be done. */
   private catchUpMs(): number {
-    return this.rewind ? 2 * (this.opts.writeVisibilityTimeoutMs ?? 5_000) : 1_000;
+    return this.watched.repairing ? 2 * (this.opts.writeVisibilityTimeoutMs ?? 5_000) : 1_000;
   }
 
   /** Waits (see catchUpMs) until a rewind has been repaired here or the watch has delivered `key`'s delete. */
   private async watchCatchesUp(key: string): Promise<void> {
-    const rewinds = this.rewinds;
+    const rewinds = this.watched.rewinds;
     try {
-      await this.waitUntil(() => this.rewinds > rewinds || this.values.get(key) == null, this.catchUpMs(), `the watch to catch up on ${key}`);
+      await this.watched.waitUntil(() => this.watched.rewinds > rewinds || !this.watched.holds(key), this.catchUpMs(), `the watch to catch up on ${key}`);
     } catch (err) {
       if (!(err instanceof MetadataTimeoutError)) throw err;
-    }
-  }
-
-  // ---- waiting ----
-
-  /** Resolves once check() holds (tested now and after every applied change), or fails after timeoutMs. */
-  private waitUntil(check: () => boolean, timeoutMs: number, what: string, abort?: Promise<unknown>): Promise<void> {
-    if (this.closed) return Promise.reject(new StoreClosedError());
-    if (check()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { check, resolve, reject, timer: null };
-      w.timer = this.clock.setTimeout(() => this.finishWaiter(w, new MetadataTimeoutError(what, timeoutMs)), timeoutMs);
-      this.waiters.add(w);
-      abort?.catch((err) => this.finishWaiter(w, err));
-    });
-  }
-
-  private finishWaiter(w: Waiter, err?: unknown): void {
-    if (!this.waiters.delete(w)) return;
-    this.clock.clearTimeout(w.timer);
-    if (err === undefined) w.resolve();
-    else w.reject(err);
-  }
-
-  private checkWaiters(): void {
-    for (const w of [...this.waiters]) {
-      let ok = false;
-      try {
-        ok = w.check();
-      } catch (err) {
-        this.finishWaiter(w, err);
-        continue;
-      }
-      if (ok) this.finishWaiter(w);
     }
   }
 
@@ -602,7 +396,7 @@ export class MetadataStore {
   private async seen(key: string, revision: number): Promise<void> {
     const timeoutMs = this.opts.writeVisibilityTimeoutMs ?? 5_000;
     try {
-      await this.waitUntil(() => (this.keyRevisions.get(key) ?? 0) >= revision, timeoutMs, `revision ${revision} of ${key}`);
+      await this.watched.waitUntil(() => this.watched.keyRevision(key) >= revision, timeoutMs, `revision ${revision} of ${key}`);
     } catch (err) {
       // The write itself succeeded; the snapshot catches up when the watch does.
       if (err instanceof MetadataTimeoutError) this.warn('a write is not yet visible in the snapshot', { key, revision, timeoutMs });
@@ -650,7 +444,7 @@ export class MetadataStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new StoreClosedError();
+    if (this.watched.closed) throw new StoreClosedError();
   }
 }
 

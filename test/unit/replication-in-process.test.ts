@@ -1,168 +1,18 @@
-// Replication between three brokers in one process, deterministic: each broker's replicas and replication
-// service on the memory runtime (its own MemoryStorage, one shared in-memory transport and simulated clock
-// that moves only when a test advances it), fetch rounds driven by hand (no fetch loops), and a fake
-// controller that commits ISR proposals by sending ASSIGNMENT.
+// How a follower's log becomes the leader's, between three brokers in one process (test/helpers/replication-harness.ts):
+// fetching, truncating a diverged tail by leader epoch (KIP-101, KIP-279), starting over at the leader's log start
+// after retention or DeleteRecords, fencing by leader epoch (KIP-320), and the limits of one fetch (NATS max_payload,
+// one request per leader). The ISR and the high watermark are test/unit/replication-isr.test.ts.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { readPartitionTopicId } from '../../src/log/partition-metadata.ts';
 import type { Storage } from '../../src/log/storage.ts';
-import * as assert from 'uvu/assert';
-import type { LogConfig } from '../../src/log/partition-log.ts';
 import { PartitionReplica } from '../../src/broker/partition-replica.ts';
-import { ReplicationService } from '../../src/replication/replication-service.ts';
-import { memoryCluster, type MemoryRuntime } from '../../src/runtime/memory/memory-runtime.ts';
-import type { MemoryTransport } from '../../src/runtime/memory/memory-transport.ts';
-import type { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
-import type { AlterIsrRequest, AlterIsrResponse } from '../../src/replication/isr-proposal.ts';
 import { encodeFetchRequest, decodeFetchResponse } from '../../src/replication/replication-codec.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
-import { silentLogger } from '../../src/util/logger.ts';
+import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
 import type { Assignment } from '../../machines/partition-replica.ts';
 import { batchOf, recordsIn } from '../helpers/log-fixtures.ts';
-import { buildRecordBatch } from '../../src/protocol/record-batch.ts';
-
-const TOPIC_ID = 'f'.repeat(32);
-
-interface Harness {
-  bus: MemoryTransport;
-  clock: SimulatedClock;
-  services: Map<number, ReplicationService>;
-  replicas: Map<number, Map<string, PartitionReplica>>;
-  proposals: AlterIsrRequest[];
-  /** How the fake controller answers; default: commit at once by assigning the new ISR everywhere. */
-  controller: (req: AlterIsrRequest) => Promise<AlterIsrResponse>;
-  create(partition: number, a: Assignment): Promise<void>;
-  replica(broker: number, partition?: number): PartitionReplica;
-  assignAll(partition: number, a: Assignment): void;
-  round(follower: number, leader: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-function harness(brokers = [1, 2, 3], lagMs = 1500, minInsyncReplicas = 1, more: { logConfig?: Partial<LogConfig>; payloadLimit?: number } = {}): Harness {
-  const cluster = memoryCluster({ payloadLimit: more.payloadLimit, wallStart: 1_000 });
-  const bus = cluster.transport;
-  const logConfig = more.logConfig ?? {};
-  const clock = cluster.clock;
-  const runtimes = new Map<number, MemoryRuntime>();
-  const h: Harness = {
-    bus,
-    clock,
-    services: new Map(),
-    replicas: new Map(),
-    proposals: [],
-    controller: async (req) => {
-      const current = h.replica(req.leaderId, req.partition);
-      h.assignAll(req.partition, { leader: req.leaderId, leaderEpoch: req.leaderEpoch, replicas: current.replicas, isr: req.isr });
-      return { errorCode: ErrorCode.NONE };
-    },
-    async create(partition, a) {
-      for (const b of brokers) {
-        if (!a.replicas.includes(b)) continue;
-        const r = new PartitionReplica({
-          topic: 't', topicId: TOPIC_ID, partition, brokerId: b, assignment: a, dataDir: `/b${b}`, storage: runtimes.get(b)!.storage,
-          logConfig, maxMessageBytes: 1 << 20, minInsyncReplicas, clock, logger: silentLogger,
-          replication: h.services.get(b)!,
-        });
-        h.replicas.get(b)!.set(`t-${partition}`, r);
-        r.start();
-      }
-      const deadline = Date.now() + 5_000;
-      while ([...h.replicas.values()].some((m) => m.get(`t-${partition}`)?.role === 'recovering')) {
-        if (Date.now() > deadline) throw new Error('replicas did not recover');
-        await new Promise((r) => setImmediate(r));
-      }
-    },
-    replica: (broker, partition = 0) => h.replicas.get(broker)!.get(`t-${partition}`)!,
-    assignAll(partition, a) {
-      for (const m of h.replicas.values()) m.get(`t-${partition}`)?.assign(a);
-    },
-    async round(follower, leader) {
-      const f = h.services.get(follower)!.fetchers.fetcherFor(leader);
-      assert.ok(f, `broker ${follower} has a fetcher for ${leader}`);
-      await f!.fetchOnce();
-    },
-    async close() {
-      for (const s of h.services.values()) await s.stop();
-      for (const m of h.replicas.values()) for (const r of m.values()) await r.stop(false);
-    },
-  };
-  for (const b of brokers) {
-    runtimes.set(b, cluster.runtimeFor(b));
-    h.replicas.set(b, new Map());
-    const svc = new ReplicationService({
-      brokerId: b, incarnation: `inc-${b}`, transport: bus, subjectFor: (id) => `fetch.${id}`,
-      proposeIsr: (req) => (h.proposals.push(req), h.controller(req)),
-      clock, logger: silentLogger,
-      settings: { maxWaitMs: 0, autoStart: false, replicaLagTimeMaxMs: lagMs, backoffMs: 0 },
-    });
-    svc.start({ get: (topic, p) => h.replicas.get(b)!.get(`${topic}-${p}`), all: () => [...h.replicas.get(b)!.values()] });
-    h.services.set(b, svc);
-  }
-  return h;
-}
-
-/** The whole log below `upTo`, as bytes (batches are read one segment at a time). */
-async function bytesBelow(r: PartitionReplica, upTo: number): Promise<Buffer> {
-  const log = r.log!;
-  const parts: Buffer[] = [];
-  let offset = log.logStartOffset;
-  while (offset < upTo) {
-    const got = await log.read(offset, 1 << 20, upTo);
-    if (got.data.length === 0) break;
-    parts.push(got.data);
-    offset = got.nextOffset;
-  }
-  return Buffer.concat(parts);
-}
-
-const settle = () => new Promise((r) => setImmediate(r));
-
-/** Polls `cond` (in-memory work only needs a few turns of the event loop) with a deadline. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await settle();
-  }
-}
-const rf3 = (leader: number, leaderEpoch: number, isr = [1, 2, 3]): Assignment => ({ leader, leaderEpoch, replicas: [1, 2, 3], isr });
-
-test('followers catch up; the HW advances only when every ISR member has the data; acks=all waits for it', async () => {
-  const h = harness();
-  try {
-    await h.create(0, rf3(1, 0));
-    const leader = h.replica(1);
-    await leader.produce(batchOf('a', 3), 1, 1000);
-    await leader.produce(batchOf('b', 2), 1, 1000);
-    assert.is(leader.log!.logEndOffset, 5);
-    assert.is(leader.log!.highWatermark, 0, 'no follower has fetched yet');
-    let acked = false;
-    const ack = leader.produce(batchOf('c', 1), -1, 10_000).then((r) => ((acked = true), r));
-    ack.catch(() => {});
-    await until(() => leader.log!.logEndOffset === 6, 'the acks=all append');
-    await h.round(2, 1); // broker 2 gets everything
-    await h.round(2, 1); // and reports its new log end
-    assert.is(h.replica(2).log!.logEndOffset, 6);
-    assert.is(leader.log!.highWatermark, 0, 'broker 3 (in the ISR) has nothing yet');
-    await h.round(3, 1);
-    await settle();
-    assert.is(acked, false);
-    await h.round(3, 1);
-    await settle();
-    assert.is(leader.log!.highWatermark, 6);
-    assert.is(acked, true);
-    assert.is((await ack).baseOffset, 5);
-    await h.round(2, 1);
-    await h.round(3, 1);
-    for (const b of [2, 3]) {
-      assert.is(h.replica(b).log!.highWatermark, 6, `follower ${b} took the leader's HW`);
-      assert.ok((await bytesBelow(h.replica(b), 6)).equals(await bytesBelow(leader, 6)), `broker ${b} is byte-identical`);
-      assert.equal(h.replica(b).log!.epochs.entries(), [{ epoch: 0, startOffset: 0 }]);
-    }
-    assert.equal(recordsIn(await bytesBelow(h.replica(3), 6)).map(([o, v]) => `${o}:${v}`), ['0:a-0', '1:a-1', '2:a-2', '3:b-0', '4:b-1', '5:c-0']);
-  } finally {
-    await h.close();
-  }
-});
+import { bytesBelow, harness, rf3, settle, TOPIC_ID, until } from '../helpers/replication-harness.ts';
 
 test('a follower with un-replicated records of an old epoch truncates them and ends identical to the new leader', async () => {
   const h = harness();
@@ -306,115 +156,6 @@ test('with a small NATS max_payload: a batch over half of it is refused, and a b
   }
 });
 
-test('the replica actors learn the high watermark and log end, one event for many moves', async () => {
-  const h = harness();
-  try {
-    await h.create(0, rf3(1, 0));
-    const leader = h.replica(1);
-    const events: number[] = [];
-    leader.actor.subscribe((snap) => events.push(snap.context.highWatermark));
-    const before = events.length;
-    for (let i = 0; i < 5; i++) {
-      await leader.produce(batchOf(`m${i}`, 2), 1, 1000);
-      for (const b of [2, 3, 2, 3]) await h.round(b, 1);
-    }
-    assert.is(leader.log!.highWatermark, 10);
-    await h.round(2, 1); // the follower learns it on its next fetch
-    assert.is(h.replica(2).log!.highWatermark, 10);
-    h.clock.advance(100); // HIGH_WATERMARK_REPORT_MS: the replicas report to their actors
-    await until(() => leader.actor.getSnapshot().context.highWatermark === 10 && h.replica(2).actor.getSnapshot().context.highWatermark === 10, 'HW 10 in the leader\'s and a follower\'s actor context');
-    assert.is(leader.actor.getSnapshot().context.logEndOffset, 10);
-    assert.ok(events.length - before < 5, `the HW moved 5 times; the actor got ${events.length - before} snapshots`);
-  } finally {
-    await h.close();
-  }
-});
-
-test('a lagging follower is proposed out of the ISR; the HW then moves and acks=all completes', async () => {
-  const h = harness();
-  try {
-    await h.create(0, rf3(1, 0));
-    const leader = h.replica(1);
-    await h.round(2, 1);
-    await h.round(3, 1);
-    let acked = false;
-    const ack = leader.produce(batchOf('a', 2), -1, 60_000).then(() => (acked = true));
-    ack.catch(() => {});
-    await until(() => leader.log!.logEndOffset === 2, 'the acks=all append');
-    await h.round(2, 1);
-    await h.round(2, 1); // broker 2 is caught up; broker 3 is silent from now on
-    h.clock.advance(1_000);
-    leader.maybeShrinkIsr();
-    assert.equal(h.proposals, [], 'not lagging for replica.lag.time.max.ms yet');
-    h.clock.advance(1_000);
-    leader.maybeShrinkIsr();
-    assert.equal(h.proposals, [{ topic: 't', partition: 0, leaderId: 1, leaderEpoch: 0, isr: [1, 2], fromIsr: [1, 2, 3] }], "the proposal names the ISR it was computed from (Kafka's partition epoch)");
-    await settle();
-    assert.equal(leader.isr, [1, 2]);
-    await ack;
-    assert.ok(acked);
-    assert.is(leader.log!.highWatermark, 2);
-  } finally {
-    await h.close();
-  }
-});
-
-test('a caught-up follower is proposed back in; while pending it already holds the HW back', async () => {
-  const h = harness();
-  try {
-    await h.create(0, rf3(1, 0, [1, 2]));
-    const leader = h.replica(1);
-    await leader.produce(batchOf('a', 3), 1, 1000);
-    await h.round(2, 1);
-    await h.round(2, 1);
-    assert.is(leader.log!.highWatermark, 3);
-    let commit!: () => void;
-    h.controller = (req) =>
-      new Promise((resolve) => {
-        commit = () => {
-          h.assignAll(0, { ...rf3(1, 0), isr: req.isr });
-          resolve({ errorCode: ErrorCode.NONE });
-        };
-      });
-    await h.round(3, 1); // broker 3 copies offsets 0..2
-    assert.equal(h.proposals, []);
-    await h.round(3, 1); // reports log end 3 = HW: eligible
-    assert.equal(h.proposals.map((p) => p.isr), [[1, 2, 3]]);
-    assert.equal(leader.pendingIsr, [1, 2, 3]);
-    await leader.produce(batchOf('b', 2), 1, 1000);
-    await h.round(2, 1);
-    await h.round(2, 1);
-    assert.is(leader.log!.highWatermark, 3, 'the joining replica counts while its addition is pending');
-    await h.round(3, 1); // one more proposal while pending must not be sent
-    assert.is(h.proposals.length, 1);
-    commit();
-    await settle();
-    assert.equal(leader.isr, [1, 2, 3]);
-    assert.is(leader.pendingIsr, null);
-    await h.round(3, 1);
-    assert.is(leader.log!.highWatermark, 5);
-  } finally {
-    await h.close();
-  }
-});
-
-test('a rejected proposal is dropped and the ISR stays', async () => {
-  const h = harness();
-  try {
-    await h.create(0, rf3(1, 0));
-    h.controller = async () => ({ errorCode: ErrorCode.FENCED_LEADER_EPOCH });
-    await h.replica(1).produce(batchOf('a', 1), 1, 1000);
-    h.clock.advance(5_000);
-    h.replica(1).maybeShrinkIsr();
-    await settle();
-    assert.is(h.proposals.length, 1);
-    assert.equal(h.replica(1).isr, [1, 2, 3]);
-    assert.is(h.replica(1).pendingIsr, null);
-  } finally {
-    await h.close();
-  }
-});
-
 test('fencing: stale and future epochs are refused per partition, others in the request still served', async () => {
   const h = harness();
   try {
@@ -448,56 +189,6 @@ test('fencing: stale and future epochs are refused per partition, others in the 
     const moved = await f.applyReplicaFetch(2, 1, { topic: 't', partition: 1, errorCode: 0, highWatermark: 1, logStartOffset: 0, leaderEpoch: 1, records: batchOf('z', 1) }, 7);
     assert.is(moved, 'stale');
     assert.is(f.log!.logEndOffset, 0);
-  } finally {
-    await h.close();
-  }
-});
-
-test('acks=all answers NOT_ENOUGH_REPLICAS below min.insync.replicas, times out, and fails on leadership loss', async () => {
-  const h = harness([1, 2, 3], 1500, 2);
-  try {
-    await h.create(0, rf3(1, 0, [1]));
-    const leader = h.replica(1);
-    const codeOf = (p: Promise<unknown>) => p.then(() => ErrorCode.NONE, (e: { errorCode?: number }) => e.errorCode ?? -2);
-    assert.is(await codeOf(leader.produce(batchOf('a', 1), -1, 5_000)), ErrorCode.NOT_ENOUGH_REPLICAS);
-    assert.is(leader.log!.logEndOffset, 0, 'refused before the append');
-    h.assignAll(0, rf3(1, 0, [1, 2]));
-    let timedOut = -1;
-    void codeOf(leader.produce(batchOf('b', 1), -1, 30)).then((code) => (timedOut = code));
-    await until(() => (h.clock.advance(30), timedOut !== -1), 'the acks=all timeout on the simulated clock');
-    assert.is(timedOut, ErrorCode.REQUEST_TIMED_OUT);
-    const pending = codeOf(leader.produce(batchOf('c', 1), -1, 60_000));
-    await until(() => leader.log!.logEndOffset === 2, 'the append');
-    h.assignAll(0, rf3(2, 1, [2, 3]));
-    assert.is(await pending, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    assert.is(await codeOf(leader.produce(batchOf('d', 1), -1, 5_000)), ErrorCode.NOT_LEADER_OR_FOLLOWER);
-  } finally {
-    await h.close();
-  }
-});
-
-test('below min.insync.replicas the high watermark stays (KIP-966): acks=1 records are not exposed, acks=all waiters are refused, and it moves once the ISR is back', async () => {
-  const h = harness([1, 2, 3], 1500, 2);
-  try {
-    await h.create(0, rf3(1, 0, [1, 2]));
-    const leader = h.replica(1);
-    const codeOf = (p: Promise<unknown>) => p.then(() => ErrorCode.NONE, (e: { errorCode?: number }) => e.errorCode ?? -2);
-    await h.round(2, 1);
-    const waiting = codeOf(leader.produce(batchOf('a', 2), -1, 60_000));
-    await until(() => leader.log!.logEndOffset === 2, 'the acks=all append');
-    // Broker 2 leaves the ISR before it fetched the batch: ISR [1] is below min.insync.replicas 2.
-    h.assignAll(0, rf3(1, 0, [1]));
-    assert.is(await waiting, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
-    await leader.produce(batchOf('b', 2), 1, 5_000);
-    assert.is(leader.log!.logEndOffset, 4);
-    assert.is(leader.log!.highWatermark, 0, 'records only the leader holds are not committed while the ISR is too small');
-    const fetched = await leader.fetch(0, 1 << 20);
-    assert.is(fetched.data.length, 0, 'a consumer reads nothing above the high watermark');
-    // Broker 2 catches up and is back in the ISR: the high watermark moves over everything both hold.
-    await h.round(2, 1);
-    h.assignAll(0, rf3(1, 0, [1, 2]));
-    await h.round(2, 1);
-    assert.is(leader.log!.highWatermark, 4);
   } finally {
     await h.close();
   }
@@ -545,29 +236,6 @@ test('one fetch request per leader carries every followed partition', async () =
       const want = p % 3 === 0 ? 1 : 0;
       assert.is(h.replica(2, p).log!.logEndOffset, want, `partition ${p}`);
       assert.is(h.replica(1, p).log!.highWatermark, want);
-    }
-  } finally {
-    await h.close();
-  }
-});
-
-test('a consumer between the high watermark and the log end gets an empty answer, past the log end OFFSET_OUT_OF_RANGE', async () => {
-  const h = harness();
-  try {
-    await h.create(0, rf3(1, 0));
-    // acks=1: the leader's log grows to 3, the followers have not fetched, the high watermark stays at 0.
-    await h.replica(1).produce(batchOf('a', 3), 1, 1000);
-    const leader = h.replica(1);
-    assert.is(leader.log!.logEndOffset, 3);
-    assert.is(leader.log!.highWatermark, 0);
-    const between = await leader.fetch(2, 1 << 20);
-    assert.is(between.data.length, 0, 'nothing readable yet, and no reset of the consumer');
-    assert.is(between.highWatermark, 0);
-    try {
-      await leader.fetch(4, 1 << 20);
-      assert.unreachable('past the log end');
-    } catch (err) {
-      assert.is((err as { errorCode?: number }).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
     }
   } finally {
     await h.close();

@@ -14,12 +14,12 @@ import type { PartitionLog } from '../src/log/partition-log.ts';
 import { transportLivenessProbe, serveLivenessProbe } from '../src/controller/liveness-probe.ts';
 import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { brokerMachine } from '../machines/broker.ts';
-import type { BrokerConfig } from '../src/broker/broker-config.ts';
+import { staticSettingsOf, type BrokerConfig } from '../src/broker/broker-config.ts';
 import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../src/metadata/types.ts';
 import { PartitionRegistry } from '../src/broker/partition-registry.ts';
 import { LogCleanerManager, topicOverridesOf } from '../src/broker/log-cleaner-manager.ts';
-import { cleanerSettings, staticCleanerConfigs, type CleanerSettings } from '../src/metadata/cleaner-config.ts';
+import { reconfigurableSettings, staticReconfigurableConfigs, type ReconfigurableSettings } from '../src/metadata/reconfigurable-config.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
 import { createRequestRouter } from '../src/broker/request-router.ts';
 import type { RequestHandler } from '../src/broker/request-handler.ts';
@@ -129,7 +129,7 @@ export class Broker {
     this.cleaner = new LogCleanerManager({
       clock: this.clock,
       logger: this.logger.child({ component: 'log-cleaner' }),
-      ioMaxBytesPerSecond: () => this.cleanerSettings().ioMaxBytesPerSecond,
+      ioMaxBytesPerSecond: () => this.settings().cleanerIoMaxBytesPerSecond,
       topicConfig: (topic) => {
         const snapshot = this.parts.metadata?.snapshot();
         return snapshot ? topicOverridesOf(snapshot, topic, config.brokerId, config.topicDefaults) : null;
@@ -416,14 +416,16 @@ export class Broker {
    * its producer-state snapshot (small files, each written, synced and renamed; the snapshot only when the log
    * end moved) at most every CHECKPOINT_INTERVAL_MS, as Kafka writes its high-watermark checkpoint every 5 s: a
    * checkpoint behind the log only makes recovery scan a little more, and a restarted replica's high watermark a
-   * little older. The check is synchronous and allocates nothing
-   * for an unchanged log: most of the replicas are idle. An offline replica's log failed: nothing to flush.
+   * little older. Producers idle past producer.id.expiration.ms leave the producer state as it is snapshotted.
+   * The check is synchronous and allocates nothing for an unchanged log: most of the replicas are idle. An
+   * offline replica's log failed: nothing to flush.
    */
   private async flushPass(): Promise<void> {
     const registry = this.parts.registry;
     if (!registry) return;
     const seen = this.persisted;
     const now = this.clock.wall();
+    const expiry = { now, ms: this.settings().producerIdExpirationMs };
     const work: Array<{ r: PartitionReplica; log: PartitionLog; flush: boolean; checkpoint: boolean }> = [];
     for (const r of registry.all()) {
       const log = r.log;
@@ -443,7 +445,7 @@ export class Broker {
         const start = log.logStartOffset;
         try {
           // The producer state is captured before the flush, which syncs the log past the snapshot's offset.
-          const snapshot = checkpoint ? await r.captureProducerState(log) : null;
+          const snapshot = checkpoint ? await r.captureProducerState(log, expiry) : null;
           if (flush || (snapshot && snapshot.offset > log.recoveryPoint)) {
             await log.flush();
             p.flushedEnd = end;
@@ -481,7 +483,7 @@ export class Broker {
     if (!registry) return false;
     const report = await this.cleaner.pass(registry.all());
     // log.cleaner.backoff.ms may have been changed dynamically: the waits after this pass use the current value.
-    const backoffMs = this.cleanerSettings().backoffMs;
+    const backoffMs = this.settings().cleanerBackoffMs;
     if (backoffMs !== this.actor.getSnapshot().context.cleanerBackoffMs) {
       this.logger.info('log cleaner backoff changed', { backoffMs });
       this.actor.send({ type: 'CLEANER_BACKOFF', ms: backoffMs });
@@ -489,12 +491,12 @@ export class Broker {
     return report !== null && !report.result.aborted;
   }
 
-  /** The cleaner's settings now: this broker's and the cluster's dynamic configs over its static ones. */
-  private cleanerSettings(): CleanerSettings {
+  /** The settings taken up at runtime, now: this broker's and the cluster's dynamic configs over its static ones. */
+  private settings(): ReconfigurableSettings {
     const { config } = this;
     const configs = this.parts.metadata?.snapshot().brokerConfigs;
-    const fixed = staticCleanerConfigs({ ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond, backoffMs: config.logCleanerBackoffMs });
-    return cleanerSettings({ broker: configs?.[String(config.brokerId)], clusterDefault: configs?.[''], static: fixed });
+    const fixed = staticReconfigurableConfigs(staticSettingsOf(config));
+    return reconfigurableSettings({ broker: configs?.[String(config.brokerId)], clusterDefault: configs?.[''], static: fixed });
   }
 
   /** Heartbeats and the controller actor: started once the broker is registered and serving. */

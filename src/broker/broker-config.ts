@@ -6,6 +6,7 @@ import type { OAuthBearerSettings } from '../security/oauthbearer.ts';
 import type { AuthorizerSettings } from '../security/acl-authorizer.ts';
 import { DEFAULT_MAX_TXN_TIMEOUT_MS, DEFAULT_TXN_ID_EXPIRATION_MS } from '../txn/txn-topic.ts';
 import { NO_NATS_SECURITY, type NatsClientSecurity } from '../security/nats-credentials.ts';
+import type { ReconfigurableSettings } from '../metadata/reconfigurable-config.ts';
 
 /** ssl.client.auth: whether a TLS listener asks for a client certificate, and whether it must be there. */
 export type SslClientAuth = 'none' | 'requested' | 'required';
@@ -77,6 +78,8 @@ export interface BrokerConfig {
   transactionMaxTimeoutMs: number;
   /** transactional.id.expiration.ms: a transactional id idle this long is removed. */
   transactionalIdExpirationMs: number;
+  /** producer.id.expiration.ms: a producer id leaves a partition's producer state this long after its last batch. */
+  producerIdExpirationMs: number;
   /** broker.session.timeout.ms: a broker silent this long is declared dead by the controller (Kafka: 9 s). */
   sessionTimeoutMs: number;
   /** broker.heartbeat.interval.ms: how often this broker tells the controller it is alive. */
@@ -106,6 +109,8 @@ export interface BrokerConfig {
 export const DEFAULT_SESSION_TIMEOUT_MS = 3_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
 export const DEFAULT_CONTROLLER_LEASE_MS = 3_000;
+/** Kafka's producer.id.expiration.ms: one day. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerConfig, 'brokerId' | 'dataDir' | 'natsServers'>): BrokerConfig {
   // An option given as undefined means "the default", not "no value".
@@ -139,6 +144,7 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
     logCleanerIoMaxBytesPerSecond: Infinity,
     transactionMaxTimeoutMs: DEFAULT_MAX_TXN_TIMEOUT_MS,
     transactionalIdExpirationMs: DEFAULT_TXN_ID_EXPIRATION_MS,
+    producerIdExpirationMs: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
     sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     controllerLeaseMs: DEFAULT_CONTROLLER_LEASE_MS,
@@ -153,6 +159,11 @@ export function defaultBrokerConfig(given: Partial<BrokerConfig> & Pick<BrokerCo
 }
 
 /** The broker's listeners: the configured ones, or the one PLAINTEXT listener of host:port. */
+/** The broker's static values of the configs it takes up at runtime (reconfigurable-config.ts's static layer). */
+export function staticSettingsOf(c: BrokerConfig): ReconfigurableSettings {
+  return { cleanerIoMaxBytesPerSecond: c.logCleanerIoMaxBytesPerSecond, cleanerBackoffMs: c.logCleanerBackoffMs, producerIdExpirationMs: c.producerIdExpirationMs };
+}
+
 export function listenersOf(c: BrokerConfig): ListenerSpec[] {
   if (c.listeners.length > 0) return c.listeners;
   return [{ name: DEFAULT_LISTENER, securityProtocol: 'PLAINTEXT', host: c.host, port: c.port, advertisedHost: c.advertisedHost, advertisedPort: c.advertisedPort }];

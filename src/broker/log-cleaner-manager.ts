@@ -7,7 +7,7 @@
 // after a pass that cleaned something the next starts at once, otherwise after log.cleaner.backoff.ms.
 //
 // Compaction settings come from the topic's current config at every pass, so AlterConfigs applies to the next one;
-// so does the I/O bound, a broker config that changes at runtime (src/metadata/cleaner-config.ts).
+// so does the I/O bound, a broker config that changes at runtime (src/metadata/reconfigurable-config.ts).
 
 import type { Clock } from '../runtime/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -128,7 +128,7 @@ export interface LogCleanerManagerOptions {
   logger: Logger;
   /**
    * log.cleaner.io.max.bytes.per.second (Infinity: unbounded, Kafka's default); a function is asked at every pass,
-   * so a dynamic change (cleaner-config.ts) holds the next cleaning to the new rate.
+   * so a dynamic change (reconfigurable-config.ts) holds the next cleaning to the new rate.
    */
   ioMaxBytesPerSecond: number | (() => number);
   /** The topic's config overrides (the current metadata), or null when the topic is gone. */

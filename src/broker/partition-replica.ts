@@ -593,10 +593,17 @@ export class PartitionReplica {
    * checkpoint to write once the log is synced that far; null when the replica no longer holds that log. Taken
    * after any follower apply in flight (its append and its producer-state update are one step of followerChain)
    * and inside the producer lock (a leader's check, append and update of a producer's or a control batch are one
-   * step there), so every such batch in the log has been applied.
+   * step there), so every such batch in the log has been applied. Producers idle for `expiry.ms` by `expiry.now`
+   * (producer.id.expiration.ms) are forgotten first.
    */
-  captureProducerState(log: PartitionLog): Promise<ProducerSnapshot | null> {
-    return this.followerChain.then(() => this.producers.exclusive(() => (this.log === log ? this.producers.capture(log) : null)));
+  captureProducerState(log: PartitionLog, expiry?: { now: number; ms: number }): Promise<ProducerSnapshot | null> {
+    return this.followerChain.then(() =>
+      this.producers.exclusive(() => {
+        if (this.log !== log) return null;
+        if (expiry) this.producers.table.expireProducers(expiry.now, expiry.ms);
+        return this.producers.capture(log);
+      }),
+    );
   }
 
   /** A replica fetch answer for this partition as it stands, without records. */

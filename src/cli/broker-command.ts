@@ -9,7 +9,7 @@ import type { Broker } from '../../actors/broker-actor.ts';
 import { DEFAULT_NATS_CONNECT_TIMEOUT_MS, startNodeBroker } from '../runtime/node/node-broker.ts';
 import { startupFailureLine } from './startup-failure.ts';
 import { startStartingServer, type StartingServer } from '../dashboard/starting-server.ts';
-import { defaultBrokerConfig, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
+import { defaultBrokerConfig, DEFAULT_PRODUCER_ID_EXPIRATION_MS, DEFAULT_CONTROLLER_LEASE_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../broker/broker-config.ts';
 import { createNodeLogger } from '../runtime/node/node-logger.ts';
 import { parseReplicaSelector, RACK_AWARE_SELECTOR_CLASS } from '../broker/replica-selector.ts';
 import { startBrokerObservability, type BrokerObservability } from '../dashboard/observability.ts';
@@ -74,6 +74,7 @@ export const BROKER_FLAGS = {
   'log-cleaner-backoff-ms': { type: 'number', description: 'log.cleaner.backoff.ms: how long the cleaner waits when no log needs cleaning', default: 15_000, value: 'MS' },
   'log-cleaner-io-max-bytes-per-second': { type: 'number', description: "log.cleaner.io.max.bytes.per.second: the cleaner's reads and writes together, at most (default unbounded)", value: 'BYTES' },
   'transaction-max-timeout-ms': { type: 'number', description: 'transaction.max.timeout.ms: the longest transaction.timeout.ms a producer may ask for (longer: INVALID_TRANSACTION_TIMEOUT)', default: DEFAULT_MAX_TXN_TIMEOUT_MS, value: 'MS' },
+  'producer-id-expiration-ms': { type: 'number', description: "producer.id.expiration.ms: an idempotent producer with no batch this long (and no transaction open) leaves a partition's producer state", default: DEFAULT_PRODUCER_ID_EXPIRATION_MS, value: 'MS' },
   'transactional-id-expiration-ms': { type: 'number', description: 'transactional.id.expiration.ms: a transactional id with no transaction this long is removed (its next producer gets a new producer id)', default: DEFAULT_TXN_ID_EXPIRATION_MS, value: 'MS' },
   'log-level': { type: 'string', description: 'debug, info, warn or error', default: 'info', value: 'LEVEL' },
   http: { type: 'string', description: 'serve the dashboard, /metrics and /api on this address (port 0: any free port)', value: 'HOST:PORT' },
@@ -102,10 +103,11 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(f.id) || f.id < 0) throw new UsageError(`--id must be a non-negative integer, got ${f.id}`);
   if (f.flush !== 'interval' && f.flush !== 'always') throw new UsageError(`--flush must be "interval" or "always", got "${f.flush}"`);
   if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError(`--log-level must be debug, info, warn or error`);
-  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms', 'leader-imbalance-check-interval-ms', 'transaction-max-timeout-ms', 'transactional-id-expiration-ms'] as const) {
+  for (const flag of ['session-timeout-ms', 'heartbeat-interval-ms', 'controller-lease-ms', 'nats-connect-timeout-ms', 'shutdown-timeout-ms', 'leader-imbalance-check-interval-ms', 'transaction-max-timeout-ms', 'transactional-id-expiration-ms', 'producer-id-expiration-ms'] as const) {
     if (!Number.isFinite(f[flag]) || f[flag] <= 0) throw new UsageError(`--${flag} must be a positive number of milliseconds, got ${f[flag]}`);
   }
   if (!Number.isFinite(f['log-cleaner-backoff-ms']) || f['log-cleaner-backoff-ms'] <= 0) throw new UsageError(`--log-cleaner-backoff-ms must be a positive number of milliseconds, got ${f['log-cleaner-backoff-ms']}`);
+  if (f['producer-id-expiration-ms'] > 2 ** 31 - 1) throw new UsageError(`--producer-id-expiration-ms is an INT, as in Kafka: at most 2147483647, got ${f['producer-id-expiration-ms']}`);
   const cleanerIo = f['log-cleaner-io-max-bytes-per-second'];
   if (cleanerIo !== undefined && !(cleanerIo > 0)) throw new UsageError(`--log-cleaner-io-max-bytes-per-second must be a positive number of bytes, got ${cleanerIo}`);
   const imbalance = f['leader-imbalance-per-broker-percentage'];
@@ -154,6 +156,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     logCleanerIoMaxBytesPerSecond: cleanerIo,
     transactionMaxTimeoutMs: f['transaction-max-timeout-ms'],
     transactionalIdExpirationMs: f['transactional-id-expiration-ms'],
+    producerIdExpirationMs: f['producer-id-expiration-ms'],
   });
   let broker: Broker | null = null;
   let observability: BrokerObservability | null = null;

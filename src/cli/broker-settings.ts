@@ -56,6 +56,7 @@ const KAFKA_KEYS: Record<string, { flag: string; value?: (v: string, key: string
   'log.cleaner.io.max.bytes.per.second': { flag: 'log-cleaner-io-max-bytes-per-second' },
   'transaction.max.timeout.ms': { flag: 'transaction-max-timeout-ms' },
   'transactional.id.expiration.ms': { flag: 'transactional-id-expiration-ms' },
+  'producer.id.expiration.ms': { flag: 'producer-id-expiration-ms' },
 };
 
 /** Kafka's broker-level defaults of topic configs: server.properties key → topic config key (and unit). */

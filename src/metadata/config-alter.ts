@@ -7,7 +7,7 @@
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { DYNAMIC_BROKER_CONFIGS } from './config-layers.ts';
 import { checkTopicConfigValue, resolveTopicConfig, topicConfigDef } from './topic-config.ts';
-import { CLEANER_CONFIGS, checkCleanerConfigValue, isCleanerConfig } from './cleaner-config.ts';
+import { RECONFIGURABLE_CONFIGS, checkReconfigurableValue, isReconfigurableConfig } from './reconfigurable-config.ts';
 import { checkInertBrokerConfigValue, inertBrokerConfigDefault, inertBrokerConfigType, isInertBrokerConfig, perBrokerOnly } from './inert-broker-config.ts';
 
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -42,7 +42,7 @@ export type ConfigKind = 'topic' | 'broker' | 'broker-default';
 
 /** The type of a config of `kind` (topic keys, or the dynamic broker keys by their topic synonym). */
 function typeOf(kind: ConfigKind, name: string): string | undefined {
-  if (kind !== 'topic' && isCleanerConfig(name)) return CLEANER_CONFIGS[name]!.type;
+  if (kind !== 'topic' && isReconfigurableConfig(name)) return RECONFIGURABLE_CONFIGS[name]!.type;
   if (kind !== 'topic' && isInertBrokerConfig(name)) return inertBrokerConfigType(name);
   return topicConfigDef(kind === 'topic' ? name : (DYNAMIC_BROKER_CONFIGS[name] ?? ''))?.type;
 }
@@ -112,8 +112,8 @@ function validate(kind: ConfigKind, configs: Record<string, string>): Record<str
   const out: Record<string, string> = {};
   const errors: string[] = [];
   for (const name of names) {
-    if (isCleanerConfig(name)) {
-      const checked = checkCleanerConfigValue(name, configs[name]!);
+    if (isReconfigurableConfig(name)) {
+      const checked = checkReconfigurableValue(name, configs[name]!);
       if ('error' in checked) errors.push(checked.error);
       else out[name] = checked.value;
       continue;
@@ -126,7 +126,7 @@ function validate(kind: ConfigKind, configs: Record<string, string>): Record<str
     }
     const topicKey = DYNAMIC_BROKER_CONFIGS[name];
     if (topicKey === undefined) {
-      errors.push(`Unknown broker config name: ${name} (dynamic broker configs Kastor acts on: ${[...Object.keys(DYNAMIC_BROKER_CONFIGS), ...Object.keys(CLEANER_CONFIGS)].join(', ')})`);
+      errors.push(`Unknown broker config name: ${name} (dynamic broker configs Kastor acts on: ${[...Object.keys(DYNAMIC_BROKER_CONFIGS), ...Object.keys(RECONFIGURABLE_CONFIGS)].join(', ')})`);
       continue;
     }
     const checked = checkTopicConfigValue(topicKey, configs[name]!);

@@ -1,6 +1,6 @@
 // Dynamic broker configs that Kafka 3.9 accepts at runtime (DynamicBrokerConfig.AllDynamicConfigs) for features
 // Kastor does not have: Kerberos and SASL login refresh, the request and network thread pools, connection limits,
-// the log cleaner's buffers and threads, producer-id expiry. Admin tools and client test suites set them (librdkafka's
+// the log cleaner's buffers and threads, transaction partition verification. Admin tools and client test suites set them (librdkafka's
 // 0081 sets sasl.kerberos.min.time.before.relogin, background.threads), so, as Kafka does, AlterConfigs and
 // IncrementalAlterConfigs check their type and range and store them with the other dynamic broker configs (per
 // broker, and '' for the cluster-wide default), and DescribeConfigs shows them with their source; they change
@@ -39,7 +39,7 @@ const DEFS: Readonly<Record<string, InertConfigDef>> = {
   'num.replica.fetchers': { type: 'INT', default: '1', doc: 'Threads fetching from each source broker.' },
   'num.recovery.threads.per.data.dir': { type: 'INT', default: '2', range: atLeast(1), doc: 'Threads per log directory for recovery at startup and flushing at shutdown.' },
   'background.threads': { type: 'INT', default: '10', range: atLeast(1), doc: 'Threads for background tasks.' },
-  // LogCleaner (the I/O bound and the backoff do take effect: cleaner-config.ts)
+  // LogCleaner (the I/O bound and the backoff do take effect: reconfigurable-config.ts)
   'log.cleaner.threads': { type: 'INT', default: '1', range: atLeast(0), doc: 'Background threads for log cleaning.' },
   'log.cleaner.dedupe.buffer.size': { type: 'LONG', default: '134217728', doc: 'Memory for log deduplication across all cleaner threads.' },
   'log.cleaner.io.buffer.load.factor': { type: 'DOUBLE', default: '0.9', doc: 'Load factor of the cleaner\'s dedupe buffer.' },
@@ -51,7 +51,6 @@ const DEFS: Readonly<Record<string, InertConfigDef>> = {
   'max.connections.per.ip.overrides': { type: 'STRING', default: '', doc: 'Per-IP or hostname overrides of max.connections.per.ip.' },
   'connection.failed.authentication.delay.ms': { type: 'INT', default: '100', range: atLeast(0), doc: 'Delay before a connection that failed authentication is closed.' },
   // Producer state
-  'producer.id.expiration.ms': { type: 'INT', default: '86400000', range: atLeast(1), doc: 'How long a producer id is kept without activity.' },
   'transaction.partition.verification.enable': { type: 'BOOLEAN', default: 'true', doc: 'Verify a partition was added to a transaction before a transactional write.' },
   // SASL, Kerberos (GSSAPI) and login refresh: per broker
   'sasl.mechanism.inter.broker.protocol': { type: 'STRING', default: 'GSSAPI', perBroker, doc: 'SASL mechanism for inter-broker communication.' },

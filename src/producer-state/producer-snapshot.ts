@@ -4,7 +4,7 @@
 // The log keeps the file and its offset (PartitionLog.writeProducerSnapshot: never past the synced log, dropped
 // by a truncation below it); this module turns a table into the file's lines and back, one line per item:
 //
-//   p <producerId> <epoch> <coordinatorEpoch> [<firstSeq>,<lastSeq>,<firstOffset>,<lastOffset>,<timestamp> ...]
+//   p <producerId> <epoch> <coordinatorEpoch> <lastTimestamp> [<firstSeq>,<lastSeq>,<firstOffset>,<lastOffset>,<timestamp> ...]
 //   o <producerId> <firstOffset>                      an open transaction (earliest first)
 //   u <firstOffset> <lastOffset>                      a transaction whose marker the high watermark has not passed
 //   m <producerId> <count>                            markers applied for the producer
@@ -20,7 +20,7 @@ export function encodeProducerState(table: ProducerStateTable): string[] {
   const lines: string[] = [];
   for (const e of s.producers) {
     const batches = e.batches.map((b) => `${b.firstSeq},${b.lastSeq},${b.firstOffset},${b.lastOffset},${b.timestamp}`);
-    lines.push(['p', e.producerId, e.epoch, e.coordinatorEpoch, ...batches].join(' '));
+    lines.push(['p', e.producerId, e.epoch, e.coordinatorEpoch, e.lastTimestamp, ...batches].join(' '));
   }
   for (const [producerId, firstOffset] of s.ongoing) lines.push(`o ${producerId} ${firstOffset}`);
   for (const t of s.unreplicated) lines.push(`u ${t.firstOffset} ${t.lastOffset}`);
@@ -45,12 +45,12 @@ export function decodeProducerState(path: string, lines: readonly string[], next
     };
     switch (tag) {
       case 'p': {
-        const [producerId, epoch, coordinatorEpoch] = ints(fields.slice(0, 3), 3) as [number, number, number];
-        const batches: BatchMetadata[] = fields.slice(3).map((b) => {
+        const [producerId, epoch, coordinatorEpoch, lastTimestamp] = ints(fields.slice(0, 4), 4) as [number, number, number, number];
+        const batches: BatchMetadata[] = fields.slice(4).map((b) => {
           const [firstSeq, lastSeq, firstOffset, lastOffset, timestamp] = ints(b.split(','), 5) as [number, number, number, number, number];
           return { firstSeq, lastSeq, firstOffset, lastOffset, timestamp };
         });
-        s.producers.push({ producerId, epoch, coordinatorEpoch, batches });
+        s.producers.push({ producerId, epoch, coordinatorEpoch, lastTimestamp, batches });
         break;
       }
       case 'o':

@@ -44,6 +44,8 @@ export interface ProducerEntry {
   batches: BatchMetadata[];
   /** The coordinator epoch of the last marker written for this producer (-1: none). */
   coordinatorEpoch: number;
+  /** The max timestamp of its last batch or marker (Kafka's lastTimestamp): producer.id.expiration.ms counts from it. */
+  lastTimestamp: number;
 }
 
 /** Everything a table holds, as plain data: what a producer-state snapshot stores (producer-snapshot.ts). */
@@ -239,9 +241,10 @@ export class ProducerStateTable {
     if (b.baseSequence < 0) return this.noteEpoch(b);
     let e = this.producers.get(b.producerId);
     if (!e || e.epoch !== b.producerEpoch) {
-      e = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
+      e = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1, lastTimestamp: b.maxTimestamp };
       this.producers.set(b.producerId, e);
     }
+    e.lastTimestamp = b.maxTimestamp;
     e.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.lastOffsetDelta), firstOffset, lastOffset, timestamp: b.maxTimestamp });
     if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
   }
@@ -249,7 +252,25 @@ export class ProducerStateTable {
   /** A batch that names its producer's epoch and nothing else of its history. */
   private noteEpoch(b: ProducerBatch): void {
     const known = this.producers.get(b.producerId);
-    if (!known || known.epoch < b.producerEpoch) this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: known?.coordinatorEpoch ?? -1 });
+    if (!known || known.epoch < b.producerEpoch) {
+      this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: known?.coordinatorEpoch ?? -1, lastTimestamp: b.maxTimestamp });
+    } else known.lastTimestamp = b.maxTimestamp;
+  }
+
+  /**
+   * Forgets the producers with no transaction open whose last batch or marker is `expirationMs` or more before
+   * `now` (Kafka's removeExpiredProducers, producer.id.expiration.ms): such a producer's next batch is from an
+   * unknown producer. Returns how many went.
+   */
+  expireProducers(now: number, expirationMs: number): number {
+    let n = 0;
+    for (const [producerId, e] of this.producers) {
+      if (this.ongoing.has(producerId) || now - e.lastTimestamp < expirationMs) continue;
+      this.producers.delete(producerId);
+      this.markers.delete(producerId);
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -260,8 +281,8 @@ export class ProducerStateTable {
     this.markers.set(b.producerId, (this.markers.get(b.producerId) ?? 0) + 1);
     const e = this.producers.get(b.producerId);
     if (!e || e.epoch !== b.producerEpoch) {
-      this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: marker.coordinatorEpoch });
-    } else e.coordinatorEpoch = marker.coordinatorEpoch;
+      this.producers.set(b.producerId, { producerId: b.producerId, epoch: b.producerEpoch, batches: [], coordinatorEpoch: marker.coordinatorEpoch, lastTimestamp: b.maxTimestamp });
+    } else Object.assign(e, { coordinatorEpoch: marker.coordinatorEpoch, lastTimestamp: b.maxTimestamp });
     const firstOffset = this.ongoing.get(b.producerId) ?? offset;
     this.ongoing.delete(b.producerId);
     this.unreplicated.push({ firstOffset, lastOffset: offset });

@@ -17,6 +17,7 @@ min.insync.replicas=2
 log.retention.hours=48
 log.segment.bytes=104857600
 auto.create.topics.enable=false
+producer.id.expiration.ms=3600000
 kastor.nats=nats://n1:4222,nats://n2:4222
 kastor.http : 0.0.0.0:8081
 `;
@@ -40,6 +41,7 @@ test('Kafka keys, topic defaults and kastor.* keys from the file', () => {
   assert.is(f['num-partitions'], 6);
   assert.is(f['default-replication-factor'], 3);
   assert.is(f['auto-create-topics'], false);
+  assert.is(f['producer-id-expiration-ms'], 3_600_000);
   assert.is(f.nats, 'nats://n1:4222,nats://n2:4222');
   assert.is(f.http, '0.0.0.0:8081');
   assert.equal(topicDefaults, { 'min.insync.replicas': '2', 'retention.ms': String(48 * 3_600_000), 'segment.bytes': '104857600' });

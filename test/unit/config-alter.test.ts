@@ -1,7 +1,7 @@
 // Changing configs at runtime, the pure part: IncrementalAlterConfigs' SET/DELETE/APPEND/SUBTRACT and
 // AlterConfigs' whole-set replacement with Kafka's checks and error codes (config-alter.ts), and where each
 // effective value comes from, layer by layer, with its synonyms (config-layers.ts, and the log cleaner's dynamic
-// broker configs in cleaner-config.ts, and those Kafka accepts that Kastor only stores: inert-broker-config.ts), as
+// broker configs in reconfigurable-config.ts, and those Kafka accepts that Kastor only stores: inert-broker-config.ts), as
 // DescribeConfigs reports it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +9,7 @@ import { AlterOp, applyIncremental, ConfigRefused, replaceAll } from '../../src/
 import { brokerConfigEntries, ConfigSource, effectiveOverrides, topicConfigEntries } from '../../src/metadata/config-layers.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { parseAddConfig } from '../../src/cli/kafka-tools/configs.ts';
-import { cleanerConfigEntries, cleanerSettings } from '../../src/metadata/cleaner-config.ts';
+import { reconfigurableConfigEntries, reconfigurableSettings } from '../../src/metadata/reconfigurable-config.ts';
 import { inertBrokerConfigEntries } from '../../src/metadata/inert-broker-config.ts';
 
 function refusal(fn: () => unknown): ConfigRefused {
@@ -92,17 +92,20 @@ test('broker configs: only the dynamic ones, a static one refused as Kafka refus
   assert.is(applyIncremental('broker', {}, [{ name: 'log.cleanup.policy', op: AlterOp.APPEND, value: 'compact' }])['log.cleanup.policy'], 'delete,compact', 'APPEND on a broker list config');
 });
 
-test("the log cleaner's dynamic broker configs: validated, layered, log.cleaner.enable static as in Kafka", () => {
+test("the dynamic broker configs taken up at runtime (the log cleaner's, producer.id.expiration.ms): validated, layered, log.cleaner.enable static as in Kafka", () => {
   const set = (name: string, value: string) => ({ name, op: AlterOp.SET, value });
-  assert.equal(applyIncremental('broker', {}, [set('log.cleaner.io.max.bytes.per.second', ' 1048576 '), set('log.cleaner.backoff.ms', '250')]), {
+  assert.equal(applyIncremental('broker', {}, [set('log.cleaner.io.max.bytes.per.second', ' 1048576 '), set('log.cleaner.backoff.ms', '250'), set('producer.id.expiration.ms', '60000')]), {
     'log.cleaner.io.max.bytes.per.second': '1048576',
     'log.cleaner.backoff.ms': '250',
+    'producer.id.expiration.ms': '60000',
   });
   for (const [name, value, why] of [
     ['log.cleaner.io.max.bytes.per.second', 'fast', 'not a number of type DOUBLE'],
     ['log.cleaner.io.max.bytes.per.second', '0', 'value must be above 0'],
     ['log.cleaner.backoff.ms', '-1', 'value must be at least 0'],
     ['log.cleaner.backoff.ms', '1.5', 'not a number of type LONG'],
+    ['producer.id.expiration.ms', '0', 'value must be at least 1'],
+    ['producer.id.expiration.ms', '2147483648', 'not a number of type INT'],
   ] as const) {
     const bad = refusal(() => applyIncremental('broker', {}, [set(name, value)]));
     assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG, `${name}=${value}`);
@@ -112,22 +115,23 @@ test("the log cleaner's dynamic broker configs: validated, layered, log.cleaner.
   assert.is(append.errorCode, ErrorCode.INVALID_REQUEST);
   const enable = refusal(() => replaceAll('broker', [{ name: 'log.cleaner.enable', value: 'false' }]));
   assert.is(enable.message, 'Cannot update these configs dynamically: Set(log.cleaner.enable)');
-  // This broker's value over the cluster's over the static one over Kafka's default (unbounded, 15 s).
-  assert.equal(cleanerSettings({}), { ioMaxBytesPerSecond: Infinity, backoffMs: 15_000 });
-  assert.equal(cleanerSettings({ static: { 'log.cleaner.backoff.ms': '100' } }), { ioMaxBytesPerSecond: Infinity, backoffMs: 100 });
-  const layers = { broker: { 'log.cleaner.io.max.bytes.per.second': '5000' }, clusterDefault: { 'log.cleaner.io.max.bytes.per.second': '9000', 'log.cleaner.backoff.ms': '2000' }, static: { 'log.cleaner.backoff.ms': '100' } };
-  assert.equal(cleanerSettings(layers), { ioMaxBytesPerSecond: 5000, backoffMs: 2000 });
-  const entries = Object.fromEntries(cleanerConfigEntries(layers, false).map((e) => [e.name, e]));
+  // This broker's value over the cluster's over the static one over Kafka's default (unbounded, 15 s, 1 day).
+  assert.equal(reconfigurableSettings({}), { cleanerIoMaxBytesPerSecond: Infinity, cleanerBackoffMs: 15_000, producerIdExpirationMs: 86_400_000 });
+  assert.equal(reconfigurableSettings({ static: { 'log.cleaner.backoff.ms': '100', 'producer.id.expiration.ms': '5000' } }), { cleanerIoMaxBytesPerSecond: Infinity, cleanerBackoffMs: 100, producerIdExpirationMs: 5000 });
+  const layers = { broker: { 'log.cleaner.io.max.bytes.per.second': '5000' }, clusterDefault: { 'log.cleaner.io.max.bytes.per.second': '9000', 'log.cleaner.backoff.ms': '2000', 'producer.id.expiration.ms': '7000' }, static: { 'log.cleaner.backoff.ms': '100' } };
+  assert.equal(reconfigurableSettings(layers), { cleanerIoMaxBytesPerSecond: 5000, cleanerBackoffMs: 2000, producerIdExpirationMs: 7000 });
+  const entries = Object.fromEntries(reconfigurableConfigEntries(layers, false).map((e) => [e.name, e]));
   assert.is(entries['log.cleaner.io.max.bytes.per.second']!.source, ConfigSource.DYNAMIC_BROKER_CONFIG);
   assert.equal(entries['log.cleaner.io.max.bytes.per.second']!.synonyms.map((x) => [x.value, x.source]), [
     ['5000', ConfigSource.DYNAMIC_BROKER_CONFIG], ['9000', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG], ['1.7976931348623157E308', ConfigSource.DEFAULT_CONFIG],
   ]);
   assert.is(entries['log.cleaner.backoff.ms']!.source, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
-  assert.equal(cleanerConfigEntries({ static: { 'log.cleaner.backoff.ms': '100' } }, false).map((e) => [e.name, e.value, e.source]), [
+  assert.equal(reconfigurableConfigEntries({ static: { 'log.cleaner.backoff.ms': '100' } }, false).map((e) => [e.name, e.value, e.source]), [
     ['log.cleaner.io.max.bytes.per.second', '1.7976931348623157E308', ConfigSource.DEFAULT_CONFIG], ['log.cleaner.backoff.ms', '100', ConfigSource.STATIC_BROKER_CONFIG],
+    ['producer.id.expiration.ms', '86400000', ConfigSource.DEFAULT_CONFIG],
   ]);
   // The cluster-wide resource shows only what is set there.
-  assert.equal(cleanerConfigEntries(layers, true).map((e) => [e.name, e.value]), [['log.cleaner.io.max.bytes.per.second', '9000'], ['log.cleaner.backoff.ms', '2000']]);
+  assert.equal(reconfigurableConfigEntries(layers, true).map((e) => [e.name, e.value]), [['log.cleaner.io.max.bytes.per.second', '9000'], ['log.cleaner.backoff.ms', '2000'], ['producer.id.expiration.ms', '7000']]);
 });
 
 test('dynamic broker configs Kafka accepts for features Kastor lacks: checked, stored, described, per-broker ones refused cluster-wide', () => {

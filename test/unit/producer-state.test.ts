@@ -141,4 +141,20 @@ test('exclusive sections run one at a time', async () => {
   assert.equal(order, ['a-start', 'a-end', 'b']);
 });
 
+test('producer.id.expiration.ms: producers idle that long leave the table, unless a transaction of theirs is open', () => {
+  const t = new ProducerStateTable();
+  const at = (b: ProducerBatch, maxTimestamp: number, attributes = 0) => t.apply({ ...b, maxTimestamp, attributes }, t.nextOffset);
+  at(batch(1, 0, 0), 1_000);
+  at(batch(2, 0, 0), 1_000);
+  at(batch(2, 0, 1), 4_000);
+  at(batch(3, 0, 0), 1_000, 0x10); // transactional: opens a transaction
+  assert.equal(t.entries().map((e) => [e.producerId, e.lastTimestamp]), [[1, 1_000], [2, 4_000], [3, 1_000]], 'the last batch counts');
+  assert.is(t.expireProducers(5_000, 5_000), 0, 'none idle 5 s yet');
+  assert.is(t.expireProducers(6_000, 5_000), 1);
+  assert.equal(t.entries().map((e) => e.producerId), [2, 3], 'producer 1 went; producer 3 stays while its transaction is open');
+  assert.is(errorOf(t.check(batch(1, 0, 1))), ErrorCode.UNKNOWN_PRODUCER_ID, 'an expired producer is unknown again');
+  assert.is(t.expireProducers(1_000_000, 5_000), 1);
+  assert.equal(t.entries().map((e) => e.producerId), [3]);
+});
+
 test.run();

@@ -38,7 +38,7 @@ test('a capture holds every producer batch at the log end; a clean stop writes i
   assert.equal(await r.captureProducerState(log), { offset: 12, lines: [], truncationCount: 0 }, 'plain batches only: an empty state at the log end');
   await r.produce(idempotent(0), 1, 1_000);
   await r.produce(batchOf('after', 2), 1, 1_000);
-  assert.equal(await r.captureProducerState(log), { offset: 15, lines: ['p 9 0 -1 0,0,12,12,1000'], truncationCount: 0 });
+  assert.equal(await r.captureProducerState(log), { offset: 15, lines: ['p 9 0 -1 1000 0,0,12,12,1000'], truncationCount: 0 });
   await r.stop(false);
   assert.is(log.producerSnapshotOffset, 15, 'written by the clean stop, at the log end');
 

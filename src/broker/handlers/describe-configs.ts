@@ -3,7 +3,7 @@
 // config, the broker's static one, or Kafka's default; config-layers.ts), with every layer that sets it as
 // synonyms when asked (include_synonyms), so kcat and Kafka's admin tools show where a value comes from.
 // A broker id shows its static configs and every dynamic one (the topic configs' broker-level names, the log
-// cleaner's: cleaner-config.ts, and those Kastor stores without acting on them: inert-broker-config.ts); the empty
+// cleaner's and producer-id expiry: reconfigurable-config.ts, and those Kastor only stores: inert-broker-config.ts); the empty
 // name (the cluster-wide default) only the dynamic configs set there, as Kafka does.
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/generated/describe-configs.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
@@ -12,8 +12,8 @@ import { brokerConfigEntries, ConfigSource, topicConfigEntries, type ConfigLayer
 import type { ClusterSnapshot } from '../../metadata/types.ts';
 import { RACK_AWARE_SELECTOR_CLASS } from '../replica-selector.ts';
 import { RESOURCE_BROKER as BROKER, RESOURCE_TOPIC as TOPIC } from '../config-admin.ts';
-import { listenersOf } from '../broker-config.ts';
-import { cleanerConfigEntries, staticCleanerConfigs } from '../../metadata/cleaner-config.ts';
+import { listenersOf, staticSettingsOf } from '../broker-config.ts';
+import { reconfigurableConfigEntries, staticReconfigurableConfigs } from '../../metadata/reconfigurable-config.ts';
 import { inertBrokerConfigEntries } from '../../metadata/inert-broker-config.ts';
 
 /** DescribeConfigs v3+ config_type values (ConfigDef.Type). */
@@ -76,10 +76,10 @@ export function describeConfigs(svc: BrokerServices, req: DescribeConfigsRequest
       if (!clusterWide && res.resourceName !== String(svc.brokerId)) {
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `ask broker ${res.resourceName} for its own configuration`, configs: [] };
       }
-      const cleanerLayers = { broker: layers.broker, clusterDefault: layers.clusterDefault, static: staticCleanerConfigs({ ioMaxBytesPerSecond: svc.config.logCleanerIoMaxBytesPerSecond, backoffMs: svc.config.logCleanerBackoffMs }) };
+      const runtimeLayers = { broker: layers.broker, clusterDefault: layers.clusterDefault, static: staticReconfigurableConfigs(staticSettingsOf(svc.config)) };
       const layered: Array<Omit<Entry, 'readOnly' | 'sensitive' | 'type'> & { type: string }> = [
         ...brokerConfigEntries(layers, clusterWide),
-        ...cleanerConfigEntries(cleanerLayers, clusterWide),
+        ...reconfigurableConfigEntries(runtimeLayers, clusterWide),
         ...inertBrokerConfigEntries(layers, clusterWide),
       ];
       const dynamic: Entry[] = layered

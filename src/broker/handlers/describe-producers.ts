@@ -25,7 +25,7 @@ function describePartition(svc: BrokerServices, topic: string, partitionIndex: n
           producerId: BigInt(e.producerId),
           producerEpoch: e.epoch,
           lastSequence: last?.lastSeq ?? -1,
-          lastTimestamp: BigInt(last?.timestamp ?? -1),
+          lastTimestamp: BigInt(e.lastTimestamp),
           coordinatorEpoch: e.coordinatorEpoch,
           currentTxnStartOffset: BigInt(table.openTransaction(e.producerId) ?? -1),
         };

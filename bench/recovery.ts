@@ -1,11 +1,13 @@
 // Recovery after a crash (issue 21): how fast a broker holding a lot of data serves again and catches up.
 //
-//   npx tsx bench/run.ts recovery [--gb 5] [--partitions 100] [--down-mb 1024] [--record-bytes 1000]
+//   npx tsx bench/run.ts recovery [--gb 5] [--partitions 100] [--down-mb 1024] [--record-bytes 1000] [--idempotent]
 //
 // 3 brokers, one topic of --partitions partitions, RF=3, min.insync.replicas=2; kcat produces --gb GiB with
-// acks=all (the same 512 MiB input file again and again), so every broker holds all of it. Broker 3 is then
-// SIGKILLed (an unclean shutdown: its logs are recovered at start), --down-mb MiB more is produced acks=all to the
-// two others, and broker 3 is restarted on its data directory. Measured from the restart:
+// acks=all (the same 512 MiB input file again and again; with --idempotent, enable.idempotence=true, so every
+// log holds a producer's batches and a partition's producer state has something to rebuild), so every broker
+// holds all of it. Broker 3 is then SIGKILLed (an unclean shutdown: its logs are recovered at start), --down-mb
+// MiB more is produced acks=all to the two others, and broker 3 is restarted on its data directory. Measured from
+// the restart:
 //   serve_s       until broker 3 answers a Metadata request on its port (process start and log recovery);
 //   catch_up_s    until every partition's ISR holds all three brokers again (polled through broker 1);
 //   catch_up_mb_per_s   the bytes produced while it was down over catch_up_s (what it had to fetch, over how long
@@ -42,12 +44,14 @@ export async function run(args: string[]): Promise<void> {
   const partitions = intFlag(args, 'partitions', 100);
   const downMb = intFlag(args, 'down-mb', 1024);
   const recordBytes = intFlag(args, 'record-bytes', 1000, 10);
+  const idempotent = args.includes('--idempotent');
   const chunkRecords = Math.floor(CHUNK_BYTES / recordBytes);
   const produceBytes = async (brokers: string, bytes: number, what: string) => {
     const t0 = performance.now();
     for (let sent = 0; sent < bytes; sent += chunkRecords * recordBytes) {
       const records = Math.min(chunkRecords, Math.ceil((bytes - sent) / recordBytes));
-      await kcatProduce({ brokers, topic: TOPIC, records, recordBytes, acks: -1, partitions, lingerMs: 10, timeoutMs: STEP_TIMEOUT_MS });
+      const extra = idempotent ? ['-X', 'enable.idempotence=true'] : [];
+      await kcatProduce({ brokers, topic: TOPIC, records, recordBytes, acks: -1, partitions, lingerMs: 10, timeoutMs: STEP_TIMEOUT_MS, extra });
     }
     const s = (performance.now() - t0) / 1000;
     log(`${what}: ${round(bytes / 2 ** 20, 0)} MiB acks=all in ${round(s, 1)} s (${round(bytes / 1e6 / s, 1)} MB/s)`);
@@ -99,6 +103,7 @@ export async function run(args: string[]): Promise<void> {
       partitions,
       replication_factor: 3,
       record_bytes: recordBytes,
+      idempotent,
       held_gib: round(heldBytes / 2 ** 30, 2),
       down_mib: downMb,
       serve_s: round(serveS, 2),

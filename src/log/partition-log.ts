@@ -16,8 +16,15 @@ import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import { recoverSegments } from './log-recovery.ts';
 import { commitSwap, discardCleaned, finishSwap } from './segment-swap.ts';
 import { resolveLogConfig, type LogConfig } from './log-config.ts';
-import { readCheckpoint, readOffsetCheckpoint, writeCheckpoint, writeOffsetCheckpoint } from './checkpoint.ts';
-import { CheckpointFormatError, InvalidAppendError, LogClosedError, LogFailedError, OffsetOutOfRangeError } from './errors.ts';
+import {
+  HIGH_WATERMARK_CHECKPOINT,
+  LEADER_EPOCH_CHECKPOINT,
+  LOG_START_OFFSET_CHECKPOINT,
+  OffsetCheckpoints,
+  ProducerSnapshotFile,
+  RECOVERY_POINT_CHECKPOINT,
+} from './log-checkpoints.ts';
+import { InvalidAppendError, LogClosedError, LogFailedError, OffsetOutOfRangeError } from './errors.ts';
 import {
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
@@ -30,26 +37,16 @@ import {
   setBaseOffset,
   setPartitionLeaderEpoch,
 } from '../protocol/record-batch-layout.ts';
-import { readRecords } from '../protocol/record-batch-reader.ts';
-import { UnsupportedCompressionError } from '../protocol/record-batch-errors.ts';
 
 export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts';
 
-export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-checkpoint';
-export const HIGH_WATERMARK_CHECKPOINT = 'high-watermark-checkpoint';
-export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
-/**
- * Where the log starts when DeleteRecords (or a leader's log start, on a follower) moved it inside the first
- * segment: Kafka's log-start-offset-checkpoint, kept here per partition directory. Without it, a restart
- * would start the log at its first segment's base offset again and bring deleted records back.
- */
-export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
-/**
- * The producer-state snapshot (Kafka's `<offset>.snapshot`, one per partition directory here): a checkpoint file
- * whose first entry is the offset below which every batch was applied to the state, the rest the state itself
- * (src/producer-state/producer-snapshot.ts). Never past the synced data; a truncation below it removes it.
- */
-export const PRODUCER_SNAPSHOT = 'producer-snapshot';
+export {
+  HIGH_WATERMARK_CHECKPOINT,
+  LEADER_EPOCH_CHECKPOINT,
+  LOG_START_OFFSET_CHECKPOINT,
+  PRODUCER_SNAPSHOT,
+  RECOVERY_POINT_CHECKPOINT,
+} from './log-checkpoints.ts';
 
 export interface PartitionLogOptions {
   dir: string;
@@ -96,12 +93,9 @@ export class PartitionLog {
   private failure: unknown = null;
   private closed = false;
   private lastFlushAt: number;
-  /** The offset checkpoint writes, one after another (writeOffset). */
-  private checkpointWrites: Promise<void> = Promise.resolve();
-  /** The offset of the producer-state snapshot on disk (PRODUCER_SNAPSHOT), null when there is none. */
-  producerSnapshotOffset: number | null = null;
-  /** The snapshot's entries as read on open, kept for the first readProducerSnapshot (the rebuild on open). */
-  private openedSnapshot: string[] | null = null;
+  private readonly checkpoints: OffsetCheckpoints;
+  /** The producer-state snapshot beside the log: never past the synced data, removed by a truncation below it. */
+  readonly producerSnapshot: ProducerSnapshotFile;
   /** Truncations and resets so far: a producer snapshot captured before one describes batches gone since. */
   truncationCount = 0;
   readonly dir: string;
@@ -114,6 +108,7 @@ export class PartitionLog {
 
   private constructor(o: {
     opts: PartitionLogOptions;
+    checkpoints: OffsetCheckpoints;
     config: LogConfig;
     segments: Segment[];
     epochs: LeaderEpochCache;
@@ -128,6 +123,8 @@ export class PartitionLog {
     this.clock = o.opts.clock;
     this.warn = o.opts.onWarning ?? (() => {});
     this.onFailure = o.opts.onFailure ?? (() => {});
+    this.checkpoints = o.checkpoints;
+    this.producerSnapshot = new ProducerSnapshotFile(this.storage, this.dir, this.warn);
     this.segments = o.segments;
     this.logEndOffset = this.active.nextOffset;
     // A checkpoint past the log end (a crash lost unsynced data below it) starts the log at its end.
@@ -147,54 +144,18 @@ export class PartitionLog {
     const clock = opts.clock;
     const warn = opts.onWarning ?? (() => {});
     await storage.mkdir(dir);
-    const readOffset = async (name: string): Promise<number | null> => {
-      try {
-        return await readOffsetCheckpoint(storage, join(dir, name));
-      } catch (e) {
-        if (!(e instanceof CheckpointFormatError)) throw e;
-        warn('ignoring malformed checkpoint', { path: e.path, reason: e.reason });
-        return null;
-      }
-    };
-    const recoveryPoint = (await readOffset(RECOVERY_POINT_CHECKPOINT)) ?? 0;
-    const hw = (await readOffset(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
-    const logStart = (await readOffset(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
+    const checkpoints = new OffsetCheckpoints(storage, dir, warn);
+    const recoveryPoint = (await checkpoints.read(RECOVERY_POINT_CHECKPOINT)) ?? 0;
+    const hw = (await checkpoints.read(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
+    const logStart = (await checkpoints.read(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
     const { segments, unsyncedTail } = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
-    log = new PartitionLog({ opts, config, segments, epochs, highWatermark: hw, logStartCheckpoint: logStart, syncedTo: unsyncedTail ? recoveryPoint : null });
+    log = new PartitionLog({ opts, checkpoints, config, segments, epochs, highWatermark: hw, logStartCheckpoint: logStart, syncedTo: unsyncedTail ? recoveryPoint : null });
     const trimmed = epochs.truncateFromEnd(log.logEndOffset);
     if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
-    await log.openProducerSnapshot();
+    await log.producerSnapshot.open(log.logEndOffset);
     return log;
-  }
-
-  /**
-   * Reads the producer snapshot's offset on open and keeps its entries for the rebuild that follows. One past the
-   * recovered log end (the batches it describes were lost, which a synced snapshot never allows) or unreadable is
-   * removed, with a warning: the producer state is then rebuilt from the whole log.
-   */
-  private async openProducerSnapshot(): Promise<void> {
-    const path = join(this.dir, PRODUCER_SNAPSHOT);
-    let entries: string[] | null;
-    let problem: string | null = null;
-    try {
-      entries = await readCheckpoint(this.storage, path);
-    } catch (e) {
-      if (!(e instanceof CheckpointFormatError)) throw e;
-      [entries, problem] = [[], e.reason];
-    }
-    if (entries === null) return;
-    const offset = Number(entries[0]);
-    if (problem === null && !(Number.isSafeInteger(offset) && offset >= 0)) problem = `bad offset ${JSON.stringify(entries[0])}`;
-    if (problem === null && offset > this.logEndOffset) problem = `offset ${offset} is past the log end ${this.logEndOffset}`;
-    if (problem !== null) {
-      this.warn('removing a producer snapshot that does not fit the log; the producer state is rebuilt from the log', { path, reason: problem });
-      await this.storage.unlink(path);
-      return;
-    }
-    this.producerSnapshotOffset = offset;
-    this.openedSnapshot = entries;
   }
 
   private get active(): Segment {
@@ -415,8 +376,8 @@ export class PartitionLog {
 
   /** Writes the recovery-point and high-watermark checkpoint files. */
   async checkpoint(): Promise<void> {
-    await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
-    await this.writeOffset(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark);
+    await this.checkpoints.write(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
+    await this.checkpoints.write(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark);
   }
 
   /**
@@ -426,60 +387,15 @@ export class PartitionLog {
    * synced yet (a crash could lose it and leave the snapshot ahead of the log), or when it holds the same offset.
    */
   writeProducerSnapshot(offset: number, lines: readonly string[], truncationCount: number): Promise<boolean> {
-    const write = this.checkpointWrites.then(async () => {
-      if (truncationCount !== this.truncationCount || offset > this.recoveryPoint || offset === this.producerSnapshotOffset) return false;
-      await writeCheckpoint(this.storage, join(this.dir, PRODUCER_SNAPSHOT), [String(offset), ...lines]);
-      this.producerSnapshotOffset = offset;
-      this.openedSnapshot = null;
-      return true;
-    });
-    this.checkpointWrites = write.then(() => {}, () => {});
-    return write;
+    return this.producerSnapshot.write(offset, lines, () => truncationCount === this.truncationCount && offset <= this.recoveryPoint);
   }
 
   /**
    * The producer-state snapshot with its lines decoded by `decode`; null when there is none, when the log start
    * has passed it (retention removed batches it does not hold) or when it is malformed (with a warning).
    */
-  async readProducerSnapshot<T>(decode: (path: string, lines: string[], offset: number) => T): Promise<{ offset: number; state: T } | null> {
-    const path = join(this.dir, PRODUCER_SNAPSHOT);
-    let entries = this.openedSnapshot;
-    this.openedSnapshot = null;
-    try {
-      if (this.producerSnapshotOffset === null) return null;
-      entries ??= await readCheckpoint(this.storage, path);
-      const offset = Number(entries?.[0]);
-      if (!entries || offset !== this.producerSnapshotOffset || offset < this.logStartOffset || offset > this.logEndOffset) return null;
-      return { offset, state: decode(path, entries.slice(1), offset) };
-    } catch (e) {
-      if (!(e instanceof CheckpointFormatError)) throw e;
-      this.warn('ignoring a malformed producer snapshot; the producer state is rebuilt from the log', { path: e.path, reason: e.reason });
-      return null;
-    }
-  }
-
-  /** Removes the producer snapshot (a truncation or reset went below it), in turn with the checkpoint writes. */
-  private dropProducerSnapshot(): Promise<void> {
-    const drop = this.checkpointWrites.then(async () => {
-      if (this.producerSnapshotOffset === null) return;
-      await this.storage.unlink(join(this.dir, PRODUCER_SNAPSHOT));
-      this.producerSnapshotOffset = null;
-      this.openedSnapshot = null;
-    });
-    this.checkpointWrites = drop.catch(() => {});
-    return drop;
-  }
-
-  /**
-   * Writes one of the log's offset checkpoints with the value `value()` gives when its turn comes. They are
-   * written one at a time: two writes of one file share its temp file (the second rename found it gone, ENOENT,
-   * when the periodic checkpoint met a follower's truncation), and a truncation's lowered recovery point must not
-   * be overwritten by a periodic write that read the old one.
-   */
-  private writeOffset(name: string, value: () => number): Promise<void> {
-    const write = this.checkpointWrites.then(() => writeOffsetCheckpoint(this.storage, join(this.dir, name), value()));
-    this.checkpointWrites = write.catch(() => {});
-    return write;
+  readProducerSnapshot<T>(decode: (path: string, lines: string[], offset: number) => T): Promise<{ offset: number; state: T } | null> {
+    return this.producerSnapshot.read(decode, this.logStartOffset, this.logEndOffset);
   }
 
   setHighWatermark(hw: number): void {
@@ -522,23 +438,7 @@ export class PartitionLog {
   /** Kafka's ListOffsets by timestamp: the first offset whose record timestamp >= ts, via the time index. */
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
     const seg = this.segments.find((s) => s.size > 0 && s.maxTimestamp >= ts);
-    if (!seg) return null;
-    const from = seg.index.lookup(seg.timeIndex.lookup(ts));
-    let hit: { pos: number; size: number; baseOffset: number; maxTimestamp: number } | null = null;
-    await seg.walk(from, seg.size, (b) => {
-      if (b.maxTimestamp < ts) return true;
-      hit = b;
-      return false;
-    });
-    if (!hit) return null;
-    const h = hit as { pos: number; size: number; baseOffset: number; maxTimestamp: number };
-    const batch = await seg.log.read(h.pos, h.size);
-    try {
-      for (const r of readRecords(batch)) if (r.timestamp >= ts && r.offset >= this.logStartOffset) return { offset: r.offset, timestamp: r.timestamp };
-    } catch (e) {
-      if (!(e instanceof UnsupportedCompressionError)) throw e;
-    }
-    return { offset: h.baseOffset, timestamp: h.maxTimestamp };
+    return seg ? seg.offsetForTimestamp(ts, this.logStartOffset) : null;
   }
 
   /** Removes every batch holding offsets >= offset (followers truncating to the leader's epoch end). */
@@ -577,9 +477,9 @@ export class PartitionLog {
         if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.epochs.persist();
         // A recovery-point checkpoint past the new end would make recovery treat the unsynced data that
         // replaces the truncated range as flushed (and its loss in a crash as corruption).
-        await this.writeOffset(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
+        await this.checkpoints.write(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
         // Likewise a producer snapshot past it: it describes batches that are gone.
-        if ((this.producerSnapshotOffset ?? -1) > this.logEndOffset) await this.dropProducerSnapshot();
+        if ((this.producerSnapshot.offset ?? -1) > this.logEndOffset) await this.producerSnapshot.drop();
       }),
     );
   }
@@ -595,7 +495,7 @@ export class PartitionLog {
         this.ensureWritable();
         this.truncationCount++;
         try {
-          await this.dropProducerSnapshot();
+          await this.producerSnapshot.drop();
           await this.startEmptyAt(offset);
           this.logEndOffset = offset;
           this.recoveryPoint = offset;
@@ -613,7 +513,7 @@ export class PartitionLog {
   /** Deletes every segment and opens an empty one at `offset`, where the log now starts (callers hold the log lock). */
   private async startEmptyAt(offset: number): Promise<void> {
     // Persisted first: a crash midway leaves a checkpoint that the next open bounds by the log end.
-    if (offset !== this.logStartOffset) await this.writeOffset(LOG_START_OFFSET_CHECKPOINT, () => offset);
+    if (offset !== this.logStartOffset) await this.checkpoints.write(LOG_START_OFFSET_CHECKPOINT, () => offset);
     for (const seg of this.segments.splice(0)) {
       this.dirty.delete(seg);
       await seg.delete();
@@ -623,7 +523,7 @@ export class PartitionLog {
   }
 
   private persistLogStart(): Promise<void> {
-    return this.writeOffset(LOG_START_OFFSET_CHECKPOINT, () => this.logStartOffset);
+    return this.checkpoints.write(LOG_START_OFFSET_CHECKPOINT, () => this.logStartOffset);
   }
 
   /**

@@ -16,6 +16,8 @@ import {
   readMaxTimestamp,
 } from '../protocol/record-batch-layout.ts';
 import { validateBatch } from '../protocol/record-batch-validate.ts';
+import { readRecords } from '../protocol/record-batch-reader.ts';
+import { UnsupportedCompressionError } from '../protocol/record-batch-errors.ts';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
@@ -121,8 +123,9 @@ export class Segment {
   }
 
   /**
-   * Calls fn for each batch header from position `from` (a batch boundary) up to `to`, reading in chunks.
-   * fn returns false to stop. Only sizes are checked: use on bytes already validated.
+   * Calls fn for each batch header from position `from` (a batch boundary) up to `to`, reading in chunks; a
+   * batch larger than a chunk is stepped over by its header, never read whole. fn returns false to stop. Only
+   * sizes are checked: use on bytes already validated.
    */
   async walk(from: number, to: number, fn: (b: BatchPosition) => boolean | void): Promise<void> {
     let pos = from;
@@ -132,20 +135,16 @@ export class Segment {
       let p = 0;
       while (chunk.length - p >= BATCH_HEADER_SIZE) {
         const size = chunk.readInt32BE(p + BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
-        if (size - BATCH_OVERHEAD < MIN_BATCH_LENGTH) return;
-        if (size > chunk.length - p) break;
+        if (size - BATCH_OVERHEAD < MIN_BATCH_LENGTH || pos + p + size > to) return;
         const b = { pos: pos + p, size, baseOffset: readBaseOffset(chunk, p), lastOffset: readLastOffset(chunk, p), maxTimestamp: readMaxTimestamp(chunk, p) };
         if (fn(b) === false) return;
         p += size;
       }
-      if (p === 0) {
-        // A batch larger than the chunk: read exactly enough for it.
-        if (chunk.length < BATCH_HEADER_SIZE || chunk.length === to - pos) return;
-        want = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + BATCH_OVERHEAD;
-        continue;
-      }
+      // Fewer bytes than a batch header before `to`: no batch starts here.
+      if (p === 0) return;
       pos += p;
-      want = SCAN_CHUNK;
+      // Past a batch larger than the chunk, the next may be large too: a smaller read finds its header.
+      want = p > chunk.length ? FIRST_CHUNK : SCAN_CHUNK;
     }
   }
 
@@ -158,6 +157,29 @@ export class Segment {
       return false;
     });
     return found;
+  }
+
+  /**
+   * Kafka's ListOffsets by timestamp within this segment: the first record at or past `logStart` whose timestamp
+   * is at or past ts, found from the time index; the first batch whose max timestamp reaches ts when its records
+   * cannot be read (a compression Kastor does not read). Null when no batch reaches ts.
+   */
+  async offsetForTimestamp(ts: number, logStart: number): Promise<{ offset: number; timestamp: number } | null> {
+    let hit: BatchPosition | null = null;
+    await this.walk(this.index.lookup(this.timeIndex.lookup(ts)), this.size, (b) => {
+      if (b.maxTimestamp < ts) return true;
+      hit = b;
+      return false;
+    });
+    const h = hit as BatchPosition | null;
+    if (!h) return null;
+    const batch = await this.log.read(h.pos, h.size);
+    try {
+      for (const r of readRecords(batch)) if (r.timestamp >= ts && r.offset >= logStart) return { offset: r.offset, timestamp: r.timestamp };
+    } catch (e) {
+      if (!(e instanceof UnsupportedCompressionError)) throw e;
+    }
+    return { offset: h.baseOffset, timestamp: h.maxTimestamp };
   }
 
   /**
@@ -283,17 +305,18 @@ export class Segment {
     const bad = (await this.index.load(this.size)) ?? (await this.timeIndex.load(nextOffset - this.baseOffset));
     if (bad) return bad;
     const last = this.index.last();
-    if (last) {
-      const header = await this.log.read(last.position, BATCH_HEADER_SIZE);
-      if (header.length < BATCH_HEADER_SIZE || readBaseOffset(header, 0) !== last.offset) {
-        return `last index entry (offset ${last.offset} at ${last.position}) does not point at that batch`;
-      }
-    }
+    if (last && !(await this.pointsAtBatch(last))) return `last index entry (offset ${last.offset} at ${last.position}) does not point at that batch`;
     const ts = this.timeIndex.lastTimestamp();
     if (this.size > 0 && ts === null) return 'time index is empty for a non-empty segment';
     this.maxTimestamp = ts ?? -1;
     this.sealed = true;
     return null;
+  }
+
+  /** Whether an index entry's position holds the header of a batch starting at the entry's offset. */
+  private async pointsAtBatch(entry: { offset: number; position: number }): Promise<boolean> {
+    const header = await this.log.read(entry.position, BATCH_HEADER_SIZE);
+    return header.length >= BATCH_HEADER_SIZE && readBaseOffset(header, 0) === entry.offset;
   }
 
   /** Removes every batch whose lastOffset >= offset (Kafka truncates at a batch boundary). */
@@ -342,9 +365,7 @@ export class Segment {
     this.size = await this.log.size();
     if ((await this.index.load(this.size)) !== null || (await this.timeIndex.load(2 ** 32)) !== null) return null;
     const entry = this.index.floorEntry(flushedTo);
-    if (entry === null || entry.position === 0) return null;
-    const header = await this.log.read(entry.position, BATCH_HEADER_SIZE);
-    if (header.length < BATCH_HEADER_SIZE || readBaseOffset(header, 0) !== entry.offset) return null;
+    if (entry === null || entry.position === 0 || !(await this.pointsAtBatch(entry))) return null;
     await this.cutIndexesAt(entry.position, entry.offset);
     return { pos: entry.position, offset: entry.offset };
   }

@@ -89,6 +89,26 @@ test('without minOneBatch a read returns nothing rather than a batch past maxByt
   assert.is((await log.read(0, 1)).data.length, big);
 });
 
+test('a walk over batches larger than its chunk steps over them by their headers (ListOffsets by timestamp, truncation)', async () => {
+  const storage = new MemoryStorage();
+  const logBytesRead = countLogReads(storage);
+  // No index entry inside the segment: a lookup by timestamp walks from its start.
+  const { log } = await openLog({ indexIntervalBytes: 1 << 30 }, storage);
+  for (let i = 0; i < 8; i++) await log.append(batchOf(`big${i}`, 2000, 1_000 + i, 1000), 0);
+  const size = log.segmentInfos()[0]!.size;
+  assert.ok(size > 8 * 2_000_000, `${size} bytes in 2 MB batches`);
+  let before = logBytesRead();
+  assert.equal(await log.offsetForTimestamp(1_007), { offset: 14_000, timestamp: 1_007 });
+  const found = logBytesRead() - before;
+  // The last batch is read whole for its records; the seven before it only for their headers (a first chunk of
+  // 1 MiB, then less past a big batch).
+  assert.ok(found < size / 8 + (1 << 20) + 7 * 128 * 1024, `read ${found} of ${size} bytes`);
+  before = logBytesRead();
+  await log.truncateTo(13_000);
+  assert.ok(logBytesRead() - before < 2 * ((1 << 20) + 8 * 128 * 1024), `the truncation read ${logBytesRead() - before} of ${size} bytes`);
+  assert.is(log.logEndOffset, 12_000);
+});
+
 test('segments roll by size and by time (injected clock)', async () => {
   let now = 1_000_000;
   const one = batchOf('s', 5).length;

@@ -82,14 +82,14 @@ test('a reopened log rebuilds from its snapshot and reads only the batches after
   for (let round = 0; round < 20; round++) await fill(log, round);
   assert.ok(await snapshot(log), 'written');
   const at = log.logEndOffset;
-  assert.is(log.producerSnapshotOffset, at);
+  assert.is(log.producerSnapshot.offset, at);
   await fill(log, 20);
   const full = await scanLog(log);
   await log.close();
 
   const read = countLogReads(storage);
   const again = await openLog(storage);
-  assert.is(again.producerSnapshotOffset, at);
+  assert.is(again.producerSnapshot.offset, at);
   const before = read();
   const table = await scanLog(again);
   const scanned = read() - before;
@@ -118,7 +118,7 @@ test('a snapshot is written only over synced data and never when a truncation ca
   await log.flush();
   assert.ok(log.recoveryPoint >= s.offset, 'synced past the old capture again');
   assert.not.ok(await log.writeProducerSnapshot(s.offset, s.lines, s.truncationCount), 'captured before a truncation: it describes batches gone since');
-  assert.is(log.producerSnapshotOffset, null);
+  assert.is(log.producerSnapshot.offset, null);
   assert.ok(await snapshot(log), 'a capture after the truncation is written');
   assert.not.ok(await snapshot(log), 'the same offset again: nothing to write');
   await log.close();
@@ -130,12 +130,12 @@ test('a truncation below the snapshot removes it before new data, and a reset re
   await fill(log, 0);
   await fill(log, 1);
   assert.ok(await snapshot(log));
-  const at = log.producerSnapshotOffset!;
+  const at = log.producerSnapshot.offset!;
   await fill(log, 2);
   await log.truncateTo(at);
-  assert.is(log.producerSnapshotOffset, at, 'a truncation to the snapshot leaves it: every batch it describes is kept');
+  assert.is(log.producerSnapshot.offset, at, 'a truncation to the snapshot leaves it: every batch it describes is kept');
   await log.truncateTo(at - 1);
-  assert.is(log.producerSnapshotOffset, null);
+  assert.is(log.producerSnapshot.offset, null);
   assert.not.ok(await storage.exists(PATH), 'removed by the truncation itself');
   // Other producers' batches fill the truncated range; a crash now must not bring back the old table.
   await log.append(idempotent(11, 0), 0);
@@ -157,15 +157,15 @@ test('after a crash the snapshot over synced data is used; one that does not fit
   const log = await openLog(storage);
   await fill(log, 0);
   assert.ok(await snapshot(log));
-  const at = log.producerSnapshotOffset!;
+  const at = log.producerSnapshot.offset!;
   await fill(log, 1); // never synced
   storage.crash();
   const warnings: string[] = [];
   const again = await openLog(storage, warnings);
   assert.is(again.logEndOffset, at, 'the unsynced batches are gone');
-  assert.is(again.producerSnapshotOffset, at, 'the snapshot is not past the recovered log');
+  assert.is(again.producerSnapshot.offset, at, 'the snapshot is not past the recovered log');
   const fromSnapshot = await scanLog(again);
-  again.producerSnapshotOffset = null;
+  again.producerSnapshot.offset = null;
   assert.equal(fromSnapshot.state(), (await scanLog(again)).state(), 'the same table as a scan of the whole log');
   await again.close();
 
@@ -175,7 +175,7 @@ test('after a crash the snapshot over synced data is used; one that does not fit
     const w: string[] = [];
     const log3 = await openLog(storage, w);
     if (entries.length === 1) {
-      assert.is(log3.producerSnapshotOffset, null);
+      assert.is(log3.producerSnapshot.offset, null);
       assert.not.ok(await storage.exists(PATH));
     }
     const table = await scanLog(log3);
@@ -193,7 +193,7 @@ test('a snapshot the log start has passed is not used: the state is rebuilt from
   assert.ok(await snapshot(log));
   await fill(log, 1);
   log.setHighWatermark(log.logEndOffset);
-  await log.advanceLogStartOffset(log.producerSnapshotOffset! + 2);
+  await log.advanceLogStartOffset(log.producerSnapshot.offset! + 2);
   const table = await scanLog(log);
   assert.is(log.logStartOffset, 15);
   assert.equal(table.entry(7)!.batches.map((b) => b.firstOffset), [16], 'only the batches from the log start (the one at 3 is below it)');

@@ -40,7 +40,7 @@ test('a capture holds every producer batch at the log end; a clean stop writes i
   await r.produce(batchOf('after', 2), 1, 1_000);
   assert.equal(await r.captureProducerState(log), { offset: 15, lines: ['p 9 0 -1 1000 0,0,12,12,1000'], truncationCount: 0 });
   await r.stop(false);
-  assert.is(log.producerSnapshotOffset, 15, 'written by the clean stop, at the log end');
+  assert.is(log.producerSnapshot.offset, 15, 'written by the clean stop, at the log end');
 
   // What opening the log alone reads (recovery checks the batch its index points at), then the replica's start.
   const read = countLogReads(storage);

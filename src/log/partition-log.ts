@@ -384,9 +384,12 @@ export class PartitionLog {
    * Writes the producer-state snapshot `lines` (producer-snapshot.ts), captured when every batch below `offset`
    * was applied and the log had seen `truncationCount` truncations, in place of the last one. Skipped (false)
    * when a truncation came since (the batches it describes may be gone), when the data below `offset` is not
-   * synced yet (a crash could lose it and leave the snapshot ahead of the log), or when it holds the same offset.
+   * synced yet (a crash could lose it and leave the snapshot ahead of the log), when it holds the same offset, or
+   * when it says nothing a rebuild from the log start would not find (an empty state there: every new partition's
+   * first checkpoint would write one, ten thousand files at once when ten thousand partitions are created).
    */
   writeProducerSnapshot(offset: number, lines: readonly string[], truncationCount: number): Promise<boolean> {
+    if (lines.length === 0 && offset <= this.logStartOffset) return Promise.resolve(false);
     return this.producerSnapshot.write(offset, lines, () => truncationCount === this.truncationCount && offset <= this.recoveryPoint);
   }
 

@@ -120,6 +120,11 @@ test('a snapshot is written only over synced data and never when a truncation ca
   assert.not.ok(await log.writeProducerSnapshot(s.offset, s.lines, s.truncationCount), 'captured before a truncation: it describes batches gone since');
   assert.is(log.producerSnapshot.offset, null);
   assert.ok(await snapshot(log), 'a capture after the truncation is written');
+  const fresh = await PartitionLog.open({ clock: nodeClock, dir: '/data/fresh-0', storage });
+  assert.not.ok(await snapshot(fresh), 'an empty state at the log start says nothing: not written');
+  await fresh.append(batchOf('plain', 2), 0);
+  assert.ok(await snapshot(fresh), 'an empty state past the log start is: a restart reads the log from there');
+  await fresh.close();
   assert.not.ok(await snapshot(log), 'the same offset again: nothing to write');
   await log.close();
 });

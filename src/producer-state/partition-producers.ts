@@ -38,6 +38,7 @@ export class PartitionProducers {
    * PartitionLog.writeProducerSnapshot). Callers hold exclusive() and have applied every batch the log holds.
    */
   capture(log: PartitionLog): ProducerSnapshot {
+    this.table.forgetReplicated(log.highWatermark);
     return { offset: log.logEndOffset, lines: encodeProducerState(this.table), truncationCount: log.truncationCount };
   }
 }

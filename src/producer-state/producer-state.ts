@@ -149,12 +149,21 @@ export class ProducerStateTable {
    * so transactions whose marker it passed are forgotten here.
    */
   lastStableOffset(highWatermark: number): number {
-    let i = 0;
-    while (i < this.unreplicated.length && this.unreplicated[i]!.lastOffset < highWatermark) i++;
-    if (i > 0) this.unreplicated = this.unreplicated.slice(i);
+    this.forgetReplicated(highWatermark);
     let lso = Math.min(highWatermark, this.earliestOpen() ?? Infinity);
     for (const t of this.unreplicated) lso = Math.min(lso, t.firstOffset);
     return lso;
+  }
+
+  /**
+   * Forgets the transactions whose marker is below the high watermark (no leader change can lose it): they no
+   * longer hold the last stable offset back. lastStableOffset does it; a replica nobody reads from does it before
+   * a snapshot, or the list would grow with every marker.
+   */
+  forgetReplicated(highWatermark: number): void {
+    let i = 0;
+    while (i < this.unreplicated.length && this.unreplicated[i]!.lastOffset < highWatermark) i++;
+    if (i > 0) this.unreplicated = this.unreplicated.slice(i);
   }
 
   /**

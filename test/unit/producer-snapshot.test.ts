@@ -62,6 +62,17 @@ test('a table survives its snapshot lines: producers, open transactions, markers
   assert.is(back.lastStableOffset(log.logEndOffset), table.lastStableOffset(log.logEndOffset));
 });
 
+test('a capture forgets the transactions whose marker is below the high watermark', async () => {
+  const log = await openLog(new MemoryStorage());
+  await fill(log, 0);
+  const producers = new PartitionProducers();
+  await producers.rebuild(log);
+  const decided = (lines: string[]) => lines.filter((l) => l.startsWith('u ')).length;
+  assert.is(decided(producers.capture(log).lines), 2, 'high watermark 0: both markers could still be lost');
+  log.setHighWatermark(log.logEndOffset);
+  assert.is(decided(producers.capture(log).lines), 0, 'a replica nobody reads from does not carry them forever');
+});
+
 test('malformed snapshot lines are a CheckpointFormatError naming the file', () => {
   for (const line of ['p 7 0', 'p 7 0 -1 1,2,3', 'o 7', 'q 1 2', 'a 1 2 x 4', 'u 1.5 2']) {
     try {

@@ -36,9 +36,12 @@ export class PartitionProducers {
   /**
    * The table as a snapshot of the log at its end, with the log's truncation count (for
    * PartitionLog.writeProducerSnapshot). Callers hold exclusive() and have applied every batch the log holds.
+   * What no longer matters goes first, or snapshots would carry it forever: transactions whose marker is below the
+   * high watermark, aborted transactions that ended below the log start (retention removed them).
    */
   capture(log: PartitionLog): ProducerSnapshot {
     this.table.forgetReplicated(log.highWatermark);
+    this.table.aborted.dropBelow(log.logStartOffset);
     return { offset: log.logEndOffset, lines: encodeProducerState(this.table), truncationCount: log.truncationCount };
   }
 }

@@ -62,15 +62,19 @@ test('a table survives its snapshot lines: producers, open transactions, markers
   assert.is(back.lastStableOffset(log.logEndOffset), table.lastStableOffset(log.logEndOffset));
 });
 
-test('a capture forgets the transactions whose marker is below the high watermark', async () => {
+test('a capture forgets the transactions decided below the high watermark and those aborted below the log start', async () => {
   const log = await openLog(new MemoryStorage());
   await fill(log, 0);
+  await fill(log, 1);
   const producers = new PartitionProducers();
   await producers.rebuild(log);
-  const decided = (lines: string[]) => lines.filter((l) => l.startsWith('u ')).length;
-  assert.is(decided(producers.capture(log).lines), 2, 'high watermark 0: both markers could still be lost');
+  const count = (lines: string[], tag: string) => lines.filter((l) => l.startsWith(`${tag} `)).length;
+  let lines = producers.capture(log).lines;
+  assert.equal([count(lines, 'u'), count(lines, 'a')], [4, 2], 'high watermark 0: every marker could still be lost');
   log.setHighWatermark(log.logEndOffset);
-  assert.is(decided(producers.capture(log).lines), 0, 'a replica nobody reads from does not carry them forever');
+  await log.advanceLogStartOffset(13);
+  lines = producers.capture(log).lines;
+  assert.equal([count(lines, 'u'), count(lines, 'a')], [0, 1], 'a replica nobody reads from does not carry them forever');
 });
 
 test('malformed snapshot lines are a CheckpointFormatError naming the file', () => {

@@ -340,9 +340,9 @@ export class Broker {
     };
     this.parts.services = services;
     // Local replicas recover their logs as soon as the metadata names them; logs of topics deleted while this
-    // broker was away go.
+    // broker was away go, if a later look at the metadata agrees (removeStrays).
     registry.reconcile(metadata.snapshot());
-    await registry.removeStrays(metadata.snapshot()).catch((err: unknown) => this.logger.error('removing logs of deleted topics failed', { error: err as Error }));
+    void registry.removeStrays(() => metadata.snapshot()).catch((err: unknown) => this.logger.error('removing logs of deleted topics failed', { error: err as Error }));
     services.groups?.start();
     services.txn?.start();
     services.actors.addSource(() => services.groups?.liveActors() ?? []);

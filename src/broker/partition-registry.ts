@@ -22,6 +22,13 @@ import { Slots } from '../util/slots.ts';
 
 /** Replica logs this broker opens at once (see PartitionRegistry.logOpens). */
 const LOG_OPENS = 64;
+/**
+ * How long a partition directory found stray at start is kept before a second look at the metadata decides
+ * (removeStrays): longer than brokers that saw a topic take to write it back into a bucket that lost it (seconds;
+ * 1 s after the stray was found in simulation seed 432), and well inside the simulation's 30 s for a healed cluster
+ * to settle, stray directories gone. Kafka waits file.delete.delay.ms (60 s) before deleting a renamed log.
+ */
+export const STRAY_DELETE_DELAY_MS = 10_000;
 
 export interface PartitionRegistryOptions {
   brokerId: number;
@@ -85,6 +92,8 @@ export class PartitionRegistry {
   private readonly settingsCache = new Map<string, { from: readonly unknown[]; settings: ReplicaSettings; key: string }>();
   /** Pending deletions per directory key: a re-created topic waits for its predecessor's files to go. */
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Set by stopAll(): a stray deletion still waiting deletes nothing. */
+  private stopped = false;
 
   constructor(private readonly opts: PartitionRegistryOptions) {}
 
@@ -245,30 +254,46 @@ export class PartitionRegistry {
    * directory that no replica here uses and whose partition.metadata names a topic id the cluster no longer
    * has (Kafka's stray logs) — or names the topic the cluster has, but whose partition was reassigned away from
    * this broker meanwhile (KIP-455: a removed replica's log goes). A directory without partition.metadata is
-   * left alone: nothing proves it stray. Run once the broker has the cluster metadata, at start. Returns the
-   * directories deleted.
+   * left alone: nothing proves it stray. Run once the broker has the cluster metadata, at start. A directory
+   * found stray is deleted only if it still is STRAY_DELETE_DELAY_MS later, by the metadata then (`snapshot()`):
+   * a metadata bucket that lost its latest writes (NATS crashed before syncing them) shows a live topic as absent
+   * until the brokers that saw it write it back, and a broker starting in that window must not delete the
+   * topic's data (simulation seed 432 did: the log of a partition's leader, acknowledged records and all).
+   * Nothing is deleted once the registry stopped. Resolves with the directories deleted.
    */
-  async removeStrays(snapshot: ClusterSnapshot): Promise<string[]> {
+  async removeStrays(snapshot: () => ClusterSnapshot, delayMs = STRAY_DELETE_DELAY_MS): Promise<string[]> {
+    const found = await this.strays(snapshot());
+    if (found.size === 0) return [];
+    await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, delayMs));
+    if (this.stopped) return [];
+    const still = await this.strays(snapshot());
+    const removed: string[] = [];
+    for (const [name, { topicId, why }] of still) {
+      // Stray at both looks, and not in use now: a replica may have been created for it meanwhile.
+      if (!found.has(name) || this.stopped || this.replicas.has(name) || this.deleting.has(name)) continue;
+      await this.opts.storage.removeDir(join(this.opts.dataDir, name));
+      removed.push(name);
+      this.opts.logger.warn(`deleted the log of ${why} while this broker did not see it`, { dir: name, topicId });
+    }
+    return removed;
+  }
+
+  /** The partition directories here that `snapshot` makes stray (see removeStrays), with why. */
+  private async strays(snapshot: ClusterSnapshot): Promise<Map<string, { topicId: string; why: string }>> {
     const { storage, dataDir } = this.opts;
     const ids = new Set(Object.values(snapshot.topics).map((t) => t.id));
-    const removed: string[] = [];
+    const out = new Map<string, { topicId: string; why: string }>();
     for (const name of await storage.list(dataDir)) {
       const m = /^(.+)-(\d+)$/.exec(name);
       if (!m || this.replicas.has(name) || this.deleting.has(name)) continue;
-      const dir = join(dataDir, name);
-      const topicId = await readPartitionTopicId(storage, dir).catch(() => null);
+      const topicId = await readPartitionTopicId(storage, join(dataDir, name)).catch(() => null);
       if (topicId === null) continue;
       const topic = snapshot.topics[m[1]!];
       const reassignedAway = topic?.id === topicId && topic.partitions[Number(m[2])]?.replicas.includes(this.opts.brokerId) === false;
       if (ids.has(topicId) && !reassignedAway) continue;
-      // Looked up again: a replica may have been created for it meanwhile.
-      if (this.replicas.has(name) || this.deleting.has(name)) continue;
-      await storage.removeDir(dir);
-      removed.push(name);
-      const why = reassignedAway ? 'a partition reassigned away from this broker' : 'a topic deleted';
-      this.opts.logger.warn(`deleted the log of ${why} while this broker did not see it`, { dir: name, topicId });
+      out.set(name, { topicId, why: reassignedAway ? 'a partition reassigned away from this broker' : 'a topic deleted' });
     }
-    return removed;
+    return out;
   }
 
   /** Waits until a replica is out of recovery (leader, follower or offline), or the deadline passes. */
@@ -299,6 +324,7 @@ export class PartitionRegistry {
 
   /** Closes every log (clean shutdown: flushed and checkpointed). */
   async stopAll(): Promise<void> {
+    this.stopped = true;
     const entries = [...this.replicas.values()];
     this.replicas.clear();
     this.byTopic.clear();

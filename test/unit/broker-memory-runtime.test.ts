@@ -19,6 +19,7 @@ import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import type { Storage } from '../../src/log/storage.ts';
 import { FaultyStorage } from '../../src/log/faulty-storage.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import { STRAY_DELETE_DELAY_MS } from '../../src/broker/partition-registry.ts';
 import { batchOf, recordsIn } from '../helpers/log-fixtures.ts';
 import { ask, createOrdersEverywhere, drive, produceBatch, restartBroker, send, startBrokers, stopBroker } from '../helpers/memory-brokers.ts';
 
@@ -305,7 +306,47 @@ test('a broker away while its topic was deleted removes the stray directory when
     const deleted = await ask(cluster, b1!, ApiKey.DeleteTopics, 4, { topicNames: ['gone'], timeoutMs: 10_000 });
     assert.is(deleted.responses[0]!.errorCode, ErrorCode.NONE);
     restarted = await restartBroker(cluster, 3);
-    assert.not.ok((await disk3.list('/data/b3')).includes('gone-0'), 'the stray directory of the deleted topic was removed at restart');
+    assert.ok((await disk3.list('/data/b3')).includes('gone-0'), 'kept until a second look at the metadata agrees');
+    let listed = ['gone-0'];
+    const took = await drive(cluster, () => {
+      void disk3.list('/data/b3').then((l) => (listed = l));
+      return !listed.includes('gone-0');
+    }, 'the stray directory removed', 100);
+    assert.ok(took >= STRAY_DELETE_DELAY_MS, `removed ${took} simulated ms after the restart`);
+  } finally {
+    if (restarted) await stopBroker(cluster, restarted);
+    await stop();
+  }
+});
+
+test('a topic missing from a metadata bucket that lost its latest writes, back before the stray delay, keeps its data', async () => {
+  const cluster = memoryCluster({ seed: 22 });
+  const { brokers, stop } = await startBrokers(cluster, undefined, 3);
+  let restarted: Broker | null = null;
+  try {
+    const [b1, , b3] = brokers;
+    const created = await ask(cluster, b1!, ApiKey.CreateTopics, 4, { topics: [{ name: 'kept', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    assert.is(created.topics[0]!.errorCode, ErrorCode.NONE);
+    await drive(cluster, () => brokers.every((b) => ['leader', 'follower'].includes(b.services!.registry.get('kept', 0)?.role ?? '')), 'the replicas open');
+    const crashed = b3!.crash();
+    await drive(cluster, () => b3!.actor.getSnapshot().status === 'done', 'broker 3 down');
+    await crashed;
+    // The bucket loses the topic while broker 3 is down, as a NATS crash before a sync loses the latest writes;
+    // broker 3 starts before the brokers that saw the topic have written it back.
+    const value = (await cluster.kv.get('topics.kept'))!.value;
+    await cluster.kv.delete('topics.kept');
+    // A file no replica writes: gone if the directory is ever removed, even if the replica makes it again.
+    const disk3 = cluster.runtimeFor(3).storage;
+    await (await disk3.open('/data/b3/kept-0/witness', { create: true })).close();
+    restarted = await restartBroker(cluster, 3);
+    const down = cluster.clock.monotonic();
+    await drive(cluster, () => cluster.clock.monotonic() - down > 5_000, 'five seconds before the write-back', 100);
+    await cluster.kv.create('topics.kept', value);
+    await drive(cluster, () => ['leader', 'follower'].includes(restarted!.services!.registry.get('kept', 0)?.role ?? ''), "broker 3's replica opens again", 100);
+    const t0 = cluster.clock.monotonic();
+    await drive(cluster, () => cluster.clock.monotonic() - t0 > STRAY_DELETE_DELAY_MS, 'the stray delay', 100);
+    assert.ok(await disk3.exists('/data/b3/kept-0/witness'), 'the partition directory was never removed');
+    assert.ok(['leader', 'follower'].includes(restarted.services!.registry.get('kept', 0)?.role ?? ''), 'and in use');
   } finally {
     if (restarted) await stopBroker(cluster, restarted);
     await stop();

@@ -24,9 +24,10 @@ import { Slots } from '../util/slots.ts';
 const LOG_OPENS = 64;
 /**
  * How long a partition directory found stray at start is kept before a second look at the metadata decides
- * (removeStrays): longer than brokers that saw a topic take to write it back into a bucket that lost it (seconds;
- * 1 s after the stray was found in simulation seed 432), and well inside the simulation's 30 s for a healed cluster
- * to settle, stray directories gone. Kafka waits file.delete.delay.ms (60 s) before deleting a renamed log.
+ * (removeStrays): room for the brokers that saw a topic to write it back into a bucket that lost it (in simulation
+ * seed 432 the write-back came 9 s after the loss, 1 ms after a restarted broker found the topic's logs stray), and
+ * well inside the simulation's 30 s for a healed cluster to settle, stray directories gone. Kafka waits
+ * file.delete.delay.ms (60 s) before deleting a renamed log.
  */
 export const STRAY_DELETE_DELAY_MS = 10_000;
 

@@ -1,6 +1,8 @@
 // Kastor's consumer with manually assigned partitions: `for await (const batch of consumer)` yields, per
-// partition, the records of one Fetch response, fetched from each partition's leader (one long-polling Fetch
-// per broker, the next one sent as soon as the previous batch of that partition was taken).
+// partition, up to SLICE_RECORDS records of one Fetch answer, fetched from each partition's leader (one
+// long-polling Fetch per broker; the next one goes out as soon as an answer arrives, its offsets read from the
+// batch headers, while up to PREFETCH_BATCHES answers per partition wait). Records are decoded as they are taken,
+// and between slices the event loop reads the answer on its way.
 //
 // Positions: each partition has the offset of the next record to yield. A start offset ('earliest', 'latest',
 // an offset, or { timestamp }) is resolved through ListOffsets before the first fetch; OFFSET_OUT_OF_RANGE
@@ -13,7 +15,7 @@
 import { ApiKey } from '../protocol/generated/api-keys.ts';
 import type { FetchResponse } from '../protocol/generated/fetch.ts';
 import type { KafkaRecordHeader } from '../protocol/record-batch-reader.ts';
-import { decodeRecords } from './record-decoder.ts';
+import { FetchedRecords, nextFetchOffset } from './record-decoder.ts';
 import { ClientFetchSession } from './fetch-session.ts';
 import { Cluster, type ClusterOptions, type RetryOptions } from './cluster.ts';
 import { ConnectionError, KafkaClientError, KafkaProtocolError, needsMetadataRefresh } from './errors.ts';
@@ -82,12 +84,15 @@ interface PartitionState extends TopicPartition {
 interface Buffered {
   state: PartitionState;
   generation: number;
-  batch: ConsumerBatch;
-  nextOffset: bigint;
+  /** The partition's records from one Fetch answer, decoded slice by slice as they are taken. */
+  fetched: FetchedRecords;
+  highWatermark: bigint;
 }
 
 const keyOf = (topic: string, partition: number) => `${topic}\0${partition}`;
 const PREFETCH_BATCHES = 2;
+/** Records decoded at a time from a buffered answer: a slice holds this many (it may end inside a Kafka batch), or the rest. */
+const SLICE_RECORDS = 1_000;
 
 export class Consumer implements AsyncIterable<ConsumerBatch> {
   readonly cluster: Cluster;
@@ -195,6 +200,9 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       if (ready) {
         // Keep the next fetch going while the application works on this batch.
         this.pump();
+        // A fetch answer on its way is read between slices (setImmediate lets the socket's data in), not only once
+        // every buffered record is taken: a leader whose answer fills the socket's buffers waits until it is read.
+        if (this.fetchingBrokers.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         return { done: false, value: ready };
       }
       const woken = new Promise<void>((resolve) => (this.wake = resolve));
@@ -237,19 +245,35 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     return [...this.states.values()].filter((s) => tps.some((t) => t.topic === s.topic && (t.partition === undefined || t.partition === s.partition)));
   }
 
+  /**
+   * The next slice of the first buffered answer whose partition is not paused (null when there is none): whole
+   * batches decoded now, at least SLICE_RECORDS records or the rest of the answer. The partition's position
+   * moves past them. Records that do not decode throw CORRUPT_RECORDS and leave the partition there, as the Java
+   * consumer's position stays at a corrupt record: fetching from it fails again until the application seeks past.
+   */
   private takeBuffered(): ConsumerBatch | null {
     for (let i = 0; i < this.buffer.length; i++) {
       const b = this.buffer[i]!;
-      const current = this.states.get(b.state.key) === b.state && b.generation === b.state.generation;
-      if (!current) {
+      const s = b.state;
+      if (this.states.get(s.key) !== s || b.generation !== s.generation) {
         this.buffer.splice(i--, 1);
         continue;
       }
-      if (b.state.paused) continue;
-      this.buffer.splice(i, 1);
-      b.state.buffered--;
-      b.state.position = b.nextOffset;
-      return b.batch;
+      if (s.paused) continue;
+      const records: ConsumerRecord[] = [];
+      try {
+        b.fetched.decode(records, SLICE_RECORDS);
+      } catch (cause) {
+        const at = b.fetched.next;
+        this.reposition(s, at);
+        throw new KafkaClientError('CORRUPT_RECORDS', `records of ${s.topic}-${s.partition} at offset ${at} do not decode: ${(cause as Error).message}`, s, { cause });
+      }
+      if (b.fetched.done) {
+        this.buffer.splice(i--, 1);
+        s.buffered--;
+      }
+      s.position = b.fetched.next;
+      if (records.length > 0) return { topic: s.topic, partition: s.partition, records, highWatermark: b.highWatermark };
     }
     return null;
   }
@@ -273,7 +297,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     let refresh = false;
     let wakeAt = Infinity;
     for (const s of this.states.values()) {
-      // One batch is prefetched per partition while the application handles the one before.
+      // A fetch answer is prefetched per partition while the application handles the one before.
       if (s.paused || s.fetching || s.buffered >= PREFETCH_BATCHES || s.fetchOffset === null) continue;
       if (s.retryAt > now) {
         wakeAt = Math.min(wakeAt, s.retryAt);
@@ -457,21 +481,14 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       }
       s.highWatermark = p.highWatermark;
       if (!p.records || p.records.length === 0) continue;
-      const records: ConsumerRecord[] = [];
-      let next: bigint;
-      try {
-        next = decodeRecords(p.records, e.offset, records, this.isolation() === 1 ? (p.abortedTransactions ?? []) : undefined);
-      } catch (cause) {
-        this.failure = new KafkaClientError('CORRUPT_RECORDS', `records of ${s.topic}-${s.partition} at offset ${e.offset} do not decode: ${(cause as Error).message}`, s, { cause });
-        continue;
-      }
-      s.fetchOffset = next;
-      if (records.length === 0) {
-        if (s.buffered === 0) s.position = next;
-        continue;
-      }
+      // The next fetch starts after the answer's last whole batch, read from the batch headers: it goes out now
+      // (pump, after this), and the records are decoded as the application takes them (takeBuffered), while the
+      // leader reads and sends the next answer. Decoding a whole answer before the next fetch left the connection
+      // idle for as long as decoding took.
+      s.fetchOffset = nextFetchOffset(p.records, e.offset);
       s.buffered++;
-      this.buffer.push({ state: s, generation: s.generation, nextOffset: next, batch: { topic: s.topic, partition: s.partition, records, highWatermark: p.highWatermark } });
+      const aborted = this.isolation() === 1 ? (p.abortedTransactions ?? []) : undefined;
+      this.buffer.push({ state: s, generation: s.generation, fetched: new FetchedRecords(p.records, e.offset, aborted), highWatermark: p.highWatermark });
     }
   }
 

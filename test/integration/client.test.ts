@@ -248,6 +248,32 @@ test('seek moves the position and drops what was fetched; pause holds a partitio
   await consumer.close();
 });
 
+test('a big batch is delivered in slices of 1,000 records (a slice ends inside a batch, or goes on into the next), the position after each', async () => {
+  await createTopic('slices', 1);
+  const producer = kafka.producer({ lingerMs: 1000 });
+  await producer.send({ topic: 'slices', messages: Array.from({ length: 2500 }, (_, i) => ({ value: `s${i}` })) });
+  await producer.send({ topic: 'slices', messages: [{ value: 'after' }] });
+  await producer.close();
+  assert.equal((await storedBatches('slices', 0)).map((b) => b.count), [2500, 1], 'one batch of 2,500 records, then one of 1');
+
+  const consumer = kafka.consumer({ maxWaitMs: 100 });
+  consumer.assign([{ topic: 'slices', partition: 0, offset: 'earliest' }]);
+  const sizes: number[] = [];
+  const positions: bigint[] = [];
+  let seen = 0;
+  while (seen < 2501) {
+    const r = await consumer.next();
+    if (r.done) break;
+    sizes.push(r.value.records.length);
+    positions.push(consumer.position({ topic: 'slices', partition: 0 })!);
+    assert.equal(r.value.records.map((x) => x.value!.toString()), Array.from({ length: r.value.records.length }, (_, i) => (seen + i === 2500 ? 'after' : `s${seen + i}`)));
+    seen += r.value.records.length;
+  }
+  assert.equal(sizes, [1000, 1000, 501]);
+  assert.equal(positions, [1000n, 2000n, 2501n]);
+  await consumer.close();
+});
+
 test('OFFSET_OUT_OF_RANGE resets per autoOffsetReset, or surfaces as a typed error with none', async () => {
   await createTopic('oor', 1);
   const producer = kafka.producer();

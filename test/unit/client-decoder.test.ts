@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildRecordBatch, readRecords, CONTROL_FLAG, ATTRIBUTES_OFFSET, CRC_OFFSET, CRC_START } from '../../src/protocol/record-batch.ts';
 import { crc32c } from '../../src/protocol/crc32c.ts';
-import { decodeRecords, type DecodedRecord } from '../../src/client/record-decoder.ts';
+import { decodeRecords, FetchedRecords, nextFetchOffset, type DecodedRecord } from '../../src/client/record-decoder.ts';
 import { parseBootstrap } from '../../src/client/cluster.ts';
 import { KafkaProtocolError, KafkaClientError, ConnectionError, isRetriable } from '../../src/client/errors.ts';
 
@@ -61,6 +61,84 @@ test('a record whose length does not match its fields throws', () => {
   const a = buildRecordBatch({ records, baseOffset: 0 });
   a[61] = 0x7e; // first record's length varint (zigzag 63): not what its fields take
   assert.throws(() => decode(a));
+});
+
+/** A transaction marker (control batch) of producer 7 at `offset`: COMMIT (type 1) or ABORT (type 0). */
+function marker(offset: number, type: 0 | 1): Buffer {
+  const key = Buffer.from([0, 0, 0, type]);
+  const m = buildRecordBatch({ records: [{ key, value: Buffer.from([0, 0, 0, 0, 0, 0]) }], baseOffset: offset, producerId: 7, producerEpoch: 0, isTransactional: true });
+  m.writeInt16BE(m.readInt16BE(ATTRIBUTES_OFFSET) | CONTROL_FLAG, ATTRIBUTES_OFFSET);
+  m.writeUInt32BE(crc32c(m, CRC_START, m.length), CRC_OFFSET);
+  return m;
+}
+
+test('decoded in slices, even inside a batch, the records are those decoded whole; next follows what was taken', () => {
+  const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ key: `${tag}${i}`, value: `${tag}-${i}`, timestamp: 1000 + i }));
+  const txn = (base: number, n: number) => buildRecordBatch({ records: values(n, `t${base}`), baseOffset: base, producerId: 7, producerEpoch: 0, baseSequence: base, isTransactional: true });
+  const buf = Buffer.concat([
+    buildRecordBatch({ records: values(5, 'a'), baseOffset: 0 }),
+    txn(5, 3),
+    marker(8, 0),
+    buildRecordBatch({ records: values(7, 'b'), baseOffset: 9, compression: 'gzip' }),
+    marker(16, 1),
+  ]);
+  for (const aborted of [undefined, [{ producerId: 7n, firstOffset: 5n }]]) {
+    for (const from of [0n, 2n, 6n]) {
+      const whole: DecodedRecord[] = [];
+      const wholeNext = decodeRecords(buf, from, whole, aborted);
+      assert.is(wholeNext, 17n);
+      assert.is(nextFetchOffset(buf, from), wholeNext, 'the next fetch offset, from the headers alone');
+      for (const slice of [1, 2, 3, 4, 100]) {
+        const fetched = new FetchedRecords(buf, from, aborted);
+        const got: DecodedRecord[] = [];
+        let guard = 0;
+        while (!fetched.done && guard++ < 100) {
+          const out: DecodedRecord[] = [];
+          fetched.decode(out, slice);
+          assert.ok(out.length <= slice, `a slice holds at most ${slice}`);
+          if (out.length > 0 && !fetched.done) {
+            const last = out[out.length - 1]!.offset;
+            // Inside a batch the position is after the last record taken; at a batch's end, after the batch (and
+            // any markers or aborted batches passed on the way to the next records).
+            assert.ok(fetched.next >= last + 1n, `next ${fetched.next} after ${last}`);
+          }
+          got.push(...out);
+        }
+        assert.ok(fetched.done);
+        assert.equal(got, whole, `slices of ${slice} from ${from}${aborted ? ', read_committed' : ''}`);
+        assert.is(fetched.next, wholeNext);
+      }
+      const offsets = whole.map((r) => Number(r.offset));
+      assert.equal(offsets, [0, 1, 2, 3, 4, ...(aborted ? [] : [5, 6, 7]), 9, 10, 11, 12, 13, 14, 15].filter((o) => o >= Number(from)));
+    }
+  }
+  // A slice ending inside a batch: next is after its last record.
+  const fetched = new FetchedRecords(buildRecordBatch({ records: values(5, 'c'), baseOffset: 40 }), 40n);
+  const out: DecodedRecord[] = [];
+  fetched.decode(out, 2);
+  assert.equal(out.map((r) => r.offset), [40n, 41n]);
+  assert.is(fetched.next, 42n);
+  assert.not.ok(fetched.done);
+});
+
+test('records that stop decoding throw, and next stays after the last record that decoded', () => {
+  const good = buildRecordBatch({ records, baseOffset: 0 });
+  const bad = buildRecordBatch({ records, baseOffset: 3 });
+  bad[61] = 0x7e; // the second batch's first record's length: not what its fields take
+  const fetched = new FetchedRecords(Buffer.concat([good, bad]), 0n);
+  const out: DecodedRecord[] = [];
+  assert.throws(() => fetched.decode(out));
+  assert.equal(out.map((r) => r.offset), [0n, 1n, 2n]);
+  assert.is(fetched.next, 3n, 'a consumer refetches from the batch that failed');
+});
+
+test('offsets past the small-delta table and deltas in a compacted batch are exact', () => {
+  // A batch of 5,000 records: deltas 0-4095 come from the table, the rest from BigInt().
+  const big = buildRecordBatch({ records: Array.from({ length: 5000 }, (_, i) => ({ value: `v${i}` })), baseOffset: 2 ** 40 });
+  const out: DecodedRecord[] = [];
+  decodeRecords(big, 0n, out);
+  assert.is(out.length, 5000);
+  assert.ok(out.every((r, i) => r.offset === 2n ** 40n + BigInt(i)));
 });
 
 test('parseBootstrap takes lists and comma-separated strings, IPv6 in brackets; rejects the rest', () => {

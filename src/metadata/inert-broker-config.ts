@@ -11,6 +11,7 @@
 // Pure: no I/O.
 import { ConfigSource, type ConfigSynonym, type LayeredEntry } from './config-layers.ts';
 import type { ConfigType } from './topic-config.ts';
+import { parseConfigNumber } from './config-number.ts';
 
 type InertType = Exclude<ConfigType, 'LIST'> | 'SHORT' | 'LIST';
 
@@ -26,8 +27,6 @@ interface InertConfigDef {
 }
 
 const INT_MAX = 2 ** 31 - 1;
-const SHORT_MAX = 2 ** 15 - 1;
-const LONG_MAX = 9223372036854775807n;
 
 const atLeast = (min: number): [number, number] => [min, Infinity];
 const perBroker = true as const;
@@ -90,7 +89,6 @@ export function checkInertBrokerConfigValue(name: string, value: string): { valu
   const def = DEFS[name]!;
   const t = value.trim();
   const fail = (why: string) => ({ error: `Invalid value ${value} for configuration ${name}: ${why}` });
-  let n: number;
   switch (def.type) {
     case 'STRING':
       return { value: t };
@@ -99,28 +97,11 @@ export function checkInertBrokerConfigValue(name: string, value: string): { valu
     case 'BOOLEAN':
       if (t.toLowerCase() !== 'true' && t.toLowerCase() !== 'false') return fail('Expected value to be either true or false');
       return { value: t.toLowerCase() };
-    case 'LONG':
-      if (!/^[-+]?\d+$/.test(t) || BigInt(t) > LONG_MAX || BigInt(t) < -LONG_MAX - 1n) return fail('Not a number of type LONG');
-      n = Number(t);
-      break;
-    case 'INT':
-    case 'SHORT': {
-      const max = def.type === 'INT' ? INT_MAX : SHORT_MAX;
-      if (!/^[-+]?\d+$/.test(t) || Number(t) > max || Number(t) < -max - 1) return fail(`Not a number of type ${def.type}`);
-      n = Number(t);
-      break;
+    default: {
+      const parsed = parseConfigNumber(def.type, t, def.range);
+      return 'why' in parsed ? fail(parsed.why) : { value: parsed.value };
     }
-    case 'DOUBLE':
-      n = Number(t);
-      if (t === '' || !Number.isFinite(n)) return fail('Not a number of type DOUBLE');
-      break;
   }
-  if (def.range) {
-    const [min, max] = def.range;
-    if (n < min) return fail(`Value must be at least ${min}`);
-    if (n > max) return fail(`Value must be no more than ${max}`);
-  }
-  return { value: def.type === 'LONG' ? BigInt(t).toString() : String(n) };
 }
 
 interface InertLayers {

@@ -8,6 +8,7 @@
 // is not dynamic in Kafka either, so it is refused as static; log.cleaner.threads and the buffer sizes are, but
 // Kastor runs one cleaner with no dedupe buffer, so it only stores them (inert-broker-config.ts). Pure: no I/O.
 import { ConfigSource, type ConfigSynonym, type LayeredEntry } from './config-layers.ts';
+import { parseConfigNumber } from './config-number.ts';
 
 interface ReconfigurableDef {
   type: 'LONG' | 'DOUBLE' | 'INT';
@@ -17,11 +18,19 @@ interface ReconfigurableDef {
   check: (value: string) => string;
 }
 
-const LONG_MAX = 9223372036854775807n;
 const INT_MAX = 2 ** 31 - 1;
 
 /** Kafka's default for the I/O bound: Double.MAX_VALUE, i.e. unbounded. */
 const DOUBLE_MAX = '1.7976931348623157E308';
+
+/** A number config's check as Kafka's ConfigDef (config-number.ts): the normalized value, or throws Kafka's reason. */
+const numberCheck =
+  (type: 'INT' | 'LONG', min: number) =>
+  (v: string): string => {
+    const parsed = parseConfigNumber(type, v, [min, Infinity]);
+    if ('why' in parsed) throw parsed.why;
+    return parsed.value;
+  };
 
 export const RECONFIGURABLE_CONFIGS: Readonly<Record<string, ReconfigurableDef>> = {
   'log.cleaner.io.max.bytes.per.second': {
@@ -29,34 +38,24 @@ export const RECONFIGURABLE_CONFIGS: Readonly<Record<string, ReconfigurableDef>>
     default: DOUBLE_MAX,
     doc: "The log cleaner's reads and writes together are held to this many bytes per second.",
     check: (v) => {
-      const n = Number(v.trim());
-      if (v.trim() === '' || Number.isNaN(n)) throw 'not a number of type DOUBLE';
+      const parsed = parseConfigNumber('DOUBLE', v);
+      if ('why' in parsed) throw parsed.why;
       // Kafka has no lower bound; a cleaner held to nothing would never finish a cleaning.
-      if (!(n > 0)) throw 'value must be above 0';
-      return n >= Number.MAX_VALUE ? DOUBLE_MAX : String(n);
+      if (!(parsed.n > 0)) throw 'Value must be above 0';
+      return parsed.n >= Number.MAX_VALUE ? DOUBLE_MAX : parsed.value;
     },
   },
   'log.cleaner.backoff.ms': {
     type: 'LONG',
     default: '15000',
     doc: 'The amount of time to sleep when there are no logs to clean.',
-    check: (v) => {
-      const t = v.trim();
-      if (!/^[-+]?\d+$/.test(t) || BigInt(t) > LONG_MAX) throw 'not a number of type LONG';
-      if (BigInt(t) < 0n) throw 'value must be at least 0';
-      return BigInt(t).toString();
-    },
+    check: numberCheck('LONG', 0),
   },
   'producer.id.expiration.ms': {
     type: 'INT',
     default: '86400000',
     doc: "How long a producer id is kept in a partition's producer state after its last batch, with no transaction open (Kafka's producer.id.expiration.ms).",
-    check: (v) => {
-      const t = v.trim();
-      if (!/^[-+]?\d+$/.test(t) || BigInt(t) > BigInt(INT_MAX) || BigInt(t) < -BigInt(INT_MAX) - 1n) throw 'not a number of type INT';
-      if (BigInt(t) < 1n) throw 'value must be at least 1';
-      return BigInt(t).toString();
-    },
+    check: numberCheck('INT', 1),
   },
 };
 

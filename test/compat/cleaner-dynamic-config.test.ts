@@ -66,7 +66,7 @@ test('bad values are INVALID_CONFIG naming the key; log.cleaner.enable cannot be
   try {
     const bad = await admin.incrementalAlterConfigs([{ type: 'broker', name: '', ops: [{ name: IO, op: 'set', value: 'fast' }] }]).then(() => null, (err: Error) => err);
     assert.match(bad?.message ?? '', `INVALID_CONFIG`);
-    assert.match(bad?.message ?? '', `Invalid value fast for configuration ${IO}: not a number of type DOUBLE`);
+    assert.match(bad?.message ?? '', `Invalid value fast for configuration ${IO}: Not a number of type DOUBLE`);
     const fixed = await admin.incrementalAlterConfigs([{ type: 'broker', name: '1', ops: [{ name: 'log.cleaner.enable', op: 'set', value: 'false' }] }]).then(() => null, (err: Error) => err);
     assert.match(fixed?.message ?? '', 'Cannot update these configs dynamically: Set(log.cleaner.enable)');
   } finally {

@@ -100,12 +100,12 @@ test("the dynamic broker configs taken up at runtime (the log cleaner's, produce
     'producer.id.expiration.ms': '60000',
   });
   for (const [name, value, why] of [
-    ['log.cleaner.io.max.bytes.per.second', 'fast', 'not a number of type DOUBLE'],
-    ['log.cleaner.io.max.bytes.per.second', '0', 'value must be above 0'],
-    ['log.cleaner.backoff.ms', '-1', 'value must be at least 0'],
-    ['log.cleaner.backoff.ms', '1.5', 'not a number of type LONG'],
-    ['producer.id.expiration.ms', '0', 'value must be at least 1'],
-    ['producer.id.expiration.ms', '2147483648', 'not a number of type INT'],
+    ['log.cleaner.io.max.bytes.per.second', 'fast', 'Not a number of type DOUBLE'],
+    ['log.cleaner.io.max.bytes.per.second', '0', 'Value must be above 0'],
+    ['log.cleaner.backoff.ms', '-1', 'Value must be at least 0'],
+    ['log.cleaner.backoff.ms', '1.5', 'Not a number of type LONG'],
+    ['producer.id.expiration.ms', '0', 'Value must be at least 1'],
+    ['producer.id.expiration.ms', '2147483648', 'Not a number of type INT'],
   ] as const) {
     const bad = refusal(() => applyIncremental('broker', {}, [set(name, value)]));
     assert.is(bad.errorCode, ErrorCode.INVALID_CONFIG, `${name}=${value}`);

@@ -590,7 +590,8 @@ export class PartitionReplica {
 
   /**
    * The producer state as a snapshot of `log` at its end (PartitionProducers.capture), for the broker's periodic
-   * checkpoint to write once the log is synced that far; null when the replica no longer holds that log. Taken
+   * checkpoint to write once the log is synced that far; null when the replica no longer holds that log, or when
+   * the snapshot on disk is at its end already (a write would be skipped). Taken
    * after any follower apply in flight (its append and its producer-state update are one step of followerChain)
    * and inside the producer lock (a leader's check, append and update of a producer's or a control batch are one
    * step there), so every such batch in the log has been applied. Producers idle for `expiry.ms` by `expiry.now`
@@ -601,6 +602,9 @@ export class PartitionReplica {
       this.producers.exclusive(() => {
         if (this.log !== log) return null;
         if (expiry) this.producers.table.expireProducers(expiry.now, expiry.ms);
+        // The snapshot on disk is at the log end already (only the high watermark or the log start moved): the write
+        // would be skipped, so the state is not encoded for it.
+        if (log.producerSnapshot.offset === log.logEndOffset) return null;
         return this.producers.capture(log);
       }),
     );

@@ -37,6 +37,10 @@ test('a capture holds every producer batch at the log end; a clean stop writes i
   const log = r.log!;
   assert.equal(await r.captureProducerState(log), { offset: 12, lines: [], truncationCount: 0 }, 'plain batches only: an empty state at the log end');
   await r.produce(idempotent(0), 1, 1_000);
+  const at13 = await r.captureProducerState(log);
+  await log.flush();
+  assert.ok(await log.writeProducerSnapshot(at13!.offset, at13!.lines, at13!.truncationCount));
+  assert.is(await r.captureProducerState(log), null, 'the snapshot on disk is at the log end: nothing to encode');
   await r.produce(batchOf('after', 2), 1, 1_000);
   assert.equal(await r.captureProducerState(log), { offset: 15, lines: ['p 9 0 -1 1000 0,0,12,12,1000'], truncationCount: 0 });
   await r.stop(false);

@@ -18,6 +18,7 @@ import { staticSettingsOf, type BrokerConfig } from '../src/broker/broker-config
 import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import type { ClusterSnapshot } from '../src/metadata/types.ts';
 import { PartitionRegistry } from '../src/broker/partition-registry.ts';
+import { LogDirCheckpoints } from '../src/log/log-dir-checkpoints.ts';
 import { LogCleanerManager, topicOverridesOf } from '../src/broker/log-cleaner-manager.ts';
 import { reconfigurableSettings, staticReconfigurableConfigs, type ReconfigurableSettings } from '../src/metadata/reconfigurable-config.ts';
 import { TopicAdmin } from '../src/broker/topic-admin.ts';
@@ -246,11 +247,14 @@ export class Broker {
       subjectFor: (id) => subjects.replicaFetch(id), proposeIsr: proposeIsr ?? transportProposeIsr(runtime.transport, subjects), settings: replicationSettings,
     });
     this.parts.replication = replication;
+    // Before any log opens: they read their recovery points and high watermarks from it.
+    const dirCheckpoints = await LogDirCheckpoints.load(runtime.storage, config.dataDir, (msg, facts) => this.logger.warn(msg, facts as Record<string, unknown>));
     const registry = new PartitionRegistry({
       replication,
       brokerId: config.brokerId,
       dataDir: config.dataDir,
       storage: runtime.storage,
+      dirCheckpoints,
       clock: this.clock,
       logger: this.logger,
       brokerLogConfig: { flush: config.flush, flushIntervalMs: config.flushIntervalMs },

@@ -7,6 +7,7 @@
 // A topic re-created under the same name (a new topic id) first deletes the old replica's directory.
 // Snapshots share unchanged partitions (immer), so a partition whose state object is the one already
 // applied is skipped: a metadata change to one topic costs no events for the thousands of others.
+import type { LogDirCheckpoints } from '../log/log-dir-checkpoints.ts';
 import { join } from 'node:path';
 import type { ClusterSnapshot, PartitionState, TopicInfo } from '../metadata/types.ts';
 import type { Clock } from '../runtime/clock.ts';
@@ -35,6 +36,8 @@ export interface PartitionRegistryOptions {
   brokerId: number;
   dataDir: string;
   storage: Storage;
+  /** The data directory's offset checkpoints, loaded before any log opens (absent: each log keeps its own files). */
+  dirCheckpoints?: LogDirCheckpoints;
   clock: Clock;
   logger: Logger;
   /** Broker-wide log settings (flush policy); topic configs override retention and segments. */
@@ -210,6 +213,7 @@ export class PartitionRegistry {
         onLeading: this.opts.onLeading,
         onOffline: this.opts.onOffline,
         logOpens: this.logOpens,
+        dirCheckpoints: this.opts.dirCheckpoints,
       });
       this.replicas.set(key, { topicId: topic.id, replica, applied: p, mayLead, settings: settings.key });
       let partitions = this.byTopic.get(topic.name);
@@ -272,6 +276,8 @@ export class PartitionRegistry {
     for (const [name, { topicId, why }] of still) {
       // Stray at both looks, and not in use now: a replica may have been created for it meanwhile.
       if (!found.has(name) || this.stopped || this.replicas.has(name) || this.deleting.has(name)) continue;
+      // Its recovery point and high watermark go first: a replica of the topic placed here again must not take them.
+      await this.opts.dirCheckpoints?.forget(name);
       await this.opts.storage.removeDir(join(this.opts.dataDir, name));
       removed.push(name);
       this.opts.logger.warn(`deleted the log of ${why} while this broker did not see it`, { dir: name, topicId });

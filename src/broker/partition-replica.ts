@@ -12,6 +12,7 @@
 // follower it is registered with the broker's replica fetcher for its leader, which hands each response to
 // applyReplicaFetch. Follower appends and truncations run one at a time on a chain of their own, and only
 // while the replica still follows the epoch the fetch was made for.
+import type { LogDirCheckpoints } from '../log/log-dir-checkpoints.ts';
 import { createActor, fromPromise, type Actor, type ActorSystem } from 'xstate';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { join } from 'node:path';
@@ -80,6 +81,8 @@ export interface PartitionReplicaOptions {
   onOffline?: (replica: PartitionReplica) => void;
   /** Log opens (recovery) this broker runs at once, shared by its replicas (Kafka's num.recovery.threads). */
   logOpens?: Slots;
+  /** The data directory's offset checkpoints (Kafka's per-log-directory files); absent: each log keeps its own. */
+  dirCheckpoints?: LogDirCheckpoints;
 }
 
 export type ReplicaRole = 'recovering' | 'leader' | 'follower' | 'offline' | 'stopped';
@@ -264,6 +267,7 @@ export class PartitionReplica {
       this.opts.logger.warn('deleting the log of an earlier topic with this name (deleted and created again while this broker did not see it)', {
         topic: this.topic, partition: this.partition, topicId, previousTopicId: written,
       });
+      await this.opts.dirCheckpoints?.forget(`${this.topic}-${this.partition}`);
       await storage.removeDir(this.dir);
     }
     // A directory from before partition.metadata existed is adopted as this topic's.
@@ -276,6 +280,7 @@ export class PartitionReplica {
       storage,
       config: this.opts.logConfig,
       clock: this.opts.clock,
+      ...(this.opts.dirCheckpoints ? { dirCheckpoints: { files: this.opts.dirCheckpoints, name: `${this.topic}-${this.partition}`, topicId } } : {}),
       onWarning: (msg, facts) => this.opts.logger.warn(msg, { topic: this.topic, partition: this.partition, ...facts }),
       // Called inside the log's failing operation: the actor hears of it once that operation has thrown.
       onFailure: (cause) =>

@@ -25,6 +25,7 @@ import {
   RECOVERY_POINT_CHECKPOINT,
 } from './log-checkpoints.ts';
 import { InvalidAppendError, LogClosedError, LogFailedError, OffsetOutOfRangeError } from './errors.ts';
+import type { LogDirCheckpoints, OffsetCheckpointStore } from './log-dir-checkpoints.ts';
 import {
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
@@ -59,6 +60,11 @@ export interface PartitionLogOptions {
    * replica goes offline until a restart reopens and recovers it.
    */
   onFailure?: (cause: unknown) => void;
+  /**
+   * The data directory's checkpoints (log-dir-checkpoints.ts) and this log's directory name and topic id there: the
+   * recovery point and high watermark go to the directory's files. Absent: to files in the log's own directory.
+   */
+  dirCheckpoints?: { files: LogDirCheckpoints; name: string; topicId: string };
 }
 
 export interface SegmentInfo {
@@ -93,7 +99,7 @@ export class PartitionLog {
   private failure: unknown = null;
   private closed = false;
   private lastFlushAt: number;
-  private readonly checkpoints: OffsetCheckpoints;
+  private readonly checkpoints: OffsetCheckpointStore;
   /** The producer-state snapshot beside the log: never past the synced data, removed by a truncation below it. */
   readonly producerSnapshot: ProducerSnapshotFile;
   /** Truncations and resets so far: a producer snapshot captured before one describes batches gone since. */
@@ -108,7 +114,7 @@ export class PartitionLog {
 
   private constructor(o: {
     opts: PartitionLogOptions;
-    checkpoints: OffsetCheckpoints;
+    checkpoints: OffsetCheckpointStore;
     config: LogConfig;
     segments: Segment[];
     epochs: LeaderEpochCache;
@@ -144,7 +150,9 @@ export class PartitionLog {
     const clock = opts.clock;
     const warn = opts.onWarning ?? (() => {});
     await storage.mkdir(dir);
-    const checkpoints = new OffsetCheckpoints(storage, dir, warn);
+    const own = new OffsetCheckpoints(storage, dir, warn);
+    const d = opts.dirCheckpoints;
+    const checkpoints = d ? d.files.view(d.name, d.topicId, own) : own;
     const recoveryPoint = (await checkpoints.read(RECOVERY_POINT_CHECKPOINT)) ?? 0;
     const hw = (await checkpoints.read(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
     const logStart = (await checkpoints.read(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
@@ -376,8 +384,10 @@ export class PartitionLog {
 
   /** Writes the recovery-point and high-watermark checkpoint files. */
   async checkpoint(): Promise<void> {
-    await this.checkpoints.write(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint);
-    await this.checkpoints.write(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark);
+    await Promise.all([
+      this.checkpoints.write(RECOVERY_POINT_CHECKPOINT, () => this.recoveryPoint),
+      this.checkpoints.write(HIGH_WATERMARK_CHECKPOINT, () => this.highWatermark),
+    ]);
   }
 
   /**
@@ -662,6 +672,7 @@ export class PartitionLog {
     }
     await this.chain;
     this.closed = true;
+    void this.checkpoints.release?.(false);
     for (const s of [...this.segments, ...this.retired.splice(0)]) await s.close();
   }
 
@@ -671,6 +682,7 @@ export class PartitionLog {
     await this.commit.exclusive(async () => {});
     this.closed = true;
     for (const s of [...this.segments, ...this.retired.splice(0)]) await s.close();
+    await this.checkpoints.release?.(true);
     await this.storage.removeDir(this.dir);
   }
 }

@@ -246,9 +246,9 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   }
 
   /**
-   * The next slice of the first buffered answer whose partition is not paused (null when there is none): whole
-   * batches decoded now, at least SLICE_RECORDS records or the rest of the answer. The partition's position
-   * moves past them. Records that do not decode throw CORRUPT_RECORDS and leave the partition there, as the Java
+   * The next slice of the first buffered answer whose partition is not paused (null when there is none): its next
+   * SLICE_RECORDS records, or the rest of the answer, decoded now (a slice may end inside a Kafka batch). The
+   * partition's position moves past them. Records that do not decode throw CORRUPT_RECORDS and leave the partition there, as the Java
    * consumer's position stays at a corrupt record: fetching from it fails again until the application seeks past.
    */
   private takeBuffered(): ConsumerBatch | null {

@@ -190,8 +190,8 @@ export async function run(argv: string[]): Promise<void> {
     line({ bench: 'client-produce-acks-all', client: 'kafkajs', ...common, ...jp });
     line({ bench: 'client-produce-acks-all', client: 'platformatic', ...common, ...pp });
 
-    // --- consume, Kastor, and the raw Fetch loop: each reads the topic twice and the second read is timed, so
-    // neither pays for the JIT warming its code, and the first of the two no longer for both (one read each, the
+    // --- consume, Kastor, and the raw Fetch loop: each reads the topic once untimed, so neither pays for the JIT
+    // warming its code, then three timed reads each, in turn, and the medians are reported (one read each, the
     // consumer first, gave the raw loop a warm broker).
     const kastorConsume = () =>
       withDeadline(

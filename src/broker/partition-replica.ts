@@ -89,6 +89,8 @@ export type ReplicaRole = 'recovering' | 'leader' | 'follower' | 'offline' | 'st
 
 export class PartitionReplica {
   readonly dir: string;
+  /** The partition directory's name in the data directory (its line in the directory checkpoints). */
+  private readonly dirName: string;
   log: PartitionLog | null = null;
   readonly actor: Actor<typeof partitionReplicaMachine>;
   private readonly dataWaiters = new Set<() => void>();
@@ -109,7 +111,8 @@ export class PartitionReplica {
   private readonly deleteWaiters: DeleteRecordsWaiters;
 
   constructor(readonly opts: PartitionReplicaOptions) {
-    this.dir = join(opts.dataDir, `${opts.topic}-${opts.partition}`);
+    this.dirName = `${opts.topic}-${opts.partition}`;
+    this.dir = join(opts.dataDir, this.dirName);
     this.ackWaiters = new AckWaiters(opts.clock);
     this.actor = createActor(PartitionReplica.machine, {
       systemId: `partition-${opts.topic}-${opts.partition}@broker-${opts.brokerId}`,
@@ -267,7 +270,7 @@ export class PartitionReplica {
       this.opts.logger.warn('deleting the log of an earlier topic with this name (deleted and created again while this broker did not see it)', {
         topic: this.topic, partition: this.partition, topicId, previousTopicId: written,
       });
-      await this.opts.dirCheckpoints?.forget(`${this.topic}-${this.partition}`);
+      await this.opts.dirCheckpoints?.forget(this.dirName);
       await storage.removeDir(this.dir);
     }
     // A directory from before partition.metadata existed is adopted as this topic's.
@@ -280,7 +283,7 @@ export class PartitionReplica {
       storage,
       config: this.opts.logConfig,
       clock: this.opts.clock,
-      ...(this.opts.dirCheckpoints ? { dirCheckpoints: { files: this.opts.dirCheckpoints, name: `${this.topic}-${this.partition}`, topicId } } : {}),
+      ...(this.opts.dirCheckpoints ? { dirCheckpoints: { files: this.opts.dirCheckpoints, name: this.dirName, topicId } } : {}),
       onWarning: (msg, facts) => this.opts.logger.warn(msg, { topic: this.topic, partition: this.partition, ...facts }),
       // Called inside the log's failing operation: the actor hears of it once that operation has thrown.
       onFailure: (cause) =>

@@ -14,12 +14,14 @@
 // The log start offset stays in its partition directory (log-checkpoints.ts): it changes rarely, and losing it
 // would bring deleted records back, where a lost recovery point only costs a longer recovery and a lost high
 // watermark is found again from the leader. A partition directory written by an earlier Kastor, with its own
-// recovery-point and high-watermark files, is read from those until its values are in the directory files; then
-// they are removed.
+// recovery-point and high-watermark files, is read from those while the directory files do not exist yet; they
+// are removed once the directory files hold the values (and never read again: one left by a crash in between may
+// be stale).
 import { join } from 'node:path';
 import type { Storage } from './storage.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { CheckpointFormatError } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 import { HIGH_WATERMARK_CHECKPOINT, RECOVERY_POINT_CHECKPOINT, type OffsetCheckpoints } from './log-checkpoints.ts';
 
 export const DIR_RECOVERY_POINTS = 'recovery-point-offset-checkpoint';
@@ -42,12 +44,24 @@ interface Entry {
   value: () => number;
 }
 
-/** One directory-level file: the partitions' values, written whole, writes coalesced. */
+/** One directory-level file: the partitions' values, written whole, writes coalesced (GroupCommit). */
 class DirFile {
   /** Values of the logs opened since load (evaluated at each write), and the loaded ones not claimed yet. */
   readonly entries = new Map<string, Entry>();
-  private running = false;
-  private waiting: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  /**
+   * Whether a partition's own file may be read: only when this file did not exist at load (the older layout). Once
+   * it exists, a partition missing from it has no value here: an own file left beside it (a crash between the
+   * directory file's first write and the own file's removal) may be stale.
+   */
+  ownReadable = false;
+  /** Requests so far; a write covers the requests made before it started. */
+  private requested = 0;
+  private readonly commit = new GroupCommit(async () => {
+    const covers = this.requested;
+    const lines = [...this.entries].map(([name, e]) => `${name} ${e.topicId} ${e.value()}`).sort();
+    await writeCheckpoint(this.storage, this.path, lines);
+    return covers;
+  }, 0);
 
   constructor(
     private readonly storage: Storage,
@@ -56,31 +70,7 @@ class DirFile {
 
   /** Resolves once a write that started after this call is on disk. */
   request(): Promise<void> {
-    if (!this.waiting) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      this.waiting = { promise, resolve, reject };
-    }
-    const { promise } = this.waiting;
-    if (!this.running) void this.run();
-    return promise;
-  }
-
-  private async run(): Promise<void> {
-    this.running = true;
-    while (this.waiting) {
-      const batch = this.waiting;
-      this.waiting = null;
-      try {
-        const lines = [...this.entries].map(([name, e]) => `${name} ${e.topicId} ${e.value()}`).sort();
-        await writeCheckpoint(this.storage, this.path, lines);
-        batch.resolve();
-      } catch (e) {
-        batch.reject(e);
-      }
-    }
-    this.running = false;
+    return this.commit.wait(++this.requested);
   }
 }
 
@@ -111,6 +101,7 @@ export class LogDirCheckpoints {
       let lines: string[] | null = null;
       try {
         lines = await readCheckpoint(storage, file.path);
+        file.ownReadable = lines === null;
       } catch (e) {
         if (!(e instanceof CheckpointFormatError)) throw e;
         warn('ignoring a malformed log directory checkpoint: logs recover from their start', { path: e.path, reason: e.reason });
@@ -145,12 +136,9 @@ export class LogDirCheckpoints {
         const file = this.files[checkpoint];
         if (!file) return own.read(checkpoint);
         const e = file.entries.get(name);
-        if (e && e.topicId === topicId) {
-          // A partition's own file left by a crash between the directory file's first write and its removal.
-          await this.storage.unlink(join(this.dataDir, name, checkpoint)).catch(() => {});
-          return e.value();
-        }
-        // Not in the directory file (yet): a partition directory of an earlier Kastor, or a new one.
+        if (e && e.topicId === topicId) return e.value();
+        if (!file.ownReadable) return null;
+        // No directory file yet: a partition directory of an earlier Kastor, or a new one.
         const old = await own.read(checkpoint);
         if (old !== null) {
           let names = this.legacy.get(name);

@@ -9,6 +9,7 @@ import { PartitionLog } from '../../src/log/partition-log.ts';
 import { MemoryStorage } from '../../src/log/memory-storage.ts';
 import { DIR_HIGH_WATERMARKS, DIR_RECOVERY_POINTS, LogDirCheckpoints } from '../../src/log/log-dir-checkpoints.ts';
 import { readCheckpoint, writeOffsetCheckpoint } from '../../src/log/checkpoint.ts';
+import { OffsetCheckpoints } from '../../src/log/log-checkpoints.ts';
 import { batchOf } from '../helpers/log-fixtures.ts';
 import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 import type { Storage } from '../../src/log/storage.ts';
@@ -130,6 +131,24 @@ test('an older partition directory is read from its own files, which go once the
   assert.not.ok(await storage.exists(`${DATA}/t-0/recovery-point-checkpoint`), 'the stale per-partition file is gone');
   assert.not.ok(await storage.exists(`${DATA}/t-0/high-watermark-checkpoint`));
   await log!.close();
+});
+
+test("once the directory files exist, a partition's own files are not read: one left by a crash may be stale", async () => {
+  const storage = new MemoryStorage();
+  await storage.mkdir(DATA);
+  await storage.mkdir(`${DATA}/t-0`);
+  await storage.mkdir(`${DATA}/t-1`);
+  const { writeCheckpoint } = await import('../../src/log/checkpoint.ts');
+  await writeCheckpoint(storage, `${DATA}/${DIR_RECOVERY_POINTS}`, ['t-0 T1 7']);
+  // Left beside the directory file, with a value the log may since have truncated below.
+  await writeOffsetCheckpoint(storage, `${DATA}/t-1/recovery-point-checkpoint`, 9);
+  await writeOffsetCheckpoint(storage, `${DATA}/t-1/high-watermark-checkpoint`, 9);
+  const files = await LogDirCheckpoints.load(storage, DATA, () => {});
+  const own = (name: string) => new OffsetCheckpoints(storage, `${DATA}/${name}`, () => {});
+  assert.is(await files.view('t-0', 'T1', own('t-0')).read('recovery-point-checkpoint'), 7);
+  assert.is(await files.view('t-1', 'T1', own('t-1')).read('recovery-point-checkpoint'), null, 'the stale own file is not read');
+  // No high-watermark directory file yet: that one is still read from the partition's own file.
+  assert.is(await files.view('t-1', 'T1', own('t-1')).read('high-watermark-checkpoint'), 9);
 });
 
 test('load drops the lines of directories that are gone, and malformed lines, with a warning', async () => {

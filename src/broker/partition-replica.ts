@@ -345,8 +345,10 @@ export class PartitionReplica {
       onChange: () => this.advanceHighWatermark(),
     });
     // After the transition has committed (this.isr is the new epoch's ISR by then, and role 'leader').
+    // Followers whose requests were held with this partition not led here yet (ReplicationServer) ask again now.
     queueMicrotask(() => {
       this.advanceHighWatermark();
+      this.leaderNews('leading');
       this.opts.onLeading?.(this);
     });
   }

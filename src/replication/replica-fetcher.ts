@@ -53,6 +53,9 @@ interface Followed {
   sentOffset: number;
 }
 
+/** How long a request is out before a partition added meanwhile wakes it (add()). */
+const WAKE_AFTER_MS = 100;
+
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export class ReplicaFetcher {
@@ -62,9 +65,11 @@ export class ReplicaFetcher {
   private wake: (() => void) | null = null;
   private idleTimer: TimerHandle | null = null;
   private lastTransportWarning = 0;
-  /** The partitions the request in flight carries (null when none is out). */
-  private inFlight: Followed[] | null = null;
+  /** The keys of the partitions the request in flight carries (null when none is out). */
+  private inFlight: Set<string> | null = null;
   private wakeSent = false;
+  /** When the request in flight went out (monotonic). */
+  private sentAt = 0;
   private abandonInFlight: ((err: Error) => void) | null = null;
   /** Requests sent (tests and metrics). */
   requests = 0;
@@ -83,20 +88,36 @@ export class ReplicaFetcher {
     const key = keyOf(target.topic, target.partition);
     this.partitions.set(key, { target, leaderEpoch, retryAt: 0, sentInRound: -1, sentOffset: -1 });
     this.kick();
-    const carried = this.inFlight?.some((f) => f.target.partition === target.partition && f.target.topic === target.topic) ?? false;
+    // A set, not a scan of the request's partitions: a broker following thousands of new partitions added each
+    // one while a request carrying the others was out.
+    const carried = this.inFlight?.has(key) ?? false;
     // The leader may hold the request in flight for up to maxWaitMs, and it does not carry this partition: ask
     // the leader to answer it now, so the next request (which does) goes out at once. A new leader's followers
     // then start fetching within a round trip, which is what lets acks=all writes complete after a failover.
     if (this.inFlight && !carried && !this.wakeSent) {
       this.wakeSent = true;
-      const payload = Buffer.alloc(4);
-      payload.writeInt32BE(this.opts.brokerId);
-      this.opts.transport.publish(wakeSubjectOf(this.opts.subject), payload);
+      // At most one wake per WAKE_AFTER_MS of a request being out: partitions are added one by one as their logs
+      // open (thousands while topics are created, or when a broker fails), and every wake costs the leader a
+      // pass over all of this follower's partitions in the request that follows.
+      const wait = this.sentAt + WAKE_AFTER_MS - this.opts.clock.monotonic();
+      if (wait <= 0) this.sendWake();
+      else {
+        const request = this.requests;
+        this.opts.clock.setTimeout(() => {
+          if (this.inFlight && this.requests === request) this.sendWake();
+        }, wait);
+      }
     } else if (carried) {
       // Re-followed in a new epoch while the request is out: its answer for this partition would be dropped,
       // and a leader that restarted meanwhile will never answer it at all. Send anew.
       this.abandon();
     }
+  }
+
+  private sendWake(): void {
+    const payload = Buffer.alloc(4);
+    payload.writeInt32BE(this.opts.brokerId);
+    this.opts.transport.publish(wakeSubjectOf(this.opts.subject), payload);
   }
 
   /** Gives up on the request in flight (its answer will never come: the connection was lost and came back). */
@@ -159,12 +180,14 @@ export class ReplicaFetcher {
     const now = this.opts.clock.wall();
     const round = this.requests + 1;
     const sent: Followed[] = [];
+    const keys = new Set<string>();
     const req: ReplicaFetchRequest = { replicaId: this.opts.brokerId, incarnation: this.opts.incarnation, maxWaitMs: this.opts.maxWaitMs, maxBytes: this.opts.maxBytes, partitions: [] };
-    for (const f of this.partitions.values()) {
+    for (const [key, f] of this.partitions) {
       if (f.retryAt > now) continue;
       const pos = f.target.followerFetchPosition();
       if (!pos) continue;
       sent.push(f);
+      keys.add(key);
       f.sentInRound = round;
       f.sentOffset = pos.fetchOffset;
       req.partitions.push({
@@ -175,7 +198,8 @@ export class ReplicaFetcher {
     if (sent.length === 0) return false;
     this.requests = round;
     let answer: ReplicaFetchPartitionResponse[];
-    this.inFlight = sent;
+    this.inFlight = keys;
+    this.sentAt = this.opts.clock.monotonic();
     this.wakeSent = false;
     try {
       const reply = await new Promise<Buffer>((resolve, reject) => {

@@ -35,8 +35,18 @@ export interface LeaderTarget {
   heldUntilNow?(replicaId: number, p: ReplicaFetchPartition): void;
 }
 
-/** What a partition this broker leads tells the server: it has new data (grew, or stopped leading), or a newer high watermark. */
-export type LeaderNews = 'data' | 'highWatermark';
+/**
+ * What a partition this broker leads tells the server: it has new data (grew, or stopped leading), a newer high
+ * watermark, or its leadership started (answers that said it was not led here yet are stale).
+ */
+export type LeaderNews = 'data' | 'highWatermark' | 'leading';
+
+/**
+ * How long a held request waits after a partition's leadership started before it is answered (others starting
+ * meanwhile share the answer): while thousands of partitions are created, or a broker's leaderships move, one
+ * answer per start would be a pass over all of a follower's partitions per partition.
+ */
+const LEADING_DELAY_MS = 100;
 
 /** A request held for news (Kafka's DelayedFetch). */
 /** Why a held request was answered. */
@@ -46,8 +56,8 @@ interface Held {
   replicaId: number;
   /** Answers it now. */
   release(why: HeldEnd): void;
-  /** Answers it highWatermarkDelayMs from now, unless something else does first. */
-  soon(): void;
+  /** Answers it `ms` from now, unless something else does first. */
+  soon(ms: number): void;
 }
 
 export interface ReplicationServerOptions {
@@ -76,7 +86,20 @@ interface ReadPass {
   results: ReplicaFetchPartitionResponse[];
   /** Some partition has records, an error or a divergence: answer now. */
   urgent: boolean;
+  /** Some partition has news for the follower other than not being led here yet (notLedYet). */
+  news: boolean;
 }
+
+/**
+ * An answer saying this broker does not lead the partition in the follower's epoch yet: not created here yet,
+ * not made leader yet, or told of the epoch after the follower. It waits with the rest of the request for news
+ * (the partition's leadership starting is news: PartitionReplica.onLeading), where other errors answer at once:
+ * while thousands of partitions were created, the followers learned of most before their leaders had opened
+ * them, and each such error answered a request at once, so every round trip was a pass over all of a
+ * follower's partitions.
+ */
+const notLedYet = (r: ReplicaFetchPartitionResponse) =>
+  (r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || r.errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH) && r.records.length === 0 && r.divergingEpoch === undefined;
 
 const EMPTY = Buffer.alloc(0);
 const WAKE_MEMORY_MS = 1_000;
@@ -128,14 +151,14 @@ export class ReplicationServer {
     // Counted whether or not a request is held: one being read now must not miss it (handle()).
     for (const id of replicas) {
       let n = this.newsCount.get(id);
-      if (!n) this.newsCount.set(id, (n = { data: 0, highWatermark: 0 }));
+      if (!n) this.newsCount.set(id, (n = { data: 0, highWatermark: 0, leading: 0 }));
       n[kind]++;
     }
     if (this.held.size === 0) return;
     for (const h of this.held) {
       if (!replicas.includes(h.replicaId)) continue;
       if (kind === 'data') h.release('news');
-      else h.soon();
+      else h.soon(kind === 'leading' ? LEADING_DELAY_MS : (this.opts.highWatermarkDelayMs ?? 10));
     }
   }
 
@@ -167,6 +190,7 @@ export class ReplicationServer {
     const before = this.newsCount.get(req.replicaId);
     const data0 = before?.data ?? 0;
     const hw0 = before?.highWatermark ?? 0;
+    const leading0 = before?.leading ?? 0;
     const first = await this.readAll(req, true);
     let results = first.results;
     const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
@@ -176,11 +200,12 @@ export class ReplicationServer {
     const after = this.newsCount.get(req.replicaId);
     const missedData = (after?.data ?? 0) !== data0;
     const missedHw = (after?.highWatermark ?? 0) !== hw0;
+    const missedLeading = (after?.leading ?? 0) !== leading0;
     if (wait > 0 && this.sub && !first.urgent && !woken && !missedData) {
       const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
-      const held = await this.waitForData(req, results.length > 0 || missedHw ? Math.min(wait, hwDelay) : wait, hwDelay);
+      const held = await this.waitForData(req, first.news || missedHw ? Math.min(wait, hwDelay) : missedLeading ? Math.min(wait, LEADING_DELAY_MS) : wait);
       const newsSince = this.newsCount.get(req.replicaId);
-      const quiet = results.length === 0 && !missedHw && (newsSince?.data ?? 0) === data0 && (newsSince?.highWatermark ?? 0) === hw0;
+      const quiet = !first.news && !missedHw && !missedLeading && (newsSince?.data ?? 0) === data0 && (newsSince?.highWatermark ?? 0) === hw0 && (newsSince?.leading ?? 0) === leading0;
       // Woken because the follower follows more partitions here: it asks again at once with all of them, so the
       // first pass's answer goes (a second pass over thousands of partitions, per batch of partitions created,
       // was a large part of the leaders' CPU while 10,000 partitions were created). Held to the end with no news:
@@ -244,15 +269,23 @@ export class ReplicationServer {
     }
     const out: ReplicaFetchPartitionResponse[] = [];
     let urgent = false;
+    let news = false;
     for (let i = 0; i < n; i++) {
       const r = results[i];
       if (r === undefined) continue;
+      if (notLedYet(r)) {
+        out.push(r);
+        continue;
+      }
       // A log start the follower has not reached yet (DeleteRecords) is news a DeleteRecords request waits on.
       const u = r.errorCode !== ErrorCode.NONE || r.records.length > 0 || r.divergingEpoch !== undefined || r.logStartOffset > req.partitions[i]!.logStartOffset;
       urgent ||= u;
-      if (u || r.highWatermark > req.partitions[i]!.highWatermark) out.push(r);
+      if (u || r.highWatermark > req.partitions[i]!.highWatermark) {
+        out.push(r);
+        news = true;
+      }
     }
-    return { results: out, urgent };
+    return { results: out, urgent, news };
   }
 
   /** The replicas a request's partitions name, looked up again only when replicas came or went since. */
@@ -273,23 +306,31 @@ export class ReplicationServer {
     return true;
   }
 
-  /** Holds the request until news for its follower (`news`, `wake`), `ms` passes, or `hwDelayMs` after a high watermark moved. */
-  private waitForData(req: ReplicaFetchRequest, ms: number, hwDelayMs: number): Promise<HeldEnd> {
+  /** Holds the request until news for its follower (`news`, `wake`), `ms` passes, or a while after a high watermark moved or a leadership started (soon()). */
+  private waitForData(req: ReplicaFetchRequest, ms: number): Promise<HeldEnd> {
     return new Promise((resolve) => {
       const clock = this.opts.clock;
-      let hwTimer: TimerHandle | null = null;
+      let soonTimer: TimerHandle | null = null;
+      let soonAt = Infinity;
       const held: Held = {
         replicaId: req.replicaId,
         release: (why) => {
           if (!this.held.delete(held)) return;
           clock.clearTimeout(timer);
-          if (hwTimer !== null) clock.clearTimeout(hwTimer);
+          if (soonTimer !== null) clock.clearTimeout(soonTimer);
           resolve(why);
         },
-        soon: () => void (hwTimer ??= clock.setTimeout(() => held.release('news'), hwDelayMs)),
+        soon: (delayMs) => {
+          const at = clock.monotonic() + delayMs;
+          if (at >= soonAt) return;
+          if (soonTimer !== null) clock.clearTimeout(soonTimer);
+          soonAt = at;
+          soonTimer = clock.setTimeout(() => held.release('news'), delayMs);
+        },
       };
       const timer = clock.setTimeout(() => held.release('timeout'), ms);
       this.held.add(held);
     });
   }
+
 }

@@ -3,14 +3,15 @@
 // until data or maxWaitMs, answered at once on an append), per-partition backoff after an error, and
 // answers dropped for a partition re-followed while the request was out; partitions with nothing new left
 // out of the answer, a newer high watermark sent shortly after it moves, a held request woken by its follower,
-// and a request lost to a reconnect abandoned.
+// and a request lost to a reconnect abandoned; partitions added while a request is out wake it once, no sooner
+// than 100 ms after it went out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryTransport } from '../../src/runtime/memory/memory-transport.ts';
 import { SimulatedClock } from '../../src/runtime/memory/simulated-clock.ts';
 import { nodeClock } from '../../src/runtime/node/node-clock.ts';
 import { ReplicationServer, type LeaderTarget } from '../../src/replication/replication-server.ts';
-import { ReplicaFetcher, type FollowerTarget } from '../../src/replication/replica-fetcher.ts';
+import { ReplicaFetcher, wakeSubjectOf, type FollowerTarget } from '../../src/replication/replica-fetcher.ts';
 import { decodeFetchRequest, decodeFetchResponse, encodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse } from '../../src/replication/replication-codec.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { silentLogger } from '../../src/util/logger.ts';
@@ -260,6 +261,41 @@ test('fetcher: one request for all partitions, per-partition backoff on errors, 
   bus.partition('fetch.1');
   assert.is(await fetcher.fetchOnce(), true);
   assert.is(await fetcher.fetchOnce(), false, 'a transport failure backs off every partition');
+});
+
+test('partitions added while a request is out wake it once, 100 ms after it went out', async () => {
+  const bus = new MemoryTransport();
+  const clock = new SimulatedClock(0);
+  const fetcher = new ReplicaFetcher({
+    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 4_000, maxBytes: 1 << 20,
+    requestTimeoutMs: 1000, backoffMs: 100, clock, logger: silentLogger,
+  });
+  let answer!: (b: Buffer) => void;
+  bus.serve('fetch.1', () => new Promise<Buffer>((resolve) => (answer = resolve)));
+  const wakes: number[] = [];
+  bus.subscribe(wakeSubjectOf('fetch.1'), () => wakes.push(clock.monotonic()));
+  fetcher.add(new FakeFollower('t', 0), 0);
+  const round = fetcher.fetchOnce();
+  await new Promise((r) => setImmediate(r));
+  clock.advance(30);
+  // As thousands of logs open while topics are created: one by one, each a wake at once before.
+  for (let p = 1; p <= 50; p++) fetcher.add(new FakeFollower('t', p), 0);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(wakes, [], 'not yet: the request went out 30 ms ago');
+  clock.advance(70);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(wakes, [100], 'one wake for the fifty, 100 ms after the request went out');
+  answer(encodeFetchResponse({ partitions: [] }));
+  await round;
+  // A request out for longer than that is woken at once.
+  const next = fetcher.fetchOnce();
+  await new Promise((r) => setImmediate(r));
+  clock.advance(500);
+  fetcher.add(new FakeFollower('t', 99), 0);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(wakes, [100, 600]);
+  answer(encodeFetchResponse({ partitions: [] }));
+  await next;
 });
 
 test.run();

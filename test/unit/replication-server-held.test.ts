@@ -1,6 +1,7 @@
 // The replication server's held follower fetches: a request held to its end with no news is not read again
 // (its partitions only hear that the follower stayed where it was), a request woken because the follower follows
-// more partitions is answered from its first pass, and news still gets a second pass. Over the in-memory
+// more partitions is answered from its first pass, and news still gets a second pass; a partition not led here
+// yet holds a request (where an error answered it at once) until its leadership starts. Over the in-memory
 // transport and simulated clock, with targets that count what is asked of them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +10,7 @@ import { ReplicationServer, type LeaderTarget } from '../../src/replication/repl
 import { wakeSubjectOf } from '../../src/replication/replica-fetcher.ts';
 import { decodeFetchResponse, encodeFetchRequest, type ReplicaFetchRequest } from '../../src/replication/replication-codec.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 
 const PARTITIONS = 50;
 
@@ -86,6 +88,49 @@ test('news while held: the second pass reads every partition again', async () =>
     assert.equal([s.counts.served, s.counts.held], [2 * PARTITIONS, PARTITIONS]);
   } finally {
     s.server.stop();
+  }
+});
+
+test('a partition not led here yet holds the request, not answers it; its leadership starting answers it 100 ms later', async () => {
+  const cluster = memoryCluster();
+  let led = false;
+  const served: boolean[] = [];
+  const target: LeaderTarget = {
+    serveReplicaFetch: (_id, _inc, p, _max, record) => {
+      served.push(record);
+      if (p.partition !== 0 || led) return null;
+      return { topic: p.topic, partition: p.partition, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, highWatermark: -1, logStartOffset: -1, leaderEpoch: -1, records: Buffer.alloc(0) };
+    },
+    heldUntilNow: () => {},
+  };
+  const server = new ReplicationServer({
+    brokerId: 1, transport: cluster.transport, clock: cluster.clock, subject: 'fetch.1', lookup: () => target, lookupVersion: () => 1,
+    maxResponseBytes: 1 << 20, partitionMaxBytes: 1 << 20, maxWaitCapMs: 5_000, logger: silentLogger,
+  });
+  server.start();
+  try {
+    const req: ReplicaFetchRequest = {
+      replicaId: 2, incarnation: 'inc-2', maxWaitMs: 5_000, maxBytes: 1 << 20,
+      partitions: [0, 1].map((partition) => ({ topic: 't', partition, topicId: 'id', fetchOffset: 0, lastFetchedEpoch: 0, currentLeaderEpoch: 1, highWatermark: 0, logStartOffset: 0 })),
+    };
+    let answer: ReturnType<typeof decodeFetchResponse> | null = null;
+    void cluster.transport.request('fetch.1', encodeFetchRequest(req), 10_000).then((b) => (answer = decodeFetchResponse(b)));
+    const turns = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    await turns();
+    assert.is(answer, null, 'held: an error that only says the leadership has not reached this broker yet is not answered at once');
+    led = true;
+    server.news([2, 3], 'leading');
+    cluster.clock.advance(99);
+    await turns();
+    assert.is(answer, null, 'other leaderships starting within 100 ms share the answer');
+    cluster.clock.advance(1);
+    await turns();
+    assert.equal(answer!.partitions, [], 'read again: partition 0 is led now, nothing new');
+    assert.equal(served, [true, true, false, false], 'a second pass');
+  } finally {
+    server.stop();
   }
 });
 

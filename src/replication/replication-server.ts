@@ -187,25 +187,20 @@ export class ReplicationServer {
     }
     // News that comes while the partitions are read (an append, a high watermark moving) finds no held request
     // to answer: counted here, it shortens or skips the wait instead of being lost for up to maxWaitMs.
-    const before = this.newsCount.get(req.replicaId);
-    const data0 = before?.data ?? 0;
-    const hw0 = before?.highWatermark ?? 0;
-    const leading0 = before?.leading ?? 0;
+    const start = this.newsOf(req.replicaId);
     const first = await this.readAll(req, true);
     let results = first.results;
     const wait = Math.min(Math.max(req.maxWaitMs, 0), this.opts.maxWaitCapMs);
     const wokenAt = this.unheldWakes.get(req.replicaId);
     if (wokenAt !== undefined) this.unheldWakes.delete(req.replicaId);
     const woken = wokenAt !== undefined && this.opts.clock.monotonic() - wokenAt < WAKE_MEMORY_MS;
-    const after = this.newsCount.get(req.replicaId);
-    const missedData = (after?.data ?? 0) !== data0;
-    const missedHw = (after?.highWatermark ?? 0) !== hw0;
-    const missedLeading = (after?.leading ?? 0) !== leading0;
-    if (wait > 0 && this.sub && !first.urgent && !woken && !missedData) {
+    const missed = this.newsSince(req.replicaId, start);
+    if (wait > 0 && this.sub && !first.urgent && !woken && !missed.data) {
       const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
-      const held = await this.waitForData(req, first.news || missedHw ? Math.min(wait, hwDelay) : missedLeading ? Math.min(wait, LEADING_DELAY_MS) : wait);
-      const newsSince = this.newsCount.get(req.replicaId);
-      const quiet = !first.news && !missedHw && !missedLeading && (newsSince?.data ?? 0) === data0 && (newsSince?.highWatermark ?? 0) === hw0 && (newsSince?.leading ?? 0) === leading0;
+      const held = await this.waitForData(req, first.news || missed.highWatermark ? Math.min(wait, hwDelay) : missed.leading ? Math.min(wait, LEADING_DELAY_MS) : wait);
+      // The counts only grow: no news since the start is none during the pass either.
+      const since = this.newsSince(req.replicaId, start);
+      const quiet = !first.news && !since.data && !since.highWatermark && !since.leading;
       // Woken because the follower follows more partitions here: it asks again at once with all of them, so the
       // first pass's answer goes (a second pass over thousands of partitions, per batch of partitions created,
       // was a large part of the leaders' CPU while 10,000 partitions were created). Held to the end with no news:
@@ -216,6 +211,18 @@ export class ReplicationServer {
     }
     this.served++;
     return encodeFetchResponse({ partitions: results });
+  }
+
+  /** The news counted for follower `replicaId` so far, by kind. */
+  private newsOf(replicaId: number): Record<LeaderNews, number> {
+    const n = this.newsCount.get(replicaId);
+    return { data: n?.data ?? 0, highWatermark: n?.highWatermark ?? 0, leading: n?.leading ?? 0 };
+  }
+
+  /** Which kinds of news came for follower `replicaId` since its counts were `start`. */
+  private newsSince(replicaId: number, start: Record<LeaderNews, number>): Record<LeaderNews, boolean> {
+    const now = this.newsOf(replicaId);
+    return { data: now.data !== start.data, highWatermark: now.highWatermark !== start.highWatermark, leading: now.leading !== start.leading };
   }
 
   /** Decodes a request, or reuses its follower's last one when the bytes are the same (an idle round). */

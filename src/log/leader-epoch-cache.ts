@@ -1,6 +1,13 @@
 // The leader epoch cache (Kafka's LeaderEpochFileCache, KIP-101/KIP-279): for each leader epoch, the first
 // offset written in it. Followers ask the leader "where does my epoch end?" (OffsetForLeaderEpoch) and
 // truncate there before fetching, so replicas never diverge. Persisted as `leader-epoch-checkpoint`.
+//
+// A new epoch's entry is written with the log's next sync (flush), not at once: every batch carries its leader
+// epoch, so a restart rebuilds the entries past the recovery point from the batches it re-validates
+// (PartitionLog.open, as Kafka's segment recovery does), and the log syncs this file before its recovery point
+// passes an entry's start. An entry only the crash lost belonged to an epoch that wrote nothing that survived.
+// A failover makes a broker lead or follow a new epoch in a thousand partitions at once: a file synced for each
+// before its first append took seconds. Truncations are persisted before they return (persist()).
 
 import type { Storage } from './storage.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
@@ -17,6 +24,12 @@ export const UNDEFINED_EPOCH_OFFSET = -1;
 
 export class LeaderEpochCache {
   private list: EpochEntry[] = [];
+  /** Bumped by every change. */
+  private changes = 0;
+  /** The change count of the last write started; the writes run one at a time (a truncation's persist and the
+   * log's flush may overlap), each after the one before, so the last one started leaves the file. */
+  private queued = 0;
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly storage: Storage,
@@ -38,6 +51,7 @@ export class LeaderEpochCache {
       const [e, o] = line.split(' ').map(Number);
       if (Number.isInteger(e) && Number.isInteger(o)) cache.assign(e!, o!);
     }
+    cache.queued = cache.changes;
     return cache;
   }
 
@@ -65,6 +79,7 @@ export class LeaderEpochCache {
     }
     kept.push({ epoch, startOffset });
     this.list = kept;
+    this.changes++;
     return true;
   }
 
@@ -86,7 +101,9 @@ export class LeaderEpochCache {
   truncateFromEnd(endOffset: number): boolean {
     const n = this.list.length;
     this.list = this.list.filter((e) => e.startOffset < endOffset);
-    return this.list.length !== n;
+    if (this.list.length === n) return false;
+    this.changes++;
+    return true;
   }
 
   /** Forgets epochs wholly before startOffset (retention); the one spanning it now starts there. */
@@ -100,10 +117,21 @@ export class LeaderEpochCache {
       first.startOffset = startOffset;
       changed = true;
     }
+    if (changed) this.changes++;
     return changed;
   }
 
+  /** Writes and syncs the entries as they are now. */
   persist(): Promise<void> {
-    return writeCheckpoint(this.storage, this.path, this.list.map((e) => `${e.epoch} ${e.startOffset}`));
+    const lines = this.list.map((e) => `${e.epoch} ${e.startOffset}`);
+    this.queued = this.changes;
+    const write = this.lastWrite.catch(() => {}).then(() => writeCheckpoint(this.storage, this.path, lines));
+    this.lastWrite = write;
+    return write;
+  }
+
+  /** Writes the entries unless the file holds them or a write of them is under way (its outcome is returned). */
+  flush(): Promise<void> {
+    return this.queued === this.changes ? this.lastWrite : this.persist();
   }
 }

@@ -27,6 +27,11 @@ export interface RecoveredSegments {
   segments: Segment[];
   /** The active segment holds data past the recovery point that was validated but not fsynced yet. */
   unsyncedTail: boolean;
+  /**
+   * Where each leader epoch seen in the re-validated batches starts, in log order (an epoch that rises), up to the
+   * recovered log end: the log rebuilds from them the entries its epoch file lacks (written lazily).
+   */
+  epochStarts: Array<[epoch: number, startOffset: number]>;
 }
 
 export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSegments> {
@@ -43,7 +48,7 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSe
     const orphanIndex = (n.endsWith(INDEX_SUFFIX) || n.endsWith(TIME_INDEX_SUFFIX)) && !logNames.has(n.slice(0, 20));
     if (orphanIndex || n.endsWith('.tmp')) await storage.unlink(join(dir, n));
   }
-  if (bases.length === 0) return { segments: [await Segment.open(storage, dir, 0, ctx.now)], unsyncedTail: false };
+  if (bases.length === 0) return { segments: [await Segment.open(storage, dir, 0, ctx.now)], unsyncedTail: false, epochStarts: [] };
 
   // The segment holding the recovery point and all later ones are re-validated.
   let k = 0;
@@ -53,6 +58,10 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSe
   const rescanned: Segment[] = [];
   /** The last segment, read from its last indexed batch below the recovery point and found whole. */
   let resumedWhole: Segment | null = null;
+  const epochStarts: Array<[number, number]> = [];
+  const noteEpoch = (baseOffset: number, epoch: number) => {
+    if (epoch > (epochStarts.at(-1)?.[0] ?? -1)) epochStarts.push([epoch, baseOffset]);
+  };
   // Deletes every segment from bases[i] on (opening those not opened yet).
   const dropFrom = async (i: number, reason: string) => {
     while (segments.length < bases.length) segments.push(await Segment.open(storage, dir, bases[segments.length]!, ctx.now));
@@ -74,7 +83,7 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSe
       const reason = missing.length > 0 ? `missing ${missing.join(', ')}` : await seg.loadIndexes(nextBase);
       if (reason === null) continue;
       warn('rebuilding segment indexes', { file: seg.logPath, reason });
-      const r = await seg.recover(0, base, ctx.indexIntervalBytes);
+      const r = await seg.recover(0, base, ctx.indexIntervalBytes, noteEpoch);
       if (r.invalid) throw new CorruptSegmentError(seg.logPath, r.invalid.pos, r.invalid.reason);
       // A cleaned segment may end before the next begins (its last batches removed), never after.
       if (seg.nextOffset > nextBase) {
@@ -94,7 +103,7 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSe
     }
     // The segment holding the recovery point is read from its last indexed batch below the point when it can be.
     const resumed = i === k && ctx.recoveryPoint > base ? await seg.resumeAt(ctx.recoveryPoint) : null;
-    const r = resumed ? await seg.recover(resumed.pos, resumed.offset, ctx.indexIntervalBytes) : await seg.recover(0, base, ctx.indexIntervalBytes);
+    const r = resumed ? await seg.recover(resumed.pos, resumed.offset, ctx.indexIntervalBytes, noteEpoch) : await seg.recover(0, base, ctx.indexIntervalBytes, noteEpoch);
     rescanned.push(seg);
     if (resumed && !r.invalid && i === bases.length - 1) resumedWhole = seg;
     if (r.invalid) {
@@ -118,5 +127,6 @@ export async function recoverSegments(ctx: RecoveryContext): Promise<RecoveredSe
     await seg.persistIndexes();
     if (seg !== resumedWhole) await seg.syncAll();
   }
-  return { segments, unsyncedTail: resumedWhole !== null };
+  // Only kept batches were noted: a scan stops at the first bad batch, and the segments dropped after it were not read.
+  return { segments, unsyncedTail: resumedWhole !== null, epochStarts };
 }

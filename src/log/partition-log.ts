@@ -156,12 +156,15 @@ export class PartitionLog {
     const recoveryPoint = (await checkpoints.read(RECOVERY_POINT_CHECKPOINT)) ?? 0;
     const hw = (await checkpoints.read(HIGH_WATERMARK_CHECKPOINT)) ?? 0;
     const logStart = (await checkpoints.read(LOG_START_OFFSET_CHECKPOINT)) ?? 0;
-    const { segments, unsyncedTail } = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
+    const { segments, unsyncedTail, epochStarts } = await recoverSegments({ storage, dir, recoveryPoint, indexIntervalBytes: config.indexIntervalBytes, now: clock.wall(), warn });
     let log: PartitionLog | undefined;
     const epochs = await LeaderEpochCache.load(storage, join(dir, LEADER_EPOCH_CHECKPOINT), () => log!.logEndOffset, warn);
     log = new PartitionLog({ opts, checkpoints, config, segments, epochs, highWatermark: hw, logStartCheckpoint: logStart, syncedTo: unsyncedTail ? recoveryPoint : null });
-    const trimmed = epochs.truncateFromEnd(log.logEndOffset);
-    if (epochs.truncateFromStart(log.logStartOffset) || trimmed) await epochs.persist();
+    let changed = epochs.truncateFromEnd(log.logEndOffset);
+    // The epochs a crash kept out of the file (written with the next sync), from the batches recovery re-read:
+    // only those newer than the file's latest (Kafka's segment recovery assigns the same way).
+    for (const [epoch, start] of epochStarts) if (epoch > epochs.latestEpoch()) changed = epochs.assign(epoch, start) || changed;
+    if (epochs.truncateFromStart(log.logStartOffset) || changed) await epochs.persist();
     await log.producerSnapshot.open(log.logEndOffset);
     return log;
   }
@@ -223,10 +226,8 @@ export class PartitionLog {
         if (ts > maxTimestamp) maxTimestamp = ts;
         p += size;
       }
-      if (leaderEpoch > this.epochs.latestEpoch()) {
-        this.epochs.assign(leaderEpoch, baseOffset);
-        await this.epochs.persist();
-      }
+      // Written to the epoch file by the next sync, before the recovery point passes it (leader-epoch-cache.ts).
+      if (leaderEpoch > this.epochs.latestEpoch()) this.epochs.assign(leaderEpoch, baseOffset);
       await this.write(buf, next - 1);
       return { baseOffset, lastOffset: next - 1, maxTimestamp };
     });
@@ -236,13 +237,12 @@ export class PartitionLog {
 
   /**
    * A new leader's epoch begins at the log end, after the writes already queued (a follower append still in
-   * flight when this replica was made leader), and is persisted. Nothing when the epoch is not newer.
+   * flight when this replica was made leader); the epoch file has it after the next sync (an epoch that wrote
+   * nothing before a crash is not needed after it). Nothing when the epoch is not newer.
    */
   async beginEpoch(epoch: number): Promise<void> {
     await this.serialize(async () => {
-      if (this.epochs.latestEpoch() >= epoch) return;
-      this.epochs.assign(epoch, this.logEndOffset);
-      await this.epochs.persist();
+      if (this.epochs.latestEpoch() < epoch) this.epochs.assign(epoch, this.logEndOffset);
     });
   }
 
@@ -276,10 +276,7 @@ export class PartitionLog {
         expected = base + buf.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET) + 1;
         p += size;
       }
-      if (epochStarts.length > 0) {
-        for (const [e, o] of epochStarts) this.epochs.assign(e, o);
-        await this.epochs.persist();
-      }
+      for (const [e, o] of epochStarts) this.epochs.assign(e, o);
       await this.write(buf, expected - 1);
       return expected - 1;
     });
@@ -360,6 +357,9 @@ export class PartitionLog {
           } else await s.log.sync();
         }),
       );
+      // The epochs begun below the new recovery point are on disk before it moves: a restart rebuilds only
+      // those starting past it, from the batches it re-validates.
+      await this.epochs.flush();
     } catch (e) {
       throw this.fail(e);
     }
@@ -372,6 +372,12 @@ export class PartitionLog {
     this.ensureWritable();
     this.dirty.add(this.active);
     await this.commit.wait(this.logEndOffset);
+    // An epoch begun at the log end after the last sync (no batch of it yet) is written too.
+    try {
+      await this.epochs.flush();
+    } catch (e) {
+      throw this.fail(e);
+    }
     await this.commit.exclusive(async () => {
       try {
         await this.active.persistIndexes();

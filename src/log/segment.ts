@@ -252,7 +252,7 @@ export class Segment {
    * validates CRCs and offset contiguity, rebuilding this segment's state and indexes as it goes.
    * Returns where valid data ends and, if it stopped early, why.
    */
-  async recover(from: number, expectedOffset: number, indexIntervalBytes: number): Promise<{ validEnd: number; invalid: { pos: number; reason: string } | null }> {
+  async recover(from: number, expectedOffset: number, indexIntervalBytes: number, onBatch?: (baseOffset: number, leaderEpoch: number) => void): Promise<{ validEnd: number; invalid: { pos: number; reason: string } | null }> {
     const fileSize = await this.log.size();
     if (from === 0) {
       this.index.clear();
@@ -277,6 +277,7 @@ export class Segment {
         // A compacted log has gaps (Kafka's cleaner keeps offsets): offsets only have to move forward.
         if (v.header.baseOffset < expected) return this.stopAt(pos + p, `batch baseOffset ${v.header.baseOffset}, expected at least ${expected}`);
         this.noteBatch(pos + p, v.size, v.header.baseOffset, v.header.baseOffset + v.header.lastOffsetDelta, v.header.maxTimestamp, indexIntervalBytes);
+        onBatch?.(v.header.baseOffset, v.header.partitionLeaderEpoch);
         expected = this.nextOffset;
         p += v.size;
       }

@@ -1,11 +1,11 @@
 // One watched change folded into a snapshot draft: the key says what it is (metadata-keys.ts), the codec checks
 // the value (a malformed one is skipped with a warning, never applied), and an unchanged part of a topic or broker
 // keeps its object, so a change to one topic leaves every other part of the snapshot the same.
-import type { Draft } from 'immer';
+import { current, isDraft, type Draft } from 'immer';
 import type { KvChange } from './kv.ts';
 import { decodeAclResource, decodeBroker, decodeBrokerConfigs, decodeClusterId, decodeController, decodeTopic } from './metadata-codec.ts';
 import { parseKey } from './metadata-keys.ts';
-import { mergeIntoDraft } from './merge-into-draft.ts';
+import { shareUnchanged } from './share-unchanged.ts';
 import type { ClusterSnapshot } from './types.ts';
 
 /** Applies `c` to `draft` (a delete removes the key's part); `warn` hears of a value it skips. */
@@ -60,8 +60,11 @@ export function applyChange(draft: Draft<ClusterSnapshot>, c: KvChange, warn: (m
 }
 
 /** Sets map[k] to value, keeping every unchanged part of the previous value (structural sharing). */
-function put<V extends object>(map: Record<string | number, V>, k: string | number, value: V): void {
+function put<V extends object>(map: Record<string | number, Draft<V>>, k: string | number, value: V): void {
   const cur = map[k];
-  if (cur === undefined) map[k] = value;
-  else mergeIntoDraft(cur as Record<string, unknown>, value as Record<string, unknown>);
+  if (cur === undefined) return void (map[k] = value as Draft<V>);
+  // The value as it stands (the previous snapshot's, unless an earlier change of this batch rewrote it).
+  const old = isDraft(cur) ? current(cur) : cur;
+  const shared = shareUnchanged(old, value);
+  if (shared !== old) map[k] = shared as Draft<V>;
 }

@@ -31,6 +31,7 @@ import { PRODUCER_ID_BLOCK_SIZE, ProducerIdAllocator } from '../src/producer-sta
 import type { BrokerServices } from '../src/broker/broker-services.ts';
 import type { Runtime, Transport } from '../src/runtime/runtime.ts';
 import type { Logger } from '../src/util/logger.ts';
+import { Slots } from '../src/util/slots.ts';
 import { BrokerAuthorizer } from '../src/security/broker-authorizer.ts';
 import { FetchSessionCache } from '../src/broker/fetch-sessions.ts';
 import { BrokerMetrics } from '../src/metrics/broker-metrics.ts';
@@ -73,6 +74,9 @@ const CHECKPOINT_INTERVAL_MS = 5_000;
 
 /** How long a broker keeps asking the controller to move an offline replica's leadership away. */
 const REPLICA_OFFLINE_REPORT_MS = 30_000;
+
+/** Logs the periodic flush syncs at once (the thread pool has UV_THREADPOOL_SIZE threads: 16 for a broker). */
+const FLUSH_PASS_LOGS_AT_ONCE = 8;
 
 /** What the periodic flush last made durable of one log. */
 interface LogPersisted {
@@ -441,8 +445,12 @@ export class Broker {
       // The role (a look at the actor's snapshot) only for the few with work: most of 10,000 idle logs have none.
       if ((flush || checkpoint) && r.role !== 'offline') work.push({ r, log, flush, checkpoint });
     }
+    // A few logs at a time: the thread pool runs file operations in arrival order, and thousands of syncs queued at
+    // once (every log changed: a failover, or thousands of partitions under load) made every other file operation
+    // wait behind them — a follower's truncation waits for its log's sync, and its fetcher for the truncation.
+    const slots = new Slots(FLUSH_PASS_LOGS_AT_ONCE);
     await Promise.all(
-      work.map(async ({ r, log, flush, checkpoint }) => {
+      work.map(({ r, log, flush, checkpoint }) => slots.run(async () => {
         const p = seen.get(log)!;
         const end = log.logEndOffset;
         const highWatermark = log.highWatermark;
@@ -462,7 +470,7 @@ export class Broker {
         } catch (err) {
           this.logger.error('periodic flush failed', { topic: r.topic, partition: r.partition, error: err as Error });
         }
-      }),
+      })),
     );
   }
 

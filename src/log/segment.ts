@@ -250,7 +250,8 @@ export class Segment {
   /**
    * Recovery scan from position `from` (a batch boundary whose batch should start at expectedOffset):
    * validates CRCs and offset contiguity, rebuilding this segment's state and indexes as it goes.
-   * Returns where valid data ends and, if it stopped early, why.
+   * Returns where valid data ends and, if it stopped early, why. `onBatch` hears of each valid batch in order
+   * (its base offset and leader epoch: the log rebuilds the epoch entries a crash kept out of its epoch file).
    */
   async recover(from: number, expectedOffset: number, indexIntervalBytes: number, onBatch?: (baseOffset: number, leaderEpoch: number) => void): Promise<{ validEnd: number; invalid: { pos: number; reason: string } | null }> {
     const fileSize = await this.log.size();

@@ -3,8 +3,8 @@
 // hand every subscriber new objects for all the other partitions too.
 //
 // Computed on plain objects, outside immer's draft: merging into the draft leaf by leaf made a proxy of every
-// partition, array and field it read (a topic of 100 partitions cost ~10 ms to apply; a failover rewrites every
-// topic at once, and each broker applied them all on its event loop).
+// partition, array and field it read (a rewritten topic of 100 partitions took 3.5-7 ms to apply, 0.8-1.2 ms this
+// way; a failover rewrites every topic at once, and each broker applies them all on its event loop).
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -16,8 +16,7 @@ export function shareUnchanged<T>(old: unknown, next: T): T {
   if (old === next) return next;
   if (Array.isArray(old) && Array.isArray(next)) {
     let same = old.length === next.length;
-    for (let i = 0; i < next.length; i++) {
-      if (i >= old.length) break;
+    for (let i = 0; i < Math.min(old.length, next.length); i++) {
       const s = shareUnchanged(old[i], next[i]);
       if (s !== old[i]) same = false;
       next[i] = s;

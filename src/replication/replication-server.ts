@@ -158,7 +158,7 @@ export class ReplicationServer {
     for (const h of this.held) {
       if (!replicas.includes(h.replicaId)) continue;
       if (kind === 'data') h.release('news');
-      else h.soon(kind === 'leading' ? LEADING_DELAY_MS : (this.opts.highWatermarkDelayMs ?? 10));
+      else h.soon(kind === 'leading' ? LEADING_DELAY_MS : this.highWatermarkDelayMs);
     }
   }
 
@@ -196,8 +196,7 @@ export class ReplicationServer {
     const woken = wokenAt !== undefined && this.opts.clock.monotonic() - wokenAt < WAKE_MEMORY_MS;
     const missed = this.newsSince(req.replicaId, start);
     if (wait > 0 && this.sub && !first.urgent && !woken && !missed.data) {
-      const hwDelay = this.opts.highWatermarkDelayMs ?? 10;
-      const held = await this.waitForData(req, first.news || missed.highWatermark ? Math.min(wait, hwDelay) : missed.leading ? Math.min(wait, LEADING_DELAY_MS) : wait);
+      const held = await this.waitForData(req, first.news || missed.highWatermark ? Math.min(wait, this.highWatermarkDelayMs) : missed.leading ? Math.min(wait, LEADING_DELAY_MS) : wait);
       // The counts only grow: no news since the start is none during the pass either.
       const since = this.newsSince(req.replicaId, start);
       const quiet = !first.news && !since.data && !since.highWatermark && !since.leading;
@@ -211,6 +210,11 @@ export class ReplicationServer {
     }
     this.served++;
     return encodeFetchResponse({ partitions: results });
+  }
+
+  /** How long an answer whose only news is a newer high watermark waits for records to go with it. */
+  private get highWatermarkDelayMs(): number {
+    return this.opts.highWatermarkDelayMs ?? 10;
   }
 
   /** The news counted for follower `replicaId` so far, by kind. */
@@ -339,5 +343,4 @@ export class ReplicationServer {
       this.held.add(held);
     });
   }
-
 }

@@ -104,6 +104,17 @@ test('flush=interval: appends resolve after the write; an interval flush or flus
 
 const EPOCH_TMP = `${DIR}/leader-epoch-checkpoint.tmp`;
 
+/** A log whose epoch 0 (offsets 0-1) is flushed and checkpointed, then epoch 3 begun and written at 2-3, unsynced. */
+async function epochThreeUnsynced(mem: MemoryStorage): Promise<PartitionLog> {
+  const log = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: mem, config: { flushIntervalMs: 600_000 } });
+  await log.append(batchOf('a', 2), 0);
+  await log.flush();
+  await log.checkpoint();
+  await log.beginEpoch(3);
+  await log.append(batchOf('b', 2), 3);
+  return log;
+}
+
 test('a new leader epoch is synced with the log, not on its own, and before the recovery point passes it', async () => {
   const mem = new MemoryStorage();
   const faulty = new FaultyStorage(mem);
@@ -139,12 +150,7 @@ test('a new leader epoch is synced with the log, not on its own, and before the 
 
 test('a crash that kept a new epoch\'s batches but not its entry: reopening rebuilds the entry from the batches', async () => {
   const mem = new MemoryStorage();
-  const log = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: mem, config: { flushIntervalMs: 600_000 } });
-  await log.append(batchOf('a', 2), 0);
-  await log.flush();
-  await log.checkpoint();
-  await log.beginEpoch(3);
-  await log.append(batchOf('b', 2), 3);
+  const log = await epochThreeUnsynced(mem);
   await log.append(batchOf('c', 1), 3);
   // A follower's append of the next leader's first batch (epoch 4 at offset 5).
   const d = batchOf('d', 1);
@@ -165,12 +171,7 @@ test('a crash that kept a new epoch\'s batches but not its entry: reopening rebu
 
   // Batches lost with the crash take their epochs with them.
   const mem2 = new MemoryStorage();
-  const lost = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: mem2, config: { flushIntervalMs: 600_000 } });
-  await lost.append(batchOf('a', 2), 0);
-  await lost.flush();
-  await lost.checkpoint();
-  await lost.beginEpoch(3);
-  await lost.append(batchOf('b', 2), 3);
+  await epochThreeUnsynced(mem2);
   mem2.crash();
   const after = await PartitionLog.open({ clock: nodeClock, dir: DIR, storage: mem2 });
   assert.is(after.logEndOffset, 2);

@@ -15,6 +15,7 @@ import { ReplicaFetcher, wakeSubjectOf, type FollowerTarget } from '../../src/re
 import { decodeFetchRequest, decodeFetchResponse, encodeFetchRequest, encodeFetchResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResponse } from '../../src/replication/replication-codec.ts';
 import { ErrorCode } from '../../src/protocol/generated/errors.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import type { Clock } from '../../src/runtime/clock.ts';
 
 /** A leader partition whose every read returns `size` bytes (or nothing once `empty`). */
 class FakeLeader implements LeaderTarget {
@@ -51,6 +52,13 @@ function server(bus: MemoryTransport, leaders: Map<number, FakeLeader>, maxRespo
   for (const l of leaders.values()) l.server = s;
   return s;
 }
+
+/** Follower broker 2's fetcher from leader 1 on `bus` (replica.fetch.backoff.ms 100). */
+const fetcherOn = (bus: MemoryTransport, clock: Clock, maxWaitMs: number, requestTimeoutMs = 1000) =>
+  new ReplicaFetcher({
+    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs, maxBytes: 1 << 20,
+    requestTimeoutMs, backoffMs: 100, clock, logger: silentLogger,
+  });
 
 const ask = async (s: ReplicationServer, partitions: number[], maxWaitMs = 0, followerHighWatermark = 0) =>
   decodeFetchResponse(
@@ -161,10 +169,7 @@ test('a follower that starts following another partition wakes the request its l
   const bus = new MemoryTransport();
   const leaders = new Map([[0, new FakeLeader(10, true)], [1, new FakeLeader(10, true)]]);
   const s = server(bus, leaders, 1 << 20);
-  const fetcher = new ReplicaFetcher({
-    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 4_000, maxBytes: 1 << 20,
-    requestTimeoutMs: 1000, backoffMs: 100, clock: nodeClock, logger: silentLogger,
-  });
+  const fetcher = fetcherOn(bus, nodeClock, 4_000);
   const a = new FakeFollower('t', 0);
   fetcher.add(a, 0);
   const t0 = Date.now();
@@ -197,10 +202,7 @@ test('a wake that overtook its request: the follower\'s next request is answered
 test('a request in flight when the connection came back is abandoned', async () => {
   const bus = new MemoryTransport();
   bus.serve('fetch.1', () => new Promise(() => {})); // the answer is lost
-  const fetcher = new ReplicaFetcher({
-    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 60_000, maxBytes: 1 << 20,
-    requestTimeoutMs: 60_000, backoffMs: 100, clock: nodeClock, logger: silentLogger,
-  });
+  const fetcher = fetcherOn(bus, nodeClock, 60_000, 60_000);
   fetcher.add(new FakeFollower('t', 0), 0);
   const round = fetcher.fetchOnce();
   await new Promise((r) => setImmediate(r));
@@ -226,10 +228,7 @@ class FakeFollower implements FollowerTarget {
 test('fetcher: one request for all partitions, per-partition backoff on errors, stale answers dropped', async () => {
   const bus = new MemoryTransport();
   const clock = new SimulatedClock(0);
-  const fetcher = new ReplicaFetcher({
-    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 0, maxBytes: 1 << 20,
-    requestTimeoutMs: 1000, backoffMs: 100, clock, logger: silentLogger,
-  });
+  const fetcher = fetcherOn(bus, clock, 0);
   const a = new FakeFollower('t', 0);
   const b = new FakeFollower('t', 1);
   fetcher.add(a, 3);
@@ -266,10 +265,7 @@ test('fetcher: one request for all partitions, per-partition backoff on errors, 
 test('partitions added while a request is out wake it once, 100 ms after it went out', async () => {
   const bus = new MemoryTransport();
   const clock = new SimulatedClock(0);
-  const fetcher = new ReplicaFetcher({
-    leaderId: 1, brokerId: 2, incarnation: 'i', transport: bus, subject: 'fetch.1', maxWaitMs: 4_000, maxBytes: 1 << 20,
-    requestTimeoutMs: 1000, backoffMs: 100, clock, logger: silentLogger,
-  });
+  const fetcher = fetcherOn(bus, clock, 4_000);
   let answer!: (b: Buffer) => void;
   bus.serve('fetch.1', () => new Promise<Buffer>((resolve) => (answer = resolve)));
   const wakes: number[] = [];
